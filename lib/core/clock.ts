@@ -1,0 +1,80 @@
+/** The id of a hub: the tie-break of its stamps and the origin of its writes. */
+export type NodeId = string & { readonly __brand: 'NodeId' };
+
+/**
+ * A hybrid logical clock reading. Stamps are totally ordered by `(wall, count, node)`: wall
+ * milliseconds, then a counter for stamps within the same millisecond (or while the wall clock
+ * lags behind), then the node id, so two hubs never produce equal stamps.
+ */
+export interface Stamp {
+  readonly wall: number;
+  readonly count: number;
+  readonly node: NodeId;
+}
+
+/** Orders stamps: negative when `a` comes first, positive when `b` does, 0 when equal. */
+export function compareStamps(a: Stamp, b: Stamp): number {
+  if (a.wall !== b.wall) return a.wall - b.wall;
+  if (a.count !== b.count) return a.count - b.count;
+  return a.node < b.node ? -1 : a.node > b.node ? 1 : 0;
+}
+
+/** Whether `a` is strictly later than `b`. */
+export function isAfter(a: Stamp, b: Stamp): boolean {
+  return compareStamps(a, b) > 0;
+}
+
+/** The later of two stamps. */
+export function laterStamp(a: Stamp, b: Stamp): Stamp {
+  return compareStamps(a, b) >= 0 ? a : b;
+}
+
+/** Renders a stamp for logs: `1700000000000.3@node`. */
+export function formatStamp(stamp: Stamp): string {
+  return `${stamp.wall}.${stamp.count}@${stamp.node}`;
+}
+
+/** Reads wall-clock milliseconds; injectable so tests can skew and rewind time. */
+export type WallClock = () => number;
+
+/**
+ * A hybrid logical clock (Kulkarni et al.): it follows wall time while wall time moves
+ * forward, never goes backwards when wall time does, and moves past every stamp it observes,
+ * so a write stamped after seeing another write is always ordered after it.
+ */
+export class HybridClock {
+  readonly node: NodeId;
+  readonly #now: WallClock;
+  #wall = 0;
+  #count = 0;
+
+  constructor(node: NodeId, now: WallClock = Date.now) {
+    this.node = node;
+    this.#now = now;
+  }
+
+  /** A new stamp, later than every stamp this clock issued or observed. */
+  tick(): Stamp {
+    const physical = this.#now();
+    if (physical > this.#wall) {
+      this.#wall = physical;
+      this.#count = 0;
+    } else {
+      this.#count++;
+    }
+    return { wall: this.#wall, count: this.#count, node: this.node };
+  }
+
+  /** Moves the clock past `stamp`, so the next `tick()` is ordered after it. */
+  observe(stamp: Stamp): void {
+    if (stamp.wall > this.#wall || (stamp.wall === this.#wall && stamp.count > this.#count)) {
+      this.#wall = stamp.wall;
+      this.#count = stamp.count;
+    }
+  }
+
+  /** The latest reading, without advancing: every later `tick()` is after it. */
+  peek(): Stamp {
+    return { wall: this.#wall, count: this.#count, node: this.node };
+  }
+}

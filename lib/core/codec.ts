@@ -1,0 +1,165 @@
+import type { NodeId, Stamp } from './clock.js';
+import { ABSENT, NO_BASE, TreeNode, type Slot } from './node.js';
+import type { Op, OpKind } from './op.js';
+import { isAllowedKey, parsePath } from './path.js';
+import type { VersionVector } from './horizon.js';
+import { toStoredValue, type JsonValue } from './value.js';
+
+/**
+ * Plain-JSON forms of ops, version vectors and tree snapshots, and their decoders. Everything
+ * decoded here may come from another process or machine: decoders validate every field and
+ * throw a `TypeError`/`RangeError` on the first problem, before anything is applied.
+ */
+
+/** An op as it travels: `{ k, p, v?, s, w, c, n }`. */
+export interface WireOp {
+  k: OpKind;
+  p: string[];
+  v?: JsonValue;
+  s: number;
+  w: number;
+  c: number;
+  n: string;
+}
+
+/** Limits applied while decoding untrusted input. */
+export interface DecodeLimits {
+  maxDepth: number;
+  maxValueBytes: number;
+}
+
+const KINDS: ReadonlySet<string> = new Set(['set', 'delete', 'incr', 'append']);
+const NODE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+function bad(what: string): TypeError {
+  return new TypeError(`malformed ${what}`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function count(value: unknown, what: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw bad(what);
+  return value;
+}
+
+/** Checks a node id received from elsewhere. */
+export function decodeNodeId(value: unknown): NodeId {
+  if (typeof value !== 'string' || !NODE_ID.test(value)) throw bad('node id');
+  return value as NodeId;
+}
+
+/** Checks a stamp received from elsewhere. */
+export function decodeStamp(wall: unknown, counter: unknown, node: unknown): Stamp {
+  return { wall: count(wall, 'stamp wall', 0), count: count(counter, 'stamp counter', 0), node: decodeNodeId(node) };
+}
+
+/** The wire form of an op. */
+export function encodeOp(op: Op): WireOp {
+  const wire: WireOp = { k: op.kind, p: op.path as string[], s: op.seq, w: op.stamp.wall, c: op.stamp.count, n: op.stamp.node };
+  if (op.value !== undefined) wire.v = op.value;
+  return wire;
+}
+
+/** Validates and decodes a wire op; values come back deep-frozen copies. */
+export function decodeOp(input: unknown, limits: DecodeLimits): Op {
+  if (!isRecord(input)) throw bad('op');
+  const kind = input.k;
+  if (typeof kind !== 'string' || !KINDS.has(kind)) throw bad('op kind');
+  const path = parsePath(input.p, limits.maxDepth);
+  if (!Array.isArray(input.p)) throw bad('op path');
+  const seq = count(input.s, 'op seq', 1);
+  const stamp = decodeStamp(input.w, input.c, input.n);
+  const where = path.join('.');
+  let value: JsonValue | undefined;
+  if (kind === 'incr') {
+    if (typeof input.v !== 'number' || !Number.isFinite(input.v)) throw bad('incr amount');
+    value = input.v;
+  } else if (kind === 'delete') {
+    if (input.v !== undefined) throw bad('delete op');
+  } else {
+    if (!('v' in input)) throw bad(`${kind} op without a value`);
+    value = toStoredValue(input.v, where, limits.maxValueBytes);
+  }
+  const op: { -readonly [K in keyof Op]: Op[K] } = { kind: kind as OpKind, path, seq, stamp };
+  if (value !== undefined) op.value = value;
+  return op;
+}
+
+/** A version vector as it travels: `[origin, seq, wall, counter][]`. */
+export type WireVector = [string, number, number, number][];
+
+/** The wire form of a version vector. */
+export function encodeVector(vector: VersionVector): WireVector {
+  return Object.entries(vector).map(([origin, entry]) => [origin, entry.seq, entry.stamp.wall, entry.stamp.count]);
+}
+
+/** Validates and decodes a version vector. */
+export function decodeVector(input: unknown): VersionVector {
+  if (!Array.isArray(input)) throw bad('version vector');
+  const vector: Record<string, { seq: number; stamp: Stamp }> = Object.create(null);
+  for (const entry of input) {
+    if (!Array.isArray(entry) || entry.length !== 4) throw bad('version vector entry');
+    const origin = decodeNodeId(entry[0]);
+    vector[origin] = { seq: count(entry[1], 'version vector seq', 0), stamp: decodeStamp(entry[2], entry[3], origin) };
+  }
+  return vector;
+}
+
+/** A node of a tree snapshot: base (`b`, or `a: 1` for an absent base), ops, touch, kids. */
+export interface NodeSnapshot {
+  b?: JsonValue;
+  a?: 1;
+  o?: WireOp[];
+  t?: WireOp;
+  k?: [string, NodeSnapshot][];
+}
+
+/** The snapshot form of a subtree. */
+export function encodeNode(node: TreeNode): NodeSnapshot {
+  const snapshot: NodeSnapshot = {};
+  if (node.base === ABSENT) snapshot.a = 1;
+  else if (node.base !== NO_BASE) snapshot.b = node.base;
+  if (node.ops.length > 0) snapshot.o = node.ops.map(encodeOp);
+  if (node.touch !== undefined) snapshot.t = encodeOp(node.touch);
+  if (node.kids !== undefined) snapshot.k = [...node.kids].map(([key, kid]) => [key, encodeNode(kid)]);
+  return snapshot;
+}
+
+/**
+ * Validates a subtree snapshot into `node` (whose derived values the caller recomputes).
+ * `path` is the node's path, to check that every op sits where it claims to.
+ */
+export function decodeNodeInto(node: TreeNode, input: unknown, path: string[], limits: DecodeLimits, ops: Op[]): void {
+  if (!isRecord(input)) throw bad('snapshot node');
+  if (path.length > limits.maxDepth) throw bad('snapshot depth');
+  if (input.a === 1) node.base = ABSENT;
+  else if ('b' in input) node.base = toStoredValue(input.b, path.join('.') || '(root)', Infinity) as Slot;
+  const where = (op: Op): Op => {
+    if (op.path.length !== path.length || op.path.some((key, i) => key !== path[i])) throw bad('snapshot op path');
+    ops.push(op);
+    return op;
+  };
+  if (input.o !== undefined) {
+    if (!Array.isArray(input.o)) throw bad('snapshot ops');
+    node.ops = input.o.map((op) => where(decodeOp(op, limits)));
+  }
+  if (input.t !== undefined) {
+    const touch = decodeOp(input.t, limits);
+    ops.push(touch);
+    node.touch = touch;
+  }
+  if (input.k !== undefined) {
+    if (!Array.isArray(input.k)) throw bad('snapshot kids');
+    node.kids = new Map();
+    for (const entry of input.k) {
+      if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string') throw bad('snapshot kid');
+      const key = entry[0];
+      if (key.length === 0 || !isAllowedKey(key)) throw bad('snapshot key');
+      const kid = new TreeNode(ABSENT);
+      decodeNodeInto(kid, entry[1], [...path, key], limits, ops);
+      node.kids.set(key, kid);
+    }
+  }
+}

@@ -1,0 +1,198 @@
+import { compareStamps, isAfter, type Stamp } from './clock.js';
+import type { Op } from './op.js';
+import { isPlainObject, type JsonValue } from './value.js';
+
+/** The value of a path that holds nothing (never set, or deleted). */
+export const ABSENT: unique symbol = Symbol('collective.absent');
+
+/** A value slot: a stored value, or ABSENT. */
+export type Slot = JsonValue | typeof ABSENT;
+
+/** Marks a node without a GC-folded base. */
+export const NO_BASE: unique symbol = Symbol('collective.no-base');
+
+/** Marks a node whose materialized view must be rebuilt before the next read. */
+export const STALE: unique symbol = Symbol('collective.stale');
+
+/** The shared empty object: what a node becomes when a write below it turns it into an object. */
+export const EMPTY_OBJECT: JsonValue = Object.freeze({});
+
+/**
+ * One path of the replicated tree.
+ *
+ * The value of a node is defined by replaying, in stamp order, its own ops on top of `start`
+ * (or `base`), where any write below the node turns it into an object first. The node keeps
+ * just enough to recompute that value whatever order ops arrive in:
+ * - `ops`: its own live ops, sorted by stamp. An op wiped by a later set/delete here, or by
+ *   any later op at an ancestor, is discarded: no op set containing the wiper can revive it.
+ * - `touch`: the latest discarded descendant op stamped between two own ops. It changes the
+ *   result of a later incr/append (they restart from 0 / [] on an object), so it is kept, and
+ *   shipped in deltas, so that every replica folds the same way.
+ * - `kids`: descendants with ops later than every own op (anything older is wiped).
+ * - `base`: what GC folded, standing for ops at or below the horizon; older than any live op.
+ */
+export class TreeNode {
+  ops: Op[] = [];
+  base: Slot | typeof NO_BASE = NO_BASE;
+  touch: Op | undefined = undefined;
+  kids: Map<string, TreeNode> | undefined = undefined;
+  /** The parent's own value projected at this node's key. */
+  start: Slot;
+  /** The fold of base/start, touch and ops: this node's value, ignoring its kids. */
+  own: Slot;
+  /** Cached frozen value of the whole subtree (own overlaid with kids). */
+  view: Slot | typeof STALE = STALE;
+
+  constructor(start: Slot) {
+    this.start = start;
+    this.own = start;
+  }
+
+  /** The stamp of the latest own op, which wipes every older write below this node. */
+  lastOwnOp(): Op | undefined {
+    return this.ops[this.ops.length - 1];
+  }
+
+  isEmpty(): boolean {
+    return this.ops.length === 0 && this.base === NO_BASE && this.kids === undefined && this.touch === undefined;
+  }
+}
+
+/** The value at `key` inside `value`, if `value` is a plain object holding it. */
+export function project(value: Slot, key: string): Slot {
+  if (isPlainObject(value) && Object.hasOwn(value, key)) return value[key] as JsonValue;
+  return ABSENT;
+}
+
+/** One op applied to the value it finds, exactly as the specification's sequential replay. */
+export function applyOp(current: Slot, op: Op): Slot {
+  switch (op.kind) {
+    case 'set':
+      return op.value as JsonValue;
+    case 'delete':
+      return ABSENT;
+    case 'incr':
+      return (typeof current === 'number' ? current : 0) + (op.value as number);
+    case 'append':
+      return Object.freeze(Array.isArray(current) ? [...current, op.value as JsonValue] : [op.value as JsonValue]);
+  }
+}
+
+/** A write below a node makes it an object; its old content no longer matters to own ops. */
+export function asObject(value: Slot): Slot {
+  return isPlainObject(value) ? value : EMPTY_OBJECT;
+}
+
+/**
+ * Replays the first `count` of `ops` on `start`; `touch` (a descendant write) turns the value
+ * into an object just before the first op stamped after it, or at the end if none is.
+ */
+export function replay(start: Slot, ops: readonly Op[], count: number, touch: Stamp | undefined): Slot {
+  let current = start;
+  for (let i = 0; i < count; i++) {
+    const op = ops[i]!;
+    if (touch !== undefined && compareStamps(touch, op.stamp) < 0) {
+      current = asObject(current);
+      touch = undefined;
+    }
+    current = applyOp(current, op);
+  }
+  return touch === undefined ? current : asObject(current);
+}
+
+/** A node's own value: its ops and touch replayed on its base or start. */
+export function foldOwn(node: TreeNode): Slot {
+  // The touch is always older than the last own op (it is recorded only when one wipes it).
+  return replay(node.base !== NO_BASE ? node.base : node.start, node.ops, node.ops.length, node.touch?.stamp);
+}
+
+/** The frozen materialized value of a subtree, rebuilt only where a write made it stale. */
+export function viewOf(node: TreeNode): Slot {
+  if (node.view !== STALE) return node.view;
+  let value = node.own;
+  if (node.kids !== undefined) {
+    const merged: Record<string, JsonValue> = isPlainObject(value) ? { ...value } : {};
+    for (const [key, kid] of node.kids) {
+      const kidValue = viewOf(kid);
+      if (kidValue === ABSENT) delete merged[key];
+      else merged[key] = kidValue;
+    }
+    value = Object.freeze(merged);
+  }
+  node.view = value;
+  return value;
+}
+
+/** Recomputes a node's own value and, where its projection changed, its kids'. */
+export function refresh(node: TreeNode): void {
+  const own = foldOwn(node);
+  node.view = STALE;
+  if (own === node.own) return;
+  node.own = own;
+  if (node.kids === undefined) return;
+  for (const [key, kid] of node.kids) {
+    const start = project(own, key);
+    if (start !== kid.start) {
+      kid.start = start;
+      refresh(kid);
+    }
+  }
+}
+
+/** Recomputes a whole subtree from scratch (after pruning or restoring). */
+export function recompute(node: TreeNode): void {
+  node.own = foldOwn(node);
+  node.view = STALE;
+  if (node.kids === undefined) return;
+  for (const [key, kid] of node.kids) {
+    kid.start = project(node.own, key);
+    recompute(kid);
+  }
+}
+
+/** The later of an op and a candidate (either may be missing). */
+export function laterOp(a: Op | undefined, b: Op | undefined): Op | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return isAfter(a.stamp, b.stamp) ? a : b;
+}
+
+/**
+ * Removes from the subtree of `node` everything stamped before `stamp` (an own op at an
+ * ancestor wiped it) and returns the latest op removed. A base is always older than a live
+ * op, so it goes too.
+ */
+export function pruneOlder(node: TreeNode, stamp: Op['stamp']): Op | undefined {
+  let removed: Op | undefined;
+  let count = 0;
+  while (count < node.ops.length && isAfter(stamp, node.ops[count]!.stamp)) count++;
+  if (count > 0) {
+    removed = node.ops[count - 1];
+    node.ops.splice(0, count);
+  }
+  node.base = NO_BASE;
+  if (node.touch !== undefined && isAfter(stamp, node.touch.stamp)) {
+    removed = laterOp(removed, node.touch);
+    node.touch = undefined;
+  }
+  if (node.kids !== undefined) {
+    for (const [key, kid] of node.kids) {
+      removed = laterOp(removed, pruneOlder(kid, stamp));
+      if (kid.isEmpty()) node.kids.delete(key);
+    }
+    if (node.kids.size === 0) node.kids = undefined;
+  }
+  return removed;
+}
+
+/** The latest op anywhere below `node` (not its own). */
+export function latestBelow(node: TreeNode): Op | undefined {
+  let latest: Op | undefined;
+  if (node.kids === undefined) return undefined;
+  for (const kid of node.kids.values()) {
+    latest = laterOp(latest, kid.lastOwnOp());
+    latest = laterOp(latest, kid.touch);
+    latest = laterOp(latest, latestBelow(kid));
+  }
+  return latest;
+}

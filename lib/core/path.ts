@@ -1,0 +1,101 @@
+import { describe, inputRangeError, inputTypeError } from '../errors.js';
+
+/** A path into the store: `'a.b.c'`, or an array of segments when a segment holds a dot. */
+export type Path = string | readonly string[];
+
+/** A validated path: at least one non-empty segment, none of them forbidden. Frozen. */
+export type Segments = readonly string[];
+
+/** How deep a path may go unless configured otherwise. */
+export const DEFAULT_MAX_DEPTH = 32;
+
+// These names reach Object.prototype or a constructor when used as property keys; letting one
+// through anywhere would let a remote peer pollute prototypes of the whole process.
+const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor']);
+
+/** Whether `key` may be used as a path segment or an object key inside a stored value. */
+export function isAllowedKey(key: string): boolean {
+  return !FORBIDDEN_SEGMENTS.has(key);
+}
+
+// Parsed string paths, so a hot `get('a.b.c')` does not split on every call. Two generations
+// keep the cache bounded without tracking recency per entry: when the young map is full it
+// becomes the old one and the previous old one is dropped.
+const CACHE_GENERATION_SIZE = 65_536;
+let youngPaths = new Map<string, Segments>();
+let oldPaths = new Map<string, Segments>();
+
+function cachePath(path: string, segments: Segments): void {
+  if (youngPaths.size >= CACHE_GENERATION_SIZE) {
+    oldPaths = youngPaths;
+    youngPaths = new Map();
+  }
+  youngPaths.set(path, segments);
+}
+
+function invalidPath(path: unknown, why: string): TypeError {
+  return inputTypeError('ERR_COLLECTIVE_INVALID_PATH', `Invalid path ${describe(path)}: ${why}`);
+}
+
+function checkSegment(path: unknown, segment: unknown, index: number): string {
+  if (typeof segment !== 'string') {
+    throw invalidPath(path, `segment ${index} is ${describe(segment)}, expected a string`);
+  }
+  if (segment.length === 0) throw invalidPath(path, `segment ${index} is empty`);
+  if (FORBIDDEN_SEGMENTS.has(segment)) {
+    throw invalidPath(path, `segment ${index} is \`${segment}\`, which is never allowed`);
+  }
+  return segment;
+}
+
+function checkDepth(path: unknown, depth: number, maxDepth: number): void {
+  if (depth > maxDepth) {
+    throw inputRangeError(
+      'ERR_COLLECTIVE_INVALID_PATH',
+      `Invalid path ${describe(path)}: ${depth} segments, the limit is ${maxDepth}`,
+    );
+  }
+}
+
+function parseString(path: string): Segments {
+  const cached = youngPaths.get(path) ?? oldPaths.get(path);
+  if (cached !== undefined) return cached;
+  if (path.length === 0) throw invalidPath(path, 'it is empty');
+  const parts = path.split('.');
+  for (let i = 0; i < parts.length; i++) checkSegment(path, parts[i], i);
+  const segments = Object.freeze(parts);
+  cachePath(path, segments);
+  return segments;
+}
+
+/**
+ * Validates a path and returns its segments. Throws a `TypeError` quoting the path for an empty
+ * path or segment, a non-string segment, or a forbidden segment (`__proto__`, `prototype`,
+ * `constructor`), and a `RangeError` when it is deeper than `maxDepth`.
+ */
+export function parsePath(path: unknown, maxDepth: number = DEFAULT_MAX_DEPTH): Segments {
+  let segments: Segments;
+  if (typeof path === 'string') {
+    segments = parseString(path);
+  } else if (Array.isArray(path)) {
+    if (path.length === 0) throw invalidPath(path, 'it has no segments');
+    for (let i = 0; i < path.length; i++) checkSegment(path, path[i], i);
+    segments = Object.isFrozen(path) ? (path as Segments) : Object.freeze(path.slice());
+  } else {
+    throw invalidPath(path, 'expected a dotted string or an array of strings');
+  }
+  checkDepth(path, segments.length, maxDepth);
+  return segments;
+}
+
+/** Renders segments back to a readable dotted path (for messages and change events). */
+export function formatPath(segments: Segments): string {
+  return segments.join('.');
+}
+
+/** Whether `prefix` equals `path` or is an ancestor of it. */
+export function isPrefixOf(prefix: Segments, path: Segments): boolean {
+  if (prefix.length > path.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (prefix[i] !== path[i]) return false;
+  return true;
+}

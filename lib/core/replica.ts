@@ -1,0 +1,305 @@
+import { describe, inputTypeError } from '../errors.js';
+import { HybridClock, compareStamps, isAfter, type NodeId, type Stamp, type WallClock } from './clock.js';
+import {
+  decodeNodeInto,
+  decodeNodeId,
+  decodeStamp,
+  decodeVector,
+  encodeNode,
+  encodeVector,
+  type DecodeLimits,
+  type NodeSnapshot,
+  type WireVector,
+} from './codec.js';
+import type { Frontier, VersionEntry, VersionVector } from './horizon.js';
+import { ABSENT } from './node.js';
+import type { Op, OpKind } from './op.js';
+import { DEFAULT_MAX_DEPTH, formatPath, parsePath, type Path, type Segments } from './path.js';
+import { ReplicatedTree, type TreeMetadata } from './tree.js';
+import { DEFAULT_MAX_VALUE_BYTES, jsonEqual, toStoredValue, type JsonValue } from './value.js';
+import { Watchers, type WatchListener } from './watchers.js';
+
+/** Options of a replica. */
+export interface ReplicaOptions {
+  /** This replica's node id: the origin of its writes. Default: a random id. */
+  id?: NodeId;
+  /** Wall clock for stamps. @default Date.now */
+  now?: WallClock;
+  /** Deepest path accepted. @default 32 */
+  maxDepth?: number;
+  /** Largest value accepted, in bytes of JSON. @default 1048576 (1 MiB) */
+  maxValueBytes?: number;
+}
+
+/** What `apply` did with an op. */
+export type ApplyResult = 'applied' | 'duplicate' | 'gap';
+
+/** What another replica lacks: ops (with the sender's vector) or, past GC, a full snapshot. */
+export type Delta =
+  | { readonly kind: 'ops'; readonly ops: readonly Op[]; readonly vector: VersionVector }
+  | { readonly kind: 'snapshot'; readonly snapshot: ReplicaSnapshot };
+
+/** A replica's whole state as plain JSON. */
+export interface ReplicaSnapshot {
+  v: 1;
+  vector: WireVector;
+  folded: [string, number][];
+  latest?: [number, number, string];
+  tree: NodeSnapshot;
+}
+
+/** A fresh random node id. */
+export function randomNodeId(): NodeId {
+  return globalThis.crypto.randomUUID().replaceAll('-', '').slice(0, 12) as NodeId;
+}
+
+function checkAmount(by: unknown, path: Segments): number {
+  if (typeof by !== 'number' || !Number.isFinite(by)) {
+    throw inputTypeError(
+      'ERR_COLLECTIVE_INVALID_VALUE',
+      `Expected the amount for \`${formatPath(path)}\` to be a finite number, got ${describe(by)}`,
+    );
+  }
+  return by;
+}
+
+/**
+ * One replica of the store: the replicated tree, the hybrid clock that stamps local writes,
+ * and the per-origin sequence numbers that make delivery exactly-once and gaps visible.
+ * Transport-free: a hub feeds it ops and ships what it returns.
+ */
+export class Replica {
+  readonly id: NodeId;
+  readonly limits: DecodeLimits;
+  readonly #clock: HybridClock;
+  readonly #tree = new ReplicatedTree();
+  readonly #applied = new Map<string, VersionEntry>();
+  // Per origin, the highest seq folded away by GC: a peer behind it needs a snapshot.
+  readonly #folded = new Map<string, number>();
+  readonly #watchers = new Watchers((path) => this.get(path));
+  #seq = 0;
+
+  constructor(options: ReplicaOptions = {}) {
+    this.id = options.id ?? randomNodeId();
+    this.#clock = new HybridClock(this.id, options.now);
+    this.limits = {
+      maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
+      maxValueBytes: options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
+    };
+  }
+
+  /** Validates a path against this replica's depth limit. */
+  path(path: Path): Segments {
+    return parsePath(path, this.limits.maxDepth);
+  }
+
+  /** The value at `path` (deep-frozen), or `undefined`; with no path, the whole tree. */
+  get(path?: Path): JsonValue | undefined {
+    if (path === undefined) return this.#tree.getAll();
+    const value = this.#tree.get(typeof path === 'string' ? parsePath(path, this.limits.maxDepth) : this.path(path));
+    return value === ABSENT ? undefined : value;
+  }
+
+  /** Calls `listener` for every change of the value at `path`; returns the unsubscribe. */
+  watch(path: Path, listener: WatchListener): () => void {
+    if (typeof listener !== 'function') {
+      throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected a listener function, got ${describe(listener)}`);
+    }
+    return this.#watchers.add(this.path(path), listener);
+  }
+
+  /** Stamps and applies a local set; returns the op to ship. */
+  set(path: Path, value: unknown): Op {
+    const segments = this.path(path);
+    return this.#local('set', segments, toStoredValue(value, formatPath(segments), this.limits.maxValueBytes));
+  }
+
+  /** Stamps and applies a local delete. */
+  delete(path: Path): Op {
+    return this.#local('delete', this.path(path), undefined);
+  }
+
+  /** Stamps and applies a local increment (`by` may be negative). */
+  incr(path: Path, by: number = 1): Op {
+    const segments = this.path(path);
+    return this.#local('incr', segments, checkAmount(by, segments));
+  }
+
+  /** Stamps and applies a local append of one element. */
+  append(path: Path, value: unknown): Op {
+    const segments = this.path(path);
+    return this.#local('append', segments, toStoredValue(value, formatPath(segments), this.limits.maxValueBytes));
+  }
+
+  /**
+   * Compare-and-set against this replica's current state: sets `next` when the value at
+   * `path` deep-equals `expected` (`null` or `undefined` also match an absent value).
+   * Returns the op, or `undefined` when the comparison failed.
+   */
+  cas(path: Path, expected: unknown, next: unknown): Op | undefined {
+    const segments = this.path(path);
+    const nextValue = toStoredValue(next, formatPath(segments), this.limits.maxValueBytes);
+    const current = this.get(segments);
+    const matches = current === undefined ? expected === undefined || expected === null : jsonEqual(current, expected);
+    return matches ? this.#local('set', segments, nextValue) : undefined;
+  }
+
+  #local(kind: OpKind, path: Segments, value: JsonValue | undefined): Op {
+    const op: { -readonly [K in keyof Op]: Op[K] } = { kind, path, seq: this.#seq + 1, stamp: this.#clock.tick() };
+    if (value !== undefined) op.value = value;
+    this.#seq++;
+    this.#record(op);
+    return op;
+  }
+
+  #record(op: Op): void {
+    this.#clock.observe(op.stamp);
+    this.#tree.apply(op);
+    this.#applied.set(op.stamp.node, { seq: op.seq, stamp: op.stamp });
+    this.#watchers.notify(op);
+  }
+
+  /**
+   * Applies an op of the live stream of its origin: a duplicate is ignored, and an op that
+   * skips a sequence number is refused as a `'gap'` (the caller resyncs with a delta).
+   */
+  apply(op: Op): ApplyResult {
+    const have = this.#applied.get(op.stamp.node)?.seq ?? 0;
+    if (op.seq <= have) return 'duplicate';
+    if (op.seq !== have + 1) return 'gap';
+    this.#record(op);
+    return 'applied';
+  }
+
+  /** This replica's version vector: per origin, the last contiguous seq applied. */
+  vector(): VersionVector {
+    return Object.fromEntries(this.#applied);
+  }
+
+  /** The vector and the clock reading, taken together, for GC horizons. */
+  frontier(): Frontier {
+    return { id: this.id, clock: this.#clock.peek(), vector: this.vector() };
+  }
+
+  /**
+   * What a replica at `vector` lacks. Overwritten ops are never sent; the sender's vector lets
+   * the receiver account for them. Past what GC folded, only a full snapshot can help.
+   */
+  delta(vector: Readonly<Record<string, { readonly seq: number } | undefined>>): Delta {
+    for (const [origin, seq] of this.#folded) {
+      if ((vector[origin]?.seq ?? 0) < seq) return { kind: 'snapshot', snapshot: this.snapshot() };
+    }
+    const ops: Op[] = [];
+    for (const op of this.#tree.ops()) if (op.seq > (vector[op.stamp.node]?.seq ?? 0)) ops.push(op);
+    ops.sort((a, b) => compareStamps(a.stamp, b.stamp));
+    return { kind: 'ops', ops, vector: this.vector() };
+  }
+
+  /** Applies what another replica's `delta()` returned. */
+  applyDelta(delta: Delta): void {
+    if (delta.kind === 'snapshot') {
+      this.#merge(delta.snapshot);
+      return;
+    }
+    const have = new Map([...this.#applied].map(([origin, entry]) => [origin, entry.seq]));
+    for (const op of delta.ops) {
+      if (op.seq <= (have.get(op.stamp.node) ?? 0)) continue;
+      this.#clock.observe(op.stamp);
+      this.#tree.apply(op);
+      this.#watchers.notify(op);
+    }
+    for (const [origin, entry] of Object.entries(delta.vector)) {
+      const mine = this.#applied.get(origin);
+      if (mine === undefined || entry.seq > mine.seq) this.#applied.set(origin, entry);
+    }
+  }
+
+  /**
+   * Folds every op stamped at or below `horizon` away (see `computeHorizon`). Afterwards the
+   * replica keeps no metadata for them, only their effect.
+   */
+  collect(horizon: Stamp): void {
+    for (const op of this.#tree.collect(horizon)) {
+      const origin = op.stamp.node;
+      if (op.seq > (this.#folded.get(origin) ?? 0)) this.#folded.set(origin, op.seq);
+    }
+  }
+
+  /** Bookkeeping held besides the data. */
+  metadata(): TreeMetadata {
+    return this.#tree.metadata();
+  }
+
+  /** The whole state as plain JSON. */
+  snapshot(): ReplicaSnapshot {
+    const latest = this.#tree.latest();
+    const snapshot: ReplicaSnapshot = {
+      v: 1,
+      vector: encodeVector(this.vector()),
+      folded: [...this.#folded],
+      tree: encodeNode(this.#tree.root),
+    };
+    if (latest !== undefined) snapshot.latest = [latest.wall, latest.count, latest.node];
+    return snapshot;
+  }
+
+  // Adopts a snapshot as the state, then re-applies what this replica held that the snapshot
+  // lacks. A fresh replica simply takes the snapshot.
+  #merge(snapshot: ReplicaSnapshot): void {
+    const incoming = Replica.fromSnapshot(snapshot, { id: this.id, ...this.limits });
+    const theirs = incoming.vector();
+    const mine = this.vector();
+    const missing = [...this.#tree.ops()].filter((op) => op.seq > (theirs[op.stamp.node]?.seq ?? 0));
+    missing.sort((a, b) => compareStamps(a.stamp, b.stamp));
+    this.#adopt(incoming);
+    this.applyDelta({ kind: 'ops', ops: missing, vector: mine });
+    this.#watchers.resync(this.id);
+  }
+
+  #adopt(other: Replica): void {
+    const root = this.#tree.root;
+    const source = other.#tree.root;
+    root.ops = source.ops;
+    root.base = source.base;
+    root.touch = source.touch;
+    root.kids = source.kids;
+    this.#tree.restored(other.#tree.latest());
+    this.#folded.clear();
+    for (const [origin, seq] of other.#folded) this.#folded.set(origin, seq);
+    this.#applied.clear();
+    for (const [origin, entry] of other.#applied) this.#applied.set(origin, entry);
+    const latest = other.#tree.latest();
+    if (latest !== undefined) this.#clock.observe(latest);
+  }
+
+  /**
+   * A replica restored from a snapshot. Give it a new id: a hub that lost its state must not
+   * reuse the sequence numbers of its old self.
+   */
+  static fromSnapshot(snapshot: ReplicaSnapshot, options: ReplicaOptions = {}): Replica {
+    const replica = new Replica(options);
+    if (typeof snapshot !== 'object' || snapshot === null || snapshot.v !== 1) throw new TypeError('malformed snapshot');
+    const vector = decodeVector(snapshot.vector);
+    if (!Array.isArray(snapshot.folded)) throw new TypeError('malformed snapshot folded');
+    for (const entry of snapshot.folded) {
+      if (!Array.isArray(entry) || typeof entry[1] !== 'number') throw new TypeError('malformed snapshot folded');
+      replica.#folded.set(decodeNodeId(entry[0]), entry[1]);
+    }
+    const ops: Op[] = [];
+    decodeNodeInto(replica.#tree.root, snapshot.tree, [], replica.limits, ops);
+    for (const origin of Object.keys(vector)) replica.#applied.set(origin, vector[origin]!);
+    let latest: Stamp | undefined;
+    if (snapshot.latest !== undefined) {
+      const [wall, counter, node] = snapshot.latest;
+      latest = decodeStamp(wall, counter, node);
+    }
+    for (const op of ops) {
+      if (latest === undefined || isAfter(op.stamp, latest)) latest = op.stamp;
+      if (op.seq > (replica.#applied.get(op.stamp.node)?.seq ?? 0)) throw new TypeError('malformed snapshot: op beyond its vector');
+    }
+    replica.#tree.restored(latest);
+    if (latest !== undefined) replica.#clock.observe(latest);
+    for (const entry of Object.values(vector)) replica.#clock.observe(entry.stamp);
+    return replica;
+  }
+}

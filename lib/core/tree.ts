@@ -1,0 +1,267 @@
+import { isAfter, type Stamp } from './clock.js';
+import {
+  ABSENT,
+  EMPTY_OBJECT,
+  NO_BASE,
+  STALE,
+  TreeNode,
+  applyOp,
+  asObject,
+  foldOwn,
+  latestBelow,
+  laterOp,
+  project,
+  pruneOlder,
+  recompute,
+  refresh,
+  replay,
+  viewOf,
+  type Slot,
+} from './node.js';
+import type { Op } from './op.js';
+import type { Segments } from './path.js';
+import type { JsonValue } from './value.js';
+
+/** How much bookkeeping the tree holds beyond the data itself. */
+export interface TreeMetadata {
+  /** Nodes that carry ops, a base or kids (the root counts). */
+  nodes: number;
+  /** Op records held: live own ops and touches. */
+  ops: number;
+}
+
+function isOverwrite(op: Op): boolean {
+  return op.kind === 'set' || op.kind === 'delete';
+}
+
+/**
+ * The replicated tree: applies ops in any order, with the result always equal to replaying
+ * every op received, sorted by stamp, on an empty tree (DESIGN.md section 3).
+ */
+export class ReplicatedTree {
+  readonly root: TreeNode = new TreeNode(EMPTY_OBJECT);
+  #latest: Stamp | undefined;
+
+  /** The value at `path` (frozen), or ABSENT. A walk of the trie, then of plain values. */
+  get(path: Segments): Slot {
+    let node = this.root;
+    let depth = 0;
+    for (; depth < path.length; depth++) {
+      const kid = node.kids?.get(path[depth]!);
+      if (kid === undefined) break;
+      node = kid;
+    }
+    if (depth === path.length) return viewOf(node);
+    // The rest of the path is not overlaid by any later write: it lies in this node's own value.
+    let value: Slot = node.own;
+    for (; depth < path.length; depth++) {
+      if (typeof value !== 'object' || value === null) return ABSENT;
+      const key = path[depth]!;
+      if (!Object.hasOwn(value, key) || (Array.isArray(value) && key === 'length')) return ABSENT;
+      value = (value as Record<string, JsonValue>)[key] as JsonValue;
+    }
+    return value;
+  }
+
+  /** The whole tree as one frozen object. */
+  getAll(): JsonValue {
+    return viewOf(this.root) as JsonValue;
+  }
+
+  /** Applies one op. Idempotence is the caller's job (the replica drops duplicates by seq). */
+  apply(op: Op): void {
+    if (this.#latest === undefined || isAfter(op.stamp, this.#latest)) {
+      this.#applyLatest(op);
+      this.#latest = op.stamp;
+    } else {
+      this.#applyLate(op);
+    }
+  }
+
+  #kid(node: TreeNode, key: string): TreeNode {
+    let kid = node.kids?.get(key);
+    if (kid === undefined) {
+      kid = new TreeNode(project(node.own, key));
+      (node.kids ??= new Map()).set(key, kid);
+    }
+    return kid;
+  }
+
+  // The common case, every local write of a hub: the op is later than everything held, so it
+  // wipes whatever is below its path and nothing above it can wipe it. O(depth).
+  #applyLatest(op: Op): void {
+    let node = this.root;
+    for (const key of op.path) {
+      node.view = STALE;
+      node = this.#kid(node, key);
+    }
+    node.view = STALE;
+    if (isOverwrite(op)) {
+      node.ops = [op];
+      node.base = NO_BASE;
+      node.touch = undefined;
+      node.own = applyOp(node.own, op);
+    } else {
+      let before = node.own;
+      if (node.kids !== undefined) {
+        // The kids made this node an object just before this op; remember when, for refolds.
+        node.touch = laterOp(node.touch, latestBelow(node));
+        before = EMPTY_OBJECT;
+      }
+      node.ops.push(op);
+      node.own = applyOp(before, op);
+    }
+    node.kids = undefined;
+  }
+
+  // An op older than something already held: find what wipes it, or what it wipes, and
+  // recompute only the subtree it can change.
+  #applyLate(op: Op): void {
+    const chain: TreeNode[] = [this.root];
+    let node = this.root;
+    for (let depth = 0; depth < op.path.length; depth++) {
+      const kid = node.kids?.get(op.path[depth]!);
+      if (kid === undefined) break;
+      chain.push(kid);
+      node = kid;
+      const last = kid.lastOwnOp();
+      if (depth < op.path.length - 1 && last !== undefined && isAfter(last.stamp, op.stamp)) {
+        this.#touch(chain, op);
+        return;
+      }
+    }
+    for (let depth = chain.length - 1; depth < op.path.length; depth++) {
+      node = this.#kid(node, op.path[depth]!);
+      chain.push(node);
+    }
+    const target = chain[chain.length - 1]!;
+    if (!this.#insertOwn(target, op)) return;
+    refresh(target);
+    for (const ancestor of chain) ancestor.view = STALE;
+  }
+
+  // The op is wiped by a later own op of the last node of `chain`, but it still made that node
+  // an object at its stamp, which a later incr/append there must see.
+  #touch(chain: TreeNode[], op: Op): void {
+    const node = chain[chain.length - 1]!;
+    if (node.touch !== undefined && isAfter(node.touch.stamp, op.stamp)) return;
+    node.touch = op;
+    refresh(node);
+    for (const ancestor of chain) ancestor.view = STALE;
+  }
+
+  /** Inserts an own op in stamp order; false when a later set/delete here already wipes it. */
+  #insertOwn(target: TreeNode, op: Op): boolean {
+    const ops = target.ops;
+    let index = ops.length;
+    while (index > 0 && isAfter(ops[index - 1]!.stamp, op.stamp)) index--;
+    for (let later = index; later < ops.length; later++) if (isOverwrite(ops[later]!)) return false;
+    ops.splice(index, 0, op);
+    if (isOverwrite(op)) {
+      ops.splice(0, index);
+      target.base = NO_BASE;
+      if (target.touch !== undefined && isAfter(op.stamp, target.touch.stamp)) target.touch = undefined;
+    }
+    if (op === ops[ops.length - 1] && target.kids !== undefined) {
+      const wiped = pruneOlder(target, op.stamp);
+      if (target.kids !== undefined && target.kids.size === 0) target.kids = undefined;
+      if (!isOverwrite(op)) target.touch = laterOp(target.touch, wiped);
+      if (target.kids !== undefined) recompute(target);
+    }
+    return true;
+  }
+
+  /**
+   * Folds everything stamped at or below `horizon` into bases, dropping the op records, and
+   * collapses subtrees that hold nothing newer into their parent's base. Only safe when every
+   * replica has applied every op at or below `horizon` (see `computeHorizon`).
+   * Returns the ops folded away.
+   */
+  collect(horizon: Stamp): Op[] {
+    const folded: Op[] = [];
+    this.#collectNode(this.root, horizon, folded);
+    return folded;
+  }
+
+  // Returns whether the subtree holds anything at or below the horizon (before folding).
+  #collectNode(node: TreeNode, horizon: Stamp, folded: Op[]): boolean {
+    let count = 0;
+    while (count < node.ops.length && !isAfter(node.ops[count]!.stamp, horizon)) count++;
+    const touchOld = node.touch !== undefined && !isAfter(node.touch.stamp, horizon);
+    let hadOld = count > 0 || touchOld || node.base !== NO_BASE;
+    if (count > 0 || touchOld) {
+      const start = node.base !== NO_BASE ? node.base : node.start;
+      node.base = replay(start, node.ops, count, touchOld ? node.touch!.stamp : undefined);
+      folded.push(...node.ops.splice(0, count));
+      if (touchOld) {
+        folded.push(node.touch!);
+        node.touch = undefined;
+      }
+    }
+    // Kids only hold ops later than every own op, so with own ops left there is nothing to fold.
+    if (node.ops.length === 0 && node.kids !== undefined) {
+      const collapsed: [string, Slot][] = [];
+      let kidsOld = false;
+      for (const [key, kid] of node.kids) {
+        kidsOld = this.#collectNode(kid, horizon, folded) || kidsOld;
+        if (kid.ops.length === 0 && kid.touch === undefined && kid.kids === undefined) {
+          collapsed.push([key, viewOf(kid)]);
+          node.kids.delete(key);
+        }
+      }
+      if (kidsOld) {
+        hadOld = true;
+        const current = asObject(node.base !== NO_BASE ? node.base : node.start);
+        const merged: Record<string, JsonValue> = { ...(current as Record<string, JsonValue>) };
+        for (const [key, value] of collapsed) {
+          if (value === ABSENT) delete merged[key];
+          else merged[key] = value;
+        }
+        node.base = Object.freeze(merged);
+      }
+      if (node.kids.size === 0) node.kids = undefined;
+    }
+    if (hadOld) {
+      node.own = foldOwn(node);
+      node.view = STALE;
+    }
+    return hadOld;
+  }
+
+  /** Every op record held (live own ops and touches), for deltas and snapshots. */
+  *ops(): Generator<Op> {
+    const stack: TreeNode[] = [this.root];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      yield* node.ops;
+      if (node.touch !== undefined) yield node.touch;
+      if (node.kids !== undefined) for (const kid of node.kids.values()) stack.push(kid);
+    }
+  }
+
+  /** Counts nodes and op records: what GC is meant to keep small. */
+  metadata(): TreeMetadata {
+    let nodes = 0;
+    let ops = 0;
+    const stack: TreeNode[] = [this.root];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      nodes++;
+      ops += node.ops.length + (node.touch === undefined ? 0 : 1);
+      if (node.kids !== undefined) for (const kid of node.kids.values()) stack.push(kid);
+    }
+    return { nodes, ops };
+  }
+
+  /** The latest stamp applied, if any. */
+  latest(): Stamp | undefined {
+    return this.#latest;
+  }
+
+  /** Rebuilds derived state after the root was filled from a snapshot. */
+  restored(latest: Stamp | undefined): void {
+    this.#latest = latest;
+    recompute(this.root);
+  }
+}
+

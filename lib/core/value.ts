@@ -1,0 +1,133 @@
+import { describe, inputRangeError, inputTypeError } from '../errors.js';
+import { isAllowedKey } from './path.js';
+
+/** A JSON value as the store holds it: deep-frozen, plain objects and arrays only. */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | readonly JsonValue[]
+  | { readonly [key: string]: JsonValue };
+
+/** How large a stored value may be unless configured otherwise: 1 MiB of JSON text. */
+export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
+
+/** Whether `value` is a plain object (not an array, not a class instance). */
+export function isPlainObject(value: unknown): value is { readonly [key: string]: JsonValue } {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+class ValueChecker {
+  // Rough JSON length so far: exact for structure and numbers, string length for strings
+  // (escapes are not counted), which is what the limit is documented to measure.
+  size = 0;
+  readonly #ancestors = new Set<object>();
+
+  constructor(
+    readonly where: string,
+    readonly maxBytes: number,
+  ) {}
+
+  fail(at: string, why: string): never {
+    throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Invalid value for \`${this.where}\`${at}: ${why}`);
+  }
+
+  grow(bytes: number): void {
+    this.size += bytes;
+    if (this.size > this.maxBytes) {
+      throw inputRangeError(
+        'ERR_COLLECTIVE_VALUE_TOO_LARGE',
+        `Value for \`${this.where}\` is over the limit of ${this.maxBytes} bytes of JSON`,
+      );
+    }
+  }
+
+  /** Returns a deep-frozen copy of `value`, throwing on anything that is not JSON. */
+  copy(value: unknown, at: string): JsonValue {
+    switch (typeof value) {
+      case 'string':
+        this.grow(value.length + 2);
+        return value;
+      case 'number':
+        if (!Number.isFinite(value)) this.fail(at, `${describe(value)} is not a finite number`);
+        this.grow(8);
+        return value;
+      case 'boolean':
+        this.grow(5);
+        return value;
+      case 'object':
+        if (value === null) {
+          this.grow(4);
+          return null;
+        }
+        return this.copyContainer(value, at);
+      default:
+        return this.fail(at, `${describe(value)} is not a JSON value`);
+    }
+  }
+
+  copyContainer(value: object, at: string): JsonValue {
+    if (this.#ancestors.has(value)) this.fail(at, 'it contains a cycle');
+    this.#ancestors.add(value);
+    let result: JsonValue;
+    if (Array.isArray(value)) {
+      const items: JsonValue[] = new Array(value.length);
+      this.grow(2);
+      for (let i = 0; i < value.length; i++) {
+        if (!(i in value)) this.fail(`${at}[${i}]`, 'sparse arrays are not JSON');
+        items[i] = this.copy(value[i], `${at}[${i}]`);
+        this.grow(1);
+      }
+      result = Object.freeze(items);
+    } else if (isPlainObject(value)) {
+      const entries: Record<string, JsonValue> = {};
+      this.grow(2);
+      for (const key of Object.keys(value)) {
+        if (!isAllowedKey(key)) this.fail(`${at}.${key}`, `the key \`${key}\` is never allowed`);
+        this.grow(key.length + 4);
+        entries[key] = this.copy((value as Record<string, unknown>)[key], `${at}.${key}`);
+      }
+      result = Object.freeze(entries);
+    } else {
+      this.fail(at, `${describe(value)} is not a plain object or array`);
+    }
+    this.#ancestors.delete(value);
+    return result;
+  }
+}
+
+/**
+ * Checks that `value` is a JSON value no larger than `maxBytes` and returns a deep-frozen copy
+ * of it (primitives are returned as they are). The caller's object is left untouched, so a
+ * later mutation of it cannot change the store. Throws a `TypeError` naming `where` and the
+ * offending part, or a `RangeError` when the value is too large.
+ */
+export function toStoredValue(
+  value: unknown,
+  where: string,
+  maxBytes: number = DEFAULT_MAX_VALUE_BYTES,
+): JsonValue {
+  return new ValueChecker(where, maxBytes).copy(value, '');
+}
+
+/** Deep equality of two stored values (frozen JSON), short-cutting on shared references. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const aKeys = Object.keys(a);
+  if (aKeys.length !== Object.keys(b).length) return false;
+  for (const key of aKeys) {
+    if (!Object.hasOwn(b, key)) return false;
+    if (!jsonEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}

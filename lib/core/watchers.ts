@@ -1,0 +1,91 @@
+import type { NodeId } from './clock.js';
+import type { Op, OpKind } from './op.js';
+import { formatPath, isPrefixOf, type Segments } from './path.js';
+import { jsonEqual, type JsonValue } from './value.js';
+
+/** What changed, passed to a watch listener with the new value. */
+export interface Change {
+  /** The path written, dotted. */
+  readonly path: string;
+  /** The path written, as segments (a segment may hold a dot). */
+  readonly segments: Segments;
+  /** The kind of write. */
+  readonly op: OpKind;
+  /** The hub that stamped the write. */
+  readonly origin: NodeId;
+}
+
+/**
+ * Called with the new value at the watched path (`undefined` when it no longer exists) and the
+ * change that caused it.
+ */
+export type WatchListener = (value: JsonValue | undefined, change: Change) => void;
+
+interface Watcher {
+  readonly prefix: Segments;
+  readonly listener: WatchListener;
+  last: JsonValue | undefined;
+}
+
+/**
+ * Watch listeners by path. A listener fires once per applied op at, under or above its path
+ * that changed the value there; a stale write or a write of the value already held fires
+ * nothing.
+ */
+export class Watchers {
+  readonly #watchers = new Set<Watcher>();
+  readonly #read: (path: Segments) => JsonValue | undefined;
+
+  constructor(read: (path: Segments) => JsonValue | undefined) {
+    this.#read = read;
+  }
+
+  /** Adds a listener; returns the function that removes it. */
+  add(prefix: Segments, listener: WatchListener): () => void {
+    const watcher: Watcher = { prefix, listener, last: this.#read(prefix) };
+    this.#watchers.add(watcher);
+    return () => {
+      this.#watchers.delete(watcher);
+    };
+  }
+
+  get size(): number {
+    return this.#watchers.size;
+  }
+
+  /** After the whole state was replaced: calls every listener whose value changed. */
+  resync(origin: NodeId): void {
+    for (const watcher of this.#watchers) {
+      const value = this.#read(watcher.prefix);
+      if (jsonEqual(value, watcher.last)) continue;
+      watcher.last = value;
+      this.#call(watcher, value, { path: formatPath(watcher.prefix), segments: watcher.prefix, op: 'set', origin });
+    }
+  }
+
+  #call(watcher: Watcher, value: JsonValue | undefined, change: Change): void {
+    try {
+      watcher.listener(value, change);
+    } catch (error) {
+      // A listener's bug must not leave a write half-applied: surface it outside the apply,
+      // as an uncaught exception, like an error thrown from any other callback.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+
+  /** Calls the listeners whose value `op` changed. */
+  notify(op: Op): void {
+    if (this.#watchers.size === 0) return;
+    let change: Change | undefined;
+    for (const watcher of this.#watchers) {
+      if (!isPrefixOf(watcher.prefix, op.path) && !isPrefixOf(op.path, watcher.prefix)) continue;
+      const value = this.#read(watcher.prefix);
+      if (jsonEqual(value, watcher.last)) continue;
+      watcher.last = value;
+      change ??= { path: formatPath(op.path), segments: op.path, op: op.kind, origin: op.stamp.node };
+      this.#call(watcher, value, change);
+    }
+  }
+}
