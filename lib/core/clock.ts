@@ -34,6 +34,9 @@ export function formatStamp(stamp: Stamp): string {
   return `${stamp.wall}.${stamp.count}@${stamp.node}`;
 }
 
+// Node ids are limited to [A-Za-z0-9_.:-], all of which sort before '~'.
+const CEILING_NODE = '~' as NodeId;
+
 /** Reads wall-clock milliseconds; injectable so tests can skew and rewind time. */
 export type WallClock = () => number;
 
@@ -71,6 +74,15 @@ export class HybridClock {
       this.#wall = stamp.wall;
       this.#count = stamp.count;
     }
+  }
+
+  /**
+   * A bound below which this clock will never stamp again: every later `tick()`, on any node
+   * that has observed this clock, is after it whatever its node id. Its `node` is `~`, which
+   * sorts after every valid node id.
+   */
+  ceiling(): Stamp {
+    return { wall: this.#wall, count: this.#count, node: CEILING_NODE };
   }
 
   /** The latest reading, without advancing: every later `tick()` is after it. */

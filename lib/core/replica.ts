@@ -2,6 +2,8 @@ import { describe, inputTypeError } from '../errors.js';
 import { HybridClock, compareStamps, isAfter, type NodeId, type Stamp, type WallClock } from './clock.js';
 import {
   decodeNodeInto,
+  decodeOp,
+  encodeOp,
   decodeNodeId,
   decodeStamp,
   decodeVector,
@@ -9,6 +11,7 @@ import {
   encodeVector,
   type DecodeLimits,
   type NodeSnapshot,
+  type WireOp,
   type WireVector,
 } from './codec.js';
 import type { Frontier, VersionEntry, VersionVector } from './horizon.js';
@@ -36,12 +39,17 @@ export type ApplyResult = 'applied' | 'duplicate' | 'gap';
 
 /** What another replica lacks: ops (with the sender's vector) or, past GC, a full snapshot. */
 export type Delta =
-  | { readonly kind: 'ops'; readonly ops: readonly Op[]; readonly vector: VersionVector }
+  | { readonly kind: 'ops'; readonly ops: readonly Op[]; readonly vector: VersionVector; readonly clock: Stamp }
   | { readonly kind: 'snapshot'; readonly snapshot: ReplicaSnapshot };
 
-/** A replica's whole state as plain JSON. */
+/**
+ * A replica's whole state as plain JSON. `clock` is the sender's clock reading: a replica
+ * built from it stamps only after that, which keeps every GC horizon that counted the sender
+ * below the newcomer's writes too.
+ */
 export interface ReplicaSnapshot {
   v: 1;
+  clock: [number, number, string];
   vector: WireVector;
   folded: [string, number][];
   latest?: [number, number, string];
@@ -178,7 +186,7 @@ export class Replica {
 
   /** The vector and the clock reading, taken together, for GC horizons. */
   frontier(): Frontier {
-    return { id: this.id, clock: this.#clock.peek(), vector: this.vector() };
+    return { id: this.id, clock: this.#clock.ceiling(), vector: this.vector() };
   }
 
   /**
@@ -192,7 +200,7 @@ export class Replica {
     const ops: Op[] = [];
     for (const op of this.#tree.ops()) if (op.seq > (vector[op.stamp.node]?.seq ?? 0)) ops.push(op);
     ops.sort((a, b) => compareStamps(a.stamp, b.stamp));
-    return { kind: 'ops', ops, vector: this.vector() };
+    return { kind: 'ops', ops, vector: this.vector(), clock: this.#clock.peek() };
   }
 
   /** Applies what another replica's `delta()` returned. */
@@ -201,6 +209,7 @@ export class Replica {
       this.#merge(delta.snapshot);
       return;
     }
+    this.#clock.observe(delta.clock);
     const have = new Map([...this.#applied].map(([origin, entry]) => [origin, entry.seq]));
     for (const op of delta.ops) {
       if (op.seq <= (have.get(op.stamp.node) ?? 0)) continue;
@@ -233,8 +242,10 @@ export class Replica {
   /** The whole state as plain JSON. */
   snapshot(): ReplicaSnapshot {
     const latest = this.#tree.latest();
+    const clock = this.#clock.peek();
     const snapshot: ReplicaSnapshot = {
       v: 1,
+      clock: [clock.wall, clock.count, clock.node],
       vector: encodeVector(this.vector()),
       folded: [...this.#folded],
       tree: encodeNode(this.#tree.root),
@@ -252,7 +263,7 @@ export class Replica {
     const missing = [...this.#tree.ops()].filter((op) => op.seq > (theirs[op.stamp.node]?.seq ?? 0));
     missing.sort((a, b) => compareStamps(a.stamp, b.stamp));
     this.#adopt(incoming);
-    this.applyDelta({ kind: 'ops', ops: missing, vector: mine });
+    this.applyDelta({ kind: 'ops', ops: missing, vector: mine, clock: this.#clock.peek() });
     this.#watchers.resync(this.id);
   }
 
@@ -299,7 +310,41 @@ export class Replica {
     }
     replica.#tree.restored(latest);
     if (latest !== undefined) replica.#clock.observe(latest);
+    if (!Array.isArray(snapshot.clock)) throw new TypeError('malformed snapshot clock');
+    replica.#clock.observe(decodeStamp(snapshot.clock[0], snapshot.clock[1], snapshot.clock[2]));
     for (const entry of Object.values(vector)) replica.#clock.observe(entry.stamp);
     return replica;
   }
+}
+
+/** A delta as it travels. */
+export type WireDelta =
+  | { kind: 'ops'; ops: WireOp[]; vector: WireVector; clock: [number, number, string] }
+  | { kind: 'snapshot'; snapshot: ReplicaSnapshot };
+
+/** The wire form of a delta. */
+export function encodeDelta(delta: Delta): WireDelta {
+  if (delta.kind === 'snapshot') return delta;
+  const { wall, count, node } = delta.clock;
+  return { kind: 'ops', ops: delta.ops.map(encodeOp), vector: encodeVector(delta.vector), clock: [wall, count, node] };
+}
+
+/**
+ * Validates a received delta. A snapshot is validated in full when applied (`applyDelta`
+ * decodes it before touching any state).
+ */
+export function decodeDelta(input: unknown, limits: DecodeLimits): Delta {
+  if (typeof input !== 'object' || input === null) throw new TypeError('malformed delta');
+  const delta = input as Record<string, unknown>;
+  if (delta.kind === 'snapshot') {
+    if (typeof delta.snapshot !== 'object' || delta.snapshot === null) throw new TypeError('malformed delta snapshot');
+    return { kind: 'snapshot', snapshot: delta.snapshot as ReplicaSnapshot };
+  }
+  if (delta.kind !== 'ops' || !Array.isArray(delta.ops) || !Array.isArray(delta.clock)) throw new TypeError('malformed delta');
+  return {
+    kind: 'ops',
+    ops: delta.ops.map((op) => decodeOp(op, limits)),
+    vector: decodeVector(delta.vector),
+    clock: decodeStamp(delta.clock[0], delta.clock[1], delta.clock[2]),
+  };
 }
