@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { formatPath, isPrefixOf, parsePath } from '../../lib/core/path.js';
+
+describe('parsePath', () => {
+  it('splits dotted strings and keeps array segments whole', () => {
+    expect(parsePath('a.b.c')).toEqual(['a', 'b', 'c']);
+    expect(parsePath(['a', 'b.c'])).toEqual(['a', 'b.c']);
+    expect(parsePath('solo')).toEqual(['solo']);
+  });
+
+  it('returns frozen segments and reuses the parse of a string it has seen', () => {
+    const first = parsePath('cache.me.please');
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(parsePath('cache.me.please')).toBe(first);
+  });
+
+  it('copies a caller array so that mutating it later changes nothing', () => {
+    const input = ['x', 'y'];
+    const segments = parsePath(input);
+    input[0] = 'changed';
+    expect(segments).toEqual(['x', 'y']);
+  });
+
+  it.each([
+    ['', /it is empty/],
+    ['a..b', /segment 1 is empty/],
+    ['.a', /segment 0 is empty/],
+    ['a.', /segment 1 is empty/],
+    ['__proto__', /`__proto__`, which is never allowed/],
+    ['a.constructor', /`constructor`/],
+    ['a.prototype.b', /`prototype`/],
+  ])('rejects %j with a TypeError quoting it', (path, message) => {
+    expect(() => parsePath(path)).toThrow(TypeError);
+    expect(() => parsePath(path)).toThrow(message);
+    expect(() => parsePath(path)).toThrow(JSON.stringify(path));
+  });
+
+  it.each([[[]], [['a', '']], [['a', 1]], [['__proto__']], [42], [null], [undefined], [{ a: 1 }]])(
+    'rejects %j',
+    (path) => {
+      expect(() => parsePath(path)).toThrow(TypeError);
+    },
+  );
+
+  it('carries a stable code', () => {
+    expect(() => parsePath('a..b')).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_INVALID_PATH' }));
+  });
+
+  it('rejects paths deeper than the limit with a RangeError', () => {
+    const deep = Array.from({ length: 33 }, (_, i) => `k${i}`).join('.');
+    expect(() => parsePath(deep)).toThrow(RangeError);
+    expect(() => parsePath(deep)).toThrow(/33 segments, the limit is 32/);
+    expect(parsePath('a.b.c', 3)).toHaveLength(3);
+    expect(() => parsePath('a.b.c.d', 3)).toThrow(RangeError);
+  });
+});
+
+describe('path helpers', () => {
+  it('formats and compares prefixes', () => {
+    expect(formatPath(['a', 'b'])).toBe('a.b');
+    expect(isPrefixOf(['a'], ['a', 'b'])).toBe(true);
+    expect(isPrefixOf(['a', 'b'], ['a', 'b'])).toBe(true);
+    expect(isPrefixOf(['a', 'b'], ['a'])).toBe(false);
+    expect(isPrefixOf(['b'], ['a', 'b'])).toBe(false);
+  });
+});

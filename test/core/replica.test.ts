@@ -1,0 +1,283 @@
+import fc from 'fast-check';
+import { describe, expect, it, vi } from 'vitest';
+import type { NodeId } from '../../lib/core/clock.js';
+import { decodeOp, encodeOp } from '../../lib/core/codec.js';
+import type { Op } from '../../lib/core/op.js';
+import { Replica, decodeDelta, encodeDelta } from '../../lib/core/replica.js';
+import { opSpecArb, stampOps } from '../helpers/arbitraries.js';
+import { oracleState } from '../helpers/oracle.js';
+
+function pair(): [Replica, Replica] {
+  let now = 1000;
+  const tick = () => now++;
+  return [new Replica({ id: 'alpha' as NodeId, now: tick }), new Replica({ id: 'beta' as NodeId, now: tick })];
+}
+
+describe('Replica local writes', () => {
+  it('sets, reads, deletes, counts and appends', () => {
+    const replica = new Replica();
+    replica.set('foo.bar', 'quz');
+    expect(replica.get('foo.bar')).toBe('quz');
+    expect(replica.get(['foo', 'bar'])).toBe('quz');
+    expect(replica.get('foo')).toEqual({ bar: 'quz' });
+    replica.incr('hits');
+    replica.incr('hits', 4);
+    replica.incr('hits', -2);
+    expect(replica.get('hits')).toBe(3);
+    replica.append('log', { at: 1 });
+    replica.append('log', 'two');
+    expect(replica.get('log')).toEqual([{ at: 1 }, 'two']);
+    replica.delete('foo.bar');
+    expect(replica.get('foo.bar')).toBeUndefined();
+    expect(replica.get()).toEqual({ foo: {}, hits: 3, log: [{ at: 1 }, 'two'] });
+  });
+
+  it('returns deep-frozen values that cannot corrupt the store', () => {
+    const replica = new Replica();
+    replica.set('config', { limits: { max: 5 }, tags: ['a'] });
+    const config = replica.get('config') as { limits: { max: number }; tags: string[] };
+    expect(Object.isFrozen(config) && Object.isFrozen(config.limits) && Object.isFrozen(config.tags)).toBe(true);
+    expect(() => {
+      (config.limits as { max: number }).max = 99;
+    }).toThrow(TypeError);
+    expect(replica.get('config.limits.max')).toBe(5);
+    expect(Object.isFrozen(replica.get())).toBe(true);
+  });
+
+  it('reads into stored objects and arrays by path', () => {
+    const replica = new Replica();
+    replica.set('a', { b: { c: [10, 20] }, 'd.e': 1 });
+    expect(replica.get('a.b.c.1')).toBe(20);
+    expect(replica.get(['a', 'd.e'])).toBe(1);
+    expect(replica.get('a.b.c.length')).toBeUndefined();
+    expect(replica.get('a.b.toString')).toBeUndefined();
+    expect(replica.get('a.missing.deeper')).toBeUndefined();
+  });
+
+  it('overlays a later child write on a stored object, and a write under a primitive makes an object', () => {
+    const replica = new Replica();
+    replica.set('a', { x: 1, y: 2 });
+    replica.set('a.y', 3);
+    expect(replica.get('a')).toEqual({ x: 1, y: 3 });
+    replica.set('n', 5);
+    replica.set('n.child', true);
+    expect(replica.get('n')).toEqual({ child: true });
+  });
+
+  it('throws synchronously on bad input and applies nothing', () => {
+    const replica = new Replica();
+    expect(() => replica.set('a..b', 1)).toThrow(TypeError);
+    expect(() => replica.set('a', undefined)).toThrow(/Invalid value for `a`/);
+    expect(() => replica.incr('a', Number.NaN)).toThrow(/finite number, got `NaN`/);
+    expect(() => replica.incr('a', '2' as unknown as number)).toThrow(TypeError);
+    expect(() => replica.append('__proto__.x', 1)).toThrow(TypeError);
+    expect(replica.get()).toEqual({});
+    expect(replica.vector()).toEqual({});
+  });
+
+  it('cas sets only when the current value matches', () => {
+    const replica = new Replica();
+    expect(replica.cas('lock.owner', null, 'w1')).toBeDefined();
+    expect(replica.cas('lock.owner', null, 'w2')).toBeUndefined();
+    expect(replica.get('lock.owner')).toBe('w1');
+    expect(replica.cas('lock.owner', 'w1', { by: 'w3' })).toBeDefined();
+    expect(replica.cas('lock.owner', { by: 'w3' }, null)).toBeDefined();
+    expect(replica.get('lock.owner')).toBeNull();
+  });
+});
+
+describe('Replica replication', () => {
+  it('applies a live stream once: duplicates are ignored and a gap is refused', () => {
+    const [a, b] = pair();
+    const ops = [a.set('x', 1), a.incr('n'), a.incr('n')];
+    expect(b.apply(ops[0]!)).toBe('applied');
+    expect(b.apply(ops[0]!)).toBe('duplicate');
+    expect(b.apply(ops[2]!)).toBe('gap');
+    expect(b.get('n')).toBeUndefined();
+    expect(b.apply(ops[1]!)).toBe('applied');
+    expect(b.apply(ops[2]!)).toBe('applied');
+    expect(b.get()).toEqual(a.get());
+    expect(b.vector()).toEqual(a.vector());
+  });
+
+  it('a delta carries only what the other side lacks, never overwritten values', () => {
+    const [a, b] = pair();
+    const shared = a.set('kept', 'old');
+    b.apply(shared);
+    a.set('big', 'x'.repeat(1000));
+    a.set('big', 'small');
+    a.incr('count', 2);
+    const delta = a.delta(b.vector());
+    if (delta.kind !== 'ops') throw new Error('expected ops');
+    expect(delta.ops.map((op) => op.value)).toEqual(['small', 2]);
+    b.applyDelta(decodeDelta(JSON.parse(JSON.stringify(encodeDelta(delta))), b.limits));
+    expect(b.get()).toEqual(a.get());
+    expect(b.vector()).toEqual(a.vector());
+    // And the live stream continues after the delta without a gap.
+    expect(b.apply(a.set('after', 1))).toBe('applied');
+  });
+
+  it('a replica behind what GC folded gets a snapshot, and a fresh one restores from it', () => {
+    const [a, b] = pair();
+    for (let i = 0; i < 50; i++) b.apply(a.incr(`counters.c${i % 5}`));
+    a.collect(a.frontier().clock);
+    const fresh = new Replica({ id: 'gamma' as NodeId });
+    const delta = a.delta(fresh.vector());
+    expect(delta.kind).toBe('snapshot');
+    fresh.applyDelta(decodeDelta(JSON.parse(JSON.stringify(encodeDelta(delta))), fresh.limits));
+    expect(fresh.get()).toEqual(a.get());
+    expect(fresh.get('counters.c0')).toBe(10);
+    const later = fresh.set('from.gamma', true);
+    a.apply(later);
+    expect(a.get('from.gamma')).toBe(true);
+  });
+
+  it('a snapshot round-trips through JSON', () => {
+    const [a] = pair();
+    a.set('a', { b: 1 });
+    a.set('a.c', [1]);
+    a.incr('a.c');
+    a.append('list', 'x');
+    a.delete('gone');
+    const restored = Replica.fromSnapshot(JSON.parse(JSON.stringify(a.snapshot())), { id: 'copy' as NodeId });
+    expect(restored.get()).toEqual(a.get());
+    expect(restored.vector()).toEqual(a.vector());
+  });
+
+  it('rejects a malformed snapshot without building anything', () => {
+    const [a] = pair();
+    a.set('x', 1);
+    const snapshot = JSON.parse(JSON.stringify(a.snapshot()));
+    snapshot.tree.k[0][0] = '__proto__';
+    expect(() => Replica.fromSnapshot(snapshot)).toThrow(TypeError);
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
+  it('any interleaving of the origins’ streams, with duplicates, yields the oracle state', () => {
+    fc.assert(
+      fc.property(
+        fc.array(opSpecArb, { maxLength: 40 }),
+        fc.array(fc.nat(), { minLength: 60, maxLength: 60 }),
+        (specs, choices) => {
+          const ops = stampOps(specs);
+          const streams = new Map<string, Op[]>();
+          for (const op of ops) (streams.get(op.stamp.node) ?? streams.set(op.stamp.node, []).get(op.stamp.node)!).push(op);
+          for (const stream of streams.values()) stream.sort((x, y) => x.seq - y.seq);
+          const replica = new Replica({ id: 'observer' as NodeId });
+          const cursors = new Map([...streams.keys()].map((origin) => [origin, 0]));
+          let turn = 0;
+          while ([...cursors].some(([origin, at]) => at < streams.get(origin)!.length)) {
+            const open = [...cursors].filter(([origin, at]) => at < streams.get(origin)!.length);
+            const choice = choices[turn++ % choices.length]!;
+            const [origin, at] = open[choice % open.length]!;
+            const op = streams.get(origin)![at]!;
+            expect(replica.apply(op)).toBe('applied');
+            if (choice % 3 === 0) expect(replica.apply(op)).toBe('duplicate');
+            cursors.set(origin, at + 1);
+          }
+          expect(replica.get()).toEqual(oracleState(ops));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('Replica watch', () => {
+  it('fires once per change at, under or above the path, with the new value', () => {
+    const [a, b] = pair();
+    const listener = vi.fn();
+    const stop = b.watch('users.42', listener);
+    b.apply(a.set('users.42.name', 'ada'));
+    b.apply(a.set('users.7', 'other'));
+    b.apply(a.set('users', { 42: { name: 'grace' } }));
+    expect(listener.mock.calls).toEqual([
+      [{ name: 'ada' }, { path: 'users.42.name', segments: ['users', '42', 'name'], op: 'set', origin: 'alpha' }],
+      [{ name: 'grace' }, { path: 'users', segments: ['users'], op: 'set', origin: 'alpha' }],
+    ]);
+    stop();
+    b.apply(a.delete('users.42'));
+    expect(listener).toHaveBeenCalledTimes(2);
+  });
+
+  it('never fires for a stale write or a write of the value already there', () => {
+    const [a, b] = pair();
+    const stale = b.set('k', 'from-b-early');
+    a.set('k', 'newer'); // a's later write wins
+    const listener = vi.fn();
+    a.watch('k', listener);
+    expect(a.apply(stale)).toBe('applied');
+    expect(a.get('k')).toBe('newer');
+    a.set('k', 'newer');
+    expect(listener).not.toHaveBeenCalled();
+    a.set('k', 'changed');
+    expect(listener).toHaveBeenCalledOnce();
+  });
+
+  it('a throwing listener does not stop the write or the other listeners', async () => {
+    const replica = new Replica();
+    const errors: unknown[] = [];
+    const handler = (error: unknown) => errors.push(error);
+    process.prependListener('uncaughtException', handler);
+    const other = vi.fn();
+    replica.watch('x', () => {
+      throw new Error('listener bug');
+    });
+    replica.watch('x', other);
+    try {
+      replica.set('x', 1);
+      expect(replica.get('x')).toBe(1);
+      expect(other).toHaveBeenCalledOnce();
+      await vi.waitFor(() => expect(errors).toHaveLength(1), { timeout: 2000 });
+    } finally {
+      process.removeListener('uncaughtException', handler);
+    }
+  });
+});
+
+describe('Replica metadata GC', () => {
+  it('returns to a small constant after quiescence, whatever the number of writes', () => {
+    const [a, b] = pair();
+    const sizes: number[] = [];
+    for (const writes of [100, 1000, 10000]) {
+      for (let i = 0; i < writes; i++) {
+        const op = i % 3 === 0 ? a.incr(`hits.${i % 7}`) : i % 3 === 1 ? a.set(`users.${i % 50}`, i) : a.delete(`tmp.${i % 11}`);
+        b.apply(op);
+      }
+      expect(a.metadata().ops).toBeGreaterThan(50);
+      const horizon = a.frontier().clock;
+      a.collect(horizon);
+      b.collect(horizon);
+      sizes.push(a.metadata().ops + a.metadata().nodes);
+      expect(a.metadata()).toEqual({ nodes: 1, ops: 0 });
+      expect(b.get()).toEqual(a.get());
+    }
+    expect(new Set(sizes).size).toBe(1);
+  });
+});
+
+describe('decodeOp', () => {
+  const limits = { maxDepth: 32, maxValueBytes: 1024 };
+  const good = encodeOp({ kind: 'set', path: ['a', 'b'], value: 1, seq: 1, stamp: { wall: 5, count: 0, node: 'n' as NodeId } });
+
+  it('round-trips a valid op', () => {
+    expect(decodeOp(JSON.parse(JSON.stringify(good)), limits)).toMatchObject({ kind: 'set', path: ['a', 'b'], value: 1 });
+  });
+
+  it.each([
+    ['a __proto__ path', { ...good, p: ['__proto__', 'x'] }],
+    ['a dotted string path', { ...good, p: 'a.b' }],
+    ['an unknown kind', { ...good, k: 'drop' }],
+    ['a non-finite incr', { ...good, k: 'incr', v: 'lots' }],
+    ['a negative seq', { ...good, s: -1 }],
+    ['a fractional wall', { ...good, w: 1.5 }],
+    ['a bad node id', { ...good, n: 'a b' }],
+    ['a value with a __proto__ key', { ...good, v: JSON.parse('{"__proto__": {"hacked": 1}}') }],
+    ['an oversized value', { ...good, v: 'x'.repeat(5000) }],
+    ['a set without value', { k: 'set', p: ['a'], s: 1, w: 1, c: 0, n: 'n' }],
+    ['not an object', 'set a 1'],
+  ])('rejects %s', (_name, input) => {
+    expect(() => decodeOp(input, limits)).toThrow();
+    expect(({} as Record<string, unknown>).hacked).toBeUndefined();
+  });
+});

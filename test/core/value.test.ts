@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { jsonEqual, toStoredValue } from '../../lib/core/value.js';
+
+class Point {
+  x = 1;
+}
+
+function isDeepFrozen(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  return Object.isFrozen(value) && Object.values(value).every(isDeepFrozen);
+}
+
+describe('toStoredValue', () => {
+  it('accepts JSON values and returns a deep-frozen copy', () => {
+    const input = { a: [1, 'two', { three: true }], b: null, c: { d: -0.5 } };
+    const stored = toStoredValue(input, 'x');
+    expect(stored).toEqual(input);
+    expect(stored).not.toBe(input);
+    expect(isDeepFrozen(stored)).toBe(true);
+    expect(Object.isFrozen(input)).toBe(false);
+  });
+
+  it('is not affected by a later mutation of the caller object', () => {
+    const input = { list: [1, 2], nested: { n: 1 } };
+    const stored = toStoredValue(input, 'x');
+    input.list.push(3);
+    input.nested.n = 99;
+    expect(stored).toEqual({ list: [1, 2], nested: { n: 1 } });
+  });
+
+  it('returns primitives as they are', () => {
+    for (const value of [0, -3.5, 'text', true, false, null]) expect(toStoredValue(value, 'x')).toBe(value);
+  });
+
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  it.each([
+    ['undefined', undefined, /`undefined` \(undefined\) is not a JSON value/],
+    ['a function', () => 1, /is not a JSON value/],
+    ['a symbol', Symbol('s'), /is not a JSON value/],
+    ['a BigInt', 10n, /`10n` \(bigint\)/],
+    ['NaN', Number.NaN, /not a finite number/],
+    ['Infinity', Number.POSITIVE_INFINITY, /not a finite number/],
+    ['-Infinity', Number.NEGATIVE_INFINITY, /not a finite number/],
+    ['a Date', new Date(0), /Date.*not a plain object/],
+    ['a Map', new Map(), /Map.*not a plain object/],
+    ['a Set', new Set(), /Set.*not a plain object/],
+    ['a class instance', new Point(), /Point.*not a plain object/],
+    ['a cycle', cyclic, /cycle/],
+    ['a nested undefined', { a: { b: undefined } }, /at `.*`\.a\.b|\.a\.b: /],
+    ['a sparse array', [1, , 3], /sparse/], // eslint-disable-line no-sparse-arrays
+    ['a __proto__ key', JSON.parse('{"__proto__": {"polluted": true}}'), /`__proto__` is never allowed/],
+    ['a constructor key', { constructor: 1 }, /`constructor` is never allowed/],
+  ])('rejects %s with a TypeError naming the path', (_name, value, message) => {
+    expect(() => toStoredValue(value, 'users.42')).toThrow(TypeError);
+    expect(() => toStoredValue(value, 'users.42')).toThrow(message);
+    expect(() => toStoredValue(value, 'users.42')).toThrow(/users\.42/);
+  });
+
+  it('names the offending part of a nested value', () => {
+    expect(() => toStoredValue({ a: [1, { b: Number.NaN }] }, 'p')).toThrow(/`p`\.a\[1\]\.b/);
+  });
+
+  it('rejects values over the size limit with a RangeError', () => {
+    expect(() => toStoredValue('x'.repeat(2000), 'big', 1000)).toThrow(RangeError);
+    expect(() => toStoredValue({ list: Array.from({ length: 200 }, () => 12345) }, 'big', 1000)).toThrow(/over the limit of 1000 bytes/);
+    expect(toStoredValue('x'.repeat(900), 'ok', 1000)).toHaveLength(900);
+    expect(() => toStoredValue('x'.repeat(2 * 1024 * 1024), 'default')).toThrow(
+      expect.objectContaining({ code: 'ERR_COLLECTIVE_VALUE_TOO_LARGE' }),
+    );
+  });
+
+  it('leaves Object.prototype alone', () => {
+    expect(() => toStoredValue(JSON.parse('{"a": {"__proto__": {"polluted": 1}}}'), 'x')).toThrow();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('jsonEqual', () => {
+  it('compares structurally', () => {
+    expect(jsonEqual({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] })).toBe(true);
+    expect(jsonEqual({ a: 1 }, { a: 1, b: 2 })).toBe(false);
+    expect(jsonEqual([1], { 0: 1 })).toBe(false);
+    expect(jsonEqual(null, {})).toBe(false);
+    expect(jsonEqual(undefined, undefined)).toBe(true);
+  });
+});
