@@ -32,6 +32,8 @@ export interface ReplicaOptions {
   maxDepth?: number;
   /** Largest value accepted, in bytes of JSON. @default 1048576 (1 MiB) */
   maxValueBytes?: number;
+  /** Called after every op applied, local or remote (not for duplicates or wiped ops' effects). */
+  onApplied?: (op: Op) => void;
 }
 
 /** What `apply` did with an op. */
@@ -85,11 +87,13 @@ export class Replica {
   // Per origin, the highest seq folded away by GC: a peer behind it needs a snapshot.
   readonly #folded = new Map<string, number>();
   readonly #watchers = new Watchers((path) => this.get(path));
+  readonly #onApplied: ((op: Op) => void) | undefined;
   #seq = 0;
 
   constructor(options: ReplicaOptions = {}) {
     this.id = options.id ?? randomNodeId();
     this.#clock = new HybridClock(this.id, options.now);
+    this.#onApplied = options.onApplied;
     this.limits = {
       maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
       maxValueBytes: options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
@@ -165,6 +169,7 @@ export class Replica {
     this.#tree.apply(op);
     this.#applied.set(op.stamp.node, { seq: op.seq, stamp: op.stamp });
     this.#watchers.notify(op);
+    this.#onApplied?.(op);
   }
 
   /**
@@ -216,6 +221,7 @@ export class Replica {
       this.#clock.observe(op.stamp);
       this.#tree.apply(op);
       this.#watchers.notify(op);
+      this.#onApplied?.(op);
     }
     for (const [origin, entry] of Object.entries(delta.vector)) {
       const mine = this.#applied.get(origin);
@@ -232,6 +238,11 @@ export class Replica {
       const origin = op.stamp.node;
       if (op.seq > (this.#folded.get(origin) ?? 0)) this.#folded.set(origin, op.seq);
     }
+  }
+
+  /** How many watch listeners are registered. */
+  watcherCount(): number {
+    return this.#watchers.size;
   }
 
   /** Bookkeeping held besides the data. */

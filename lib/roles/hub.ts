@@ -1,0 +1,196 @@
+import { EventEmitter } from 'node:events';
+import { ClosedError, describe, inputTypeError } from '../errors.js';
+import { logger, type Logger } from '../log.js';
+import type { NodeId } from '../core/clock.js';
+import type { Op } from '../core/op.js';
+import { formatPath, type Path } from '../core/path.js';
+import { Replica } from '../core/replica.js';
+import { computeHorizon } from '../core/horizon.js';
+import type { JsonValue } from '../core/value.js';
+import type { WatchListener } from '../core/watchers.js';
+import type { CollectiveEvents, CollectiveOptions, CollectiveStats, HostAddress, StartOptions } from '../types.js';
+
+type Callback = (collective: Collective) => void;
+
+// Fold metadata away after this many applied ops (each fold walks the tree once).
+const COLLECT_EVERY = 10_000;
+
+// A promise that nobody awaits must never become an unhandled rejection: mark it handled
+// here, while whoever awaits it still sees the rejection.
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+function isAddress(value: unknown): value is HostAddress {
+  return typeof value === 'object' && value !== null && typeof (value as HostAddress).port === 'number';
+}
+
+function sameAddress(a: HostAddress, b: HostAddress): boolean {
+  return (a.host ?? 'localhost') === (b.host ?? 'localhost') && a.port === b.port;
+}
+
+/**
+ * A hub: the replica of one machine, with the store API. Constructed the way the original
+ * collective.js was, `new Collective(local, allHosts, callback)`, or with `Collective.start()`.
+ *
+ * This version runs a hub within one process: linking hubs over TCP is not built yet, so any
+ * peer other than the hub's own address is refused rather than silently ignored.
+ */
+export class Collective extends EventEmitter<CollectiveEvents> {
+  /** This hub's node id. */
+  readonly id: NodeId;
+  readonly #replica: Replica;
+  readonly #log: Logger;
+  #closed = false;
+  #sinceCollect = 0;
+  #collectScheduled = false;
+  #opsApplied = 0;
+  #opsLocal = 0;
+
+  constructor(local?: HostAddress, allHosts?: readonly HostAddress[], options?: CollectiveOptions | Callback, callback?: Callback) {
+    super();
+    if (typeof options === 'function') {
+      callback = options;
+      options = undefined;
+    }
+    if (local !== undefined && !isAddress(local)) {
+      throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected the local address to be { host, port }, got ${describe(local)}`);
+    }
+    if (allHosts !== undefined && !Array.isArray(allHosts)) {
+      throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected allHosts to be an array of { host, port }, got ${describe(allHosts)}`);
+    }
+    const peers = (allHosts ?? []).filter((host) => local === undefined || !sameAddress(host, local));
+    if (peers.length > 0) {
+      throw inputTypeError(
+        'ERR_COLLECTIVE_INVALID_OPTION',
+        'Linking hubs over TCP is not available in this version of collective; start the hub without peers',
+      );
+    }
+    const settings = options ?? {};
+    const replicaOptions: ConstructorParameters<typeof Replica>[0] = {
+      onApplied: (op) => this.#applied(op),
+    };
+    if (settings.id !== undefined) replicaOptions.id = settings.id as NodeId;
+    if (settings.maxDepth !== undefined) replicaOptions.maxDepth = settings.maxDepth;
+    if (settings.maxValueBytes !== undefined) replicaOptions.maxValueBytes = settings.maxValueBytes;
+    this.#replica = new Replica(replicaOptions);
+    this.id = this.#replica.id;
+    this.#log = logger('hub', this.id);
+    this.#log('started');
+    if (callback !== undefined) {
+      const ready = callback;
+      process.nextTick(() => ready(this));
+    }
+  }
+
+  /** Starts a hub and resolves with it: the promise form of the constructor. */
+  static async start(options: StartOptions = {}): Promise<Collective> {
+    const { listen, peers, ...settings } = options;
+    return new Collective(listen, peers, settings);
+  }
+
+  #applied(op: Op): void {
+    this.#opsApplied++;
+    if (++this.#sinceCollect >= COLLECT_EVERY && !this.#collectScheduled) {
+      this.#collectScheduled = true;
+      setImmediate(() => this.#collect());
+    }
+    if (op.stamp.node === this.id) this.#opsLocal++;
+    if (this.listenerCount('change') > 0) {
+      this.emit('change', { path: formatPath(op.path), segments: op.path, op: op.kind, origin: op.stamp.node });
+    }
+  }
+
+  // Alone, a hub has seen every op there is, so everything up to its clock can be folded.
+  // (With peers, the horizon will come from their frontiers too.)
+  #collect(): void {
+    this.#collectScheduled = false;
+    if (this.#closed) return;
+    this.#sinceCollect = 0;
+    const horizon = computeHorizon([this.#replica.frontier()]);
+    if (horizon !== undefined) this.#replica.collect(horizon);
+    this.#log('collected metadata: %o', this.#replica.metadata());
+  }
+
+  #open(): Replica {
+    if (this.#closed) throw new ClosedError();
+    return this.#replica;
+  }
+
+  /** The value at `path`, deep-frozen, or `undefined`; with no path, the whole tree. Sync. */
+  get(path?: Path): JsonValue | undefined {
+    return this.#open().get(path);
+  }
+
+  /** Sets the value at `path`. Resolves once the hub applied it. */
+  set(path: Path, value: unknown): Promise<void> {
+    this.#open().set(path, value);
+    return Promise.resolve();
+  }
+
+  /** Deletes the value at `path`. */
+  delete(path: Path): Promise<void> {
+    this.#open().delete(path);
+    return Promise.resolve();
+  }
+
+  /** Adds `by` (default 1) to the number at `path`; a missing or non-number value counts as 0. */
+  incr(path: Path, by: number = 1): Promise<void> {
+    this.#open().incr(path, by);
+    return Promise.resolve();
+  }
+
+  /** Subtracts `by` (default 1) from the number at `path`. */
+  decr(path: Path, by: number = 1): Promise<void> {
+    if (typeof by !== 'number') {
+      throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Expected the amount to be a finite number, got ${describe(by)}`);
+    }
+    this.#open().incr(path, -by);
+    return Promise.resolve();
+  }
+
+  /** Appends one element to the list at `path`; a missing or non-list value starts a list. */
+  append(path: Path, value: unknown): Promise<void> {
+    this.#open().append(path, value);
+    return Promise.resolve();
+  }
+
+  /**
+   * Sets `next` if the value at `path` deep-equals `expected` (`null` also matches a missing
+   * value); resolves with whether it did.
+   */
+  cas(path: Path, expected: unknown, next: unknown): Promise<boolean> {
+    return Promise.resolve(this.#open().cas(path, expected, next) !== undefined);
+  }
+
+  /** Calls `listener(value, change)` whenever the value at `path` changes; returns the unsubscribe. */
+  watch(path: Path, listener: WatchListener): () => void {
+    return this.#open().watch(path, listener);
+  }
+
+  /** Resolves once every write made so far is applied (at once, on a hub). */
+  flush(): Promise<void> {
+    return this.#closed ? handled(Promise.reject(new ClosedError())) : Promise.resolve();
+  }
+
+  /** Counters for monitoring. */
+  stats(): CollectiveStats {
+    return {
+      id: this.id,
+      opsApplied: this.#opsApplied,
+      opsLocal: this.#opsLocal,
+      watchers: this.#replica.watcherCount(),
+      metadata: this.#replica.metadata(),
+    };
+  }
+
+  /** Stops the hub. Further use throws `ERR_COLLECTIVE_CLOSED`. */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#log('closed');
+    }
+    return Promise.resolve();
+  }
+}

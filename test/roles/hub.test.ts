@@ -1,0 +1,83 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Collective } from '../../lib/index.js';
+
+const hubs: Collective[] = [];
+function hub(...args: ConstructorParameters<typeof Collective>): Collective {
+  const created = new Collective(...args);
+  hubs.push(created);
+  return created;
+}
+afterEach(async () => {
+  await Promise.all(hubs.splice(0).map((h) => h.close()));
+});
+
+describe('Collective (a hub in one process)', () => {
+  it('calls the seed callback with the hub, asynchronously', async () => {
+    const local = { host: 'localhost', port: 8124 };
+    const ready = new Promise<Collective>((resolve) => hub(local, [local], resolve));
+    const got = await ready;
+    await got.set('foo.bar', 'quz');
+    expect(got.get('foo.bar')).toBe('quz');
+  });
+
+  it('Collective.start resolves with a working hub', async () => {
+    const started = await Collective.start({});
+    hubs.push(started);
+    await started.append('log', 1);
+    expect(started.get('log')).toEqual([1]);
+  });
+
+  it('offers the whole store API', async () => {
+    const h = hub();
+    await h.set('a.b', { c: 1 });
+    await h.incr('n', 5);
+    await h.decr('n', 2);
+    await h.append('list', 'x');
+    await h.delete('a.b.c');
+    expect(await h.cas('lock', null, 'me')).toBe(true);
+    expect(await h.cas('lock', null, 'you')).toBe(false);
+    await h.flush();
+    expect(h.get()).toEqual({ a: { b: {} }, n: 3, list: ['x'], lock: 'me' });
+  });
+
+  it('emits change and runs watchers', async () => {
+    const h = hub();
+    const changes: string[] = [];
+    h.on('change', (change) => changes.push(`${change.op}:${change.path}`));
+    const watcher = vi.fn();
+    h.watch('users', watcher);
+    await h.set('users.1', 'ada');
+    await h.incr('other');
+    expect(changes).toEqual(['set:users.1', 'incr:other']);
+    expect(watcher).toHaveBeenCalledWith({ 1: 'ada' }, expect.objectContaining({ path: 'users.1', origin: h.id }));
+    expect(h.stats()).toMatchObject({ opsApplied: 2, opsLocal: 2, watchers: 1 });
+  });
+
+  it('throws bad input synchronously, naming the path', () => {
+    const h = hub();
+    expect(() => h.set('a', () => 1)).toThrow(/Invalid value for `a`/);
+    expect(() => h.set('a..b', 1)).toThrow(TypeError);
+    expect(() => h.decr('a', 'x' as unknown as number)).toThrow(TypeError);
+    expect(() => new Collective({} as never)).toThrow(/local address/);
+  });
+
+  it('refuses peers it cannot link yet instead of ignoring them', () => {
+    expect(() => hub({ port: 1 }, [{ port: 1 }, { port: 2 }])).toThrow(/not available in this version/);
+  });
+
+  it('after close, use throws ERR_COLLECTIVE_CLOSED and an unawaited flush does not crash', async () => {
+    const h = hub();
+    await h.close();
+    expect(() => h.get('x')).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_CLOSED' }));
+    expect(() => h.set('x', 1)).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_CLOSED' }));
+    void h.flush(); // nobody awaits this rejection: it must not become an unhandled rejection
+    await expect(h.flush()).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_CLOSED' });
+  });
+
+  it('folds metadata away as it runs, so it stays bounded by the data', async () => {
+    const h = hub();
+    for (let i = 0; i < 30_000; i++) await h.incr(`hits.${i % 10}`);
+    await vi.waitFor(() => expect(h.stats().metadata.ops).toBeLessThan(10_000), { timeout: 5000 });
+    expect(h.get('hits.3')).toBe(3000);
+  });
+});
