@@ -123,7 +123,7 @@ export function encodeNode(node: TreeNode): NodeSnapshot {
   else if (node.base !== NO_BASE) snapshot.b = node.base;
   if (node.ops.length > 0) snapshot.o = node.ops.map(encodeOp);
   if (node.touch !== undefined) snapshot.t = encodeOp(node.touch);
-  if (node.kids !== undefined) snapshot.k = [...node.kids].map(([key, kid]) => [key, encodeNode(kid)]);
+  if (node.kids !== undefined) snapshot.k = node.kidEntries().map(([key, kid]) => [key, encodeNode(kid)]);
   return snapshot;
 }
 
@@ -152,14 +152,13 @@ export function decodeNodeInto(node: TreeNode, input: unknown, path: string[], l
   }
   if (input.k !== undefined) {
     if (!Array.isArray(input.k)) throw bad('snapshot kids');
-    node.kids = new Map();
     for (const entry of input.k) {
       if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string') throw bad('snapshot kid');
       const key = entry[0];
-      if (key.length === 0 || !isAllowedKey(key)) throw bad('snapshot key');
+      if (key.length === 0 || !isAllowedKey(key) || node.kid(key) !== undefined) throw bad('snapshot key');
       const kid = new TreeNode(ABSENT);
       decodeNodeInto(kid, entry[1], [...path, key], limits, ops);
-      node.kids.set(key, kid);
+      node.addKid(key, kid);
     }
   }
 }

@@ -108,7 +108,7 @@ export class Replica {
   /** The value at `path` (deep-frozen), or `undefined`; with no path, the whole tree. */
   get(path?: Path): JsonValue | undefined {
     if (path === undefined) return this.#tree.getAll();
-    const value = this.#tree.get(typeof path === 'string' ? parsePath(path, this.limits.maxDepth) : this.path(path));
+    const value = this.#tree.get(parsePath(path, this.limits.maxDepth));
     return value === ABSENT ? undefined : value;
   }
 
@@ -167,7 +167,7 @@ export class Replica {
   #record(op: Op): void {
     this.#clock.observe(op.stamp);
     this.#tree.apply(op);
-    this.#applied.set(op.stamp.node, { seq: op.seq, stamp: op.stamp });
+    this.#applied.set(op.stamp.node, op); // an op is its own version entry: no allocation
     this.#watchers.notify(op);
     this.#onApplied?.(op);
   }
@@ -186,7 +186,9 @@ export class Replica {
 
   /** This replica's version vector: per origin, the last contiguous seq applied. */
   vector(): VersionVector {
-    return Object.fromEntries(this.#applied);
+    const vector: Record<string, VersionEntry> = {};
+    for (const [origin, { seq, stamp }] of this.#applied) vector[origin] = { seq, stamp };
+    return vector;
   }
 
   /** The vector and the clock reading, taken together, for GC horizons. */
@@ -285,6 +287,7 @@ export class Replica {
     root.base = source.base;
     root.touch = source.touch;
     root.kids = source.kids;
+    root.kidCount = source.kidCount;
     this.#tree.restored(other.#tree.latest());
     this.#folded.clear();
     for (const [origin, seq] of other.#folded) this.#folded.set(origin, seq);

@@ -47,20 +47,25 @@ export class ReplicatedTree {
     let node = this.root;
     let depth = 0;
     for (; depth < path.length; depth++) {
-      const kid = node.kids?.get(path[depth]!);
+      const kids = node.kids;
+      if (kids === undefined) break;
+      const kid = kids[path[depth]!];
       if (kid === undefined) break;
       node = kid;
     }
     if (depth === path.length) return viewOf(node);
     // The rest of the path is not overlaid by any later write: it lies in this node's own value.
-    let value: Slot = node.own;
+    let value: unknown = node.own;
     for (; depth < path.length; depth++) {
       if (typeof value !== 'object' || value === null) return ABSENT;
       const key = path[depth]!;
-      if (!Object.hasOwn(value, key) || (Array.isArray(value) && key === 'length')) return ABSENT;
-      value = (value as Record<string, JsonValue>)[key] as JsonValue;
+      if (key === 'length' && Array.isArray(value)) return ABSENT; // own, but not an element
+      value = (value as Record<string, unknown>)[key];
+      // Stored values never hold functions or undefined, so either means the key is not an
+      // own property (an inherited method such as `toString`): one lookup instead of hasOwn.
+      if (value === undefined || typeof value === 'function') return ABSENT;
     }
-    return value;
+    return value as Slot;
   }
 
   /** The whole tree as one frozen object. */
@@ -79,10 +84,10 @@ export class ReplicatedTree {
   }
 
   #kid(node: TreeNode, key: string): TreeNode {
-    let kid = node.kids?.get(key);
+    let kid = node.kid(key);
     if (kid === undefined) {
       kid = new TreeNode(project(node.own, key));
-      (node.kids ??= new Map()).set(key, kid);
+      node.addKid(key, kid);
     }
     return kid;
   }
@@ -111,7 +116,7 @@ export class ReplicatedTree {
       node.ops.push(op);
       node.own = applyOp(before, op);
     }
-    node.kids = undefined;
+    node.dropKids();
   }
 
   // An op older than something already held: find what wipes it, or what it wipes, and
@@ -120,7 +125,7 @@ export class ReplicatedTree {
     const chain: TreeNode[] = [this.root];
     let node = this.root;
     for (let depth = 0; depth < op.path.length; depth++) {
-      const kid = node.kids?.get(op.path[depth]!);
+      const kid = node.kid(op.path[depth]!);
       if (kid === undefined) break;
       chain.push(kid);
       node = kid;
@@ -164,7 +169,6 @@ export class ReplicatedTree {
     }
     if (op === ops[ops.length - 1] && target.kids !== undefined) {
       const wiped = pruneOlder(target, op.stamp);
-      if (target.kids !== undefined && target.kids.size === 0) target.kids = undefined;
       if (!isOverwrite(op)) target.touch = laterOp(target.touch, wiped);
       if (target.kids !== undefined) recompute(target);
     }
@@ -202,11 +206,11 @@ export class ReplicatedTree {
     if (node.ops.length === 0 && node.kids !== undefined) {
       const collapsed: [string, Slot][] = [];
       let kidsOld = false;
-      for (const [key, kid] of node.kids) {
+      for (const [key, kid] of node.kidEntries()) {
         kidsOld = this.#collectNode(kid, horizon, folded) || kidsOld;
         if (kid.ops.length === 0 && kid.touch === undefined && kid.kids === undefined) {
           collapsed.push([key, viewOf(kid)]);
-          node.kids.delete(key);
+          node.removeKid(key);
         }
       }
       if (kidsOld) {
@@ -219,7 +223,6 @@ export class ReplicatedTree {
         }
         node.base = Object.freeze(merged);
       }
-      if (node.kids.size === 0) node.kids = undefined;
     }
     if (hadOld) {
       node.own = foldOwn(node);
@@ -235,7 +238,7 @@ export class ReplicatedTree {
       const node = stack.pop()!;
       yield* node.ops;
       if (node.touch !== undefined) yield node.touch;
-      if (node.kids !== undefined) for (const kid of node.kids.values()) stack.push(kid);
+      if (node.kids !== undefined) for (const key in node.kids) stack.push(node.kids[key]!);
     }
   }
 
@@ -248,7 +251,7 @@ export class ReplicatedTree {
       const node = stack.pop()!;
       nodes++;
       ops += node.ops.length + (node.touch === undefined ? 0 : 1);
-      if (node.kids !== undefined) for (const kid of node.kids.values()) stack.push(kid);
+      if (node.kids !== undefined) for (const key in node.kids) stack.push(node.kids[key]!);
     }
     return { nodes, ops };
   }

@@ -1,0 +1,11 @@
+// `npm run bench`: every benchmark, one table each; `--json FILE` also writes the figures.
+import { writeFileSync } from 'node:fs';
+import { runCoreBench } from './core.mjs';
+
+const figures = { node: process.version, date: new Date().toISOString(), core: runCoreBench() };
+const jsonAt = process.argv.indexOf('--json');
+if (jsonAt !== -1) {
+  const file = process.argv[jsonAt + 1] ?? 'bench.json';
+  writeFileSync(file, `${JSON.stringify(figures, null, 2)}\n`);
+  console.log(`\nfigures written to ${file}`);
+}
