@@ -31,8 +31,13 @@ export const EMPTY_OBJECT: JsonValue = Object.freeze({});
  * - `kids`: descendants with ops later than every own op (anything older is wiped).
  * - `base`: what GC folded, standing for ops at or below the horizon; older than any live op.
  */
+// Most nodes are intermediate and never hold an op: they share this one until they do, which
+// halves what building a large tree allocates (and what the GC then has to move).
+const NO_OPS: Op[] = Object.freeze([]) as unknown as Op[];
+
 export class TreeNode {
-  ops: Op[] = [];
+  /** Own live ops, sorted by stamp. Shared and frozen while empty: assign, never push to it. */
+  ops: Op[] = NO_OPS;
   base: Slot | typeof NO_BASE = NO_BASE;
   touch: Op | undefined = undefined;
   // Kids live in a null-prototype object rather than a Map: V8 walks dictionary-mode objects
@@ -54,6 +59,30 @@ export class TreeNode {
   /** The stamp of the latest own op, which wipes every older write below this node. */
   lastOwnOp(): Op | undefined {
     return this.ops[this.ops.length - 1];
+  }
+
+  /** Inserts an own op at `index` of the sorted ops. */
+  insertOp(index: number, op: Op): void {
+    if (this.ops === NO_OPS) this.ops = [op];
+    else if (index === this.ops.length) this.ops.push(op);
+    else this.ops.splice(index, 0, op);
+  }
+
+  /** Makes `op` the only own op (a set or delete wipes the others). Reuses the array. */
+  replaceOps(op: Op): void {
+    if (this.ops === NO_OPS) this.ops = [op];
+    else {
+      this.ops.length = 1;
+      this.ops[0] = op;
+    }
+  }
+
+  /** Drops the first `count` ops and returns them. */
+  dropOps(count: number): Op[] {
+    if (count === 0) return [];
+    const dropped = this.ops.splice(0, count);
+    if (this.ops.length === 0) this.ops = NO_OPS;
+    return dropped;
   }
 
   kid(key: string): TreeNode | undefined {
@@ -200,7 +229,7 @@ export function pruneOlder(node: TreeNode, stamp: Op['stamp']): Op | undefined {
   while (count < node.ops.length && isAfter(stamp, node.ops[count]!.stamp)) count++;
   if (count > 0) {
     removed = node.ops[count - 1];
-    node.ops.splice(0, count);
+    node.dropOps(count);
   }
   node.base = NO_BASE;
   if (node.touch !== undefined && isAfter(stamp, node.touch.stamp)) {

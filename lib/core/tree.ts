@@ -102,7 +102,7 @@ export class ReplicatedTree {
     }
     node.view = STALE;
     if (isOverwrite(op)) {
-      node.ops = [op];
+      node.replaceOps(op);
       node.base = NO_BASE;
       node.touch = undefined;
       node.own = applyOp(node.own, op);
@@ -113,7 +113,7 @@ export class ReplicatedTree {
         node.touch = laterOp(node.touch, latestBelow(node));
         before = EMPTY_OBJECT;
       }
-      node.ops.push(op);
+      node.insertOp(node.ops.length, op);
       node.own = applyOp(before, op);
     }
     node.dropKids();
@@ -157,17 +157,16 @@ export class ReplicatedTree {
 
   /** Inserts an own op in stamp order; false when a later set/delete here already wipes it. */
   #insertOwn(target: TreeNode, op: Op): boolean {
-    const ops = target.ops;
-    let index = ops.length;
-    while (index > 0 && isAfter(ops[index - 1]!.stamp, op.stamp)) index--;
-    for (let later = index; later < ops.length; later++) if (isOverwrite(ops[later]!)) return false;
-    ops.splice(index, 0, op);
+    let index = target.ops.length;
+    while (index > 0 && isAfter(target.ops[index - 1]!.stamp, op.stamp)) index--;
+    for (let later = index; later < target.ops.length; later++) if (isOverwrite(target.ops[later]!)) return false;
+    target.insertOp(index, op);
     if (isOverwrite(op)) {
-      ops.splice(0, index);
+      target.dropOps(index);
       target.base = NO_BASE;
       if (target.touch !== undefined && isAfter(op.stamp, target.touch.stamp)) target.touch = undefined;
     }
-    if (op === ops[ops.length - 1] && target.kids !== undefined) {
+    if (op === target.lastOwnOp() && target.kids !== undefined) {
       const wiped = pruneOlder(target, op.stamp);
       if (!isOverwrite(op)) target.touch = laterOp(target.touch, wiped);
       if (target.kids !== undefined) recompute(target);
@@ -196,7 +195,7 @@ export class ReplicatedTree {
     if (count > 0 || touchOld) {
       const start = node.base !== NO_BASE ? node.base : node.start;
       node.base = replay(start, node.ops, count, touchOld ? node.touch!.stamp : undefined);
-      folded.push(...node.ops.splice(0, count));
+      folded.push(...node.dropOps(count));
       if (touchOld) {
         folded.push(node.touch!);
         node.touch = undefined;
