@@ -2,16 +2,7 @@
  * collective: a shared, replicated key/value store for every process of a Node.js
  * application. This file only re-exports; see README.md for the guide.
  */
-import { Collective } from './roles/hub.js';
-import {
-  AuthError,
-  ClosedError,
-  CollectiveError,
-  NotReadyError,
-  ProtocolError,
-  TimeoutError,
-} from './errors.js';
-
+export { default } from './collective.js';
 export { Collective } from './roles/hub.js';
 export {
   AuthError,
@@ -35,16 +26,3 @@ export type {
   StartOptions,
   WatchListener,
 } from './types.js';
-
-/** The default export: everything above on one object, for `import collective from 'collective'`. */
-const collective = {
-  Collective,
-  CollectiveError,
-  ClosedError,
-  NotReadyError,
-  ProtocolError,
-  AuthError,
-  TimeoutError,
-} as const;
-
-export default collective;

@@ -1,4 +1,4 @@
-import type { NodeId, Stamp } from './clock.js';
+import { compareStamps, type NodeId, type Stamp } from './clock.js';
 import { ABSENT, NO_BASE, TreeNode, type Slot } from './node.js';
 import type { Op, OpKind } from './op.js';
 import { isAllowedKey, parsePath } from './path.js';
@@ -143,7 +143,8 @@ export function decodeNodeInto(node: TreeNode, input: unknown, path: string[], l
   };
   if (input.o !== undefined) {
     if (!Array.isArray(input.o)) throw bad('snapshot ops');
-    node.ops = input.o.map((op) => where(decodeOp(op, limits)));
+    // Sorted here rather than trusted: every fold assumes stamp order.
+    node.ops = input.o.map((op) => where(decodeOp(op, limits))).sort((a, b) => compareStamps(a.stamp, b.stamp));
   }
   if (input.t !== undefined) {
     const touch = decodeOp(input.t, limits);

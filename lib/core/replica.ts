@@ -164,7 +164,14 @@ export class Replica {
     return op;
   }
 
+  // If this id was used before (an explicit `id` reused after losing state) and its old ops come
+  // back, number new writes after them, or peers would drop them as duplicates.
+  #keepOwnSeqAhead(origin: string, seq: number): void {
+    if (origin === this.id && seq > this.#seq) this.#seq = seq;
+  }
+
   #record(op: Op): void {
+    this.#keepOwnSeqAhead(op.stamp.node, op.seq);
     this.#clock.observe(op.stamp);
     this.#tree.apply(op);
     this.#applied.set(op.stamp.node, op); // an op is its own version entry: no allocation
@@ -228,6 +235,7 @@ export class Replica {
     for (const [origin, entry] of Object.entries(delta.vector)) {
       const mine = this.#applied.get(origin);
       if (mine === undefined || entry.seq > mine.seq) this.#applied.set(origin, entry);
+      this.#keepOwnSeqAhead(origin, entry.seq);
     }
   }
 
@@ -292,7 +300,10 @@ export class Replica {
     this.#folded.clear();
     for (const [origin, seq] of other.#folded) this.#folded.set(origin, seq);
     this.#applied.clear();
-    for (const [origin, entry] of other.#applied) this.#applied.set(origin, entry);
+    for (const [origin, entry] of other.#applied) {
+      this.#applied.set(origin, entry);
+      this.#keepOwnSeqAhead(origin, entry.seq);
+    }
     const latest = other.#tree.latest();
     if (latest !== undefined) this.#clock.observe(latest);
   }
@@ -307,7 +318,7 @@ export class Replica {
     const vector = decodeVector(snapshot.vector);
     if (!Array.isArray(snapshot.folded)) throw new TypeError('malformed snapshot folded');
     for (const entry of snapshot.folded) {
-      if (!Array.isArray(entry) || typeof entry[1] !== 'number') throw new TypeError('malformed snapshot folded');
+      if (!Array.isArray(entry) || !Number.isSafeInteger(entry[1]) || entry[1] < 0) throw new TypeError('malformed snapshot folded');
       replica.#folded.set(decodeNodeId(entry[0]), entry[1]);
     }
     const ops: Op[] = [];

@@ -132,6 +132,17 @@ describe('Replica replication', () => {
     expect(a.get('from.gamma')).toBe(true);
   });
 
+  it('a hub that reuses its id after losing state numbers new writes after its old ones', () => {
+    const [a, b] = pair();
+    for (let i = 0; i < 3; i++) b.apply(a.set(`k${i}`, i));
+    const reborn = new Replica({ id: 'alpha' as NodeId, now: () => 5000 });
+    reborn.applyDelta(b.delta(reborn.vector()));
+    const next = reborn.set('after', 'restart');
+    expect(next.seq).toBe(4);
+    expect(b.apply(next)).toBe('applied');
+    expect(b.get('after')).toBe('restart');
+  });
+
   it('a snapshot round-trips through JSON', () => {
     const [a] = pair();
     a.set('a', { b: 1 });
