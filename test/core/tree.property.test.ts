@@ -5,7 +5,7 @@ import { ReplicatedTree } from '../../lib/core/tree.js';
 import { opSpecArb, stampOps } from '../helpers/arbitraries.js';
 import { oracleState } from '../helpers/oracle.js';
 
-const runs = Number(process.env.COLLECTIVE_PROPERTY_RUNS ?? 400);
+const runs = Number(process.env.COLLECTIVE_PROPERTY_RUNS ?? 2000);
 
 describe('ReplicatedTree against the oracle', () => {
   it('any arrival order yields the oracle state', () => {
