@@ -24,16 +24,6 @@ export function isAfter(a: Stamp, b: Stamp): boolean {
   return compareStamps(a, b) > 0;
 }
 
-/** The later of two stamps. */
-export function laterStamp(a: Stamp, b: Stamp): Stamp {
-  return compareStamps(a, b) >= 0 ? a : b;
-}
-
-/** Renders a stamp for logs: `1700000000000.3@node`. */
-export function formatStamp(stamp: Stamp): string {
-  return `${stamp.wall}.${stamp.count}@${stamp.node}`;
-}
-
 // Node ids are limited to [A-Za-z0-9_.:-], all of which sort before '~'.
 const CEILING_NODE = '~' as NodeId;
 

@@ -1,4 +1,4 @@
-import type { NodeId, Stamp } from './clock.js';
+import type { Stamp } from './clock.js';
 import type { Segments } from './path.js';
 import type { JsonValue } from './value.js';
 
@@ -17,9 +17,4 @@ export interface Op {
   readonly value?: JsonValue;
   readonly seq: number;
   readonly stamp: Stamp;
-}
-
-/** The origin of an op: the hub that stamped it. */
-export function originOf(op: Op): NodeId {
-  return op.stamp.node;
 }
