@@ -41,8 +41,14 @@ export interface CollectiveStats {
   id: string;
   /** Ops applied since start, local and remote. */
   opsApplied: number;
-  /** Ops this hub stamped itself. */
+  /** Ops this hub stamped itself (its own writes and its members'). */
   opsLocal: number;
+  /** Members (workers, threads) attached now. */
+  members: number;
+  /** Member messages dropped as malformed; each also dropped that member's link. */
+  rejectedMessages: number;
+  /** Member writes refused (bad path or value); the member's promise rejects. */
+  rejectedIntents: number;
   /** Live watch listeners. */
   watchers: number;
   /** Bookkeeping held besides the data: trie nodes and op records (what GC keeps bounded). */
@@ -53,4 +59,8 @@ export interface CollectiveStats {
 export interface CollectiveEvents {
   /** Every applied change, local or remote. */
   change: [change: Change];
+  /** A member (worker, thread) attached; its number at this hub. */
+  'member:up': [member: number];
+  /** A member left (exited, or its link closed). */
+  'member:down': [member: number];
 }

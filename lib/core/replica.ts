@@ -156,6 +156,22 @@ export class Replica {
     return matches ? this.#local('set', segments, nextValue) : undefined;
   }
 
+  /**
+   * Stamps and applies a local write whose path and value were already validated (by a
+   * decoder that copied and froze the value): a member's intent at its hub. An `incr` value
+   * must be a finite number.
+   */
+  writeValidated(kind: OpKind, path: Segments, value: JsonValue | undefined): Op {
+    return this.#local(kind, path, value);
+  }
+
+  /** `cas` for an already validated path and values; `undefined` when the comparison failed. */
+  casValidated(path: Segments, expected: JsonValue | null, next: JsonValue): Op | undefined {
+    const current = this.get(path);
+    const matches = current === undefined ? expected === null : jsonEqual(current, expected);
+    return matches ? this.#local('set', path, next) : undefined;
+  }
+
   #local(kind: OpKind, path: Segments, value: JsonValue | undefined): Op {
     const op: { -readonly [K in keyof Op]: Op[K] } = { kind, path, seq: this.#seq + 1, stamp: this.#clock.tick() };
     if (value !== undefined) op.value = value;

@@ -260,6 +260,14 @@ export class ReplicatedTree {
     return this.#latest;
   }
 
+  /** A tree holding `value`, as if written at or before `latest`, with no metadata. */
+  static fromValue(value: JsonValue, latest: Stamp): ReplicatedTree {
+    const tree = new ReplicatedTree();
+    tree.root.base = value;
+    tree.restored(latest);
+    return tree;
+  }
+
   /** Rebuilds derived state after the root was filled from a snapshot. */
   restored(latest: Stamp | undefined): void {
     this.#latest = latest;

@@ -75,8 +75,8 @@ export class Watchers {
     }
   }
 
-  /** Calls the listeners whose value `op` changed. */
-  notify(op: Op): void {
+  /** Calls the listeners whose value `op` changed; `origin` defaults to the op's stamp. */
+  notify(op: Op, origin: NodeId = op.stamp.node): void {
     if (this.#watchers.size === 0) return;
     let change: Change | undefined;
     for (const watcher of this.#watchers) {
@@ -84,7 +84,7 @@ export class Watchers {
       const value = this.#read(watcher.prefix);
       if (jsonEqual(value, watcher.last)) continue;
       watcher.last = value;
-      change ??= { path: formatPath(op.path), segments: op.path, op: op.kind, origin: op.stamp.node };
+      change ??= { path: formatPath(op.path), segments: op.path, op: op.kind, origin };
       this.#call(watcher, value, change);
     }
   }

@@ -6,6 +6,8 @@ import type { Op } from '../core/op.js';
 import { formatPath, type Path } from '../core/path.js';
 import { Replica } from '../core/replica.js';
 import { computeHorizon } from '../core/horizon.js';
+import type { Link } from '../links/link.js';
+import { MemberRelay } from './relay.js';
 import type { JsonValue } from '../core/value.js';
 import type { WatchListener } from '../core/watchers.js';
 import type { CollectiveEvents, CollectiveOptions, CollectiveStats, HostAddress, StartOptions } from '../types.js';
@@ -41,6 +43,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   /** This hub's node id. */
   readonly id: NodeId;
   readonly #replica: Replica;
+  readonly #relay: MemberRelay;
   readonly #log: Logger;
   #closed = false;
   #sinceCollect = 0;
@@ -77,6 +80,9 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     this.#replica = new Replica(replicaOptions);
     this.id = this.#replica.id;
     this.#log = logger('hub', this.id);
+    this.#relay = new MemberRelay(this.#replica, logger('relay', this.id));
+    this.#relay.on('member:up', (member) => this.emit('member:up', member));
+    this.#relay.on('member:down', (member) => this.emit('member:down', member));
     this.#log('started');
     if (callback !== undefined) {
       const ready = callback;
@@ -92,6 +98,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
 
   #applied(op: Op): void {
     this.#opsApplied++;
+    this.#relay?.applied(op);
     if (++this.#sinceCollect >= COLLECT_EVERY && !this.#collectScheduled) {
       this.#collectScheduled = true;
       setImmediate(() => this.#collect());
@@ -174,12 +181,24 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     return this.#closed ? handled(Promise.reject(new ClosedError())) : Promise.resolve();
   }
 
+  /**
+   * Serves a member (a cluster worker or a thread) over `link`. Used by `collective.cluster()`
+   * and `collective.pool()`; call it yourself only to attach a transport of your own.
+   */
+  attachMember(link: Link): void {
+    this.#relay.attach(link);
+  }
+
   /** Counters for monitoring. */
   stats(): CollectiveStats {
+    const relay = this.#relay.stats();
     return {
       id: this.id,
       opsApplied: this.#opsApplied,
       opsLocal: this.#opsLocal,
+      members: relay.members,
+      rejectedMessages: relay.rejectedMessages,
+      rejectedIntents: relay.rejectedIntents,
       watchers: this.#replica.watcherCount(),
       metadata: this.#replica.metadata(),
     };
@@ -189,6 +208,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
+      this.#relay.close();
       this.#log('closed');
     }
     return Promise.resolve();

@@ -1,0 +1,51 @@
+import { EventEmitter } from 'node:events';
+
+/** Events of a link. `close` fires once, with the reason when the link failed. */
+export interface LinkEvents {
+  message: [message: unknown];
+  close: [reason: Error | undefined];
+}
+
+/**
+ * One connection between two roles, whatever carries it: in-memory, a cluster worker's pipe or
+ * IPC channel, a worker thread's port, or TCP. Messages are plain JSON-able objects; what
+ * arrives is untrusted and must be validated by the receiver.
+ */
+export interface Link extends EventEmitter<LinkEvents> {
+  /** A label for logs (`pipe:1234`, `memory`, ...). */
+  readonly label: string;
+  /** Whether the link is closed (no more messages either way). */
+  readonly closed: boolean;
+  /** Queues a message; returns false when the link is closed (the message is dropped). */
+  send(message: object): boolean;
+  /** Closes the link; `close` is emitted once. */
+  close(reason?: Error): void;
+}
+
+/** Shared bookkeeping of links: the closed flag and the single `close` event. */
+export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link {
+  abstract readonly label: string;
+  #closed = false;
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  abstract send(message: object): boolean;
+
+  /** Releases the transport; called once by `close`. */
+  protected abstract release(): void;
+
+  close(reason?: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.release();
+    this.emit('close', reason);
+  }
+
+  /** Delivers a received message; a throwing listener must not kill the transport's callback. */
+  protected deliver(message: unknown): void {
+    if (this.#closed) return;
+    this.emit('message', message);
+  }
+}

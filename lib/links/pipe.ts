@@ -1,0 +1,80 @@
+import type { Socket } from 'node:net';
+import { logger } from '../log.js';
+import { BaseLink } from './link.js';
+
+const log = logger('pipe');
+
+/** Largest message accepted on a pipe: a longer line is a broken peer, not data. */
+export const MAX_PIPE_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A link over a byte stream carrying newline-delimited JSON: the extra stdio pipe that a hub
+ * gives each worker it forks. It is collective's own channel, so the application's IPC
+ * messages and collective's never see each other. (JSON.stringify never emits a raw newline,
+ * so a newline always ends a message.)
+ */
+export class PipeLink extends BaseLink {
+  readonly label: string;
+  readonly #socket: Socket;
+  #buffered: string[] = [];
+  #bufferedBytes = 0;
+
+  constructor(socket: Socket, label: string) {
+    super();
+    this.label = label;
+    this.#socket = socket;
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => this.#socketOnData(chunk));
+    socket.on('error', (error) => this.close(error));
+    socket.on('close', () => this.close());
+  }
+
+  #socketOnData(chunk: string): void {
+    let start = 0;
+    for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', start)) {
+      const line = this.#buffered.length === 0 ? chunk.slice(start, end) : this.#buffered.join('') + chunk.slice(start, end);
+      this.#buffered = [];
+      this.#bufferedBytes = 0;
+      start = end + 1;
+      let message: unknown;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        log('%s: dropping the link: a message is not JSON', this.label);
+        this.close(new Error('malformed message on the pipe'));
+        return;
+      }
+      this.deliver(message);
+      if (this.closed) return;
+    }
+    if (start < chunk.length) {
+      this.#bufferedBytes += chunk.length - start;
+      if (this.#bufferedBytes > MAX_PIPE_MESSAGE_BYTES) {
+        log('%s: dropping the link: a message is over %d bytes', this.label, MAX_PIPE_MESSAGE_BYTES);
+        this.close(new Error('oversized message on the pipe'));
+        return;
+      }
+      this.#buffered.push(chunk.slice(start));
+    }
+  }
+
+  send(message: object): boolean {
+    return this.sendEncoded(JSON.stringify(message));
+  }
+
+  /** Sends a message already encoded with JSON.stringify (encode once, send to many). */
+  sendEncoded(json: string): boolean {
+    if (this.closed || this.#socket.destroyed) return false;
+    this.#socket.write(`${json}\n`);
+    return true;
+  }
+
+  /** Lets the process exit while the pipe is idle (a worker must not stay up for it). */
+  unref(): void {
+    this.#socket.unref();
+  }
+
+  protected release(): void {
+    this.#socket.destroy();
+  }
+}

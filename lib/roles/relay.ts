@@ -1,0 +1,217 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../log.js';
+import type { Op } from '../core/op.js';
+import type { Replica } from '../core/replica.js';
+import type { Link } from '../links/link.js';
+import { PipeLink } from '../links/pipe.js';
+import {
+  MEMBER_PROTOCOL_VERSION,
+  decodeIntent,
+  decodeMemberMessage,
+  type HubMessage,
+  type Intent,
+  type WireItem,
+  type WireReply,
+} from '../wire/member.js';
+
+interface MemberSession {
+  readonly number: number;
+  readonly link: Link;
+  /** The highest intent id of this member the hub has processed. */
+  processed: number;
+  replies: WireReply[];
+}
+
+/** Events of the relay, re-emitted by the hub. */
+export interface RelayEvents {
+  'member:up': [member: number];
+  'member:down': [member: number];
+}
+
+/** Counters of the relay, for the hub's stats. */
+export interface RelayStats {
+  members: number;
+  /** Messages from members dropped as malformed (each also closed that member's link). */
+  rejectedMessages: number;
+  /** Intents refused (bad path or value): answered with an error, link kept. */
+  rejectedIntents: number;
+}
+
+/**
+ * The hub's side of its members: takes their intents, applies them through the hub's replica
+ * (which stamps them, in the one order of this machine), and streams every applied write to
+ * every member, batched per event-loop turn and encoded once for all of them.
+ */
+export class MemberRelay extends EventEmitter<RelayEvents> {
+  readonly #replica: Replica;
+  readonly #log: Logger;
+  readonly #members = new Map<number, MemberSession>();
+  #nextMember = 1;
+  #position = 0;
+  #outbox: WireItem[] = [];
+  #flushScheduled = false;
+  #writer: { member: number; intent: number } | undefined;
+  #rejectedMessages = 0;
+  #rejectedIntents = 0;
+  #closed = false;
+
+  constructor(replica: Replica, log: Logger) {
+    super();
+    this.#replica = replica;
+    this.#log = log;
+  }
+
+  /** Serves a member over `link`: it speaks first (hello), then gets the snapshot. */
+  attach(link: Link): void {
+    if (this.#closed) {
+      link.close();
+      return;
+    }
+    let session: MemberSession | undefined;
+    link.on('message', (raw) => {
+      let message;
+      try {
+        message = decodeMemberMessage(raw);
+      } catch (error) {
+        this.#reject(link, (error as Error).message);
+        return;
+      }
+      if (message.t === 'hello') {
+        session ??= this.#join(link);
+        this.#sendSnapshot(session);
+      } else if (session === undefined) {
+        this.#reject(link, 'write before hello');
+      } else {
+        this.#write(session, message.w);
+      }
+    });
+    link.on('close', () => {
+      if (session === undefined) return;
+      this.#members.delete(session.number);
+      this.#log('member %d left (%s)', session.number, link.label);
+      this.emit('member:down', session.number);
+    });
+  }
+
+  #join(link: Link): MemberSession {
+    const session: MemberSession = { number: this.#nextMember++, link, processed: 0, replies: [] };
+    this.#members.set(session.number, session);
+    this.#log('member %d joined (%s)', session.number, link.label);
+    this.emit('member:up', session.number);
+    return session;
+  }
+
+  #sendSnapshot(session: MemberSession): void {
+    const message: HubMessage = {
+      t: 'snapshot',
+      v: MEMBER_PROTOCOL_VERSION,
+      hub: this.#replica.id,
+      you: session.number,
+      at: this.#position,
+      w: session.processed,
+      tree: this.#replica.get() ?? {},
+    };
+    session.link.send(message);
+  }
+
+  #reject(link: Link, why: string): void {
+    this.#rejectedMessages++;
+    this.#log('dropping %s: %s', link.label, why);
+    link.close(new Error(why));
+  }
+
+  #write(session: MemberSession, intents: unknown[]): void {
+    for (const raw of intents) {
+      let intent: Intent;
+      try {
+        intent = decodeIntent(raw, this.#replica.limits);
+      } catch (error) {
+        const id = (raw as { i?: unknown } | null)?.i;
+        if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= session.processed) {
+          this.#reject(session.link, 'malformed intent');
+          return;
+        }
+        this.#rejectedIntents++;
+        session.processed = id;
+        this.#reply(session, { i: id, ok: false, error: (error as Error).message });
+        continue;
+      }
+      if (intent.id <= session.processed) {
+        this.#reject(session.link, 'intent ids must increase');
+        return;
+      }
+      session.processed = intent.id;
+      this.#apply(session, intent);
+    }
+  }
+
+  #apply(session: MemberSession, intent: Intent): void {
+    this.#writer = { member: session.number, intent: intent.id };
+    try {
+      if (intent.kind === 'cas') {
+        const op = this.#replica.casValidated(intent.path, intent.expected ?? null, intent.value!);
+        if (op === undefined) this.#reply(session, { i: intent.id, ok: false });
+      } else {
+        this.#replica.writeValidated(intent.kind, intent.path, intent.value);
+      }
+    } finally {
+      this.#writer = undefined;
+    }
+  }
+
+  #reply(session: MemberSession, reply: WireReply): void {
+    session.replies.push(reply);
+    this.#scheduleFlush();
+  }
+
+  /** Streams an op the hub applied (from a member, the hub itself, or a peer). */
+  applied(op: Op): void {
+    if (this.#members.size === 0) {
+      // Nobody to tell; a member joining later gets it in its snapshot.
+      this.#position++;
+      return;
+    }
+    const item: WireItem = { n: ++this.#position, k: op.kind, p: op.path as string[], o: op.stamp.node };
+    if (op.value !== undefined) item.v = op.value;
+    if (this.#writer !== undefined) {
+      item.m = this.#writer.member;
+      item.i = this.#writer.intent;
+    }
+    this.#outbox.push(item);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const items = this.#outbox;
+    this.#outbox = [];
+    let shared: string | undefined;
+    for (const session of this.#members.values()) {
+      if (session.replies.length > 0) {
+        session.link.send({ t: 'stream', s: items, r: session.replies });
+        session.replies = [];
+      } else if (items.length > 0) {
+        if (session.link instanceof PipeLink) session.link.sendEncoded((shared ??= JSON.stringify({ t: 'stream', s: items })));
+        else session.link.send({ t: 'stream', s: items });
+      }
+    }
+  }
+
+  stats(): RelayStats {
+    return { members: this.#members.size, rejectedMessages: this.#rejectedMessages, rejectedIntents: this.#rejectedIntents };
+  }
+
+  /** Closes every member link. */
+  close(): void {
+    this.#closed = true;
+    if (this.#flushScheduled) this.#flush();
+    for (const session of this.#members.values()) session.link.close();
+    this.#members.clear();
+  }
+}
