@@ -2,7 +2,22 @@
  * collective: a shared, replicated key/value store for every process of a Node.js
  * application. This file only re-exports; see README.md for the guide.
  */
-export { default } from './collective.js';
+export {
+  default,
+  append,
+  cas,
+  clusterHub as cluster,
+  decr,
+  delete,
+  flush,
+  get,
+  incr,
+  ready,
+  set,
+  stats,
+  watch,
+} from './collective.js';
+export type { MemberStats } from './roles/member.js';
 export { Collective } from './roles/hub.js';
 export {
   AuthError,
@@ -16,6 +31,8 @@ export {
 } from './errors.js';
 export type {
   Change,
+  ClusterOptions,
+  ReadyOptions,
   CollectiveEvents,
   CollectiveOptions,
   CollectiveStats,

@@ -63,4 +63,33 @@ export interface CollectiveEvents {
   'member:up': [member: number];
   /** A member left (exited, or its link closed). */
   'member:down': [member: number];
+  /** The hub was closed. */
+  close: [];
+}
+
+/** Options of `collective.cluster()` in the primary. */
+export interface ClusterOptions extends CollectiveOptions {
+  /**
+   * How many workers to fork. 0: fork none; the hub serves the workers the application forks
+   * itself (and those it forked before the call).
+   * @default os.availableParallelism()
+   */
+  workers?: number;
+  /** The file workers run, as `cluster.setupPrimary({ exec })`. @default process.argv[1] */
+  exec?: string;
+  /** Arguments for the workers, as `cluster.setupPrimary({ args })`. @default process.argv.slice(2) */
+  args?: readonly string[];
+  /**
+   * Replace a worker that dies (not one stopped with `worker.kill()` or `disconnect()`). A
+   * worker that dies within 5 s of its start doubles the wait before the next one, up to 10 s,
+   * so a crash loop does not spin.
+   * @default true
+   */
+  respawn?: boolean;
+}
+
+/** Options of `collective.ready()` in a worker. */
+export interface ReadyOptions {
+  /** How long to wait for the hub's snapshot before rejecting. @default 5000 */
+  timeout?: number;
 }

@@ -20,6 +20,10 @@ export interface Link extends EventEmitter<LinkEvents> {
   send(message: object): boolean;
   /** Closes the link; `close` is emitted once. */
   close(reason?: Error): void;
+  /** Keeps the process alive for this link (while an answer is awaited), where that applies. */
+  ref?(): void;
+  /** Lets the process exit while this link is idle, where that applies. */
+  unref?(): void;
 }
 
 /** Shared bookkeeping of links: the closed flag and the single `close` event. */

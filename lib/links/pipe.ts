@@ -69,6 +69,10 @@ export class PipeLink extends BaseLink {
     return true;
   }
 
+  ref(): void {
+    this.#socket.ref();
+  }
+
   /** Lets the process exit while the pipe is idle (a worker must not stay up for it). */
   unref(): void {
     this.#socket.unref();

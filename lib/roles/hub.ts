@@ -210,6 +210,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       this.#closed = true;
       this.#relay.close();
       this.#log('closed');
+      this.emit('close');
     }
     return Promise.resolve();
   }

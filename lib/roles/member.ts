@@ -102,6 +102,7 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
     this.#readyTimer = setTimeout(() => this.#readyTimedOut(timeout), timeout);
     link.on('message', (message) => this.#linkOnMessage(message));
     link.on('close', (reason) => this.#linkOnClose(reason));
+    link.ref?.(); // until the snapshot arrives
     if (!link.send({ t: 'hello', v: MEMBER_PROTOCOL_VERSION })) this.#linkOnClose(undefined);
   }
 
@@ -162,6 +163,7 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
       this.#resolveReady();
       this.emit('ready');
     }
+    this.#updateRef();
   }
 
   #applyItem(item: WireItem): void {
@@ -196,6 +198,14 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
     }
     if (outcome instanceof Error) write.reject(outcome);
     else write.resolve(outcome);
+    if (this.#pending.length === 0) this.#updateRef();
+  }
+
+  // The link keeps the process alive only while an answer is awaited (the snapshot, or the
+  // acknowledgement of a write): a worker that is done must be able to exit.
+  #updateRef(): void {
+    if (this.#state === 'connecting' || this.#pending.length > 0) this.#link.ref?.();
+    else this.#link.unref?.();
   }
 
   #linkOnClose(reason: Error | undefined): void {
@@ -260,6 +270,7 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
       () => undefined,
       () => undefined,
     );
+    if (this.#pending.length === 1) this.#updateRef();
     if (this.#outbox.length === 0) setImmediate(() => this.#flushOutbox());
     this.#outbox.push(intent);
     return promise;
