@@ -124,7 +124,7 @@ export function project(value: Slot, key: string): Slot {
 }
 
 /** One op applied to the value it finds, exactly as the specification's sequential replay. */
-export function applyOp(current: Slot, op: Op): Slot {
+export function applyOp(current: Slot, op: Pick<Op, 'kind' | 'value'>): Slot {
   switch (op.kind) {
     case 'set':
       return op.value as JsonValue;

@@ -104,6 +104,18 @@ export function parsePath(path: unknown, maxDepth: number = DEFAULT_MAX_DEPTH): 
   return segments;
 }
 
+/**
+ * Validates an array the caller owns outright (fresh from JSON.parse) and freezes it in place
+ * instead of copying it: the decoders' path, one allocation fewer per received op.
+ */
+export function adoptPath(path: unknown, maxDepth: number = DEFAULT_MAX_DEPTH): Segments {
+  if (!Array.isArray(path)) throw invalidPath(path, 'expected an array of strings');
+  if (path.length === 0) throw invalidPath(path, 'it has no segments');
+  for (let i = 0; i < path.length; i++) checkSegment(path, path[i], i);
+  checkDepth(path, path.length, maxDepth);
+  return Object.freeze(path) as Segments;
+}
+
 /** Renders segments back to a readable dotted path (for messages and change events). */
 export function formatPath(segments: Segments): string {
   return segments.join('.');

@@ -4,13 +4,15 @@ import { logger, type Logger } from '../log.js';
 import type { NodeId, Stamp } from '../core/clock.js';
 import { ABSENT } from '../core/node.js';
 import type { Op, OpKind } from '../core/op.js';
+import type { ReplayedWrite } from './overlay.js';
 import { DEFAULT_MAX_DEPTH, formatPath, parsePath, type Path, type Segments } from '../core/path.js';
 import { ReplicatedTree } from '../core/tree.js';
 import { DEFAULT_MAX_VALUE_BYTES, toStoredValue, type JsonValue } from '../core/value.js';
 import { Watchers, type WatchListener } from '../core/watchers.js';
 import type { Link } from '../links/link.js';
-import { MEMBER_PROTOCOL_VERSION, decodeHubMessage, type HubMessage, type WireIntent, type WireItem } from '../wire/member.js';
+import { MEMBER_PROTOCOL_VERSION, decodeHubMessage, type DecodedHubMessage, type StreamItem, type WireIntent } from '../wire/member.js';
 import { overlay } from './overlay.js';
+import { Queue } from './queue.js';
 
 /** Options of a member. */
 export interface MemberOptions {
@@ -35,14 +37,45 @@ export interface MemberStats {
   position: number;
 }
 
+/** A write sent to the hub and not yet acknowledged. Replayed on reads until it is. */
 interface PendingWrite {
   readonly id: number;
-  /** The write as replayed on reads until the hub confirms it; none for cas. */
-  readonly op: Op | undefined;
-  readonly resolve: (applied: boolean) => void;
+  readonly kind: OpKind | 'cas';
+  readonly path: Segments;
+  readonly value: JsonValue | undefined;
+  /** The promise settled with this write: shared by the writes of one message, own for cas. */
+  readonly batch: Batch;
+}
+
+/**
+ * Writes that leave in one message share one promise, resolved when the last of them is
+ * acknowledged (the hub applies a message's intents together, so their acknowledgements come
+ * together too). One promise per message instead of per write keeps a burst of writes from
+ * filling the heap with promises that the GC must then move.
+ */
+interface Batch {
+  readonly promise: Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
-  /** Settles with the write, whatever the outcome (for flush). */
-  settled?: Promise<unknown>;
+  lastId: number;
+}
+
+interface FlushWaiter {
+  /** Resolve once no write with an id at or below this is pending. */
+  readonly upTo: number;
+  readonly resolve: () => void;
+}
+
+function newBatch(): Batch {
+  let resolve!: (value: unknown) => void;
+  let reject!: (error: Error) => void;
+  const promise = handled(
+    new Promise<unknown>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    }),
+  );
+  return { promise, resolve, reject, lastId: 0 };
 }
 
 // The member applies its hub's stream in the hub's order: stamps are the stream positions, so
@@ -66,13 +99,20 @@ function handled<T>(promise: Promise<T>): Promise<T> {
 export class Member extends EventEmitter<{ ready: []; close: [] }> {
   readonly #link: Link;
   readonly #log: Logger;
-  readonly #limits: { maxDepth: number; maxValueBytes: number };
+  #limits: { maxDepth: number; maxValueBytes: number };
   #tree = new ReplicatedTree();
   readonly #watchers = new Watchers((path) => this.#confirmed(path));
-  readonly #pending: PendingWrite[] = [];
-  readonly #pendingOps: Op[] = [];
-  readonly #pendingKeys = new Map<string, number>();
-  #outbox: WireIntent[] = [];
+  // Pending writes in id order: the hub acknowledges them in that order.
+  #pending = new Queue<PendingWrite>();
+  // The same writes by first path segment (cas excluded): a read replays only those.
+  readonly #pendingByKey = new Map<string, Queue<PendingWrite>>();
+  #pendingReplayed = 0;
+  // The highest id of this member's writes seen applied in the stream, and cas outcomes.
+  #acknowledged = 0;
+  readonly #casOutcomes = new Map<number, boolean>();
+  #batch: Batch | undefined;
+  #flushWaiters: FlushWaiter[] = [];
+  #outbox: PendingWrite[] = [];
   #nextIntent = 1;
   #position = 0;
   #me = 0;
@@ -124,9 +164,9 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
   }
 
   #linkOnMessage(raw: unknown): void {
-    let message: HubMessage;
+    let message: DecodedHubMessage;
     try {
-      message = decodeHubMessage(raw, this.#limits);
+      message = decodeHubMessage(raw, this.#limits, this.#hub);
     } catch (error) {
       this.#log('dropping the link to the hub: %s', (error as Error).message);
       this.#link.close(new ProtocolError((error as Error).message));
@@ -134,26 +174,39 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
     }
     if (message.t === 'snapshot') this.#applySnapshot(message);
     else {
-      for (const item of message.s) this.#applyItem(item);
-      if (message.r !== undefined) {
-        for (const reply of message.r) {
-          if (reply.error !== undefined) this.#settle(reply.i, new TypeError(`the hub refused the write: ${reply.error}`));
-          else this.#settle(reply.i, reply.ok);
+      // Replies first: a failed cas is answered in the same message as the writes after it.
+      for (const reply of message.r ?? []) {
+        if (reply.error !== undefined) {
+          // This member validates with the hub's own limits, so a refusal means it is broken.
+          this.#link.close(new ProtocolError(`the hub refused write ${reply.i}: ${reply.error}`));
+          return;
         }
+        this.#casOutcomes.set(reply.i, reply.ok);
       }
+      for (const item of message.s) this.#applyItem(item);
+      for (const [member, intent] of message.a ?? []) {
+        if (member === this.#me && intent > this.#acknowledged) this.#acknowledged = intent;
+      }
+      this.#settleAcknowledged();
     }
   }
 
-  #applySnapshot(message: Extract<HubMessage, { t: 'snapshot' }>): void {
+  #applySnapshot(message: Extract<DecodedHubMessage, { t: 'snapshot' }>): void {
     this.#tree = ReplicatedTree.fromValue(message.tree, positionStamp(message.at));
     this.#position = message.at;
     this.#me = message.you;
     this.#hub = message.hub;
+    this.#limits = { maxDepth: message.limits.maxDepth, maxValueBytes: message.limits.maxValueBytes };
     // Intents up to `w` are already in the snapshot.
-    while (this.#pending.length > 0 && this.#pending[0]!.id <= message.w) {
-      const write = this.#pending[0]!;
-      this.#settle(write.id, write.op === undefined ? new ProtocolError('resynchronized before the cas result arrived') : true);
+    if (message.w > this.#acknowledged) this.#acknowledged = message.w;
+    for (const write of this.#pending) {
+      if (write.id > message.w) break;
+      if (write.kind === 'cas' && !this.#casOutcomes.has(write.id)) {
+        this.#link.close(new ProtocolError('resynchronized before a cas result arrived'));
+        return;
+      }
     }
+    this.#settleAcknowledged();
     this.#log('ready at position %d as member %d of hub %s', message.at, message.you, message.hub);
     this.#watchers.resync(message.hub as NodeId);
     if (this.#state === 'connecting') {
@@ -166,7 +219,7 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
     this.#updateRef();
   }
 
-  #applyItem(item: WireItem): void {
+  #applyItem(item: StreamItem): void {
     if (item.n <= this.#position) return;
     if (item.n !== this.#position + 1) {
       // The link is ordered and reliable, so this is a broken hub; start over from a snapshot.
@@ -177,7 +230,6 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
     this.#position = item.n;
     const op: Op = { kind: item.k, path: item.p, value: item.v, seq: item.n, stamp: positionStamp(item.n) };
     this.#tree.apply(op);
-    if (item.m === this.#me && item.i !== undefined) this.#settle(item.i, true);
     this.#watchers.notify(op, item.o as NodeId);
     if (++this.#sinceCollect >= COLLECT_EVERY) {
       this.#sinceCollect = 0;
@@ -185,20 +237,38 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
     }
   }
 
-  #settle(id: number, outcome: boolean | Error): void {
-    const index = this.#pending.findIndex((write) => write.id === id);
-    if (index === -1) return;
-    const [write] = this.#pending.splice(index, 1) as [PendingWrite];
-    if (write.op !== undefined) {
-      this.#pendingOps.splice(this.#pendingOps.indexOf(write.op), 1);
-      const key = write.op.path[0]!;
-      const count = this.#pendingKeys.get(key)! - 1;
-      if (count === 0) this.#pendingKeys.delete(key);
-      else this.#pendingKeys.set(key, count);
+  // Settles, in id order, every pending write the hub has answered: a plain write once an
+  // item of a later-or-equal id of this member was applied, a cas once its outcome is known.
+  #settleAcknowledged(): void {
+    for (let write = this.#pending.peek(); write !== undefined; write = this.#pending.peek()) {
+      if (write.kind === 'cas') {
+        const outcome = write.id <= this.#acknowledged ? (this.#casOutcomes.get(write.id) ?? true) : this.#casOutcomes.get(write.id);
+        if (outcome === undefined) break;
+        this.#casOutcomes.delete(write.id);
+        this.#pending.remove(write);
+        write.batch.resolve(outcome);
+        continue;
+      }
+      if (write.id > this.#acknowledged) break;
+      this.#pending.remove(write);
+      const sameKey = this.#pendingByKey.get(write.path[0]!)!;
+      sameKey.remove(write);
+      if (sameKey.length === 0) this.#pendingByKey.delete(write.path[0]!);
+      this.#pendingReplayed--;
+      if (write.id === write.batch.lastId) write.batch.resolve(undefined);
     }
-    if (outcome instanceof Error) write.reject(outcome);
-    else write.resolve(outcome);
+    if (this.#flushWaiters.length > 0) this.#wakeFlushWaiters();
     if (this.#pending.length === 0) this.#updateRef();
+  }
+
+  #wakeFlushWaiters(): void {
+    const pendingFrom = this.#pending.peek()?.id ?? Infinity;
+    const waiting: FlushWaiter[] = [];
+    for (const waiter of this.#flushWaiters) {
+      if (waiter.upTo < pendingFrom) waiter.resolve();
+      else waiting.push(waiter);
+    }
+    this.#flushWaiters = waiting;
   }
 
   // The link keeps the process alive only while an answer is awaited (the snapshot, or the
@@ -216,9 +286,14 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
     this.#readyTimer = undefined;
     const error = new ClosedError(`the link to the collective hub closed${reason ? `: ${reason.message}` : ''}`);
     if (wasConnecting) this.#rejectReady(error);
-    for (const write of this.#pending.splice(0)) write.reject(error);
-    this.#pendingOps.length = 0;
-    this.#pendingKeys.clear();
+    const batches = new Set<Batch>();
+    for (const write of this.#pending) batches.add(write.batch);
+    this.#pending = new Queue();
+    this.#pendingByKey.clear();
+    this.#pendingReplayed = 0;
+    this.#outbox = [];
+    for (const batch of batches) batch.reject(error);
+    for (const waiter of this.#flushWaiters.splice(0)) waiter.resolve();
     this.emit('close');
   }
 
@@ -231,55 +306,57 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
   get(path?: Path): JsonValue | undefined {
     if (this.#state === 'connecting') throw new NotReadyError();
     if (path === undefined) {
-      if (this.#pendingOps.length === 0) return this.#tree.getAll();
-      return overlay((p) => (p.length === 0 ? this.#tree.getAll() : this.#tree.get(p)), [], this.#pendingOps) as JsonValue;
+      if (this.#pendingReplayed === 0) return this.#tree.getAll();
+      const all = [...this.#pending].filter((write) => write.kind !== 'cas') as ReplayedWrite[];
+      return overlay((p) => (p.length === 0 ? this.#tree.getAll() : this.#tree.get(p)), [], all) as JsonValue;
     }
     const segments = parsePath(path, this.#limits.maxDepth);
-    if (this.#pendingOps.length === 0 || !this.#pendingKeys.has(segments[0]!)) return this.#confirmed(segments);
-    const value = overlay((p) => (p.length === 0 ? this.#tree.getAll() : this.#tree.get(p)), segments, this.#pendingOps);
+    const pending = this.#pendingReplayed === 0 ? undefined : this.#pendingByKey.get(segments[0]!);
+    if (pending === undefined) return this.#confirmed(segments);
+    const value = overlay((p) => this.#tree.get(p), segments, pending.toArray() as ReplayedWrite[]);
     return value === ABSENT ? undefined : value;
   }
 
-  // Every promise handed to the caller is marked handled (see `handled`), including the ones
-  // derived with `then`: an un-awaited write whose hub went away must not crash the process.
-  #writeVoid(kind: OpKind, path: Path, value: JsonValue | undefined): Promise<void> {
-    return handled(this.#write(kind, path, value).then(() => undefined));
-  }
-
-  #write(kind: OpKind | 'cas', path: Path, value: JsonValue | undefined, expected?: JsonValue): Promise<boolean> {
+  // Every promise handed to the caller is marked handled (see `handled`): an un-awaited write
+  // whose hub went away must not crash the process.
+  #write(kind: OpKind | 'cas', path: Path, value: JsonValue | undefined, expected?: JsonValue): Promise<unknown> {
     const segments = parsePath(path, this.#limits.maxDepth);
     if (this.#state === 'closed') return handled(Promise.reject(new ClosedError()));
     const id = this.#nextIntent++;
-    const intent: WireIntent = { i: id, k: kind, p: segments as string[] };
-    if (value !== undefined) intent.v = value;
-    if (expected !== undefined) intent.e = expected;
-    let op: Op | undefined;
-    if (kind !== 'cas') {
-      op = { kind, path: segments, value, seq: id, stamp: positionStamp(0) };
-      this.#pendingOps.push(op);
-      this.#pendingKeys.set(segments[0]!, (this.#pendingKeys.get(segments[0]!) ?? 0) + 1);
+    let batch: Batch;
+    if (kind === 'cas') batch = newBatch();
+    else {
+      batch = this.#batch ??= newBatch();
+      batch.lastId = id;
     }
-    let write!: PendingWrite;
-    const promise = handled(
-      new Promise<boolean>((resolve, reject) => {
-        write = { id, op, resolve, reject };
-        this.#pending.push(write);
-      }),
-    );
-    write.settled = promise.then(
-      () => undefined,
-      () => undefined,
-    );
+    const write: PendingWrite & { expected?: JsonValue } = { id, kind, path: segments, value, batch };
+    if (expected !== undefined) write.expected = expected;
+    this.#pending.push(write);
+    if (kind !== 'cas') {
+      this.#pendingReplayed++;
+      let sameKey = this.#pendingByKey.get(segments[0]!);
+      if (sameKey === undefined) this.#pendingByKey.set(segments[0]!, (sameKey = new Queue()));
+      sameKey.push(write);
+    }
     if (this.#pending.length === 1) this.#updateRef();
     if (this.#outbox.length === 0) setImmediate(() => this.#flushOutbox());
-    this.#outbox.push(intent);
-    return promise;
+    this.#outbox.push(write);
+    return batch.promise;
   }
 
   #flushOutbox(): void {
-    const intents = this.#outbox;
+    const writes = this.#outbox;
     this.#outbox = [];
-    if (intents.length > 0 && !this.#link.send({ t: 'write', w: intents })) this.#linkOnClose(undefined);
+    this.#batch = undefined; // writes from now on leave in the next message
+    if (writes.length === 0) return;
+    const intents = writes.map((write) => {
+      const intent: WireIntent = { k: write.kind, p: write.path as string[] };
+      if (write.value !== undefined) intent.v = write.value;
+      const expected = (write as { expected?: JsonValue }).expected;
+      if (expected !== undefined) intent.e = expected;
+      return intent;
+    });
+    if (!this.#link.send({ t: 'write', i: writes[0]!.id, w: intents })) this.#linkOnClose(undefined);
   }
 
   #value(path: Path, value: unknown): JsonValue {
@@ -288,12 +365,12 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
 
   /** Sets the value at `path`; resolves when the hub applied it. */
   set(path: Path, value: unknown): Promise<void> {
-    return this.#writeVoid('set', path, this.#value(path, value));
+    return this.#write('set', path, this.#value(path, value)) as Promise<void>;
   }
 
   /** Deletes the value at `path`. */
   delete(path: Path): Promise<void> {
-    return this.#writeVoid('delete', path, undefined);
+    return this.#write('delete', path, undefined) as Promise<void>;
   }
 
   /** Adds `by` to the number at `path`. */
@@ -301,7 +378,7 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
     if (typeof by !== 'number' || !Number.isFinite(by)) {
       throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Expected the amount to be a finite number, got ${describe(by)}`);
     }
-    return this.#writeVoid('incr', path, by);
+    return this.#write('incr', path, by) as Promise<void>;
   }
 
   /** Subtracts `by` from the number at `path`. */
@@ -314,14 +391,14 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
 
   /** Appends one element to the list at `path`. */
   append(path: Path, value: unknown): Promise<void> {
-    return this.#writeVoid('append', path, this.#value(path, value));
+    return this.#write('append', path, this.#value(path, value)) as Promise<void>;
   }
 
   /** Compare-and-set, decided by the hub; resolves with whether it set. */
   cas(path: Path, expected: unknown, next: unknown): Promise<boolean> {
     const nextValue = this.#value(path, next);
     const expectedValue = expected === undefined ? null : this.#value(path, expected);
-    return this.#write('cas', path, nextValue, expectedValue);
+    return this.#write('cas', path, nextValue, expectedValue) as Promise<boolean>;
   }
 
   /** Calls `listener(value, change)` for every confirmed change of the value at `path`. */
@@ -335,7 +412,8 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
   /** Resolves once every write made so far was applied by the hub (or failed). */
   flush(): Promise<void> {
     if (this.#state === 'closed' && this.#pending.length === 0) return handled(Promise.reject(new ClosedError()));
-    return Promise.all(this.#pending.map((write) => write.settled)).then(() => undefined);
+    if (this.#pending.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#flushWaiters.push({ upTo: this.#nextIntent - 1, resolve }));
   }
 
   stats(): MemberStats {

@@ -3,6 +3,9 @@ import type { Op } from '../core/op.js';
 import { isPrefixOf, type Segments } from '../core/path.js';
 import { isPlainObject, type JsonValue } from '../core/value.js';
 
+/** What the overlay needs of a pending write. */
+export type ReplayedWrite = Pick<Op, 'kind' | 'path' | 'value'>;
+
 /**
  * What a member reads while some of its own writes are still on their way to the hub: the
  * confirmed value, with the pending writes replayed on top, in the order they were made (the
@@ -12,9 +15,9 @@ import { isPlainObject, type JsonValue } from '../core/value.js';
  * `read(path)` gives the confirmed value at a path. Pending writes above `path` are replayed
  * from the highest one down, since a set, incr or append there replaces `path` too.
  */
-export function overlay(read: (path: Segments) => Slot, path: Segments, pending: readonly Op[]): Slot {
+export function overlay(read: (path: Segments) => Slot, path: Segments, pending: readonly ReplayedWrite[]): Slot {
   let top = path.length;
-  const relevant: Op[] = [];
+  const relevant: ReplayedWrite[] = [];
   for (const op of pending) {
     if (isPrefixOf(op.path, path)) {
       relevant.push(op);
@@ -29,7 +32,7 @@ export function overlay(read: (path: Segments) => Slot, path: Segments, pending:
 }
 
 /** `op` applied at `relative` inside `value`: parents become objects as the semantics say. */
-function updateIn(value: Slot, relative: Segments, op: Op): Slot {
+function updateIn(value: Slot, relative: Segments, op: ReplayedWrite): Slot {
   if (relative.length === 0) return applyOp(value, op);
   const [key, ...rest] = relative as [string, ...string[]];
   const copy: Record<string, JsonValue> = isPlainObject(value) ? { ...value } : {};

@@ -49,8 +49,11 @@ export class MemberRelay extends EventEmitter<RelayEvents> {
   #nextMember = 1;
   #position = 0;
   #outbox: WireItem[] = [];
+  // The stream position of the first item in the outbox.
+  #outboxFirst = 1;
   #flushScheduled = false;
-  #writer: { member: number; intent: number } | undefined;
+  // Members whose intents were applied since the last flush: acknowledged in its `a`.
+  #acked = new Set<MemberSession>();
   #rejectedMessages = 0;
   #rejectedIntents = 0;
   #closed = false;
@@ -82,7 +85,7 @@ export class MemberRelay extends EventEmitter<RelayEvents> {
       } else if (session === undefined) {
         this.#reject(link, 'write before hello');
       } else {
-        this.#write(session, message.w);
+        this.#write(session, message.i, message.w);
       }
     });
     link.on('close', () => {
@@ -109,6 +112,7 @@ export class MemberRelay extends EventEmitter<RelayEvents> {
       you: session.number,
       at: this.#position,
       w: session.processed,
+      limits: { maxDepth: this.#replica.limits.maxDepth, maxValueBytes: this.#replica.limits.maxValueBytes },
       tree: this.#replica.get() ?? {},
     };
     session.link.send(message);
@@ -120,43 +124,34 @@ export class MemberRelay extends EventEmitter<RelayEvents> {
     link.close(new Error(why));
   }
 
-  #write(session: MemberSession, intents: unknown[]): void {
+  #write(session: MemberSession, first: number, intents: unknown[]): void {
+    if (first !== session.processed + 1) {
+      this.#reject(session.link, `intent ids must follow on (expected ${session.processed + 1}, got ${first})`);
+      return;
+    }
     for (const raw of intents) {
+      const id = ++session.processed;
       let intent: Intent;
       try {
-        intent = decodeIntent(raw, this.#replica.limits);
+        intent = decodeIntent(raw, id, this.#replica.limits);
       } catch (error) {
-        const id = (raw as { i?: unknown } | null)?.i;
-        if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= session.processed) {
-          this.#reject(session.link, 'malformed intent');
-          return;
-        }
         this.#rejectedIntents++;
-        session.processed = id;
         this.#reply(session, { i: id, ok: false, error: (error as Error).message });
         continue;
       }
-      if (intent.id <= session.processed) {
-        this.#reject(session.link, 'intent ids must increase');
-        return;
-      }
-      session.processed = intent.id;
       this.#apply(session, intent);
     }
   }
 
   #apply(session: MemberSession, intent: Intent): void {
-    this.#writer = { member: session.number, intent: intent.id };
-    try {
-      if (intent.kind === 'cas') {
-        const op = this.#replica.casValidated(intent.path, intent.expected ?? null, intent.value!);
-        if (op === undefined) this.#reply(session, { i: intent.id, ok: false });
-      } else {
-        this.#replica.writeValidated(intent.kind, intent.path, intent.value);
-      }
-    } finally {
-      this.#writer = undefined;
+    if (intent.kind === 'cas') {
+      const op = this.#replica.casValidated(intent.path, intent.expected ?? null, intent.value!);
+      if (op === undefined) this.#reply(session, { i: intent.id, ok: false });
+    } else {
+      this.#replica.writeValidated(intent.kind, intent.path, intent.value);
     }
+    this.#acked.add(session);
+    this.#scheduleFlush();
   }
 
   #reply(session: MemberSession, reply: WireReply): void {
@@ -171,12 +166,11 @@ export class MemberRelay extends EventEmitter<RelayEvents> {
       this.#position++;
       return;
     }
-    const item: WireItem = { n: ++this.#position, k: op.kind, p: op.path as string[], o: op.stamp.node };
+    if (this.#outbox.length === 0) this.#outboxFirst = this.#position + 1;
+    this.#position++;
+    const item: WireItem = { k: op.kind, p: op.path as string[] };
     if (op.value !== undefined) item.v = op.value;
-    if (this.#writer !== undefined) {
-      item.m = this.#writer.member;
-      item.i = this.#writer.intent;
-    }
+    if (op.stamp.node !== this.#replica.id) item.o = op.stamp.node;
     this.#outbox.push(item);
     this.#scheduleFlush();
   }
@@ -190,16 +184,21 @@ export class MemberRelay extends EventEmitter<RelayEvents> {
   #flush(): void {
     this.#flushScheduled = false;
     const items = this.#outbox;
+    const first = items.length > 0 ? this.#outboxFirst : this.#position + 1;
     this.#outbox = [];
+    const message: HubMessage = { t: 'stream', n: first, s: items };
+    if (this.#acked.size > 0) {
+      message.a = [...this.#acked].map((session) => [session.number, session.processed]);
+      this.#acked.clear();
+    }
+    if (items.length === 0 && message.a === undefined && [...this.#members.values()].every((s) => s.replies.length === 0)) return;
     let shared: string | undefined;
     for (const session of this.#members.values()) {
       if (session.replies.length > 0) {
-        session.link.send({ t: 'stream', s: items, r: session.replies });
+        session.link.send({ ...message, r: session.replies });
         session.replies = [];
-      } else if (items.length > 0) {
-        if (session.link instanceof PipeLink) session.link.sendEncoded((shared ??= JSON.stringify({ t: 'stream', s: items })));
-        else session.link.send({ t: 'stream', s: items });
-      }
+      } else if (session.link instanceof PipeLink) session.link.sendEncoded((shared ??= JSON.stringify(message)));
+      else session.link.send(message);
     }
   }
 

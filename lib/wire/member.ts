@@ -2,42 +2,52 @@
  * The protocol between a hub and its members (cluster workers, threads), over any link:
  *
  *   member                                   hub
- *     hello { v }                ------->
- *                                <-------    snapshot { tree, at, you, w }
- *     write { w: [intent...] }   ------->        (stamps, applies, in its one order)
- *                                <-------    stream { s: [item...], r?: [reply...] }
+ *     hello { v }                     ------->
+ *                                     <-------    snapshot { tree, at, you, w, limits }
+ *     write { i, w: [intent...] }     ------->        (stamps, applies, in its one order)
+ *                                     <-------    stream { n, s: [item...], a?, r? }
  *
- * The hub streams every applied write to every member in one order, numbered by `n`; the
- * writer recognises its own by `m` (its member number) and `i` (its intent id): that is its
- * acknowledgement. A cas that fails, or an intent the hub refused, is answered in `r`, to the
- * writer only. Items numbered at or below the snapshot's `at` are already in the snapshot, and
+ * The hub streams every applied write to every member in one order. Numbers are implied to
+ * keep messages small: the intents of a write message have ids `i, i+1, ...`, and the items of
+ * a stream message have positions `n, n+1, ...`. An item's origin `o` is omitted when it is the
+ * hub itself. `a` lists, per member, the last of its intents applied so far: the hub applies a
+ * member's intents in order, so that acknowledges all of them up to there (read `a` after the
+ * items of its message). A cas acknowledged without a failure reply succeeded. A cas that fails, or an intent the hub refused, is answered in `r`, to the
+ * writer only. Members validate writes with the hub's `limits`, so a refusal means a broken
+ * member (it drops the link). Items numbered at or below the snapshot's `at` are already in the snapshot, and
  * so are the member's intents up to `w` (acknowledged by the snapshot itself).
  */
 import type { OpKind } from '../core/op.js';
-import { parsePath, type Segments } from '../core/path.js';
+import { adoptPath, type Segments } from '../core/path.js';
 import { toStoredValue, type JsonValue } from '../core/value.js';
 
 /** Version of this protocol; a peer speaking another is refused. */
 export const MEMBER_PROTOCOL_VERSION = 1;
 
-/** A write as a member sends it: not yet stamped, so not yet ordered. */
+/** A write as a member sends it: not yet stamped, so not yet ordered. Its id is implied. */
 export interface WireIntent {
-  i: number;
   k: OpKind | 'cas';
   p: string[];
   v?: JsonValue;
   e?: JsonValue;
 }
 
-/** An applied write as the hub streams it. `m`/`i` name the member write it acknowledges. */
+/** An applied write as the hub streams it. */
 export interface WireItem {
-  n: number;
   k: OpKind;
   p: string[];
   v?: JsonValue;
+  /** The origin, when it is not the hub itself. */
+  o?: string;
+}
+
+/** Per member: [member number, its last intent applied]. */
+export type WireAcks = [member: number, intent: number][];
+
+/** A decoded item: its position in the stream and its origin filled in. */
+export interface StreamItem extends WireItem {
+  n: number;
   o: string;
-  m?: number;
-  i?: number;
 }
 
 /** An answer to one member only: a failed cas (`ok: false`) or a refused intent (`error`). */
@@ -49,11 +59,16 @@ export interface WireReply {
 
 export type MemberMessage =
   | { t: 'hello'; v: number }
-  | { t: 'write'; w: WireIntent[] };
+  | { t: 'write'; i: number; w: WireIntent[] };
 
 export type HubMessage =
-  | { t: 'snapshot'; v: number; hub: string; you: number; at: number; w: number; tree: JsonValue }
-  | { t: 'stream'; s: WireItem[]; r?: WireReply[] };
+  | { t: 'snapshot'; v: number; hub: string; you: number; at: number; w: number; limits: MemberLimits; tree: JsonValue }
+  | { t: 'stream'; n: number; s: WireItem[]; a?: WireAcks; r?: WireReply[] };
+
+/** A hub message as the member uses it: stream items numbered, origins filled in. */
+export type DecodedHubMessage =
+  | Extract<HubMessage, { t: 'snapshot' }>
+  | { t: 'stream'; s: StreamItem[]; a?: WireAcks; r?: WireReply[] };
 
 /** Limits applied while decoding. */
 export interface MemberLimits {
@@ -88,20 +103,19 @@ export function decodeMemberMessage(input: unknown): MemberMessage {
     return { t: 'hello', v: input.v };
   }
   if (input.t === 'write') {
-    if (!Array.isArray(input.w)) throw new TypeError('write without intents');
-    return { t: 'write', w: input.w as WireIntent[] };
+    if (!Array.isArray(input.w) || !isCount(input.i, 1)) throw new TypeError('malformed write');
+    return { t: 'write', i: input.i, w: input.w as WireIntent[] };
   }
   throw new TypeError(`unknown message type ${JSON.stringify(String(input.t)).slice(0, 40)}`);
 }
 
-/** Validates one intent of a write message; throws a TypeError/RangeError when it is bad. */
-export function decodeIntent(input: unknown, limits: MemberLimits): Intent {
-  if (!isRecord(input) || !isCount(input.i, 1)) throw new TypeError('malformed intent');
+/** Validates one intent (whose id is `id`); throws a TypeError/RangeError when it is bad. */
+export function decodeIntent(input: unknown, id: number, limits: MemberLimits): Intent {
+  if (!isRecord(input)) throw new TypeError('malformed intent');
   const kind = input.k;
   if (typeof kind !== 'string' || !KINDS.has(kind)) throw new TypeError('unknown intent kind');
-  if (!Array.isArray(input.p)) throw new TypeError('intent path is not an array');
-  const path = parsePath(input.p, limits.maxDepth);
-  const intent: Intent = { id: input.i, kind: kind as Intent['kind'], path };
+  const path = adoptPath(input.p, limits.maxDepth);
+  const intent: Intent = { id, kind: kind as Intent['kind'], path };
   const where = path.join('.');
   if (kind === 'incr') {
     if (typeof input.v !== 'number' || !Number.isFinite(input.v)) throw new TypeError(`incr of \`${where}\` by a non-number`);
@@ -114,20 +128,37 @@ export function decodeIntent(input: unknown, limits: MemberLimits): Intent {
 }
 
 /** Decodes a hub-to-member message (the member trusts its hub's values, not its shapes). */
-export function decodeHubMessage(input: unknown, limits: MemberLimits): HubMessage {
+export function decodeHubMessage(input: unknown, limits: MemberLimits, hub: string): DecodedHubMessage {
   if (!isRecord(input)) throw new TypeError('message is not an object');
   if (input.t === 'snapshot') {
     if (input.v !== MEMBER_PROTOCOL_VERSION) throw new TypeError(`unsupported protocol version ${String(input.v)}`);
     if (!isCount(input.you, 1) || !isCount(input.at) || !isCount(input.w) || typeof input.hub !== 'string') {
       throw new TypeError('malformed snapshot');
     }
+    const limits = input.limits;
+    if (!isRecord(limits) || !isCount(limits.maxDepth, 1) || !isCount(limits.maxValueBytes, 1)) throw new TypeError('malformed snapshot limits');
     const tree = toStoredValue(input.tree, '(snapshot)', Infinity);
-    return { t: 'snapshot', v: input.v, hub: input.hub, you: input.you, at: input.at, w: input.w, tree };
+    return {
+      t: 'snapshot',
+      v: input.v,
+      hub: input.hub,
+      you: input.you,
+      at: input.at,
+      w: input.w,
+      limits: { maxDepth: limits.maxDepth, maxValueBytes: limits.maxValueBytes },
+      tree,
+    };
   }
   if (input.t === 'stream') {
-    if (!Array.isArray(input.s)) throw new TypeError('stream without items');
-    const items: WireItem[] = input.s.map((item) => decodeItem(item, limits));
-    const message: HubMessage = { t: 'stream', s: items };
+    if (!Array.isArray(input.s) || !isCount(input.n, 1)) throw new TypeError('malformed stream');
+    const first = input.n;
+    const items = input.s.map((item, index) => decodeItem(item, first + index, hub, limits));
+    const message: DecodedHubMessage = { t: 'stream', s: items };
+    if (input.a !== undefined) {
+      if (!Array.isArray(input.a)) throw new TypeError('malformed acknowledgements');
+      for (const ack of input.a) if (!Array.isArray(ack) || !isCount(ack[0], 0) || !isCount(ack[1], 0)) throw new TypeError('malformed acknowledgement');
+      message.a = input.a as WireAcks;
+    }
     if (input.r !== undefined) {
       if (!Array.isArray(input.r)) throw new TypeError('malformed replies');
       message.r = input.r.map((reply) => {
@@ -142,20 +173,19 @@ export function decodeHubMessage(input: unknown, limits: MemberLimits): HubMessa
   throw new TypeError(`unknown message type ${JSON.stringify(String(input.t)).slice(0, 40)}`);
 }
 
-function decodeItem(input: unknown, limits: MemberLimits): WireItem {
-  if (!isRecord(input) || !isCount(input.n, 1) || typeof input.o !== 'string') throw new TypeError('malformed item');
+// Validates an item in place (it is fresh from JSON.parse and nobody else holds it).
+function decodeItem(input: unknown, position: number, hub: string, limits: MemberLimits): StreamItem {
+  if (!isRecord(input) || (input.o !== undefined && typeof input.o !== 'string')) throw new TypeError('malformed item');
   const kind = input.k;
   if (kind !== 'set' && kind !== 'delete' && kind !== 'incr' && kind !== 'append') throw new TypeError('unknown item kind');
-  const path = parsePath(input.p, limits.maxDepth) as string[];
-  const item: WireItem = { n: input.n, k: kind, p: path, o: input.o };
+  const path = adoptPath(input.p, limits.maxDepth);
   if (kind === 'incr') {
     if (typeof input.v !== 'number' || !Number.isFinite(input.v)) throw new TypeError('incr item by a non-number');
-    item.v = input.v;
-  } else if (kind !== 'delete') item.v = toStoredValue(input.v, path.join('.'), Infinity);
-  if (input.m !== undefined) {
-    if (!isCount(input.m, 0) || !isCount(input.i, 1)) throw new TypeError('malformed item acknowledgement');
-    item.m = input.m;
-    item.i = input.i;
-  }
+  } else if (kind === 'delete') {
+    if (input.v !== undefined) throw new TypeError('delete item with a value');
+  } else input.v = toStoredValue(input.v, path.join('.'), Infinity);
+  const item = input as unknown as StreamItem;
+  item.n = position;
+  item.o ??= hub;
   return item;
 }

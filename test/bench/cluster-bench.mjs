@@ -1,0 +1,166 @@
+// Cluster benchmarks, run as their own process by test/bench/run.mjs (a cluster primary must
+// own its process). MODE=raw measures plain process.send relays, MODE=collective the same jobs
+// through collective. Prints one line `RESULT <json>`.
+import cluster from 'node:cluster';
+import collective from 'collective';
+
+const MODE = process.env.MODE;
+const OPS = Number(process.env.OPS ?? 200_000); // per worker
+const PINGS = Number(process.env.PINGS ?? 1000);
+const now = () => Number(process.hrtime.bigint()) / 1e6; // ms, CLOCK_MONOTONIC: shared by processes
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+// ---- raw: process.send, batched per tick, relayed by the primary to every worker ----
+async function rawPrimary() {
+  const workers = [cluster.fork(), cluster.fork()];
+  let outbox = [];
+  let scheduled = false;
+  const relay = () => {
+    scheduled = false;
+    const batch = outbox;
+    outbox = [];
+    for (const worker of workers) worker.send({ b: batch });
+  };
+  const results = [];
+  let ready = 0;
+  for (const worker of workers) {
+    worker.on('message', (message) => {
+      // Start barrier: a message relayed to a worker before it listens would be lost.
+      if (message.ready && ++ready === workers.length) for (const w of workers) w.send({ go: true });
+      if (message.b) {
+        for (const op of message.b) outbox.push(op);
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(relay);
+        }
+      } else if (message.result) results.push(message.result);
+    });
+  }
+  await new Promise((resolve) => {
+    const check = setInterval(() => results.length === 2 && (clearInterval(check), resolve()), 5);
+  });
+  for (const worker of workers) worker.kill();
+  console.log(`RESULT ${JSON.stringify(merge(results))}`);
+}
+
+async function rawWorker() {
+  const me = cluster.worker.id;
+  let seen = 0;
+  let done;
+  const allSeen = new Promise((resolve) => (done = resolve));
+  const latencies = [];
+  let go;
+  const started = new Promise((resolve) => (go = resolve));
+  process.on('message', (message) => {
+    if (message.go) return go();
+    for (const op of message.b) {
+      seen++;
+      if (op.ping !== undefined && op.from !== me) latencies.push(now() - op.ping);
+    }
+    if (seen === 2 * OPS) done();
+  });
+  process.send({ ready: true });
+  await started;
+  // Throughput: OPS small writes, batched per tick as collective does.
+  const start = now();
+  for (let i = 0; i < OPS; i += 1000) {
+    const batch = [];
+    for (let j = 0; j < 1000; j++) batch.push({ k: 'incr', p: ['hits'], v: 1 });
+    process.send({ b: batch });
+    await new Promise((r) => setImmediate(r));
+  }
+  await allSeen;
+  const seconds = (now() - start) / 1000;
+  // Latency: one ping every 2 ms from worker 1, timed on arrival at worker 2.
+  seen = 0;
+  const pingsDone = new Promise((resolve) => (done = resolve));
+  process.removeAllListeners('message');
+  process.on('message', (message) => {
+    for (const op of message.b) {
+      if (op.from !== me) latencies.push(now() - op.ping);
+      if (op.last) done();
+    }
+  });
+  if (me === 1) {
+    for (let i = 0; i < PINGS; i++) {
+      process.send({ b: [{ from: me, ping: now(), last: i === PINGS - 1 }] });
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    process.send({ result: { opsPerSecond: (2 * OPS) / seconds } });
+  } else {
+    await pingsDone;
+    latencies.sort((a, b) => a - b);
+    process.send({ result: { opsPerSecond: (2 * OPS) / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) } });
+  }
+}
+
+// ---- collective: the same jobs through collective.cluster() ----
+async function collectivePrimary() {
+  const hub = await collective.cluster({ workers: 2 });
+  const results = [];
+  cluster.on('message', (worker, message) => message.result && results.push(message.result));
+  await new Promise((resolve) => {
+    const check = setInterval(() => results.length === 2 && (clearInterval(check), resolve()), 5);
+  });
+  await hub.close();
+  console.log(`RESULT ${JSON.stringify(merge(results))}`);
+}
+
+async function collectiveWorker() {
+  await collective.ready();
+  const me = cluster.worker.id;
+  // Both workers start together: each waits until the other is ready.
+  await collective.incr('ready');
+  while (collective.get('ready') !== 2) await new Promise((r) => setTimeout(r, 1));
+  const start = now();
+  for (let i = 0; i < OPS; i += 1000) {
+    for (let j = 0; j < 1000; j++) collective.incr('hits');
+    await new Promise((r) => setImmediate(r));
+  }
+  await collective.flush();
+  while (collective.get('hits') !== 2 * OPS) await new Promise((r) => setImmediate(r));
+  const seconds = (now() - start) / 1000;
+  // get inside a worker: a hot key.
+  let sink = 0;
+  const getStart = now();
+  for (let i = 0; i < 2_000_000; i++) sink += collective.get('hits') === undefined ? 0 : 1;
+  const getsPerSecond = 2_000_000 / ((now() - getStart) / 1000);
+  // Latency: worker 1 sets a timestamp every 2 ms; worker 2 watches it.
+  const latencies = [];
+  await collective.incr('ready');
+  while (collective.get('ready') !== 4) await new Promise((r) => setTimeout(r, 1));
+  if (me === 1) {
+    for (let i = 0; i < PINGS; i++) {
+      collective.set('ping', { at: now(), last: i === PINGS - 1 });
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await collective.flush();
+    process.send({ result: { opsPerSecond: (2 * OPS) / seconds, getsPerSecond, sink } });
+  } else {
+    await new Promise((resolve) => {
+      collective.watch('ping', (value) => {
+        latencies.push(now() - value.at);
+        if (value.last) resolve();
+      });
+    });
+    latencies.sort((a, b) => a - b);
+    process.send({ result: { opsPerSecond: (2 * OPS) / seconds, getsPerSecond, p50: percentile(latencies, 50), p99: percentile(latencies, 99) } });
+  }
+}
+
+function merge(results) {
+  const merged = { opsPerSecond: Math.min(...results.map((r) => r.opsPerSecond)) };
+  for (const r of results) {
+    if (r.p50 !== undefined) Object.assign(merged, { p50: r.p50, p99: r.p99 });
+    if (r.getsPerSecond !== undefined) merged.getsPerSecond = Math.max(merged.getsPerSecond ?? 0, r.getsPerSecond);
+  }
+  return merged;
+}
+
+// Exit cleanly when stopped, so that profilers (node --cpu-prof) write their output.
+if (cluster.isWorker) process.on("SIGTERM", () => process.exit(0));
+if (MODE === 'raw') await (cluster.isPrimary ? rawPrimary() : rawWorker());
+else await (cluster.isPrimary ? collectivePrimary() : collectiveWorker());
