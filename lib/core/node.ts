@@ -77,8 +77,13 @@ export class TreeNode {
     }
   }
 
+  /** Drops every own op (their effect was folded into the base). */
+  dropOps(): void {
+    this.ops = NO_OPS;
+  }
+
   /** Drops the first `count` ops and returns them. */
-  dropOps(count: number): Op[] {
+  takeOps(count: number): Op[] {
     if (count === 0) return [];
     const dropped = this.ops.splice(0, count);
     if (this.ops.length === 0) this.ops = NO_OPS;
@@ -229,7 +234,7 @@ export function pruneOlder(node: TreeNode, stamp: Op['stamp']): Op | undefined {
   while (count < node.ops.length && isAfter(stamp, node.ops[count]!.stamp)) count++;
   if (count > 0) {
     removed = node.ops[count - 1];
-    node.dropOps(count);
+    node.takeOps(count);
   }
   node.base = NO_BASE;
   if (node.touch !== undefined && isAfter(stamp, node.touch.stamp)) {

@@ -14,7 +14,9 @@ import type { CollectiveEvents, CollectiveOptions, CollectiveStats, HostAddress,
 
 type Callback = (collective: Collective) => void;
 
-// Fold metadata away after this many applied ops (each fold walks the tree once).
+// A hub alone has seen every op there is, so it can fold everything it holds. It does so every
+// 10k ops: a fold copies each parent object it folds into, and spacing folds by at least the
+// width of such a parent keeps that cost amortized O(1) per op.
 const COLLECT_EVERY = 10_000;
 
 // A promise that nobody awaits must never become an unhandled rejection: mark it handled
@@ -46,8 +48,8 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   readonly #relay: MemberRelay;
   readonly #log: Logger;
   #closed = false;
-  #sinceCollect = 0;
   #collectScheduled = false;
+  #sinceCollect = 0;
   #opsApplied = 0;
   #opsLocal = 0;
 
@@ -113,11 +115,10 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   // (With peers, the horizon will come from their frontiers too.)
   #collect(): void {
     this.#collectScheduled = false;
-    if (this.#closed) return;
     this.#sinceCollect = 0;
+    if (this.#closed) return;
     const horizon = computeHorizon([this.#replica.frontier()]);
     if (horizon !== undefined) this.#replica.collect(horizon);
-    this.#log('collected metadata: %o', this.#replica.metadata());
   }
 
   #open(): Replica {

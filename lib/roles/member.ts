@@ -82,9 +82,8 @@ function newBatch(): Batch {
 // every item is the newest and takes the tree's O(depth) path.
 const STREAM = 'stream' as NodeId;
 const positionStamp = (position: number): Stamp => ({ wall: 0, count: position, node: STREAM });
-
-// Fold the member's tree bookkeeping after this many items (everything it holds is final).
 const COLLECT_EVERY = 10_000;
+
 
 function handled<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
@@ -117,8 +116,8 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
   #position = 0;
   #me = 0;
   #hub = '';
-  #state: 'connecting' | 'ready' | 'closed' = 'connecting';
   #sinceCollect = 0;
+  #state: 'connecting' | 'ready' | 'closed' = 'connecting';
   readonly #ready: Promise<void>;
   #resolveReady!: () => void;
   #rejectReady!: (error: Error) => void;
@@ -228,13 +227,17 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
       return;
     }
     this.#position = item.n;
-    const op: Op = { kind: item.k, path: item.p, value: item.v, seq: item.n, stamp: positionStamp(item.n) };
-    this.#tree.apply(op);
-    this.#watchers.notify(op, item.o as NodeId);
+    this.#tree.applyFinal(item.k, item.p, item.v);
+    // applyFinal keeps no op records, only nodes (a deleted path stays a node until folded):
+    // fold now and then. Folding copies the parents it folds into, so every 10k items keeps
+    // that cost amortized even under a parent with 10k children.
     if (++this.#sinceCollect >= COLLECT_EVERY) {
       this.#sinceCollect = 0;
       this.#tree.collect(positionStamp(this.#position));
     }
+    if (this.#watchers.size === 0) return;
+    const op: Op = { kind: item.k, path: item.p, value: item.v, seq: item.n, stamp: positionStamp(item.n) };
+    this.#watchers.notify(op, item.o as NodeId);
   }
 
   // Settles, in id order, every pending write the hub has answered: a plain write once an

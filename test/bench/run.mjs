@@ -1,8 +1,9 @@
 // `npm run bench`: every benchmark, one table each; `--json FILE` also writes the figures.
 import { writeFileSync } from 'node:fs';
+import { runClusterBench } from './cluster.mjs';
 import { runCoreBench } from './core.mjs';
 
-const figures = { node: process.version, date: new Date().toISOString(), core: runCoreBench() };
+const figures = { node: process.version, date: new Date().toISOString(), core: runCoreBench(), cluster: runClusterBench() };
 const jsonAt = process.argv.indexOf('--json');
 if (jsonAt !== -1) {
   const file = process.argv[jsonAt + 1] ?? 'bench.json';

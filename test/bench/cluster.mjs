@@ -1,0 +1,47 @@
+// Runs test/bench/cluster-bench.mjs in its own processes (a cluster primary must own its
+// process), alternating raw and collective rounds so both see the same machine noise.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { median, table } from './harness.mjs';
+
+const script = fileURLToPath(new URL('./cluster-bench.mjs', import.meta.url));
+
+function runOnce(mode, ops) {
+  const out = execFileSync(process.execPath, [script], {
+    env: { ...process.env, MODE: mode, OPS: String(ops) },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+  if (line === undefined) throw new Error(`cluster bench (${mode}) printed no result:\n${out}`);
+  return JSON.parse(line.slice('RESULT '.length));
+}
+
+export function runClusterBench({ rounds = 3, ops = 200_000 } = {}) {
+  const raw = [];
+  const ours = [];
+  for (let round = 0; round < rounds; round++) {
+    raw.push(runOnce('raw', ops));
+    ours.push(runOnce('collective', ops));
+  }
+  const pick = (list, key) => median(list.map((r) => r[key]));
+  const results = {
+    relayOpsPerSecond: pick(ours, 'opsPerSecond'),
+    rawRelayOpsPerSecond: pick(raw, 'opsPerSecond'),
+    latencyP50Ms: pick(ours, 'p50'),
+    latencyP99Ms: pick(ours, 'p99'),
+    rawLatencyP50Ms: pick(raw, 'p50'),
+    rawLatencyP99Ms: pick(raw, 'p99'),
+    workerGetsPerSecond: pick(ours, 'getsPerSecond'),
+  };
+  table(`cluster: 2 workers each writing ${ops} incr, median of ${rounds} rounds`, [
+    ['relay: every worker has seen every write', results.relayOpsPerSecond, 'raw process.send, batched per tick', results.rawRelayOpsPerSecond, '>= 0.7x'],
+    ['get in a worker (hot key)', results.workerGetsPerSecond],
+  ]);
+  const ms = (value) => `${value.toFixed(3)} ms`;
+  console.log(
+    `worker-to-worker latency at 500 writes/s: p50 ${ms(results.latencyP50Ms)}, p99 ${ms(results.latencyP99Ms)} ` +
+      `(raw relay: p50 ${ms(results.rawLatencyP50Ms)}, p99 ${ms(results.rawLatencyP99Ms)}; target p99 < 1 ms)`,
+  );
+  return results;
+}
