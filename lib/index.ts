@@ -18,6 +18,7 @@ export {
   watch,
 } from './collective.js';
 export type { MemberStats } from './roles/member.js';
+export { isCollectiveIpcMessage } from './links/ipc.js';
 export { Collective } from './roles/hub.js';
 export {
   AuthError,

@@ -65,6 +65,35 @@ describe('the built package', () => {
     expect(out.trim()).toBe('quz');
   });
 
+  it('exposes the worker API as named exports and on the default export, in both formats', () => {
+    const names = ['cluster', 'ready', 'get', 'set', 'delete', 'incr', 'decr', 'append', 'cas', 'watch', 'flush', 'stats'];
+    const esm = node([
+      '--input-type=module',
+      '-e',
+      `import collective, * as named from 'collective';
+       console.log(JSON.stringify(${JSON.stringify(names)}.filter((n) => typeof named[n] !== 'function' || named[n] !== collective[n])))`,
+    ]);
+    expect(JSON.parse(esm)).toEqual([]);
+    const cjs = node([
+      '-e',
+      `const c = require('collective');
+       console.log(JSON.stringify(${JSON.stringify(names)}.filter((n) => typeof c[n] !== 'function' || c[n] !== c.default[n])))`,
+    ]);
+    expect(JSON.parse(cjs)).toEqual([]);
+  });
+
+  it('outside a cluster worker and without a hub, the worker API says what is missing', () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `import collective from 'collective';
+       try { collective.get('x'); } catch (error) { console.log(error.code + ' ' + error.message); }
+       collective.ready().catch((error) => console.log(error.code));`,
+    ]);
+    expect(out).toMatch(/ERR_COLLECTIVE_NOT_READY no collective store in this process: call collective\.cluster\(\)/);
+    expect(out).toMatch(/\nERR_COLLECTIVE_NOT_READY\n?$/);
+  });
+
   it('require does not load tinypool', () => {
     const out = node(['-e', `require('collective'); console.log(Object.keys(require.cache).some((f) => f.includes('tinypool')))`]);
     expect(out.trim()).toBe('false');
