@@ -89,6 +89,7 @@ export class Replica {
   readonly #watchers = new Watchers((path) => this.get(path));
   readonly #onApplied: ((op: Op) => void) | undefined;
   #seq = 0;
+  #solo = false;
 
   constructor(options: ReplicaOptions = {}) {
     this.id = options.id ?? randomNodeId();
@@ -186,10 +187,25 @@ export class Replica {
     if (origin === this.id && seq > this.#seq) this.#seq = seq;
   }
 
+  /**
+   * Solo: this replica is the only one (a hub without peers). Its horizon is then its own
+   * clock, so its own writes are final once stamped: they are folded in at once, with no op
+   * record kept, and accounted as folded (a peer that shows up later starts from a snapshot).
+   * Turning solo on folds everything held first.
+   */
+  setSolo(solo: boolean): void {
+    if (solo && !this.#solo) this.collect(this.#clock.ceiling());
+    this.#solo = solo;
+  }
+
   #record(op: Op): void {
     this.#keepOwnSeqAhead(op.stamp.node, op.seq);
     this.#clock.observe(op.stamp);
-    this.#tree.apply(op);
+    if (this.#solo && op.stamp.node === this.id) {
+      this.#tree.applyFinal(op.kind, op.path, op.value);
+      this.#tree.advanceTo(op.stamp);
+      this.#folded.set(this.id, op.seq);
+    } else this.#tree.apply(op);
     this.#applied.set(op.stamp.node, op); // an op is its own version entry: no allocation
     this.#watchers.notify(op);
     this.#onApplied?.(op);

@@ -139,6 +139,11 @@ export class ReplicatedTree {
     node.dropKids();
   }
 
+  /** Records that everything applied so far is at or before `stamp` (after `applyFinal`). */
+  advanceTo(stamp: Stamp): void {
+    if (this.#latest === undefined || isAfter(stamp, this.#latest)) this.#latest = stamp;
+  }
+
   // An op older than something already held: find what wipes it, or what it wipes, and
   // recompute only the subtree it can change.
   #applyLate(op: Op): void {

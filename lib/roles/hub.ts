@@ -80,6 +80,8 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     if (settings.maxDepth !== undefined) replicaOptions.maxDepth = settings.maxDepth;
     if (settings.maxValueBytes !== undefined) replicaOptions.maxValueBytes = settings.maxValueBytes;
     this.#replica = new Replica(replicaOptions);
+    // No peers (the TCP tier is not built yet): the hub has seen every op there is.
+    this.#replica.setSolo(true);
     this.id = this.#replica.id;
     this.#log = logger('hub', this.id);
     this.#relay = new MemberRelay(this.#replica, logger('relay', this.id));

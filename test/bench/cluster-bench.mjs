@@ -37,6 +37,7 @@ async function rawPrimary() {
           setImmediate(relay);
         }
       } else if (message.result) results.push(message.result);
+      else if (message.cpu !== undefined) reportCpu(message.cpu);
     });
   }
   await new Promise((resolve) => {
@@ -65,6 +66,7 @@ async function rawWorker() {
   process.send({ ready: true });
   await started;
   // Throughput: OPS small writes, batched per tick as collective does.
+  const cpuStart = process.cpuUsage();
   const start = now();
   for (let i = 0; i < OPS; i += 1000) {
     const batch = [];
@@ -74,6 +76,8 @@ async function rawWorker() {
   }
   await allSeen;
   const seconds = (now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  process.send({ cpu: (cpu.user + cpu.system) / 1000 });
   // Latency: one ping every 2 ms from worker 1, timed on arrival at worker 2.
   seen = 0;
   const pingsDone = new Promise((resolve) => (done = resolve));
@@ -101,7 +105,10 @@ async function rawWorker() {
 async function collectivePrimary() {
   const hub = await collective.cluster({ workers: 2 });
   const results = [];
-  cluster.on('message', (worker, message) => message.result && results.push(message.result));
+  cluster.on('message', (worker, message) => {
+    if (message.result) results.push(message.result);
+    else if (message.cpu !== undefined) reportCpu(message.cpu);
+  });
   await new Promise((resolve) => {
     const check = setInterval(() => results.length === 2 && (clearInterval(check), resolve()), 5);
   });
@@ -115,14 +122,19 @@ async function collectiveWorker() {
   // Both workers start together: each waits until the other is ready.
   await collective.incr('ready');
   while (collective.get('ready') !== 2) await new Promise((r) => setTimeout(r, 1));
+  const cpuStart = process.cpuUsage();
   const start = now();
   for (let i = 0; i < OPS; i += 1000) {
     for (let j = 0; j < 1000; j++) collective.incr('hits');
     await new Promise((r) => setImmediate(r));
   }
   await collective.flush();
-  while (collective.get('hits') !== 2 * OPS) await new Promise((r) => setImmediate(r));
+  // Own writes are confirmed; wait for the other worker's. (A 1 ms poll: spinning on
+  // setImmediate would burn the CPU the measurement needs.)
+  while (collective.get('hits') !== 2 * OPS) await new Promise((r) => setTimeout(r, 1));
   const seconds = (now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  process.send({ cpu: (cpu.user + cpu.system) / 1000 });
   // get inside a worker: a hot key.
   let sink = 0;
   const getStart = now();
@@ -148,6 +160,17 @@ async function collectiveWorker() {
     });
     latencies.sort((a, b) => a - b);
     process.send({ result: { opsPerSecond: (2 * OPS) / seconds, getsPerSecond, p50: percentile(latencies, 50), p99: percentile(latencies, 99) } });
+  }
+}
+
+// Diagnostics (CPU_REPORT=1): CPU ms of each process during the throughput phase.
+const primaryCpuStart = process.cpuUsage();
+const workerCpu = [];
+function reportCpu(ms) {
+  workerCpu.push(ms);
+  if (workerCpu.length === 2 && process.env.CPU_REPORT) {
+    const own = process.cpuUsage(primaryCpuStart);
+    console.error(`cpu ms: primary ${((own.user + own.system) / 1000).toFixed(0)}, workers ${workerCpu.map((v) => v.toFixed(0)).join(', ')}`);
   }
 }
 

@@ -143,6 +143,25 @@ describe('Replica replication', () => {
     expect(b.get('after')).toBe('restart');
   });
 
+  it('a solo replica keeps no op records, and a replica that joins later gets a snapshot', () => {
+    const solo = new Replica({ id: 'solo' as NodeId });
+    solo.set('a', { b: 1 });
+    solo.setSolo(true);
+    for (let i = 0; i < 1000; i++) solo.incr(`n.${i % 3}`);
+    solo.append('list', 'x');
+    solo.delete('a.b');
+    expect(solo.metadata().ops).toBe(0);
+    const joiner = new Replica({ id: 'joiner' as NodeId });
+    const delta = solo.delta(joiner.vector());
+    expect(delta.kind).toBe('snapshot');
+    joiner.applyDelta(delta);
+    expect(joiner.get()).toEqual(solo.get());
+    expect(joiner.get()).toEqual({ a: {}, n: { 0: 334, 1: 333, 2: 333 }, list: ['x'] });
+    // And the joiner's writes still reach the former solo replica in order.
+    expect(solo.apply(joiner.set('from', 'joiner'))).toBe('applied');
+    expect(solo.get('from')).toBe('joiner');
+  });
+
   it('a snapshot round-trips through JSON', () => {
     const [a] = pair();
     a.set('a', { b: 1 });
