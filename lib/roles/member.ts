@@ -4,7 +4,6 @@ import { logger, type Logger } from '../log.js';
 import type { NodeId, Stamp } from '../core/clock.js';
 import { ABSENT } from '../core/node.js';
 import type { Op, OpKind } from '../core/op.js';
-import type { ReplayedWrite } from './overlay.js';
 import { DEFAULT_MAX_DEPTH, formatPath, parsePath, type Path, type Segments } from '../core/path.js';
 import { ReplicatedTree } from '../core/tree.js';
 import { DEFAULT_MAX_VALUE_BYTES, toStoredValue, type JsonValue } from '../core/value.js';
@@ -12,7 +11,7 @@ import { Watchers, type WatchListener } from '../core/watchers.js';
 import type { Link } from '../links/link.js';
 import { MEMBER_PROTOCOL_VERSION, decodeHubMessage, type DecodedHubMessage, type StreamItem, type WireIntent } from '../wire/member.js';
 import { overlay } from './overlay.js';
-import { Queue } from './queue.js';
+import { PendingWrites, handled, type PendingWrite } from './pending.js';
 
 /** Options of a member. */
 export interface MemberOptions {
@@ -37,47 +36,6 @@ export interface MemberStats {
   position: number;
 }
 
-/** A write sent to the hub and not yet acknowledged. Replayed on reads until it is. */
-interface PendingWrite {
-  readonly id: number;
-  readonly kind: OpKind | 'cas';
-  readonly path: Segments;
-  readonly value: JsonValue | undefined;
-  /** The promise settled with this write: shared by the writes of one message, own for cas. */
-  readonly batch: Batch;
-}
-
-/**
- * Writes that leave in one message share one promise, resolved when the last of them is
- * acknowledged (the hub applies a message's intents together, so their acknowledgements come
- * together too). One promise per message instead of per write keeps a burst of writes from
- * filling the heap with promises that the GC must then move.
- */
-interface Batch {
-  readonly promise: Promise<unknown>;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: Error) => void;
-  lastId: number;
-}
-
-interface FlushWaiter {
-  /** Resolve once no write with an id at or below this is pending. */
-  readonly upTo: number;
-  readonly resolve: () => void;
-}
-
-function newBatch(): Batch {
-  let resolve!: (value: unknown) => void;
-  let reject!: (error: Error) => void;
-  const promise = handled(
-    new Promise<unknown>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    }),
-  );
-  return { promise, resolve, reject, lastId: 0 };
-}
-
 // The member applies its hub's stream in the hub's order: stamps are the stream positions, so
 // every item is the newest and takes the tree's O(depth) path.
 const STREAM = 'stream' as NodeId;
@@ -85,10 +43,6 @@ const positionStamp = (position: number): Stamp => ({ wall: 0, count: position, 
 const COLLECT_EVERY = 10_000;
 
 
-function handled<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
-}
 
 /**
  * A follower cache of a hub: serves reads from a local replica of the hub's state, sends
@@ -101,18 +55,8 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
   #limits: { maxDepth: number; maxValueBytes: number };
   #tree = new ReplicatedTree();
   readonly #watchers = new Watchers((path) => this.#confirmed(path));
-  // Pending writes in id order: the hub acknowledges them in that order.
-  #pending = new Queue<PendingWrite>();
-  // The same writes by first path segment (cas excluded): a read replays only those.
-  readonly #pendingByKey = new Map<string, Queue<PendingWrite>>();
-  #pendingReplayed = 0;
-  // The highest id of this member's writes seen applied in the stream, and cas outcomes.
-  #acknowledged = 0;
-  readonly #casOutcomes = new Map<number, boolean>();
-  #batch: Batch | undefined;
-  #flushWaiters: FlushWaiter[] = [];
+  readonly #pending = new PendingWrites();
   #outbox: PendingWrite[] = [];
-  #nextIntent = 1;
   #position = 0;
   #me = 0;
   #hub = '';
@@ -180,13 +124,11 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
           this.#link.close(new ProtocolError(`the hub refused write ${reply.i}: ${reply.error}`));
           return;
         }
-        this.#casOutcomes.set(reply.i, reply.ok);
+        this.#pending.casOutcome(reply.i, reply.ok);
       }
       for (const item of message.s) this.#applyItem(item);
-      for (const [member, intent] of message.a ?? []) {
-        if (member === this.#me && intent > this.#acknowledged) this.#acknowledged = intent;
-      }
-      this.#settleAcknowledged();
+      for (const [member, intent] of message.a ?? []) if (member === this.#me) this.#pending.acknowledgeUpTo(intent);
+      this.#settle();
     }
   }
 
@@ -197,15 +139,12 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
     this.#hub = message.hub;
     this.#limits = { maxDepth: message.limits.maxDepth, maxValueBytes: message.limits.maxValueBytes };
     // Intents up to `w` are already in the snapshot.
-    if (message.w > this.#acknowledged) this.#acknowledged = message.w;
-    for (const write of this.#pending) {
-      if (write.id > message.w) break;
-      if (write.kind === 'cas' && !this.#casOutcomes.has(write.id)) {
-        this.#link.close(new ProtocolError('resynchronized before a cas result arrived'));
-        return;
-      }
+    if (this.#pending.casUndecidedUpTo(message.w)) {
+      this.#link.close(new ProtocolError('resynchronized before a cas result arrived'));
+      return;
     }
-    this.#settleAcknowledged();
+    this.#pending.acknowledgeUpTo(message.w);
+    this.#settle();
     this.#log('ready at position %d as member %d of hub %s', message.at, message.you, message.hub);
     this.#watchers.resync(message.hub as NodeId);
     if (this.#state === 'connecting') {
@@ -240,44 +179,15 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
     this.#watchers.notify(op, item.o as NodeId);
   }
 
-  // Settles, in id order, every pending write the hub has answered: a plain write once an
-  // item of a later-or-equal id of this member was applied, a cas once its outcome is known.
-  #settleAcknowledged(): void {
-    for (let write = this.#pending.peek(); write !== undefined; write = this.#pending.peek()) {
-      if (write.kind === 'cas') {
-        const outcome = write.id <= this.#acknowledged ? (this.#casOutcomes.get(write.id) ?? true) : this.#casOutcomes.get(write.id);
-        if (outcome === undefined) break;
-        this.#casOutcomes.delete(write.id);
-        this.#pending.remove(write);
-        write.batch.resolve(outcome);
-        continue;
-      }
-      if (write.id > this.#acknowledged) break;
-      this.#pending.remove(write);
-      const sameKey = this.#pendingByKey.get(write.path[0]!)!;
-      sameKey.remove(write);
-      if (sameKey.length === 0) this.#pendingByKey.delete(write.path[0]!);
-      this.#pendingReplayed--;
-      if (write.id === write.batch.lastId) write.batch.resolve(undefined);
-    }
-    if (this.#flushWaiters.length > 0) this.#wakeFlushWaiters();
-    if (this.#pending.length === 0) this.#updateRef();
-  }
-
-  #wakeFlushWaiters(): void {
-    const pendingFrom = this.#pending.peek()?.id ?? Infinity;
-    const waiting: FlushWaiter[] = [];
-    for (const waiter of this.#flushWaiters) {
-      if (waiter.upTo < pendingFrom) waiter.resolve();
-      else waiting.push(waiter);
-    }
-    this.#flushWaiters = waiting;
+  #settle(): void {
+    this.#pending.settle();
+    if (this.#pending.size === 0) this.#updateRef();
   }
 
   // The link keeps the process alive only while an answer is awaited (the snapshot, or the
   // acknowledgement of a write): a worker that is done must be able to exit.
   #updateRef(): void {
-    if (this.#state === 'connecting' || this.#pending.length > 0) this.#link.ref?.();
+    if (this.#state === 'connecting' || this.#pending.size > 0) this.#link.ref?.();
     else this.#link.unref?.();
   }
 
@@ -289,14 +199,8 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
     this.#readyTimer = undefined;
     const error = new ClosedError(`the link to the collective hub closed${reason ? `: ${reason.message}` : ''}`);
     if (wasConnecting) this.#rejectReady(error);
-    const batches = new Set<Batch>();
-    for (const write of this.#pending) batches.add(write.batch);
-    this.#pending = new Queue();
-    this.#pendingByKey.clear();
-    this.#pendingReplayed = 0;
     this.#outbox = [];
-    for (const batch of batches) batch.reject(error);
-    for (const waiter of this.#flushWaiters.splice(0)) waiter.resolve();
+    this.#pending.rejectAll(error);
     this.emit('close');
   }
 
@@ -309,14 +213,14 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
   get(path?: Path): JsonValue | undefined {
     if (this.#state === 'connecting') throw new NotReadyError();
     if (path === undefined) {
-      if (this.#pendingReplayed === 0) return this.#tree.getAll();
-      const all = [...this.#pending].filter((write) => write.kind !== 'cas') as ReplayedWrite[];
+      const all = this.#pending.allReplayed();
+      if (all === undefined) return this.#tree.getAll();
       return overlay((p) => (p.length === 0 ? this.#tree.getAll() : this.#tree.get(p)), [], all) as JsonValue;
     }
     const segments = parsePath(path, this.#limits.maxDepth);
-    const pending = this.#pendingReplayed === 0 ? undefined : this.#pendingByKey.get(segments[0]!);
+    const pending = this.#pending.replayedFor(segments[0]!);
     if (pending === undefined) return this.#confirmed(segments);
-    const value = overlay((p) => this.#tree.get(p), segments, pending.toArray() as ReplayedWrite[]);
+    const value = overlay((p) => this.#tree.get(p), segments, pending);
     return value === ABSENT ? undefined : value;
   }
 
@@ -325,38 +229,22 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
   #write(kind: OpKind | 'cas', path: Path, value: JsonValue | undefined, expected?: JsonValue): Promise<unknown> {
     const segments = parsePath(path, this.#limits.maxDepth);
     if (this.#state === 'closed') return handled(Promise.reject(new ClosedError()));
-    const id = this.#nextIntent++;
-    let batch: Batch;
-    if (kind === 'cas') batch = newBatch();
-    else {
-      batch = this.#batch ??= newBatch();
-      batch.lastId = id;
-    }
-    const write: PendingWrite & { expected?: JsonValue } = { id, kind, path: segments, value, batch };
-    if (expected !== undefined) write.expected = expected;
-    this.#pending.push(write);
-    if (kind !== 'cas') {
-      this.#pendingReplayed++;
-      let sameKey = this.#pendingByKey.get(segments[0]!);
-      if (sameKey === undefined) this.#pendingByKey.set(segments[0]!, (sameKey = new Queue()));
-      sameKey.push(write);
-    }
-    if (this.#pending.length === 1) this.#updateRef();
+    const write = this.#pending.add(kind, segments, value, expected);
+    if (this.#pending.size === 1) this.#updateRef();
     if (this.#outbox.length === 0) setImmediate(() => this.#flushOutbox());
     this.#outbox.push(write);
-    return batch.promise;
+    return write.batch.promise;
   }
 
   #flushOutbox(): void {
     const writes = this.#outbox;
     this.#outbox = [];
-    this.#batch = undefined; // writes from now on leave in the next message
+    this.#pending.endBatch(); // writes from now on leave in the next message
     if (writes.length === 0) return;
     const intents = writes.map((write) => {
       const intent: WireIntent = { k: write.kind, p: write.path as string[] };
       if (write.value !== undefined) intent.v = write.value;
-      const expected = (write as { expected?: JsonValue }).expected;
-      if (expected !== undefined) intent.e = expected;
+      if (write.expected !== undefined) intent.e = write.expected;
       return intent;
     });
     if (!this.#link.send({ t: 'write', i: writes[0]!.id, w: intents })) this.#linkOnClose(undefined);
@@ -414,13 +302,12 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
 
   /** Resolves once every write made so far was applied by the hub (or failed). */
   flush(): Promise<void> {
-    if (this.#state === 'closed' && this.#pending.length === 0) return handled(Promise.reject(new ClosedError()));
-    if (this.#pending.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => this.#flushWaiters.push({ upTo: this.#nextIntent - 1, resolve }));
+    if (this.#state === 'closed' && this.#pending.size === 0) return handled(Promise.reject(new ClosedError()));
+    return this.#pending.flushed();
   }
 
   stats(): MemberStats {
-    return { member: this.#me, hub: this.#hub, ready: this.#state === 'ready', pending: this.#pending.length, position: this.#position };
+    return { member: this.#me, hub: this.#hub, ready: this.#state === 'ready', pending: this.#pending.size, position: this.#position };
   }
 
   /** Leaves the hub; pending writes are rejected with `ERR_COLLECTIVE_CLOSED`. */

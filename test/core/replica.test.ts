@@ -3,7 +3,8 @@ import { describe, expect, it, vi } from 'vitest';
 import type { NodeId } from '../../lib/core/clock.js';
 import { decodeOp, encodeOp } from '../../lib/core/codec.js';
 import type { Op } from '../../lib/core/op.js';
-import { Replica, decodeDelta, encodeDelta } from '../../lib/core/replica.js';
+import { decodeDelta, encodeDelta } from '../../lib/core/delta.js';
+import { Replica } from '../../lib/core/replica.js';
 import { opSpecArb, stampOps } from '../helpers/arbitraries.js';
 import { oracleState } from '../helpers/oracle.js';
 

@@ -9,7 +9,8 @@
 import { computeHorizon, type Frontier } from '../../lib/core/horizon.js';
 import type { NodeId } from '../../lib/core/clock.js';
 import type { Op } from '../../lib/core/op.js';
-import { Replica, decodeDelta, encodeDelta } from '../../lib/core/replica.js';
+import { decodeDelta, encodeDelta } from '../../lib/core/delta.js';
+import { Replica } from '../../lib/core/replica.js';
 import { decodeOp, encodeOp } from '../../lib/core/codec.js';
 import { oracleState } from './oracle.js';
 import { Random } from './random.js';

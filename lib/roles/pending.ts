@@ -1,0 +1,186 @@
+import type { OpKind } from '../core/op.js';
+import type { Segments } from '../core/path.js';
+import type { JsonValue } from '../core/value.js';
+import type { ReplayedWrite } from './overlay.js';
+import { Queue } from './queue.js';
+
+/** A write sent to the hub and not yet acknowledged. Replayed on reads until it is. */
+export interface PendingWrite {
+  readonly id: number;
+  readonly kind: OpKind | 'cas';
+  readonly path: Segments;
+  readonly value: JsonValue | undefined;
+  readonly expected?: JsonValue;
+  /** The promise settled with this write: shared by the writes of one message, own for cas. */
+  readonly batch: Batch;
+}
+
+/**
+ * Writes that leave in one message share one promise, resolved when the last of them is
+ * acknowledged (the hub applies a message's intents together, so their acknowledgements come
+ * together too). One promise per message instead of per write keeps a burst of writes from
+ * filling the heap with promises that the GC must then move.
+ */
+interface Batch {
+  readonly promise: Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+  lastId: number;
+}
+
+interface FlushWaiter {
+  /** Resolve once no write with an id at or below this is pending. */
+  readonly upTo: number;
+  readonly resolve: () => void;
+}
+
+/** Marks a promise handled: one that nobody awaits must never be an unhandled rejection. */
+export function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+function newBatch(): Batch {
+  let resolve!: (value: unknown) => void;
+  let reject!: (error: Error) => void;
+  const promise = handled(
+    new Promise<unknown>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    }),
+  );
+  return { promise, resolve, reject, lastId: 0 };
+}
+
+/**
+ * A member's writes between being made and being acknowledged by its hub: their ids, their
+ * promises, what reads must replay on top of the confirmed state, and `flush()` waiters.
+ * The hub applies a member's intents in id order, so acknowledgement is "everything up to id
+ * N"; a cas waits for its own outcome.
+ */
+export class PendingWrites {
+  // In id order; removal is almost always from the front.
+  #queue = new Queue<PendingWrite>();
+  // The same writes by first path segment (cas excluded): a read replays only those.
+  readonly #byKey = new Map<string, Queue<PendingWrite>>();
+  #replayed = 0;
+  #acknowledged = 0;
+  readonly #casOutcomes = new Map<number, boolean>();
+  #batch: Batch | undefined;
+  #flushWaiters: FlushWaiter[] = [];
+  #nextId = 1;
+
+  /** How many writes are pending. */
+  get size(): number {
+    return this.#queue.length;
+  }
+
+  /** Records a new write; returns it and the promise its caller gets. */
+  add(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue): PendingWrite {
+    const id = this.#nextId++;
+    let batch: Batch;
+    if (kind === 'cas') batch = newBatch();
+    else {
+      batch = this.#batch ??= newBatch();
+      batch.lastId = id;
+    }
+    const write: { -readonly [K in keyof PendingWrite]: PendingWrite[K] } = { id, kind, path, value, batch };
+    if (expected !== undefined) write.expected = expected;
+    this.#queue.push(write);
+    if (kind !== 'cas') {
+      this.#replayed++;
+      let sameKey = this.#byKey.get(path[0]!);
+      if (sameKey === undefined) this.#byKey.set(path[0]!, (sameKey = new Queue()));
+      sameKey.push(write);
+    }
+    return write;
+  }
+
+  /** Writes added from now on leave in the next message, with a promise of their own. */
+  endBatch(): void {
+    this.#batch = undefined;
+  }
+
+  /** The hub applied every intent of this member up to `id`. */
+  acknowledgeUpTo(id: number): void {
+    if (id > this.#acknowledged) this.#acknowledged = id;
+  }
+
+  /** The hub decided cas `id` (a failure comes as a reply, a success with the acknowledgement). */
+  casOutcome(id: number, applied: boolean): void {
+    this.#casOutcomes.set(id, applied);
+  }
+
+  /** Whether a cas at or below `id` is still waiting for its outcome. */
+  casUndecidedUpTo(id: number): boolean {
+    for (const write of this.#queue) {
+      if (write.id > id) return false;
+      if (write.kind === 'cas' && !this.#casOutcomes.has(write.id)) return true;
+    }
+    return false;
+  }
+
+  /** Settles, in id order, every write the hub has answered. */
+  settle(): void {
+    for (let write = this.#queue.peek(); write !== undefined; write = this.#queue.peek()) {
+      if (write.kind === 'cas') {
+        const decided = this.#casOutcomes.get(write.id);
+        const outcome = decided ?? (write.id <= this.#acknowledged ? true : undefined);
+        if (outcome === undefined) break;
+        this.#casOutcomes.delete(write.id);
+        this.#queue.remove(write);
+        write.batch.resolve(outcome);
+        continue;
+      }
+      if (write.id > this.#acknowledged) break;
+      this.#queue.remove(write);
+      const sameKey = this.#byKey.get(write.path[0]!)!;
+      sameKey.remove(write);
+      if (sameKey.length === 0) this.#byKey.delete(write.path[0]!);
+      this.#replayed--;
+      if (write.id === write.batch.lastId) write.batch.resolve(undefined);
+    }
+    if (this.#flushWaiters.length > 0) this.#wakeFlushWaiters();
+  }
+
+  #wakeFlushWaiters(): void {
+    const pendingFrom = this.#queue.peek()?.id ?? Infinity;
+    const waiting: FlushWaiter[] = [];
+    for (const waiter of this.#flushWaiters) {
+      if (waiter.upTo < pendingFrom) waiter.resolve();
+      else waiting.push(waiter);
+    }
+    this.#flushWaiters = waiting;
+  }
+
+  /** The pending writes a read at a path starting with `key` must replay, in order. */
+  replayedFor(key: string): readonly ReplayedWrite[] | undefined {
+    if (this.#replayed === 0) return undefined;
+    // cas writes are never in #byKey: the kinds left are replayable ones.
+    return this.#byKey.get(key)?.toArray() as ReplayedWrite[] | undefined;
+  }
+
+  /** Every pending write a read of the whole tree must replay, or undefined if none. */
+  allReplayed(): readonly ReplayedWrite[] | undefined {
+    if (this.#replayed === 0) return undefined;
+    return [...this.#queue].filter((write) => write.kind !== 'cas') as ReplayedWrite[];
+  }
+
+  /** Resolves once every write made so far is settled. */
+  flushed(): Promise<void> {
+    if (this.#queue.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#flushWaiters.push({ upTo: this.#nextId - 1, resolve }));
+  }
+
+  /** Rejects every pending write with `error` and wakes every flush waiter. */
+  rejectAll(error: Error): void {
+    const batches = new Set<Batch>();
+    for (const write of this.#queue) batches.add(write.batch);
+    this.#queue = new Queue();
+    this.#byKey.clear();
+    this.#replayed = 0;
+    this.#batch = undefined;
+    for (const batch of batches) batch.reject(error);
+    for (const waiter of this.#flushWaiters.splice(0)) waiter.resolve();
+  }
+}
