@@ -27,6 +27,12 @@ function checkOptions(options: ClusterOptions): { workers: number; respawn: bool
   if (!Number.isSafeInteger(workers) || workers < 0) {
     throw inputRangeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected \`workers\` to be an integer >= 0, got ${describe(options.workers)}`);
   }
+  if (options.maxWorkerBacklog !== undefined && (!Number.isSafeInteger(options.maxWorkerBacklog) || options.maxWorkerBacklog < 1)) {
+    throw inputRangeError(
+      'ERR_COLLECTIVE_INVALID_OPTION',
+      `Expected \`maxWorkerBacklog\` to be a positive integer, got ${describe(options.maxWorkerBacklog)}`,
+    );
+  }
   const respawn = options.respawn ?? true;
   if (typeof respawn !== 'boolean') {
     throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected \`respawn\` to be a boolean, got ${describe(respawn)}`);
@@ -50,9 +56,19 @@ function reserveChannel(options: ClusterOptions): boolean {
   return usable;
 }
 
-function linkTo(worker: Worker): PipeLink | IpcLink {
+function linkTo(worker: Worker, maxBacklogBytes: number | undefined): PipeLink | IpcLink {
   const pipe = worker.process.stdio?.[CHANNEL_FD];
-  if (pipe instanceof Socket) return new PipeLink(pipe, `worker:${worker.id}`);
+  if (pipe instanceof Socket) {
+    const link = new PipeLink(pipe, `worker:${worker.id}`, maxBacklogBytes === undefined ? {} : { maxBacklogBytes });
+    // A worker too far behind to be caught up is replaced: its successor starts from a snapshot.
+    link.once('close', () => {
+      if (link.lagging && !worker.isDead()) {
+        log('worker %d fell too far behind: replacing it', worker.id);
+        worker.process.kill('SIGKILL');
+      }
+    });
+    return link;
+  }
   return new IpcLink(worker, `worker:${worker.id}`);
 }
 
@@ -67,18 +83,20 @@ class ClusterHub extends Collective {
   #respawnDelay = FIRST_RESPAWN_DELAY;
   #respawnTimers = new Set<NodeJS.Timeout>();
   #stopping = false;
+  #maxBacklogBytes: number | undefined;
   // Node emits 'fork' on the next tick, so a worker forked just before start() is both in
   // cluster.workers and about to be announced: attach each worker once.
   readonly #attached = new WeakSet<Worker>();
   readonly #onFork = (worker: Worker): void => {
     if (this.#attached.has(worker)) return;
     this.#attached.add(worker);
-    this.attachMember(linkTo(worker));
+    this.attachMember(linkTo(worker, this.#maxBacklogBytes));
   };
   readonly #onExit = (worker: Worker, code: number, signal: string): void => this.#workerOnExit(worker, code, signal);
 
-  start(workers: number, respawn: boolean): void {
+  start(workers: number, respawn: boolean, maxBacklogBytes: number | undefined): void {
     this.#respawn = respawn;
+    this.#maxBacklogBytes = maxBacklogBytes;
     for (const worker of Object.values(cluster.workers ?? {})) if (worker !== undefined) this.#onFork(worker);
     cluster.on('fork', this.#onFork);
     cluster.on('exit', this.#onExit);
@@ -96,6 +114,7 @@ class ClusterHub extends Collective {
     const lived = Date.now() - (this.#startedAt.get(worker) ?? 0);
     this.#startedAt.delete(worker);
     if (this.#stopping || !this.#respawn || worker.exitedAfterDisconnect) return;
+    // (A worker killed for lagging has not exited after a disconnect: it is replaced too.)
     this.#respawnDelay = lived >= STABLE_AFTER_MS ? FIRST_RESPAWN_DELAY : Math.min(this.#respawnDelay * 2, MAX_RESPAWN_DELAY);
     const delay = lived >= STABLE_AFTER_MS ? 0 : this.#respawnDelay;
     log('worker %d exited (code %s, signal %s) after %d ms: respawning in %d ms', worker.id, code, signal, lived, delay);
@@ -151,6 +170,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Collec
   if (options.maxValueBytes !== undefined) settings.maxValueBytes = options.maxValueBytes;
   const hub = new ClusterHub(undefined, undefined, settings);
   reserveChannel(options);
-  hub.start(workers, respawn);
+  hub.start(workers, respawn, options.maxWorkerBacklog);
   return hub;
 }

@@ -86,6 +86,15 @@ export interface ClusterOptions extends CollectiveOptions {
    * @default true
    */
   respawn?: boolean;
+  /**
+   * Bytes that may wait to be written to one worker. A worker that stops reading (stuck in
+   * synchronous work) while writes flow would otherwise make the primary buffer without bound:
+   * once its backlog has stayed over this for 2 s while writes kept coming, it is killed and,
+   * with `respawn`, replaced by a worker that starts from a snapshot. Its unacknowledged writes
+   * are lost, as with any worker that dies.
+   * @default 67108864 (64 MiB)
+   */
+  maxWorkerBacklog?: number;
 }
 
 /** Options of `collective.ready()` in a worker. */

@@ -85,6 +85,15 @@ describe('collective.cluster() with real forked workers', () => {
     expect(result.stats.rejectedMessages).toBe(0);
   });
 
+  it('a worker too far behind (stuck while writes flow) is replaced, not buffered for without bound', async () => {
+    const result = await run('lagging');
+    expect(result.exits).toEqual([{ id: 1, signal: 'SIGKILL' }]);
+    const ids = result.reports.map((report) => report.id).sort();
+    expect(ids).toEqual([2, 3]); // worker 1 never reports; its replacement, worker 3, does
+    for (const report of result.reports) expect(report.keys).toBe(40);
+    expect(result.members).toBe(2);
+  });
+
   it('in a worker whose primary never started a hub, ready() rejects after its timeout, saying so', async () => {
     const { result } = await runFixture('cluster-app.mjs', { SCENARIO: 'no-hub' });
     expect(result).toMatchObject({
