@@ -1,0 +1,88 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FrameDecoder, FrameError, encodeFrame } from '../../lib/wire/frame.js';
+
+describe('encodeFrame', () => {
+  it('lays out length, version, type and JSON, byte by byte', () => {
+    const frame = encodeFrame('op', { a: 1 });
+    expect(frame.toString('hex')).toBe(
+      '0000000b' + // 11 bytes follow
+        '01' + // version 1
+        '02' + // type length 2
+        Buffer.from('op').toString('hex') +
+        Buffer.from('{"a":1}').toString('hex'),
+    );
+  });
+
+  it('refuses a type that is not a short lowercase word, and frames over the limit', () => {
+    expect(() => encodeFrame('OP', 1)).toThrow(TypeError);
+    expect(() => encodeFrame('', 1)).toThrow(TypeError);
+    expect(() => encodeFrame('op', 'x'.repeat(100), 50)).toThrow(RangeError);
+  });
+});
+
+describe('FrameDecoder', () => {
+  it('decodes a frame given byte by byte', () => {
+    const decoder = new FrameDecoder();
+    const bytes = encodeFrame('hello', { id: 'n1', v: [1, 2] });
+    const frames = [];
+    for (const byte of bytes) frames.push(...decoder.push(Buffer.from([byte])));
+    expect(frames).toEqual([{ type: 'hello', payload: { id: 'n1', v: [1, 2] } }]);
+    expect(decoder.buffered).toBe(0);
+  });
+
+  it('decodes several frames merged in one chunk, and a frame split across chunks', () => {
+    const decoder = new FrameDecoder();
+    const a = encodeFrame('ops', [1]);
+    const b = encodeFrame('synced', null);
+    const c = encodeFrame('ping', { t: 5 });
+    const all = Buffer.concat([a, b, c]);
+    expect(decoder.push(all.subarray(0, a.length + 3))).toEqual([{ type: 'ops', payload: [1] }]);
+    expect(decoder.push(all.subarray(a.length + 3, all.length - 2))).toEqual([{ type: 'synced', payload: null }]);
+    expect(decoder.push(all.subarray(all.length - 2))).toEqual([{ type: 'ping', payload: { t: 5 } }]);
+  });
+
+  it('refuses a length over the limit as soon as the 4 length bytes arrive (4 GiB costs nothing)', () => {
+    const decoder = new FrameDecoder(1024);
+    expect(() => decoder.push(Buffer.from('ffffffff', 'hex'))).toThrow(FrameError);
+    expect(() => new FrameDecoder(1024).push(Buffer.from('00000401', 'hex'))).toThrow(/over the limit of 1024/);
+  });
+
+  it.each([
+    ['garbage text', Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')],
+    ['a short length', Buffer.from('0000000101', 'hex')],
+    ['another protocol version', Buffer.from('00000005' + '09' + '01' + '61' + '3132', 'hex')],
+    ['a zero type length', Buffer.from('00000004' + '01' + '00' + '3132', 'hex')],
+    ['a type length past the frame', Buffer.from('00000004' + '01' + '20' + '6161', 'hex')],
+    ['an upper-case type', Buffer.from('00000005' + '01' + '02' + '4f50' + '31', 'hex')],
+    ['malformed JSON', Buffer.concat([Buffer.from('00000009' + '01' + '02', 'hex'), Buffer.from('op{"a":')])],
+  ])('refuses %s with a FrameError', (_name, bytes) => {
+    expect(() => new FrameDecoder(1024).push(bytes)).toThrow(FrameError);
+  });
+
+  it('round-trips any JSON payload split at any point', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.constantFrom('op', 'ops', 'hello', 'auth:reply'), fc.nat(), (payload, type, cut) => {
+        const bytes = encodeFrame(type, payload);
+        const at = cut % (bytes.length + 1);
+        const decoder = new FrameDecoder();
+        const frames = [...decoder.push(bytes.subarray(0, at)), ...decoder.push(bytes.subarray(at))];
+        expect(frames).toEqual([{ type, payload: JSON.parse(JSON.stringify(payload)) }]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never throws anything but a FrameError on random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        try {
+          new FrameDecoder(256).push(Buffer.from(bytes));
+        } catch (error) {
+          expect(error).toBeInstanceOf(FrameError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
