@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { logger } from '../log.js';
+import { BacklogGuard, type BacklogOptions } from './backlog.js';
 import { BaseLink } from './link.js';
 
 const log = logger('pipe');
@@ -7,11 +8,7 @@ const log = logger('pipe');
 /** Largest message accepted on a pipe: a longer line is a broken peer, not data. */
 export const MAX_PIPE_MESSAGE_BYTES = 64 * 1024 * 1024;
 
-/** How much may wait to be written to the other side before it counts as too far behind. */
-export const DEFAULT_MAX_BACKLOG_BYTES = 64 * 1024 * 1024;
 
-/** How long the backlog may stay over that before the link gives up. */
-export const DEFAULT_LAG_GRACE_MS = 2000;
 
 /**
  * A link over a byte stream carrying newline-delimited JSON: the extra stdio pipe that a hub
@@ -22,20 +19,17 @@ export const DEFAULT_LAG_GRACE_MS = 2000;
 export class PipeLink extends BaseLink {
   readonly label: string;
   readonly #socket: Socket;
-  readonly #maxBacklogBytes: number;
-  readonly #lagGraceMs: number;
-  #overSince: number | undefined;
+  readonly #backlog: BacklogGuard;
   #buffered: string[] = [];
   #bufferedBytes = 0;
   /** Set when the link closed because the other side stopped reading. */
   lagging = false;
 
-  constructor(socket: Socket, label: string, options: { maxBacklogBytes?: number; lagGraceMs?: number } = {}) {
+  constructor(socket: Socket, label: string, options: BacklogOptions = {}) {
     super();
     this.label = label;
     this.#socket = socket;
-    this.#maxBacklogBytes = options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES;
-    this.#lagGraceMs = options.lagGraceMs ?? DEFAULT_LAG_GRACE_MS;
+    this.#backlog = new BacklogGuard(options);
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.#socketOnData(chunk));
     socket.on('error', (error) => this.close(error));
@@ -79,20 +73,11 @@ export class PipeLink extends BaseLink {
   sendEncoded(json: string): boolean {
     if (this.closed || this.#socket.destroyed) return false;
     this.#socket.write(`${json}\n`);
-    // A reader that stopped (a worker stuck in a long synchronous task) must not make this
-    // process buffer without bound. A big message (a snapshot) or a burst can go over the
-    // limit for a moment while the reader is fine, so the link gives up only when the backlog
-    // stays over it for the whole grace period; the other side then starts over from a snapshot.
-    if (this.#socket.writableLength <= this.#maxBacklogBytes) {
-      this.#overSince = undefined;
-      return true;
-    }
-    const now = Date.now();
-    this.#overSince ??= now;
-    if (now - this.#overSince < this.#lagGraceMs) return true;
-    log('%s: dropping the link: over %d bytes queued for %d ms, the other side is too far behind', this.label, this.#maxBacklogBytes, now - this.#overSince);
+    const lag = this.#backlog.check(this.#socket);
+    if (lag === undefined) return true;
+    log('%s: dropping the link: %s', this.label, lag);
     this.lagging = true;
-    this.close(new Error(`over ${this.#maxBacklogBytes} bytes queued for ${now - this.#overSince} ms: the other side is too far behind`));
+    this.close(new Error(lag));
     return false;
   }
 

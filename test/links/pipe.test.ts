@@ -1,28 +1,10 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PipeLink } from '../../lib/links/pipe.js';
+import { destroySockets, socketPair } from '../helpers/sockets.js';
 import { waitFor } from '../helpers/wait.js';
 
 // A PipeLink over one end of a real loopback socket pair; the test drives the other end.
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
-
-async function socketPair(): Promise<[Socket, Socket]> {
-  const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
-  const client = connect(port, '127.0.0.1');
-  const other = await accepted;
-  server.close();
-  cleanups.push(() => {
-    client.destroy();
-    other.destroy();
-  });
-  return [client, other];
-}
+afterEach(destroySockets);
 
 describe('PipeLink', () => {
   it('splits newline-delimited JSON however the bytes arrive', async () => {

@@ -1,0 +1,88 @@
+import { AuthError, ProtocolError, TimeoutError } from '../errors.js';
+import type { NodeId, Stamp } from '../core/clock.js';
+import type { FrameMessage, TcpLink } from '../links/tcp.js';
+import { newNonce, proofFor, verifyProof } from '../wire/auth.js';
+import { decodeAuth, decodeHello, encodeHello, type Hello } from '../wire/peer.js';
+
+/** Settings of a hub's handshakes. */
+export interface HandshakeOptions {
+  /** This hub's node id. */
+  id: NodeId;
+  /** This hub's clock reading, sent in the hello. */
+  clock: () => Stamp;
+  /** The shared secret; without one, peers are not authenticated. */
+  secret?: string | undefined;
+  /** Peers whose wall clock differs by more than this are refused. @default 60000 */
+  maxClockSkewMs?: number;
+  /** A connection that has not finished its handshake by then is dropped. @default 5000 */
+  timeoutMs?: number;
+}
+
+/** What a handshake learned about the other hub. */
+export interface PeerInfo {
+  readonly id: NodeId;
+  readonly wall: number;
+  readonly count: number;
+}
+
+/**
+ * Runs the handshake on a fresh link, both ways at once: hellos, the clock check, and with a
+ * secret the mutual challenge-response (wire/auth.ts). Resolves with the peer, or rejects
+ * with an AuthError, ProtocolError or TimeoutError saying why; the caller closes the link and
+ * counts the failure. Nothing the peer sends is acted on before this resolves.
+ */
+export function handshake(link: TcpLink, options: HandshakeOptions): Promise<PeerInfo> {
+  const maxSkew = options.maxClockSkewMs ?? 60_000;
+  const nonce = newNonce();
+  const clock = options.clock();
+  const secret = options.secret;
+  return new Promise<PeerInfo>((resolve, reject) => {
+    let peer: Hello | undefined;
+    let done = false;
+    const finish = (error: Error | undefined): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      link.off('message', onMessage);
+      link.off('close', onClose);
+      if (error !== undefined) reject(error);
+      else resolve({ id: peer!.id, wall: peer!.wall, count: peer!.count });
+    };
+    const onClose = (reason: Error | undefined): void =>
+      finish(reason ?? new ProtocolError('the connection closed during the handshake'));
+    const onMessage = (raw: unknown): void => {
+      const message = raw as FrameMessage;
+      try {
+        if (peer === undefined) {
+          if (message.t !== 'hello') throw new ProtocolError(`expected hello, got ${message.t}`);
+          peer = decodeHello(message.p);
+          if (peer.id === options.id) throw new ProtocolError('the peer has this hub’s own id (connected to itself?)');
+          const skew = Math.abs(peer.wall - Date.now());
+          if (skew > maxSkew) {
+            throw new ProtocolError(`the peer's clock differs from this one by ${skew} ms, more than the limit of ${maxSkew} ms`);
+          }
+          if (secret === undefined && peer.authenticates) throw new AuthError('the peer requires a shared secret and this hub has none');
+          if (secret !== undefined && !peer.authenticates) throw new AuthError('the peer did not offer to authenticate');
+          if (secret === undefined) return finish(undefined);
+          link.send({ t: 'auth', p: { proof: proofFor(secret, options.id, peer.id, nonce, peer.nonce) } });
+          return;
+        }
+        if (message.t !== 'auth' || secret === undefined) throw new ProtocolError(`expected auth, got ${message.t}`);
+        if (!verifyProof(secret, decodeAuth(message.p), options.id, peer.id, nonce, peer.nonce)) {
+          throw new AuthError('the peer failed authentication (wrong secret)');
+        }
+        finish(undefined);
+      } catch (error) {
+        finish(error instanceof TypeError ? new ProtocolError(error.message) : (error as Error));
+      }
+    };
+    const timer = setTimeout(
+      () => finish(new TimeoutError(`no handshake within ${options.timeoutMs ?? 5000} ms`)),
+      options.timeoutMs ?? 5000,
+    );
+    timer.unref();
+    link.on('message', onMessage);
+    link.on('close', onClose);
+    link.send({ t: 'hello', p: encodeHello({ id: options.id, wall: clock.wall, count: clock.count, nonce, authenticates: secret !== undefined }) });
+  });
+}

@@ -1,0 +1,84 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { TcpLink } from '../../lib/links/tcp.js';
+import { encodeFrame } from '../../lib/wire/frame.js';
+import { destroySockets, socketPair } from '../helpers/sockets.js';
+import { waitFor } from '../helpers/wait.js';
+
+const links: TcpLink[] = [];
+afterEach(() => {
+  for (const link of links.splice(0)) link.close();
+  destroySockets();
+});
+
+function link(...args: ConstructorParameters<typeof TcpLink>): TcpLink {
+  const created = new TcpLink(...args);
+  links.push(created);
+  return created;
+}
+
+describe('TcpLink', () => {
+  it('carries frames both ways', async () => {
+    const [a, b] = await socketPair();
+    const [left, right] = [link(a, 'left'), link(b, 'right')];
+    const got: unknown[] = [];
+    right.on('message', (message) => got.push(message));
+    left.send({ t: 'ops', p: [{ k: 'set' }] });
+    left.send({ t: 'synced' });
+    await waitFor(() => got.length === 2, 2000, 'two frames');
+    expect(got).toEqual([{ t: 'ops', p: [{ k: 'set' }] }, { t: 'synced', p: null }]);
+  });
+
+  it.each([
+    ['garbage bytes', Buffer.from('hello there, anyone home?\n')],
+    ['a length prefix of 4 GiB', Buffer.from('ffffffff00', 'hex')],
+    ['malformed JSON', Buffer.concat([Buffer.from('00000009' + '01' + '02', 'hex'), Buffer.from('op{"a":')])],
+  ])('closes with a ProtocolError on %s, delivering nothing', async (_name, bytes) => {
+    const [a, b] = await socketPair();
+    const victim = link(a, 'victim');
+    const got: unknown[] = [];
+    victim.on('message', (message) => got.push(message));
+    const closed = new Promise<Error | undefined>((resolve) => victim.once('close', resolve));
+    b.write(bytes);
+    expect(await closed).toMatchObject({ code: 'ERR_COLLECTIVE_PROTOCOL' });
+    expect(got).toEqual([]);
+  });
+
+  it('drops a peer that goes silent (a cut link stalls TCP without an error)', async () => {
+    const [a] = await socketPair(); // the other end never writes
+    const started = Date.now();
+    const victim = link(a, 'victim', { heartbeatMs: 50 });
+    const reason = await new Promise<Error | undefined>((resolve) => victim.once('close', resolve));
+    expect(reason?.message).toMatch(/silent/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+  });
+
+  it('keeps an idle link alive with pings the other side swallows', async () => {
+    const [a, b] = await socketPair();
+    const [left, right] = [link(a, 'left', { heartbeatMs: 30 }), link(b, 'right', { heartbeatMs: 30 })];
+    const got: unknown[] = [];
+    right.on('message', (message) => got.push(message));
+    let bytesToRight = 0;
+    b.on('data', (chunk: Buffer) => (bytesToRight += chunk.length));
+    const ping = encodeFrame('ping', null).length;
+    // Five pings, i.e. longer than the 90 ms after which a silent peer is dropped.
+    await waitFor(() => bytesToRight >= 5 * ping, 3000, 'five pings');
+    expect(left.closed || right.closed).toBe(false);
+    expect(got).toEqual([]);
+  });
+
+  it('refuses to send a frame over the limit', async () => {
+    const [a] = await socketPair();
+    const small = link(a, 'small', { maxFrameBytes: 100 });
+    expect(() => small.send({ t: 'ops', p: 'x'.repeat(200) })).toThrow(RangeError);
+  });
+
+  it('passes frames that arrive a byte at a time', async () => {
+    const [a, b] = await socketPair();
+    const receiver = link(a, 'receiver');
+    const got: unknown[] = [];
+    receiver.on('message', (message) => got.push(message));
+    for (const byte of encodeFrame('vector', [['n1', 3, 10, 0]])) b.write(Buffer.from([byte]));
+    await waitFor(() => got.length === 1, 2000, 'the frame');
+    expect(got[0]).toEqual({ t: 'vector', p: [['n1', 3, 10, 0]] });
+  });
+});
