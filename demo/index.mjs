@@ -2,7 +2,7 @@
 // two-machine demonstration replaces this once the cluster and TCP tiers exist.
 import { Collective } from 'collective';
 
-const local = { host: 'localhost', port: 8124 };
+const local = { host: 'localhost', port: 0 }; // port 0: any free port
 const hub = await new Promise((resolve) => new Collective(local, [local], resolve));
 
 const stop = hub.watch('users.42', (value, change) => {

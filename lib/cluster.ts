@@ -164,11 +164,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Collec
     );
   }
   const { workers, respawn } = checkOptions(options);
-  const settings: ConstructorParameters<typeof Collective>[2] = {};
-  if (options.id !== undefined) settings.id = options.id;
-  if (options.maxDepth !== undefined) settings.maxDepth = options.maxDepth;
-  if (options.maxValueBytes !== undefined) settings.maxValueBytes = options.maxValueBytes;
-  const hub = new ClusterHub(undefined, undefined, settings);
+  const { workers: _w, exec: _e, args: _a, respawn: _r, maxWorkerBacklog: _m, listen, peers, ...settings } = options;
+  const hub = new ClusterHub(listen, peers, settings);
+  const absorb = (): void => undefined; // the rejection below reports it
+  hub.once('error', absorb);
+  try {
+    await hub.started();
+  } finally {
+    hub.off('error', absorb);
+  }
   reserveChannel(options);
   hub.start(workers, respawn, options.maxWorkerBacklog);
   return hub;

@@ -2,8 +2,9 @@ import type { NodeId } from './core/clock.js';
 import type { Path } from './core/path.js';
 import type { JsonValue } from './core/value.js';
 import type { Change, WatchListener } from './core/watchers.js';
+import type { PeerStats } from './roles/peering.js';
 
-export type { Change, JsonValue, NodeId, Path, WatchListener };
+export type { Change, JsonValue, NodeId, Path, PeerStats, WatchListener };
 
 /** Where a hub listens or where a peer hub is reached (the seed's `{ host, port }`). */
 export interface HostAddress {
@@ -25,6 +26,26 @@ export interface CollectiveOptions {
   maxDepth?: number;
   /** Largest value accepted, in bytes of JSON text. @default 1048576 (1 MiB) */
   maxValueBytes?: number;
+  /**
+   * The secret shared by every hub of the group: each connection runs a mutual HMAC-SHA256
+   * challenge-response with it (it never travels). Without it, hubs are not authenticated,
+   * and listening on a non-loopback address is refused unless `insecure` is set.
+   */
+  secret?: string;
+  /** Allow listening on a non-loopback address without `secret`. @default false */
+  insecure?: boolean;
+  /** Peers whose wall clock differs from this hub's by more than this are refused. @default 60000 */
+  maxClockSkewMs?: number;
+  /** A connection that has not completed its handshake by then is dropped. @default 5000 */
+  handshakeTimeoutMs?: number;
+  /** An idle link pings this often; a peer silent for 3 times this is dropped and redialed. @default 1000 */
+  heartbeatMs?: number;
+  /** Largest frame sent or accepted between hubs. @default 16777216 (16 MiB) */
+  maxFrameBytes?: number;
+  /** Bytes that may wait to be sent to one peer; past this for 2 s the link is dropped and resynced later. @default 67108864 (64 MiB) */
+  maxPeerBacklog?: number;
+  /** How often a hub asks each peer for anything it missed (repairs partial partitions). @default 2000 */
+  antiEntropyMs?: number;
 }
 
 /** Options of `Collective.start()`: the hub options plus where it is. */
@@ -39,6 +60,14 @@ export interface StartOptions extends CollectiveOptions {
 export interface CollectiveStats {
   /** This hub's node id. */
   id: string;
+  /** Peer hubs: address dialed, node id, this hub's stream to it, its stream to this hub. */
+  peers: PeerStats[];
+  /** Peer connections dropped for a bad frame or a protocol violation. */
+  rejectedFrames: number;
+  /** Peer connections refused for failing authentication. */
+  authFailures: number;
+  /** Peer connections dropped for not completing the handshake in time. */
+  handshakeTimeouts: number;
   /** Ops applied since start, local and remote. */
   opsApplied: number;
   /** Ops this hub stamped itself (its own writes and its members'). */
@@ -57,6 +86,12 @@ export interface CollectiveStats {
 
 /** Events of a hub. */
 export interface CollectiveEvents {
+  /** This hub can stream to a peer (handshake done, synced). */
+  'peer:up': [id: string, address: string];
+  /** The link to a peer was lost; it is redialed with backoff. */
+  'peer:down': [id: string, address: string];
+  /** The hub could not start (for example its port is taken). */
+  error: [error: Error];
   /** Every applied change, local or remote. */
   change: [change: Change];
   /** A member (worker, thread) attached; its number at this hub. */
@@ -69,6 +104,10 @@ export interface CollectiveEvents {
 
 /** Options of `collective.cluster()` in the primary. */
 export interface ClusterOptions extends CollectiveOptions {
+  /** The address this hub listens on for peer hubs. */
+  listen?: HostAddress;
+  /** Every hub of the group (this hub's own entry is skipped). */
+  peers?: readonly HostAddress[];
   /**
    * How many workers to fork. 0: fork none; the hub serves the workers the application forks
    * itself (and those it forked before the call).

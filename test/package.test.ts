@@ -55,7 +55,7 @@ describe('the built package', () => {
     const out = node([
       '-e',
       `const { Collective } = require('collective');
-       const local = { host: 'localhost', port: 8124 };
+       const local = { host: 'localhost', port: 0 };
        new Collective(local, [local], (c) => {
          c.set('foo.bar', 'quz');
          console.log(c.get('foo.bar'));

@@ -252,20 +252,37 @@ export class Replica {
       this.#merge(delta.snapshot);
       return;
     }
-    this.#clock.observe(delta.clock);
+    const receiver = this.receiveDelta(delta.clock);
+    receiver.apply(delta.ops);
+    receiver.end(delta.vector);
+  }
+
+  /**
+   * Applies a delta that arrives in pieces (a big one is sent in several frames): `apply` each
+   * piece of ops as it comes, then `end` with the sender's vector. Ops this replica held when
+   * the delta began are skipped; the vector is only advanced at the end.
+   */
+  receiveDelta(clock: Stamp): { apply(ops: readonly Op[]): void; end(vector: VersionVector): void } {
+    this.#clock.observe(clock);
     const have = new Map([...this.#applied].map(([origin, entry]) => [origin, entry.seq]));
-    for (const op of delta.ops) {
-      if (op.seq <= (have.get(op.stamp.node) ?? 0)) continue;
-      this.#clock.observe(op.stamp);
-      this.#tree.apply(op);
-      this.#watchers.notify(op);
-      this.#onApplied?.(op);
-    }
-    for (const [origin, entry] of Object.entries(delta.vector)) {
-      const mine = this.#applied.get(origin);
-      if (mine === undefined || entry.seq > mine.seq) this.#applied.set(origin, entry);
-      this.#keepOwnSeqAhead(origin, entry.seq);
-    }
+    return {
+      apply: (ops) => {
+        for (const op of ops) {
+          if (op.seq <= (have.get(op.stamp.node) ?? 0)) continue;
+          this.#clock.observe(op.stamp);
+          this.#tree.apply(op);
+          this.#watchers.notify(op);
+          this.#onApplied?.(op);
+        }
+      },
+      end: (vector) => {
+        for (const [origin, entry] of Object.entries(vector)) {
+          const mine = this.#applied.get(origin);
+          if (mine === undefined || entry.seq > mine.seq) this.#applied.set(origin, entry);
+          this.#keepOwnSeqAhead(origin, entry.seq);
+        }
+      },
+    };
   }
 
   /**

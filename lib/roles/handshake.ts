@@ -16,6 +16,12 @@ export interface HandshakeOptions {
   maxClockSkewMs?: number;
   /** A connection that has not finished its handshake by then is dropped. @default 5000 */
   timeoutMs?: number;
+  /**
+   * Called synchronously when the handshake succeeds, before the promise resolves: attach the
+   * session's listeners here. Frames right behind the last handshake frame (in the same TCP
+   * chunk) are delivered at once, and would find no listener a promise tick later.
+   */
+  established?: (peer: PeerInfo) => void;
 }
 
 /** What a handshake learned about the other hub. */
@@ -45,8 +51,10 @@ export function handshake(link: TcpLink, options: HandshakeOptions): Promise<Pee
       clearTimeout(timer);
       link.off('message', onMessage);
       link.off('close', onClose);
-      if (error !== undefined) reject(error);
-      else resolve({ id: peer!.id, wall: peer!.wall, count: peer!.count });
+      if (error !== undefined) return reject(error);
+      const info = { id: peer!.id, wall: peer!.wall, count: peer!.count };
+      options.established?.(info);
+      resolve(info);
     };
     const onClose = (reason: Error | undefined): void =>
       finish(reason ?? new ProtocolError('the connection closed during the handshake'));

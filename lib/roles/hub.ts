@@ -8,6 +8,8 @@ import { Replica } from '../core/replica.js';
 import { computeHorizon } from '../core/horizon.js';
 import type { Link } from '../links/link.js';
 import { MemberRelay } from './relay.js';
+import { PeerMesh } from './peering.js';
+import { checkNetworkOptions, meshOptions } from './network-options.js';
 import type { JsonValue } from '../core/value.js';
 import type { WatchListener } from '../core/watchers.js';
 import type { CollectiveEvents, CollectiveOptions, CollectiveStats, HostAddress, StartOptions } from '../types.js';
@@ -46,6 +48,8 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   readonly id: NodeId;
   readonly #replica: Replica;
   readonly #relay: MemberRelay;
+  readonly #mesh: PeerMesh | undefined;
+  readonly #started: Promise<void>;
   readonly #log: Logger;
   #closed = false;
   #collectScheduled = false;
@@ -66,13 +70,8 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected allHosts to be an array of { host, port }, got ${describe(allHosts)}`);
     }
     const peers = (allHosts ?? []).filter((host) => local === undefined || !sameAddress(host, local));
-    if (peers.length > 0) {
-      throw inputTypeError(
-        'ERR_COLLECTIVE_INVALID_OPTION',
-        'Linking hubs over TCP is not available in this version of collective; start the hub without peers',
-      );
-    }
     const settings = options ?? {};
+    checkNetworkOptions(local, peers, settings);
     const replicaOptions: ConstructorParameters<typeof Replica>[0] = {
       onApplied: (op) => this.#applied(op),
     };
@@ -80,29 +79,65 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     if (settings.maxDepth !== undefined) replicaOptions.maxDepth = settings.maxDepth;
     if (settings.maxValueBytes !== undefined) replicaOptions.maxValueBytes = settings.maxValueBytes;
     this.#replica = new Replica(replicaOptions);
-    // No peers (the TCP tier is not built yet): the hub has seen every op there is.
-    this.#replica.setSolo(true);
     this.id = this.#replica.id;
     this.#log = logger('hub', this.id);
     this.#relay = new MemberRelay(this.#replica, logger('relay', this.id));
     this.#relay.on('member:up', (member) => this.emit('member:up', member));
     this.#relay.on('member:down', (member) => this.emit('member:down', member));
-    this.#log('started');
-    if (callback !== undefined) {
-      const ready = callback;
-      process.nextTick(() => ready(this));
-    }
+    const networked = local !== undefined || peers.length > 0;
+    // Alone, the hub has seen every op there is and keeps no op records (see Replica.setSolo).
+    this.#replica.setSolo(!networked);
+    if (networked) {
+      const mesh = new PeerMesh(this.#replica, logger('mesh', this.id), meshOptions(local, peers, settings));
+      this.#mesh = mesh;
+      mesh.on('peer:up', (id, address) => this.emit('peer:up', id, address));
+      mesh.on('peer:down', (id, address) => this.emit('peer:down', id, address));
+      this.#started = mesh.start();
+    } else this.#started = Promise.resolve();
+    this.#started.then(
+      () => {
+        this.#log('started');
+        callback?.(this);
+      },
+      (error: Error) => {
+        this.#log('could not start: %s', error.message);
+        this.emit('error', error);
+      },
+    );
   }
 
-  /** Starts a hub and resolves with it: the promise form of the constructor. */
+  /**
+   * Starts a hub and resolves with it once it listens: the promise form of the constructor.
+   * It does not wait for any peer (a hub must be able to start alone); rejects if it cannot
+   * listen.
+   */
   static async start(options: StartOptions = {}): Promise<Collective> {
     const { listen, peers, ...settings } = options;
-    return new Collective(listen, peers, settings);
+    const hub = new Collective(listen, peers, settings);
+    const absorb = (): void => undefined; // the rejection below reports it
+    hub.once('error', absorb);
+    try {
+      await hub.started();
+    } finally {
+      hub.off('error', absorb);
+    }
+    return hub;
+  }
+
+  /** Resolves once the hub listens (at once without `listen`). */
+  started(): Promise<void> {
+    return this.#started;
+  }
+
+  /** The TCP port this hub listens on for peers (the real one when asked for port 0). */
+  get port(): number | undefined {
+    return this.#mesh?.port;
   }
 
   #applied(op: Op): void {
     this.#opsApplied++;
     this.#relay?.applied(op);
+    this.#mesh?.localOp(op);
     if (++this.#sinceCollect >= COLLECT_EVERY && !this.#collectScheduled) {
       this.#collectScheduled = true;
       setImmediate(() => this.#collect());
@@ -114,11 +149,11 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   }
 
   // Alone, a hub has seen every op there is, so everything up to its clock can be folded.
-  // (With peers, the horizon will come from their frontiers too.)
+  // With peers, folding needs their frontiers (not exchanged yet): nothing is folded then.
   #collect(): void {
     this.#collectScheduled = false;
     this.#sinceCollect = 0;
-    if (this.#closed) return;
+    if (this.#closed || this.#mesh !== undefined) return;
     const horizon = computeHorizon([this.#replica.frontier()]);
     if (horizon !== undefined) this.#replica.collect(horizon);
   }
@@ -195,8 +230,13 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   /** Counters for monitoring. */
   stats(): CollectiveStats {
     const relay = this.#relay.stats();
+    const mesh = this.#mesh?.stats();
     return {
       id: this.id,
+      peers: mesh?.peers ?? [],
+      rejectedFrames: mesh?.rejectedFrames ?? 0,
+      authFailures: mesh?.authFailures ?? 0,
+      handshakeTimeouts: mesh?.handshakeTimeouts ?? 0,
       opsApplied: this.#opsApplied,
       opsLocal: this.#opsLocal,
       members: relay.members,
@@ -207,14 +247,13 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     };
   }
 
-  /** Stops the hub. Further use throws `ERR_COLLECTIVE_CLOSED`. */
-  close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#relay.close();
-      this.#log('closed');
-      this.emit('close');
-    }
-    return Promise.resolve();
+  /** Stops the hub: its links to members and peers, and its listening socket. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#relay.close();
+    await this.#mesh?.close();
+    this.#log('closed');
+    this.emit('close');
   }
 }

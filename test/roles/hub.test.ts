@@ -13,7 +13,7 @@ afterEach(async () => {
 
 describe('Collective (a hub in one process)', () => {
   it('calls the seed callback with the hub, asynchronously', async () => {
-    const local = { host: 'localhost', port: 8124 };
+    const local = { host: 'localhost', port: 0 };
     const ready = new Promise<Collective>((resolve) => hub(local, [local], resolve));
     const got = await ready;
     await got.set('foo.bar', 'quz');
@@ -61,8 +61,21 @@ describe('Collective (a hub in one process)', () => {
     expect(() => new Collective({} as never)).toThrow(/local address/);
   });
 
-  it('refuses peers it cannot link yet instead of ignoring them', () => {
-    expect(() => hub({ port: 1 }, [{ port: 1 }, { port: 2 }])).toThrow(/not available in this version/);
+  it('refuses to listen on a non-loopback address without a secret, unless told insecure', async () => {
+    expect(() => hub({ host: '0.0.0.0', port: 0 }, [])).toThrow(/Refusing to listen on 0\.0\.0\.0 without a `secret`/);
+    const open = await Collective.start({ listen: { host: '0.0.0.0', port: 0 }, insecure: true });
+    hubs.push(open);
+    expect(open.port).toBeGreaterThan(0);
+    const guarded = await Collective.start({ listen: { host: '0.0.0.0', port: 0 }, secret: 's' });
+    hubs.push(guarded);
+    expect(() => hub(undefined, [{ port: 99999 }])).toThrow(/every peer to be \{ host, port \}/);
+    expect(() => hub(undefined, [], { secret: '' })).toThrow(/non-empty string/);
+  });
+
+  it('start() rejects when the port is taken', async () => {
+    const first = await Collective.start({ listen: { host: '127.0.0.1', port: 0 } });
+    hubs.push(first);
+    await expect(Collective.start({ listen: { host: '127.0.0.1', port: first.port! } })).rejects.toMatchObject({ code: 'EADDRINUSE' });
   });
 
   it('after close, use throws ERR_COLLECTIVE_CLOSED and an unawaited flush does not crash', async () => {

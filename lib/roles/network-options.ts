@@ -1,0 +1,47 @@
+import { describe, inputTypeError } from '../errors.js';
+import type { CollectiveOptions, HostAddress } from '../types.js';
+import type { MeshOptions } from './peering.js';
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1|\[::1\])$/;
+
+/**
+ * Refuses a hub that would accept strangers: one listening on a non-loopback address without
+ * a `secret`, unless the caller said `insecure: true` (a private network of its own).
+ */
+export function checkNetworkOptions(local: HostAddress | undefined, peers: readonly HostAddress[], options: CollectiveOptions): void {
+  if (options.secret !== undefined && (typeof options.secret !== 'string' || options.secret.length === 0)) {
+    throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected \`secret\` to be a non-empty string, got ${describe(options.secret)}`);
+  }
+  for (const peer of peers) {
+    if (typeof peer !== 'object' || peer === null || !Number.isSafeInteger(peer.port) || peer.port < 1 || peer.port > 65535) {
+      throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected every peer to be { host, port }, got ${describe(peer)}`);
+    }
+  }
+  if (local === undefined) return;
+  if (!Number.isSafeInteger(local.port) || local.port < 0 || local.port > 65535) {
+    throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected the listen port to be 0..65535, got ${describe(local.port)}`);
+  }
+  const host = local.host ?? 'localhost';
+  if (!LOOPBACK.test(host) && options.secret === undefined && options.insecure !== true) {
+    throw inputTypeError(
+      'ERR_COLLECTIVE_INVALID_OPTION',
+      `Refusing to listen on ${host} without a \`secret\`: anyone who can reach it could write to the store. ` +
+        'Set `secret` (the same on every hub), or `insecure: true` on a network that is yours alone.',
+    );
+  }
+}
+
+/** The mesh settings from a hub's options. */
+export function meshOptions(local: HostAddress | undefined, peers: readonly HostAddress[], options: CollectiveOptions): MeshOptions {
+  return {
+    listen: local,
+    peers,
+    secret: options.secret,
+    maxClockSkewMs: options.maxClockSkewMs,
+    handshakeTimeoutMs: options.handshakeTimeoutMs,
+    antiEntropyMs: options.antiEntropyMs,
+    ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
+    ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
+    ...(options.maxPeerBacklog === undefined ? {} : { maxBacklogBytes: options.maxPeerBacklog }),
+  };
+}

@@ -1,0 +1,377 @@
+import { EventEmitter } from 'node:events';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { AuthError, ProtocolError, TimeoutError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { NodeId } from '../core/clock.js';
+import { decodeOp, decodeStamp, decodeVector, encodeOp, encodeVector } from '../core/codec.js';
+import type { Op } from '../core/op.js';
+import type { Replica, ReplicaSnapshot } from '../core/replica.js';
+import { TcpLink, type FrameMessage, type TcpLinkOptions } from '../links/tcp.js';
+import type { HostAddress } from '../types.js';
+import { handshake } from './handshake.js';
+
+/** Settings of a hub's links to its peers. */
+export interface MeshOptions extends TcpLinkOptions {
+  listen?: HostAddress | undefined;
+  peers: readonly HostAddress[];
+  secret?: string | undefined;
+  maxClockSkewMs?: number | undefined;
+  handshakeTimeoutMs?: number | undefined;
+  /** How often each side re-sends its vector, so that ops missed on a cut link get repaired. */
+  antiEntropyMs?: number | undefined;
+  /** Bounds of the redial backoff. */
+  reconnectMinMs?: number | undefined;
+  reconnectMaxMs?: number | undefined;
+}
+
+/** One peer as `stats()` shows it. */
+export interface PeerStats {
+  /** The address dialed, or `inbound` for a peer that only dialed in. */
+  address: string;
+  id: string | undefined;
+  /** This hub's stream to the peer: connected and synced. */
+  outbound: 'down' | 'connecting' | 'up';
+  /** The peer's stream to this hub is connected. */
+  inbound: boolean;
+}
+
+/** Counters of rejected connections and frames. */
+export interface MeshStats {
+  peers: PeerStats[];
+  /** Connections dropped for a bad frame or a protocol violation. */
+  rejectedFrames: number;
+  /** Connections refused for failing authentication. */
+  authFailures: number;
+  /** Connections dropped for saying nothing within the handshake timeout. */
+  handshakeTimeouts: number;
+}
+
+interface Dialed {
+  readonly address: HostAddress;
+  readonly label: string;
+  id: NodeId | undefined;
+  link: TcpLink | undefined;
+  state: 'down' | 'connecting' | 'up';
+  delay: number;
+  timer: NodeJS.Timeout | undefined;
+  self: boolean;
+  /** Live ops waiting for this turn's frame. */
+  outbox: Op[];
+}
+
+const OPS_PER_FRAME = 2000;
+
+function addressLabel(address: HostAddress): string {
+  return `${address.host ?? 'localhost'}:${address.port}`;
+}
+
+/**
+ * A hub's links to the other hubs. Every hub dials every other one and streams its own writes
+ * on the connection it dialed (the seed's dual one-way connections); what it receives on the
+ * connections dialed to it, it applies. On each connection, after the handshake: the receiver
+ * sends its version vector, the sender answers with what it lacks (`delta` frames, then
+ * `synced`), then streams live `ops`. A receiver that sees a sequence gap, or whose
+ * anti-entropy timer fires, sends its vector again and gets what it lacks.
+ */
+export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: string]; 'peer:down': [id: string, address: string] }> {
+  readonly #replica: Replica;
+  readonly #log: Logger;
+  readonly #options: MeshOptions;
+  readonly #dialed: Dialed[];
+  readonly #inbound = new Map<TcpLink, NodeId | undefined>();
+  #server: Server | undefined;
+  #flushScheduled = false;
+  #closed = false;
+  #rejectedFrames = 0;
+  #authFailures = 0;
+  #handshakeTimeouts = 0;
+
+  constructor(replica: Replica, log: Logger, options: MeshOptions) {
+    super();
+    this.#replica = replica;
+    this.#log = log;
+    this.#options = options;
+    const own = options.listen === undefined ? undefined : addressLabel(options.listen);
+    this.#dialed = options.peers
+      .filter((peer) => addressLabel(peer) !== own)
+      .map((address) => ({
+        address,
+        label: addressLabel(address),
+        id: undefined,
+        link: undefined,
+        state: 'down' as const,
+        delay: options.reconnectMinMs ?? 100,
+        timer: undefined,
+        self: false,
+        outbox: [],
+      }));
+  }
+
+  /** The port actually listened on (useful with port 0). */
+  get port(): number | undefined {
+    const address = this.#server?.address();
+    return typeof address === 'object' && address !== null ? address.port : undefined;
+  }
+
+  /** Listens (if asked to) and starts dialing every peer; does not wait for any peer. */
+  async start(): Promise<void> {
+    const listen = this.#options.listen;
+    if (listen !== undefined) {
+      const server = createServer((socket) => this.#accept(socket));
+      this.#server = server;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(listen.port, listen.host ?? 'localhost', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      server.on('error', (error) => this.#log('listen error: %s', error.message));
+      this.#log('listening on %s:%d', listen.host ?? 'localhost', this.port);
+    }
+    for (const peer of this.#dialed) this.#dial(peer);
+  }
+
+  #linkOptions(): TcpLinkOptions {
+    const { maxFrameBytes, heartbeatMs, maxBacklogBytes, lagGraceMs } = this.#options;
+    const options: TcpLinkOptions = {};
+    if (maxFrameBytes !== undefined) options.maxFrameBytes = maxFrameBytes;
+    if (heartbeatMs !== undefined) options.heartbeatMs = heartbeatMs;
+    if (maxBacklogBytes !== undefined) options.maxBacklogBytes = maxBacklogBytes;
+    if (lagGraceMs !== undefined) options.lagGraceMs = lagGraceMs;
+    return options;
+  }
+
+  #handshake(link: TcpLink, established: (id: NodeId) => void): Promise<NodeId | undefined> {
+    return handshake(link, {
+      established: (peer) => established(peer.id),
+      id: this.#replica.id,
+      // The hello carries the wall clock: the skew check compares physical clocks (a hub's
+      // hybrid clock reads 0 until its first write).
+      clock: () => ({ wall: Date.now(), count: 0, node: this.#replica.id }),
+      secret: this.#options.secret,
+      maxClockSkewMs: this.#options.maxClockSkewMs ?? 60_000,
+      timeoutMs: this.#options.handshakeTimeoutMs ?? 5000,
+    }).then(
+      (peer) => peer.id,
+      (error: Error) => {
+        this.#log('handshake with %s failed: %s', link.label, error.message);
+        link.close(error); // counted by #count when the link reports its close
+        if (/own id/.test(error.message)) return 'self' as NodeId;
+        return undefined;
+      },
+    );
+  }
+
+  // Every link that closes for a reason of the peer's making is counted once, here.
+  #count(reason: Error | undefined): void {
+    if (reason instanceof AuthError) this.#authFailures++;
+    else if (reason instanceof TimeoutError) this.#handshakeTimeouts++;
+    else if (reason instanceof ProtocolError && !/own id/.test(reason.message)) this.#rejectedFrames++;
+  }
+
+  // ---- the streams dialed to this hub: apply what the peer sends ----
+
+  #accept(socket: Socket): void {
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    const link = new TcpLink(socket, `in:${socket.remoteAddress}:${socket.remotePort}`, this.#linkOptions());
+    socket.on('error', () => undefined);
+    this.#inbound.set(link, undefined);
+    link.once('close', (reason) => {
+      this.#inbound.delete(link);
+      this.#count(reason);
+    });
+    void this.#handshake(link, (id) => {
+      this.#inbound.set(link, id);
+      this.#log('%s is %s: receiving its stream', link.label, id);
+      this.#receive(link);
+    });
+  }
+
+  #receive(link: TcpLink): void {
+    const requestSync = (): void => {
+      link.send({ t: 'vector', p: encodeVector(this.#replica.vector()) });
+    };
+    let delta: ReturnType<Replica['receiveDelta']> | undefined;
+    link.on('message', (raw) => {
+      const message = raw as FrameMessage;
+      try {
+        switch (message.t) {
+          case 'delta': {
+            if (!Array.isArray(message.p) || message.p.length < 1 || !Array.isArray(message.p[1])) throw new TypeError('malformed delta');
+            const [clock, ops] = message.p as [unknown, unknown[]];
+            if (!Array.isArray(clock)) throw new TypeError('malformed delta clock');
+            const decoded = ops.map((op) => decodeOp(op, this.#replica.limits));
+            delta ??= this.#replica.receiveDelta(decodeStamp(clock[0], clock[1], clock[2]));
+            delta.apply(decoded);
+            break;
+          }
+          case 'synced': {
+            const vector = decodeVector(message.p);
+            (delta ?? this.#replica.receiveDelta({ wall: 0, count: 0, node: this.#replica.id })).end(vector);
+            delta = undefined;
+            break;
+          }
+          case 'snapshot':
+            this.#replica.applyDelta({ kind: 'snapshot', snapshot: message.p as ReplicaSnapshot });
+            break;
+          case 'ops': {
+            if (!Array.isArray(message.p)) throw new TypeError('malformed ops');
+            const ops = message.p.map((op) => decodeOp(op, this.#replica.limits));
+            for (const op of ops) {
+              if (this.#replica.apply(op) === 'gap') {
+                this.#log('%s: sequence gap at %s#%d: asking for what is missing', link.label, op.stamp.node, op.seq);
+                requestSync();
+                break;
+              }
+            }
+            break;
+          }
+          default:
+            throw new TypeError(`unexpected frame ${message.t}`);
+        }
+      } catch (error) {
+        // Decoders check a whole frame before anything is applied: a bad frame changes nothing.
+        this.#log('%s: dropping the link: %s', link.label, (error as Error).message);
+        link.close(new ProtocolError((error as Error).message));
+      }
+    });
+    requestSync();
+    const timer = setInterval(requestSync, this.#options.antiEntropyMs ?? 2000);
+    timer.unref();
+    link.once('close', () => clearInterval(timer));
+  }
+
+  // ---- the streams this hub dials: send the peer what it lacks, then live ops ----
+
+  #dial(peer: Dialed): void {
+    if (this.#closed || peer.self) return;
+    peer.state = 'connecting';
+    const socket = connect(peer.address.port, peer.address.host ?? 'localhost');
+    const link = new TcpLink(socket, `out:${peer.label}`, this.#linkOptions());
+    peer.link = link;
+    socket.on('error', () => undefined); // the link reports it through 'close'
+    link.once('close', (reason) => {
+      this.#count(reason);
+      this.#dialedOnClose(peer, link);
+    });
+    socket.once('connect', () => {
+      void this.#handshake(link, (id) => {
+        peer.id = id;
+        peer.delay = this.#options.reconnectMinMs ?? 100;
+        this.#send(peer, link);
+      }).then((id) => {
+        if (id !== 'self') return;
+        peer.self = true;
+        this.#log('%s is this hub itself: not dialing it again', peer.label);
+      });
+    });
+  }
+
+  #send(peer: Dialed, link: TcpLink): void {
+    link.on('message', (raw) => {
+      const message = raw as FrameMessage;
+      try {
+        if (message.t !== 'vector') throw new TypeError(`unexpected frame ${message.t}`);
+        const vector = decodeVector(message.p);
+        this.#sendWhatIsMissing(link, vector);
+        if (peer.state !== 'up') {
+          peer.state = 'up';
+          peer.outbox = [];
+          this.#log('linked to %s (%s)', peer.label, peer.id);
+          this.emit('peer:up', peer.id!, peer.label);
+        }
+      } catch (error) {
+        this.#log('%s: dropping the link: %s', link.label, (error as Error).message);
+        link.close(new ProtocolError((error as Error).message));
+      }
+    });
+  }
+
+  #sendWhatIsMissing(link: TcpLink, vector: ReturnType<typeof decodeVector>): void {
+    const delta = this.#replica.delta(vector);
+    if (delta.kind === 'snapshot') {
+      link.send({ t: 'snapshot', p: delta.snapshot });
+      return;
+    }
+    const clock = [delta.clock.wall, delta.clock.count, delta.clock.node];
+    for (let start = 0; start < delta.ops.length; start += OPS_PER_FRAME) {
+      link.send({ t: 'delta', p: [clock, delta.ops.slice(start, start + OPS_PER_FRAME).map(encodeOp)] });
+    }
+    link.send({ t: 'synced', p: encodeVector(delta.vector) });
+  }
+
+  #dialedOnClose(peer: Dialed, link: TcpLink): void {
+    if (peer.link !== link) return;
+    peer.link = undefined;
+    const wasUp = peer.state === 'up';
+    peer.state = 'down';
+    if (wasUp) {
+      this.#log('lost the link to %s (%s)', peer.label, peer.id);
+      this.emit('peer:down', peer.id!, peer.label);
+    }
+    if (this.#closed || peer.self) return;
+    // Exponential backoff with jitter, so that hubs restarted together do not redial in step.
+    const delay = Math.round(peer.delay * (0.5 + Math.random()));
+    peer.delay = Math.min(peer.delay * 2, this.#options.reconnectMaxMs ?? 5000);
+    peer.timer = setTimeout(() => {
+      peer.timer = undefined;
+      this.#dial(peer);
+    }, delay);
+    peer.timer.unref();
+  }
+
+  /** Streams an op this hub stamped to every peer it is linked to (batched per turn). */
+  localOp(op: Op): void {
+    if (op.stamp.node !== this.#replica.id) return;
+    let any = false;
+    for (const peer of this.#dialed) {
+      if (peer.state !== 'up') continue;
+      peer.outbox.push(op);
+      any = true;
+    }
+    if (any && !this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    for (const peer of this.#dialed) {
+      if (peer.outbox.length === 0) continue;
+      const ops = peer.outbox;
+      peer.outbox = [];
+      if (peer.link === undefined || peer.state !== 'up') continue;
+      for (let start = 0; start < ops.length; start += OPS_PER_FRAME) {
+        peer.link.send({ t: 'ops', p: ops.slice(start, start + OPS_PER_FRAME).map(encodeOp) });
+      }
+    }
+  }
+
+  stats(): MeshStats {
+    const inboundIds = new Set([...this.#inbound.values()].filter((id) => id !== undefined));
+    const peers: PeerStats[] = this.#dialed
+      .filter((peer) => !peer.self)
+      .map((peer) => ({ address: peer.label, id: peer.id, outbound: peer.state, inbound: peer.id !== undefined && inboundIds.has(peer.id) }));
+    for (const id of inboundIds) {
+      if (!peers.some((peer) => peer.id === id)) peers.push({ address: 'inbound', id, outbound: 'down', inbound: true });
+    }
+    return { peers, rejectedFrames: this.#rejectedFrames, authFailures: this.#authFailures, handshakeTimeouts: this.#handshakeTimeouts };
+  }
+
+  /** Closes every link and the listening socket. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const peer of this.#dialed) {
+      if (peer.timer !== undefined) clearTimeout(peer.timer);
+      peer.link?.close();
+    }
+    for (const link of this.#inbound.keys()) link.close();
+    const server = this.#server;
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,149 @@
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Collective, type StartOptions } from '../../lib/index.js';
+import { encodeFrame } from '../../lib/wire/frame.js';
+import { newNonce } from '../../lib/wire/auth.js';
+import { waitFor } from '../helpers/wait.js';
+
+// Hubs in this process linked over real loopback TCP. (Hubs in separate processes, with
+// faults, are in test/mesh.test.ts.)
+const hubs: Collective[] = [];
+afterEach(async () => {
+  await Promise.all(hubs.splice(0).map((hub) => hub.close()));
+});
+
+const FAST = { heartbeatMs: 200, antiEntropyMs: 300 } as const;
+
+async function start(options: StartOptions = {}): Promise<Collective> {
+  const hub = await Collective.start({ listen: { host: '127.0.0.1', port: 0 }, ...FAST, ...options });
+  hubs.push(hub);
+  return hub;
+}
+
+const address = (hub: Collective) => ({ host: '127.0.0.1', port: hub.port! });
+
+/** n hubs, each knowing all the others (ports are only known once they listen). */
+async function group(n: number, options: StartOptions = {}): Promise<Collective[]> {
+  const seeds = await Promise.all(Array.from({ length: n }, () => start(options)));
+  const addresses = seeds.map(address);
+  await Promise.all(seeds.map((hub) => hub.close()));
+  hubs.length = 0;
+  return Promise.all(addresses.map((listen) => start({ ...options, listen, peers: addresses })));
+}
+
+const linked = (hub: Collective, count: number) => () =>
+  hub.stats().peers.filter((peer) => peer.outbound === 'up' && peer.inbound).length === count;
+
+describe('hubs linked over TCP', () => {
+  it('converge: sets, counters and appends from three hubs end identical everywhere', async () => {
+    const [a, b, c] = await group(3);
+    await Promise.all([a!, b!, c!].map((hub) => waitFor(linked(hub, 2), 5000, 'full mesh')));
+    const writes = [a!, b!, c!].flatMap((hub, who) =>
+      Array.from({ length: 100 }, (_, i) => [hub.incr('hits'), hub.append('log', `${who}:${i}`), hub.set(`by.${who}`, i)]).flat(),
+    );
+    await Promise.all(writes);
+    await waitFor(() => [a!, b!, c!].every((hub) => hub.get('hits') === 300 && (hub.get('log') as unknown[]).length === 300), 5000, 'convergence');
+    expect(b!.get()).toEqual(a!.get());
+    expect(c!.get()).toEqual(a!.get());
+    expect(a!.get('by')).toEqual({ 0: 99, 1: 99, 2: 99 });
+  });
+
+  it('a hub starts alone; a peer that comes up later is dialed, linked and synced', async () => {
+    const seed = await start();
+    const laterAddress = address(seed);
+    await seed.close();
+    hubs.length = 0;
+    const first = await start({ peers: [laterAddress] });
+    await first.set('written', 'before the peer existed');
+    expect(first.stats().peers[0]).toMatchObject({ outbound: 'connecting' });
+    const later = await start({ listen: laterAddress, peers: [address(first)] });
+    await waitFor(() => later.get('written') === 'before the peer existed', 8000, 'the late peer to sync');
+    await later.incr('n', 5);
+    await waitFor(() => first.get('n') === 5, 5000, 'the first hub to see the late one');
+  });
+
+  it('a hub restarted without state rejoins under a new id and gets everything back', async () => {
+    const [a, b] = await group(2);
+    await waitFor(linked(a!, 1), 5000, 'the link');
+    for (let i = 0; i < 50; i++) await b!.incr('count');
+    await waitFor(() => a!.get('count') === 50, 5000, 'a to see 50');
+    const oldId = b!.id;
+    const bAddress = address(b!);
+    await b!.close();
+    const reborn = await start({ listen: bAddress, peers: [address(a!)] });
+    expect(reborn.id).not.toBe(oldId);
+    await waitFor(() => reborn.get('count') === 50, 8000, 'the reborn hub to catch up');
+    await reborn.incr('count');
+    await waitFor(() => a!.get('count') === 51, 5000, 'a to see the reborn hub’s write');
+  });
+
+  it('with a secret, only hubs that know it link; a wrong secret is refused and counted', async () => {
+    const [a, b] = await group(2, { secret: 'the secret' });
+    await waitFor(linked(a!, 1), 5000, 'the authenticated link');
+    const intruder = await start({ secret: 'a guess', peers: [address(a!)] });
+    await intruder.set('evil', true);
+    await waitFor(() => a!.stats().authFailures > 0, 5000, 'the failed authentication');
+    await b!.set('good', true);
+    await waitFor(() => a!.get('good') === true, 5000, 'the legitimate write');
+    expect(a!.get('evil')).toBeUndefined();
+  });
+});
+
+describe('a hub facing strangers on raw sockets', () => {
+  async function raw(hub: Collective, bytes: Buffer | (() => Buffer[])): Promise<void> {
+    const socket = connect(hub.port!, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.resume(); // read what the hub says (its hello), or this end never sees the close
+    await new Promise((resolve) => socket.once('connect', resolve));
+    for (const chunk of typeof bytes === 'function' ? bytes() : [bytes]) socket.write(chunk);
+    await new Promise((resolve) => socket.once('close', resolve));
+  }
+
+  it('drops garbage, oversized lengths and unknown frames, counts them, and keeps serving', async () => {
+    const hub = await start();
+    await raw(hub, Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+    await raw(hub, Buffer.from('ffffffff', 'hex'));
+    await raw(hub, encodeFrame('teleport', { to: 'mars' }));
+    await waitFor(() => hub.stats().rejectedFrames === 3, 3000, 'three rejections');
+    await hub.set('still', 'serving');
+    expect(hub.get()).toEqual({ still: 'serving' });
+    expect(({} as Record<string, unknown>).to).toBeUndefined();
+  });
+
+  it('drops a connection that never completes the handshake', async () => {
+    const hub = await start({ handshakeTimeoutMs: 100 });
+    const socket = connect(hub.port!, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.resume();
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(hub.stats().handshakeTimeouts).toBe(1);
+  });
+
+  it('after a valid handshake, applies nothing from a frame with a __proto__ path or a bad value', async () => {
+    const hub = await start();
+    const frames = (ops: unknown[]) => () => [
+      encodeFrame('hello', { id: 'stranger', w: Date.now(), c: 0, n: newNonce(), a: 0 }),
+      encodeFrame('ops', ops),
+    ];
+    const op = (path: unknown, value: unknown) => ({ k: 'set', p: path, v: value, s: 1, w: Date.now(), c: 0, n: 'stranger' });
+    await raw(hub, frames([op(['ok'], 1), op(['__proto__', 'polluted'], true)]));
+    await raw(hub, frames([op(['ok'], 1), op(['x'], { when: { $date: 1 }, f: undefined, big: 10n.toString() }), { k: 'set', p: ['y'], s: 'one' }]));
+    await waitFor(() => hub.stats().rejectedFrames === 2, 3000, 'two rejections');
+    expect(hub.get()).toEqual({});
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('survives a thousand connections opened and abandoned', async () => {
+    const hub = await start({ handshakeTimeoutMs: 2000 });
+    const sockets = Array.from({ length: 1000 }, () => {
+      const socket = connect(hub.port!, '127.0.0.1');
+      socket.on('error', () => undefined);
+      return socket;
+    });
+    await Promise.all(sockets.map((socket) => new Promise((resolve) => socket.once('connect', resolve).once('error', resolve))));
+    for (const socket of sockets) socket.destroy();
+    await hub.set('fine', true);
+    expect(hub.get('fine')).toBe(true);
+    await waitFor(() => hub.stats().peers.length === 0, 3000, 'no lingering peers');
+  });
+});
