@@ -10,6 +10,8 @@ export interface HandshakeOptions {
   id: NodeId;
   /** This hub's clock reading, sent in the hello. */
   clock: () => Stamp;
+  /** The port this hub listens on, told to the peer so that it can dial back. */
+  listenPort?: number | undefined;
   /** The shared secret; without one, peers are not authenticated. */
   secret?: string | undefined;
   /** Peers whose wall clock differs by more than this are refused. @default 60000 */
@@ -29,6 +31,8 @@ export interface PeerInfo {
   readonly id: NodeId;
   readonly wall: number;
   readonly count: number;
+  /** The port the peer listens on, if it does. */
+  readonly listenPort?: number | undefined;
 }
 
 /**
@@ -52,7 +56,7 @@ export function handshake(link: TcpLink, options: HandshakeOptions): Promise<Pee
       link.off('message', onMessage);
       link.off('close', onClose);
       if (error !== undefined) return reject(error);
-      const info = { id: peer!.id, wall: peer!.wall, count: peer!.count };
+      const info: PeerInfo = { id: peer!.id, wall: peer!.wall, count: peer!.count, listenPort: peer!.listenPort };
       options.established?.(info);
       resolve(info);
     };
@@ -91,6 +95,9 @@ export function handshake(link: TcpLink, options: HandshakeOptions): Promise<Pee
     timer.unref();
     link.on('message', onMessage);
     link.on('close', onClose);
-    link.send({ t: 'hello', p: encodeHello({ id: options.id, wall: clock.wall, count: clock.count, nonce, authenticates: secret !== undefined }) });
+    link.send({
+      t: 'hello',
+      p: encodeHello({ id: options.id, wall: clock.wall, count: clock.count, nonce, authenticates: secret !== undefined, listenPort: options.listenPort }),
+    });
   });
 }

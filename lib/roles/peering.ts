@@ -8,7 +8,7 @@ import type { Op } from '../core/op.js';
 import type { Replica, ReplicaSnapshot } from '../core/replica.js';
 import { TcpLink, type FrameMessage, type TcpLinkOptions } from '../links/tcp.js';
 import type { HostAddress } from '../types.js';
-import { handshake } from './handshake.js';
+import { handshake, type PeerInfo } from './handshake.js';
 
 /** Settings of a hub's links to its peers. */
 export interface MeshOptions extends TcpLinkOptions {
@@ -92,19 +92,21 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     this.#log = log;
     this.#options = options;
     const own = options.listen === undefined ? undefined : addressLabel(options.listen);
-    this.#dialed = options.peers
-      .filter((peer) => addressLabel(peer) !== own)
-      .map((address) => ({
-        address,
-        label: addressLabel(address),
-        id: undefined,
-        link: undefined,
-        state: 'down' as const,
-        delay: options.reconnectMinMs ?? 100,
-        timer: undefined,
-        self: false,
-        outbox: [],
-      }));
+    this.#dialed = options.peers.filter((peer) => addressLabel(peer) !== own).map((address) => this.#newDialed(address));
+  }
+
+  #newDialed(address: HostAddress): Dialed {
+    return {
+      address,
+      label: addressLabel(address),
+      id: undefined,
+      link: undefined,
+      state: 'down',
+      delay: this.#options.reconnectMinMs ?? 100,
+      timer: undefined,
+      self: false,
+      outbox: [],
+    };
   }
 
   /** The port actually listened on (useful with port 0). */
@@ -142,9 +144,10 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     return options;
   }
 
-  #handshake(link: TcpLink, established: (id: NodeId) => void): Promise<NodeId | undefined> {
+  #handshake(link: TcpLink, established: (peer: PeerInfo) => void): Promise<NodeId | undefined> {
     return handshake(link, {
-      established: (peer) => established(peer.id),
+      established,
+      listenPort: this.port,
       id: this.#replica.id,
       // The hello carries the wall clock: the skew check compares physical clocks (a hub's
       // hybrid clock reads 0 until its first write).
@@ -184,10 +187,22 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       this.#inbound.delete(link);
       this.#count(reason);
     });
-    void this.#handshake(link, (id) => {
-      this.#inbound.set(link, id);
-      this.#log('%s is %s: receiving its stream', link.label, id);
+    void this.#handshake(link, (peer) => {
+      this.#inbound.set(link, peer.id);
+      this.#log('%s is %s: receiving its stream', link.label, peer.id);
       this.#receive(link);
+      // A hub this one does not dial (added to the group later): dial it back, so that it
+      // gets this hub's stream too. Its host is where it connected from.
+      if (peer.listenPort !== undefined && !this.#dialed.some((dialed) => dialed.id === peer.id)) {
+        const host = (socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+        const address = { host, port: peer.listenPort };
+        if (!this.#dialed.some((dialed) => dialed.label === addressLabel(address))) {
+          this.#log('%s dialed in and is not in the peer list: dialing it back at %s', peer.id, addressLabel(address));
+          const dialed = this.#newDialed(address);
+          this.#dialed.push(dialed);
+          this.#dial(dialed);
+        }
+      }
     });
   }
 
@@ -259,8 +274,15 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       this.#dialedOnClose(peer, link);
     });
     socket.once('connect', () => {
-      void this.#handshake(link, (id) => {
-        peer.id = id;
+      void this.#handshake(link, (info) => {
+        // Two entries can reach one hub (a configured address and one dialed back): keep one.
+        if (this.#dialed.some((other) => other !== peer && other.id === info.id && other.link !== undefined)) {
+          this.#log('%s is %s, already linked under another address: dropping this entry', peer.label, info.id);
+          peer.self = true;
+          link.close();
+          return;
+        }
+        peer.id = info.id;
         peer.delay = this.#options.reconnectMinMs ?? 100;
         this.#send(peer, link);
       }).then((id) => {

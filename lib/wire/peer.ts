@@ -1,7 +1,9 @@
 /**
  * The hub-to-hub protocol, on frames (wire/frame.ts). On every connection, both ways:
  *
- *   hello { id, w, c, n, a }   node id, clock (wall, counter), challenge, whether a secret is used
+ *   hello { id, w, c, n, a, l? } node id, clock (wall, counter), challenge, whether a secret is
+ *                              used, and the port it listens on (so a hub that does not know it
+ *                              yet can dial it back: a hub added later joins without restarts)
  *   auth  { proof }            with a secret: the answer to the other side's challenge
  *
  * Then the dialer streams its writes to the acceptor (the seed's one-way connections): the
@@ -18,6 +20,7 @@ export interface Hello {
   readonly count: number;
   readonly nonce: string;
   readonly authenticates: boolean;
+  readonly listenPort?: number | undefined;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -30,7 +33,9 @@ function isCount(value: unknown): value is number {
 
 /** The payload of a hello frame. */
 export function encodeHello(hello: Hello): unknown {
-  return { id: hello.id, w: hello.wall, c: hello.count, n: hello.nonce, a: hello.authenticates ? 1 : 0 };
+  const payload: Record<string, unknown> = { id: hello.id, w: hello.wall, c: hello.count, n: hello.nonce, a: hello.authenticates ? 1 : 0 };
+  if (hello.listenPort !== undefined) payload.l = hello.listenPort;
+  return payload;
 }
 
 /** Checks a hello payload; throws a TypeError naming what is wrong. */
@@ -40,7 +45,8 @@ export function decodeHello(payload: unknown): Hello {
   if (!isCount(payload.w) || !isCount(payload.c)) throw new TypeError('hello without a valid clock');
   if (typeof payload.n !== 'string' || !/^[0-9a-f]{64}$/.test(payload.n)) throw new TypeError('hello without a valid challenge');
   if (payload.a !== 0 && payload.a !== 1) throw new TypeError('hello without a valid auth flag');
-  return { id, wall: payload.w, count: payload.c, nonce: payload.n, authenticates: payload.a === 1 };
+  if (payload.l !== undefined && (!isCount(payload.l) || payload.l < 1 || payload.l > 65535)) throw new TypeError('hello with an invalid port');
+  return { id, wall: payload.w, count: payload.c, nonce: payload.n, authenticates: payload.a === 1, listenPort: payload.l as number | undefined };
 }
 
 /** Checks an auth payload; returns the proof (verified by the caller) or throws. */

@@ -62,6 +62,20 @@ describe('hubs linked over TCP', () => {
     await waitFor(() => first.get('n') === 5, 5000, 'the first hub to see the late one');
   });
 
+  it('a hub added later, listing the others, joins without restarting anyone', async () => {
+    const [a, b] = await group(2);
+    await waitFor(linked(a!, 1), 5000, 'the first two');
+    await a!.set('old', 'data');
+    const newcomer = await start({ peers: [address(a!), address(b!)] });
+    await waitFor(() => newcomer.get('old') === 'data', 5000, 'the newcomer to sync');
+    await a!.incr('after');
+    await b!.incr('after');
+    await waitFor(() => newcomer.get('after') === 2, 5000, 'the newcomer to get live writes from hubs that never listed it');
+    await newcomer.set('from', 'newcomer');
+    await waitFor(() => a!.get('from') === 'newcomer' && b!.get('from') === 'newcomer', 5000, 'the others to hear the newcomer');
+    expect(linked(a!, 2)()).toBe(true);
+  });
+
   it('a hub restarted without state rejoins under a new id and gets everything back', async () => {
     const [a, b] = await group(2);
     await waitFor(linked(a!, 1), 5000, 'the link');
