@@ -46,6 +46,8 @@ export interface CollectiveOptions {
   maxPeerBacklog?: number;
   /** How often a hub asks each peer for anything it missed (repairs partial partitions). @default 2000 */
   antiEntropyMs?: number;
+  /** Longest wait between redials of a peer that is down (the wait doubles from 100 ms, with jitter). @default 5000 */
+  reconnectMaxMs?: number;
 }
 
 /** Options of `Collective.start()`: the hub options plus where it is. */

@@ -40,6 +40,7 @@ export function meshOptions(local: HostAddress | undefined, peers: readonly Host
     maxClockSkewMs: options.maxClockSkewMs,
     handshakeTimeoutMs: options.handshakeTimeoutMs,
     antiEntropyMs: options.antiEntropyMs,
+    reconnectMaxMs: options.reconnectMaxMs,
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
     ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
     ...(options.maxPeerBacklog === undefined ? {} : { maxBacklogBytes: options.maxPeerBacklog }),

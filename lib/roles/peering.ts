@@ -55,6 +55,10 @@ interface Dialed {
   delay: number;
   timer: NodeJS.Timeout | undefined;
   self: boolean;
+  /** When dialing this entry started (to tell a peer being configured from one that is gone). */
+  readonly since: number;
+  /** Whether it came from the configured list (rather than dialed back). */
+  readonly configured: boolean;
   /** Live ops waiting for this turn's frame. */
   outbox: Op[];
 }
@@ -95,8 +99,10 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     this.#dialed = options.peers.filter((peer) => addressLabel(peer) !== own).map((address) => this.#newDialed(address));
   }
 
-  #newDialed(address: HostAddress): Dialed {
+  #newDialed(address: HostAddress, configured = true): Dialed {
     return {
+      since: Date.now(),
+      configured,
       address,
       label: addressLabel(address),
       id: undefined,
@@ -166,6 +172,15 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     );
   }
 
+  // While a configured peer is still on its first attempts, a peer dialing in may be that very
+  // one (reached at another address, through a proxy or NAT): dialing it back directly would
+  // bypass the configured route. So dial back only once every configured peer was reached, or
+  // has been failing for a while (gone, not slow).
+  #mayDialBack(): boolean {
+    const now = Date.now();
+    return this.#dialed.every((peer) => !peer.configured || peer.self || peer.id !== undefined || now - peer.since > 10_000);
+  }
+
   // Every link that closes for a reason of the peer's making is counted once, here.
   #count(reason: Error | undefined): void {
     if (reason instanceof AuthError) this.#authFailures++;
@@ -193,12 +208,12 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       this.#receive(link);
       // A hub this one does not dial (added to the group later): dial it back, so that it
       // gets this hub's stream too. Its host is where it connected from.
-      if (peer.listenPort !== undefined && !this.#dialed.some((dialed) => dialed.id === peer.id)) {
+      if (peer.listenPort !== undefined && !this.#dialed.some((dialed) => dialed.id === peer.id) && this.#mayDialBack()) {
         const host = (socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
         const address = { host, port: peer.listenPort };
         if (!this.#dialed.some((dialed) => dialed.label === addressLabel(address))) {
           this.#log('%s dialed in and is not in the peer list: dialing it back at %s', peer.id, addressLabel(address));
-          const dialed = this.#newDialed(address);
+          const dialed = this.#newDialed(address, false);
           this.#dialed.push(dialed);
           this.#dial(dialed);
         }
