@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FaultProxy } from './helpers/fault-proxy.js';
-import { HubProcess, freePort, killHubProcesses } from './helpers/hub-process.js';
+import { HubProcess, killHubProcesses } from './helpers/hub-process.js';
 import { waitFor } from './helpers/wait.js';
 
 // Three hubs, each in its own process, linked over real loopback TCP. Every hub dials every
@@ -14,30 +14,35 @@ afterEach(async () => {
 
 interface Mesh {
   hubs: HubProcess[];
-  ports: number[];
   proxy: FaultProxy[][];
   restart(index: number): Promise<HubProcess>;
 }
 
+// Proxies first (without a target), then hubs on port 0 dialing the proxies, then the proxies
+// pointed at the ports the hubs got: no port is ever freed and reused, so no race with other
+// tests binding ports at the same time.
 async function mesh(count = 3, secret = 'mesh-secret'): Promise<Mesh> {
-  const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
   const proxy: FaultProxy[][] = [];
   for (let i = 0; i < count; i++) {
     proxy.push([]);
     for (let j = 0; j < count; j++) {
-      const created = await new FaultProxy({ port: ports[j]! }).start();
+      const created = await new FaultProxy().start();
       proxies.push(created);
       proxy[i]!.push(created);
     }
   }
-  const peersOf = (i: number) => ports.flatMap((_, j) => (j === i ? [] : [proxy[i]![j]!.address]));
-  const hubs = await Promise.all(ports.map((port, i) => HubProcess.start(port, peersOf(i), secret)));
+  const peersOf = (i: number) => proxy.flatMap((_, j) => (j === i ? [] : [proxy[i]![j]!.address]));
+  const target = (j: number, port: number) => {
+    for (let i = 0; i < count; i++) proxy[i]![j]!.retarget(port);
+  };
+  const hubs = await Promise.all(Array.from({ length: count }, (_, i) => HubProcess.start(peersOf(i), secret)));
+  hubs.forEach((hub, j) => target(j, hub.port));
   const result: Mesh = {
     hubs,
-    ports,
     proxy,
     async restart(index) {
-      const hub = await HubProcess.start(ports[index]!, peersOf(index), secret);
+      const hub = await HubProcess.start(peersOf(index), secret);
+      target(index, hub.port);
       hubs[index] = hub;
       return hub;
     },

@@ -195,7 +195,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       socket.destroy();
       return;
     }
-    const link = new TcpLink(socket, `in:${socket.remoteAddress}:${socket.remotePort}`, this.#linkOptions());
+    const link = new TcpLink(socket, `${this.#replica.id} in:${socket.remoteAddress}:${socket.remotePort}`, this.#linkOptions());
     socket.on('error', () => undefined);
     this.#inbound.set(link, undefined);
     link.once('close', (reason) => {
@@ -281,7 +281,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     if (this.#closed || peer.self) return;
     peer.state = 'connecting';
     const socket = connect(peer.address.port, peer.address.host ?? 'localhost');
-    const link = new TcpLink(socket, `out:${peer.label}`, this.#linkOptions());
+    const link = new TcpLink(socket, `${this.#replica.id} out:${peer.label}`, this.#linkOptions());
     peer.link = link;
     socket.on('error', () => undefined); // the link reports it through 'close'
     link.once('close', (reason) => {

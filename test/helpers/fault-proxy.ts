@@ -8,15 +8,20 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * lost bytes, so that both sides reconnect cleanly).
  */
 export class FaultProxy {
-  readonly #target: { host: string; port: number };
+  #target: { host: string; port: number } | undefined;
   readonly #server: Server;
   readonly #pairs = new Set<[Socket, Socket]>();
   #mode: 'pass' | 'cut' | 'blackhole' = 'pass';
   #delayMs = 0;
 
-  constructor(target: { host?: string; port: number }) {
-    this.#target = { host: target.host ?? '127.0.0.1', port: target.port };
+  constructor(target?: { host?: string; port: number }) {
+    if (target !== undefined) this.retarget(target.port, target.host);
     this.#server = createServer((client) => this.#accept(client));
+  }
+
+  /** Points the proxy at a (new) port; connections made before there is a target are reset. */
+  retarget(port: number, host = '127.0.0.1'): void {
+    this.#target = { host, port };
   }
 
   async start(): Promise<this> {
@@ -34,11 +39,12 @@ export class FaultProxy {
 
   #accept(client: Socket): void {
     client.on('error', () => undefined);
-    if (this.#mode === 'cut') {
+    const target = this.#target;
+    if (this.#mode === 'cut' || target === undefined) {
       client.destroy();
       return;
     }
-    const upstream = connect(this.#target.port, this.#target.host);
+    const upstream = connect(target.port, target.host);
     upstream.on('error', () => undefined);
     const pair: [Socket, Socket] = [client, upstream];
     this.#pairs.add(pair);

@@ -1,15 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fixtures } from './processes.js';
-
-/** A free TCP port on loopback (the hub processes need theirs before the proxies exist). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const running = new Set<ChildProcess>();
 
@@ -17,12 +7,15 @@ const running = new Set<ChildProcess>();
 export class HubProcess {
   readonly child: ChildProcess;
   readonly id: string;
+  /** The port the hub listens on (it asks for port 0 and reports what it got). */
+  readonly port: number;
   #next = 1;
   readonly #waiting = new Map<number, (reply: Record<string, unknown>) => void>();
 
-  private constructor(child: ChildProcess, id: string) {
+  private constructor(child: ChildProcess, id: string, port: number) {
     this.child = child;
     this.id = id;
+    this.port = port;
     child.on('message', (message: Record<string, unknown>) => {
       const resolve = this.#waiting.get(message.re as number);
       if (resolve === undefined) return;
@@ -31,9 +24,9 @@ export class HubProcess {
     });
   }
 
-  static async start(port: number, peers: { host: string; port: number }[], secret = ''): Promise<HubProcess> {
+  static async start(peers: { host: string; port: number }[], secret = ''): Promise<HubProcess> {
     const child = fork(`${fixtures}hub-process.mjs`, [], {
-      env: { ...process.env, LISTEN_PORT: String(port), PEERS: JSON.stringify(peers), SECRET: secret },
+      env: { ...process.env, LISTEN_PORT: '0', PEERS: JSON.stringify(peers), SECRET: secret },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     running.add(child);
@@ -42,7 +35,7 @@ export class HubProcess {
       child.once('message', resolve);
       child.once('exit', (code) => reject(new Error(`hub process exited with ${code} before it was ready`)));
     });
-    return new HubProcess(child, ready.id as string);
+    return new HubProcess(child, ready.id as string, ready.port as number);
   }
 
   request(message: Record<string, unknown>, timeout = 10_000): Promise<Record<string, unknown>> {
