@@ -92,6 +92,11 @@ describe('hubs in separate processes over TCP, with faults', { timeout: 60_000 }
     cutHub(m, 2, 'cut');
     await Promise.all([m.hubs[0]!.write('incr', 'n', 1, 100), m.hubs[1]!.write('incr', 'n', 1, 100), m.hubs[2]!.write('incr', 'n', 1, 100)]);
     await m.hubs[2]!.write('set', 'config', 'from the island');
+    // "Later" means a later stamp: two writes in the same millisecond are ordered by counter and
+    // node id, not by real time. Once the (shared) wall clock has moved on, hub 0's stamp is
+    // later, since a stamp's wall time is never behind its hub's physical clock.
+    const islandWroteBy = Date.now();
+    await waitFor(() => Date.now() > islandWroteBy + 1, 1000, 'the clock to move on');
     await m.hubs[0]!.write('set', 'config', 'from the mainland');
     // The two sides differ while cut.
     expect(((await m.hubs[2]!.state()) as Record<string, unknown>).n).toBe(100);
