@@ -53,14 +53,19 @@ async function mesh(count = 3, secret = 'mesh-secret'): Promise<Mesh> {
 
 async function converged(hubs: HubProcess[], check: (state: Record<string, unknown>) => boolean, what: string, timeout = 30_000): Promise<Record<string, unknown>> {
   let last: unknown[] = [];
-  await waitFor(
-    async () => {
-      last = await Promise.all(hubs.map((hub) => hub.state()));
-      return last.every((state) => JSON.stringify(state) === JSON.stringify(last[0])) && check(last[0] as Record<string, unknown>);
-    },
-    timeout,
-    what,
-  );
+  try {
+    await waitFor(
+      async () => {
+        last = await Promise.all(hubs.map((hub) => hub.state()));
+        return last.every((state) => JSON.stringify(state) === JSON.stringify(last[0])) && check(last[0] as Record<string, unknown>);
+      },
+      timeout,
+      what,
+    );
+  } catch (error) {
+    const stats = await Promise.all(hubs.map((hub) => hub.stats().catch(() => 'no answer')));
+    throw new Error(`${(error as Error).message}\nlast states: ${JSON.stringify(last)}\nstats: ${JSON.stringify(stats)}`);
+  }
   return last[0] as Record<string, unknown>;
 }
 
