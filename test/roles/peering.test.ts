@@ -161,3 +161,53 @@ describe('a hub facing strangers on raw sockets', () => {
     await waitFor(() => hub.stats().peers.length === 0, 3000, 'no lingering peers');
   });
 });
+
+describe('a hub under random frames (fuzz)', () => {
+  it('keeps serving, applies nothing it should not, and leaves Object.prototype alone', { timeout: 60_000 }, async () => {
+    const fc = (await import('fast-check')).default;
+    const hub = await start({ handshakeTimeoutMs: 300 });
+    const types = ['hello', 'auth', 'vector', 'delta', 'synced', 'snapshot', 'ops', 'ping', 'frontier', 'x'];
+    const junkValue = fc.oneof(fc.jsonValue(), fc.constant(JSON.parse('{"__proto__":{"polluted":1}}')));
+    const junkOp = fc.record({
+      k: fc.oneof(fc.constantFrom('set', 'delete', 'incr', 'append'), fc.string()),
+      p: fc.oneof(fc.array(fc.oneof(fc.constantFrom('a', '__proto__', 'constructor', ''), fc.string()), { maxLength: 3 }), fc.string()),
+      v: junkValue,
+      s: fc.oneof(fc.nat(), fc.integer(), fc.double()),
+      w: fc.oneof(fc.nat(), fc.double()),
+      c: fc.nat(),
+      n: fc.oneof(fc.constant('fuzzer'), fc.string()),
+    });
+    const frame = fc.tuple(fc.constantFrom(...types), fc.oneof(junkValue, fc.array(junkOp, { maxLength: 3 })));
+    const session = fc.record({
+      handshake: fc.boolean(),
+      frames: fc.array(frame, { maxLength: 4 }),
+      tail: fc.uint8Array({ maxLength: 40 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(session, async ({ handshake, frames, tail }) => {
+        const socket = connect(hub.port!, '127.0.0.1');
+        socket.on('error', () => undefined);
+        socket.resume();
+        await new Promise((resolve) => socket.once('connect', resolve));
+        if (handshake) socket.write(encodeFrame('hello', { id: 'fuzzer', w: Date.now(), c: 0, n: newNonce(), a: 0 }));
+        for (const [type, payload] of frames) socket.write(encodeFrame(type, payload));
+        socket.write(Buffer.from(tail));
+        socket.destroy();
+      }),
+      { numRuns: 300 },
+    );
+    await hub.set('after', 'fuzzing');
+    expect(hub.get('after')).toBe('fuzzing');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(hub.stats().rejectedFrames).toBeGreaterThan(0);
+    // Whatever the fuzzer managed to apply went through the validators: no forbidden key anywhere.
+    const walk = (value: unknown): void => {
+      if (typeof value !== 'object' || value === null) return;
+      for (const key of Object.keys(value)) {
+        expect(['__proto__', 'constructor', 'prototype']).not.toContain(key);
+        walk((value as Record<string, unknown>)[key]);
+      }
+    };
+    walk(hub.get());
+  });
+});
