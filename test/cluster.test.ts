@@ -24,6 +24,21 @@ async function run(scenario: string, env: Record<string, string> = {}): Promise<
   return result as Result;
 }
 
+describe('two cluster primaries linked as hubs over TCP', () => {
+  it('a write in a worker on one machine reaches the workers of the other', async () => {
+    // A listens on a port of its own choosing; B is told A's port; A dials B back.
+    let reportPort!: (port: number) => void;
+    const portOfA = new Promise<number>((resolve) => (reportPort = resolve));
+    const a = runFixture('cluster-mesh.mjs', { ROLE: 'a' }, 30_000, (line) => {
+      if (line.startsWith('PORT ')) reportPort(Number(line.slice(5)));
+    });
+    const b = runFixture('cluster-mesh.mjs', { ROLE: 'b', PEER: String(await portOfA) });
+    for (const run of await Promise.all([a, b])) {
+      expect(run.result).toMatchObject({ seen: { a: 'worker of a', b: 'worker of b' }, total: 2, peers: 1 });
+    }
+  });
+});
+
 describe('collective.cluster() with real forked workers', () => {
   it('concurrent incr and append from every worker: exact count, same order everywhere', async () => {
     const result = await run('counts', { WORKERS: '3', N: '300' });

@@ -30,9 +30,10 @@ export interface FixtureRun {
 
 /**
  * Runs `node <fixture>` with `env` and resolves with the JSON it prints after `RESULT `, once
- * it exits. Rejects (after killing it) if it does not exit within `timeout` ms.
+ * it exits. Rejects (after killing it) if it does not exit within `timeout` ms. `onLine` sees
+ * each line of its output as it comes (to learn a port it printed, say).
  */
-export function runFixture(fixture: string, env: Record<string, string>, timeout = 30_000): Promise<FixtureRun> {
+export function runFixture(fixture: string, env: Record<string, string>, timeout = 30_000, onLine?: (line: string) => void): Promise<FixtureRun> {
   const child = spawn(process.execPath, [fixtures + fixture], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -40,7 +41,14 @@ export function runFixture(fixture: string, env: Record<string, string>, timeout
   running.add(child);
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  let pending = '';
+  child.stdout!.on('data', (chunk) => {
+    stdout += chunk;
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) onLine?.(line);
+  });
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
