@@ -50,6 +50,8 @@ export interface ReplicaSnapshot {
   v: 1;
   clock: [number, number, string];
   vector: WireVector;
+  /** Ops applied beyond the contiguous vector: [origin, seq, wall, counter]. */
+  ahead?: WireVector;
   folded: [string, number][];
   latest?: [number, number, string];
   tree: NodeSnapshot;
@@ -81,6 +83,10 @@ export class Replica {
   readonly #clock: HybridClock;
   readonly #tree = new ReplicatedTree();
   readonly #applied = new Map<string, VersionEntry>();
+  // Per origin, ops applied beyond the contiguous vector (from a delta received in pieces),
+  // by seq: they must never be applied again, and the vector moves through them once the
+  // gap before them is closed.
+  readonly #ahead = new Map<string, Map<number, Stamp>>();
   // Per origin, the highest seq folded away by GC: a peer behind it needs a snapshot.
   readonly #folded = new Map<string, number>();
   readonly #watchers = new Watchers((path) => this.get(path));
@@ -213,11 +219,36 @@ export class Replica {
    * skips a sequence number is refused as a `'gap'` (the caller resyncs with a delta).
    */
   apply(op: Op): ApplyResult {
-    const have = this.#applied.get(op.stamp.node)?.seq ?? 0;
+    const origin = op.stamp.node;
+    const have = this.#applied.get(origin)?.seq ?? 0;
     if (op.seq <= have) return 'duplicate';
     if (op.seq !== have + 1) return 'gap';
+    if (this.#ahead.get(origin)?.has(op.seq)) {
+      // Already applied from a delta still arriving: only the vector moves.
+      this.#advance(origin, op);
+      return 'duplicate';
+    }
     this.#record(op);
+    this.#advance(origin, op);
     return 'applied';
+  }
+
+  // The contiguous vector of `origin` reaches `entry`: move it on through every op already
+  // applied ahead of it, and forget those.
+  #advance(origin: string, entry: VersionEntry): void {
+    const ahead = this.#ahead.get(origin);
+    let last = entry;
+    if (ahead !== undefined) {
+      for (let next = ahead.get(last.seq + 1); next !== undefined; next = ahead.get(last.seq + 1)) {
+        ahead.delete(last.seq + 1);
+        last = { seq: last.seq + 1, stamp: next };
+      }
+      for (const seq of ahead.keys()) if (seq <= last.seq) ahead.delete(seq);
+      if (ahead.size === 0) this.#ahead.delete(origin);
+    }
+    const mine = this.#applied.get(origin);
+    if (mine === undefined || last.seq > mine.seq) this.#applied.set(origin, last);
+    this.#keepOwnSeqAhead(origin, last.seq);
   }
 
   /** This replica's version vector: per origin, the last contiguous seq applied. */
@@ -264,23 +295,29 @@ export class Replica {
    */
   receiveDelta(clock: Stamp): { apply(ops: readonly Op[]): void; end(vector: VersionVector): void } {
     this.#clock.observe(clock);
-    const have = new Map([...this.#applied].map(([origin, entry]) => [origin, entry.seq]));
     return {
       apply: (ops) => {
         for (const op of ops) {
-          if (op.seq <= (have.get(op.stamp.node) ?? 0)) continue;
+          const origin = op.stamp.node;
+          const have = this.#applied.get(origin)?.seq ?? 0;
+          // Never twice: not what the vector covers, nor what an earlier piece (of this delta,
+          // another peer's, or one cut off halfway) already applied.
+          if (op.seq <= have || this.#ahead.get(origin)?.has(op.seq)) continue;
           this.#clock.observe(op.stamp);
           this.#tree.apply(op);
           this.#watchers.notify(op);
           this.#onApplied?.(op);
+          if (op.seq === have + 1) this.#advance(origin, op);
+          else {
+            let ahead = this.#ahead.get(origin);
+            if (ahead === undefined) this.#ahead.set(origin, (ahead = new Map()));
+            ahead.set(op.seq, op.stamp);
+          }
         }
       },
+      // The sender's vector covers what it skipped as overwritten, too.
       end: (vector) => {
-        for (const [origin, entry] of Object.entries(vector)) {
-          const mine = this.#applied.get(origin);
-          if (mine === undefined || entry.seq > mine.seq) this.#applied.set(origin, entry);
-          this.#keepOwnSeqAhead(origin, entry.seq);
-        }
+        for (const [origin, entry] of Object.entries(vector)) this.#advance(origin, entry);
       },
     };
   }
@@ -314,6 +351,9 @@ export class Replica {
       v: 1,
       clock: [clock.wall, clock.count, clock.node],
       vector: encodeVector(this.vector()),
+      ahead: [...this.#ahead].flatMap(([origin, seqs]) =>
+        [...seqs].map(([seq, stamp]): [string, number, number, number] => [origin, seq, stamp.wall, stamp.count]),
+      ),
       folded: [...this.#folded],
       tree: encodeNode(this.#tree.root),
     };
@@ -346,6 +386,8 @@ export class Replica {
     this.#folded.clear();
     for (const [origin, seq] of other.#folded) this.#folded.set(origin, seq);
     this.#applied.clear();
+    this.#ahead.clear();
+    for (const [origin, seqs] of other.#ahead) this.#ahead.set(origin, new Map(seqs));
     for (const [origin, entry] of other.#applied) {
       this.#applied.set(origin, entry);
       this.#keepOwnSeqAhead(origin, entry.seq);
@@ -370,6 +412,16 @@ export class Replica {
     const ops: Op[] = [];
     decodeNodeInto(replica.#tree.root, snapshot.tree, [], replica.limits, ops);
     for (const origin of Object.keys(vector)) replica.#applied.set(origin, vector[origin]!);
+    if (snapshot.ahead !== undefined) {
+      if (!Array.isArray(snapshot.ahead)) throw new TypeError('malformed snapshot ahead');
+      for (const entry of snapshot.ahead) {
+        if (!Array.isArray(entry) || !Number.isSafeInteger(entry[1]) || entry[1] < 1) throw new TypeError('malformed snapshot ahead');
+        const origin = decodeNodeId(entry[0]);
+        let seqs = replica.#ahead.get(origin);
+        if (seqs === undefined) replica.#ahead.set(origin, (seqs = new Map()));
+        seqs.set(entry[1], decodeStamp(entry[2], entry[3], origin));
+      }
+    }
     let latest: Stamp | undefined;
     if (snapshot.latest !== undefined) {
       const [wall, counter, node] = snapshot.latest;
@@ -377,7 +429,9 @@ export class Replica {
     }
     for (const op of ops) {
       if (latest === undefined || isAfter(op.stamp, latest)) latest = op.stamp;
-      if (op.seq > (replica.#applied.get(op.stamp.node)?.seq ?? 0)) throw new TypeError('malformed snapshot: op beyond its vector');
+      if (op.seq > (replica.#applied.get(op.stamp.node)?.seq ?? 0) && !replica.#ahead.get(op.stamp.node)?.has(op.seq)) {
+        throw new TypeError('malformed snapshot: op beyond its vector');
+      }
     }
     replica.#tree.restored(latest);
     if (latest !== undefined) replica.#clock.observe(latest);

@@ -50,8 +50,8 @@ describe('deterministic simulation of replicas over lossy, partitioned links', (
     if (only === undefined && seeds.length >= 100) {
       expect(total.crashes, 'crashes exercised').toBeGreaterThan(seeds.length / 10);
       expect(total.snapshots, 'snapshot resyncs exercised').toBeGreaterThan(0);
-      expect(total.collections, 'GC rounds exercised').toBeGreaterThan(seeds.length);
-      expect(total.gaps, 'sequence gaps exercised').toBeGreaterThan(seeds.length);
+      expect(total.collections, 'GC rounds exercised').toBeGreaterThan(seeds.length / 2);
+      expect(total.gaps, 'sequence gaps exercised').toBeGreaterThan(seeds.length / 2);
     }
     console.log(`simulation: ${seeds.length} seeds, ${JSON.stringify(total)}`);
   });

@@ -11,14 +11,18 @@ import type { NodeId } from '../../lib/core/clock.js';
 import type { Op } from '../../lib/core/op.js';
 import { decodeDelta, encodeDelta } from '../../lib/core/delta.js';
 import { Replica } from '../../lib/core/replica.js';
-import { decodeOp, encodeOp } from '../../lib/core/codec.js';
+import { decodeOp, decodeVector, encodeOp, encodeVector } from '../../lib/core/codec.js';
+import type { Stamp } from '../../lib/core/clock.js';
 import { oracleState } from './oracle.js';
 import { Random } from './random.js';
 
 type Message =
   | { type: 'ops'; ops: unknown[] }
   | { type: 'sync'; vector: Record<string, { seq: number }> }
-  | { type: 'delta'; delta: string; log: Map<string, Op> };
+  | { type: 'delta'; delta: string; log: Map<string, Op> }
+  // A delta in pieces, as the TCP tier sends it: other links' messages can come in between.
+  | { type: 'delta-ops'; clock: Stamp; ops: unknown[] }
+  | { type: 'delta-end'; vector: string };
 
 interface Peer {
   slot: number;
@@ -50,6 +54,8 @@ export class Simulation {
   readonly peers = new Map<number, Peer>();
   readonly links = new Map<string, Message[]>();
   readonly cuts = new Set<string>();
+  /** Per link, the delta being received in pieces. */
+  readonly #receiving = new Map<string, ReturnType<Replica['receiveDelta']>>();
   /** Writes that at least two replicas held when one of them crashed: they must survive. */
   readonly acknowledged = new Map<string, Op>();
   stats: SimulationResult;
@@ -146,7 +152,13 @@ export class Simulation {
     const [from, to] = key.split('>').map(Number) as [number, number];
     const receiver = this.peers.get(to);
     if (receiver === undefined || !this.peers.has(from)) return;
-    if (this.#dropping && this.rng.chance(0.04)) return;
+    if (this.#dropping && this.rng.chance(0.04)) {
+      // A loss breaks the link, as with TCP: what was queued behind it is lost too, and a delta
+      // received halfway stays halfway (its end never comes on this link).
+      queue.length = 0;
+      this.#receiving.delete(key);
+      return;
+    }
     if (this.#dropping && this.rng.chance(0.04)) queue.unshift(message); // delivered twice
     switch (message.type) {
       case 'ops': {
@@ -165,8 +177,32 @@ export class Simulation {
       }
       case 'sync': {
         const delta = receiver.replica.delta(message.vector);
-        if (delta.kind === 'snapshot') this.stats.snapshots++;
-        this.#send(to, from, { type: 'delta', delta: JSON.stringify(encodeDelta(delta)), log: new Map(receiver.log) });
+        if (delta.kind === 'snapshot') {
+          this.stats.snapshots++;
+          this.#send(to, from, { type: 'delta', delta: JSON.stringify(encodeDelta(delta)), log: new Map(receiver.log) });
+        } else if (this.rng.chance(0.5)) {
+          this.#send(to, from, { type: 'delta', delta: JSON.stringify(encodeDelta(delta)), log: new Map(receiver.log) });
+        } else {
+          const half = Math.ceil(delta.ops.length / 2);
+          for (const part of [delta.ops.slice(0, half), delta.ops.slice(half)]) {
+            this.#send(to, from, { type: 'delta-ops', clock: delta.clock, ops: part.map(encodeOp) });
+          }
+          this.#send(to, from, { type: 'delta-end', vector: JSON.stringify(encodeVector(delta.vector)) });
+        }
+        break;
+      }
+      case 'delta-ops': {
+        let receiving = this.#receiving.get(key);
+        if (receiving === undefined) this.#receiving.set(key, (receiving = receiver.replica.receiveDelta(message.clock)));
+        const ops = (JSON.parse(JSON.stringify(message.ops)) as unknown[]).map((op) => decodeOp(op, receiver.replica.limits));
+        receiving.apply(ops);
+        for (const op of ops) receiver.log.set(opKey(op), op);
+        break;
+      }
+      case 'delta-end': {
+        const receiving = this.#receiving.get(key) ?? receiver.replica.receiveDelta({ wall: 0, count: 0, node: receiver.replica.id });
+        this.#receiving.delete(key);
+        receiving.end(decodeVector(JSON.parse(message.vector)));
         break;
       }
       case 'delta': {
@@ -218,10 +254,13 @@ export class Simulation {
     const slots = [...this.peers.keys()];
     const a = this.rng.pick(slots);
     for (const b of slots) if (b !== a && this.rng.chance(0.7)) this.cuts.add(`${Math.min(a, b)}|${Math.max(a, b)}`);
-    // A cut loses whatever was in flight on it.
+    // A cut loses whatever was in flight on it (a delta half received stays half received).
     for (const key of [...this.links.keys()]) {
       const [from, to] = key.split('>').map(Number) as [number, number];
-      if (this.#isCut(from, to)) this.links.delete(key);
+      if (this.#isCut(from, to)) {
+        this.links.delete(key);
+        this.#receiving.delete(key);
+      }
     }
   }
 
