@@ -61,6 +61,8 @@ interface Dialed {
   readonly configured: boolean;
   /** Live ops waiting for this turn's frame. */
   outbox: Op[];
+  /** This hub's last own seq sent on the current link (live or in a delta): FIFO, so it arrives. */
+  sentSeq: number;
 }
 
 const OPS_PER_FRAME = 2000;
@@ -112,6 +114,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       timer: undefined,
       self: false,
       outbox: [],
+      sentSeq: 0,
     };
   }
 
@@ -314,7 +317,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       try {
         if (message.t !== 'vector') throw new TypeError(`unexpected frame ${message.t}`);
         const vector = decodeVector(message.p);
-        this.#sendWhatIsMissing(link, vector);
+        this.#sendWhatIsMissing(peer, link, vector);
         if (peer.state !== 'up') {
           peer.state = 'up';
           peer.outbox = [];
@@ -328,8 +331,13 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     });
   }
 
-  #sendWhatIsMissing(link: TcpLink, vector: ReturnType<typeof decodeVector>): void {
-    const delta = this.#replica.delta(vector);
+  #sendWhatIsMissing(peer: Dialed, link: TcpLink, vector: ReturnType<typeof decodeVector>): void {
+    // This hub's own ops already sent on this link are on their way (the link is FIFO): an
+    // anti-entropy round during a burst must not send them all again.
+    const own = this.#replica.id;
+    const known = { ...vector };
+    if (peer.sentSeq > (known[own]?.seq ?? 0)) known[own] = { seq: peer.sentSeq, stamp: known[own]?.stamp ?? { wall: 0, count: 0, node: own } };
+    const delta = this.#replica.delta(known);
     if (delta.kind === 'snapshot') {
       link.send({ t: 'snapshot', p: delta.snapshot });
       return;
@@ -338,12 +346,16 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     for (let start = 0; start < delta.ops.length; start += OPS_PER_FRAME) {
       link.send({ t: 'delta', p: [clock, delta.ops.slice(start, start + OPS_PER_FRAME).map(encodeOp)] });
     }
+    // The receiver's vector moves to this hub's, which covers this hub's own ops up to its
+    // current seq: those not yet sent must go out before the vector says they were.
     link.send({ t: 'synced', p: encodeVector(delta.vector) });
+    peer.sentSeq = Math.max(peer.sentSeq, delta.vector[own]?.seq ?? 0);
   }
 
   #dialedOnClose(peer: Dialed, link: TcpLink): void {
     if (peer.link !== link) return;
     peer.link = undefined;
+    peer.sentSeq = 0; // a new link starts from the receiver's vector
     const wasUp = peer.state === 'up';
     peer.state = 'down';
     if (wasUp) {
@@ -386,6 +398,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       for (let start = 0; start < ops.length; start += OPS_PER_FRAME) {
         peer.link.send({ t: 'ops', p: ops.slice(start, start + OPS_PER_FRAME).map(encodeOp) });
       }
+      peer.sentSeq = Math.max(peer.sentSeq, ops[ops.length - 1]!.seq);
     }
   }
 

@@ -2,8 +2,15 @@
 import { writeFileSync } from 'node:fs';
 import { runClusterBench } from './cluster.mjs';
 import { runCoreBench } from './core.mjs';
+import { runMeshBench } from './mesh.mjs';
 
-const figures = { node: process.version, date: new Date().toISOString(), core: runCoreBench(), cluster: runClusterBench() };
+const figures = {
+  node: process.version,
+  date: new Date().toISOString(),
+  core: runCoreBench(),
+  cluster: runClusterBench(),
+  mesh: await runMeshBench({ rounds: 3, ops: 300_000 }),
+};
 const jsonAt = process.argv.indexOf('--json');
 if (jsonAt !== -1) {
   const file = process.argv[jsonAt + 1] ?? 'bench.json';

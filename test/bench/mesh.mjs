@@ -1,0 +1,105 @@
+// Hub-to-hub figures next to raw sockets, each in separate processes, in one run.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { median, table } from './harness.mjs';
+
+const script = fileURLToPath(new URL('./mesh-bench.mjs', import.meta.url));
+
+function start(env) {
+  const child = fork(script, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = () => new Promise((resolve) => child.once('message', resolve));
+  const ask = (message) => {
+    const reply = next();
+    child.send(message);
+    return reply;
+  };
+  return { child, next, ask };
+}
+
+function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function raw(n, perWrite, pings = 0) {
+  const sink = start({ ROLE: 'raw-sink', N: String(n) });
+  const { port } = await sink.next();
+  const source = start({ ROLE: 'raw-source', PORT: String(port), N: String(n), PER_WRITE: String(perWrite) });
+  const [{ start: began }, { done }] = await Promise.all([source.next(), sink.next()]);
+  let latencies = [];
+  if (pings > 0) latencies = (await source.ask({ pings })).latencies;
+  sink.child.kill();
+  source.child.kill();
+  return { opsPerSecond: n / ((done - began) / 1000), latencies };
+}
+
+async function hubs(n, pings) {
+  const a = start({ ROLE: 'hub' });
+  const { port } = await a.next();
+  const b = start({ ROLE: 'hub', PEER: String(port) });
+  await b.next();
+  await Promise.all([a.ask({ cmd: 'linked' }), b.ask({ cmd: 'linked' })]);
+  const awaited = b.ask({ cmd: 'await', path: 'hits', value: n });
+  const { start: began } = await a.ask({ cmd: 'write', n });
+  const { done } = await awaited;
+  await a.ask({ cmd: 'pings', n: pings });
+  await new Promise((r) => setTimeout(r, 50));
+  const { latencies } = await b.ask({ cmd: 'latencies' });
+  a.child.kill();
+  b.child.kill();
+  return { opsPerSecond: n / ((done - began) / 1000), latencies };
+}
+
+async function sync(keys) {
+  const a = start({ ROLE: 'hub' });
+  const { port } = await a.next();
+  await a.ask({ cmd: 'fill', n: keys });
+  const began = Date.now();
+  const b = start({ ROLE: 'hub', PEER: String(port) });
+  await b.next();
+  for (;;) {
+    const { keys: have } = await b.ask({ cmd: 'count' });
+    if (have === keys) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const seconds = (Date.now() - began) / 1000;
+  a.child.kill();
+  b.child.kill();
+  return seconds;
+}
+
+export async function runMeshBench({ rounds = 3, ops = 500_000, pings = 500, syncKeys = 1_000_000 } = {}) {
+  const results = { raw100: [], raw1: [], hub: [], rawLatency: [], hubLatency: [] };
+  for (let round = 0; round < rounds; round++) {
+    const batched = await raw(ops, 100, round === 0 ? pings : 0);
+    results.raw100.push(batched.opsPerSecond);
+    if (round === 0) results.rawLatency = batched.latencies;
+    results.raw1.push((await raw(Math.min(ops, 200_000), 1)).opsPerSecond);
+    const linked = await hubs(ops, round === 0 ? pings : 0);
+    results.hub.push(linked.opsPerSecond);
+    if (round === 0) results.hubLatency = linked.latencies;
+  }
+  const syncSeconds = await sync(syncKeys);
+  const figures = {
+    hubOpsPerSecond: median(results.hub),
+    rawBatchedOpsPerSecond: median(results.raw100),
+    rawUnbatchedOpsPerSecond: median(results.raw1),
+    latencyP50Ms: percentile(results.hubLatency, 50),
+    latencyP99Ms: percentile(results.hubLatency, 99),
+    rawLatencyP50Ms: percentile(results.rawLatency, 50),
+    rawLatencyP99Ms: percentile(results.rawLatency, 99),
+    syncSeconds,
+    syncKeys,
+  };
+  table(`hubs over TCP: ${ops} incr from one hub to another, median of ${rounds} rounds`, [
+    ['hub to hub, until the other hub applied all', figures.hubOpsPerSecond, 'raw socket, 100 messages per write', figures.rawBatchedOpsPerSecond, '>= 1M ops/s'],
+    ['', figures.hubOpsPerSecond, 'raw socket, one message per write', figures.rawUnbatchedOpsPerSecond],
+  ]);
+  const ms = (value) => `${value.toFixed(3)} ms`;
+  console.log(
+    `hub-to-hub latency at 500 writes/s: p50 ${ms(figures.latencyP50Ms)}, p99 ${ms(figures.latencyP99Ms)} ` +
+      `(raw socket, half a round trip: p50 ${ms(figures.rawLatencyP50Ms)}, p99 ${ms(figures.rawLatencyP99Ms)}; target p99 < 2 ms)`,
+  );
+  console.log(`a new hub syncs ${syncKeys} keys in ${syncSeconds.toFixed(2)} s`);
+  return figures;
+}
