@@ -166,13 +166,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Collec
   const { workers, respawn } = checkOptions(options);
   const { workers: _w, exec: _e, args: _a, respawn: _r, maxWorkerBacklog: _m, listen, peers, ...settings } = options;
   const hub = new ClusterHub(listen, peers, settings);
-  const absorb = (): void => undefined; // the rejection below reports it
-  hub.once('error', absorb);
-  try {
-    await hub.started();
-  } finally {
-    hub.off('error', absorb);
-  }
+  await hub.listening();
   reserveChannel(options);
   hub.start(workers, respawn, options.maxWorkerBacklog);
   return hub;

@@ -30,6 +30,8 @@ export interface Link extends EventEmitter<LinkEvents> {
 export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link {
   abstract readonly label: string;
   #closed = false;
+  /** Set when the link closed because the other side stopped reading (see BacklogGuard). */
+  lagging = false;
 
   get closed(): boolean {
     return this.#closed;
@@ -45,6 +47,18 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
     this.#closed = true;
     this.release();
     this.emit('close', reason);
+  }
+
+  /**
+   * After a write: when `lag` says the other side is too far behind, closes the link (marked
+   * lagging, with `log` told why) and returns false; otherwise true.
+   */
+  protected keepUnlessLagging(lag: string | undefined, log: (format: string, ...args: unknown[]) => void): boolean {
+    if (lag === undefined) return true;
+    log('%s: dropping the link: %s', this.label, lag);
+    this.lagging = true;
+    this.close(new Error(lag));
+    return false;
   }
 
   /** Delivers a received message; a throwing listener must not kill the transport's callback. */

@@ -22,8 +22,6 @@ export class PipeLink extends BaseLink {
   readonly #backlog: BacklogGuard;
   #buffered: string[] = [];
   #bufferedBytes = 0;
-  /** Set when the link closed because the other side stopped reading. */
-  lagging = false;
 
   constructor(socket: Socket, label: string, options: BacklogOptions = {}) {
     super();
@@ -73,12 +71,7 @@ export class PipeLink extends BaseLink {
   sendEncoded(json: string): boolean {
     if (this.closed || this.#socket.destroyed) return false;
     this.#socket.write(`${json}\n`);
-    const lag = this.#backlog.check(this.#socket);
-    if (lag === undefined) return true;
-    log('%s: dropping the link: %s', this.label, lag);
-    this.lagging = true;
-    this.close(new Error(lag));
-    return false;
+    return this.keepUnlessLagging(this.#backlog.check(this.#socket), log);
   }
 
   ref(): void {

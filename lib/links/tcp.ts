@@ -38,8 +38,6 @@ export class TcpLink extends BaseLink {
   readonly #heartbeat: NodeJS.Timeout;
   #lastSent = Date.now();
   #lastReceived = Date.now();
-  /** Set when the link closed because the other side stopped reading. */
-  lagging = false;
 
   constructor(socket: Socket, label: string, options: TcpLinkOptions = {}) {
     super();
@@ -91,12 +89,7 @@ export class TcpLink extends BaseLink {
     const { t, p } = message as FrameMessage;
     this.#socket.write(encodeFrame(t, p ?? null, this.#maxFrameBytes));
     this.#lastSent = Date.now();
-    const lag = this.#backlog.check(this.#socket);
-    if (lag === undefined) return true;
-    log('%s: dropping the link: %s', this.label, lag);
-    this.lagging = true;
-    this.close(new Error(lag));
-    return false;
+    return this.keepUnlessLagging(this.#backlog.check(this.#socket), log);
   }
 
   /** The address of the other side, for logs. */

@@ -114,19 +114,23 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   static async start(options: StartOptions = {}): Promise<Collective> {
     const { listen, peers, ...settings } = options;
     const hub = new Collective(listen, peers, settings);
-    const absorb = (): void => undefined; // the rejection below reports it
-    hub.once('error', absorb);
-    try {
-      await hub.started();
-    } finally {
-      hub.off('error', absorb);
-    }
+    await hub.listening();
     return hub;
   }
 
-  /** Resolves once the hub listens (at once without `listen`). */
-  started(): Promise<void> {
-    return this.#started;
+  /**
+   * Resolves once the hub listens (at once without `listen`); rejects if it cannot. The
+   * rejection reports the failure, so the `error` event it also causes is absorbed meanwhile
+   * (an `error` event with no listener would crash the process).
+   */
+  async listening(): Promise<void> {
+    const absorb = (): void => undefined;
+    this.once('error', absorb);
+    try {
+      await this.#started;
+    } finally {
+      this.off('error', absorb);
+    }
   }
 
   /** The TCP port this hub listens on for peers (the real one when asked for port 0). */
