@@ -3,12 +3,13 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { AuthError, ProtocolError, TimeoutError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { NodeId } from '../core/clock.js';
-import { decodeOp, decodeStamp, decodeVector, encodeOp, encodeVector } from '../core/codec.js';
+import { decodeVector, encodeOp, encodeVector } from '../core/codec.js';
 import type { Op } from '../core/op.js';
-import type { Replica, ReplicaSnapshot } from '../core/replica.js';
+import type { Replica } from '../core/replica.js';
 import { TcpLink, type FrameMessage, type TcpLinkOptions } from '../links/tcp.js';
 import type { HostAddress } from '../types.js';
 import { handshake, type PeerInfo } from './handshake.js';
+import { receiveStream } from './receiver.js';
 
 /** Settings of a hub's links to its peers. */
 export interface MeshOptions extends TcpLinkOptions {
@@ -208,7 +209,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     void this.#handshake(link, (peer) => {
       this.#inbound.set(link, peer.id);
       this.#log('%s is %s: receiving its stream', link.label, peer.id);
-      this.#receive(link);
+      receiveStream(link, this.#replica, this.#log, this.#options.antiEntropyMs ?? 2000);
       // A hub this one does not dial (added to the group later): dial it back, so that it
       // gets this hub's stream too. Its host is where it connected from.
       if (peer.listenPort !== undefined && !this.#dialed.some((dialed) => dialed.id === peer.id) && this.#mayDialBack()) {
@@ -222,60 +223,6 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
         }
       }
     });
-  }
-
-  #receive(link: TcpLink): void {
-    const requestSync = (): void => {
-      link.send({ t: 'vector', p: encodeVector(this.#replica.vector()) });
-    };
-    let delta: ReturnType<Replica['receiveDelta']> | undefined;
-    link.on('message', (raw) => {
-      const message = raw as FrameMessage;
-      try {
-        switch (message.t) {
-          case 'delta': {
-            if (!Array.isArray(message.p) || message.p.length < 1 || !Array.isArray(message.p[1])) throw new TypeError('malformed delta');
-            const [clock, ops] = message.p as [unknown, unknown[]];
-            if (!Array.isArray(clock)) throw new TypeError('malformed delta clock');
-            const decoded = ops.map((op) => decodeOp(op, this.#replica.limits));
-            delta ??= this.#replica.receiveDelta(decodeStamp(clock[0], clock[1], clock[2]));
-            delta.apply(decoded);
-            break;
-          }
-          case 'synced': {
-            const vector = decodeVector(message.p);
-            (delta ?? this.#replica.receiveDelta({ wall: 0, count: 0, node: this.#replica.id })).end(vector);
-            delta = undefined;
-            break;
-          }
-          case 'snapshot':
-            this.#replica.applyDelta({ kind: 'snapshot', snapshot: message.p as ReplicaSnapshot });
-            break;
-          case 'ops': {
-            if (!Array.isArray(message.p)) throw new TypeError('malformed ops');
-            const ops = message.p.map((op) => decodeOp(op, this.#replica.limits));
-            for (const op of ops) {
-              if (this.#replica.apply(op) === 'gap') {
-                this.#log('%s: sequence gap at %s#%d: asking for what is missing', link.label, op.stamp.node, op.seq);
-                requestSync();
-                break;
-              }
-            }
-            break;
-          }
-          default:
-            throw new TypeError(`unexpected frame ${message.t}`);
-        }
-      } catch (error) {
-        // Decoders check a whole frame before anything is applied: a bad frame changes nothing.
-        this.#log('%s: dropping the link: %s', link.label, (error as Error).message);
-        link.close(new ProtocolError((error as Error).message));
-      }
-    });
-    requestSync();
-    const timer = setInterval(requestSync, this.#options.antiEntropyMs ?? 2000);
-    timer.unref();
-    link.once('close', () => clearInterval(timer));
   }
 
   // ---- the streams this hub dials: send the peer what it lacks, then live ops ----
