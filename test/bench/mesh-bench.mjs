@@ -92,6 +92,9 @@ if (role === 'raw-sink') {
         for (let i = 0; i < message.n; i++) hub.set(`k${i % 1000}.k${Math.floor(i / 1000)}`, i);
         return process.send({ re: message.cmd });
       }
+      case 'applied':
+        // Cheap to ask often, unlike building the whole tree.
+        return process.send({ re: message.cmd, applied: hub.stats().opsApplied });
       case 'count': {
         const tree = hub.get() ?? {};
         let keys = 0;

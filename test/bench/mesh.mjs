@@ -7,9 +7,20 @@ const script = fileURLToPath(new URL('./mesh-bench.mjs', import.meta.url));
 
 function start(env) {
   const child = fork(script, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = () => new Promise((resolve) => child.once('message', resolve));
+  // A bench must fail loudly rather than hang: every answer has a deadline.
+  const next = (what = env.ROLE) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`mesh bench: no answer from ${env.ROLE} (${what}) within 120 s`));
+      }, 120_000);
+      child.once('message', (message) => {
+        clearTimeout(timer);
+        resolve(message);
+      });
+    });
   const ask = (message) => {
-    const reply = next();
+    const reply = next(JSON.stringify(message));
     child.send(message);
     return reply;
   };
@@ -50,19 +61,23 @@ async function hubs(n, pings) {
   return { opsPerSecond: n / ((done - began) / 1000), latencies };
 }
 
-async function sync(keys) {
+export async function sync(keys) {
   const a = start({ ROLE: 'hub' });
   const { port } = await a.next();
   await a.ask({ cmd: 'fill', n: keys });
   const began = Date.now();
   const b = start({ ROLE: 'hub', PEER: String(port) });
   await b.next();
+  // Poll the applied-op counter (building the whole tree to count it would slow the very sync
+  // being measured), then check the keys once.
   for (;;) {
-    const { keys: have } = await b.ask({ cmd: 'count' });
-    if (have === keys) break;
-    await new Promise((r) => setTimeout(r, 50));
+    const { applied } = await b.ask({ cmd: 'applied' });
+    if (applied >= keys) break;
+    await new Promise((r) => setTimeout(r, 20));
   }
   const seconds = (Date.now() - began) / 1000;
+  const { keys: have } = await b.ask({ cmd: 'count' });
+  if (have !== keys) throw new Error(`the new hub holds ${have} keys, expected ${keys}`);
   a.child.kill();
   b.child.kill();
   return seconds;
@@ -70,15 +85,20 @@ async function sync(keys) {
 
 export async function runMeshBench({ rounds = 3, ops = 500_000, pings = 500, syncKeys = 1_000_000 } = {}) {
   const results = { raw100: [], raw1: [], hub: [], rawLatency: [], hubLatency: [] };
+  const phase = (name) => process.env.BENCH_TRACE && console.error(`${new Date().toISOString()} ${name}`);
   for (let round = 0; round < rounds; round++) {
+    phase(`round ${round}: raw, 100 per write`);
     const batched = await raw(ops, 100, round === 0 ? pings : 0);
     results.raw100.push(batched.opsPerSecond);
     if (round === 0) results.rawLatency = batched.latencies;
+    phase(`round ${round}: raw, 1 per write`);
     results.raw1.push((await raw(Math.min(ops, 200_000), 1)).opsPerSecond);
+    phase(`round ${round}: hubs`);
     const linked = await hubs(ops, round === 0 ? pings : 0);
     results.hub.push(linked.opsPerSecond);
     if (round === 0) results.hubLatency = linked.latencies;
   }
+  phase('sync');
   const syncSeconds = await sync(syncKeys);
   const figures = {
     hubOpsPerSecond: median(results.hub),
