@@ -34,6 +34,12 @@ export interface CollectiveOptions {
   secret?: string;
   /** Allow listening on a non-loopback address without `secret`. @default false */
   insecure?: boolean;
+  /**
+   * Wrap every link between hubs in mutual TLS: `key` and `cert` of this hub, `ca` trusted
+   * for the others (Node's `tls.SecureContextOptions`). Each side must present a certificate
+   * the other's `ca` trusts. Combine with `secret` for the challenge-response as well.
+   */
+  tls?: import('node:tls').SecureContextOptions;
   /** Peers whose wall clock differs from this hub's by more than this are refused. @default 60000 */
   maxClockSkewMs?: number;
   /** A connection that has not completed its handshake by then is dropped. @default 5000 */

@@ -22,11 +22,12 @@ export function checkNetworkOptions(local: HostAddress | undefined, peers: reado
     throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected the listen port to be 0..65535, got ${describe(local.port)}`);
   }
   const host = local.host ?? 'localhost';
-  if (!LOOPBACK.test(host) && options.secret === undefined && options.insecure !== true) {
+  // Either authenticates peers: the shared secret, or mutual TLS (certificates both ways).
+  if (!LOOPBACK.test(host) && options.secret === undefined && options.tls === undefined && options.insecure !== true) {
     throw inputTypeError(
       'ERR_COLLECTIVE_INVALID_OPTION',
       `Refusing to listen on ${host} without a \`secret\`: anyone who can reach it could write to the store. ` +
-        'Set `secret` (the same on every hub), or `insecure: true` on a network that is yours alone.',
+        'Set `secret` (the same on every hub) or `tls`, or `insecure: true` on a network that is yours alone.',
     );
   }
 }
@@ -41,6 +42,7 @@ export function meshOptions(local: HostAddress | undefined, peers: readonly Host
     handshakeTimeoutMs: options.handshakeTimeoutMs,
     antiEntropyMs: options.antiEntropyMs,
     reconnectMaxMs: options.reconnectMaxMs,
+    tls: options.tls,
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
     ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
     ...(options.maxPeerBacklog === undefined ? {} : { maxBacklogBytes: options.maxPeerBacklog }),

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import * as tls from 'node:tls';
 import { AuthError, ProtocolError, TimeoutError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { NodeId } from '../core/clock.js';
@@ -20,6 +21,8 @@ export interface MeshOptions extends TcpLinkOptions {
   handshakeTimeoutMs?: number | undefined;
   /** How often each side re-sends its vector, so that ops missed on a cut link get repaired. */
   antiEntropyMs?: number | undefined;
+  /** With these, every link is TLS: used for the server and for dialing (key, cert, ca...). */
+  tls?: tls.SecureContextOptions | undefined;
   /** Bounds of the redial backoff. */
   reconnectMinMs?: number | undefined;
   reconnectMaxMs?: number | undefined;
@@ -129,7 +132,11 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
   async start(): Promise<void> {
     const listen = this.#options.listen;
     if (listen !== undefined) {
-      const server = createServer((socket) => this.#accept(socket));
+      // With `tls`, peers must present a certificate the `ca` trusts, both ways.
+      const server = this.#options.tls
+        ? tls.createServer({ ...this.#options.tls, requestCert: true, rejectUnauthorized: true }, (socket) => this.#accept(socket))
+        : createServer((socket) => this.#accept(socket));
+      server.on('tlsClientError', (error) => this.#log('TLS client refused: %s', error.message));
       this.#server = server;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -230,7 +237,10 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
   #dial(peer: Dialed): void {
     if (this.#closed || peer.self) return;
     peer.state = 'connecting';
-    const socket = connect(peer.address.port, peer.address.host ?? 'localhost');
+    const host = peer.address.host ?? 'localhost';
+    const socket = this.#options.tls
+      ? tls.connect({ ...this.#options.tls, host, port: peer.address.port, servername: /^[\d.:]+$/.test(host) ? undefined : host })
+      : connect(peer.address.port, host);
     const link = new TcpLink(socket, `${this.#replica.id} out:${peer.label}`, this.#linkOptions());
     peer.link = link;
     socket.on('error', () => undefined); // the link reports it through 'close'
@@ -238,7 +248,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       this.#count(reason);
       this.#dialedOnClose(peer, link);
     });
-    socket.once('connect', () => {
+    socket.once(this.#options.tls ? 'secureConnect' : 'connect', () => {
       void this.#handshake(link, (info) => {
         // Two entries can reach one hub (a configured address and one dialed back): keep one.
         if (this.#dialed.some((other) => other !== peer && other.id === info.id && other.link !== undefined)) {

@@ -211,3 +211,25 @@ describe('a hub under random frames (fuzz)', () => {
     walk(hub.get());
   });
 });
+
+describe('hubs linked over mutual TLS', () => {
+  it('link and converge with certificates both ways; a plain TCP hub cannot get in', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { fixtures } = await import('../helpers/processes.js');
+    const cert = readFileSync(`${fixtures}tls/hub-cert.pem`);
+    const tlsOptions = { key: readFileSync(`${fixtures}tls/hub-key.pem`), cert, ca: cert };
+    const [a, b] = await group(2, { tls: tlsOptions });
+    await waitFor(linked(a!, 1), 5000, 'the TLS link');
+    await a!.incr('n', 2);
+    await b!.incr('n', 3);
+    await waitFor(() => a!.get('n') === 5 && b!.get('n') === 5, 5000, 'convergence over TLS');
+    const plain = await start({ peers: [address(a!)] });
+    await plain.set('sneaky', true);
+    await waitFor(() => plain.stats().peers[0]?.outbound === 'down', 5000, 'the plain hub to be refused');
+    await a!.set('still', 'fine');
+    expect(a!.get('sneaky')).toBeUndefined();
+    // With TLS, listening off loopback needs no secret (certificates authenticate peers).
+    const open = await start({ listen: { host: '0.0.0.0', port: 0 }, tls: tlsOptions });
+    expect(open.port).toBeGreaterThan(0);
+  });
+});
