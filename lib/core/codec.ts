@@ -1,7 +1,7 @@
 import { compareStamps, type NodeId, type Stamp } from './clock.js';
 import { ABSENT, NO_BASE, TreeNode, type Slot } from './node.js';
 import type { Op, OpKind } from './op.js';
-import { isAllowedKey, parsePath } from './path.js';
+import { adoptPath, isAllowedKey } from './path.js';
 import type { VersionVector } from './horizon.js';
 import { toStoredValue, type JsonValue } from './value.js';
 
@@ -67,11 +67,10 @@ export function decodeOp(input: unknown, limits: DecodeLimits): Op {
   if (!isRecord(input)) throw bad('op');
   const kind = input.k;
   if (typeof kind !== 'string' || !KINDS.has(kind)) throw bad('op kind');
-  const path = parsePath(input.p, limits.maxDepth);
-  if (!Array.isArray(input.p)) throw bad('op path');
+  // Received arrays are fresh from JSON.parse: validated and frozen in place, not copied.
+  const path = adoptPath(input.p, limits.maxDepth);
   const seq = count(input.s, 'op seq', 1);
   const stamp = decodeStamp(input.w, input.c, input.n);
-  const where = path.join('.');
   let value: JsonValue | undefined;
   if (kind === 'incr') {
     if (typeof input.v !== 'number' || !Number.isFinite(input.v)) throw bad('incr amount');
@@ -80,7 +79,7 @@ export function decodeOp(input: unknown, limits: DecodeLimits): Op {
     if (input.v !== undefined) throw bad('delete op');
   } else {
     if (!('v' in input)) throw bad(`${kind} op without a value`);
-    value = toStoredValue(input.v, where, limits.maxValueBytes);
+    value = toStoredValue(input.v, path.join('.'), limits.maxValueBytes);
   }
   const op: { -readonly [K in keyof Op]: Op[K] } = { kind: kind as OpKind, path, seq, stamp };
   if (value !== undefined) op.value = value;

@@ -155,9 +155,8 @@ export class Replica {
   cas(path: Path, expected: unknown, next: unknown): Op | undefined {
     const segments = this.path(path);
     const nextValue = toStoredValue(next, formatPath(segments), this.limits.maxValueBytes);
-    const current = this.get(segments);
-    const matches = current === undefined ? expected === undefined || expected === null : jsonEqual(current, expected);
-    return matches ? this.#local('set', segments, nextValue) : undefined;
+    // `expected` is only compared, never stored: it needs no copy.
+    return this.casValidated(segments, expected === undefined ? null : (expected as JsonValue), nextValue);
   }
 
   /**

@@ -92,15 +92,21 @@ export class ReplicatedTree {
     return kid;
   }
 
-  // The common case, every local write of a hub: the op is later than everything held, so it
-  // wipes whatever is below its path and nothing above it can wipe it. O(depth).
-  #applyLatest(op: Op): void {
+  // The node at `path`, created if missing, with every view on the way marked stale.
+  #reach(path: Segments): TreeNode {
     let node = this.root;
-    for (const key of op.path) {
+    for (const key of path) {
       node.view = STALE;
       node = this.#kid(node, key);
     }
     node.view = STALE;
+    return node;
+  }
+
+  // The common case, every local write of a hub: the op is later than everything held, so it
+  // wipes whatever is below its path and nothing above it can wipe it. O(depth).
+  #applyLatest(op: Op): void {
+    const node = this.#reach(op.path);
     if (isOverwrite(op)) {
       node.replaceOps(op);
       node.base = NO_BASE;
@@ -125,12 +131,7 @@ export class ReplicatedTree {
    * folded in at once, keeping no record of it: O(depth), and nothing for the GC to keep.
    */
   applyFinal(kind: Op['kind'], path: Segments, value: JsonValue | undefined): void {
-    let node = this.root;
-    for (const key of path) {
-      node.view = STALE;
-      node = this.#kid(node, key);
-    }
-    node.view = STALE;
+    const node = this.#reach(path);
     const before = node.kids !== undefined && kind !== 'set' && kind !== 'delete' ? EMPTY_OBJECT : node.own;
     node.own = applyOp(before, { kind, value });
     node.base = node.own;

@@ -140,7 +140,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
 
   #applied(op: Op): void {
     this.#opsApplied++;
-    this.#relay?.applied(op);
+    this.#relay.applied(op);
     this.#mesh?.localOp(op);
     if (++this.#sinceCollect >= COLLECT_EVERY && !this.#collectScheduled) {
       this.#collectScheduled = true;

@@ -191,7 +191,7 @@ export class MemberRelay extends EventEmitter<RelayEvents> {
       message.a = [...this.#acked].map((session) => [session.number, session.processed]);
       this.#acked.clear();
     }
-    if (items.length === 0 && message.a === undefined && [...this.#members.values()].every((s) => s.replies.length === 0)) return;
+    if (items.length === 0 && message.a === undefined && !this.#anyReplies()) return;
     let shared: string | undefined;
     for (const session of this.#members.values()) {
       if (session.replies.length > 0) {
@@ -200,6 +200,11 @@ export class MemberRelay extends EventEmitter<RelayEvents> {
       } else if (session.link instanceof PipeLink) session.link.sendEncoded((shared ??= JSON.stringify(message)));
       else session.link.send(message);
     }
+  }
+
+  #anyReplies(): boolean {
+    for (const session of this.#members.values()) if (session.replies.length > 0) return true;
+    return false;
   }
 
   stats(): RelayStats {

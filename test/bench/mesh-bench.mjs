@@ -6,23 +6,30 @@ import { createServer, connect } from 'node:net';
 import { Collective } from 'collective';
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+// Calls `onLine` for each newline-terminated line arriving on `socket`.
+function eachLine(socket, onLine) {
+  let buffered = '';
+  socket.on('data', (chunk) => {
+    buffered += chunk;
+    let at;
+    while ((at = buffered.indexOf('\n')) !== -1) {
+      const line = buffered.slice(0, at);
+      buffered = buffered.slice(at + 1);
+      onLine(line);
+    }
+  });
+}
 const role = process.env.ROLE;
 
 if (role === 'raw-sink') {
   // Counts messages; reports when it has N, and echoes pings.
   const server = createServer((socket) => {
     let count = 0;
-    let buffered = '';
     socket.setNoDelay(true);
-    socket.on('data', (chunk) => {
-      buffered += chunk;
-      let at;
-      while ((at = buffered.indexOf('\n')) !== -1) {
-        const line = buffered.slice(0, at);
-        buffered = buffered.slice(at + 1);
-        if (line.startsWith('P')) socket.write(`${line}\n`);
-        else if (++count === Number(process.env.N)) process.send({ done: now() });
-      }
+    eachLine(socket, (line) => {
+      if (line.startsWith('P')) socket.write(`${line}\n`);
+      else if (++count === Number(process.env.N)) process.send({ done: now() });
     });
   });
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
@@ -42,16 +49,7 @@ if (role === 'raw-sink') {
     process.send({ start });
     // Pings for latency, one every 2 ms, timed on the echo.
     const latencies = [];
-    let buffered = '';
-    socket.on('data', (chunk) => {
-      buffered += chunk;
-      let at;
-      while ((at = buffered.indexOf('\n')) !== -1) {
-        const line = buffered.slice(0, at);
-        buffered = buffered.slice(at + 1);
-        latencies.push((now() - Number(line.slice(1))) / 2); // one way, from a round trip
-      }
-    });
+    eachLine(socket, (line) => latencies.push((now() - Number(line.slice(1))) / 2)); // one way, from a round trip
     process.on('message', async (message) => {
       if (message.pings === undefined) return;
       for (let i = 0; i < message.pings; i++) {
