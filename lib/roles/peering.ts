@@ -58,7 +58,8 @@ interface Dialed {
   state: 'down' | 'connecting' | 'up';
   delay: number;
   timer: NodeJS.Timeout | undefined;
-  self: boolean;
+  /** Never dial again: the address is this hub itself, or a second route to a hub already linked. */
+  skip: boolean;
   /** When dialing this entry started (to tell a peer being configured from one that is gone). */
   readonly since: number;
   /** Whether it came from the configured list (rather than dialed back). */
@@ -116,7 +117,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       state: 'down',
       delay: this.#options.reconnectMinMs ?? 100,
       timer: undefined,
-      self: false,
+      skip: false,
       outbox: [],
       sentSeq: 0,
     };
@@ -189,7 +190,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
   // has been failing for a while (gone, not slow).
   #mayDialBack(): boolean {
     const now = Date.now();
-    return this.#dialed.every((peer) => !peer.configured || peer.self || peer.id !== undefined || now - peer.since > 10_000);
+    return this.#dialed.every((peer) => !peer.configured || peer.skip || peer.id !== undefined || now - peer.since > 10_000);
   }
 
   // Every link that closes for a reason of the peer's making is counted once, here.
@@ -235,7 +236,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
   // ---- the streams this hub dials: send the peer what it lacks, then live ops ----
 
   #dial(peer: Dialed): void {
-    if (this.#closed || peer.self) return;
+    if (this.#closed || peer.skip) return;
     peer.state = 'connecting';
     const host = peer.address.host ?? 'localhost';
     const socket = this.#options.tls
@@ -253,7 +254,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
         // Two entries can reach one hub (a configured address and one dialed back): keep one.
         if (this.#dialed.some((other) => other !== peer && other.id === info.id && other.link !== undefined)) {
           this.#log('%s is %s, already linked under another address: dropping this entry', peer.label, info.id);
-          peer.self = true;
+          peer.skip = true;
           link.close();
           return;
         }
@@ -262,7 +263,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
         this.#send(peer, link);
       }).then((id) => {
         if (id !== 'self') return;
-        peer.self = true;
+        peer.skip = true;
         this.#log('%s is this hub itself: not dialing it again', peer.label);
       });
     });
@@ -319,7 +320,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       this.#log('lost the link to %s (%s)', peer.label, peer.id);
       this.emit('peer:down', peer.id!, peer.label);
     }
-    if (this.#closed || peer.self) return;
+    if (this.#closed || peer.skip) return;
     // Exponential backoff with jitter, so that hubs restarted together do not redial in step.
     const delay = Math.round(peer.delay * (0.5 + Math.random()));
     peer.delay = Math.min(peer.delay * 2, this.#options.reconnectMaxMs ?? 5000);
@@ -362,7 +363,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
   stats(): MeshStats {
     const inboundIds = new Set([...this.#inbound.values()].filter((id) => id !== undefined));
     const peers: PeerStats[] = this.#dialed
-      .filter((peer) => !peer.self)
+      .filter((peer) => !peer.skip)
       .map((peer) => ({ address: peer.label, id: peer.id, outbound: peer.state, inbound: peer.id !== undefined && inboundIds.has(peer.id) }));
     for (const id of inboundIds) {
       if (!peers.some((peer) => peer.id === id)) peers.push({ address: 'inbound', id, outbound: 'down', inbound: true });
