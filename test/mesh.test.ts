@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FaultProxy } from './helpers/fault-proxy.js';
-import { HubProcess, killHubProcesses } from './helpers/hub-process.js';
+import { converged, fullMesh, HubProcess, killHubProcesses } from './helpers/hub-process.js';
 import { waitFor } from './helpers/wait.js';
 
 // Three hubs, each in its own process, linked over real loopback TCP. Every hub dials every
@@ -47,26 +47,8 @@ async function mesh(count = 3, secret = 'mesh-secret'): Promise<Mesh> {
       return hub;
     },
   };
-  await waitFor(async () => (await Promise.all(hubs.map((hub) => hub.stats()))).every((s) => (s.peers as { outbound: string; inbound: boolean }[]).filter((p) => p.outbound === 'up' && p.inbound).length === count - 1), 15_000, 'a full mesh');
+  await fullMesh(hubs);
   return result;
-}
-
-async function converged(hubs: HubProcess[], check: (state: Record<string, unknown>) => boolean, what: string, timeout = 30_000): Promise<Record<string, unknown>> {
-  let last: unknown[] = [];
-  try {
-    await waitFor(
-      async () => {
-        last = await Promise.all(hubs.map((hub) => hub.state()));
-        return last.every((state) => JSON.stringify(state) === JSON.stringify(last[0])) && check(last[0] as Record<string, unknown>);
-      },
-      timeout,
-      what,
-    );
-  } catch (error) {
-    const stats = await Promise.all(hubs.map((hub) => hub.stats().catch(() => 'no answer')));
-    throw new Error(`${(error as Error).message}\nlast states: ${JSON.stringify(last)}\nstats: ${JSON.stringify(stats)}`);
-  }
-  return last[0] as Record<string, unknown>;
 }
 
 function cutHub(m: Mesh, index: number, how: 'cut' | 'blackhole'): void {

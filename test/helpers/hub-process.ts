@@ -1,7 +1,16 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { fixtures } from './processes.js';
+import { waitFor } from './wait.js';
 
 const running = new Set<ChildProcess>();
+
+/** Where a hub process runs and listens. */
+export interface HubPlace {
+  host?: string;
+  port?: number;
+  runner?: string[];
+}
 
 /** A hub in a process of its own (test/fixtures/hub-process.mjs), driven over IPC. */
 export class HubProcess {
@@ -24,11 +33,19 @@ export class HubProcess {
     });
   }
 
-  static async start(peers: { host: string; port: number }[], secret = ''): Promise<HubProcess> {
-    const child = fork(`${fixtures}hub-process.mjs`, [], {
-      env: { ...process.env, LISTEN_PORT: '0', PEERS: JSON.stringify(peers), SECRET: secret },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+  /**
+   * Starts a hub listening on `where.host` (default 127.0.0.1) and `where.port` (default 0),
+   * dialing `peers`. `where.runner` is a command prefix to run it under, such as
+   * `ip netns exec <namespace>` (it must exec the program, so that signals reach the hub).
+   */
+  static async start(peers: { host: string; port: number }[], secret = '', where: HubPlace = {}): Promise<HubProcess> {
+    const script = `${fixtures}hub-process.mjs`;
+    const env = { ...process.env, LISTEN_HOST: where.host ?? '127.0.0.1', LISTEN_PORT: String(where.port ?? 0), PEERS: JSON.stringify(peers), SECRET: secret };
+    const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
+    const child =
+      where.runner === undefined
+        ? fork(script, [], { env, stdio })
+        : spawn(where.runner[0]!, [...where.runner.slice(1), process.execPath, script], { env, stdio });
     running.add(child);
     child.once('exit', () => running.delete(child));
     const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -88,4 +105,32 @@ export async function killHubProcesses(): Promise<void> {
         }),
     ),
   );
+}
+
+/** Waits until every hub streams to and receives from every other one. */
+export async function fullMesh(hubs: HubProcess[], timeout = 15_000): Promise<void> {
+  const linked = (stats: Record<string, unknown>) => (stats.peers as { outbound: string; inbound: boolean }[]).filter((peer) => peer.outbound === 'up' && peer.inbound).length;
+  await waitFor(async () => (await Promise.all(hubs.map((hub) => hub.stats()))).every((stats) => linked(stats) === hubs.length - 1), timeout, 'a full mesh');
+}
+
+/**
+ * Waits until every hub holds the same tree and `check` holds for it; returns that tree. Key
+ * order is not compared: each hub keeps an object's keys in the order it learned them.
+ */
+export async function converged(hubs: HubProcess[], check: (state: Record<string, unknown>) => boolean, what: string, timeout = 30_000): Promise<Record<string, unknown>> {
+  let last: unknown[] = [];
+  try {
+    await waitFor(
+      async () => {
+        last = await Promise.all(hubs.map((hub) => hub.state()));
+        return last.every((state) => isDeepStrictEqual(state, last[0])) && check(last[0] as Record<string, unknown>);
+      },
+      timeout,
+      what,
+    );
+  } catch (error) {
+    const stats = await Promise.all(hubs.map((hub) => hub.stats().catch(() => 'no answer')));
+    throw new Error(`${(error as Error).message}\nlast states: ${JSON.stringify(last)}\nstats: ${JSON.stringify(stats)}`);
+  }
+  return last[0] as Record<string, unknown>;
 }
