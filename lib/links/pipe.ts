@@ -5,10 +5,18 @@ import { BaseLink } from './link.js';
 
 const log = logger('pipe');
 
-/** Largest message accepted on a pipe: a longer line is a broken peer, not data. */
-export const MAX_PIPE_MESSAGE_BYTES = 64 * 1024 * 1024;
+/**
+ * Largest message accepted on a pipe: a longer line is a broken peer, not data. A message is
+ * not split (a snapshot of the whole store is one line), so this is just under the longest
+ * string V8 can hold, which the line must become to be parsed.
+ */
+export const MAX_PIPE_MESSAGE_BYTES = 500 * 1024 * 1024;
 
-
+/** Options of a pipe link. */
+export interface PipeLinkOptions extends BacklogOptions {
+  /** Longest message accepted. @default MAX_PIPE_MESSAGE_BYTES */
+  maxMessageBytes?: number;
+}
 
 /**
  * A link over a byte stream carrying newline-delimited JSON: the extra stdio pipe that a hub
@@ -20,13 +28,15 @@ export class PipeLink extends BaseLink {
   readonly label: string;
   readonly #socket: Socket;
   readonly #backlog: BacklogGuard;
+  readonly #maxMessageBytes: number;
   #buffered: string[] = [];
   #bufferedBytes = 0;
 
-  constructor(socket: Socket, label: string, options: BacklogOptions = {}) {
+  constructor(socket: Socket, label: string, options: PipeLinkOptions = {}) {
     super();
     this.label = label;
     this.#socket = socket;
+    this.#maxMessageBytes = options.maxMessageBytes ?? MAX_PIPE_MESSAGE_BYTES;
     this.#backlog = new BacklogGuard(options);
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.#socketOnData(chunk));
@@ -54,8 +64,8 @@ export class PipeLink extends BaseLink {
     }
     if (start < chunk.length) {
       this.#bufferedBytes += chunk.length - start;
-      if (this.#bufferedBytes > MAX_PIPE_MESSAGE_BYTES) {
-        log('%s: dropping the link: a message is over %d bytes', this.label, MAX_PIPE_MESSAGE_BYTES);
+      if (this.#bufferedBytes > this.#maxMessageBytes) {
+        log('%s: dropping the link: a message is over %d bytes', this.label, this.#maxMessageBytes);
         this.close(new Error('oversized message on the pipe'));
         return;
       }

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { ProtocolError } from '../errors.js';
 import { logger } from '../log.js';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameError, encodeFrame } from '../wire/frame.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameError, encodeFrames } from '../wire/frame.js';
 import { BacklogGuard, type BacklogOptions } from './backlog.js';
 import { BaseLink } from './link.js';
 
@@ -83,11 +83,20 @@ export class TcpLink extends BaseLink {
     if (now - this.#lastSent >= heartbeatMs) this.send({ t: PING });
   }
 
-  /** Sends a frame. Throws a RangeError when it is over the frame limit (split it). */
+  /**
+   * Sends a message: one frame, or several when it is over the frame limit (wire/frame.ts).
+   * Throws a RangeError past MAX_MESSAGE_BYTES.
+   */
   send(message: object): boolean {
     if (this.closed || this.#socket.destroyed) return false;
     const { t, p } = message as FrameMessage;
-    this.#socket.write(encodeFrame(t, p ?? null, this.#maxFrameBytes));
+    const frames = encodeFrames(t, p ?? null, this.#maxFrameBytes);
+    if (frames.length === 1) this.#socket.write(frames[0]!);
+    else {
+      this.#socket.cork();
+      for (const frame of frames) this.#socket.write(frame);
+      this.#socket.uncork();
+    }
     this.#lastSent = Date.now();
     return this.keepUnlessLagging(this.#backlog.check(this.#socket), log);
   }

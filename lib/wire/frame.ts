@@ -7,6 +7,11 @@
  *   T bytes           the message type, ASCII `[a-z:-]` (a string literal, never a number)
  *   the rest          the payload, UTF-8 JSON
  *
+ * A message too big for one frame (a snapshot of a large store, a delta carrying big values)
+ * travels as `more` frames, each holding the next raw bytes of its JSON payload, closed by a
+ * frame of the message's own type holding the last bytes. Nothing can come between them: the
+ * sender writes them in one go. The receiver reassembles at most `maxMessageBytes`.
+ *
  * The decoder is a unit of its own, fed bytes as they come and tested byte by byte: frames
  * split across chunks, several in one chunk, lengths past the limit, garbage. It checks the
  * length before buffering anything, so a peer announcing 4 GiB costs nothing.
@@ -18,6 +23,16 @@ export const PEER_PROTOCOL_VERSION = 1;
 /** The largest frame accepted unless configured otherwise: 16 MiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The largest message reassembled from `more` frames: just under the longest string V8 can
+ * hold (2^29 - 24 characters), which the payload must become to be parsed.
+ */
+export const MAX_MESSAGE_BYTES = 500 * 1024 * 1024;
+
+/** The payload bytes per frame of a message split into `more` frames (if the frame limit allows). */
+export const PART_BYTES = 1024 * 1024;
+
+const MORE = 'more';
 const TYPE = /^[a-z:-]{1,32}$/;
 const HEADER = 6; // length, version, type length
 
@@ -35,6 +50,27 @@ export interface Frame {
   readonly payload: unknown;
 }
 
+/**
+ * Encodes a message as one frame, or, when its payload is over `maxFrameBytes` allows, as
+ * `more` frames closed by one of its own type. Throws a RangeError past MAX_MESSAGE_BYTES.
+ */
+export function encodeFrames(type: string, payload: unknown, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer[] {
+  if (!TYPE.test(type) || type === MORE) throw new TypeError(`invalid frame type ${JSON.stringify(type)}`);
+  const json = JSON.stringify(payload) ?? 'null';
+  const overhead = 2 + type.length;
+  // Most frames are small: encode them straight into their buffer.
+  if (json.length * 3 + overhead <= maxFrameBytes) return [frameOf(type, json, Buffer.byteLength(json))];
+  const bytes = Buffer.from(json, 'utf8');
+  if (bytes.length + overhead <= maxFrameBytes) return [frameOf(type, bytes, bytes.length)];
+  if (bytes.length > MAX_MESSAGE_BYTES) throw new RangeError(`a ${type} message of ${bytes.length} bytes is over the limit of ${MAX_MESSAGE_BYTES}`);
+  const part = Math.min(PART_BYTES, maxFrameBytes - 2 - 32);
+  const frames: Buffer[] = [];
+  let start = 0;
+  for (; bytes.length - start > part; start += part) frames.push(frameOf(MORE, bytes.subarray(start, start + part), part));
+  frames.push(frameOf(type, bytes.subarray(start), bytes.length - start));
+  return frames;
+}
+
 /** Encodes one frame. Throws a RangeError if it would exceed `maxFrameBytes`. */
 export function encodeFrame(type: string, payload: unknown, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer {
   if (!TYPE.test(type)) throw new TypeError(`invalid frame type ${JSON.stringify(type)}`);
@@ -42,28 +78,39 @@ export function encodeFrame(type: string, payload: unknown, maxFrameBytes = DEFA
   const payloadBytes = Buffer.byteLength(json);
   const length = 2 + type.length + payloadBytes;
   if (length > maxFrameBytes) throw new RangeError(`a ${type} frame of ${length} bytes is over the limit of ${maxFrameBytes}`);
+  return frameOf(type, json, payloadBytes);
+}
+
+function frameOf(type: string, payload: string | Buffer, payloadBytes: number): Buffer {
+  const length = 2 + type.length + payloadBytes;
   const frame = Buffer.allocUnsafe(4 + length);
   frame.writeUInt32BE(length, 0);
   frame.writeUInt8(PEER_PROTOCOL_VERSION, 4);
   frame.writeUInt8(type.length, 5);
   frame.write(type, HEADER, 'latin1');
-  frame.write(json, HEADER + type.length, 'utf8');
+  if (typeof payload === 'string') frame.write(payload, HEADER + type.length, 'utf8');
+  else payload.copy(frame, HEADER + type.length);
   return frame;
 }
 
 /** Turns a byte stream into frames. After it has thrown once, it must not be used again. */
 export class FrameDecoder {
   readonly #maxFrameBytes: number;
+  readonly #maxMessageBytes: number;
   #chunks: Buffer[] = [];
   #buffered = 0;
+  // The payload bytes of `more` frames, waiting for the frame that closes their message.
+  #parts: Buffer[] = [];
+  #partBytes = 0;
 
-  constructor(maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
+  constructor(maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, maxMessageBytes = MAX_MESSAGE_BYTES) {
     this.#maxFrameBytes = maxFrameBytes;
+    this.#maxMessageBytes = maxMessageBytes;
   }
 
-  /** Bytes received and not yet part of a whole frame. */
+  /** Bytes received and not yet part of a whole message. */
   get buffered(): number {
-    return this.#buffered;
+    return this.#buffered + this.#partBytes;
   }
 
   /** Feeds bytes; returns the frames they complete. Throws a FrameError on a bad frame. */
@@ -78,7 +125,8 @@ export class FrameDecoder {
       if (length > this.#maxFrameBytes) throw new FrameError(`frame length ${length} is over the limit of ${this.#maxFrameBytes}`);
       if (length < 3) throw new FrameError(`frame length ${length} is too short`);
       if (this.#buffered < 4 + length) break;
-      frames.push(this.#decode(this.#take(4 + length)));
+      const frame = this.#decode(this.#take(4 + length));
+      if (frame !== undefined) frames.push(frame);
     }
     return frames;
   }
@@ -105,16 +153,31 @@ export class FrameDecoder {
     return taken;
   }
 
-  #decode(frame: Buffer): Frame {
+  #decode(frame: Buffer): Frame | undefined {
     const version = frame.readUInt8(4);
     if (version !== PEER_PROTOCOL_VERSION) throw new FrameError(`unsupported protocol version ${version}`);
     const typeLength = frame.readUInt8(5);
     if (typeLength < 1 || typeLength > 32 || HEADER + typeLength > frame.length) throw new FrameError(`bad type length ${typeLength}`);
     const type = frame.toString('latin1', HEADER, HEADER + typeLength);
     if (!TYPE.test(type)) throw new FrameError('malformed frame type');
+    const body = frame.subarray(HEADER + typeLength);
+    if (type === MORE || this.#parts.length > 0) {
+      this.#partBytes += body.length;
+      if (this.#partBytes > this.#maxMessageBytes) throw new FrameError(`a message split into frames is over the limit of ${this.#maxMessageBytes} bytes`);
+      // Copied: the chunk it came in may be much larger, and must not stay alive for one part.
+      this.#parts.push(Buffer.from(body));
+      if (type === MORE) return undefined;
+    }
+    let text: string;
+    if (this.#parts.length === 0) text = body.toString('utf8');
+    else {
+      text = Buffer.concat(this.#parts, this.#partBytes).toString('utf8');
+      this.#parts = [];
+      this.#partBytes = 0;
+    }
     let payload: unknown;
     try {
-      payload = JSON.parse(frame.toString('utf8', HEADER + typeLength));
+      payload = JSON.parse(text);
     } catch {
       throw new FrameError(`malformed JSON in a ${type} frame`);
     }

@@ -33,10 +33,10 @@ describe('PipeLink', () => {
 
   it('closes when a message grows past the limit without ending', async () => {
     const [mine, theirs] = await socketPair();
-    const link = new PipeLink(mine, 'test');
+    const link = new PipeLink(mine, 'test', { maxMessageBytes: 4 * 1024 * 1024 });
     const closed = new Promise<Error | undefined>((resolve) => link.once('close', resolve));
     const chunk = 'x'.repeat(1024 * 1024);
-    for (let i = 0; i < 70 && !theirs.destroyed; i++) theirs.write(chunk);
+    for (let i = 0; i < 6 && !theirs.destroyed; i++) theirs.write(chunk);
     expect((await closed)?.message).toMatch(/oversized/);
   });
 

@@ -66,10 +66,19 @@ describe('TcpLink', () => {
     expect(got).toEqual([]);
   });
 
-  it('refuses to send a frame over the limit', async () => {
-    const [a] = await socketPair();
-    const small = link(a, 'small', { maxFrameBytes: 100 });
-    expect(() => small.send({ t: 'ops', p: 'x'.repeat(200) })).toThrow(RangeError);
+  it('carries a message over the frame limit in several frames, and what follows it', async () => {
+    const [a, b] = await socketPair();
+    const [left, right] = [link(a, 'left', { maxFrameBytes: 64 * 1024 }), link(b, 'right', { maxFrameBytes: 64 * 1024 })];
+    const got: unknown[] = [];
+    right.on('message', (message) => got.push(message));
+    let bytesToRight = 0;
+    b.on('data', (chunk: Buffer) => (bytesToRight += chunk.length));
+    const big = { t: 'snapshot', p: { tree: 'x'.repeat(1024 * 1024) } };
+    left.send(big);
+    left.send({ t: 'synced' });
+    await waitFor(() => got.length === 2, 5000, 'both messages');
+    expect(got).toEqual([big, { t: 'synced', p: null }]);
+    expect(bytesToRight).toBeGreaterThan(1024 * 1024);
   });
 
   it('passes frames that arrive a byte at a time', async () => {

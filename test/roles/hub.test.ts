@@ -72,6 +72,14 @@ describe('Collective (a hub in one process)', () => {
     expect(() => hub(undefined, [], { secret: '' })).toThrow(/non-empty string/);
   });
 
+  it('refuses numeric options that are not integers or are too small, naming them', () => {
+    expect(() => hub(undefined, [], { heartbeatMs: 0 })).toThrow(/`heartbeatMs` to be an integer of at least 1, got `0`/);
+    expect(() => hub(undefined, [], { heartbeatMs: 0 })).toThrow(RangeError);
+    expect(() => hub(undefined, [], { maxFrameBytes: 100 })).toThrow(/`maxFrameBytes` to be an integer of at least 65536/);
+    expect(() => hub(undefined, [], { antiEntropyMs: '5' as unknown as number })).toThrow(TypeError);
+    expect(() => hub(undefined, [], { maxClockSkewMs: Number.NaN })).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_INVALID_OPTION' }));
+  });
+
   it('start() rejects when the port is taken', async () => {
     const first = await Collective.start({ listen: { host: '127.0.0.1', port: 0 } });
     hubs.push(first);

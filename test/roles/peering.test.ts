@@ -76,6 +76,18 @@ describe('hubs linked over TCP', () => {
     expect(linked(a!, 2)()).toBe(true);
   });
 
+  it('a new hub gets a store bigger than a frame: values and batches over the limit travel split', async () => {
+    const small = { maxFrameBytes: 64 * 1024 };
+    const first = await start(small);
+    const big = 'é'.repeat(150 * 1024); // one value alone is over the frame limit (300 KiB of UTF-8)
+    await Promise.all([first.set('big.a', big), first.set('big.b', big), ...Array.from({ length: 5000 }, (_, i) => first.set(`keys.${i}`, i))]);
+    const later = await start({ ...small, peers: [address(first)] });
+    await waitFor(() => later.get('keys.4999') === 4999 && later.get('big.b') === big, 10_000, 'the new hub to sync');
+    expect(later.get()).toEqual(first.get());
+    expect(later.stats().rejectedFrames).toBe(0);
+    expect(first.stats().rejectedFrames).toBe(0);
+  });
+
   it('a hub restarted without state rejoins under a new id and gets everything back', async () => {
     const [a, b] = await group(2);
     await waitFor(linked(a!, 1), 5000, 'the link');

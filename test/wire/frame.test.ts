@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FrameDecoder, FrameError, encodeFrame } from '../../lib/wire/frame.js';
+import { FrameDecoder, FrameError, encodeFrame, encodeFrames } from '../../lib/wire/frame.js';
 
 describe('encodeFrame', () => {
   it('lays out length, version, type and JSON, byte by byte', () => {
@@ -84,5 +84,43 @@ describe('FrameDecoder', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('messages over the frame limit', () => {
+  const limit = 64 * 1024;
+
+  it('travel as `more` frames, none over the limit, and decode to the message, fed byte by byte or whole', () => {
+    // Multi-byte characters, so that parts end in the middle of one.
+    const message = { values: Array.from({ length: 300 }, (_, i) => `é€😀 ${i} ${'x'.repeat(700)}`) };
+    const frames = encodeFrames('delta', message, limit);
+    expect(frames.length).toBeGreaterThan(3);
+    for (const frame of frames) expect(frame.length - 4).toBeLessThanOrEqual(limit);
+    expect(frames.slice(0, -1).every((frame) => frame.toString('latin1', 6, 10) === 'more')).toBe(true);
+    const all = Buffer.concat(frames);
+    expect(new FrameDecoder(limit).push(all)).toEqual([{ type: 'delta', payload: message }]);
+    const decoder = new FrameDecoder(limit);
+    const got = [];
+    for (let i = 0; i < all.length; i += 997) got.push(...decoder.push(all.subarray(i, i + 997)));
+    expect(got).toEqual([{ type: 'delta', payload: message }]);
+    expect(decoder.buffered).toBe(0);
+  });
+
+  it('stay one frame when they fit', () => {
+    expect(encodeFrames('ops', [1, 2, 3], limit)).toEqual([encodeFrame('ops', [1, 2, 3], limit)]);
+  });
+
+  it('are refused past the message limit, as soon as the parts pass it', () => {
+    const frames = encodeFrames('snapshot', 'y'.repeat(300 * 1024), limit);
+    const decoder = new FrameDecoder(limit, 200 * 1024);
+    expect(() => {
+      for (const frame of frames) decoder.push(frame);
+    }).toThrow(/over the limit of 204800/);
+  });
+
+  it('a `more` frame can only be closed by a message whose whole payload is JSON', () => {
+    const decoder = new FrameDecoder(limit);
+    expect(decoder.push(encodeFrame('more', '{"a":'))).toEqual([]); // a JSON string, not raw bytes: garbage once joined
+    expect(() => decoder.push(encodeFrame('ops', 1))).toThrow(FrameError);
   });
 });
