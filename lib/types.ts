@@ -90,6 +90,12 @@ export interface CollectiveStats {
   watchers: number;
   /** Bookkeeping held besides the data: trie nodes and op records (what GC keeps bounded). */
   metadata: { nodes: number; ops: number };
+  /**
+   * Metadata collection between linked hubs: rounds that folded, and rounds that had to wait
+   * (a hub of the group down or not heard from lately); `members` counts the other hubs GC
+   * waits for.
+   */
+  gc: { runs: number; waits: number; members: number };
 }
 
 /** Events of a hub. */

@@ -25,7 +25,8 @@ export function isAfter(a: Stamp, b: Stamp): boolean {
 }
 
 // Node ids are limited to [A-Za-z0-9_.:-], all of which sort before '~'.
-const CEILING_NODE = '~' as NodeId;
+/** The node of a clock's ceiling: `~` sorts after every valid node id. */
+export const CEILING_NODE = '~' as NodeId;
 
 /** Reads wall-clock milliseconds; injectable so tests can skew and rewind time. */
 export type WallClock = () => number;

@@ -1,4 +1,4 @@
-import { compareStamps, type NodeId, type Stamp } from './clock.js';
+import { CEILING_NODE, compareStamps, type NodeId, type Stamp } from './clock.js';
 import { ABSENT, NO_BASE, TreeNode, type Slot } from './node.js';
 import type { Op, OpKind } from './op.js';
 import { adoptPath, isAllowedKey } from './path.js';
@@ -53,6 +53,17 @@ export function decodeNodeId(value: unknown): NodeId {
 /** Checks a stamp received from elsewhere. */
 export function decodeStamp(wall: unknown, counter: unknown, node: unknown): Stamp {
   return { wall: count(wall, 'stamp wall', 0), count: count(counter, 'stamp counter', 0), node: decodeNodeId(node) };
+}
+
+/**
+ * Checks a received GC bound (a horizon or a clock's ceiling): a stamp whose node may also be
+ * the ceiling's `~`.
+ */
+export function decodeBound(value: unknown, what: string): Stamp {
+  if (!Array.isArray(value) || value.length !== 3) throw new TypeError(`malformed ${what}`);
+  const [wall, counter, node] = value as unknown[];
+  if (node === CEILING_NODE) return { wall: count(wall, 'stamp wall', 0), count: count(counter, 'stamp counter', 0), node: CEILING_NODE };
+  return decodeStamp(wall, counter, node);
 }
 
 /** The wire form of an op. */

@@ -1,6 +1,7 @@
 import { describe, inputTypeError } from '../errors.js';
 import { HybridClock, compareStamps, isAfter, type NodeId, type Stamp, type WallClock } from './clock.js';
 import {
+  decodeBound,
   decodeNodeInto,
   decodeNodeId,
   decodeStamp,
@@ -53,6 +54,8 @@ export interface ReplicaSnapshot {
   /** Ops applied beyond the contiguous vector: [origin, seq, wall, counter]. */
   ahead?: WireVector;
   folded: [string, number][];
+  /** The highest GC horizon folded at: ops stamped at or below it can no longer be applied. */
+  horizon?: [number, number, string];
   latest?: [number, number, string];
   tree: NodeSnapshot;
 }
@@ -89,6 +92,9 @@ export class Replica {
   readonly #ahead = new Map<string, Map<number, Stamp>>();
   // Per origin, the highest seq folded away by GC: a peer behind it needs a snapshot.
   readonly #folded = new Map<string, number>();
+  // The highest horizon folded at. An op stamped at or below it that arrives now cannot be
+  // placed (its neighbours' records are gone): receivers must refuse it, see `isLate`.
+  #foldedTo: Stamp | undefined;
   readonly #watchers = new Watchers((path) => this.get(path));
   readonly #onApplied: ((op: Op) => void) | undefined;
   #seq = 0;
@@ -207,6 +213,7 @@ export class Replica {
       this.#tree.applyFinal(op.kind, op.path, op.value);
       this.#tree.advanceTo(op.stamp);
       this.#folded.set(this.id, op.seq);
+      this.#foldedTo = op.stamp;
     } else this.#tree.apply(op);
     this.#applied.set(op.stamp.node, op); // an op is its own version entry: no allocation
     this.#watchers.notify(op);
@@ -330,6 +337,53 @@ export class Replica {
       const origin = op.stamp.node;
       if (op.seq > (this.#folded.get(origin) ?? 0)) this.#folded.set(origin, op.seq);
     }
+    if (this.#foldedTo === undefined || isAfter(horizon, this.#foldedTo)) this.#foldedTo = horizon;
+  }
+
+  /** The highest GC horizon this replica folded at, if any. */
+  get foldedTo(): Stamp | undefined {
+    return this.#foldedTo;
+  }
+
+  /**
+   * Whether `op` is new here but stamped at or below the horizon this replica folded at: it
+   * cannot be applied correctly, so it must be refused. Only a hub that wrote before it ever
+   * linked to the group, while the group folded past its stamps, can send one.
+   */
+  isLate(op: Op): boolean {
+    const origin = op.stamp.node;
+    if (this.#foldedTo === undefined || op.seq <= (this.#applied.get(origin)?.seq ?? 0)) return false;
+    if (this.#ahead.get(origin)?.has(op.seq)) return false;
+    return !isAfter(op.stamp, this.#foldedTo);
+  }
+
+  /**
+   * Gives every op of this replica a new stamp after `after`, in the same order, so that a
+   * group that folded up to `after` can take them. Only possible while this replica holds
+   * nothing but its own ops, none folded and none shared yet (the caller knows the last): the
+   * values do not change, only the stamps. Returns whether it restamped.
+   */
+  restampOwn(after: Stamp): boolean {
+    if (this.#foldedTo !== undefined || this.#ahead.size > 0) return false;
+    for (const origin of this.#applied.keys()) if (origin !== this.id) return false;
+    const own = this.#applied.get(this.id);
+    if (own === undefined) return false;
+    const records = new Map<number, Op>();
+    for (const op of this.#tree.ops()) records.set(op.seq, op);
+    const ordered = [...records.values()].sort((a, b) => compareStamps(a.stamp, b.stamp));
+    if (ordered.length === 0 || isAfter(ordered[0]!.stamp, after)) return false;
+    this.#clock.observe(after);
+    const fresh = new ReplicatedTree();
+    for (const op of ordered) fresh.apply({ ...op, stamp: this.#clock.tick() });
+    const root = this.#tree.root;
+    root.ops = fresh.root.ops;
+    root.base = fresh.root.base;
+    root.touch = fresh.root.touch;
+    root.kids = fresh.root.kids;
+    root.kidCount = fresh.root.kidCount;
+    this.#tree.restored(fresh.latest());
+    this.#applied.set(this.id, { seq: own.seq, stamp: this.#clock.tick() });
+    return true;
   }
 
   /** How many watch listeners are registered. */
@@ -357,6 +411,7 @@ export class Replica {
       tree: encodeNode(this.#tree.root),
     };
     if (latest !== undefined) snapshot.latest = [latest.wall, latest.count, latest.node];
+    if (this.#foldedTo !== undefined) snapshot.horizon = [this.#foldedTo.wall, this.#foldedTo.count, this.#foldedTo.node];
     return snapshot;
   }
 
@@ -384,6 +439,7 @@ export class Replica {
     this.#tree.restored(other.#tree.latest());
     this.#folded.clear();
     for (const [origin, seq] of other.#folded) this.#folded.set(origin, seq);
+    if (other.#foldedTo !== undefined && (this.#foldedTo === undefined || isAfter(other.#foldedTo, this.#foldedTo))) this.#foldedTo = other.#foldedTo;
     this.#applied.clear();
     this.#ahead.clear();
     for (const [origin, seqs] of other.#ahead) this.#ahead.set(origin, new Map(seqs));
@@ -434,6 +490,10 @@ export class Replica {
     }
     replica.#tree.restored(latest);
     if (latest !== undefined) replica.#clock.observe(latest);
+    if (snapshot.horizon !== undefined) {
+      replica.#foldedTo = decodeBound(snapshot.horizon, 'snapshot horizon');
+      replica.#clock.observe(replica.#foldedTo);
+    }
     if (!Array.isArray(snapshot.clock)) throw new TypeError('malformed snapshot clock');
     replica.#clock.observe(decodeStamp(snapshot.clock[0], snapshot.clock[1], snapshot.clock[2]));
     for (const entry of Object.values(vector)) replica.#clock.observe(entry.stamp);

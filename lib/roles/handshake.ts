@@ -12,6 +12,8 @@ export interface HandshakeOptions {
   clock: () => Stamp;
   /** The port this hub listens on, told to the peer so that it can dial back. */
   listenPort?: number | undefined;
+  /** The GC horizon this hub folded at, if any, told to the peer. */
+  horizon?: Stamp | undefined;
   /** The shared secret; without one, peers are not authenticated. */
   secret?: string | undefined;
   /** Peers whose wall clock differs by more than this are refused. @default 60000 */
@@ -33,6 +35,8 @@ export interface PeerInfo {
   readonly count: number;
   /** The port the peer listens on, if it does. */
   readonly listenPort?: number | undefined;
+  /** The GC horizon the peer folded at, if any. */
+  readonly horizon?: Stamp | undefined;
 }
 
 /**
@@ -56,7 +60,7 @@ export function handshake(link: TcpLink, options: HandshakeOptions): Promise<Pee
       link.off('message', onMessage);
       link.off('close', onClose);
       if (error !== undefined) return reject(error);
-      const info: PeerInfo = { id: peer!.id, wall: peer!.wall, count: peer!.count, listenPort: peer!.listenPort };
+      const info: PeerInfo = { id: peer!.id, wall: peer!.wall, count: peer!.count, listenPort: peer!.listenPort, horizon: peer!.horizon };
       options.established?.(info);
       resolve(info);
     };
@@ -97,7 +101,7 @@ export function handshake(link: TcpLink, options: HandshakeOptions): Promise<Pee
     link.on('close', onClose);
     link.send({
       t: 'hello',
-      p: encodeHello({ id: options.id, wall: clock.wall, count: clock.count, nonce, authenticates: secret !== undefined, listenPort: options.listenPort }),
+      p: encodeHello({ id: options.id, wall: clock.wall, count: clock.count, nonce, authenticates: secret !== undefined, listenPort: options.listenPort, horizon: options.horizon }),
     });
   });
 }

@@ -39,9 +39,8 @@ function sameAddress(a: HostAddress, b: HostAddress): boolean {
 /**
  * A hub: the replica of one machine, with the store API. Constructed the way the original
  * collective.js was, `new Collective(local, allHosts, callback)`, or with `Collective.start()`.
- *
- * This version runs a hub within one process: linking hubs over TCP is not built yet, so any
- * peer other than the hub's own address is refused rather than silently ignored.
+ * With `local` it listens for other hubs, with `allHosts` it dials them (core of the network
+ * tier: roles/peering.ts); without either it is alone, and keeps no op records at all.
  */
 export class Collective extends EventEmitter<CollectiveEvents> {
   /** This hub's node id. */
@@ -53,8 +52,11 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   readonly #log: Logger;
   #closed = false;
   #collectScheduled = false;
+  #collectTimer: NodeJS.Timeout | undefined;
   #sinceCollect = 0;
   #opsApplied = 0;
+  #gcRuns = 0;
+  #gcWaits = 0;
   #opsLocal = 0;
 
   constructor(local?: HostAddress, allHosts?: readonly HostAddress[], options?: CollectiveOptions | Callback, callback?: Callback) {
@@ -93,6 +95,10 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       mesh.on('peer:up', (id, address) => this.emit('peer:up', id, address));
       mesh.on('peer:down', (id, address) => this.emit('peer:down', id, address));
       this.#started = mesh.start();
+      // Linked hubs fold once every member of the group has told its frontier, which arrives
+      // with each anti-entropy round: collect at that pace.
+      this.#collectTimer = setInterval(() => this.#collect(), settings.antiEntropyMs ?? 2000);
+      this.#collectTimer.unref();
     } else this.#started = Promise.resolve();
     this.#started.then(
       () => {
@@ -142,7 +148,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     this.#opsApplied++;
     this.#relay.applied(op);
     this.#mesh?.localOp(op);
-    if (++this.#sinceCollect >= COLLECT_EVERY && !this.#collectScheduled) {
+    if (this.#mesh === undefined && ++this.#sinceCollect >= COLLECT_EVERY && !this.#collectScheduled) {
       this.#collectScheduled = true;
       setImmediate(() => this.#collect());
     }
@@ -153,13 +159,18 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   }
 
   // Alone, a hub has seen every op there is, so everything up to its clock can be folded.
-  // With peers, folding needs their frontiers (not exchanged yet): nothing is folded then.
+  // Linked, it folds up to what every member of the group has seen (PeerMesh.horizon).
   #collect(): void {
     this.#collectScheduled = false;
     this.#sinceCollect = 0;
-    if (this.#closed || this.#mesh !== undefined) return;
-    const horizon = computeHorizon([this.#replica.frontier()]);
-    if (horizon !== undefined) this.#replica.collect(horizon);
+    if (this.#closed) return;
+    const horizon = this.#mesh === undefined ? computeHorizon([this.#replica.frontier()]) : this.#mesh.horizon();
+    if (horizon === undefined) {
+      this.#gcWaits++;
+      return;
+    }
+    this.#replica.collect(horizon);
+    this.#gcRuns++;
   }
 
   #open(): Replica {
@@ -248,6 +259,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       rejectedIntents: relay.rejectedIntents,
       watchers: this.#replica.watcherCount(),
       metadata: this.#replica.metadata(),
+      gc: { runs: this.#gcRuns, waits: this.#gcWaits, members: mesh?.members ?? 0 },
     };
   }
 
@@ -255,6 +267,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#collectTimer);
     this.#relay.close();
     await this.#mesh?.close();
     this.#log('closed');

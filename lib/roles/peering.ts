@@ -3,13 +3,16 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import * as tls from 'node:tls';
 import { AuthError, ProtocolError, TimeoutError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { NodeId } from '../core/clock.js';
-import { decodeVector, encodeOp, encodeVector } from '../core/codec.js';
+import type { NodeId, Stamp } from '../core/clock.js';
+import { encodeOp, encodeVector } from '../core/codec.js';
+import type { VersionVector } from '../core/horizon.js';
 import type { Op } from '../core/op.js';
 import type { Replica } from '../core/replica.js';
 import { TcpLink, type FrameMessage, type TcpLinkOptions } from '../links/tcp.js';
 import type { HostAddress } from '../types.js';
+import { decodeVectorMessage } from '../wire/peer.js';
 import { handshake, type PeerInfo } from './handshake.js';
+import { Membership } from './membership.js';
 import { receiveStream } from './receiver.js';
 
 /** Settings of a hub's links to its peers. */
@@ -48,6 +51,8 @@ export interface MeshStats {
   authFailures: number;
   /** Connections dropped for saying nothing within the handshake timeout. */
   handshakeTimeouts: number;
+  /** The other hubs this one counts as members of its group (for GC). */
+  members: number;
 }
 
 interface Dialed {
@@ -90,6 +95,10 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
   readonly #options: MeshOptions;
   readonly #dialed: Dialed[];
   readonly #inbound = new Map<TcpLink, NodeId | undefined>();
+  readonly #membership: Membership;
+  // Whether any of this hub's own ops has left it: until then, a hub that wrote before joining
+  // a group that folded past its stamps can still restamp them (Replica.restampOwn).
+  #ownShared = false;
   #server: Server | undefined;
   #flushScheduled = false;
   #closed = false;
@@ -102,6 +111,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     this.#replica = replica;
     this.#log = log;
     this.#options = options;
+    this.#membership = new Membership(replica.id);
     const own = options.listen === undefined ? undefined : addressLabel(options.listen);
     this.#dialed = options.peers.filter((peer) => addressLabel(peer) !== own).map((address) => this.#newDialed(address));
   }
@@ -167,6 +177,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       established,
       listenPort: this.port,
       id: this.#replica.id,
+      horizon: this.#replica.foldedTo,
       // The hello carries the wall clock: the skew check compares physical clocks (a hub's
       // hybrid clock reads 0 until its first write).
       clock: () => ({ wall: Date.now(), count: 0, node: this.#replica.id }),
@@ -217,7 +228,8 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     void this.#handshake(link, (peer) => {
       this.#inbound.set(link, peer.id);
       this.#log('%s is %s: receiving its stream', link.label, peer.id);
-      receiveStream(link, this.#replica, this.#log, this.#options.antiEntropyMs ?? 2000);
+      this.#joined(peer);
+      receiveStream(link, this.#replica, this.#log, this.#antiEntropyMs, () => this.#membership.message(this.#replica));
       // A hub this one does not dial (added to the group later): dial it back, so that it
       // gets this hub's stream too. Its host is where it connected from.
       if (peer.listenPort !== undefined && !this.#dialed.some((dialed) => dialed.id === peer.id) && this.#mayDialBack()) {
@@ -251,6 +263,10 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     });
     socket.once(this.#options.tls ? 'secureConnect' : 'connect', () => {
       void this.#handshake(link, (info) => {
+        if (peer.id !== undefined && peer.id !== info.id) {
+          this.#log('%s now answers as %s: %s restarted without its state, and is gone for good', peer.label, info.id, peer.id);
+          this.#membership.replaced(peer.id, info.id);
+        }
         // Two entries can reach one hub (a configured address and one dialed back): keep one.
         if (this.#dialed.some((other) => other !== peer && other.id === info.id && other.link !== undefined)) {
           this.#log('%s is %s, already linked under another address: dropping this entry', peer.label, info.id);
@@ -258,6 +274,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
           link.close();
           return;
         }
+        this.#joined(info);
         peer.id = info.id;
         peer.delay = this.#options.reconnectMinMs ?? 100;
         this.#send(peer, link);
@@ -274,8 +291,9 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       const message = raw as FrameMessage;
       try {
         if (message.t !== 'vector') throw new TypeError(`unexpected frame ${message.t}`);
-        const vector = decodeVector(message.p);
-        this.#sendWhatIsMissing(peer, link, vector);
+        const vector = decodeVectorMessage(message.p);
+        this.#membership.heard(peer.id!, vector);
+        this.#sendWhatIsMissing(peer, link, vector.vector);
         if (peer.state !== 'up') {
           peer.state = 'up';
           peer.outbox = [];
@@ -289,7 +307,8 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     });
   }
 
-  #sendWhatIsMissing(peer: Dialed, link: TcpLink, vector: ReturnType<typeof decodeVector>): void {
+  #sendWhatIsMissing(peer: Dialed, link: TcpLink, vector: VersionVector): void {
+    this.#ownShared = true;
     // This hub's own ops already sent on this link are on their way (the link is FIFO): an
     // anti-entropy round during a burst must not send them all again.
     const own = this.#replica.id;
@@ -332,6 +351,28 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
   }
 
   /** Streams an op this hub stamped to every peer it is linked to (batched per turn). */
+  // A hub linked: it counts for GC from now on. If this hub has not shared any of its own ops
+  // yet and the peer folded past some of them, they are restamped before anything leaves.
+  #joined(peer: PeerInfo): void {
+    this.#membership.join(peer.id);
+    if (!this.#ownShared && peer.horizon !== undefined && this.#replica.restampOwn(peer.horizon)) {
+      this.#log('restamped the writes made before joining: %s folded past them', peer.id);
+    }
+  }
+
+  get #antiEntropyMs(): number {
+    return this.#options.antiEntropyMs ?? 2000;
+  }
+
+  /**
+   * The GC horizon this hub may fold at now, or undefined: every peer it dials must have been
+   * reached and be up, and every member of the group must have sent a recent frontier.
+   */
+  horizon(): Stamp | undefined {
+    const ready = this.#dialed.every((peer) => peer.skip || (peer.id !== undefined && peer.state === 'up'));
+    return this.#membership.horizon(this.#replica.frontier(), ready, 3 * this.#antiEntropyMs + 1000);
+  }
+
   localOp(op: Op): void {
     if (op.stamp.node !== this.#replica.id) return;
     let any = false;
@@ -340,6 +381,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       peer.outbox.push(op);
       any = true;
     }
+    if (any) this.#ownShared = true;
     if (any && !this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => this.#flush());
@@ -368,7 +410,13 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     for (const id of inboundIds) {
       if (!peers.some((peer) => peer.id === id)) peers.push({ address: 'inbound', id, outbound: 'down', inbound: true });
     }
-    return { peers, rejectedFrames: this.#rejectedFrames, authFailures: this.#authFailures, handshakeTimeouts: this.#handshakeTimeouts };
+    return {
+      peers,
+      rejectedFrames: this.#rejectedFrames,
+      authFailures: this.#authFailures,
+      handshakeTimeouts: this.#handshakeTimeouts,
+      members: this.#membership.counts.members,
+    };
   }
 
   /** Closes every link and the listening socket. */

@@ -1,18 +1,35 @@
 import { ProtocolError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { decodeOp, decodeStamp, decodeVector, encodeVector } from '../core/codec.js';
+import { decodeOp, decodeStamp, decodeVector } from '../core/codec.js';
+import type { Op } from '../core/op.js';
 import type { Replica, ReplicaSnapshot } from '../core/replica.js';
 import type { FrameMessage, TcpLink } from '../links/tcp.js';
+import { encodeVectorMessage, type VectorMessage } from '../wire/peer.js';
+
+// An op this replica folded past cannot be placed: refuse the whole frame (see Replica.isLate).
+function decodeFresh(replica: Replica, raw: readonly unknown[]): Op[] {
+  const ops = raw.map((op) => decodeOp(op, replica.limits));
+  for (const op of ops) {
+    if (replica.isLate(op)) {
+      throw new TypeError(
+        `op ${op.stamp.node}#${op.seq} is stamped at or below this hub's GC horizon: its hub wrote before it joined the group ` +
+          'and cannot restamp; restart that hub without its state',
+      );
+    }
+  }
+  return ops;
+}
 
 /**
  * The receiving end of a peer's stream (the connection the peer dialed): sends this hub's
  * version vector, applies the `delta` pieces and `synced` that answer it, then live `ops`. A
- * sequence gap, or the anti-entropy timer, sends the vector again. A frame that fails
- * validation drops the link before any of it is applied.
+ * sequence gap, or the anti-entropy timer, sends the vector again, with this hub's frontier
+ * (`frontier()`) for the peer's GC. A frame that fails validation drops the link before any of
+ * it is applied.
  */
-export function receiveStream(link: TcpLink, replica: Replica, log: Logger, antiEntropyMs: number): void {
+export function receiveStream(link: TcpLink, replica: Replica, log: Logger, antiEntropyMs: number, frontier: () => VectorMessage): void {
   const requestSync = (): void => {
-    link.send({ t: 'vector', p: encodeVector(replica.vector()) });
+    link.send({ t: 'vector', p: encodeVectorMessage(frontier()) });
   };
   let delta: ReturnType<Replica['receiveDelta']> | undefined;
   link.on('message', (raw) => {
@@ -23,7 +40,7 @@ export function receiveStream(link: TcpLink, replica: Replica, log: Logger, anti
           if (!Array.isArray(message.p) || message.p.length < 1 || !Array.isArray(message.p[1])) throw new TypeError('malformed delta');
           const [clock, ops] = message.p as [unknown, unknown[]];
           if (!Array.isArray(clock)) throw new TypeError('malformed delta clock');
-          const decoded = ops.map((op) => decodeOp(op, replica.limits));
+          const decoded = decodeFresh(replica, ops);
           delta ??= replica.receiveDelta(decodeStamp(clock[0], clock[1], clock[2]));
           delta.apply(decoded);
           break;
@@ -39,7 +56,7 @@ export function receiveStream(link: TcpLink, replica: Replica, log: Logger, anti
           break;
         case 'ops': {
           if (!Array.isArray(message.p)) throw new TypeError('malformed ops');
-          const ops = message.p.map((op) => decodeOp(op, replica.limits));
+          const ops = decodeFresh(replica, message.p);
           for (const op of ops) {
             if (replica.apply(op) === 'gap') {
               log('%s: sequence gap at %s#%d: asking for what is missing', link.label, op.stamp.node, op.seq);

@@ -287,6 +287,57 @@ describe('Replica metadata GC', () => {
   });
 });
 
+describe('Replica past a fold', () => {
+  it('calls an op new here but stamped at or below the folded horizon late, and nothing else', () => {
+    const [a, b] = pair();
+    const early = b.set('x', 1); // stamped, not yet sent to a
+    for (let i = 0; i < 5; i++) a.incr('n');
+    a.collect(a.frontier().clock);
+    expect(a.foldedTo).toBeDefined();
+    expect(a.isLate(early)).toBe(true);
+    const fresh = b.set('y', 2);
+    expect(a.isLate(fresh)).toBe(false); // b's clock saw nothing of a's: still, this one was stamped before a folded
+    const after = a.incr('n');
+    expect(a.isLate(after)).toBe(false); // already applied: a duplicate, not late
+  });
+
+  it('restamps a replica that holds only its own, unshared ops: same values, stamps past the horizon', () => {
+    const [a, b] = pair();
+    b.incr('hits', 2);
+    b.set('users.ada', { age: 36 });
+    b.append('log', 'one');
+    b.set('users.ada.age', 37);
+    const before = b.get();
+    for (let i = 0; i < 5; i++) a.incr('hits');
+    a.collect(a.frontier().clock);
+    const horizon = a.foldedTo!;
+    expect(b.restampOwn(horizon)).toBe(true);
+    expect(b.get()).toEqual(before);
+    const delta = b.delta(a.vector());
+    expect(delta.kind).toBe('ops');
+    if (delta.kind !== 'ops') return;
+    for (const op of delta.ops) expect(a.isLate(op)).toBe(false);
+    a.applyDelta(delta);
+    expect(a.get()).toEqual({ hits: 7, users: { ada: { age: 37 } }, log: ['one'] });
+    // Nothing to restamp once every op is past the horizon, or once others' ops are held.
+    expect(b.restampOwn(horizon)).toBe(false);
+    const c = new Replica({ id: 'gamma' as NodeId, now: () => 1 });
+    c.set('z', 1);
+    c.applyDelta(a.delta(c.vector()));
+    expect(c.restampOwn(horizon)).toBe(false);
+  });
+
+  it('carries the folded horizon in a snapshot, so a replica restored from it refuses late ops too', () => {
+    const [a, b] = pair();
+    const early = b.set('x', 1);
+    a.incr('n');
+    a.collect(a.frontier().clock);
+    const restored = Replica.fromSnapshot(JSON.parse(JSON.stringify(a.snapshot())), { id: 'gamma' as NodeId });
+    expect(restored.foldedTo).toEqual(a.foldedTo);
+    expect(restored.isLate(early)).toBe(true);
+  });
+});
+
 describe('decodeOp', () => {
   const limits = { maxDepth: 32, maxValueBytes: 1024 };
   const good = encodeOp({ kind: 'set', path: ['a', 'b'], value: 1, seq: 1, stamp: { wall: 5, count: 0, node: 'n' as NodeId } });
