@@ -4,7 +4,7 @@ import * as tls from 'node:tls';
 import { AuthError, ProtocolError, TimeoutError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { NodeId, Stamp } from '../core/clock.js';
-import { encodeOp, encodeVector } from '../core/codec.js';
+import { encodeOp, encodeRun, encodeVector } from '../core/codec.js';
 import type { VersionVector } from '../core/horizon.js';
 import type { Op } from '../core/op.js';
 import type { Replica } from '../core/replica.js';
@@ -395,8 +395,12 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       const ops = peer.outbox;
       peer.outbox = [];
       if (peer.link === undefined || peer.state !== 'up') continue;
-      for (let start = 0; start < ops.length; start += OPS_PER_FRAME) {
-        peer.link.send({ t: 'ops', p: ops.slice(start, start + OPS_PER_FRAME).map(encodeOp) });
+      // A run implies consecutive seqs: a new frame wherever they are not (never, in practice).
+      let start = 0;
+      for (let end = 1; end <= ops.length; end++) {
+        if (end < ops.length && end - start < OPS_PER_FRAME && ops[end]!.seq === ops[end - 1]!.seq + 1) continue;
+        peer.link.send({ t: 'ops', p: encodeRun(ops.slice(start, end)) });
+        start = end;
       }
       peer.sentSeq = Math.max(peer.sentSeq, ops[ops.length - 1]!.seq);
     }

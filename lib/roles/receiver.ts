@@ -1,14 +1,13 @@
 import { ProtocolError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { decodeOp, decodeStamp, decodeVector } from '../core/codec.js';
+import { decodeOp, decodeRun, decodeStamp, decodeVector } from '../core/codec.js';
 import type { Op } from '../core/op.js';
 import type { Replica, ReplicaSnapshot } from '../core/replica.js';
 import type { FrameMessage, TcpLink } from '../links/tcp.js';
 import { encodeVectorMessage, type VectorMessage } from '../wire/peer.js';
 
 // An op this replica folded past cannot be placed: refuse the whole frame (see Replica.isLate).
-function decodeFresh(replica: Replica, raw: readonly unknown[]): Op[] {
-  const ops = raw.map((op) => decodeOp(op, replica.limits));
+function refuseLate(replica: Replica, ops: Op[]): Op[] {
   for (const op of ops) {
     if (replica.isLate(op)) {
       throw new TypeError(
@@ -22,7 +21,8 @@ function decodeFresh(replica: Replica, raw: readonly unknown[]): Op[] {
 
 /**
  * The receiving end of a peer's stream (the connection the peer dialed): sends this hub's
- * version vector, applies the `delta` pieces and `synced` that answer it, then live `ops`. A
+ * version vector, applies the `delta` pieces and `synced` that answer it, then live `ops` (runs
+ * of the peer's own ops, core/codec.ts `encodeRun`). A
  * sequence gap, or the anti-entropy timer, sends the vector again, with this hub's frontier
  * (`frontier()`) for the peer's GC. A frame that fails validation drops the link before any of
  * it is applied.
@@ -40,7 +40,7 @@ export function receiveStream(link: TcpLink, replica: Replica, log: Logger, anti
           if (!Array.isArray(message.p) || message.p.length < 1 || !Array.isArray(message.p[1])) throw new TypeError('malformed delta');
           const [clock, ops] = message.p as [unknown, unknown[]];
           if (!Array.isArray(clock)) throw new TypeError('malformed delta clock');
-          const decoded = decodeFresh(replica, ops);
+          const decoded = refuseLate(replica, ops.map((op) => decodeOp(op, replica.limits)));
           delta ??= replica.receiveDelta(decodeStamp(clock[0], clock[1], clock[2]));
           delta.apply(decoded);
           break;
@@ -55,8 +55,7 @@ export function receiveStream(link: TcpLink, replica: Replica, log: Logger, anti
           replica.applyDelta({ kind: 'snapshot', snapshot: message.p as ReplicaSnapshot });
           break;
         case 'ops': {
-          if (!Array.isArray(message.p)) throw new TypeError('malformed ops');
-          const ops = decodeFresh(replica, message.p);
+          const ops = refuseLate(replica, decodeRun(message.p, replica.limits));
           for (const op of ops) {
             if (replica.apply(op) === 'gap') {
               log('%s: sequence gap at %s#%d: asking for what is missing', link.label, op.stamp.node, op.seq);

@@ -90,9 +90,6 @@ if (role === 'raw-sink') {
         for (let i = 0; i < message.n; i++) hub.set(`k${i % 1000}.k${Math.floor(i / 1000)}`, i);
         return process.send({ re: message.cmd });
       }
-      case 'applied':
-        // Cheap to ask often, unlike building the whole tree.
-        return process.send({ re: message.cmd, applied: hub.stats().opsApplied });
       case 'count': {
         const tree = hub.get() ?? {};
         let keys = 0;
@@ -101,7 +98,7 @@ if (role === 'raw-sink') {
       }
       case 'pings': {
         for (let i = 0; i < message.n; i++) {
-          hub.set('ping', { at: now() });
+          hub.set('ping', { at: now(), n: i + 1 });
           await new Promise((r) => setTimeout(r, 2));
         }
         return process.send({ re: message.cmd });

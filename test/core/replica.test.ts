@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import type { NodeId } from '../../lib/core/clock.js';
-import { decodeOp, encodeOp } from '../../lib/core/codec.js';
+import { decodeOp, decodeRun, encodeOp, encodeRun } from '../../lib/core/codec.js';
 import type { Op } from '../../lib/core/op.js';
 import { decodeDelta, encodeDelta } from '../../lib/core/delta.js';
 import { Replica } from '../../lib/core/replica.js';
@@ -360,6 +360,37 @@ describe('decodeOp', () => {
     ['not an object', 'set a 1'],
   ])('rejects %s', (_name, input) => {
     expect(() => decodeOp(input, limits)).toThrow();
+    expect(({} as Record<string, unknown>).hacked).toBeUndefined();
+  });
+});
+
+describe('encodeRun / decodeRun (a hub’s live stream)', () => {
+  const limits = { maxDepth: 32, maxValueBytes: 1024 };
+
+  it('round-trips consecutive ops of one origin, with walls as steps and seqs implied', () => {
+    let now = 5000;
+    const replica = new Replica({ id: 'origin' as NodeId, now: () => Math.floor(now++ / 3) });
+    const ops = [replica.set('a.b', { x: [1, 'two'] }), replica.incr('n', -2.5), replica.delete('a'), replica.append('log', null)];
+    const run = encodeRun(ops);
+    expect(JSON.stringify(run).length).toBeLessThan(JSON.stringify(ops.map(encodeOp)).length / 2);
+    expect(decodeRun(JSON.parse(JSON.stringify(run)), limits)).toEqual(ops);
+  });
+
+  it.each([
+    ['not an array', { n: 'x' }],
+    ['no ops', ['n', 1, 5]],
+    ['a partial op', ['n', 1, 5, 0, ['a'], 1, 0]],
+    ['a bad node', ['a b', 1, 5, 0, ['a'], 1, 0, 0]],
+    ['seq 0', ['n', 0, 5, 0, ['a'], 1, 0, 0]],
+    ['a kind code out of range', ['n', 1, 5, 4, ['a'], 1, 0, 0]],
+    ['a kind given as a name', ['n', 1, 5, 'length', ['a'], 1, 0, 0]],
+    ['a __proto__ path', ['n', 1, 5, 0, ['__proto__', 'x'], 1, 0, 0]],
+    ['a negative wall step', ['n', 1, 5, 0, ['a'], 1, -1, 0]],
+    ['a delete with a value', ['n', 1, 5, 1, ['a'], { x: 1 }, 0, 0]],
+    ['a non-finite incr', ['n', 1, 5, 2, ['a'], 'lots', 0, 0]],
+    ['a value with a __proto__ key', ['n', 1, 5, 0, ['a'], JSON.parse('{"__proto__": {"hacked": 1}}'), 0, 0]],
+  ])('rejects %s', (_name, input) => {
+    expect(() => decodeRun(input, limits)).toThrow();
     expect(({} as Record<string, unknown>).hacked).toBeUndefined();
   });
 });

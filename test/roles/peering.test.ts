@@ -151,10 +151,14 @@ describe('a hub facing strangers on raw sockets', () => {
       encodeFrame('hello', { id: 'stranger', w: Date.now(), c: 0, n: newNonce(), a: 0 }),
       encodeFrame('ops', ops),
     ];
-    const op = (path: unknown, value: unknown) => ({ k: 'set', p: path, v: value, s: 1, w: Date.now(), c: 0, n: 'stranger' });
-    await raw(hub, frames([op(['ok'], 1), op(['__proto__', 'polluted'], true)]));
-    await raw(hub, frames([op(['ok'], 1), op(['x'], { when: { $date: 1 }, f: undefined, big: 10n.toString() }), { k: 'set', p: ['y'], s: 'one' }]));
-    await waitFor(() => hub.stats().rejectedFrames === 2, 3000, 'two rejections');
+    // A run of the stranger's ops (core/codec.ts encodeRun): kind 0 is set, 2 is incr.
+    const run = (...rows: unknown[][]) => ['stranger', 1, Date.now(), ...rows.flat()];
+    await raw(hub, frames(run([0, ['ok'], 1, 0, 0], [0, ['__proto__', 'polluted'], true, 0, 1])));
+    await raw(hub, frames(run([0, ['ok'], 1, 0, 0], [2, ['n'], 'lots', 0, 1])));
+    await raw(hub, frames(run([0, ['ok'], 1, 0, 0], [7, ['y'], 1, 0, 1])));
+    await raw(hub, frames(run([0, ['ok'], 1, 0, 0], [0, ['y'], 1, -5, 1])));
+    await raw(hub, frames([{ k: 'set', p: ['ok'], v: 1, s: 1, w: Date.now(), c: 0, n: 'stranger' }]));
+    await waitFor(() => hub.stats().rejectedFrames === 5, 3000, 'five rejections');
     expect(hub.get()).toEqual({});
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
@@ -189,7 +193,13 @@ describe('a hub under random frames (fuzz)', () => {
       c: fc.nat(),
       n: fc.oneof(fc.constant('fuzzer'), fc.string()),
     });
-    const frame = fc.tuple(fc.constantFrom(...types), fc.oneof(junkValue, fc.array(junkOp, { maxLength: 3 })));
+    const junkRun = fc.tuple(
+      fc.oneof(fc.constant('fuzzer'), fc.string()),
+      fc.oneof(fc.nat(), fc.double()),
+      fc.nat(),
+      fc.array(fc.tuple(fc.oneof(fc.nat({ max: 4 }), fc.string()), fc.oneof(fc.array(fc.constantFrom('a', '__proto__', 'prototype', ''), { maxLength: 3 }), fc.string()), junkValue, fc.integer(), fc.nat()), { maxLength: 3 }),
+    ).map(([node, seq, wall, rows]) => [node, seq, wall, ...rows.flat()]);
+    const frame = fc.tuple(fc.constantFrom(...types), fc.oneof(junkValue, fc.array(junkOp, { maxLength: 3 }), junkRun));
     const session = fc.record({
       handshake: fc.boolean(),
       frames: fc.array(frame, { maxLength: 4 }),
