@@ -107,21 +107,31 @@ function opOf(kind: OpKind, path: readonly string[], seq: number, stamp: Stamp, 
 // A run's kinds by code, and codes by kind.
 const RUN_KINDS: readonly OpKind[] = ['set', 'delete', 'incr', 'append'];
 const RUN_CODES: Readonly<Record<OpKind, number>> = { set: 0, delete: 1, incr: 2, append: 3 };
-const RUN_HEAD = 3;
+const RUN_HEAD = 4;
 const RUN_FIELDS = 5;
 
 /**
  * Ops of one origin with consecutive seqs (a hub's live stream), as one flat array:
- * `[node, firstSeq, firstWall, (kind code, path, value, wall step, counter) per op]`. The
- * origin and seqs are implied, walls are steps from the previous op (0 within a millisecond),
- * and a delete's value slot holds 0: about a third of the bytes of one `WireOp` per op.
+ * `[node, firstSeq, firstWall, paths, (kind code, path index, value, wall step, counter) per op]`.
+ * The origin and seqs are implied, walls are steps from the previous op (0 within a
+ * millisecond), each distinct path travels (and is validated) once, and a delete's value slot
+ * holds 0: a hot key costs about 15 bytes per op instead of about 70 as a `WireOp`.
  */
 export function encodeRun(ops: readonly Op[]): unknown[] {
   const first = ops[0]!;
-  const run: unknown[] = [first.stamp.node, first.seq, first.stamp.wall];
+  const paths: (readonly string[])[] = [];
+  // Hot paths are the same frozen array each time (the path cache), so identity finds most.
+  const indexOf = new Map<readonly string[], number>();
+  const run: unknown[] = [first.stamp.node, first.seq, first.stamp.wall, paths];
   let wall = first.stamp.wall;
   for (const op of ops) {
-    run.push(RUN_CODES[op.kind], op.path, op.value === undefined ? 0 : op.value, op.stamp.wall - wall, op.stamp.count);
+    let index = indexOf.get(op.path);
+    if (index === undefined) {
+      index = paths.length;
+      paths.push(op.path);
+      indexOf.set(op.path, index);
+    }
+    run.push(RUN_CODES[op.kind], index, op.value === undefined ? 0 : op.value, op.stamp.wall - wall, op.stamp.count);
     wall = op.stamp.wall;
   }
   return run;
@@ -133,12 +143,17 @@ export function decodeRun(input: unknown, limits: DecodeLimits): Op[] {
   const node = decodeNodeId(input[0]);
   let seq = count(input[1], 'run seq', 1);
   let wall = count(input[2], 'run wall', 0);
+  const rawPaths: unknown = input[3];
+  if (!Array.isArray(rawPaths) || rawPaths.length === 0) throw bad('run paths');
+  const paths = rawPaths.map((path) => adoptPath(path, limits.maxDepth));
   const ops: Op[] = [];
   for (let at = RUN_HEAD; at < input.length; at += RUN_FIELDS) {
     const code: unknown = input[at];
     const kind = typeof code === 'number' ? RUN_KINDS[code] : undefined;
     if (kind === undefined) throw bad('op kind');
-    const path = adoptPath(input[at + 1], limits.maxDepth);
+    const index: unknown = input[at + 1];
+    const path = typeof index === 'number' ? paths[index] : undefined;
+    if (path === undefined) throw bad('run path index');
     wall = count(wall + count(input[at + 3], 'wall step', 0), 'stamp wall', 0);
     const stamp: Stamp = { wall, count: count(input[at + 4], 'stamp counter', 0), node };
     const raw: unknown = input[at + 2];

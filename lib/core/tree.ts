@@ -221,7 +221,8 @@ export class ReplicatedTree {
     if (count > 0 || touchOld) {
       const start = node.base !== NO_BASE ? node.base : node.start;
       node.base = replay(start, node.ops, count, touchOld ? node.touch!.stamp : undefined);
-      folded.push(...node.takeOps(count));
+      // A loop, not a spread: a hot node can hold more records than a call takes arguments.
+      for (const op of node.takeOps(count)) folded.push(op);
       if (touchOld) {
         folded.push(node.touch!);
         node.touch = undefined;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { ClosedError, describe, inputTypeError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
-import type { NodeId } from '../core/clock.js';
+import { isAfter, type NodeId } from '../core/clock.js';
 import type { Op } from '../core/op.js';
 import { formatPath, type Path } from '../core/path.js';
 import { Replica } from '../core/replica.js';
@@ -9,6 +9,7 @@ import { computeHorizon } from '../core/horizon.js';
 import type { Link } from '../links/link.js';
 import { MemberRelay } from './relay.js';
 import { PeerMesh } from './peering.js';
+import { GC_PACE_MS } from './receiver.js';
 import { checkNetworkOptions, meshOptions } from './network-options.js';
 import type { JsonValue } from '../core/value.js';
 import type { WatchListener } from '../core/watchers.js';
@@ -95,9 +96,9 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       mesh.on('peer:up', (id, address) => this.emit('peer:up', id, address));
       mesh.on('peer:down', (id, address) => this.emit('peer:down', id, address));
       this.#started = mesh.start();
-      // Linked hubs fold once every member of the group has told its frontier, which arrives
-      // with each anti-entropy round: collect at that pace.
-      this.#collectTimer = setInterval(() => this.#collect(), settings.antiEntropyMs ?? 2000);
+      // Linked hubs fold once every member of the group has told its frontier: collect at the
+      // pace frontiers travel.
+      this.#collectTimer = setInterval(() => this.#collect(), Math.min(settings.antiEntropyMs ?? 2000, GC_PACE_MS));
       this.#collectTimer.unref();
     } else this.#started = Promise.resolve();
     this.#started.then(
@@ -169,6 +170,8 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       this.#gcWaits++;
       return;
     }
+    const folded = this.#replica.foldedTo;
+    if (folded !== undefined && !isAfter(horizon, folded)) return; // nothing new to fold
     this.#replica.collect(horizon);
     this.#gcRuns++;
   }

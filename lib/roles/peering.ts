@@ -290,9 +290,10 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     link.on('message', (raw) => {
       const message = raw as FrameMessage;
       try {
-        if (message.t !== 'vector') throw new TypeError(`unexpected frame ${message.t}`);
+        if (message.t !== 'vector' && message.t !== 'frontier') throw new TypeError(`unexpected frame ${message.t}`);
         const vector = decodeVectorMessage(message.p);
         this.#membership.heard(peer.id!, vector);
+        if (message.t === 'frontier') return;
         this.#sendWhatIsMissing(peer, link, vector.vector);
         if (peer.state !== 'up') {
           peer.state = 'up';

@@ -24,7 +24,7 @@ function refuseLate(replica: Replica, ops: Op[]): Op[] {
  * version vector, applies the `delta` pieces and `synced` that answer it, then live `ops` (runs
  * of the peer's own ops, core/codec.ts `encodeRun`). A
  * sequence gap, or the anti-entropy timer, sends the vector again, with this hub's frontier
- * (`frontier()`) for the peer's GC. A frame that fails validation drops the link before any of
+ * (`frontier()`) for the peer's GC; in between, `frontier` frames carry the frontier alone. A frame that fails validation drops the link before any of
  * it is applied.
  */
 export function receiveStream(link: TcpLink, replica: Replica, log: Logger, antiEntropyMs: number, frontier: () => VectorMessage): void {
@@ -77,5 +77,26 @@ export function receiveStream(link: TcpLink, replica: Replica, log: Logger, anti
   requestSync();
   const timer = setInterval(requestSync, antiEntropyMs);
   timer.unref();
-  link.once('close', () => clearInterval(timer));
+  // Between anti-entropy rounds, the frontier alone (no delta in answer) whenever it moved, so
+  // that the peer can fold its op records while they are young (GC_PACE_MS).
+  let told = '';
+  const frontierTimer = setInterval(() => {
+    const message = frontier();
+    const clock = `${message.clock.wall}:${message.clock.count}`;
+    if (clock === told) return;
+    told = clock;
+    link.send({ t: 'frontier', p: encodeVectorMessage(message) });
+  }, Math.min(antiEntropyMs, GC_PACE_MS));
+  frontierTimer.unref();
+  link.once('close', () => {
+    clearInterval(timer);
+    clearInterval(frontierTimer);
+  });
 }
+
+/**
+ * How often linked hubs tell each other their frontier, and fold what all have seen: often
+ * enough that op records die young (cheap for the garbage collector) instead of piling up
+ * between anti-entropy rounds.
+ */
+export const GC_PACE_MS = 100;

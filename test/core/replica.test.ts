@@ -287,6 +287,17 @@ describe('Replica metadata GC', () => {
   });
 });
 
+describe('Replica metadata GC at scale', () => {
+  it('folds one node holding 200k op records at once (more than a call takes arguments)', () => {
+    const [a, b] = pair();
+    for (let i = 0; i < 200_000; i++) b.apply(a.incr('hits'));
+    expect(b.metadata().ops).toBe(200_000);
+    b.collect(a.frontier().clock);
+    expect(b.metadata().ops).toBe(0);
+    expect(b.get('hits')).toBe(200_000);
+  });
+});
+
 describe('Replica past a fold', () => {
   it('calls an op new here but stamped at or below the folded horizon late, and nothing else', () => {
     const [a, b] = pair();
@@ -377,20 +388,23 @@ describe('encodeRun / decodeRun (a hub’s live stream)', () => {
   });
 
   it.each([
-    ['not an array', { n: 'x' }],
-    ['no ops', ['n', 1, 5]],
-    ['a partial op', ['n', 1, 5, 0, ['a'], 1, 0]],
-    ['a bad node', ['a b', 1, 5, 0, ['a'], 1, 0, 0]],
-    ['seq 0', ['n', 0, 5, 0, ['a'], 1, 0, 0]],
-    ['a kind code out of range', ['n', 1, 5, 4, ['a'], 1, 0, 0]],
-    ['a kind given as a name', ['n', 1, 5, 'length', ['a'], 1, 0, 0]],
-    ['a __proto__ path', ['n', 1, 5, 0, ['__proto__', 'x'], 1, 0, 0]],
-    ['a negative wall step', ['n', 1, 5, 0, ['a'], 1, -1, 0]],
-    ['a delete with a value', ['n', 1, 5, 1, ['a'], { x: 1 }, 0, 0]],
-    ['a non-finite incr', ['n', 1, 5, 2, ['a'], 'lots', 0, 0]],
-    ['a value with a __proto__ key', ['n', 1, 5, 0, ['a'], JSON.parse('{"__proto__": {"hacked": 1}}'), 0, 0]],
-  ])('rejects %s', (_name, input) => {
-    expect(() => decodeRun(input, limits)).toThrow();
+    ['not an array', { n: 'x' }, /op run/],
+    ['no ops', ['n', 1, 5, [['a']]], /op run/],
+    ['a partial op', ['n', 1, 5, [['a']], 0, 0, 1, 0], /op run/],
+    ['a bad node', ['a b', 1, 5, [['a']], 0, 0, 1, 0, 0], /node id/],
+    ['seq 0', ['n', 0, 5, [['a']], 0, 0, 1, 0, 0], /run seq/],
+    ['no paths', ['n', 1, 5, [], 0, 0, 1, 0, 0], /run paths/],
+    ['a kind code out of range', ['n', 1, 5, [['a']], 4, 0, 1, 0, 0], /op kind/],
+    ['a kind given as a name', ['n', 1, 5, [['a']], 'length', 0, 1, 0, 0], /op kind/],
+    ['a path index out of range', ['n', 1, 5, [['a']], 0, 1, 1, 0, 0], /path index/],
+    ['a path index given as a name', ['n', 1, 5, [['a']], 0, 'length', 1, 0, 0], /path index/],
+    ['a __proto__ path', ['n', 1, 5, [['__proto__', 'x']], 0, 0, 1, 0, 0], /__proto__/],
+    ['a negative wall step', ['n', 1, 5, [['a']], 0, 0, 1, -1, 0], /wall step/],
+    ['a delete with a value', ['n', 1, 5, [['a']], 1, 0, { x: 1 }, 0, 0], /delete op/],
+    ['a non-finite incr', ['n', 1, 5, [['a']], 2, 0, 'lots', 0, 0], /incr amount/],
+    ['a value with a __proto__ key', ['n', 1, 5, [['a']], 0, 0, JSON.parse('{"__proto__": {"hacked": 1}}'), 0, 0], /__proto__/],
+  ])('rejects %s', (_name, input, reason) => {
+    expect(() => decodeRun(input, limits)).toThrow(reason);
     expect(({} as Record<string, unknown>).hacked).toBeUndefined();
   });
 });

@@ -151,12 +151,13 @@ describe('a hub facing strangers on raw sockets', () => {
       encodeFrame('hello', { id: 'stranger', w: Date.now(), c: 0, n: newNonce(), a: 0 }),
       encodeFrame('ops', ops),
     ];
-    // A run of the stranger's ops (core/codec.ts encodeRun): kind 0 is set, 2 is incr.
-    const run = (...rows: unknown[][]) => ['stranger', 1, Date.now(), ...rows.flat()];
-    await raw(hub, frames(run([0, ['ok'], 1, 0, 0], [0, ['__proto__', 'polluted'], true, 0, 1])));
-    await raw(hub, frames(run([0, ['ok'], 1, 0, 0], [2, ['n'], 'lots', 0, 1])));
-    await raw(hub, frames(run([0, ['ok'], 1, 0, 0], [7, ['y'], 1, 0, 1])));
-    await raw(hub, frames(run([0, ['ok'], 1, 0, 0], [0, ['y'], 1, -5, 1])));
+    // A run of the stranger's ops (core/codec.ts encodeRun): kind 0 is set, 2 is incr; rows
+    // name their path by index.
+    const run = (paths: unknown[], ...rows: unknown[][]) => ['stranger', 1, Date.now(), paths, ...rows.flat()];
+    await raw(hub, frames(run([['ok'], ['__proto__', 'polluted']], [0, 0, 1, 0, 0], [0, 1, true, 0, 1])));
+    await raw(hub, frames(run([['ok'], ['n']], [0, 0, 1, 0, 0], [2, 1, 'lots', 0, 1])));
+    await raw(hub, frames(run([['ok']], [0, 0, 1, 0, 0], [7, 0, 1, 0, 1])));
+    await raw(hub, frames(run([['ok']], [0, 0, 1, 0, 0], [0, 0, 1, -5, 1])));
     await raw(hub, frames([{ k: 'set', p: ['ok'], v: 1, s: 1, w: Date.now(), c: 0, n: 'stranger' }]));
     await waitFor(() => hub.stats().rejectedFrames === 5, 3000, 'five rejections');
     expect(hub.get()).toEqual({});
@@ -193,12 +194,14 @@ describe('a hub under random frames (fuzz)', () => {
       c: fc.nat(),
       n: fc.oneof(fc.constant('fuzzer'), fc.string()),
     });
+    const junkPath = fc.oneof(fc.array(fc.constantFrom('a', '__proto__', 'prototype', ''), { maxLength: 3 }), fc.string());
     const junkRun = fc.tuple(
       fc.oneof(fc.constant('fuzzer'), fc.string()),
       fc.oneof(fc.nat(), fc.double()),
       fc.nat(),
-      fc.array(fc.tuple(fc.oneof(fc.nat({ max: 4 }), fc.string()), fc.oneof(fc.array(fc.constantFrom('a', '__proto__', 'prototype', ''), { maxLength: 3 }), fc.string()), junkValue, fc.integer(), fc.nat()), { maxLength: 3 }),
-    ).map(([node, seq, wall, rows]) => [node, seq, wall, ...rows.flat()]);
+      fc.array(junkPath, { maxLength: 2 }),
+      fc.array(fc.tuple(fc.oneof(fc.nat({ max: 4 }), fc.string()), fc.oneof(fc.nat({ max: 2 }), fc.string()), junkValue, fc.integer(), fc.nat()), { maxLength: 3 }),
+    ).map(([node, seq, wall, paths, rows]) => [node, seq, wall, paths, ...rows.flat()]);
     const frame = fc.tuple(fc.constantFrom(...types), fc.oneof(junkValue, fc.array(junkOp, { maxLength: 3 }), junkRun));
     const session = fc.record({
       handshake: fc.boolean(),
