@@ -64,12 +64,16 @@ function healAll(m: Mesh): void {
 }
 
 describe('hubs in separate processes over TCP, with faults', { timeout: 60_000 }, () => {
-  it('concurrent writes on three hubs converge: identical trees, exact counters, one append order', async () => {
+  it('concurrent writes on three hubs converge: identical trees, exact counters, one append order, metadata folded', async () => {
     const m = await mesh();
     await Promise.all(m.hubs.flatMap((hub, i) => [hub.write('incr', 'hits', 1, 300), hub.write('append', 'log', `${i}:#`, 100), hub.write('set', `by.${i}`, 'x#', 50)]));
     const state = await converged(m.hubs, (s) => s.hits === 900 && (s.log as unknown[]).length === 300, 'convergence');
     expect(state.by).toEqual({ 0: 'x49', 1: 'x49', 2: 'x49' });
     expect(new Set(state.log as string[]).size).toBe(300);
+    // Once every hub has seen everything, every op record is folded away.
+    const records = async () => Promise.all(m.hubs.map(async (hub) => ((await hub.stats()).metadata as { ops: number }).ops));
+    await waitFor(async () => (await records()).every((ops) => ops === 0), 15_000, 'every hub to fold its records');
+    expect(await converged(m.hubs, () => true, 'the same trees after folding')).toEqual(state);
   });
 
   it('a partitioned hub and the others keep writing; after the heal every tree is identical and nothing is lost', async () => {
