@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { isMainThread, parentPort, type Worker } from 'node:worker_threads';
 import { AuthError, ClosedError, CollectiveError, NotReadyError, ProtocolError, TimeoutError } from './errors.js';
 import type { Path } from './core/path.js';
 import type { JsonValue } from './core/value.js';
@@ -6,15 +7,26 @@ import type { WatchListener } from './core/watchers.js';
 import { startCluster } from './cluster.js';
 import { connectToPrimary } from './links/primary.js';
 import { Collective } from './roles/hub.js';
+import { isCollectiveIpcMessage } from './links/ipc.js';
+import { PortLink } from './links/port.js';
+import { logger } from './log.js';
 import { Member, type MemberStats } from './roles/member.js';
+import { ThreadRelay } from './roles/thread-relay.js';
+import { attachWorker, createPool, type AttachThread, type PoolOptions } from './threads/pool.js';
+import { threadSlot } from './threads/slot.js';
 import type { ClusterOptions, CollectiveStats, ReadyOptions } from './types.js';
 
 // The store of this process: the hub started here by cluster(), or, in a worker, the member
 // connected to the hub in the primary (created on first use).
 let hubHere: Collective | undefined;
 let memberHere: Member | undefined;
+// In a cluster worker with threads of its own: the middle tier serving them.
+let threadRelay: ThreadRelay | undefined;
 
 function memberOfThisWorker(options: ReadyOptions = {}): Member | undefined {
+  // A thread's member lives in a global slot (ESM and CommonJS copies of this module share it).
+  // Threads inherit their process's environment, so this test comes before the cluster one.
+  if (!isMainThread) return threadSlot().member;
   if (memberHere !== undefined) return memberHere;
   if (!cluster.isWorker) return undefined;
   const link = connectToPrimary();
@@ -53,6 +65,7 @@ export async function clusterHub(options: ClusterOptions = {}): Promise<Collecti
  */
 export function ready(options: ReadyOptions = {}): Promise<void> {
   if (hubHere !== undefined) return Promise.resolve();
+  if (!isMainThread && threadSlot().member === undefined && parentPort !== null) return joinFromParent(options);
   const member = memberOfThisWorker(options);
   if (member === undefined) {
     const error = new NotReadyError('no collective hub in this process and it is not a cluster worker: call collective.cluster() first');
@@ -61,6 +74,73 @@ export function ready(options: ReadyOptions = {}): Promise<void> {
     return rejected;
   }
   return member.ready();
+}
+
+// A plain thread (not a pool's): its parent hands it a port with `collective.attachThread(worker)`.
+function joinFromParent(options: ReadyOptions): Promise<void> {
+  const slot = threadSlot();
+  const port = parentPort!;
+  const timeout = options.timeout ?? 5000;
+  return new Promise<Member>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      port.off('message', onMessage);
+      reject(new TimeoutError(`no port from the parent thread within ${timeout} ms: call collective.attachThread(worker) there`));
+    }, timeout);
+    const onMessage = (message: unknown): void => {
+      if (!isCollectiveIpcMessage(message)) return;
+      clearTimeout(timer);
+      port.off('message', onMessage);
+      if (slot.member === undefined) {
+        const link = new PortLink(message.collective as import('node:worker_threads').MessagePort, 'thread');
+        slot.member = new Member(link, options.timeout === undefined ? {} : { readyTimeout: options.timeout });
+        slot.link = link;
+      }
+      resolve(slot.member);
+    };
+    port.on('message', onMessage);
+  }).then((member) => member.ready());
+}
+
+// Where this process's threads join: its hub, or (in a cluster worker) the worker's member,
+// through the middle tier.
+function threadParent(): AttachThread {
+  if (hubHere !== undefined) {
+    const hub = hubHere;
+    return (link) => hub.attachMember(link);
+  }
+  const member = isMainThread ? memberOfThisWorker() : undefined;
+  if (member === undefined) {
+    throw new NotReadyError(
+      'no collective store for threads in this process: call collective.cluster() first (or, in a cluster worker, use it ' +
+        'after the hub started), or use hub.pool() on a Collective of your own',
+    );
+  }
+  if (threadRelay === undefined) {
+    const relay = new ThreadRelay(member, logger('threads', 'worker'));
+    threadRelay = relay;
+    member.once('close', () => {
+      if (threadRelay === relay) threadRelay = undefined;
+    });
+  }
+  const relay = threadRelay;
+  return (link) => relay.attach(link);
+}
+
+/**
+ * A tinypool whose threads are members of this process's store (in the primary, of its hub;
+ * in a cluster worker, of that worker: three tiers). Takes tinypool's options and returns a
+ * real Tinypool; tinypool is loaded on the first call only.
+ */
+export function pool(options: PoolOptions = {}): import('tinypool').Tinypool {
+  return createPool(threadParent(), options);
+}
+
+/**
+ * Makes a plain `worker_threads` Worker a member of this process's store: it gets one message,
+ * `{ collective: port }`, and uses `collective.ready()` and the rest as usual.
+ */
+export function attachThread(worker: Worker): void {
+  attachWorker(threadParent(), worker);
 }
 
 /** The value at `path` in this process's store (deep-frozen), or `undefined`. Sync. */
@@ -120,6 +200,8 @@ export function stats(): CollectiveStats | MemberStats {
  */
 const collective = {
   cluster: clusterHub,
+  pool,
+  attachThread,
   ready,
   get,
   set,

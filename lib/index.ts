@@ -5,6 +5,8 @@
 export {
   default,
   append,
+  attachThread,
+  pool,
   cas,
   clusterHub as cluster,
   decr,
@@ -18,6 +20,7 @@ export {
   watch,
 } from './collective.js';
 export type { MemberStats } from './roles/member.js';
+export type { PoolOptions } from './threads/pool.js';
 export { isCollectiveIpcMessage } from './links/ipc.js';
 export { Collective } from './roles/hub.js';
 export {

@@ -39,6 +39,25 @@ describe('two cluster primaries linked as hubs over TCP', () => {
   });
 });
 
+describe('three tiers: collective.pool() threads inside cluster workers', () => {
+  it('threads write through their worker to the hub; hub, workers and threads end with one tree', async () => {
+    const { result } = await runFixture('cluster-threads.mjs', { WORKERS: '2' });
+    const { reports, hub } = result as { reports: Record<string, unknown>[]; hub: Record<string, unknown> };
+    expect(hub.hits).toBe(200);
+    expect((hub.log as string[]).length).toBe(200);
+    expect(new Set(hub.log as string[]).size).toBe(200);
+    expect(hub.inside).toBe(0);
+    expect(hub.lock).toBeNull();
+    for (const report of reports) {
+      expect(report.readOwnWrites).toBe(true);
+      expect(report.threads).toBe(2);
+      expect(report.overlaps).toBe(0);
+      expect(report.workerView).toEqual({ hits: hub.hits, log: hub.log });
+      expect(report.threadView).toEqual({ hits: hub.hits, log: hub.log });
+    }
+  });
+});
+
 describe('collective.cluster() with real forked workers', () => {
   it('concurrent incr and append from every worker: exact count, same order everywhere', async () => {
     const result = await run('counts', { WORKERS: '3', N: '300' });

@@ -98,6 +98,25 @@ describe('the built package', () => {
     const out = node(['-e', `require('collective'); console.log(Object.keys(require.cache).some((f) => f.includes('tinypool')))`]);
     expect(out.trim()).toBe('false');
   });
+
+  it('pool() works from require too: it loads tinypool then, and threads share the hub', () => {
+    const task = new URL('fixtures/pool-task.mjs', import.meta.url).href;
+    const out = node([
+      '-e',
+      `const { Collective } = require('collective');
+       (async () => {
+         const hub = new Collective();
+         await hub.set('config', 'cjs');
+         const pool = hub.pool({ filename: ${JSON.stringify(task)}, maxThreads: 1 });
+         const read = await pool.run({ path: 'config' }, { name: 'read' });
+         await pool.run({ n: 3, tag: 'cjs' });
+         console.log(JSON.stringify({ read: read.value, hits: hub.get('hits') }));
+         await pool.destroy();
+         await hub.close();
+       })().catch((error) => { console.error(error); process.exit(1); });`,
+    ]);
+    expect(JSON.parse(out)).toEqual({ read: 'cjs', hits: 3 });
+  });
 });
 
 describe('public types', () => {

@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import type { Worker } from 'node:worker_threads';
+import type { Tinypool } from 'tinypool';
 import { ClosedError, describe, inputTypeError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
 import { isAfter, type NodeId } from '../core/clock.js';
@@ -9,6 +11,7 @@ import { computeHorizon } from '../core/horizon.js';
 import type { Link } from '../links/link.js';
 import { MemberRelay } from './relay.js';
 import { PeerMesh } from './peering.js';
+import { attachWorker, createPool, type PoolOptions } from '../threads/pool.js';
 import { GC_PACE_MS } from './receiver.js';
 import { checkNetworkOptions, meshOptions } from './network-options.js';
 import type { JsonValue } from '../core/value.js';
@@ -243,6 +246,21 @@ export class Collective extends EventEmitter<CollectiveEvents> {
    */
   attachMember(link: Link): void {
     this.#relay.attach(link);
+  }
+
+  /**
+   * A tinypool whose threads are members of this hub (see `collective.pool()`): tinypool's
+   * options, a real Tinypool back.
+   */
+  pool(options: PoolOptions = {}): Tinypool {
+    this.#open();
+    return createPool((link) => this.attachMember(link), options);
+  }
+
+  /** Makes a plain `worker_threads` Worker a member of this hub (see `collective.attachThread()`). */
+  attachThread(worker: Worker): void {
+    this.#open();
+    attachWorker((link) => this.attachMember(link), worker);
   }
 
   /** Counters for monitoring. */

@@ -9,7 +9,14 @@ import { ReplicatedTree } from '../core/tree.js';
 import { DEFAULT_MAX_VALUE_BYTES, toStoredValue, type JsonValue } from '../core/value.js';
 import { Watchers, type WatchListener } from '../core/watchers.js';
 import type { Link } from '../links/link.js';
-import { MEMBER_PROTOCOL_VERSION, decodeHubMessage, type DecodedHubMessage, type StreamItem, type WireIntent } from '../wire/member.js';
+import {
+  MEMBER_PROTOCOL_VERSION,
+  decodeHubMessage,
+  type DecodedHubMessage,
+  type StreamItem,
+  type WireIntent,
+  type WireReply,
+} from '../wire/member.js';
 import { overlay } from './overlay.js';
 import { PendingWrites, handled, type PendingWrite } from './pending.js';
 
@@ -49,7 +56,27 @@ const COLLECT_EVERY = 10_000;
  * writes up as intents, and applies the hub's ordered stream. Its own writes are visible to
  * its own reads at once (replayed on top of the confirmed state) until the hub confirms them.
  */
-export class Member extends EventEmitter<{ ready: []; close: [] }> {
+/**
+ * What a member tells a relay of its own members (the threads of a cluster worker): each stream
+ * message it applied, with how far the hub acknowledged this member's intents and the hub's
+ * replies to them; and each snapshot it took, with the intents that snapshot acknowledged.
+ */
+export interface MemberEvents {
+  ready: [];
+  close: [];
+  stream: [items: readonly StreamItem[], acked: number | undefined, replies: readonly WireReply[]];
+  snapshot: [acked: number];
+}
+
+/** The confirmed state of a member (without its pending writes), for its own members' snapshots. */
+export interface ConfirmedState {
+  hub: string;
+  at: number;
+  tree: JsonValue;
+  limits: { maxDepth: number; maxValueBytes: number };
+}
+
+export class Member extends EventEmitter<MemberEvents> {
   readonly #link: Link;
   readonly #log: Logger;
   #limits: { maxDepth: number; maxValueBytes: number };
@@ -127,8 +154,14 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
         this.#pending.casOutcome(reply.i, reply.ok);
       }
       for (const item of message.s) this.#applyItem(item);
-      for (const [member, intent] of message.a ?? []) if (member === this.#me) this.#pending.acknowledgeUpTo(intent);
+      let acked: number | undefined;
+      for (const [member, intent] of message.a ?? []) {
+        if (member !== this.#me) continue;
+        this.#pending.acknowledgeUpTo(intent);
+        acked = intent;
+      }
       this.#settle();
+      if (this.listenerCount('stream') > 0) this.emit('stream', message.s, acked, message.r ?? []);
     }
   }
 
@@ -145,6 +178,7 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
     }
     this.#pending.acknowledgeUpTo(message.w);
     this.#settle();
+    this.emit('snapshot', message.w);
     this.#log('ready at position %d as member %d of hub %s', message.at, message.you, message.hub);
     this.#watchers.resync(message.hub as NodeId);
     if (this.#state === 'connecting') {
@@ -252,6 +286,31 @@ export class Member extends EventEmitter<{ ready: []; close: [] }> {
 
   #value(path: Path, value: unknown): JsonValue {
     return toStoredValue(value, typeof path === 'string' ? path : formatPath(parsePath(path)), this.#limits.maxValueBytes);
+  }
+
+  /**
+   * Sends up a write that one of this member's own members made (a thread's, already validated
+   * with this member's limits); returns its intent id here, which the hub's acknowledgements
+   * and replies name.
+   */
+  forward(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue): number {
+    if (this.#state === 'closed') throw new ClosedError();
+    const write = this.#pending.add(kind, path, value, expected);
+    if (this.#pending.size === 1) this.#updateRef();
+    if (this.#outbox.length === 0) setImmediate(() => this.#flushOutbox());
+    this.#outbox.push(write);
+    return write.id;
+  }
+
+  /** The state the hub confirmed, without pending writes. Only once ready. */
+  confirmed(): ConfirmedState {
+    if (this.#state === 'connecting') throw new NotReadyError();
+    return { hub: this.#hub, at: this.#position, tree: this.#tree.getAll() ?? {}, limits: { ...this.#limits } };
+  }
+
+  /** Sends the writes of this turn now rather than at the end of the turn (a finished task). */
+  sendNow(): void {
+    if (this.#outbox.length > 0) this.#flushOutbox();
   }
 
   /** Sets the value at `path`; resolves when the hub applied it. */
