@@ -116,6 +116,20 @@ export function adoptPath(path: unknown, maxDepth: number = DEFAULT_MAX_DEPTH): 
   return Object.freeze(path) as Segments;
 }
 
+/**
+ * `adoptPath`, returning `previous` instead when `path` holds the same segments: a batch of
+ * writes often repeats one hot path, and comparing a few strings is cheaper than checking and
+ * freezing the array again.
+ */
+export function adoptPathLike(previous: Segments | undefined, path: unknown, maxDepth: number = DEFAULT_MAX_DEPTH): Segments {
+  if (previous !== undefined && Array.isArray(path) && path.length === previous.length) {
+    let same = true;
+    for (let i = 0; i < path.length && same; i++) same = path[i] === previous[i];
+    if (same) return previous;
+  }
+  return adoptPath(path, maxDepth);
+}
+
 /** Renders segments back to a readable dotted path (for messages and change events). */
 export function formatPath(segments: Segments): string {
   return segments.join('.');

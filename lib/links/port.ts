@@ -6,8 +6,10 @@ const log = logger('port');
 
 /**
  * A link over a worker-thread `MessagePort`: between a thread and the member or hub it belongs
- * to. Messages are structured-cloned, not encoded. The port closes when either side closes it
- * or when the thread exits, which closes the link.
+ * to. Messages travel as JSON text, like on a worker's pipe: a hub encodes each stream batch
+ * once for all its members (a structured clone would serialize it again for every thread), and
+ * what arrives is fresh data that decoders may validate in place. The port closes when either
+ * side closes it or when the thread exits, which closes the link.
  */
 export class PortLink extends BaseLink {
   readonly label: string;
@@ -17,7 +19,7 @@ export class PortLink extends BaseLink {
     super();
     this.label = label;
     this.#port = port;
-    port.on('message', (message: unknown) => this.deliver(message));
+    port.on('message', (message: unknown) => this.#receive(message));
     port.on('close', () => this.close());
     port.on('messageerror', (error) => {
       log('%s: dropping the link: a message could not be deserialized: %s', this.label, error.message);
@@ -25,17 +27,32 @@ export class PortLink extends BaseLink {
     });
   }
 
-  send(message: object): boolean {
-    if (this.closed) return false;
-    try {
-      this.#port.postMessage(message);
-      return true;
-    } catch (error) {
-      // Only a value that cannot be cloned gets here; members and hubs send plain data.
-      log('%s: send failed, closing: %s', this.label, (error as Error).message);
-      this.close(error as Error);
-      return false;
+  #receive(message: unknown): void {
+    if (typeof message !== 'string') {
+      log('%s: dropping the link: a message that is not JSON text', this.label);
+      this.close(new Error('malformed message on the port'));
+      return;
     }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(message);
+    } catch {
+      log('%s: dropping the link: a message is not JSON', this.label);
+      this.close(new Error('malformed message on the port'));
+      return;
+    }
+    this.deliver(parsed);
+  }
+
+  send(message: object): boolean {
+    return this.sendEncoded(JSON.stringify(message));
+  }
+
+  /** Sends a message already encoded with JSON.stringify (encode once, send to many). */
+  sendEncoded(json: string): boolean {
+    if (this.closed) return false;
+    this.#port.postMessage(json);
+    return true;
   }
 
   /**
@@ -44,7 +61,7 @@ export class PortLink extends BaseLink {
    */
   drain(): void {
     for (let entry = receiveMessageOnPort(this.#port); entry !== undefined && !this.closed; entry = receiveMessageOnPort(this.#port)) {
-      this.deliver(entry.message);
+      this.#receive(entry.message);
     }
   }
 

@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import type { Op } from '../core/op.js';
+import type { Segments } from '../core/path.js';
 import type { Replica } from '../core/replica.js';
 import type { Link } from '../links/link.js';
 import { PipeLink } from '../links/pipe.js';
+import { PortLink } from '../links/port.js';
 import {
   MEMBER_PROTOCOL_VERSION,
   decodeIntent,
@@ -129,11 +131,13 @@ export class MemberRelay extends EventEmitter<RelayEvents> {
       this.#reject(session.link, `intent ids must follow on (expected ${session.processed + 1}, got ${first})`);
       return;
     }
+    let previousPath: Segments | undefined;
     for (const raw of intents) {
       const id = ++session.processed;
       let intent: Intent;
       try {
-        intent = decodeIntent(raw, id, this.#replica.limits);
+        intent = decodeIntent(raw, id, this.#replica.limits, previousPath);
+        previousPath = intent.path;
       } catch (error) {
         this.#rejectedIntents++;
         this.#reply(session, { i: id, ok: false, error: (error as Error).message });
@@ -197,7 +201,7 @@ export class MemberRelay extends EventEmitter<RelayEvents> {
       if (session.replies.length > 0) {
         session.link.send({ ...message, r: session.replies });
         session.replies = [];
-      } else if (session.link instanceof PipeLink) session.link.sendEncoded((shared ??= JSON.stringify(message)));
+      } else if (session.link instanceof PipeLink || session.link instanceof PortLink) session.link.sendEncoded((shared ??= JSON.stringify(message)));
       else session.link.send(message);
     }
   }

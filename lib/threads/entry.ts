@@ -42,7 +42,7 @@ function adopt(port: TaskEnvelope['port']): void {
     return;
   }
   // Which thread this is, before the member's hello: the pool counts its members by thread.
-  port.postMessage({ collectiveThread: threadId });
+  port.postMessage(JSON.stringify({ collectiveThread: threadId }));
   const link = new PortLink(port, `thread:${threadId}`);
   const member = new Member(link);
   slot.member = member;

@@ -18,7 +18,7 @@
  * so are the member's intents up to `w` (acknowledged by the snapshot itself).
  */
 import type { OpKind } from '../core/op.js';
-import { adoptPath, type Segments } from '../core/path.js';
+import { adoptPathLike, type Segments } from '../core/path.js';
 import { toStoredValue, type JsonValue } from '../core/value.js';
 
 /** Version of this protocol; a peer speaking another is refused. */
@@ -109,18 +109,21 @@ export function decodeMemberMessage(input: unknown): MemberMessage {
   throw new TypeError(`unknown message type ${JSON.stringify(String(input.t)).slice(0, 40)}`);
 }
 
-/** Validates one intent (whose id is `id`); throws a TypeError/RangeError when it is bad. */
-export function decodeIntent(input: unknown, id: number, limits: MemberLimits): Intent {
+/**
+ * Validates one intent (whose id is `id`); throws a TypeError/RangeError when it is bad.
+ * `previousPath`, the path of the intent before it, is reused when the path is the same.
+ */
+export function decodeIntent(input: unknown, id: number, limits: MemberLimits, previousPath?: Segments): Intent {
   if (!isRecord(input)) throw new TypeError('malformed intent');
   const kind = input.k;
   if (typeof kind !== 'string' || !KINDS.has(kind)) throw new TypeError('unknown intent kind');
-  const path = adoptPath(input.p, limits.maxDepth);
+  const path = adoptPathLike(previousPath, input.p, limits.maxDepth);
   const intent: Intent = { id, kind: kind as Intent['kind'], path };
-  const where = path.join('.');
   if (kind === 'incr') {
-    if (typeof input.v !== 'number' || !Number.isFinite(input.v)) throw new TypeError(`incr of \`${where}\` by a non-number`);
+    if (typeof input.v !== 'number' || !Number.isFinite(input.v)) throw new TypeError(`incr of \`${path.join('.')}\` by a non-number`);
     intent.value = input.v;
   } else if (kind !== 'delete') {
+    const where = path.join('.');
     intent.value = toStoredValue(input.v, where, limits.maxValueBytes);
     if (kind === 'cas') intent.expected = input.e === undefined ? null : toStoredValue(input.e, where, limits.maxValueBytes);
   }
@@ -152,7 +155,12 @@ export function decodeHubMessage(input: unknown, limits: MemberLimits, hub: stri
   if (input.t === 'stream') {
     if (!Array.isArray(input.s) || !isCount(input.n, 1)) throw new TypeError('malformed stream');
     const first = input.n;
-    const items = input.s.map((item, index) => decodeItem(item, first + index, hub, limits));
+    let previous: Segments | undefined;
+    const items = input.s.map((item, index) => {
+      const decoded = decodeItem(item, first + index, hub, limits, previous);
+      previous = decoded.p as Segments;
+      return decoded;
+    });
     const message: DecodedHubMessage = { t: 'stream', s: items };
     if (input.a !== undefined) {
       if (!Array.isArray(input.a)) throw new TypeError('malformed acknowledgements');
@@ -174,11 +182,12 @@ export function decodeHubMessage(input: unknown, limits: MemberLimits, hub: stri
 }
 
 // Validates an item in place (it is fresh from JSON.parse and nobody else holds it).
-function decodeItem(input: unknown, position: number, hub: string, limits: MemberLimits): StreamItem {
+function decodeItem(input: unknown, position: number, hub: string, limits: MemberLimits, previousPath: Segments | undefined): StreamItem {
   if (!isRecord(input) || (input.o !== undefined && typeof input.o !== 'string')) throw new TypeError('malformed item');
   const kind = input.k;
   if (kind !== 'set' && kind !== 'delete' && kind !== 'incr' && kind !== 'append') throw new TypeError('unknown item kind');
-  const path = adoptPath(input.p, limits.maxDepth);
+  const path = adoptPathLike(previousPath, input.p, limits.maxDepth);
+  input.p = path;
   if (kind === 'incr') {
     if (typeof input.v !== 'number' || !Number.isFinite(input.v)) throw new TypeError('incr item by a non-number');
   } else if (kind === 'delete') {

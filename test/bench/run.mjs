@@ -3,12 +3,14 @@ import { writeFileSync } from 'node:fs';
 import { runClusterBench } from './cluster.mjs';
 import { runCoreBench } from './core.mjs';
 import { runMeshBench } from './mesh.mjs';
+import { runThreadsBench } from './threads.mjs';
 
 const figures = {
   node: process.version,
   date: new Date().toISOString(),
   core: runCoreBench(),
   cluster: runClusterBench(),
+  threads: await runThreadsBench({ rounds: 3, ops: 200_000 }),
   mesh: await runMeshBench({ rounds: 3, ops: 300_000 }),
 };
 const jsonAt = process.argv.indexOf('--json');
