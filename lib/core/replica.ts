@@ -1,21 +1,11 @@
 import { describe, inputTypeError } from '../errors.js';
 import { HybridClock, compareStamps, isAfter, type NodeId, type Stamp, type WallClock } from './clock.js';
-import {
-  decodeBound,
-  decodeNodeInto,
-  decodeNodeId,
-  decodeStamp,
-  decodeVector,
-  encodeNode,
-  encodeVector,
-  type DecodeLimits,
-  type NodeSnapshot,
-  type WireVector,
-} from './codec.js';
+import { decodeNodeInto, decodeStamp, encodeNode, type DecodeLimits, type NodeSnapshot } from './codec.js';
 import type { Frontier, VersionEntry, VersionVector } from './horizon.js';
 import { ABSENT } from './node.js';
 import type { Op, OpKind } from './op.js';
 import { DEFAULT_MAX_DEPTH, formatPath, parsePath, type Path, type Segments } from './path.js';
+import { Sequences, type WireSequences } from './sequences.js';
 import { ReplicatedTree, type TreeMetadata } from './tree.js';
 import { DEFAULT_MAX_VALUE_BYTES, jsonEqual, toStoredValue, type JsonValue } from './value.js';
 import { Watchers, type WatchListener } from './watchers.js';
@@ -47,15 +37,9 @@ export type Delta =
  * built from it stamps only after that, which keeps every GC horizon that counted the sender
  * below the newcomer's writes too.
  */
-export interface ReplicaSnapshot {
+export interface ReplicaSnapshot extends WireSequences {
   v: 1;
   clock: [number, number, string];
-  vector: WireVector;
-  /** Ops applied beyond the contiguous vector: [origin, seq, wall, counter]. */
-  ahead?: WireVector;
-  folded: [string, number][];
-  /** The highest GC horizon folded at: ops stamped at or below it can no longer be applied. */
-  horizon?: [number, number, string];
   latest?: [number, number, string];
   tree: NodeSnapshot;
 }
@@ -85,16 +69,7 @@ export class Replica {
   readonly limits: DecodeLimits;
   readonly #clock: HybridClock;
   readonly #tree = new ReplicatedTree();
-  readonly #applied = new Map<string, VersionEntry>();
-  // Per origin, ops applied beyond the contiguous vector (from a delta received in pieces),
-  // by seq: they must never be applied again, and the vector moves through them once the
-  // gap before them is closed.
-  readonly #ahead = new Map<string, Map<number, Stamp>>();
-  // Per origin, the highest seq folded away by GC: a peer behind it needs a snapshot.
-  readonly #folded = new Map<string, number>();
-  // The highest horizon folded at. An op stamped at or below it that arrives now cannot be
-  // placed (its neighbours' records are gone): receivers must refuse it, see `isLate`.
-  #foldedTo: Stamp | undefined;
+  #sequences = new Sequences();
   readonly #watchers = new Watchers((path) => this.get(path));
   readonly #onApplied: ((op: Op) => void) | undefined;
   #seq = 0;
@@ -212,10 +187,10 @@ export class Replica {
     if (this.#solo && op.stamp.node === this.id) {
       this.#tree.applyFinal(op.kind, op.path, op.value);
       this.#tree.advanceTo(op.stamp);
-      this.#folded.set(this.id, op.seq);
-      this.#foldedTo = op.stamp;
+      this.#sequences.folded(this.id, op.seq);
+      this.#sequences.foldedAt(op.stamp);
     } else this.#tree.apply(op);
-    this.#applied.set(op.stamp.node, op); // an op is its own version entry: no allocation
+    this.#sequences.set(op.stamp.node, op); // an op is its own version entry: no allocation
     this.#watchers.notify(op);
     this.#onApplied?.(op);
   }
@@ -226,10 +201,10 @@ export class Replica {
    */
   apply(op: Op): ApplyResult {
     const origin = op.stamp.node;
-    const have = this.#applied.get(origin)?.seq ?? 0;
+    const have = this.#sequences.seq(origin);
     if (op.seq <= have) return 'duplicate';
     if (op.seq !== have + 1) return 'gap';
-    if (this.#ahead.get(origin)?.has(op.seq)) {
+    if (this.#sequences.isAhead(origin, op.seq)) {
       // Already applied from a delta still arriving: only the vector moves.
       this.#advance(origin, op);
       return 'duplicate';
@@ -239,29 +214,13 @@ export class Replica {
     return 'applied';
   }
 
-  // The contiguous vector of `origin` reaches `entry`: move it on through every op already
-  // applied ahead of it, and forget those.
   #advance(origin: string, entry: VersionEntry): void {
-    const ahead = this.#ahead.get(origin);
-    let last = entry;
-    if (ahead !== undefined) {
-      for (let next = ahead.get(last.seq + 1); next !== undefined; next = ahead.get(last.seq + 1)) {
-        ahead.delete(last.seq + 1);
-        last = { seq: last.seq + 1, stamp: next };
-      }
-      for (const seq of ahead.keys()) if (seq <= last.seq) ahead.delete(seq);
-      if (ahead.size === 0) this.#ahead.delete(origin);
-    }
-    const mine = this.#applied.get(origin);
-    if (mine === undefined || last.seq > mine.seq) this.#applied.set(origin, last);
-    this.#keepOwnSeqAhead(origin, last.seq);
+    this.#keepOwnSeqAhead(origin, this.#sequences.advance(origin, entry));
   }
 
   /** This replica's version vector: per origin, the last contiguous seq applied. */
   vector(): VersionVector {
-    const vector: Record<string, VersionEntry> = {};
-    for (const [origin, { seq, stamp }] of this.#applied) vector[origin] = { seq, stamp };
-    return vector;
+    return this.#sequences.vector();
   }
 
   /** The vector and the clock reading, taken together, for GC horizons. */
@@ -274,9 +233,7 @@ export class Replica {
    * the receiver account for them. Past what GC folded, only a full snapshot can help.
    */
   delta(vector: Readonly<Record<string, { readonly seq: number } | undefined>>): Delta {
-    for (const [origin, seq] of this.#folded) {
-      if ((vector[origin]?.seq ?? 0) < seq) return { kind: 'snapshot', snapshot: this.snapshot() };
-    }
+    if (this.#sequences.behindFold(vector)) return { kind: 'snapshot', snapshot: this.snapshot() };
     const ops: Op[] = [];
     for (const op of this.#tree.ops()) if (op.seq > (vector[op.stamp.node]?.seq ?? 0)) ops.push(op);
     ops.sort((a, b) => compareStamps(a.stamp, b.stamp));
@@ -304,21 +261,17 @@ export class Replica {
     return {
       apply: (ops) => {
         for (const op of ops) {
-          const origin = op.stamp.node;
-          const have = this.#applied.get(origin)?.seq ?? 0;
           // Never twice: not what the vector covers, nor what an earlier piece (of this delta,
           // another peer's, or one cut off halfway) already applied.
-          if (op.seq <= have || this.#ahead.get(origin)?.has(op.seq)) continue;
+          if (this.#sequences.has(op)) continue;
+          const origin = op.stamp.node;
+          const contiguous = op.seq === this.#sequences.seq(origin) + 1;
           this.#clock.observe(op.stamp);
           this.#tree.apply(op);
           this.#watchers.notify(op);
           this.#onApplied?.(op);
-          if (op.seq === have + 1) this.#advance(origin, op);
-          else {
-            let ahead = this.#ahead.get(origin);
-            if (ahead === undefined) this.#ahead.set(origin, (ahead = new Map()));
-            ahead.set(op.seq, op.stamp);
-          }
+          if (contiguous) this.#advance(origin, op);
+          else this.#sequences.markAhead(origin, op.seq, op.stamp);
         }
       },
       // The sender's vector covers what it skipped as overwritten, too.
@@ -333,16 +286,13 @@ export class Replica {
    * replica keeps no metadata for them, only their effect.
    */
   collect(horizon: Stamp): void {
-    for (const op of this.#tree.collect(horizon)) {
-      const origin = op.stamp.node;
-      if (op.seq > (this.#folded.get(origin) ?? 0)) this.#folded.set(origin, op.seq);
-    }
-    if (this.#foldedTo === undefined || isAfter(horizon, this.#foldedTo)) this.#foldedTo = horizon;
+    for (const op of this.#tree.collect(horizon)) this.#sequences.folded(op.stamp.node, op.seq);
+    this.#sequences.foldedAt(horizon);
   }
 
   /** The highest GC horizon this replica folded at, if any. */
   get foldedTo(): Stamp | undefined {
-    return this.#foldedTo;
+    return this.#sequences.foldedTo;
   }
 
   /**
@@ -351,10 +301,7 @@ export class Replica {
    * linked to the group, while the group folded past its stamps, can send one.
    */
   isLate(op: Op): boolean {
-    const origin = op.stamp.node;
-    if (this.#foldedTo === undefined || op.seq <= (this.#applied.get(origin)?.seq ?? 0)) return false;
-    if (this.#ahead.get(origin)?.has(op.seq)) return false;
-    return !isAfter(op.stamp, this.#foldedTo);
+    return this.#sequences.isLate(op);
   }
 
   /**
@@ -364,10 +311,9 @@ export class Replica {
    * values do not change, only the stamps. Returns whether it restamped.
    */
   restampOwn(after: Stamp): boolean {
-    if (this.#foldedTo !== undefined || this.#ahead.size > 0) return false;
-    for (const origin of this.#applied.keys()) if (origin !== this.id) return false;
-    const own = this.#applied.get(this.id);
-    if (own === undefined) return false;
+    if (!this.#sequences.onlyFrom(this.id)) return false;
+    const own = this.#sequences.seq(this.id);
+    if (own === 0) return false;
     const records = new Map<number, Op>();
     for (const op of this.#tree.ops()) records.set(op.seq, op);
     const ordered = [...records.values()].sort((a, b) => compareStamps(a.stamp, b.stamp));
@@ -382,7 +328,7 @@ export class Replica {
     root.kids = fresh.root.kids;
     root.kidCount = fresh.root.kidCount;
     this.#tree.restored(fresh.latest());
-    this.#applied.set(this.id, { seq: own.seq, stamp: this.#clock.tick() });
+    this.#sequences.set(this.id, { seq: own, stamp: this.#clock.tick() });
     return true;
   }
 
@@ -403,15 +349,10 @@ export class Replica {
     const snapshot: ReplicaSnapshot = {
       v: 1,
       clock: [clock.wall, clock.count, clock.node],
-      vector: encodeVector(this.vector()),
-      ahead: [...this.#ahead].flatMap(([origin, seqs]) =>
-        [...seqs].map(([seq, stamp]): [string, number, number, number] => [origin, seq, stamp.wall, stamp.count]),
-      ),
-      folded: [...this.#folded],
+      ...this.#sequences.encode(),
       tree: encodeNode(this.#tree.root),
     };
     if (latest !== undefined) snapshot.latest = [latest.wall, latest.count, latest.node];
-    if (this.#foldedTo !== undefined) snapshot.horizon = [this.#foldedTo.wall, this.#foldedTo.count, this.#foldedTo.node];
     return snapshot;
   }
 
@@ -437,16 +378,8 @@ export class Replica {
     root.kids = source.kids;
     root.kidCount = source.kidCount;
     this.#tree.restored(other.#tree.latest());
-    this.#folded.clear();
-    for (const [origin, seq] of other.#folded) this.#folded.set(origin, seq);
-    if (other.#foldedTo !== undefined && (this.#foldedTo === undefined || isAfter(other.#foldedTo, this.#foldedTo))) this.#foldedTo = other.#foldedTo;
-    this.#applied.clear();
-    this.#ahead.clear();
-    for (const [origin, seqs] of other.#ahead) this.#ahead.set(origin, new Map(seqs));
-    for (const [origin, entry] of other.#applied) {
-      this.#applied.set(origin, entry);
-      this.#keepOwnSeqAhead(origin, entry.seq);
-    }
+    this.#sequences.adopt(other.#sequences);
+    for (const [origin, entry] of Object.entries(this.#sequences.vector())) this.#keepOwnSeqAhead(origin, entry.seq);
     const latest = other.#tree.latest();
     if (latest !== undefined) this.#clock.observe(latest);
   }
@@ -458,25 +391,10 @@ export class Replica {
   static fromSnapshot(snapshot: ReplicaSnapshot, options: ReplicaOptions = {}): Replica {
     const replica = new Replica(options);
     if (typeof snapshot !== 'object' || snapshot === null || snapshot.v !== 1) throw new TypeError('malformed snapshot');
-    const vector = decodeVector(snapshot.vector);
-    if (!Array.isArray(snapshot.folded)) throw new TypeError('malformed snapshot folded');
-    for (const entry of snapshot.folded) {
-      if (!Array.isArray(entry) || !Number.isSafeInteger(entry[1]) || entry[1] < 0) throw new TypeError('malformed snapshot folded');
-      replica.#folded.set(decodeNodeId(entry[0]), entry[1]);
-    }
+    const sequences = Sequences.decode(snapshot);
+    replica.#sequences = sequences;
     const ops: Op[] = [];
     decodeNodeInto(replica.#tree.root, snapshot.tree, [], replica.limits, ops);
-    for (const origin of Object.keys(vector)) replica.#applied.set(origin, vector[origin]!);
-    if (snapshot.ahead !== undefined) {
-      if (!Array.isArray(snapshot.ahead)) throw new TypeError('malformed snapshot ahead');
-      for (const entry of snapshot.ahead) {
-        if (!Array.isArray(entry) || !Number.isSafeInteger(entry[1]) || entry[1] < 1) throw new TypeError('malformed snapshot ahead');
-        const origin = decodeNodeId(entry[0]);
-        let seqs = replica.#ahead.get(origin);
-        if (seqs === undefined) replica.#ahead.set(origin, (seqs = new Map()));
-        seqs.set(entry[1], decodeStamp(entry[2], entry[3], origin));
-      }
-    }
     let latest: Stamp | undefined;
     if (snapshot.latest !== undefined) {
       const [wall, counter, node] = snapshot.latest;
@@ -484,19 +402,14 @@ export class Replica {
     }
     for (const op of ops) {
       if (latest === undefined || isAfter(op.stamp, latest)) latest = op.stamp;
-      if (op.seq > (replica.#applied.get(op.stamp.node)?.seq ?? 0) && !replica.#ahead.get(op.stamp.node)?.has(op.seq)) {
-        throw new TypeError('malformed snapshot: op beyond its vector');
-      }
+      if (!sequences.has(op)) throw new TypeError('malformed snapshot: op beyond its vector');
     }
     replica.#tree.restored(latest);
     if (latest !== undefined) replica.#clock.observe(latest);
-    if (snapshot.horizon !== undefined) {
-      replica.#foldedTo = decodeBound(snapshot.horizon, 'snapshot horizon');
-      replica.#clock.observe(replica.#foldedTo);
-    }
+    if (sequences.foldedTo !== undefined) replica.#clock.observe(sequences.foldedTo);
     if (!Array.isArray(snapshot.clock)) throw new TypeError('malformed snapshot clock');
     replica.#clock.observe(decodeStamp(snapshot.clock[0], snapshot.clock[1], snapshot.clock[2]));
-    for (const entry of Object.values(vector)) replica.#clock.observe(entry.stamp);
+    for (const entry of Object.values(sequences.vector())) replica.#clock.observe(entry.stamp);
     return replica;
   }
 }
