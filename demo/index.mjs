@@ -1,28 +1,234 @@
-// `npm run demo`: what collective can do in this version, in one process. The multi-process,
-// two-machine demonstration replaces this once the cluster and TCP tiers exist.
-import { Collective } from 'collective';
+// `npm run demo [-- --duration 20]`: two "machines" (two cluster primaries, each a collective
+// hub with 2 HTTP workers) linked over TCP with a generated secret, through a link this demo
+// owns. A load driver sends requests to all four workers; each request increments counters,
+// writes a recent-events ring and a per-user value. Midway the link is cut for a while: the
+// machines diverge; after the heal they converge. It ends by checking that every worker reads
+// the same data and that the totals match the requests acknowledged: exit 0 if so, 1 if not.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Link } from './link.mjs';
 
-const local = { host: 'localhost', port: 0 }; // port 0: any free port
-const hub = await new Promise((resolve) => new Collective(local, [local], resolve));
-
-const stop = hub.watch('users.42', (value, change) => {
-  console.log(`watch users.42 -> ${JSON.stringify(value)}   (${change.op} ${change.path} by ${change.origin})`);
-});
-
-await hub.set('users.42', { name: 'Ada', visits: 0 });
-for (let i = 0; i < 3; i++) await hub.incr('users.42.visits');
-await hub.append('log', { at: 'start' });
-console.log('cas lock.owner null -> "demo":', await hub.cas('lock.owner', null, 'demo'));
-console.log('cas lock.owner null -> "other":', await hub.cas('lock.owner', null, 'other'));
-
-const user = hub.get('users.42');
-console.log('users.42 is deep-frozen:', Object.isFrozen(user));
-try {
-  hub.set('bad', { when: new Date() });
-} catch (error) {
-  console.log(`bad input is refused synchronously: ${error.message}`);
+function parseDuration(argv) {
+  const at = argv.indexOf('--duration');
+  if (at === -1) return 20;
+  const seconds = Number(argv[at + 1]);
+  if (!Number.isFinite(seconds) || seconds < 4 || seconds > 3600) {
+    console.error('usage: npm run demo -- --duration <seconds, 4 to 3600>');
+    process.exit(2);
+  }
+  return seconds;
 }
-console.log('the whole tree:', JSON.stringify(hub.get()));
-console.log('stats:', JSON.stringify(hub.stats()));
-stop();
-await hub.close();
+
+const duration = parseDuration(process.argv.slice(2));
+const tty = process.stdout.isTTY === true;
+const started = Date.now();
+const elapsed = () => (Date.now() - started) / 1000;
+const machineScript = fileURLToPath(new URL('./machine.mjs', import.meta.url));
+const secret = randomBytes(16).toString('hex');
+
+const machines = {};
+const workers = []; // { name, machine, port, pid, stats }
+const links = { A: new Link(), B: new Link() }; // links.A carries A's stream to B, and so on
+const sent = { ok: 0, failed: 0 };
+let phase = 'starting';
+let stopping = false;
+const events = [];
+
+function note(text) {
+  events.push(`${elapsed().toFixed(1).padStart(5)} s  ${text}`);
+  if (!tty) console.log(`${elapsed().toFixed(1).padStart(5)} s  ${text}`);
+}
+
+function startMachine(name, peerPort) {
+  const child = spawn(process.execPath, [machineScript], {
+    env: { ...process.env, DEMO_MACHINE: name, DEMO_PEER: String(peerPort), DEMO_SECRET: secret },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const machine = { name, child, hub: undefined, peer: 'down', exited: false };
+  machines[name] = machine;
+  child.on('exit', () => {
+    machine.exited = true;
+    if (!stopping) finish(`machine ${name} exited unexpectedly`, 1);
+  });
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    let message;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (message.hub !== undefined) machine.hub = message.hub;
+    if (message.peer !== undefined) {
+      machine.peer = message.peer;
+      note(`machine ${name}: link to the other machine ${message.peer}`);
+    }
+    if (message.http !== undefined) {
+      workers.push({ name: `${name}${message.worker}`, machine: name, port: message.http, pid: message.pid, stats: undefined });
+      workers.sort((x, y) => x.name.localeCompare(y.name));
+    }
+  });
+  return machine;
+}
+
+async function until(check, ms, what) {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+function get(port, path) {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: '127.0.0.1', port, path, agent, timeout: 5000 }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => (body += chunk));
+      response.on('end', () => (response.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${response.statusCode}`))));
+    });
+    request.on('timeout', () => request.destroy(new Error('timeout')));
+    request.on('error', reject);
+  });
+}
+
+// ---- the load driver: about 200 requests/s, round-robin over the four workers ----
+let next = 0;
+let loadTimer;
+function startLoad() {
+  loadTimer = setInterval(() => {
+    for (let i = 0; i < 2; i++) {
+      const worker = workers[next++ % workers.length];
+      get(worker.port, `/hit?user=${next % 50}`).then(
+        () => sent.ok++,
+        () => sent.failed++,
+      );
+    }
+  }, 10);
+}
+
+// ---- the display ----
+async function poll() {
+  await Promise.all(
+    workers.map(async (worker) => {
+      try {
+        const stats = JSON.parse(await get(worker.port, '/stats'));
+        const before = worker.stats;
+        const seconds = before === undefined ? 1 : (Date.now() - before.at) / 1000;
+        worker.rate = before === undefined ? 0 : (stats.served - before.served) / seconds;
+        worker.stats = { ...stats, at: Date.now() };
+      } catch {
+        // a worker busy or restarting: keep its last figures
+      }
+    }),
+  );
+}
+
+let drawn = 0;
+function render() {
+  const rows = workers.map((worker) => {
+    const s = worker.stats ?? { total: 0, by: {}, lag: {}, digest: '' };
+    const lag = (name) => (s.lag[name] === undefined ? '-' : `${Math.max(0, s.lag[name])} ms`);
+    return [worker.name, String(s.total), String(s.by.A ?? 0), String(s.by.B ?? 0), `${(worker.rate ?? 0).toFixed(0)}/s`, lag('A'), lag('B'), machines[worker.machine].peer, s.digest];
+  });
+  // "lag to X": the age of machine X's heartbeat (written every 100 ms) as this worker reads it.
+  const header = ['worker', 'total', 'by A', 'by B', 'served', 'lag to A', 'lag to B', 'link', 'data digest'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ');
+  const lines = [
+    `collective demo: ${elapsed().toFixed(1)} s of ${duration} s, phase: ${phase}`,
+    `requests acknowledged ${sent.ok}, failed ${sent.failed}; link A<->B ${links.A.isCut ? 'CUT' : 'up'}`,
+    '',
+    line(header),
+    ...rows.map(line),
+    '',
+    ...events.slice(-6),
+  ];
+  if (tty) {
+    if (drawn > 0) process.stdout.write(`\x1b[${drawn}A\x1b[J`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+    drawn = lines.length;
+  } else if (Math.floor(elapsed()) % 2 === 0) {
+    console.log(`${elapsed().toFixed(1).padStart(5)} s  ${phase}: ` + rows.map((row) => `${row[0]} total=${row[1]} (A ${row[2]}, B ${row[3]})`).join(", "));
+  }
+}
+
+// ---- the end: stop everything, however we got here ----
+async function finish(verdict, code) {
+  if (stopping) return;
+  stopping = true;
+  clearInterval(loadTimer);
+  clearInterval(displayTimer);
+  for (const machine of Object.values(machines)) if (!machine.exited) machine.child.kill('SIGTERM');
+  await until(() => Object.values(machines).every((machine) => machine.exited), 5000, 'the machines to stop').catch(() => {
+    for (const machine of Object.values(machines)) machine.child.kill('SIGKILL');
+  });
+  // Workers are stopped by their primary; make sure none outlives the demo.
+  const orphans = workers.filter((worker) => {
+    try {
+      process.kill(worker.pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  for (const orphan of orphans) process.kill(orphan.pid, 'SIGKILL');
+  agent.destroy();
+  await Promise.all(Object.values(links).map((link) => link.close()));
+  console.log(verdict);
+  console.log(orphans.length === 0 ? 'all processes stopped' : `killed ${orphans.length} leftover worker(s)`);
+  process.exit(code);
+}
+process.on('SIGINT', () => finish('interrupted', 130));
+process.on('SIGTERM', () => finish('terminated', 143));
+
+// ---- the run ----
+let displayTimer;
+try {
+  const [portA, portB] = [await links.A.listen(), await links.B.listen()];
+  const a = startMachine('A', portA);
+  const b = startMachine('B', portB);
+  await until(() => a.hub !== undefined && b.hub !== undefined, 15_000, 'both hubs to listen');
+  links.A.target(b.hub);
+  links.B.target(a.hub);
+  await until(() => workers.length === 4 && a.peer === 'up' && b.peer === 'up', 20_000, 'the workers and the link');
+  phase = 'linked';
+  displayTimer = setInterval(() => poll().then(render), tty ? 250 : 500);
+  startLoad();
+  note(`load: about 200 requests/s over ${workers.map((w) => `${w.name} (pid ${w.pid}, port ${w.port})`).join(', ')}`);
+  await new Promise((resolve) => setTimeout(resolve, duration * 300));
+  links.A.cut();
+  links.B.cut();
+  phase = 'PARTITIONED: the machines diverge';
+  note('cut the link between A and B');
+  await new Promise((resolve) => setTimeout(resolve, duration * 300));
+  links.A.heal();
+  links.B.heal();
+  phase = 'healed: converging';
+  note('healed the link');
+  await new Promise((resolve) => setTimeout(resolve, duration * 400));
+  clearInterval(loadTimer);
+  phase = 'load stopped: waiting for every worker to agree';
+  // Every request the driver sent has been answered (or failed) before the check.
+  await until(() => sent.ok + sent.failed === next, 10_000, 'the last requests');
+  let agreed = false;
+  const deadline = Date.now() + 15_000;
+  while (!agreed && Date.now() < deadline) {
+    await poll();
+    agreed = workers.every((w) => w.stats?.total === sent.ok && w.stats.digest === workers[0].stats.digest);
+    if (!agreed) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  phase = agreed ? 'converged' : 'NOT converged';
+  render();
+  if (agreed) {
+    await finish(`converged: all 4 workers read total ${sent.ok} = the requests acknowledged, and hold identical data (digest ${workers[0].stats.digest})`, 0);
+  } else {
+    const views = workers.map((w) => `${w.name} total=${w.stats?.total} digest=${w.stats?.digest}`).join(', ');
+    await finish(`NOT converged: ${sent.ok} requests acknowledged, but ${views}`, 1);
+  }
+} catch (error) {
+  await finish(`demo failed: ${error.message}`, 1);
+}

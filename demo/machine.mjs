@@ -1,0 +1,90 @@
+// One "machine" of the demo: a cluster primary running collective's hub, linked to the other
+// machine's hub over TCP (through the demo's link), and 2 workers serving HTTP. Run by
+// demo/index.mjs; it talks to it with JSON lines on stdout.
+import cluster from 'node:cluster';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import collective from 'collective';
+
+const machine = process.env.DEMO_MACHINE;
+const say = (message) => process.stdout.write(`${JSON.stringify(message)}\n`);
+
+// A digest of the shared data, keys sorted (each process keeps an object's keys in the order
+// it learned them, so two equal stores can print differently).
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+if (cluster.isPrimary) {
+  const hub = await collective.cluster({
+    workers: 2,
+    listen: { host: '127.0.0.1', port: 0 },
+    peers: [{ host: '127.0.0.1', port: Number(process.env.DEMO_PEER) }],
+    secret: process.env.DEMO_SECRET,
+    // Quick to notice the cut and to redial after the heal, for a short demo.
+    heartbeatMs: 250,
+    antiEntropyMs: 500,
+    reconnectMaxMs: 500,
+  });
+  say({ hub: hub.port });
+  hub.on('peer:up', () => say({ peer: 'up' }));
+  hub.on('peer:down', () => say({ peer: 'down' }));
+  cluster.on('message', (worker, message) => {
+    if (message?.http !== undefined) say({ worker: worker.id, pid: worker.process.pid, http: message.http });
+  });
+  // A heartbeat of this machine in the store: how stale it looks elsewhere is the lag.
+  const beat = setInterval(() => hub.set(`clock.${machine}`, Date.now()), 100);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(beat);
+    await hub.close(); // stops the workers it forked
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+} else {
+  await collective.ready();
+  const me = `${machine}${cluster.worker.id}`;
+  let served = 0;
+  let slot = 0;
+  const server = http.createServer(async (request, response) => {
+    const url = new URL(request.url, 'http://demo');
+    if (url.pathname === '/hit') {
+      const user = url.searchParams.get('user') ?? '0';
+      served++;
+      // Answer 200 only once the hub applied every write: a 200 is an acknowledged request.
+      await Promise.all([
+        collective.incr('requests.total'),
+        collective.incr(`requests.by.${machine}`),
+        collective.set(`recent.${me}.${slot++ % 5}`, { user, at: Date.now() }),
+        collective.set(`users.u${user}`, { last: me, at: Date.now() }),
+      ]);
+      response.end('ok');
+    } else if (url.pathname === '/stats') {
+      const now = Date.now();
+      const clocks = collective.get('clock') ?? {};
+      const data = { requests: collective.get('requests') ?? {}, users: collective.get('users') ?? {}, recent: collective.get('recent') ?? {} };
+      response.setHeader('content-type', 'application/json');
+      response.end(
+        JSON.stringify({
+          worker: me,
+          served,
+          total: data.requests.total ?? 0,
+          by: data.requests.by ?? {},
+          lag: Object.fromEntries(Object.entries(clocks).map(([name, at]) => [name, now - at])),
+          digest: createHash('sha1').update(canonical(data)).digest('hex').slice(0, 10),
+        }),
+      );
+    } else {
+      response.statusCode = 404;
+      response.end();
+    }
+  });
+  server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => process.send({ http: server.address().port }));
+}
