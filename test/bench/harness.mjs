@@ -34,21 +34,51 @@ export function formatRate(opsPerSecond) {
   return `${opsPerSecond.toFixed(0)} ops/s`;
 }
 
-/** Prints rows of [figure, value, baseline, baselineValue] with the ratio. */
-export function table(title, rows) {
-  console.log(`\n${title}`);
-  const lines = rows.map(([name, value, baseName, baseValue, target]) => [
-    name,
-    formatRate(value),
-    baseName ?? '',
-    baseValue === undefined ? '' : formatRate(baseValue),
-    baseValue === undefined ? '' : `${(value / baseValue).toFixed(2)}x`,
-    target ?? '',
-  ]);
-  const header = ['figure', 'rate', 'baseline (same run)', 'baseline rate', 'ratio', 'target'];
+/** A figure that is a duration (lower is better), not a rate: `{ ms }` or `{ s }`. */
+function format(value) {
+  if (typeof value === 'number') return formatRate(value);
+  if (value.ms !== undefined) return `${value.ms.toFixed(3)} ms`;
+  return `${value.s.toFixed(2)} s`;
+}
+
+function magnitude(value) {
+  return typeof value === 'number' ? value : (value.ms ?? value.s);
+}
+
+// Every row printed, for the one summary table at the end of `npm run bench`.
+const printed = [];
+
+function render(header, lines) {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((line) => String(line[i]).length)));
   const row = (cells) => cells.map((cell, i) => String(cell).padEnd(widths[i])).join('  ');
   console.log(row(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const line of lines) console.log(row(line));
+}
+
+function cells([name, value, baseName, baseValue, target]) {
+  return [
+    name,
+    format(value),
+    baseName ?? '',
+    baseValue === undefined ? '' : format(baseValue),
+    baseValue === undefined ? '' : `${(magnitude(value) / magnitude(baseValue)).toFixed(2)}x`,
+    target ?? '',
+  ];
+}
+
+/**
+ * Prints rows of [figure, value, baseline, baselineValue, target] with the ratio. A value is a
+ * rate (ops/s) or a duration (`{ ms }`, `{ s }`); a ratio is value over baseline either way.
+ */
+export function table(title, rows) {
+  console.log(`\n${title}`);
+  printed.push(...rows.map((row) => [title.split(':')[0], row]));
+  render(['figure', 'value', 'baseline (same run)', 'baseline', 'ratio', 'target'], rows.map(cells));
+}
+
+/** One table of every figure printed so far, each beside its baseline and the ratio. */
+export function summary() {
+  console.log('\nsummary: every figure of this run next to its baseline from the same run');
+  render(['part', 'figure', 'value', 'baseline (same run)', 'baseline', 'ratio', 'target'], printed.map(([part, row]) => [part, ...cells(row)]));
 }

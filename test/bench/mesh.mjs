@@ -117,13 +117,10 @@ export async function runMeshBench({ rounds = 3, ops = 500_000, pings = 500, syn
   };
   table(`hubs over TCP: ${ops} incr from one hub to another, median of ${rounds} rounds`, [
     ['hub to hub, until the other hub applied all', figures.hubOpsPerSecond, 'raw socket, 100 messages per write', figures.rawBatchedOpsPerSecond, '>= 1M ops/s'],
-    ['', figures.hubOpsPerSecond, 'raw socket, one message per write', figures.rawUnbatchedOpsPerSecond],
+    ['hub to hub (same figure)', figures.hubOpsPerSecond, 'raw socket, one message per write', figures.rawUnbatchedOpsPerSecond],
+    ['hub-to-hub latency p50 at 500 writes/s', { ms: figures.latencyP50Ms }, 'raw socket, half a round trip, p50', { ms: figures.rawLatencyP50Ms }],
+    ['hub-to-hub latency p99 at 500 writes/s', { ms: figures.latencyP99Ms }, 'raw socket, half a round trip, p99', { ms: figures.rawLatencyP99Ms }, '< 2 ms'],
+    [`a new hub syncs ${syncKeys} keys`, { s: syncSeconds }],
   ]);
-  const ms = (value) => `${value.toFixed(3)} ms`;
-  console.log(
-    `hub-to-hub latency at 500 writes/s: p50 ${ms(figures.latencyP50Ms)}, p99 ${ms(figures.latencyP99Ms)} ` +
-      `(raw socket, half a round trip: p50 ${ms(figures.rawLatencyP50Ms)}, p99 ${ms(figures.rawLatencyP99Ms)}; target p99 < 2 ms)`,
-  );
-  console.log(`a new hub syncs ${syncKeys} keys in ${syncSeconds.toFixed(2)} s`);
   return figures;
 }

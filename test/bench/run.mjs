@@ -4,6 +4,8 @@ import { runClusterBench } from './cluster.mjs';
 import { runCoreBench } from './core.mjs';
 import { runMeshBench } from './mesh.mjs';
 import { runThreadsBench } from './threads.mjs';
+import { runRedisBench } from './redis.mjs';
+import { summary } from './harness.mjs';
 
 const figures = {
   node: process.version,
@@ -13,6 +15,8 @@ const figures = {
   threads: await runThreadsBench({ rounds: 3, ops: 200_000 }),
   mesh: await runMeshBench({ rounds: 3, ops: 300_000 }),
 };
+figures.redis = await runRedisBench({ collectiveRelay: figures.cluster.relayOpsPerSecond });
+summary();
 const jsonAt = process.argv.indexOf('--json');
 if (jsonAt !== -1) {
   const file = process.argv[jsonAt + 1] ?? 'bench.json';
