@@ -30,6 +30,7 @@ export interface CollectiveOptions {
    * The secret shared by every hub of the group: each connection runs a mutual HMAC-SHA256
    * challenge-response with it (it never travels). Without it, hubs are not authenticated,
    * and listening on a non-loopback address is refused unless `insecure` is set.
+   * @default undefined (no authentication)
    */
   secret?: string;
   /** Allow listening on a non-loopback address without `secret`. @default false */
@@ -38,6 +39,7 @@ export interface CollectiveOptions {
    * Wrap every link between hubs in mutual TLS: `key` and `cert` of this hub, `ca` trusted
    * for the others (Node's `tls.SecureContextOptions`). Each side must present a certificate
    * the other's `ca` trusts. Combine with `secret` for the challenge-response as well.
+   * @default undefined (plain TCP)
    */
   tls?: import('node:tls').SecureContextOptions;
   /** Peers whose wall clock differs from this hub's by more than this are refused. @default 60000 */
@@ -58,9 +60,9 @@ export interface CollectiveOptions {
 
 /** Options of `Collective.start()`: the hub options plus where it is. */
 export interface StartOptions extends CollectiveOptions {
-  /** The address this hub listens on for peers (used by the TCP tier). */
+  /** The address this hub listens on for peer hubs. @default undefined (does not listen) */
   listen?: HostAddress;
-  /** Every hub of the group; this hub's own entry is skipped. */
+  /** Every hub of the group; this hub's own entry is skipped. @default [] */
   peers?: readonly HostAddress[];
 }
 
@@ -118,9 +120,9 @@ export interface CollectiveEvents {
 
 /** Options of `collective.cluster()` in the primary. */
 export interface ClusterOptions extends CollectiveOptions {
-  /** The address this hub listens on for peer hubs. */
+  /** The address this hub listens on for peer hubs. @default undefined (does not listen) */
   listen?: HostAddress;
-  /** Every hub of the group (this hub's own entry is skipped). */
+  /** Every hub of the group (this hub's own entry is skipped). @default [] */
   peers?: readonly HostAddress[];
   /**
    * How many workers to fork. 0: fork none; the hub serves the workers the application forks
