@@ -80,6 +80,10 @@ export interface CollectiveStats {
   handshakeTimeouts: number;
   /** Ops applied since start, local and remote. */
   opsApplied: number;
+  /** Ops applied per second, over the last second. */
+  opsPerSecond: number;
+  /** Bytes written to members and peers and not yet taken by them. */
+  queuedBytes: number;
   /** Ops this hub stamped itself (its own writes and its members'). */
   opsLocal: number;
   /** Members (workers, threads) attached now. */

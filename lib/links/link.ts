@@ -24,6 +24,8 @@ export interface Link extends EventEmitter<LinkEvents> {
   ref?(): void;
   /** Lets the process exit while this link is idle, where that applies. */
   unref?(): void;
+  /** Bytes written and not yet taken by the other side, where the transport can tell. */
+  readonly queuedBytes?: number;
 }
 
 /** Shared bookkeeping of links: the closed flag and the single `close` event. */

@@ -84,6 +84,11 @@ export class PipeLink extends BaseLink {
     return this.keepUnlessLagging(this.#backlog.check(this.#socket), log);
   }
 
+  /** Bytes written and not yet taken by the other side. */
+  get queuedBytes(): number {
+    return this.#socket.writableLength;
+  }
+
   ref(): void {
     this.#socket.ref();
   }

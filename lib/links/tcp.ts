@@ -101,6 +101,11 @@ export class TcpLink extends BaseLink {
     return this.keepUnlessLagging(this.#backlog.check(this.#socket), log);
   }
 
+  /** Bytes written and not yet taken by the peer. */
+  get queuedBytes(): number {
+    return this.#socket.writableLength;
+  }
+
   /** The address of the other side, for logs. */
   get remote(): string {
     return `${this.#socket.remoteAddress ?? '?'}:${this.#socket.remotePort ?? '?'}`;

@@ -60,6 +60,10 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   #sinceCollect = 0;
   #opsApplied = 0;
   #gcRuns = 0;
+  // ops/s over the last second, sampled by a timer.
+  #rateTimer: NodeJS.Timeout;
+  #sampledOps = 0;
+  #opsPerSecond = 0;
   #gcWaits = 0;
   #opsLocal = 0;
 
@@ -90,6 +94,11 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     this.#relay = new MemberRelay(this.#replica, logger('relay', this.id));
     this.#relay.on('member:up', (member) => this.emit('member:up', member));
     this.#relay.on('member:down', (member) => this.emit('member:down', member));
+    this.#rateTimer = setInterval(() => {
+      this.#opsPerSecond = this.#opsApplied - this.#sampledOps;
+      this.#sampledOps = this.#opsApplied;
+    }, 1000);
+    this.#rateTimer.unref();
     const networked = local !== undefined || peers.length > 0;
     // Alone, the hub has seen every op there is and keeps no op records (see Replica.setSolo).
     this.#replica.setSolo(!networked);
@@ -274,6 +283,8 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       authFailures: mesh?.authFailures ?? 0,
       handshakeTimeouts: mesh?.handshakeTimeouts ?? 0,
       opsApplied: this.#opsApplied,
+      opsPerSecond: this.#opsPerSecond,
+      queuedBytes: relay.queuedBytes + (mesh?.peers.reduce((sum, peer) => sum + peer.queuedBytes, 0) ?? 0),
       opsLocal: this.#opsLocal,
       members: relay.members,
       rejectedMessages: relay.rejectedMessages,
@@ -289,6 +300,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#collectTimer);
+    clearInterval(this.#rateTimer);
     this.#relay.close();
     await this.#mesh?.close();
     this.#log('closed');

@@ -76,6 +76,12 @@ export class Membership {
     return computeHorizon(frontiers);
   }
 
+  /** How far `id`'s latest frontier says it has applied `origin`'s ops, if it told one. */
+  seenBy(id: NodeId, origin: string): number | undefined {
+    const heard = this.#frontiers.get(id);
+    return heard === undefined ? undefined : (heard.frontier.vector[origin]?.seq ?? 0);
+  }
+
   /** How many hubs this one counts as members besides itself, and how many as retired. */
   get counts(): { members: number; retired: number } {
     return { members: this.#members.size, retired: this.#retired.size };

@@ -40,6 +40,10 @@ export interface PeerStats {
   outbound: 'down' | 'connecting' | 'up';
   /** The peer's stream to this hub is connected. */
   inbound: boolean;
+  /** This hub's writes the peer has not confirmed yet (from its latest frontier): the lag, in ops. */
+  behind: number | undefined;
+  /** Bytes written to the peer and not yet taken by it. */
+  queuedBytes: number;
 }
 
 /** Counters of rejected connections and frames. */
@@ -411,9 +415,16 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     const inboundIds = new Set([...this.#inbound.values()].filter((id) => id !== undefined));
     const peers: PeerStats[] = this.#dialed
       .filter((peer) => !peer.skip)
-      .map((peer) => ({ address: peer.label, id: peer.id, outbound: peer.state, inbound: peer.id !== undefined && inboundIds.has(peer.id) }));
+      .map((peer) => ({
+        address: peer.label,
+        id: peer.id,
+        outbound: peer.state,
+        inbound: peer.id !== undefined && inboundIds.has(peer.id),
+        behind: this.#behind(peer.id),
+        queuedBytes: peer.link?.queuedBytes ?? 0,
+      }));
     for (const id of inboundIds) {
-      if (!peers.some((peer) => peer.id === id)) peers.push({ address: 'inbound', id, outbound: 'down', inbound: true });
+      if (!peers.some((peer) => peer.id === id)) peers.push({ address: 'inbound', id, outbound: 'down', inbound: true, behind: this.#behind(id), queuedBytes: 0 });
     }
     return {
       peers,
@@ -422,6 +433,12 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       handshakeTimeouts: this.#handshakeTimeouts,
       members: this.#membership.counts.members,
     };
+  }
+
+  #behind(id: NodeId | undefined): number | undefined {
+    if (id === undefined) return undefined;
+    const seen = this.#membership.seenBy(id, this.#replica.id);
+    return seen === undefined ? undefined : Math.max(0, (this.#replica.vector()[this.#replica.id]?.seq ?? 0) - seen);
   }
 
   /** Closes every link and the listening socket. */

@@ -37,6 +37,8 @@ export interface RelayStats {
   rejectedMessages: number;
   /** Intents refused (bad path or value): answered with an error, link kept. */
   rejectedIntents: number;
+  /** Bytes written to members and not yet taken by them (where the link can tell). */
+  queuedBytes: number;
 }
 
 /**
@@ -212,7 +214,9 @@ export class MemberRelay extends EventEmitter<RelayEvents> {
   }
 
   stats(): RelayStats {
-    return { members: this.#members.size, rejectedMessages: this.#rejectedMessages, rejectedIntents: this.#rejectedIntents };
+    let queuedBytes = 0;
+    for (const session of this.#members.values()) queuedBytes += session.link.queuedBytes ?? 0;
+    return { members: this.#members.size, rejectedMessages: this.#rejectedMessages, rejectedIntents: this.#rejectedIntents, queuedBytes };
   }
 
   /** Closes every member link. */

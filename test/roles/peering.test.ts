@@ -48,6 +48,19 @@ describe('hubs linked over TCP', () => {
     expect(a!.get('by')).toEqual({ 0: 99, 1: 99, 2: 99 });
   });
 
+  it('stats tell each peer’s lag in ops, the bytes queued, and ops/s', async () => {
+    const [a, b] = await group(2);
+    await waitFor(linked(a!, 1), 5000, 'the link');
+    await Promise.all(Array.from({ length: 500 }, () => a!.incr('n')));
+    // Until b's frontier confirms them, a's writes count as b's lag; then it drops to 0.
+    await waitFor(() => a!.stats().peers[0]!.behind === 0 && b!.get('n') === 500, 5000, 'b to confirm every write');
+    const stats = a!.stats();
+    expect(stats.peers[0]).toMatchObject({ outbound: 'up', inbound: true, behind: 0 });
+    expect(stats.queuedBytes).toBeGreaterThanOrEqual(0);
+    await waitFor(() => a!.stats().opsPerSecond > 0, 3000, 'a rate sample');
+    expect(a!.stats().opsPerSecond).toBeLessThanOrEqual(a!.stats().opsApplied);
+  });
+
   it('a hub starts alone; a peer that comes up later is dialed, linked and synced', async () => {
     const seed = await start();
     const laterAddress = address(seed);
