@@ -6,10 +6,10 @@ import type { Replica } from '../core/replica.js';
 import type { Link } from '../links/link.js';
 import { PipeLink } from '../links/pipe.js';
 import { PortLink } from '../links/port.js';
+import { onMemberMessages } from './member-messages.js';
 import {
   MEMBER_PROTOCOL_VERSION,
   decodeIntent,
-  decodeMemberMessage,
   type HubMessage,
   type Intent,
   type WireItem,
@@ -75,22 +75,13 @@ export class MemberRelay extends EventEmitter<RelayEvents> {
       return;
     }
     let session: MemberSession | undefined;
-    link.on('message', (raw) => {
-      let message;
-      try {
-        message = decodeMemberMessage(raw);
-      } catch (error) {
-        this.#reject(link, (error as Error).message);
-        return;
-      }
-      if (message.t === 'hello') {
+    onMemberMessages(link, {
+      hello: () => {
         session ??= this.#join(link);
         this.#sendSnapshot(session);
-      } else if (session === undefined) {
-        this.#reject(link, 'write before hello');
-      } else {
-        this.#write(session, message.i, message.w);
-      }
+      },
+      write: (first, intents) => this.#write(session!, first, intents),
+      reject: (why) => this.#reject(link, why),
     });
     link.on('close', () => {
       if (session === undefined) return;

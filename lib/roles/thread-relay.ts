@@ -3,12 +3,12 @@ import type { Link } from '../links/link.js';
 import {
   MEMBER_PROTOCOL_VERSION,
   decodeIntent,
-  decodeMemberMessage,
   type HubMessage,
   type StreamItem,
   type WireReply,
 } from '../wire/member.js';
 import type { Member } from './member.js';
+import { onMemberMessages } from './member-messages.js';
 import { Queue } from './queue.js';
 
 interface ThreadSession {
@@ -68,15 +68,8 @@ export class ThreadRelay {
   /** Serves a thread over `link`. */
   attach(link: Link): void {
     let session: ThreadSession | undefined;
-    link.on('message', (raw) => {
-      let message;
-      try {
-        message = decodeMemberMessage(raw);
-      } catch (error) {
-        this.#reject(link, (error as Error).message);
-        return;
-      }
-      if (message.t === 'hello') {
+    onMemberMessages(link, {
+      hello: () => {
         if (session === undefined) {
           session = { number: this.#next++, link, processed: 0, confirmed: 0, acked: false, replies: [], synced: false };
           this.#sessions.set(session.number, session);
@@ -87,11 +80,9 @@ export class ThreadRelay {
           () => this.#sendSnapshot(joining),
           () => link.close(),
         );
-      } else if (session === undefined) {
-        this.#reject(link, 'write before hello');
-      } else {
-        this.#write(session, message.i, message.w);
-      }
+      },
+      write: (first, intents) => this.#write(session!, first, intents),
+      reject: (why) => this.#reject(link, why),
     });
     link.on('close', () => {
       if (session === undefined) return;
