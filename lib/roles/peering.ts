@@ -4,8 +4,6 @@ import * as tls from 'node:tls';
 import { AuthError, ProtocolError, TimeoutError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { NodeId, Stamp } from '../core/clock.js';
-import { encodeOp, encodeRun, encodeVector } from '../core/codec.js';
-import type { VersionVector } from '../core/horizon.js';
 import type { Op } from '../core/op.js';
 import type { Replica } from '../core/replica.js';
 import { TcpLink, type FrameMessage, type TcpLinkOptions } from '../links/tcp.js';
@@ -13,58 +11,16 @@ import type { HostAddress } from '../types.js';
 import { decodeVectorMessage } from '../wire/peer.js';
 import { handshake, type PeerInfo } from './handshake.js';
 import { Membership } from './membership.js';
+import type { MeshOptions, MeshStats, PeerStats } from './mesh-types.js';
 import { receiveStream } from './receiver.js';
+import { sendLive, sendWhatIsMissing, type Outbound } from './sender.js';
 
-/** Settings of a hub's links to its peers. */
-export interface MeshOptions extends TcpLinkOptions {
-  listen?: HostAddress | undefined;
-  peers: readonly HostAddress[];
-  secret?: string | undefined;
-  maxClockSkewMs?: number | undefined;
-  handshakeTimeoutMs?: number | undefined;
-  /** How often each side re-sends its vector, so that ops missed on a cut link get repaired. */
-  antiEntropyMs?: number | undefined;
-  /** With these, every link is TLS: used for the server and for dialing (key, cert, ca...). */
-  tls?: tls.SecureContextOptions | undefined;
-  /** Bounds of the redial backoff. */
-  reconnectMinMs?: number | undefined;
-  reconnectMaxMs?: number | undefined;
-}
+export type { MeshOptions, MeshStats, PeerStats } from './mesh-types.js';
 
-/** One peer as `stats()` shows it. */
-export interface PeerStats {
-  /** The address dialed, or `inbound` for a peer that only dialed in. */
-  address: string;
-  id: string | undefined;
-  /** This hub's stream to the peer: connected and synced. */
-  outbound: 'down' | 'connecting' | 'up';
-  /** The peer's stream to this hub is connected. */
-  inbound: boolean;
-  /** This hub's writes the peer has not confirmed yet (from its latest frontier): the lag, in ops. */
-  behind: number | undefined;
-  /** Bytes written to the peer and not yet taken by it. */
-  queuedBytes: number;
-}
-
-/** Counters of rejected connections and frames. */
-export interface MeshStats {
-  peers: PeerStats[];
-  /** Connections dropped for a bad frame or a protocol violation. */
-  rejectedFrames: number;
-  /** Connections refused for failing authentication. */
-  authFailures: number;
-  /** Connections dropped for saying nothing within the handshake timeout. */
-  handshakeTimeouts: number;
-  /** The other hubs this one counts as members of its group (for GC). */
-  members: number;
-}
-
-interface Dialed {
+interface Dialed extends Outbound {
   readonly address: HostAddress;
   readonly label: string;
   id: NodeId | undefined;
-  link: TcpLink | undefined;
-  state: 'down' | 'connecting' | 'up';
   delay: number;
   timer: NodeJS.Timeout | undefined;
   /** Never dial again: the address is this hub itself, or a second route to a hub already linked. */
@@ -73,13 +29,7 @@ interface Dialed {
   readonly since: number;
   /** Whether it came from the configured list (rather than dialed back). */
   readonly configured: boolean;
-  /** Live ops waiting for this turn's frame. */
-  outbox: Op[];
-  /** This hub's last own seq sent on the current link (live or in a delta): FIFO, so it arrives. */
-  sentSeq: number;
 }
-
-const OPS_PER_FRAME = 2000;
 
 function addressLabel(address: HostAddress): string {
   return `${address.host ?? 'localhost'}:${address.port}`;
@@ -298,7 +248,8 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
         const vector = decodeVectorMessage(message.p);
         this.#membership.heard(peer.id!, vector);
         if (message.t === 'frontier') return;
-        this.#sendWhatIsMissing(peer, link, vector.vector);
+        this.#ownShared = true;
+        sendWhatIsMissing(this.#replica, peer, link, vector.vector);
         if (peer.state !== 'up') {
           peer.state = 'up';
           peer.outbox = [];
@@ -310,28 +261,6 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
         link.close(new ProtocolError((error as Error).message));
       }
     });
-  }
-
-  #sendWhatIsMissing(peer: Dialed, link: TcpLink, vector: VersionVector): void {
-    this.#ownShared = true;
-    // This hub's own ops already sent on this link are on their way (the link is FIFO): an
-    // anti-entropy round during a burst must not send them all again.
-    const own = this.#replica.id;
-    const known = { ...vector };
-    if (peer.sentSeq > (known[own]?.seq ?? 0)) known[own] = { seq: peer.sentSeq, stamp: known[own]?.stamp ?? { wall: 0, count: 0, node: own } };
-    const delta = this.#replica.delta(known);
-    if (delta.kind === 'snapshot') {
-      link.send({ t: 'snapshot', p: delta.snapshot });
-      return;
-    }
-    const clock = [delta.clock.wall, delta.clock.count, delta.clock.node];
-    for (let start = 0; start < delta.ops.length; start += OPS_PER_FRAME) {
-      link.send({ t: 'delta', p: [clock, delta.ops.slice(start, start + OPS_PER_FRAME).map(encodeOp)] });
-    }
-    // The receiver's vector moves to this hub's, which covers this hub's own ops up to its
-    // current seq: those not yet sent must go out before the vector says they were.
-    link.send({ t: 'synced', p: encodeVector(delta.vector) });
-    peer.sentSeq = Math.max(peer.sentSeq, delta.vector[own]?.seq ?? 0);
   }
 
   #dialedOnClose(peer: Dialed, link: TcpLink): void {
@@ -355,7 +284,6 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     peer.timer.unref();
   }
 
-  /** Streams an op this hub stamped to every peer it is linked to (batched per turn). */
   // A hub linked: it counts for GC from now on. If this hub has not shared any of its own ops
   // yet and the peer folded past some of them, they are restamped before anything leaves.
   #joined(peer: PeerInfo): void {
@@ -378,6 +306,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     return this.#membership.horizon(this.#replica.frontier(), ready, 3 * this.#antiEntropyMs + 1000);
   }
 
+  /** Streams an op this hub stamped to every peer it is linked to (batched per turn). */
   localOp(op: Op): void {
     if (op.stamp.node !== this.#replica.id) return;
     let any = false;
@@ -395,20 +324,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
 
   #flush(): void {
     this.#flushScheduled = false;
-    for (const peer of this.#dialed) {
-      if (peer.outbox.length === 0) continue;
-      const ops = peer.outbox;
-      peer.outbox = [];
-      if (peer.link === undefined || peer.state !== 'up') continue;
-      // A run implies consecutive seqs: a new frame wherever they are not (never, in practice).
-      let start = 0;
-      for (let end = 1; end <= ops.length; end++) {
-        if (end < ops.length && end - start < OPS_PER_FRAME && ops[end]!.seq === ops[end - 1]!.seq + 1) continue;
-        peer.link.send({ t: 'ops', p: encodeRun(ops.slice(start, end)) });
-        start = end;
-      }
-      peer.sentSeq = Math.max(peer.sentSeq, ops[ops.length - 1]!.seq);
-    }
+    for (const peer of this.#dialed) sendLive(peer);
   }
 
   stats(): MeshStats {
