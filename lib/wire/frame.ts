@@ -160,16 +160,16 @@ export class FrameDecoder {
     if (typeLength < 1 || typeLength > 32 || HEADER + typeLength > frame.length) throw new FrameError(`bad type length ${typeLength}`);
     const type = frame.toString('latin1', HEADER, HEADER + typeLength);
     if (!TYPE.test(type)) throw new FrameError('malformed frame type');
-    const body = frame.subarray(HEADER + typeLength);
+    const start = HEADER + typeLength;
     if (type === MORE || this.#parts.length > 0) {
-      this.#partBytes += body.length;
+      this.#partBytes += frame.length - start;
       if (this.#partBytes > this.#maxMessageBytes) throw new FrameError(`a message split into frames is over the limit of ${this.#maxMessageBytes} bytes`);
       // Copied: the chunk it came in may be much larger, and must not stay alive for one part.
-      this.#parts.push(Buffer.from(body));
+      this.#parts.push(Buffer.from(frame.subarray(start)));
       if (type === MORE) return undefined;
     }
     let text: string;
-    if (this.#parts.length === 0) text = body.toString('utf8');
+    if (this.#parts.length === 0) text = frame.toString('utf8', start);
     else {
       text = Buffer.concat(this.#parts, this.#partBytes).toString('utf8');
       this.#parts = [];
