@@ -223,6 +223,14 @@ export class Replica {
     return this.#sequences.vector();
   }
 
+  /**
+   * Moves this replica's clock past `stamp`, read from another replica (its clock, or the
+   * horizon it folded at): every write stamped here from now on is ordered after it.
+   */
+  observe(stamp: Stamp): void {
+    this.#clock.observe(stamp);
+  }
+
   /** The vector and the clock reading, taken together, for GC horizons. */
   frontier(): Frontier {
     return { id: this.id, clock: this.#clock.ceiling(), vector: this.vector() };
@@ -305,19 +313,21 @@ export class Replica {
   }
 
   /**
-   * Gives every op of this replica a new stamp after `after`, in the same order, so that a
-   * group that folded up to `after` can take them. Only possible while this replica holds
-   * nothing but its own ops, none folded and none shared yet (the caller knows the last): the
-   * values do not change, only the stamps. Returns whether it restamped.
+   * When some op of this replica is stamped at or below `folded` (a group folded past it),
+   * gives every op a new stamp after `after` (at or past `folded`), in the same order, so that
+   * the group can take them. Only possible while this replica holds nothing but its own ops,
+   * none folded and none shared yet (the caller knows the last): the values do not change,
+   * only the stamps. Returns whether it restamped.
    */
-  restampOwn(after: Stamp): boolean {
+  restampOwn(folded: Stamp, after: Stamp = folded): boolean {
     if (!this.#sequences.onlyFrom(this.id)) return false;
     const own = this.#sequences.seq(this.id);
     if (own === 0) return false;
     const records = new Map<number, Op>();
     for (const op of this.#tree.ops()) records.set(op.seq, op);
     const ordered = [...records.values()].sort((a, b) => compareStamps(a.stamp, b.stamp));
-    if (ordered.length === 0 || isAfter(ordered[0]!.stamp, after)) return false;
+    if (ordered.length === 0 || isAfter(ordered[0]!.stamp, folded)) return false;
+    this.#clock.observe(folded);
     this.#clock.observe(after);
     const fresh = new ReplicatedTree();
     for (const op of ordered) fresh.apply({ ...op, stamp: this.#clock.tick() });

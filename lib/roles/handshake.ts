@@ -14,6 +14,8 @@ export interface HandshakeOptions {
   listenPort?: number | undefined;
   /** The GC horizon this hub folded at, if any, told to the peer. */
   horizon?: Stamp | undefined;
+  /** This hub's hybrid clock reading, told to the peer. */
+  hybrid?: Stamp | undefined;
   /** The shared secret; without one, peers are not authenticated. */
   secret?: string | undefined;
   /** Peers whose wall clock differs by more than this are refused. @default 60000 */
@@ -37,6 +39,8 @@ export interface PeerInfo {
   readonly listenPort?: number | undefined;
   /** The GC horizon the peer folded at, if any. */
   readonly horizon?: Stamp | undefined;
+  /** The peer's hybrid clock reading. */
+  readonly hybrid?: Stamp | undefined;
 }
 
 /**
@@ -60,7 +64,7 @@ export function handshake(link: TcpLink, options: HandshakeOptions): Promise<Pee
       link.off('message', onMessage);
       link.off('close', onClose);
       if (error !== undefined) return reject(error);
-      const info: PeerInfo = { id: peer!.id, wall: peer!.wall, count: peer!.count, listenPort: peer!.listenPort, horizon: peer!.horizon };
+      const info: PeerInfo = { id: peer!.id, wall: peer!.wall, count: peer!.count, listenPort: peer!.listenPort, horizon: peer!.horizon, hybrid: peer!.hybrid };
       options.established?.(info);
       resolve(info);
     };
@@ -73,9 +77,16 @@ export function handshake(link: TcpLink, options: HandshakeOptions): Promise<Pee
           if (message.t !== 'hello') throw new ProtocolError(`expected hello, got ${message.t}`);
           peer = decodeHello(message.p);
           if (peer.id === options.id) throw new ProtocolError('the peer has this hub’s own id (connected to itself?)');
-          const skew = Math.abs(peer.wall - Date.now());
+          const now = Date.now();
+          const skew = Math.abs(peer.wall - now);
           if (skew > maxSkew) {
             throw new ProtocolError(`the peer's clock differs from this one by ${skew} ms, more than the limit of ${maxSkew} ms`);
+          }
+          // This hub moves its own clock past these: they must be no further ahead than the skew allows.
+          for (const [what, stamp] of [['hybrid clock', peer.hybrid], ['GC horizon', peer.horizon]] as const) {
+            if (stamp !== undefined && stamp.wall - now > maxSkew) {
+              throw new ProtocolError(`the peer's ${what} is ${stamp.wall - now} ms ahead of this hub's clock, more than the limit of ${maxSkew} ms`);
+            }
           }
           if (secret === undefined && peer.authenticates) throw new AuthError('the peer requires a shared secret and this hub has none');
           if (secret !== undefined && !peer.authenticates) throw new AuthError('the peer did not offer to authenticate');
@@ -101,7 +112,7 @@ export function handshake(link: TcpLink, options: HandshakeOptions): Promise<Pee
     link.on('close', onClose);
     link.send({
       t: 'hello',
-      p: encodeHello({ id: options.id, wall: clock.wall, count: clock.count, nonce, authenticates: secret !== undefined, listenPort: options.listenPort, horizon: options.horizon }),
+      p: encodeHello({ id: options.id, wall: clock.wall, count: clock.count, nonce, authenticates: secret !== undefined, listenPort: options.listenPort, horizon: options.horizon, hybrid: options.hybrid }),
     });
   });
 }

@@ -3,7 +3,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import * as tls from 'node:tls';
 import { AuthError, ProtocolError, TimeoutError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { NodeId, Stamp } from '../core/clock.js';
+import { compareStamps, type NodeId, type Stamp } from '../core/clock.js';
 import type { Op } from '../core/op.js';
 import type { Replica } from '../core/replica.js';
 import { TcpLink, type FrameMessage, type TcpLinkOptions } from '../links/tcp.js';
@@ -30,6 +30,12 @@ interface Dialed extends Outbound {
   /** Whether it came from the configured list (rather than dialed back). */
   readonly configured: boolean;
 }
+
+/**
+ * How far behind wall time linked hubs fold at the latest. It covers a joining hub's writes
+ * while the group learns of it, provided hub clocks agree within about this (NTP does).
+ */
+export const GC_LAG_MS = 250;
 
 function addressLabel(address: HostAddress): string {
   return `${address.host ?? 'localhost'}:${address.port}`;
@@ -132,6 +138,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       listenPort: this.port,
       id: this.#replica.id,
       horizon: this.#replica.foldedTo,
+      hybrid: this.#replica.frontier().clock,
       // The hello carries the wall clock: the skew check compares physical clocks (a hub's
       // hybrid clock reads 0 until its first write).
       clock: () => ({ wall: Date.now(), count: 0, node: this.#replica.id }),
@@ -284,13 +291,20 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     peer.timer.unref();
   }
 
-  // A hub linked: it counts for GC from now on. If this hub has not shared any of its own ops
-  // yet and the peer folded past some of them, they are restamped before anything leaves.
+  // A hub linked: it counts for GC from now on. This hub stamps its writes after the peer's
+  // clock and horizon from now on: anything the peer's group folded is older. If it has not
+  // shared any of its own ops yet and the peer folded past some of them, they are restamped
+  // before anything leaves.
   #joined(peer: PeerInfo): void {
     this.#membership.join(peer.id);
-    if (!this.#ownShared && peer.horizon !== undefined && this.#replica.restampOwn(peer.horizon)) {
+    // The peer's clock is at or past its horizon, and past the horizon of any hub that heard
+    // from it before: writes stamped after it are safe with all of them.
+    const clock = peer.hybrid ?? peer.horizon;
+    if (clock === undefined) return;
+    if (!this.#ownShared && peer.horizon !== undefined && this.#replica.restampOwn(peer.horizon, clock)) {
       this.#log('restamped the writes made before joining: %s folded past them', peer.id);
     }
+    this.#replica.observe(clock);
   }
 
   get #antiEntropyMs(): number {
@@ -303,7 +317,12 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
    */
   horizon(): Stamp | undefined {
     const ready = this.#dialed.every((peer) => peer.skip || (peer.id !== undefined && peer.state === 'up'));
-    return this.#membership.horizon(this.#replica.frontier(), ready, 3 * this.#antiEntropyMs + 1000);
+    const horizon = this.#membership.horizon(this.#replica.frontier(), ready, 3 * this.#antiEntropyMs + 1000);
+    if (horizon === undefined) return undefined;
+    // Never fold the last GC_LAG_MS of wall time: a hub that is linking right now (its
+    // handshake in flight, the group not yet told of it) stamps its writes at about now.
+    const lag: Stamp = { wall: Date.now() - GC_LAG_MS, count: 0, node: '' as NodeId };
+    return compareStamps(horizon, lag) < 0 ? horizon : lag;
   }
 
   /** Streams an op this hub stamped to every peer it is linked to (batched per turn). */

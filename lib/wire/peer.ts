@@ -1,12 +1,13 @@
 /**
  * The hub-to-hub protocol, on frames (wire/frame.ts). On every connection, both ways:
  *
- *   hello { id, w, c, n, a, l?, g? }
- *                              node id, clock (wall, counter), challenge, whether a secret is
- *                              used, the port it listens on (so a hub that does not know it
- *                              yet can dial it back: a hub added later joins without restarts),
- *                              and the GC horizon it folded at (a newcomer restamps its first
- *                              writes past it)
+ *   hello { id, w, c, n, a, l?, g?, k? }
+ *                              node id, physical clock (wall, counter), challenge, whether a
+ *                              secret is used, the port it listens on (so a hub that does not
+ *                              know it yet can dial it back: a hub added later joins without
+ *                              restarts), the GC horizon it folded at and its hybrid clock (the
+ *                              other hub stamps its writes after both, and restamps past them
+ *                              the writes it made before it ever linked)
  *   auth  { proof }            with a secret: the answer to the other side's challenge
  *
  * Then the dialer streams its writes to the acceptor (the seed's one-way connections): the
@@ -28,6 +29,8 @@ export interface Hello {
   readonly authenticates: boolean;
   readonly listenPort?: number | undefined;
   readonly horizon?: Stamp | undefined;
+  /** The hub's hybrid clock: every stamp it issued or saw is at or below it. */
+  readonly hybrid?: Stamp | undefined;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -43,6 +46,7 @@ export function encodeHello(hello: Hello): unknown {
   const payload: Record<string, unknown> = { id: hello.id, w: hello.wall, c: hello.count, n: hello.nonce, a: hello.authenticates ? 1 : 0 };
   if (hello.listenPort !== undefined) payload.l = hello.listenPort;
   if (hello.horizon !== undefined) payload.g = encodeStamp(hello.horizon);
+  if (hello.hybrid !== undefined) payload.k = encodeStamp(hello.hybrid);
   return payload;
 }
 
@@ -55,7 +59,8 @@ export function decodeHello(payload: unknown): Hello {
   if (payload.a !== 0 && payload.a !== 1) throw new TypeError('hello without a valid auth flag');
   if (payload.l !== undefined && (!isCount(payload.l) || payload.l < 1 || payload.l > 65535)) throw new TypeError('hello with an invalid port');
   const horizon = payload.g === undefined ? undefined : decodeBound(payload.g, 'hello horizon');
-  return { id, wall: payload.w, count: payload.c, nonce: payload.n, authenticates: payload.a === 1, listenPort: payload.l as number | undefined, horizon };
+  const hybrid = payload.k === undefined ? undefined : decodeBound(payload.k, 'hello hybrid clock');
+  return { id, wall: payload.w, count: payload.c, nonce: payload.n, authenticates: payload.a === 1, listenPort: payload.l as number | undefined, horizon, hybrid };
 }
 
 function encodeStamp(stamp: Stamp): [number, number, string] {

@@ -13,6 +13,8 @@ import { decodeDelta, encodeDelta } from '../../lib/core/delta.js';
 import { Replica } from '../../lib/core/replica.js';
 import { decodeOp, decodeVector, encodeOp, encodeVector } from '../../lib/core/codec.js';
 import type { Stamp } from '../../lib/core/clock.js';
+import { Membership } from '../../lib/roles/membership.js';
+import { decodeVectorMessage, encodeVectorMessage } from '../../lib/wire/peer.js';
 import { oracleState } from './oracle.js';
 import { Random } from './random.js';
 
@@ -22,7 +24,9 @@ type Message =
   | { type: 'delta'; delta: string; log: Map<string, Op> }
   // A delta in pieces, as the TCP tier sends it: other links' messages can come in between.
   | { type: 'delta-ops'; clock: Stamp; ops: unknown[] }
-  | { type: 'delta-end'; vector: string };
+  | { type: 'delta-end'; vector: string }
+  // GC by gossip: a replica's frontier and whom it counts as members (the hubs' vector message).
+  | { type: 'frontier'; sender: NodeId; message: string };
 
 interface Peer {
   slot: number;
@@ -31,7 +35,20 @@ interface Peer {
   /** Every op this replica has applied or inherited from a snapshot: its oracle input. */
   log: Map<string, Op>;
   outbox: Op[];
+  /** GC by gossip: whom this replica counts as members, and their frontiers. */
+  membership: Membership;
+  /** GC by gossip: the id last heard from each slot (the hubs' addresses). */
+  known: Map<number, NodeId>;
 }
+
+/**
+ * How GC rounds decide their horizon. `global`: from every live replica's current frontier at
+ * once (the core's contract, checked on its own). `gossip`: each replica on its own, from the
+ * frontiers it received in messages, with sticky membership and retirement when a slot answers
+ * with a new id: what linked hubs do (roles/membership.ts). An op that reaches a replica below
+ * the horizon it folded at counts in `lateOps`: it must never happen.
+ */
+export type GcMode = 'global' | 'gossip';
 
 export interface SimulationResult {
   seed: number;
@@ -42,7 +59,11 @@ export interface SimulationResult {
   collections: number;
   gaps: number;
   staleWrites: number;
+  lateOps: number;
 }
+
+// Frontiers older than this (in simulated ms) do not count for a gossip GC round.
+const FRONTIER_MAX_AGE = 100;
 
 const KEYS = ['a', 'b', 'c'];
 const opKey = (op: Op): string => `${op.stamp.node}#${op.seq}`;
@@ -59,27 +80,31 @@ export class Simulation {
   /** Writes that at least two replicas held when one of them crashed: they must survive. */
   readonly acknowledged = new Map<string, Op>();
   stats: SimulationResult;
+  readonly gc: GcMode;
   #nextSlot = 0;
   #dropping = true;
 
-  constructor(seed: number) {
+  constructor(seed: number, gc: GcMode = 'global') {
     this.seed = seed;
+    this.gc = gc;
     this.rng = new Random(seed);
-    this.stats = { seed, steps: 0, writes: 0, crashes: 0, snapshots: 0, collections: 0, gaps: 0, staleWrites: 0 };
+    this.stats = { seed, steps: 0, writes: 0, crashes: 0, snapshots: 0, collections: 0, gaps: 0, staleWrites: 0, lateOps: 0 };
     const count = this.rng.int(3, 5);
     for (let i = 0; i < count; i++) this.#spawn();
   }
 
-  #spawn(): Peer {
-    const slot = this.#nextSlot++;
+  #spawn(slot = this.#nextSlot++): Peer {
     const peer: Peer = {
       slot,
       skew: this.rng.int(-200, 200),
       log: new Map(),
       outbox: [],
       replica: undefined as unknown as Replica,
+      membership: undefined as unknown as Membership,
+      known: new Map(),
     };
-    peer.replica = new Replica({ id: `r${slot}x${this.seed}` as NodeId, now: () => this.time + peer.skew });
+    peer.replica = new Replica({ id: `r${slot}x${this.seed}g${this.stats.crashes}` as NodeId, now: () => this.time + peer.skew });
+    peer.membership = new Membership(peer.replica.id);
     this.peers.set(slot, peer);
     return peer;
   }
@@ -160,10 +185,13 @@ export class Simulation {
       return;
     }
     if (this.#dropping && this.rng.chance(0.04)) queue.unshift(message); // delivered twice
+    // A message is a link with its sender: the hubs' handshake, where membership starts.
+    this.#contact(receiver, from, this.peers.get(from)!.replica.id);
     switch (message.type) {
       case 'ops': {
         // Through JSON and the decoder, as a real link would carry it.
         const ops = (JSON.parse(JSON.stringify(message.ops)) as unknown[]).map((op) => decodeOp(op, receiver.replica.limits));
+        this.#countLate(receiver, ops);
         for (const op of ops) {
           const result = receiver.replica.apply(op);
           if (result === 'applied') receiver.log.set(opKey(op), op);
@@ -195,6 +223,7 @@ export class Simulation {
         let receiving = this.#receiving.get(key);
         if (receiving === undefined) this.#receiving.set(key, (receiving = receiver.replica.receiveDelta(message.clock)));
         const ops = (JSON.parse(JSON.stringify(message.ops)) as unknown[]).map((op) => decodeOp(op, receiver.replica.limits));
+        this.#countLate(receiver, ops);
         receiving.apply(ops);
         for (const op of ops) receiver.log.set(opKey(op), op);
         break;
@@ -207,13 +236,46 @@ export class Simulation {
       }
       case 'delta': {
         const delta = decodeDelta(JSON.parse(message.delta), receiver.replica.limits);
+        if (delta.kind === 'ops') this.#countLate(receiver, delta.ops);
         const before = receiver.replica.vector();
         receiver.replica.applyDelta(delta);
         if (delta.kind === 'snapshot') for (const [k, op] of message.log) receiver.log.set(k, op);
         else for (const op of delta.ops) if (op.seq > (before[op.stamp.node]?.seq ?? 0)) receiver.log.set(opKey(op), op);
         break;
       }
+      case 'frontier':
+        receiver.membership.heard(message.sender, decodeVectorMessage(JSON.parse(message.message)), this.time);
+        break;
     }
+  }
+
+  // The receiver has a link with `from`: it counts the sender as a member, and an address that
+  // now answers with another id means the old one is gone for good.
+  #contact(receiver: Peer, from: number, sender: NodeId): void {
+    const before = receiver.known.get(from);
+    if (before === sender) return;
+    if (before !== undefined) receiver.membership.replaced(before, sender);
+    receiver.membership.join(sender);
+    receiver.known.set(from, sender);
+  }
+
+  // An op new to the receiver but stamped at or below what it folded: the GC was unsafe.
+  #countLate(receiver: Peer, ops: readonly Op[]): void {
+    for (const op of ops) if (receiver.replica.isLate(op)) this.stats.lateOps++;
+  }
+
+  #gossip(peer: Peer): void {
+    const message = JSON.stringify(encodeVectorMessage(peer.membership.message(peer.replica)));
+    for (const other of this.peers.keys()) if (other !== peer.slot) this.#send(peer.slot, other, { type: 'frontier', sender: peer.replica.id, message });
+  }
+
+  // One replica folds on its own, from what it heard: only once it has heard from every slot.
+  #collectLocal(peer: Peer): boolean {
+    const ready = [...this.peers.keys()].every((slot) => slot === peer.slot || peer.known.has(slot));
+    const horizon = peer.membership.horizon(peer.replica.frontier(), ready, FRONTIER_MAX_AGE, this.time);
+    if (horizon === undefined) return false;
+    peer.replica.collect(horizon);
+    return true;
   }
 
   #crash(): void {
@@ -233,13 +295,24 @@ export class Simulation {
       if (from === victim.slot || to === victim.slot) this.links.delete(key);
     }
     this.stats.crashes++;
-    // It comes back with no state, under a new id, and asks someone for everything.
-    const reborn = this.#spawn();
+    // It comes back with no state, under a new id, and asks someone for everything. With GC by
+    // gossip it comes back at the same slot: its address now answers with another id.
+    const reborn = this.gc === 'gossip' ? this.#spawn(victim.slot) : this.#spawn();
     const helper = this.rng.pick([...this.peers.values()].filter((peer) => peer !== reborn));
+    // Its handshake with the helper: a hub reads its peer's clock there, so its own writes are
+    // stamped after anything the group may have folded (see PeerMesh).
+    reborn.replica.observe(helper.replica.frontier().clock);
     this.#requestSync(reborn, helper.slot);
   }
 
   #collect(): void {
+    if (this.gc === 'gossip') {
+      // Half the time every replica tells its frontier (the hubs do every 100 ms), half the
+      // time one replica folds with what it heard.
+      if (this.rng.chance(0.5)) for (const peer of this.peers.values()) this.#gossip(peer);
+      else if (this.#collectLocal(this.rng.pick([...this.peers.values()]))) this.stats.collections++;
+      return;
+    }
     // A GC round needs a current frontier from every live replica, so it only runs while
     // every replica is reachable; a stale frontier could hide an op still in flight.
     if (this.cuts.size > 0) return;
@@ -348,6 +421,12 @@ export class Simulation {
 
   /** Runs a final GC round with current frontiers (everyone is connected after settle). */
   collectAll(): void {
+    if (this.gc === 'gossip') {
+      for (const peer of this.peers.values()) this.#gossip(peer);
+      this.#drain();
+      for (const peer of this.peers.values()) this.#collectLocal(peer);
+      return;
+    }
     const horizon = computeHorizon([...this.peers.values()].map((peer) => peer.replica.frontier()));
     if (horizon !== undefined) for (const peer of this.peers.values()) peer.replica.collect(horizon);
   }

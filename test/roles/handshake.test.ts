@@ -65,7 +65,20 @@ describe('handshake between hubs', () => {
     expect((result as PromiseRejectedResult).reason.message).toMatch(/clock differs from this one by 1\d{5} ms, more than the limit of 60000 ms/);
   });
 
-  it('times out a connection that says nothing', async () => {
+  it('tells each side the other’s hybrid clock and GC horizon, and refuses ones too far ahead', async () => {
+    const [a, b] = await pair();
+    const now = Date.now();
+    const told = settings('hubB', { hybrid: { wall: now + 500, count: 3, node: '~' as NodeId }, horizon: { wall: now - 500, count: 0, node: 'hubB' as NodeId } });
+    const [toB] = await Promise.all([handshake(a, settings('hubA')), handshake(b, told)]);
+    expect(toB.hybrid).toEqual({ wall: now + 500, count: 3, node: '~' });
+    expect(toB.horizon).toEqual({ wall: now - 500, count: 0, node: 'hubB' });
+    const [c, d] = await pair();
+    const ahead = settings('hubD', { hybrid: { wall: Date.now() + 3_600_000, count: 0, node: '~' as NodeId } });
+    const [result] = await Promise.allSettled([handshake(c, settings('hubC')), handshake(d, ahead)]);
+    expect((result as PromiseRejectedResult).reason.message).toMatch(/hybrid clock is \d+ ms ahead of this hub's clock/);
+  });
+
+    it('times out a connection that says nothing', async () => {
     const [a] = await pair();
     await expect(handshake(a, settings('hubA', { timeoutMs: 100 }))).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_TIMEOUT' });
   });
