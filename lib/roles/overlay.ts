@@ -15,7 +15,7 @@ export type ReplayedWrite = Pick<Op, 'kind' | 'path' | 'value'>;
  * `read(path)` gives the confirmed value at a path. Pending writes above `path` are replayed
  * from the highest one down, since a set, incr or append there replaces `path` too.
  */
-export function overlay(read: (path: Segments) => Slot, path: Segments, pending: readonly ReplayedWrite[]): Slot {
+export function overlay(read: (path: Segments) => Slot, path: Segments, pending: Iterable<ReplayedWrite>): Slot {
   let top = path.length;
   const relevant: ReplayedWrite[] = [];
   for (const op of pending) {

@@ -3,7 +3,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import * as tls from 'node:tls';
 import { AuthError, ProtocolError, TimeoutError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { compareStamps, type NodeId, type Stamp } from '../core/clock.js';
+import { CEILING_NODE, compareStamps, type NodeId, type Stamp } from '../core/clock.js';
 import type { Op } from '../core/op.js';
 import type { Replica } from '../core/replica.js';
 import { TcpLink, type FrameMessage, type TcpLinkOptions } from '../links/tcp.js';
@@ -321,7 +321,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     if (horizon === undefined) return undefined;
     // Never fold the last GC_LAG_MS of wall time: a hub that is linking right now (its
     // handshake in flight, the group not yet told of it) stamps its writes at about now.
-    const lag: Stamp = { wall: Date.now() - GC_LAG_MS, count: 0, node: '' as NodeId };
+    const lag: Stamp = { wall: Date.now() - GC_LAG_MS, count: 0, node: CEILING_NODE };
     return compareStamps(horizon, lag) < 0 ? horizon : lag;
   }
 

@@ -154,10 +154,11 @@ export class PendingWrites {
   }
 
   /** The pending writes a read at a path starting with `key` must replay, in order. */
-  replayedFor(key: string): readonly ReplayedWrite[] | undefined {
+  replayedFor(key: string): Iterable<ReplayedWrite> | undefined {
     if (this.#replayed === 0) return undefined;
-    // cas writes are never in #byKey: the kinds left are replayable ones.
-    return this.#byKey.get(key)?.toArray() as ReplayedWrite[] | undefined;
+    // cas writes are never in #byKey: the kinds left are replayable ones. Iterated in place,
+    // not copied: a read may come after every one of thousands of pending writes.
+    return this.#byKey.get(key) as Iterable<ReplayedWrite> | undefined;
   }
 
   /** Every pending write a read of the whole tree must replay, or undefined if none. */

@@ -1,44 +1,65 @@
+const CHUNK = 1024;
+
 /**
- * A FIFO with O(1) removal from the front. `Array.prototype.shift` is O(n) on large arrays
- * (V8 cannot trim arrays in large-object space), which made a burst of 100k pending writes
- * quadratic to acknowledge.
+ * A FIFO with O(1) push and removal from the front, kept in fixed-size chunks. `Array.shift`
+ * is O(n) on large arrays, and one large array grows by copying itself (a hundred thousand
+ * pending writes made that quadratic, then the copies costly): chunks never move.
  */
 export class Queue<T> implements Iterable<T> {
-  #items: T[] = [];
+  // Chunks in order; the first is read from `#head`, the last is written at its end.
+  #chunks: T[][] = [[]];
   #head = 0;
+  #length = 0;
 
   get length(): number {
-    return this.#items.length - this.#head;
+    return this.#length;
   }
 
   push(item: T): void {
-    this.#items.push(item);
+    let last = this.#chunks[this.#chunks.length - 1]!;
+    if (last.length === CHUNK) this.#chunks.push((last = []));
+    last.push(item);
+    this.#length++;
   }
 
   /** The first item, or undefined. */
   peek(): T | undefined {
-    return this.#head < this.#items.length ? this.#items[this.#head] : undefined;
+    return this.#length === 0 ? undefined : this.#chunks[0]![this.#head];
   }
 
   /** Removes `item`: O(1) when it is the first (the usual case), O(n) otherwise. */
   remove(item: T): void {
-    if (this.peek() === item) {
-      this.#items[this.#head++] = undefined as T;
-      if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-        this.#items = this.#items.slice(this.#head);
+    if (this.#length === 0) return;
+    const first = this.#chunks[0]!;
+    if (first[this.#head] === item) {
+      first[this.#head++] = undefined as T;
+      this.#length--;
+      if (this.#head === first.length && (this.#chunks.length > 1 || first.length === CHUNK)) {
+        if (this.#chunks.length > 1) this.#chunks.shift();
+        else this.#chunks[0] = [];
         this.#head = 0;
       }
       return;
     }
-    const index = this.#items.indexOf(item, this.#head);
-    if (index !== -1) this.#items.splice(index, 1);
+    for (let c = 0; c < this.#chunks.length; c++) {
+      const chunk = this.#chunks[c]!;
+      const index = chunk.indexOf(item, c === 0 ? this.#head : 0);
+      if (index === -1) continue;
+      chunk.splice(index, 1);
+      this.#length--;
+      if (chunk.length === 0 && this.#chunks.length > 1) this.#chunks.splice(c, 1);
+      return;
+    }
   }
 
   *[Symbol.iterator](): Iterator<T> {
-    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i]!;
+    for (let c = 0; c < this.#chunks.length; c++) {
+      const chunk = this.#chunks[c]!;
+      for (let i = c === 0 ? this.#head : 0; i < chunk.length; i++) yield chunk[i]!;
+    }
   }
 
   toArray(): T[] {
-    return this.#items.slice(this.#head);
+    return [...this];
   }
 }

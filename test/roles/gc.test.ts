@@ -75,6 +75,21 @@ describe('metadata collection between linked hubs', () => {
     await waitFor(() => [a!, b!, reborn].every((hub) => records(hub) === 0), 10_000, 'the fold after the restart').catch((e) => { console.log(JSON.stringify([a!, b!, reborn].map((h) => h.stats()), null, 1)); throw e; });
   });
 
+  it('a busy hub that folded on its own is joined by a newcomer at once (its horizon travels in the hello)', async () => {
+    const alone = await start();
+    // Busy: its horizon is the one capped 250 ms behind wall time.
+    const writing = setInterval(() => void alone.incr('n'), 5);
+    try {
+      const runs = alone.stats().gc.runs;
+      await waitFor(() => alone.stats().gc.runs > runs + 2, 10_000, 'the lone hub to fold while busy');
+      const newcomer = await start({ peers: [address(alone)] });
+      await waitFor(() => (newcomer.get('n') as number) > 0, 5000, 'the newcomer to sync');
+      expect(alone.stats().rejectedFrames + newcomer.stats().rejectedFrames).toBe(0);
+    } finally {
+      clearInterval(writing);
+    }
+  });
+
   it('a hub that wrote alone before joining a group that folded past its writes restamps them, and nothing is lost', async () => {
     const toGroup = await new FaultProxy().start();
     proxies.push(toGroup);
