@@ -17,6 +17,10 @@ export const STALE: unique symbol = Symbol('collective.stale');
 /** The shared empty object: what a node becomes when a write below it turns it into an object. */
 export const EMPTY_OBJECT: JsonValue = Object.freeze({});
 
+// Most nodes are intermediate and never hold an op: they share this one until they do, which
+// halves what building a large tree allocates (and what the GC then has to move).
+const NO_OPS: Op[] = Object.freeze([]) as unknown as Op[];
+
 /**
  * One path of the replicated tree.
  *
@@ -31,10 +35,6 @@ export const EMPTY_OBJECT: JsonValue = Object.freeze({});
  * - `kids`: descendants with ops later than every own op (anything older is wiped).
  * - `base`: what GC folded, standing for ops at or below the horizon; older than any live op.
  */
-// Most nodes are intermediate and never hold an op: they share this one until they do, which
-// halves what building a large tree allocates (and what the GC then has to move).
-const NO_OPS: Op[] = Object.freeze([]) as unknown as Op[];
-
 export class TreeNode {
   /** Own live ops, sorted by stamp. Shared and frozen while empty: assign, never push to it. */
   ops: Op[] = NO_OPS;

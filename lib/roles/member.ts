@@ -49,13 +49,6 @@ const STREAM = 'stream' as NodeId;
 const positionStamp = (position: number): Stamp => ({ wall: 0, count: position, node: STREAM });
 const COLLECT_EVERY = 10_000;
 
-
-
-/**
- * A follower cache of a hub: serves reads from a local replica of the hub's state, sends
- * writes up as intents, and applies the hub's ordered stream. Its own writes are visible to
- * its own reads at once (replayed on top of the confirmed state) until the hub confirms them.
- */
 /**
  * What a member tells a relay of its own members (the threads of a cluster worker): each stream
  * message it applied, with how far the hub acknowledged this member's intents and the hub's
@@ -76,6 +69,11 @@ export interface ConfirmedState {
   limits: { maxDepth: number; maxValueBytes: number };
 }
 
+/**
+ * A follower cache of a hub: serves reads from a local replica of the hub's state, sends
+ * writes up as intents, and applies the hub's ordered stream. Its own writes are visible to
+ * its own reads at once (replayed on top of the confirmed state) until the hub confirms them.
+ */
 export class Member extends EventEmitter<MemberEvents> {
   readonly #link: Link;
   readonly #log: Logger;

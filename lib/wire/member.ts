@@ -57,10 +57,12 @@ export interface WireReply {
   error?: string;
 }
 
+/** A message from a member to its hub. */
 export type MemberMessage =
   | { t: 'hello'; v: number }
   | { t: 'write'; i: number; w: WireIntent[] };
 
+/** A message from a hub to a member. */
 export type HubMessage =
   | { t: 'snapshot'; v: number; hub: string; you: number; at: number; w: number; limits: MemberLimits; tree: JsonValue }
   | { t: 'stream'; n: number; s: WireItem[]; a?: WireAcks; r?: WireReply[] };
