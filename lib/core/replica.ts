@@ -1,63 +1,17 @@
 import { describe, inputTypeError } from '../errors.js';
-import { HybridClock, compareStamps, isAfter, type NodeId, type Stamp, type WallClock } from './clock.js';
-import { decodeNodeInto, decodeStamp, encodeNode, type DecodeLimits, type NodeSnapshot } from './codec.js';
+import { HybridClock, compareStamps, isAfter, type NodeId, type Stamp } from './clock.js';
+import { decodeNodeInto, decodeStamp, encodeNode, type DecodeLimits } from './codec.js';
 import type { Frontier, VersionEntry, VersionVector } from './horizon.js';
 import { ABSENT } from './node.js';
 import type { Op, OpKind } from './op.js';
 import { DEFAULT_MAX_DEPTH, formatPath, parsePath, type Path, type Segments } from './path.js';
-import { Sequences, type WireSequences } from './sequences.js';
+import { Sequences } from './sequences.js';
 import { ReplicatedTree, type TreeMetadata } from './tree.js';
 import { DEFAULT_MAX_VALUE_BYTES, jsonEqual, toStoredValue, type JsonValue } from './value.js';
 import { Watchers, type WatchListener } from './watchers.js';
+import { checkAmount, randomNodeId, type ApplyResult, type Delta, type ReplicaOptions, type ReplicaSnapshot } from './replica-types.js';
 
-/** Options of a replica. */
-export interface ReplicaOptions {
-  /** This replica's node id: the origin of its writes. Default: a random id. */
-  id?: NodeId;
-  /** Wall clock for stamps. @default Date.now */
-  now?: WallClock;
-  /** Deepest path accepted. @default 32 */
-  maxDepth?: number;
-  /** Largest value accepted, in bytes of JSON. @default 1048576 (1 MiB) */
-  maxValueBytes?: number;
-  /** Called after every op applied, local or remote (not for duplicates or wiped ops' effects). */
-  onApplied?: (op: Op) => void;
-}
-
-/** What `apply` did with an op. */
-export type ApplyResult = 'applied' | 'duplicate' | 'gap';
-
-/** What another replica lacks: ops (with the sender's vector) or, past GC, a full snapshot. */
-export type Delta =
-  | { readonly kind: 'ops'; readonly ops: readonly Op[]; readonly vector: VersionVector; readonly clock: Stamp }
-  | { readonly kind: 'snapshot'; readonly snapshot: ReplicaSnapshot };
-
-/**
- * A replica's whole state as plain JSON. `clock` is the sender's clock reading: a replica
- * built from it stamps only after that, which keeps every GC horizon that counted the sender
- * below the newcomer's writes too.
- */
-export interface ReplicaSnapshot extends WireSequences {
-  v: 1;
-  clock: [number, number, string];
-  latest?: [number, number, string];
-  tree: NodeSnapshot;
-}
-
-/** A fresh random node id. */
-export function randomNodeId(): NodeId {
-  return globalThis.crypto.randomUUID().replaceAll('-', '').slice(0, 12) as NodeId;
-}
-
-function checkAmount(by: unknown, path: Segments): number {
-  if (typeof by !== 'number' || !Number.isFinite(by)) {
-    throw inputTypeError(
-      'ERR_COLLECTIVE_INVALID_VALUE',
-      `Expected the amount for \`${formatPath(path)}\` to be a finite number, got ${describe(by)}`,
-    );
-  }
-  return by;
-}
+export { randomNodeId, type ApplyResult, type Delta, type ReplicaOptions, type ReplicaSnapshot } from './replica-types.js';
 
 /**
  * One replica of the store: the replicated tree, the hybrid clock that stamps local writes,

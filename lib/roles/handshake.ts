@@ -30,18 +30,8 @@ export interface HandshakeOptions {
   established?: (peer: PeerInfo) => void;
 }
 
-/** What a handshake learned about the other hub. */
-export interface PeerInfo {
-  readonly id: NodeId;
-  readonly wall: number;
-  readonly count: number;
-  /** The port the peer listens on, if it does. */
-  readonly listenPort?: number | undefined;
-  /** The GC horizon the peer folded at, if any. */
-  readonly horizon?: Stamp | undefined;
-  /** The peer's hybrid clock reading. */
-  readonly hybrid?: Stamp | undefined;
-}
+/** What a handshake learned about the other hub: its hello, less what only the handshake needs. */
+export type PeerInfo = Omit<Hello, 'nonce' | 'authenticates'>;
 
 /**
  * Runs the handshake on a fresh link, both ways at once: hellos, the clock check, and with a
@@ -64,7 +54,7 @@ export function handshake(link: TcpLink, options: HandshakeOptions): Promise<Pee
       link.off('message', onMessage);
       link.off('close', onClose);
       if (error !== undefined) return reject(error);
-      const info: PeerInfo = { id: peer!.id, wall: peer!.wall, count: peer!.count, listenPort: peer!.listenPort, horizon: peer!.horizon, hybrid: peer!.hybrid };
+      const { nonce: _nonce, authenticates: _authenticates, ...info } = peer!;
       options.established?.(info);
       resolve(info);
     };
