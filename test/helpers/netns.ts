@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 // Several "machines" on this box for the partition tests: one network namespace per hub, each
 // with its own IPv4 address on a private /24, all on one bridge. Needs Linux, root and iproute2;
@@ -12,8 +13,11 @@ import { execFileSync } from 'node:child_process';
 
 const NOBODY = '02:00:00:00:00:fe';
 
+// `ip` may live in an sbin folder that is not on a non-login shell's PATH.
+const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((file) => existsSync(file)) ?? 'ip';
+
 function ip(...args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(IP, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Why network namespaces cannot be used here, or undefined when they can. */
@@ -49,7 +53,7 @@ export class NetnsLab {
 
   /** The command prefix that runs a program inside machine `i` (exec'd: the PID is the program's). */
   runner(i: number): string[] {
-    return ['ip', 'netns', 'exec', this.namespace(i)];
+    return [IP, 'netns', 'exec', this.namespace(i)];
   }
 
   up(count: number): void {
