@@ -99,6 +99,13 @@ describe('the built package', () => {
     expect(out.trim()).toBe('false');
   });
 
+  it('a process with a pool exits by itself once its work is done, as with tinypool alone', () => {
+    const started = Date.now();
+    const out = node([fileURLToPath(new URL('fixtures/pool-exit.mjs', import.meta.url))]);
+    expect(JSON.parse(out)).toEqual({ readOwnWrites: true, hits: 3 });
+    expect(Date.now() - started).toBeLessThan(15_000); // node() itself gives up after 20 s
+  });
+
   it('pool() works from require too: it loads tinypool then, and threads share the hub', () => {
     const task = new URL('fixtures/pool-task.mjs', import.meta.url).href;
     const out = node([

@@ -50,6 +50,9 @@ function fileOf(filename: string | URL | null | undefined): string | undefined {
  */
 function serve(port: MessagePort, attach: AttachThread, members: Set<number>): void {
   const link = new PortLink(port, 'thread-port');
+  // Threads must not keep the process alive (tinypool unrefs its idle threads): whoever waits
+  // on a thread holds the thread's end of this port, not this one.
+  link.unref();
   link.once('message', (first) => {
     const id = (first as { collectiveThread?: unknown } | null)?.collectiveThread;
     if (typeof id !== 'number') {
@@ -118,6 +121,8 @@ export function createPool(attach: AttachThread, options: PoolOptions = {}): Tin
 export function attachWorker(attach: AttachThread, worker: Worker): void {
   if (typeof worker?.postMessage !== 'function') throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', 'Expected a worker_threads Worker');
   const { port1, port2 } = new MessageChannel();
-  attach(new PortLink(port1, `thread:${worker.threadId}`));
+  const link = new PortLink(port1, `thread:${worker.threadId}`);
+  link.unref(); // the Worker itself keeps the process alive, as long as the application wants
+  attach(link);
   worker.postMessage({ collective: port2 }, [port2]);
 }
