@@ -8,12 +8,11 @@ import { startCluster } from './cluster.js';
 import { connectToPrimary } from './links/primary.js';
 import { Collective } from './roles/hub.js';
 import { isCollectiveIpcMessage } from './links/ipc.js';
-import { PortLink } from './links/port.js';
 import { logger } from './log.js';
 import { Member, type MemberStats } from './roles/member.js';
 import { ThreadRelay } from './roles/thread-relay.js';
 import { attachWorker, createPool, type AttachThread, type PoolOptions } from './threads/pool.js';
-import { threadSlot } from './threads/slot.js';
+import { joinThroughPort, threadSlot } from './threads/slot.js';
 import type { ClusterOptions, CollectiveStats, ReadyOptions } from './types.js';
 
 // The store of this process: the hub started here by cluster(), or, in a worker, the member
@@ -78,7 +77,6 @@ export function ready(options: ReadyOptions = {}): Promise<void> {
 
 // A plain thread (not a pool's): its parent hands it a port with `collective.attachThread(worker)`.
 function joinFromParent(options: ReadyOptions): Promise<void> {
-  const slot = threadSlot();
   const port = parentPort!;
   const timeout = options.timeout ?? 5000;
   return new Promise<Member>((resolve, reject) => {
@@ -90,12 +88,8 @@ function joinFromParent(options: ReadyOptions): Promise<void> {
       if (!isCollectiveIpcMessage(message)) return;
       clearTimeout(timer);
       port.off('message', onMessage);
-      if (slot.member === undefined) {
-        const link = new PortLink(message.collective as import('node:worker_threads').MessagePort, 'thread');
-        slot.member = new Member(link, options.timeout === undefined ? {} : { readyTimeout: options.timeout });
-        slot.link = link;
-      }
-      resolve(slot.member);
+      const join = message.collective as import('node:worker_threads').MessagePort;
+      resolve(joinThroughPort(join, 'thread', options.timeout === undefined ? {} : { readyTimeout: options.timeout }));
     };
     port.on('message', onMessage);
   }).then((member) => member.ready());

@@ -185,6 +185,11 @@ export class Replica {
     this.#clock.observe(stamp);
   }
 
+  /** The clock's ceiling: this replica never stamps at or below it again (see HybridClock). */
+  clockCeiling(): Stamp {
+    return this.#clock.ceiling();
+  }
+
   /** The vector and the clock reading, taken together, for GC horizons. */
   frontier(): Frontier {
     return { id: this.id, clock: this.#clock.ceiling(), vector: this.vector() };

@@ -12,7 +12,7 @@ import type { Link } from '../links/link.js';
 import { MemberRelay } from './relay.js';
 import { PeerMesh } from './peering.js';
 import { attachWorker, createPool, type PoolOptions } from '../threads/pool.js';
-import { GC_PACE_MS } from './receiver.js';
+import { GC_PACE_MS } from './membership.js';
 import { checkNetworkOptions, meshOptions } from './network-options.js';
 import type { JsonValue } from '../core/value.js';
 import type { WatchListener } from '../core/watchers.js';

@@ -300,10 +300,20 @@ export class Member extends EventEmitter<MemberEvents> {
     return write.id;
   }
 
-  /** The state the hub confirmed, without pending writes. Only once ready. */
+  /** The state the hub confirmed, without pending writes (the whole tree: for snapshots). Only once ready. */
   confirmed(): ConfirmedState {
     if (this.#state === 'connecting') throw new NotReadyError();
-    return { hub: this.#hub, at: this.#position, tree: this.#tree.getAll() ?? {}, limits: { ...this.#limits } };
+    return { hub: this.#hub, at: this.#position, tree: this.#tree.getAll() ?? {}, limits: this.limits };
+  }
+
+  /** The hub's limits (this member's own until its snapshot arrives). */
+  get limits(): { maxDepth: number; maxValueBytes: number } {
+    return { ...this.#limits };
+  }
+
+  /** The last position of the hub's stream this member applied. */
+  get position(): number {
+    return this.#position;
   }
 
   /** Sends the writes of this turn now rather than at the end of the turn (a finished task). */

@@ -4,6 +4,19 @@ import type { Replica } from '../core/replica.js';
 import { MAX_GROUP_IDS, type VectorMessage } from '../wire/peer.js';
 
 /**
+ * How often linked hubs tell each other their frontier, and fold what all have seen: often
+ * enough that op records die young (cheap for the garbage collector) instead of piling up
+ * between anti-entropy rounds.
+ */
+export const GC_PACE_MS = 100;
+
+/**
+ * How far behind wall time linked hubs fold at the latest. It covers a joining hub's writes
+ * while the group learns of it, provided hub clocks agree within about this (NTP does).
+ */
+export const GC_LAG_MS = 250;
+
+/**
  * Who is in the group of hubs, as far as GC is concerned, and their latest frontiers.
  *
  * Folding ops away is only safe once every hub that may still send one of them has been heard

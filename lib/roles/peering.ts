@@ -10,7 +10,7 @@ import { TcpLink, type FrameMessage, type TcpLinkOptions } from '../links/tcp.js
 import type { HostAddress } from '../types.js';
 import { decodeVectorMessage } from '../wire/peer.js';
 import { handshake, type PeerInfo } from './handshake.js';
-import { Membership } from './membership.js';
+import { GC_LAG_MS, Membership } from './membership.js';
 import type { MeshOptions, MeshStats, PeerStats } from './mesh-types.js';
 import { receiveStream } from './receiver.js';
 import { sendLive, sendWhatIsMissing, type Outbound } from './sender.js';
@@ -30,12 +30,6 @@ interface Dialed extends Outbound {
   /** Whether it came from the configured list (rather than dialed back). */
   readonly configured: boolean;
 }
-
-/**
- * How far behind wall time linked hubs fold at the latest. It covers a joining hub's writes
- * while the group learns of it, provided hub clocks agree within about this (NTP does).
- */
-export const GC_LAG_MS = 250;
 
 function addressLabel(address: HostAddress): string {
   return `${address.host ?? 'localhost'}:${address.port}`;
@@ -138,7 +132,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       listenPort: this.port,
       id: this.#replica.id,
       horizon: this.#replica.foldedTo,
-      hybrid: this.#replica.frontier().clock,
+      hybrid: this.#replica.clockCeiling(),
       // The hello carries the wall clock: the skew check compares physical clocks (a hub's
       // hybrid clock reads 0 until its first write).
       clock: () => ({ wall: Date.now(), count: 0, node: this.#replica.id }),

@@ -5,6 +5,8 @@ import type { Op } from '../core/op.js';
 import type { Replica, ReplicaSnapshot } from '../core/replica.js';
 import type { FrameMessage, TcpLink } from '../links/tcp.js';
 import { encodeVectorMessage, type VectorMessage } from '../wire/peer.js';
+import { compareStamps, type Stamp } from '../core/clock.js';
+import { GC_PACE_MS } from './membership.js';
 
 // An op this replica folded past cannot be placed: refuse the whole frame (see Replica.isLate).
 function refuseLate(replica: Replica, ops: Op[]): Op[] {
@@ -12,7 +14,7 @@ function refuseLate(replica: Replica, ops: Op[]): Op[] {
     if (replica.isLate(op)) {
       throw new TypeError(
         `op ${op.stamp.node}#${op.seq} is stamped at or below this hub's GC horizon: its hub wrote before it joined the group ` +
-          'and cannot restamp; restart that hub without its state',
+          'and could not restamp, or its clock is behind by more than the fold lag; restart that hub without its state',
       );
     }
   }
@@ -22,10 +24,10 @@ function refuseLate(replica: Replica, ops: Op[]): Op[] {
 /**
  * The receiving end of a peer's stream (the connection the peer dialed): sends this hub's
  * version vector, applies the `delta` pieces and `synced` that answer it, then live `ops` (runs
- * of the peer's own ops, core/codec.ts `encodeRun`). A
- * sequence gap, or the anti-entropy timer, sends the vector again, with this hub's frontier
- * (`frontier()`) for the peer's GC; in between, `frontier` frames carry the frontier alone. A frame that fails validation drops the link before any of
- * it is applied.
+ * of the peer's own ops, core/codec.ts `encodeRun`). A sequence gap, or the anti-entropy
+ * timer, sends the vector again, with this hub's frontier (`frontier()`) for the peer's GC; in
+ * between, `frontier` frames carry the frontier alone whenever this hub's clock moved. A frame
+ * that fails validation drops the link before any of it is applied.
  */
 export function receiveStream(link: TcpLink, replica: Replica, log: Logger, antiEntropyMs: number, frontier: () => VectorMessage): void {
   const requestSync = (): void => {
@@ -79,13 +81,12 @@ export function receiveStream(link: TcpLink, replica: Replica, log: Logger, anti
   timer.unref();
   // Between anti-entropy rounds, the frontier alone (no delta in answer) whenever it moved, so
   // that the peer can fold its op records while they are young (GC_PACE_MS).
-  let told = '';
+  let told: Stamp | undefined;
   const frontierTimer = setInterval(() => {
-    const message = frontier();
-    const clock = `${message.clock.wall}:${message.clock.count}`;
-    if (clock === told) return;
+    const clock = replica.clockCeiling();
+    if (told !== undefined && compareStamps(clock, told) === 0) return;
     told = clock;
-    link.send({ t: 'frontier', p: encodeVectorMessage(message) });
+    link.send({ t: 'frontier', p: encodeVectorMessage(frontier()) });
   }, Math.min(antiEntropyMs, GC_PACE_MS));
   frontierTimer.unref();
   link.once('close', () => {
@@ -93,10 +94,3 @@ export function receiveStream(link: TcpLink, replica: Replica, log: Logger, anti
     clearInterval(frontierTimer);
   });
 }
-
-/**
- * How often linked hubs tell each other their frontier, and fold what all have seen: often
- * enough that op records die young (cheap for the garbage collector) instead of piling up
- * between anti-entropy rounds.
- */
-export const GC_PACE_MS = 100;

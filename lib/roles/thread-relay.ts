@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import type { Link } from '../links/link.js';
+import { PortLink } from '../links/port.js';
 import {
   MEMBER_PROTOCOL_VERSION,
   decodeIntent,
@@ -119,7 +120,7 @@ export class ThreadRelay {
       this.#reject(session.link, `intent ids must follow on (expected ${session.processed + 1}, got ${first})`);
       return;
     }
-    const limits = this.#member.confirmed().limits;
+    const limits = this.#member.limits;
     for (const raw of intents) {
       const there = ++session.processed;
       try {
@@ -153,25 +154,25 @@ export class ThreadRelay {
       if (forwarded !== undefined) forwarded.session.replies.push({ i: forwarded.there, ok: reply.ok });
     }
     this.#acknowledge(acked);
-    if (this.#sessions.size === 0 || items.length === 0) {
-      if (!this.#anyNews()) return;
-    }
-    const first = items.length > 0 ? items[0]!.n : this.#member.confirmed().at + 1;
+    const first = items.length > 0 ? items[0]!.n : this.#member.position + 1;
+    // The items are the same for every thread: encoded once, unless a thread has its own
+    // acknowledgement or replies in this message (as the hub's relay does).
+    let shared: string | undefined;
     for (const session of this.#sessions.values()) {
       if (!session.synced) continue;
-      if (items.length === 0 && !session.acked && session.replies.length === 0) continue;
+      const own = session.acked || session.replies.length > 0;
+      if (items.length === 0 && !own) continue;
       const message: HubMessage = { t: 'stream', n: first, s: items as StreamItem[] };
+      if (!own && session.link instanceof PortLink) {
+        session.link.sendEncoded((shared ??= JSON.stringify(message)));
+        continue;
+      }
       if (session.acked) message.a = [[session.number, session.confirmed]];
       if (session.replies.length > 0) message.r = session.replies;
       session.acked = false;
       session.replies = [];
       session.link.send(message);
     }
-  }
-
-  #anyNews(): boolean {
-    for (const session of this.#sessions.values()) if (session.acked || session.replies.length > 0) return true;
-    return false;
   }
 
   /** Closes every thread's link. */

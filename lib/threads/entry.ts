@@ -1,8 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { threadId } from 'node:worker_threads';
-import { PortLink } from '../links/port.js';
-import { Member } from '../roles/member.js';
-import { threadSlot } from './slot.js';
+import { joinThroughPort, threadSlot } from './slot.js';
 
 /**
  * What `collective.pool()` hands tinypool for each task: the caller's task, the module and
@@ -35,24 +33,8 @@ async function loadHandler(filename: string, name: string): Promise<Handler> {
 // Makes this thread a member through `port`, unless it already is one (a port sent to a thread
 // that is connected is closed at once, and the pool stops sending them once all are).
 function adopt(port: TaskEnvelope['port']): void {
-  if (port === undefined) return;
-  const slot = threadSlot();
-  if (slot.member !== undefined) {
-    port.close();
-    return;
-  }
-  // Which thread this is, before the member's hello: the pool counts its members by thread.
-  port.postMessage(JSON.stringify({ collectiveThread: threadId }));
-  const link = new PortLink(port, `thread:${threadId}`);
-  const member = new Member(link);
-  slot.member = member;
-  slot.link = link;
-  member.once('close', () => {
-    if (slot.member === member) {
-      slot.member = undefined;
-      slot.link = undefined;
-    }
-  });
+  // Which thread this is goes first, before the member's hello: the pool counts its members by thread.
+  if (port !== undefined) joinThroughPort(port, `thread:${threadId}`, {}, JSON.stringify({ collectiveThread: threadId }));
 }
 
 /**
