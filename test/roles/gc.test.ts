@@ -1,26 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Collective, type StartOptions } from '../../lib/index.js';
+import type { Collective } from '../../lib/index.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
+import { localHubs } from '../helpers/local-hubs.js';
 import { waitFor } from '../helpers/wait.js';
 
 // Metadata collection between hubs linked over real loopback TCP: op records are folded away
 // once every hub of the group has seen them, and only then.
-const hubs: Collective[] = [];
+const { start, address } = localHubs({ heartbeatMs: 200, antiEntropyMs: 100 });
 const proxies: FaultProxy[] = [];
 afterEach(async () => {
-  await Promise.all(hubs.splice(0).map((hub) => hub.close()));
   await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
 });
-
-const FAST = { heartbeatMs: 200, antiEntropyMs: 100 } as const;
-
-async function start(options: StartOptions = {}): Promise<Collective> {
-  const hub = await Collective.start({ listen: { host: '127.0.0.1', port: 0 }, ...FAST, ...options });
-  hubs.push(hub);
-  return hub;
-}
-
-const address = (hub: Collective) => ({ host: '127.0.0.1', port: hub.port! });
 
 /** n hubs dialing each other through proxies (so that the group exists before any hub does). */
 async function group(n: number): Promise<{ hubs: Collective[]; proxy: FaultProxy[] }> {

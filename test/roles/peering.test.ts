@@ -1,26 +1,14 @@
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Collective, type StartOptions } from '../../lib/index.js';
+import { describe, expect, it } from 'vitest';
+import type { Collective, StartOptions } from '../../lib/index.js';
+import { localHubs } from '../helpers/local-hubs.js';
 import { encodeFrame } from '../../lib/wire/frame.js';
 import { newNonce } from '../../lib/wire/auth.js';
 import { waitFor } from '../helpers/wait.js';
 
 // Hubs in this process linked over real loopback TCP. (Hubs in separate processes, with
 // faults, are in test/mesh.test.ts.)
-const hubs: Collective[] = [];
-afterEach(async () => {
-  await Promise.all(hubs.splice(0).map((hub) => hub.close()));
-});
-
-const FAST = { heartbeatMs: 200, antiEntropyMs: 300 } as const;
-
-async function start(options: StartOptions = {}): Promise<Collective> {
-  const hub = await Collective.start({ listen: { host: '127.0.0.1', port: 0 }, ...FAST, ...options });
-  hubs.push(hub);
-  return hub;
-}
-
-const address = (hub: Collective) => ({ host: '127.0.0.1', port: hub.port! });
+const { start, address, started: hubs } = localHubs({ heartbeatMs: 200, antiEntropyMs: 300 });
 
 /** n hubs, each knowing all the others (ports are only known once they listen). */
 async function group(n: number, options: StartOptions = {}): Promise<Collective[]> {
