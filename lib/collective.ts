@@ -1,8 +1,8 @@
 import cluster from 'node:cluster';
 import { isMainThread, parentPort, type Worker } from 'node:worker_threads';
-import { AuthError, ClosedError, CollectiveError, NotReadyError, ProtocolError, TimeoutError } from './errors.js';
+import { AuthError, ClosedError, CollectiveError, NotReadyError, PeerError, ProtocolError, TimeoutError } from './errors.js';
 import type { Path } from './core/path.js';
-import type { JsonValue } from './core/value.js';
+import type { JsonInput, JsonValue } from './core/value.js';
 import type { WatchListener } from './core/watchers.js';
 import { startCluster } from './cluster.js';
 import { connectToPrimary } from './links/primary.js';
@@ -10,31 +10,36 @@ import { Collective } from './roles/hub.js';
 import { isCollectiveIpcMessage } from './links/ipc.js';
 import { logger } from './log.js';
 import { Member, type MemberStats } from './roles/member.js';
+import { OPERATIONS, type Operation } from './operations.js';
+import { processSlot } from './process-slot.js';
 import { ThreadRelay } from './roles/thread-relay.js';
 import { attachWorker, createPool, type AttachThread, type PoolOptions } from './threads/pool.js';
 import { joinThroughPort, threadSlot } from './threads/slot.js';
-import type { ClusterOptions, CollectiveStats, ReadyOptions } from './types.js';
+import type { ClusterOptions, CollectiveOptions, CollectiveStats, HostAddress, ReadyOptions } from './types.js';
 
-// The store of this process: the hub started here by cluster(), or, in a worker, the member
-// connected to the hub in the primary (created on first use).
-let hubHere: Collective | undefined;
-let memberHere: Member | undefined;
-// In a cluster worker with threads of its own: the middle tier serving them.
-let threadRelay: ThreadRelay | undefined;
+// The store of this process lives in a global slot (process-slot.ts): the hub started here by
+// cluster(), or, in a worker, the member connected to the hub in the primary (created on first
+// use), whichever copy of this module (ESM or CommonJS) got there first.
+const slot = processSlot();
 
 function memberOfThisWorker(options: ReadyOptions = {}): Member | undefined {
-  // A thread's member lives in a global slot (ESM and CommonJS copies of this module share it).
-  // Threads inherit their process's environment, so this test comes before the cluster one.
+  // A thread's member lives in a slot of its own (threads/slot.ts). Threads inherit their
+  // process's environment, so this test comes before the cluster one.
   if (!isMainThread) return threadSlot().member;
-  if (memberHere !== undefined) return memberHere;
+  if (slot.member !== undefined) return slot.member;
   if (!cluster.isWorker) return undefined;
   const link = connectToPrimary();
   if (link === undefined) return undefined;
-  memberHere = new Member(link, options.timeout === undefined ? {} : { readyTimeout: options.timeout });
-  return memberHere;
+  const member = new Member(link, options.timeout === undefined ? {} : { readyTimeout: options.timeout });
+  slot.member = member;
+  member.once('close', () => {
+    if (slot.member === member) slot.member = undefined;
+  });
+  return member;
 }
 
 function store(): Collective | Member {
+  const hubHere = slot.hub;
   if (hubHere !== undefined) return hubHere;
   const member = memberOfThisWorker();
   if (member !== undefined) return member;
@@ -48,11 +53,16 @@ function store(): Collective | Member {
  * store API, plus `stats()`, `close()` and events).
  */
 export async function clusterHub(options: ClusterOptions = {}): Promise<Collective> {
-  if (hubHere !== undefined) throw new TypeError('collective.cluster() was already called in this process');
+  if (slot.hub !== undefined) throw new TypeError('collective.cluster() was already called in this process');
   const hub = await startCluster(options);
-  hubHere = hub;
+  if (slot.hub !== undefined) {
+    // Another copy of this module (import beside require) won a concurrent call.
+    await hub.close();
+    throw new TypeError('collective.cluster() was already called in this process');
+  }
+  slot.hub = hub;
   hub.once('close', () => {
-    if (hubHere === hub) hubHere = undefined;
+    if (slot.hub === hub) slot.hub = undefined;
   });
   return hub;
 }
@@ -63,7 +73,7 @@ export async function clusterHub(options: ClusterOptions = {}): Promise<Collecti
  * with a hub, at once.
  */
 export function ready(options: ReadyOptions = {}): Promise<void> {
-  if (hubHere !== undefined) return Promise.resolve();
+  if (slot.hub !== undefined) return Promise.resolve();
   if (!isMainThread && threadSlot().member === undefined && parentPort !== null) return joinFromParent(options);
   const member = memberOfThisWorker(options);
   if (member === undefined) {
@@ -98,10 +108,8 @@ function joinFromParent(options: ReadyOptions): Promise<void> {
 // Where this process's threads join: its hub, or (in a cluster worker) the worker's member,
 // through the middle tier.
 function threadParent(): AttachThread {
-  if (hubHere !== undefined) {
-    const hub = hubHere;
-    return (link) => hub.attachMember(link);
-  }
+  const hub = slot.hub;
+  if (hub !== undefined) return (link) => hub.attachMember(link);
   const member = isMainThread ? memberOfThisWorker() : undefined;
   if (member === undefined) {
     throw new NotReadyError(
@@ -109,14 +117,14 @@ function threadParent(): AttachThread {
         'after the hub started), or use hub.pool() on a Collective of your own',
     );
   }
-  if (threadRelay === undefined) {
+  if (slot.threadRelay === undefined) {
     const relay = new ThreadRelay(member, logger('threads', 'worker'));
-    threadRelay = relay;
+    slot.threadRelay = relay;
     member.once('close', () => {
-      if (threadRelay === relay) threadRelay = undefined;
+      if (slot.threadRelay === relay) slot.threadRelay = undefined;
     });
   }
-  const relay = threadRelay;
+  const relay = slot.threadRelay;
   return (link) => relay.attach(link);
 }
 
@@ -142,9 +150,12 @@ export function get(path?: Path): JsonValue | undefined {
   return store().get(path);
 }
 
-/** Sets the value at `path`; resolves when the hub applied it. */
-export function set(path: Path, value: unknown): Promise<void> {
-  return store().set(path, value);
+/**
+ * Sets the value at `path`; resolves when the hub applied it. `operation` is collective.js's
+ * third argument (`OPERATIONS.INCREMENT` adds `value`, `OPERATIONS.DELETE` deletes).
+ */
+export function set<T>(path: Path, value: T & JsonInput<T>, operation?: Operation | true): Promise<void> {
+  return store().set(path, value, operation);
 }
 
 /** Deletes the value at `path`. */
@@ -164,12 +175,12 @@ export function decr(path: Path, by?: number): Promise<void> {
 }
 
 /** Appends one element to the list at `path`. */
-export function append(path: Path, value: unknown): Promise<void> {
+export function append<T>(path: Path, value: T & JsonInput<T>): Promise<void> {
   return store().append(path, value);
 }
 
 /** Compare-and-set, decided by the hub; resolves with whether it set. */
-export function cas(path: Path, expected: unknown, next: unknown): Promise<boolean> {
+export function cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>): Promise<boolean> {
   return store().cas(path, expected, next);
 }
 
@@ -188,11 +199,59 @@ export function stats(): CollectiveStats | MemberStats {
   return store().stats();
 }
 
+type SeedArguments =
+  | [local?: HostAddress, allHosts?: readonly HostAddress[], callback?: (collective: Collective) => void]
+  | [local?: HostAddress, allHosts?: readonly HostAddress[], options?: CollectiveOptions, callback?: (collective: Collective) => void];
+
 /**
- * The default export, for `import collective from 'collective'`: every module-level function,
- * the hub class and the error classes on one object.
+ * The default export (`import collective from 'collective'`, and `require('collective')`
+ * itself): collective.js's constructor, `new collective(local, allHosts, callback)`, which
+ * makes a hub (a `Collective`), with every module-level function, the hub class, the error
+ * classes and `OPERATIONS` on it.
  */
-const collective = {
+export interface CollectiveDefault {
+  /** collective.js's constructor: a hub listening at `local`, linked to `allHosts` (see `Collective`). */
+  new (...args: SeedArguments): Collective;
+  readonly prototype: Collective;
+  readonly cluster: typeof clusterHub;
+  readonly pool: typeof pool;
+  readonly attachThread: typeof attachThread;
+  readonly ready: typeof ready;
+  readonly get: typeof get;
+  readonly set: typeof set;
+  readonly delete: typeof del;
+  readonly incr: typeof incr;
+  readonly decr: typeof decr;
+  readonly append: typeof append;
+  readonly cas: typeof cas;
+  readonly watch: typeof watch;
+  readonly flush: typeof flush;
+  readonly stats: typeof stats;
+  readonly isCollectiveIpcMessage: typeof isCollectiveIpcMessage;
+  readonly OPERATIONS: typeof OPERATIONS;
+  readonly Collective: typeof Collective;
+  readonly CollectiveError: typeof CollectiveError;
+  readonly ClosedError: typeof ClosedError;
+  readonly NotReadyError: typeof NotReadyError;
+  readonly ProtocolError: typeof ProtocolError;
+  readonly AuthError: typeof AuthError;
+  readonly TimeoutError: typeof TimeoutError;
+  readonly PeerError: typeof PeerError;
+  /** Itself, for CommonJS consumers compiled from `import collective from 'collective'`. */
+  readonly default: CollectiveDefault;
+}
+
+// A function, not the class itself, so that the hub class does not carry the module-level
+// `get`/`set` as statics. `new` on it makes a real `Collective` (a constructor that returns an
+// object gives that object), and `instanceof` agrees through the shared prototype.
+function CollectiveSeed(this: unknown, ...args: SeedArguments): Collective {
+  if (new.target === undefined) throw new TypeError("Class constructor Collective cannot be invoked without 'new'");
+  return new Collective(...(args as ConstructorParameters<typeof Collective>));
+}
+Object.defineProperty(CollectiveSeed, 'name', { value: 'Collective' });
+CollectiveSeed.prototype = Collective.prototype;
+
+const collective = Object.assign(CollectiveSeed, {
   cluster: clusterHub,
   pool,
   attachThread,
@@ -207,6 +266,8 @@ const collective = {
   watch,
   flush,
   stats,
+  isCollectiveIpcMessage,
+  OPERATIONS,
   Collective,
   CollectiveError,
   ClosedError,
@@ -214,6 +275,11 @@ const collective = {
   ProtocolError,
   AuthError,
   TimeoutError,
-} as const;
+  PeerError,
+}) as unknown as CollectiveDefault;
+// `require('collective')` is this object (see require.cjs): a CommonJS consumer compiled from
+// `import collective from 'collective'` reads `.default`, and `__esModule` says to.
+Object.defineProperty(collective, 'default', { value: collective });
+Object.defineProperty(collective, '__esModule', { value: true });
 
 export default collective;

@@ -5,13 +5,51 @@
  * already expect from a function handed the wrong thing.
  */
 
+/**
+ * Why a link (to a peer hub, or to a member) was refused or dropped. Every close reason
+ * carries one, so that code and tests branch on the code, never on the message, and
+ * `stats().rejections` counts them. The README lists what each one means.
+ */
+export type LinkErrorCode =
+  /** A message broke the protocol: malformed, unexpected, or not allowed at that point. */
+  | 'ERR_COLLECTIVE_PROTOCOL'
+  /** The peer failed the challenge-response: it does not know the secret. */
+  | 'ERR_COLLECTIVE_AUTH'
+  /** One side has a `secret` and the other has none. */
+  | 'ERR_COLLECTIVE_AUTH_MISMATCH'
+  /** The peer's clock differs from this hub's by more than `maxClockSkewMs`. */
+  | 'ERR_COLLECTIVE_CLOCK_SKEW'
+  /** The peer speaks another version of the protocol. */
+  | 'ERR_COLLECTIVE_PROTOCOL_VERSION'
+  /** What connected is not a collective hub at all (HTTP, TLS on a plain port, garbage). */
+  | 'ERR_COLLECTIVE_NOT_A_PEER'
+  /** A frame longer than `maxFrameBytes`, or a message longer than 500 MiB. */
+  | 'ERR_COLLECTIVE_FRAME_TOO_LARGE'
+  /** A frame with a malformed type. */
+  | 'ERR_COLLECTIVE_FRAME_TYPE'
+  /** A frame whose payload is not JSON. */
+  | 'ERR_COLLECTIVE_FRAME_JSON'
+  /** The connection did not complete its handshake within `handshakeTimeoutMs`. */
+  | 'ERR_COLLECTIVE_HANDSHAKE_TIMEOUT'
+  /** A hub dialed itself (its own address in `peers`): not an error, and not counted. */
+  | 'ERR_COLLECTIVE_SELF_CONNECT'
+  /** Nothing arrived for three heartbeats: the link is cut or the peer is stuck. */
+  | 'ERR_COLLECTIVE_PEER_SILENT'
+  /** The other side stopped reading and its backlog stayed over the limit. */
+  | 'ERR_COLLECTIVE_PEER_LAGGING'
+  /** The peer could not be reached (refused, no route, unknown host, reset while connecting). */
+  | 'ERR_COLLECTIVE_PEER_UNREACHABLE'
+  /** The TLS handshake failed (a certificate the `ca` does not trust, TLS on one side only). */
+  | 'ERR_COLLECTIVE_TLS'
+  /** The peer sent an op stamped below what this hub's group folded (see README, Semantics). */
+  | 'ERR_COLLECTIVE_BELOW_HORIZON';
+
 /** The stable codes of collective's errors; the README lists what each one means. */
 export type CollectiveErrorCode =
   | 'ERR_COLLECTIVE_NOT_READY'
   | 'ERR_COLLECTIVE_CLOSED'
-  | 'ERR_COLLECTIVE_PROTOCOL'
-  | 'ERR_COLLECTIVE_AUTH'
-  | 'ERR_COLLECTIVE_TIMEOUT';
+  | 'ERR_COLLECTIVE_TIMEOUT'
+  | LinkErrorCode;
 
 /** The codes carried by the `TypeError` / `RangeError` thrown for bad arguments. */
 export type CollectiveInputErrorCode =
@@ -48,28 +86,57 @@ export class NotReadyError extends CollectiveError {
   }
 }
 
-/** A peer or member broke the protocol; the connection was dropped. */
+/**
+ * A link was refused or dropped because of what the other side sent or did: the reason a link
+ * closes with. Its `code` says which rule was broken (`ERR_COLLECTIVE_PROTOCOL` by default).
+ */
 export class ProtocolError extends CollectiveError {
-  constructor(message: string) {
-    super('ERR_COLLECTIVE_PROTOCOL', message);
+  declare readonly code: LinkErrorCode;
+
+  constructor(message: string, code: LinkErrorCode = 'ERR_COLLECTIVE_PROTOCOL', options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = 'ProtocolError';
   }
 }
 
-/** A peer failed authentication. */
-export class AuthError extends CollectiveError {
-  constructor(message: string) {
-    super('ERR_COLLECTIVE_AUTH', message);
+/** A peer failed authentication (`ERR_COLLECTIVE_AUTH`), or only one side has a secret (`ERR_COLLECTIVE_AUTH_MISMATCH`). */
+export class AuthError extends ProtocolError {
+  constructor(message: string, code: 'ERR_COLLECTIVE_AUTH' | 'ERR_COLLECTIVE_AUTH_MISMATCH' = 'ERR_COLLECTIVE_AUTH') {
+    super(message, code);
     this.name = 'AuthError';
   }
 }
 
 /** Something collective waited for did not happen in time. */
 export class TimeoutError extends CollectiveError {
-  constructor(message: string) {
-    super('ERR_COLLECTIVE_TIMEOUT', message);
+  constructor(message: string, code: 'ERR_COLLECTIVE_TIMEOUT' | 'ERR_COLLECTIVE_HANDSHAKE_TIMEOUT' = 'ERR_COLLECTIVE_TIMEOUT') {
+    super(code, message);
     this.name = 'TimeoutError';
   }
+}
+
+/**
+ * A link to a peer hub was refused or failed, as the hub's `peer:error` event reports it (and,
+ * with nobody listening, a process warning): the reason's `code`, the peer's `address`
+ * (`host:port`) and its node id when the handshake got that far. The reason itself is `cause`.
+ */
+export class PeerError extends CollectiveError {
+  /** The peer's address, `host:port` (for a peer that dialed in: where it dialed from, or its listening port once told). */
+  readonly address: string;
+  /** The peer's node id, if it said it. */
+  readonly peer: string | undefined;
+
+  constructor(code: CollectiveErrorCode, message: string, address: string, peer: string | undefined, cause?: unknown) {
+    super(code, message, { cause });
+    this.name = 'PeerError';
+    this.address = address;
+    this.peer = peer;
+  }
+}
+
+/** The code a link's close reason carries: its own for collective's errors, else `undefined`. */
+export function reasonCode(reason: Error | undefined): CollectiveErrorCode | undefined {
+  return reason instanceof CollectiveError ? reason.code : undefined;
 }
 
 /** A `TypeError` with a stable `code`, thrown synchronously for a bad argument. */

@@ -18,7 +18,9 @@ export {
   set,
   stats,
   watch,
+  type CollectiveDefault,
 } from './collective.js';
+export { OPERATIONS, type Operation } from './operations.js';
 export type { MemberStats } from './roles/member.js';
 export type { PoolOptions } from './threads/pool.js';
 export { isCollectiveIpcMessage } from './links/ipc.js';
@@ -28,10 +30,12 @@ export {
   ClosedError,
   CollectiveError,
   NotReadyError,
+  PeerError,
   ProtocolError,
   TimeoutError,
   type CollectiveErrorCode,
   type CollectiveInputErrorCode,
+  type LinkErrorCode,
 } from './errors.js';
 export type {
   Change,
@@ -41,6 +45,7 @@ export type {
   CollectiveOptions,
   CollectiveStats,
   HostAddress,
+  JsonInput,
   JsonValue,
   NodeId,
   Path,

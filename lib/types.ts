@@ -1,10 +1,11 @@
 import type { NodeId } from './core/clock.js';
 import type { Path } from './core/path.js';
-import type { JsonValue } from './core/value.js';
+import type { JsonInput, JsonValue } from './core/value.js';
 import type { Change, WatchListener } from './core/watchers.js';
+import type { CollectiveErrorCode, PeerError } from './errors.js';
 import type { PeerStats } from './roles/peering.js';
 
-export type { Change, JsonValue, NodeId, Path, PeerStats, WatchListener };
+export type { Change, JsonInput, JsonValue, NodeId, Path, PeerStats, WatchListener };
 
 /** Where a hub listens or where a peer hub is reached (the seed's `{ host, port }`). */
 export interface HostAddress {
@@ -78,6 +79,12 @@ export interface CollectiveStats {
   authFailures: number;
   /** Peer connections dropped for not completing the handshake in time. */
   handshakeTimeouts: number;
+  /**
+   * Every link to a peer refused or dropped with a reason, counted by the reason's code
+   * (`ERR_COLLECTIVE_AUTH`, `ERR_COLLECTIVE_PEER_UNREACHABLE`, ...; see the README's error
+   * codes): the same failures `peer:error` reports.
+   */
+  rejections: Partial<Record<CollectiveErrorCode, number>>;
   /** Ops applied since start, local and remote. */
   opsApplied: number;
   /** Ops applied per second, over the last second. */
@@ -110,6 +117,14 @@ export interface CollectiveEvents {
   'peer:up': [id: string, address: string];
   /** The link to a peer was lost; it is redialed with backoff. */
   'peer:down': [id: string, address: string];
+  /**
+   * A link to a peer was refused or failed: a wrong secret or a secret on one side only, a
+   * clock too far off, another protocol version, something that is not a collective hub, a
+   * peer unreachable, silent or too far behind. The error's `code` says which, `address` and
+   * `peer` say who. With no listener, each becomes a process warning the first time per
+   * address and code (an unreachable peer once it failed 10 dials in a row).
+   */
+  'peer:error': [error: PeerError];
   /** The hub could not start (for example its port is taken). */
   error: [error: Error];
   /** Every applied change, local or remote. */

@@ -10,6 +10,43 @@ export type JsonValue =
   | readonly JsonValue[]
   | { readonly [key: string]: JsonValue };
 
+type JsonPrimitive = null | boolean | number | string;
+
+// What no JSON value can hold: `set` refuses these at run time, and `JsonInput` at compile time.
+type NotJson =
+  | undefined
+  | bigint
+  | symbol
+  | ((...args: never[]) => unknown)
+  | Date
+  | RegExp
+  | Map<unknown, unknown>
+  | Set<unknown>
+  | WeakMap<object, unknown>
+  | WeakSet<object>
+  | Promise<unknown>
+  | ArrayBufferView
+  | ArrayBuffer;
+
+/**
+ * What a write accepts for a value of type `T`: `T` itself where it is JSON (objects and
+ * arrays, mutable or not, interfaces included), `never` where it is not, so that the compiler
+ * refuses what the store would refuse at run time: a `Date`, a function, a `Map`, `undefined`,
+ * a BigInt, anywhere inside. (A class instance with only data fields passes the compiler; the
+ * run-time check still refuses it.) Used as `value: T & JsonInput<T>`.
+ */
+export type JsonInput<T> = T extends JsonValue
+  ? T
+  : T extends JsonPrimitive
+    ? T
+    : T extends NotJson
+      ? never
+      : T extends readonly unknown[]
+        ? { readonly [I in keyof T]: JsonInput<T[I]> }
+        : T extends object
+          ? { readonly [K in keyof T]: JsonInput<T[K]> }
+          : never;
+
 /** How large a stored value may be unless configured otherwise: 1 MiB of JSON text. */
 export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
 

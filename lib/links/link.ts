@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { ProtocolError } from '../errors.js';
 
 /** Events of a link. `close` fires once, with the reason when the link failed. */
 export interface LinkEvents {
@@ -13,7 +14,7 @@ export interface LinkEvents {
  */
 export interface Link extends EventEmitter<LinkEvents> {
   /** A label for logs (`pipe:1234`, `memory`, ...). */
-  readonly label: string;
+  label: string;
   /** Whether the link is closed (no more messages either way). */
   readonly closed: boolean;
   /** Queues a message; returns false when the link is closed (the message is dropped). */
@@ -30,7 +31,7 @@ export interface Link extends EventEmitter<LinkEvents> {
 
 /** Shared bookkeeping of links: the closed flag and the single `close` event. */
 export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link {
-  abstract readonly label: string;
+  abstract label: string;
   #closed = false;
   /** Set when the link closed because the other side stopped reading (see BacklogGuard). */
   lagging = false;
@@ -59,7 +60,7 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
     if (lag === undefined) return true;
     log('%s: dropping the link: %s', this.label, lag);
     this.lagging = true;
-    this.close(new Error(lag));
+    this.close(new ProtocolError(lag, 'ERR_COLLECTIVE_PEER_LAGGING'));
     return false;
   }
 

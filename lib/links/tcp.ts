@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { ProtocolError } from '../errors.js';
 import { logger } from '../log.js';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameError, encodeFrames } from '../wire/frame.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrames } from '../wire/frame.js';
 import { BacklogGuard, type BacklogOptions } from './backlog.js';
 import { BaseLink } from './link.js';
 
@@ -30,7 +30,8 @@ const PING = 'ping';
  * TCP without an error; a peer too far behind is dropped rather than buffered for.
  */
 export class TcpLink extends BaseLink {
-  readonly label: string;
+  /** For logs: the direction and address, and the peer's id once the handshake told it. */
+  label: string;
   readonly #socket: Socket;
   readonly #decoder: FrameDecoder;
   readonly #maxFrameBytes: number;
@@ -61,9 +62,10 @@ export class TcpLink extends BaseLink {
     try {
       frames = this.#decoder.push(chunk);
     } catch (error) {
-      const reason = error instanceof FrameError ? error.message : String(error);
-      log('%s: dropping the link: %s', this.label, reason);
-      this.close(new ProtocolError(reason));
+      // The decoder throws FrameErrors only, each with the code of the rule the bytes broke.
+      const reason = error instanceof ProtocolError ? error : new ProtocolError(String(error));
+      log('%s: dropping the link: %s', this.label, reason.message);
+      this.close(reason);
       return;
     }
     for (const frame of frames) {
@@ -77,7 +79,7 @@ export class TcpLink extends BaseLink {
     const now = Date.now();
     if (now - this.#lastReceived > 3 * heartbeatMs) {
       log('%s: dropping the link: nothing received for %d ms', this.label, now - this.#lastReceived);
-      this.close(new Error(`peer silent for ${now - this.#lastReceived} ms`));
+      this.close(new ProtocolError(`nothing received for ${now - this.#lastReceived} ms (3 heartbeats)`, 'ERR_COLLECTIVE_PEER_SILENT'));
       return;
     }
     if (now - this.#lastSent >= heartbeatMs) this.send({ t: PING });

@@ -28,6 +28,11 @@ export interface HandshakeOptions {
    * chunk) are delivered at once, and would find no listener a promise tick later.
    */
   established?: (peer: PeerInfo) => void;
+  /**
+   * Called as soon as the peer's hello is decoded, before anything in it is checked: who the
+   * other side says it is, to name it if the handshake then fails.
+   */
+  introduced?: (peer: PeerInfo) => void;
 }
 
 /** What a handshake learned about the other hub: its hello, less what only the handshake needs. */
@@ -59,34 +64,43 @@ export function handshake(link: TcpLink, options: HandshakeOptions): Promise<Pee
       resolve(info);
     };
     const onClose = (reason: Error | undefined): void =>
-      finish(reason ?? new ProtocolError('the connection closed during the handshake'));
+      finish(reason ?? new ProtocolError(`${peer === undefined ? 'the other side' : `the peer ${peer.id}`} closed the connection during the handshake`));
     const onMessage = (raw: unknown): void => {
       const message = raw as FrameMessage;
       try {
         if (peer === undefined) {
           if (message.t !== 'hello') throw new ProtocolError(`expected hello, got ${message.t}`);
           peer = decodeHello(message.p);
-          if (peer.id === options.id) throw new ProtocolError('the peer has this hub’s own id (connected to itself?)');
+          options.introduced?.(peer);
+          if (peer.id === options.id) throw new ProtocolError('this hub connected to itself (its own address is in its peers)', 'ERR_COLLECTIVE_SELF_CONNECT');
+          const who = `the peer ${peer.id}`;
           const now = Date.now();
           const skew = Math.abs(peer.wall - now);
           if (skew > maxSkew) {
-            throw new ProtocolError(`the peer's clock differs from this one by ${skew} ms, more than the limit of ${maxSkew} ms`);
+            throw new ProtocolError(`${who}'s clock differs from this hub's by ${skew} ms, more than maxClockSkewMs (${maxSkew} ms): fix the clocks (NTP)`, 'ERR_COLLECTIVE_CLOCK_SKEW');
           }
           // This hub moves its own clock past these: they must be no further ahead than the skew allows.
           for (const [what, stamp] of [['hybrid clock', peer.hybrid], ['GC horizon', peer.horizon]] as const) {
             if (stamp !== undefined && stamp.wall - now > maxSkew) {
-              throw new ProtocolError(`the peer's ${what} is ${stamp.wall - now} ms ahead of this hub's clock, more than the limit of ${maxSkew} ms`);
+              throw new ProtocolError(
+                `${who}'s ${what} is ${stamp.wall - now} ms ahead of this hub's clock, more than maxClockSkewMs (${maxSkew} ms)`,
+                'ERR_COLLECTIVE_CLOCK_SKEW',
+              );
             }
           }
-          if (secret === undefined && peer.authenticates) throw new AuthError('the peer requires a shared secret and this hub has none');
-          if (secret !== undefined && !peer.authenticates) throw new AuthError('the peer did not offer to authenticate');
+          if (secret === undefined && peer.authenticates) {
+            throw new AuthError(`${who} has a \`secret\` and this hub has none: give every hub the same secret`, 'ERR_COLLECTIVE_AUTH_MISMATCH');
+          }
+          if (secret !== undefined && !peer.authenticates) {
+            throw new AuthError(`this hub has a \`secret\` and ${who} has none: give every hub the same secret`, 'ERR_COLLECTIVE_AUTH_MISMATCH');
+          }
           if (secret === undefined) return finish(undefined);
           link.send({ t: 'auth', p: { proof: proofFor(secret, options.id, peer.id, nonce, peer.nonce) } });
           return;
         }
         if (message.t !== 'auth' || secret === undefined) throw new ProtocolError(`expected auth, got ${message.t}`);
         if (!verifyProof(secret, decodeAuth(message.p), options.id, peer.id, nonce, peer.nonce)) {
-          throw new AuthError('the peer failed authentication (wrong secret)');
+          throw new AuthError(`the peer ${peer.id} failed authentication: its \`secret\` differs from this hub's`);
         }
         finish(undefined);
       } catch (error) {
@@ -94,7 +108,7 @@ export function handshake(link: TcpLink, options: HandshakeOptions): Promise<Pee
       }
     };
     const timer = setTimeout(
-      () => finish(new TimeoutError(`no handshake within ${options.timeoutMs ?? 5000} ms`)),
+      () => finish(new TimeoutError(`no handshake within ${options.timeoutMs ?? 5000} ms`, 'ERR_COLLECTIVE_HANDSHAKE_TIMEOUT')),
       options.timeoutMs ?? 5000,
     );
     timer.unref();

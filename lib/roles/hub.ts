@@ -14,7 +14,9 @@ import { PeerMesh } from './peering.js';
 import { attachWorker, createPool, type PoolOptions } from '../threads/pool.js';
 import { GC_PACE_MS } from './membership.js';
 import { checkNetworkOptions, meshOptions } from './network-options.js';
-import type { JsonValue } from '../core/value.js';
+import type { JsonInput, JsonValue } from '../core/value.js';
+import { OPERATIONS, seedOperation, type Operation } from '../operations.js';
+import { PeerWarnings } from './warnings.js';
 import type { WatchListener } from '../core/watchers.js';
 import type { CollectiveEvents, CollectiveOptions, CollectiveStats, HostAddress, StartOptions } from '../types.js';
 
@@ -66,6 +68,8 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   #opsPerSecond = 0;
   #gcWaits = 0;
   #opsLocal = 0;
+  readonly #warnings = new PeerWarnings();
+  readonly #local: HostAddress | undefined;
 
   constructor(local?: HostAddress, allHosts?: readonly HostAddress[], options?: CollectiveOptions | Callback, callback?: Callback) {
     super();
@@ -81,6 +85,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     }
     const peers = (allHosts ?? []).filter((host) => local === undefined || !sameAddress(host, local));
     const settings = options ?? {};
+    this.#local = local;
     checkNetworkOptions(local, peers, settings);
     const replicaOptions: ConstructorParameters<typeof Replica>[0] = {
       onApplied: (op) => this.#applied(op),
@@ -107,6 +112,10 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       this.#mesh = mesh;
       mesh.on('peer:up', (id, address) => this.emit('peer:up', id, address));
       mesh.on('peer:down', (id, address) => this.emit('peer:down', id, address));
+      mesh.on('peer:error', (error, warnOnceAs) => {
+        if (this.listenerCount('peer:error') > 0) this.emit('peer:error', error);
+        else if (warnOnceAs !== undefined) this.#warnings.warn(error, warnOnceAs);
+      });
       this.#started = mesh.start();
       // Linked hubs fold once every member of the group has told its frontier: collect at the
       // pace frontiers travel.
@@ -116,13 +125,54 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     this.#started.then(
       () => {
         this.#log('started');
-        callback?.(this);
+        // As collective.js did: the callback runs once every listed peer has been tried once.
+        if (callback !== undefined) void (this.#mesh?.firstRound() ?? Promise.resolve()).then(() => callback(this));
       },
       (error: Error) => {
         this.#log('could not start: %s', error.message);
         this.emit('error', error);
       },
     );
+  }
+
+  /**
+   * collective.js's write operations, for `set(key, value, operation)`; also on the default
+   * export (`Collective.OPERATIONS` in the seed's code).
+   */
+  static readonly OPERATIONS = OPERATIONS;
+
+  /** The same as the static `OPERATIONS` (collective.js had it on every instance). */
+  get OPERATIONS(): typeof OPERATIONS {
+    return OPERATIONS;
+  }
+
+  /** The whole store, deep-frozen: collective.js's `data` field, as a read-only view. */
+  get data(): JsonValue {
+    return this.get() ?? {};
+  }
+
+  /**
+   * The address this hub listens on (with the real port when asked for port 0), or undefined
+   * when it does not listen: collective.js's `local`.
+   */
+  get local(): Readonly<HostAddress> | undefined {
+    if (this.#local === undefined) return undefined;
+    return Object.freeze({ host: this.#local.host ?? 'localhost', port: this.port ?? this.#local.port });
+  }
+
+  /** How many peer hubs this hub's stream reaches now: collective.js's `active`. */
+  get active(): number {
+    return this.#mesh?.linked().length ?? 0;
+  }
+
+  /**
+   * One key per linked peer, its address as dialed (`host:port`), valued with its node id: a
+   * read-only view of collective.js's `connections`.
+   */
+  get connections(): Readonly<Record<string, string>> {
+    const view: Record<string, string> = {};
+    for (const { address, id } of this.#mesh?.linked() ?? []) view[address] = id;
+    return Object.freeze(view);
   }
 
   /**
@@ -198,8 +248,15 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     return this.#open().get(path);
   }
 
-  /** Sets the value at `path`. Resolves once the hub applied it. */
-  set(path: Path, value: unknown): Promise<void> {
+  /**
+   * Sets the value at `path`; the hub applies it before returning, and the promise resolves
+   * then. `operation` is collective.js's third argument (`OPERATIONS.INCREMENT` adds `value`,
+   * `OPERATIONS.DELETE` deletes).
+   */
+  set<T>(path: Path, value: T & JsonInput<T>, operation?: Operation | true): Promise<void> {
+    const kind = seedOperation(operation);
+    if (kind === 'incr') return this.incr(path, value as number);
+    if (kind === 'delete') return this.delete(path);
     this.#open().set(path, value);
     return Promise.resolve();
   }
@@ -226,7 +283,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   }
 
   /** Appends one element to the list at `path`; a missing or non-list value starts a list. */
-  append(path: Path, value: unknown): Promise<void> {
+  append<T>(path: Path, value: T & JsonInput<T>): Promise<void> {
     this.#open().append(path, value);
     return Promise.resolve();
   }
@@ -235,7 +292,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
    * Sets `next` if the value at `path` deep-equals `expected` (`null` also matches a missing
    * value); resolves with whether it did.
    */
-  cas(path: Path, expected: unknown, next: unknown): Promise<boolean> {
+  cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>): Promise<boolean> {
     return Promise.resolve(this.#open().cas(path, expected, next) !== undefined);
   }
 
@@ -282,6 +339,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       rejectedFrames: mesh?.rejectedFrames ?? 0,
       authFailures: mesh?.authFailures ?? 0,
       handshakeTimeouts: mesh?.handshakeTimeouts ?? 0,
+      rejections: mesh?.rejections ?? {},
       opsApplied: this.#opsApplied,
       opsPerSecond: this.#opsPerSecond,
       queuedBytes: relay.queuedBytes + (mesh?.peers.reduce((sum, peer) => sum + peer.queuedBytes, 0) ?? 0),

@@ -6,7 +6,8 @@ import { ABSENT } from '../core/node.js';
 import type { Op, OpKind } from '../core/op.js';
 import { DEFAULT_MAX_DEPTH, formatPath, parsePath, type Path, type Segments } from '../core/path.js';
 import { ReplicatedTree } from '../core/tree.js';
-import { DEFAULT_MAX_VALUE_BYTES, toStoredValue, type JsonValue } from '../core/value.js';
+import { DEFAULT_MAX_VALUE_BYTES, toStoredValue, type JsonInput, type JsonValue } from '../core/value.js';
+import { seedOperation, type Operation } from '../operations.js';
 import { Watchers, type WatchListener } from '../core/watchers.js';
 import type { Link } from '../links/link.js';
 import {
@@ -321,8 +322,14 @@ export class Member extends EventEmitter<MemberEvents> {
     if (this.#outbox.length > 0) this.#flushOutbox();
   }
 
-  /** Sets the value at `path`; resolves when the hub applied it. */
-  set(path: Path, value: unknown): Promise<void> {
+  /**
+   * Sets the value at `path`; resolves when the hub applied it. `operation` is collective.js's
+   * third argument (`OPERATIONS.INCREMENT` adds `value`, `OPERATIONS.DELETE` deletes).
+   */
+  set<T>(path: Path, value: T & JsonInput<T>, operation?: Operation | true): Promise<void> {
+    const kind = seedOperation(operation);
+    if (kind === 'incr') return this.incr(path, value as number);
+    if (kind === 'delete') return this.delete(path);
     return this.#write('set', path, this.#value(path, value)) as Promise<void>;
   }
 
@@ -348,12 +355,12 @@ export class Member extends EventEmitter<MemberEvents> {
   }
 
   /** Appends one element to the list at `path`. */
-  append(path: Path, value: unknown): Promise<void> {
+  append<T>(path: Path, value: T & JsonInput<T>): Promise<void> {
     return this.#write('append', path, this.#value(path, value)) as Promise<void>;
   }
 
   /** Compare-and-set, decided by the hub; resolves with whether it set. */
-  cas(path: Path, expected: unknown, next: unknown): Promise<boolean> {
+  cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>): Promise<boolean> {
     const nextValue = this.#value(path, next);
     const expectedValue = expected === undefined ? null : this.#value(path, expected);
     return this.#write('cas', path, nextValue, expectedValue) as Promise<boolean>;

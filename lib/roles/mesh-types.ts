@@ -1,3 +1,4 @@
+import type { CollectiveErrorCode } from '../errors.js';
 import type * as tls from 'node:tls';
 import type { TcpLinkOptions } from '../links/tcp.js';
 import type { HostAddress } from '../types.js';
@@ -42,6 +43,8 @@ export interface MeshStats {
   authFailures: number;
   /** Connections dropped for saying nothing within the handshake timeout. */
   handshakeTimeouts: number;
+  /** Every link refused or dropped with a reason, by the reason's code. */
+  rejections: Partial<Record<CollectiveErrorCode, number>>;
   /** The other hubs this one counts as members of its group (for GC). */
   members: number;
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import * as tls from 'node:tls';
-import { AuthError, ProtocolError, TimeoutError } from '../errors.js';
+import { ProtocolError, type PeerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { CEILING_NODE, compareStamps, type NodeId, type Stamp } from '../core/clock.js';
 import type { Op } from '../core/op.js';
@@ -10,6 +10,7 @@ import { TcpLink, type FrameMessage, type TcpLinkOptions } from '../links/tcp.js
 import type { HostAddress } from '../types.js';
 import { decodeVectorMessage } from '../wire/peer.js';
 import { handshake, type PeerInfo } from './handshake.js';
+import { Rejections, peerFailure } from './link-failures.js';
 import { GC_LAG_MS, Membership } from './membership.js';
 import type { MeshOptions, MeshStats, PeerStats } from './mesh-types.js';
 import { receiveStream } from './receiver.js';
@@ -29,6 +30,31 @@ interface Dialed extends Outbound {
   readonly since: number;
   /** Whether it came from the configured list (rather than dialed back). */
   readonly configured: boolean;
+  /** Whether a first dial has ended, linked or not (the seed's constructor callback waits for all). */
+  tried: boolean;
+  /** Dials in a row that failed; 0 once linked. */
+  failures: number;
+}
+
+/**
+ * A peer that has failed this many dials in a row is reported with a process warning (when
+ * nobody listens to `peer:error`): once it has been down through a few backoff rounds, it is
+ * misconfigured or gone rather than restarting.
+ */
+const WARN_UNREACHABLE_AFTER = 10;
+
+// Failures of a link that worked, or of one still being set up: reported, never warned about.
+const TRANSIENT: ReadonlySet<string> = new Set(['ERR_COLLECTIVE_PEER_SILENT', 'ERR_COLLECTIVE_PEER_LAGGING', 'ERR_COLLECTIVE_HANDSHAKE_TIMEOUT']);
+
+/**
+ * Events of the mesh. `peer:error` carries, when it warrants a process warning if nobody
+ * listens, the key to give that warning once under: the peer's address, or for a stranger
+ * that dialed in, its host (each of its connections comes from another port).
+ */
+export interface MeshEvents {
+  'peer:up': [id: string, address: string];
+  'peer:down': [id: string, address: string];
+  'peer:error': [error: PeerError, warnOnceAs: string | undefined];
 }
 
 function addressLabel(address: HostAddress): string {
@@ -43,7 +69,7 @@ function addressLabel(address: HostAddress): string {
  * `synced`), then streams live `ops`. A receiver that sees a sequence gap, or whose
  * anti-entropy timer fires, sends its vector again and gets what it lacks.
  */
-export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: string]; 'peer:down': [id: string, address: string] }> {
+export class PeerMesh extends EventEmitter<MeshEvents> {
   readonly #replica: Replica;
   readonly #log: Logger;
   readonly #options: MeshOptions;
@@ -56,9 +82,10 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
   #server: Server | undefined;
   #flushScheduled = false;
   #closed = false;
-  #rejectedFrames = 0;
-  #authFailures = 0;
-  #handshakeTimeouts = 0;
+  readonly #rejections = new Rejections();
+  // Resolved once every configured peer has been dialed once (linked, or refused or down).
+  readonly #firstRound: Promise<void>;
+  #firstRoundDone!: () => void;
 
   constructor(replica: Replica, log: Logger, options: MeshOptions) {
     super();
@@ -68,6 +95,28 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     this.#membership = new Membership(replica.id);
     const own = options.listen === undefined ? undefined : addressLabel(options.listen);
     this.#dialed = options.peers.filter((peer) => addressLabel(peer) !== own).map((address) => this.#newDialed(address));
+    this.#firstRound = new Promise((resolve) => (this.#firstRoundDone = resolve));
+    this.#checkFirstRound();
+  }
+
+  /** Resolves once every configured peer has been dialed once: linked, or refused or down. */
+  firstRound(): Promise<void> {
+    return this.#firstRound;
+  }
+
+  #tried(peer: Dialed): void {
+    if (peer.tried) return;
+    peer.tried = true;
+    this.#checkFirstRound();
+  }
+
+  #checkFirstRound(): void {
+    if (this.#closed || this.#dialed.every((peer) => peer.tried || peer.skip)) this.#firstRoundDone();
+  }
+
+  /** The peers this hub's stream reaches now (linked and synced), by the address dialed. */
+  linked(): { address: string; id: string }[] {
+    return this.#dialed.filter((peer) => !peer.skip && peer.state === 'up').map((peer) => ({ address: peer.label, id: peer.id! }));
   }
 
   #newDialed(address: HostAddress, configured = true): Dialed {
@@ -84,6 +133,8 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       skip: false,
       outbox: [],
       sentSeq: 0,
+      tried: false,
+      failures: 0,
     };
   }
 
@@ -101,7 +152,11 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       const server = this.#options.tls
         ? tls.createServer({ ...this.#options.tls, requestCert: true, rejectUnauthorized: true }, (socket) => this.#accept(socket))
         : createServer((socket) => this.#accept(socket));
-      server.on('tlsClientError', (error) => this.#log('TLS client refused: %s', error.message));
+      server.on('tlsClientError', (error, socket) => {
+        this.#log('TLS client refused: %s', error.message);
+        const address = `${(socket.remoteAddress ?? '?').replace(/^::ffff:/, '')}:${socket.remotePort}`;
+        this.#linkFailed(error, { address, peer: undefined, connected: false, tls: true }, `${address.replace(/:\d+$/, '')} (dialing in)`);
+      });
       this.#server = server;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -126,9 +181,10 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     return options;
   }
 
-  #handshake(link: TcpLink, established: (peer: PeerInfo) => void): Promise<NodeId | undefined> {
+  #handshake(link: TcpLink, established: (peer: PeerInfo) => void, introduced: (peer: PeerInfo) => void): Promise<NodeId | undefined> {
     return handshake(link, {
       established,
+      introduced,
       listenPort: this.port,
       id: this.#replica.id,
       horizon: this.#replica.foldedTo,
@@ -143,8 +199,8 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       (peer) => peer.id,
       (error: Error) => {
         this.#log('handshake with %s failed: %s', link.label, error.message);
-        link.close(error); // counted by #count when the link reports its close
-        if (/own id/.test(error.message)) return 'self' as NodeId;
+        link.close(error); // reported by #linkFailed when the link reports its close
+        if (error instanceof ProtocolError && error.code === 'ERR_COLLECTIVE_SELF_CONNECT') return 'self' as NodeId;
         return undefined;
       },
     );
@@ -159,11 +215,16 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     return this.#dialed.every((peer) => !peer.configured || peer.skip || peer.id !== undefined || now - peer.since > 10_000);
   }
 
-  // Every link that closes for a reason of the peer's making is counted once, here.
-  #count(reason: Error | undefined): void {
-    if (reason instanceof AuthError) this.#authFailures++;
-    else if (reason instanceof TimeoutError) this.#handshakeTimeouts++;
-    else if (reason instanceof ProtocolError && !/own id/.test(reason.message)) this.#rejectedFrames++;
+  // Every link refused or failed is counted and reported once, here, with the peer's address
+  // and id and the reason's code: `warn` when it deserves a process warning if nobody listens.
+  #linkFailed(reason: Error | undefined, context: Parameters<typeof peerFailure>[1], warnAs: string, dialed?: Dialed): void {
+    const failure = peerFailure(reason, context);
+    if (failure === undefined || this.#closed) return;
+    this.#rejections.count(failure.code);
+    // A cut or a stall is the network's doing and heals by itself (peer:down tells it); a
+    // peer down for ten dials in a row, or refused for what it is, needs someone's attention.
+    const warn = failure.code === 'ERR_COLLECTIVE_PEER_UNREACHABLE' ? (dialed?.failures ?? 0) >= WARN_UNREACHABLE_AFTER : !TRANSIENT.has(failure.code);
+    this.emit('peer:error', failure, warn ? warnAs : undefined);
   }
 
   // ---- the streams dialed to this hub: apply what the peer sends ----
@@ -173,13 +234,24 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
       socket.destroy();
       return;
     }
-    const link = new TcpLink(socket, `${this.#replica.id} in:${socket.remoteAddress}:${socket.remotePort}`, this.#linkOptions());
+    const from = `${(socket.remoteAddress ?? '?').replace(/^::ffff:/, '')}`;
+    const link = new TcpLink(socket, `in:${from}:${socket.remotePort}`, this.#linkOptions());
     socket.on('error', () => undefined);
     this.#inbound.set(link, undefined);
+    // Where the peer dialed from; its listening port instead, once its hello told it. A
+    // stranger's connections each come from another port: warnings about them go by host.
+    let address = `${from}:${socket.remotePort}`;
+    let warnAs = `${from} (dialing in)`;
+    let said: NodeId | undefined;
     link.once('close', (reason) => {
       this.#inbound.delete(link);
-      this.#count(reason);
+      this.#linkFailed(reason, { address, peer: said, connected: true, tls: this.#options.tls !== undefined }, warnAs);
     });
+    const introduced = (peer: PeerInfo): void => {
+      said = peer.id;
+      if (peer.listenPort !== undefined) warnAs = address = `${from}:${peer.listenPort}`;
+      link.label = `in:${from}:${socket.remotePort} (${peer.id})`;
+    };
     void this.#handshake(link, (peer) => {
       this.#inbound.set(link, peer.id);
       this.#log('%s is %s: receiving its stream', link.label, peer.id);
@@ -197,7 +269,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
           this.#dial(dialed);
         }
       }
-    });
+    }, introduced);
   }
 
   // ---- the streams this hub dials: send the peer what it lacks, then live ops ----
@@ -209,14 +281,22 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     const socket = this.#options.tls
       ? tls.connect({ ...this.#options.tls, host, port: peer.address.port, servername: /^[\d.:]+$/.test(host) ? undefined : host })
       : connect(peer.address.port, host);
-    const link = new TcpLink(socket, `${this.#replica.id} out:${peer.label}`, this.#linkOptions());
+    const link = new TcpLink(socket, `out:${peer.label}`, this.#linkOptions());
     peer.link = link;
+    let connected = false;
+    let said: NodeId | undefined;
     socket.on('error', () => undefined); // the link reports it through 'close'
     link.once('close', (reason) => {
-      this.#count(reason);
+      if (peer.link === link && peer.state !== 'up') peer.failures++;
+      this.#linkFailed(reason, { address: peer.label, peer: said ?? peer.id, connected, tls: this.#options.tls !== undefined }, peer.label, peer);
       this.#dialedOnClose(peer, link);
     });
+    const introduced = (info: PeerInfo): void => {
+      said = info.id;
+      link.label = `out:${peer.label} (${info.id})`;
+    };
     socket.once(this.#options.tls ? 'secureConnect' : 'connect', () => {
+      connected = true;
       void this.#handshake(link, (info) => {
         if (peer.id !== undefined && peer.id !== info.id) {
           this.#log('%s now answers as %s: %s restarted without its state, and is gone for good', peer.label, info.id, peer.id);
@@ -227,16 +307,18 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
           this.#log('%s is %s, already linked under another address: dropping this entry', peer.label, info.id);
           peer.skip = true;
           link.close();
+          this.#checkFirstRound();
           return;
         }
         this.#joined(info);
         peer.id = info.id;
         peer.delay = this.#options.reconnectMinMs ?? 100;
         this.#send(peer, link);
-      }).then((id) => {
+      }, introduced).then((id) => {
         if (id !== 'self') return;
         peer.skip = true;
         this.#log('%s is this hub itself: not dialing it again', peer.label);
+        this.#checkFirstRound();
       });
     });
   }
@@ -254,8 +336,10 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
         if (peer.state !== 'up') {
           peer.state = 'up';
           peer.outbox = [];
+          peer.failures = 0;
           this.#log('linked to %s (%s)', peer.label, peer.id);
           this.emit('peer:up', peer.id!, peer.label);
+          this.#tried(peer);
         }
       } catch (error) {
         this.#log('%s: dropping the link: %s', link.label, (error as Error).message);
@@ -266,6 +350,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
 
   #dialedOnClose(peer: Dialed, link: TcpLink): void {
     if (peer.link !== link) return;
+    this.#tried(peer);
     peer.link = undefined;
     peer.sentSeq = 0; // a new link starts from the receiver's vector
     const wasUp = peer.state === 'up';
@@ -357,9 +442,10 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
     }
     return {
       peers,
-      rejectedFrames: this.#rejectedFrames,
-      authFailures: this.#authFailures,
-      handshakeTimeouts: this.#handshakeTimeouts,
+      rejectedFrames: this.#rejections.rejectedFrames,
+      authFailures: this.#rejections.authFailures,
+      handshakeTimeouts: this.#rejections.handshakeTimeouts,
+      rejections: this.#rejections.byCode(),
       members: this.#membership.counts.members,
     };
   }
@@ -373,6 +459,7 @@ export class PeerMesh extends EventEmitter<{ 'peer:up': [id: string, address: st
   /** Closes every link and the listening socket. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#firstRoundDone();
     for (const peer of this.#dialed) {
       if (peer.timer !== undefined) clearTimeout(peer.timer);
       peer.link?.close();

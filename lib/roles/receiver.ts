@@ -12,9 +12,10 @@ import { GC_PACE_MS } from './membership.js';
 function refuseLate(replica: Replica, ops: Op[]): Op[] {
   for (const op of ops) {
     if (replica.isLate(op)) {
-      throw new TypeError(
+      throw new ProtocolError(
         `op ${op.stamp.node}#${op.seq} is stamped at or below this hub's GC horizon: its hub wrote before it joined the group ` +
           'and could not restamp, or its clock is behind by more than the fold lag; restart that hub without its state',
+        'ERR_COLLECTIVE_BELOW_HORIZON',
       );
     }
   }
@@ -73,7 +74,7 @@ export function receiveStream(link: TcpLink, replica: Replica, log: Logger, anti
     } catch (error) {
       // Decoders check a whole frame before anything is applied: a bad frame changes nothing.
       log('%s: dropping the link: %s', link.label, (error as Error).message);
-      link.close(new ProtocolError((error as Error).message));
+      link.close(error instanceof ProtocolError ? error : new ProtocolError((error as Error).message));
     }
   });
   requestSync();

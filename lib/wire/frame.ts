@@ -17,6 +17,8 @@
  * length before buffering anything, so a peer announcing 4 GiB costs nothing.
  */
 
+import { ProtocolError, type LinkErrorCode } from '../errors.js';
+
 /** The hub-to-hub protocol version; a frame of another version is refused. */
 export const PEER_PROTOCOL_VERSION = 1;
 
@@ -36,12 +38,38 @@ const MORE = 'more';
 const TYPE = /^[a-z:-]{1,32}$/;
 const HEADER = 6; // length, version, type length
 
-/** A frame the decoder refused; the connection it came on must be dropped. */
-export class FrameError extends Error {
-  constructor(message: string) {
-    super(message);
+/** A frame the decoder refused, with the code of the rule it broke; its connection must be dropped. */
+export class FrameError extends ProtocolError {
+  constructor(message: string, code: LinkErrorCode) {
+    super(message, code);
     this.name = 'FrameError';
   }
+}
+
+// What the first bytes of a connection that is not a collective hub usually are: a browser,
+// curl or a health check (HTTP), a TLS client on a plain port or a TLS server's alert (the
+// `tls` option set on one side only), an SSH client.
+const HTTP = /^(?:GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH|CONNECT|TRACE|PRI) |^HTTP\/\d/;
+
+/**
+ * What the first bytes of a connection look like when they are not a collective frame: HTTP,
+ * TLS or SSH by name, else undefined.
+ */
+export function sniffForeign(first: Buffer): string | undefined {
+  const text = first.toString('latin1', 0, Math.min(first.length, 32));
+  if (HTTP.test(text)) return `not a collective peer: the first bytes look like HTTP (${JSON.stringify(text.split(/\r?\n/)[0])})`;
+  if ((first[0] === 0x16 || first[0] === 0x15) && first[1] === 0x03) {
+    return 'not a collective peer: the first bytes look like TLS (is `tls` set on one side only?)';
+  }
+  if (text.startsWith('SSH-')) return 'not a collective peer: the first bytes look like SSH';
+  return undefined;
+}
+
+// The first bytes of a connection, quoted for an error: as text when they are printable.
+function quoteFirst(first: Buffer): string {
+  const head = first.subarray(0, 24);
+  const printable = head.every((byte) => (byte >= 0x20 && byte < 0x7f) || byte === 0x0a || byte === 0x0d || byte === 0x09);
+  return printable ? `text ${JSON.stringify(head.toString('latin1'))}` : `0x${head.toString('hex')}`;
 }
 
 /** A decoded frame: its type and its parsed (still untrusted) payload. */
@@ -102,6 +130,8 @@ export class FrameDecoder {
   // The payload bytes of `more` frames, waiting for the frame that closes their message.
   #parts: Buffer[] = [];
   #partBytes = 0;
+  // Whether a whole frame has arrived yet: a bad first frame may be another protocol altogether.
+  #framed = false;
 
   constructor(maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, maxMessageBytes = MAX_MESSAGE_BYTES) {
     this.#maxFrameBytes = maxFrameBytes;
@@ -122,13 +152,27 @@ export class FrameDecoder {
     const frames: Frame[] = [];
     while (this.#buffered >= 4) {
       const length = this.#peekLength();
-      if (length > this.#maxFrameBytes) throw new FrameError(`frame length ${length} is over the limit of ${this.#maxFrameBytes}`);
-      if (length < 3) throw new FrameError(`frame length ${length} is too short`);
+      if (length > this.#maxFrameBytes || length < 3) {
+        // A connection's first frame is a small hello: a bad length there is not a peer at all.
+        this.#refuseForeign(true);
+        if (length < 3) throw new FrameError(`frame length ${length} is too short`, 'ERR_COLLECTIVE_PROTOCOL');
+        throw new FrameError(`frame length ${length} is over the limit of ${this.#maxFrameBytes}`, 'ERR_COLLECTIVE_FRAME_TOO_LARGE');
+      }
       if (this.#buffered < 4 + length) break;
       const frame = this.#decode(this.#take(4 + length));
+      this.#framed = true;
       if (frame !== undefined) frames.push(frame);
     }
     return frames;
+  }
+
+  // Before the first frame: bytes of another protocol throw a FrameError saying which (or, when
+  // `surely`, quoting them).
+  #refuseForeign(surely: boolean): void {
+    if (this.#framed) return;
+    const first = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    const why = sniffForeign(first) ?? (surely ? `not a collective peer: the first bytes are ${quoteFirst(first)}` : undefined);
+    if (why !== undefined) throw new FrameError(why, 'ERR_COLLECTIVE_NOT_A_PEER');
   }
 
   #peekLength(): number {
@@ -155,15 +199,23 @@ export class FrameDecoder {
 
   #decode(frame: Buffer): Frame | undefined {
     const version = frame.readUInt8(4);
-    if (version !== PEER_PROTOCOL_VERSION) throw new FrameError(`unsupported protocol version ${version}`);
+    if (version !== PEER_PROTOCOL_VERSION) {
+      this.#refuseForeign(false);
+      throw new FrameError(
+        `the peer speaks protocol version ${version}, this hub version ${PEER_PROTOCOL_VERSION}: run the same version of collective on every hub`,
+        'ERR_COLLECTIVE_PROTOCOL_VERSION',
+      );
+    }
     const typeLength = frame.readUInt8(5);
-    if (typeLength < 1 || typeLength > 32 || HEADER + typeLength > frame.length) throw new FrameError(`bad type length ${typeLength}`);
+    if (typeLength < 1 || typeLength > 32 || HEADER + typeLength > frame.length) throw new FrameError(`bad type length ${typeLength}`, 'ERR_COLLECTIVE_FRAME_TYPE');
     const type = frame.toString('latin1', HEADER, HEADER + typeLength);
-    if (!TYPE.test(type)) throw new FrameError('malformed frame type');
+    if (!TYPE.test(type)) throw new FrameError('malformed frame type', 'ERR_COLLECTIVE_FRAME_TYPE');
     const start = HEADER + typeLength;
     if (type === MORE || this.#parts.length > 0) {
       this.#partBytes += frame.length - start;
-      if (this.#partBytes > this.#maxMessageBytes) throw new FrameError(`a message split into frames is over the limit of ${this.#maxMessageBytes} bytes`);
+      if (this.#partBytes > this.#maxMessageBytes) {
+        throw new FrameError(`a message split into frames is over the limit of ${this.#maxMessageBytes} bytes`, 'ERR_COLLECTIVE_FRAME_TOO_LARGE');
+      }
       // Copied: the chunk it came in may be much larger, and must not stay alive for one part.
       this.#parts.push(Buffer.from(frame.subarray(start)));
       if (type === MORE) return undefined;
@@ -179,7 +231,7 @@ export class FrameDecoder {
     try {
       payload = JSON.parse(text);
     } catch {
-      throw new FrameError(`malformed JSON in a ${type} frame`);
+      throw new FrameError(`malformed JSON in a ${type} frame`, 'ERR_COLLECTIVE_FRAME_JSON');
     }
     return { type, payload };
   }

@@ -52,17 +52,20 @@ describe('handshake between hubs', () => {
     }
   });
 
-  it('fails when only one side has a secret', async () => {
+  it('fails when only one side has a secret (ERR_COLLECTIVE_AUTH_MISMATCH), saying which side has none', async () => {
     const [a, b] = await pair();
     const results = await Promise.allSettled([handshake(a, settings('hubA', { secret: 'shared' })), handshake(b, settings('hubB'))]);
-    for (const result of results) expect((result as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_COLLECTIVE_AUTH' });
+    for (const result of results) expect((result as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_COLLECTIVE_AUTH_MISMATCH' });
+    expect((results[0] as PromiseRejectedResult).reason.message).toMatch(/this hub has a `secret` and the peer hubB has none/);
+    expect((results[1] as PromiseRejectedResult).reason.message).toMatch(/the peer hubA has a `secret` and this hub has none/);
   });
 
   it('refuses a peer whose clock is too far off, saying by how much', async () => {
     const [a, b] = await pair();
     const skewed = settings('hubB', { clock: () => ({ wall: Date.now() + 120_000, count: 0, node: 'hubB' as NodeId }) });
     const [result] = await Promise.allSettled([handshake(a, settings('hubA')), handshake(b, skewed)]);
-    expect((result as PromiseRejectedResult).reason.message).toMatch(/clock differs from this one by 1\d{5} ms, more than the limit of 60000 ms/);
+    expect((result as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_COLLECTIVE_CLOCK_SKEW' });
+    expect((result as PromiseRejectedResult).reason.message).toMatch(/hubB's clock differs from this hub's by 1\d{5} ms, more than maxClockSkewMs \(60000 ms\)/);
   });
 
   it('tells each side the other’s hybrid clock and GC horizon, and refuses ones too far ahead', async () => {
@@ -75,12 +78,12 @@ describe('handshake between hubs', () => {
     const [c, d] = await pair();
     const ahead = settings('hubD', { hybrid: { wall: Date.now() + 3_600_000, count: 0, node: '~' as NodeId } });
     const [result] = await Promise.allSettled([handshake(c, settings('hubC')), handshake(d, ahead)]);
-    expect((result as PromiseRejectedResult).reason.message).toMatch(/hybrid clock is \d+ ms ahead of this hub's clock/);
+    expect((result as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_COLLECTIVE_CLOCK_SKEW', message: expect.stringMatching(/hybrid clock is \d+ ms ahead/) });
   });
 
     it('times out a connection that says nothing', async () => {
     const [a] = await pair();
-    await expect(handshake(a, settings('hubA', { timeoutMs: 100 }))).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_TIMEOUT' });
+    await expect(handshake(a, settings('hubA', { timeoutMs: 100 }))).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_HANDSHAKE_TIMEOUT' });
   });
 
   it('refuses a peer that skips the handshake or sends a bad hello', async () => {
@@ -97,6 +100,6 @@ describe('handshake between hubs', () => {
   it('refuses to talk to itself', async () => {
     const [a, b] = await pair();
     const results = await Promise.allSettled([handshake(a, settings('same')), handshake(b, settings('same'))]);
-    expect((results[0] as PromiseRejectedResult).reason.message).toMatch(/own id/);
+    expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_COLLECTIVE_SELF_CONNECT' });
   });
 });

@@ -128,7 +128,7 @@ describe('Member over a memory link', () => {
     const m = member(h);
     await m.ready();
     expect(() => m.set('a..b', 1)).toThrow(TypeError);
-    expect(() => m.set('a', new Map())).toThrow(/Invalid value for `a`/);
+    expect(() => m.set('a', new Map() as never)).toThrow(/Invalid value for `a`/);
     expect(() => m.incr('a', Number.NaN)).toThrow(TypeError);
     await m.flush();
     expect(h.stats().opsApplied).toBe(0);

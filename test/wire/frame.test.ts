@@ -43,21 +43,44 @@ describe('FrameDecoder', () => {
   });
 
   it('refuses a length over the limit as soon as the 4 length bytes arrive (4 GiB costs nothing)', () => {
+    // After a first good frame: a peer that sent one frame too large.
     const decoder = new FrameDecoder(1024);
-    expect(() => decoder.push(Buffer.from('ffffffff', 'hex'))).toThrow(FrameError);
-    expect(() => new FrameDecoder(1024).push(Buffer.from('00000401', 'hex'))).toThrow(/over the limit of 1024/);
+    decoder.push(encodeFrame('ping', null));
+    expect(() => decoder.push(Buffer.from('ffffffff', 'hex'))).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_FRAME_TOO_LARGE' }));
+    const second = new FrameDecoder(1024);
+    second.push(encodeFrame('ping', null));
+    expect(() => second.push(Buffer.from('00000401', 'hex'))).toThrow(/over the limit of 1024/);
   });
 
   it.each([
-    ['garbage text', Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')],
-    ['a short length', Buffer.from('0000000101', 'hex')],
-    ['another protocol version', Buffer.from('00000005' + '09' + '01' + '61' + '3132', 'hex')],
-    ['a zero type length', Buffer.from('00000004' + '01' + '00' + '3132', 'hex')],
-    ['a type length past the frame', Buffer.from('00000004' + '01' + '20' + '6161', 'hex')],
-    ['an upper-case type', Buffer.from('00000005' + '01' + '02' + '4f50' + '31', 'hex')],
-    ['malformed JSON', Buffer.concat([Buffer.from('00000009' + '01' + '02', 'hex'), Buffer.from('op{"a":')])],
-  ])('refuses %s with a FrameError', (_name, bytes) => {
-    expect(() => new FrameDecoder(1024).push(bytes)).toThrow(FrameError);
+    ['a short length', Buffer.from('0000000101', 'hex'), 'ERR_COLLECTIVE_NOT_A_PEER'],
+    ['another protocol version', Buffer.from('00000005' + '09' + '01' + '61' + '3132', 'hex'), 'ERR_COLLECTIVE_PROTOCOL_VERSION'],
+    ['a zero type length', Buffer.from('00000004' + '01' + '00' + '3132', 'hex'), 'ERR_COLLECTIVE_FRAME_TYPE'],
+    ['a type length past the frame', Buffer.from('00000004' + '01' + '20' + '6161', 'hex'), 'ERR_COLLECTIVE_FRAME_TYPE'],
+    ['an upper-case type', Buffer.from('00000005' + '01' + '02' + '4f50' + '31', 'hex'), 'ERR_COLLECTIVE_FRAME_TYPE'],
+    ['malformed JSON', Buffer.concat([Buffer.from('00000009' + '01' + '02', 'hex'), Buffer.from('op{"a":')]), 'ERR_COLLECTIVE_FRAME_JSON'],
+  ])('refuses %s with a FrameError (%s)', (_name, bytes, code) => {
+    expect(() => new FrameDecoder(1024).push(bytes)).toThrow(expect.objectContaining({ name: 'FrameError', code }));
+  });
+
+  it.each([
+    ['an HTTP request', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', /look like HTTP \("GET \/ HTTP\/1.1"\)/],
+    ['an HTTP response', 'HTTP/1.1 400 Bad Request\r\n\r\n', /look like HTTP/],
+    ['a TLS client hello', Buffer.from('160301020001', 'hex'), /look like TLS \(is `tls` set on one side only\?\)/],
+    ['a TLS alert', Buffer.from('150303000202', 'hex'), /look like TLS/],
+    ['an SSH banner', 'SSH-2.0-OpenSSH_9.2\r\n', /look like SSH/],
+    ['a Redis error line', '-ERR unknown command\r\n', /the first bytes are text "-ERR unknown command/],
+    ['binary garbage', Buffer.from('ffeeddccbbaa', 'hex'), /the first bytes are 0xffeeddccbbaa/],
+  ])('names what the first bytes are when they are not a collective peer: %s', (_name, bytes, message) => {
+    const error = (() => {
+      try {
+        new FrameDecoder(1024).push(Buffer.from(bytes));
+      } catch (thrown) {
+        return thrown;
+      }
+      return undefined;
+    })();
+    expect(error).toMatchObject({ name: 'FrameError', code: 'ERR_COLLECTIVE_NOT_A_PEER', message: expect.stringMatching(message) });
   });
 
   it('round-trips any JSON payload split at any point', () => {

@@ -1,0 +1,33 @@
+import { describe, inputTypeError } from './errors.js';
+
+/**
+ * collective.js's write operations, for the seed's `set(key, value, operation)`:
+ * `set('hits', 5, OPERATIONS.INCREMENT)` adds 5, `set('a', null, OPERATIONS.DELETE)` deletes.
+ */
+export const OPERATIONS = Object.freeze({ SET: 0, INCREMENT: 1, DELETE: 2 } as const);
+
+/** One of `OPERATIONS`. */
+export type Operation = (typeof OPERATIONS)[keyof typeof OPERATIONS];
+
+/**
+ * The write a seed-style `set(key, value, operation)` stands for. `true` is collective.js
+ * 0.1's "add instead of replace" flag, the same as `OPERATIONS.INCREMENT`. Anything else is a
+ * TypeError with code `ERR_COLLECTIVE_INVALID_OPTION`.
+ */
+export function seedOperation(operation: unknown): 'set' | 'incr' | 'delete' {
+  switch (operation) {
+    case undefined:
+    case OPERATIONS.SET:
+      return 'set';
+    case OPERATIONS.INCREMENT:
+    case true:
+      return 'incr';
+    case OPERATIONS.DELETE:
+      return 'delete';
+    default:
+      throw inputTypeError(
+        'ERR_COLLECTIVE_INVALID_OPTION',
+        `Expected the operation to be one of OPERATIONS (SET 0, INCREMENT 1, DELETE 2), got ${describe(operation)}`,
+      );
+  }
+}
