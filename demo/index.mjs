@@ -1,4 +1,4 @@
-// `npm run demo [-- --duration 20]`: two "machines" (two cluster primaries, each a collective
+// `npm run demo [-- --duration 20]` (or `npm run demo --duration=20`): two "machines" (two cluster primaries, each a collective
 // hub with 2 HTTP workers) linked over TCP with a generated secret, through a link this demo
 // owns. A load driver sends requests to all four workers; each request increments counters,
 // writes a recent-events ring and a per-user value. Midway the link is cut for a while: the
@@ -11,18 +11,26 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Link } from './link.mjs';
 
-function parseDuration(argv) {
-  const at = argv.indexOf('--duration');
-  if (at === -1) return 20;
-  const seconds = Number(argv[at + 1]);
-  if (!Number.isFinite(seconds) || seconds < 4 || seconds > 3600) {
-    console.error('usage: npm run demo -- --duration <seconds, 4 to 3600>');
+// The length of the run, in seconds. Given as `--duration N` or `--duration=N` after `--`;
+// without the `--`, npm takes `--duration` for a setting of its own: it hands the program
+// `npm_config_duration` (the value with `--duration=N`, "true" with `--duration N`, the N then
+// arriving as a bare argument). All of these work.
+function parseDuration(argv, env) {
+  let text;
+  const at = argv.findIndex((arg) => arg === '--duration' || arg.startsWith('--duration='));
+  if (at !== -1) text = argv[at].includes('=') ? argv[at].split('=')[1] : argv[at + 1];
+  else if (env.npm_config_duration !== undefined && env.npm_config_duration !== 'true') text = env.npm_config_duration;
+  else if (env.npm_config_duration === 'true') text = argv.find((arg) => /^\d+$/.test(arg));
+  else return 20;
+  const seconds = Number(text);
+  if (text === undefined || !Number.isFinite(seconds) || seconds < 4 || seconds > 3600) {
+    console.error('usage: npm run demo -- --duration <seconds, 4 to 3600>   (or: npm run demo --duration=<seconds>)');
     process.exit(2);
   }
   return seconds;
 }
 
-const duration = parseDuration(process.argv.slice(2));
+const duration = parseDuration(process.argv.slice(2), process.env);
 const tty = process.stdout.isTTY === true;
 const started = Date.now();
 const elapsed = () => (Date.now() - started) / 1000;
@@ -54,6 +62,8 @@ function startMachine(name, peerPort) {
     if (!stopping) finish(`machine ${name} exited unexpectedly`, 1);
   });
   createInterface({ input: child.stdout }).on('line', (line) => {
+    // Once the verdict is in, the machines are being stopped: their links going down is not news.
+    if (stopping) return;
     let message;
     try {
       message = JSON.parse(line);
@@ -127,20 +137,35 @@ async function poll() {
   );
 }
 
+// How this worker sees the other machine's writes arrive: the median and worst replication lag
+// over the last second, or, when none arrived for a while, how long ago the last one did.
+function lagCell(lag) {
+  if (lag === undefined) return '-';
+  if (lag.p50 !== null && lag.since !== null && lag.since < 1000) return `${lag.p50} ms (max ${lag.max})`;
+  if (lag.since === null) return 'none yet';
+  return `none for ${(lag.since / 1000).toFixed(1)} s`;
+}
+
+// The link as the machine's hub sees it, which can trail the wire by up to three heartbeats.
+function linkCell(machine) {
+  if (links.A.isCut && machine.peer === 'up') return 'up (cut not noticed yet)';
+  if (!links.A.isCut && machine.peer === 'down' && phase.startsWith('healed')) return 'down (relinking)';
+  return machine.peer;
+}
+
 let drawn = 0;
 function render() {
   const rows = workers.map((worker) => {
-    const s = worker.stats ?? { total: 0, by: {}, lag: {}, digest: '' };
-    const lag = (name) => (s.lag[name] === undefined ? '-' : `${Math.max(0, s.lag[name])} ms`);
-    return [worker.name, String(s.total), String(s.by.A ?? 0), String(s.by.B ?? 0), `${(worker.rate ?? 0).toFixed(0)}/s`, lag('A'), lag('B'), machines[worker.machine].peer, s.digest];
+    const s = worker.stats ?? { total: 0, by: {}, lag: undefined, digest: '' };
+    return [worker.name, String(s.total), String(s.by.A ?? 0), String(s.by.B ?? 0), `${(worker.rate ?? 0).toFixed(0)}/s`, lagCell(s.lag), linkCell(machines[worker.machine]), s.digest];
   });
-  // "lag to X": the age of machine X's heartbeat (written every 100 ms) as this worker reads it.
-  const header = ['worker', 'total', 'by A', 'by B', 'served', 'lag to A', 'lag to B', 'link', 'data digest'];
+  // "replication lag": from a write on the other machine to its arrival at this worker.
+  const header = ['worker', 'total', 'by A', 'by B', 'served', 'replication lag from the other machine', 'link (hub sees)', 'data digest'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ');
   const lines = [
     `collective demo: ${elapsed().toFixed(1)} s of ${duration} s, phase: ${phase}`,
-    `requests acknowledged ${sent.ok}, failed ${sent.failed}; link A<->B ${links.A.isCut ? 'CUT' : 'up'}`,
+    `requests acknowledged ${sent.ok}, failed ${sent.failed}; link A<->B on the wire: ${links.A.isCut ? 'CUT (hubs notice within 3 heartbeats, 0.75 s)' : 'up'}`,
     '',
     line(header),
     ...rows.map(line),
@@ -152,7 +177,7 @@ function render() {
     process.stdout.write(`${lines.join('\n')}\n`);
     drawn = lines.length;
   } else if (Math.floor(elapsed()) % 2 === 0) {
-    console.log(`${elapsed().toFixed(1).padStart(5)} s  ${phase}: ` + rows.map((row) => `${row[0]} total=${row[1]} (A ${row[2]}, B ${row[3]})`).join(", "));
+    console.log(`${elapsed().toFixed(1).padStart(5)} s  ${phase}: ` + rows.map((row) => `${row[0]} total=${row[1]} (A ${row[2]}, B ${row[3]}) lag ${row[5]}`).join(', '));
   }
 }
 
@@ -196,6 +221,7 @@ try {
   links.B.target(a.hub);
   await until(() => workers.length === 4 && a.peer === 'up' && b.peer === 'up', 20_000, 'the workers and the link');
   phase = 'linked';
+  note(`running for ${duration} s`);
   displayTimer = setInterval(() => poll().then(render), tty ? 250 : 500);
   startLoad();
   note(`load: about 200 requests/s over ${workers.map((w) => `${w.name} (pid ${w.pid}, port ${w.port})`).join(', ')}`);

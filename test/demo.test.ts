@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 // with totals equal to the requests acknowledged, and leave no process behind.
 const demo = fileURLToPath(new URL('../demo/index.mjs', import.meta.url));
 
-function runDemo(seconds: number): Promise<{ code: number | null; output: string }> {
+function runDemo(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [demo, '--duration', String(seconds)], { timeout: 60_000 }, (error, stdout, stderr) => {
+    const child = execFile(process.execPath, [demo, ...args], { timeout: 60_000, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, output: stdout + stderr });
     });
     child.stdin?.end();
@@ -26,7 +26,9 @@ function alive(pid: number): boolean {
 
 describe('npm run demo', () => {
   it('shows the machines diverge while cut, converge after the heal, checks the totals, and exits 0', { timeout: 60_000 }, async () => {
-    const { code, output } = await runDemo(6);
+    // As `npm run demo --duration 6` runs it: npm takes the flag, the 6 arrives bare.
+    const { code, output } = await runDemo(['6'], { npm_config_duration: 'true' });
+    expect(output).toMatch(/running for 6 s/);
     expect(output, output).toMatch(/cut the link between A and B/);
     expect(output).toMatch(/healed the link/);
     expect(output).toMatch(/converged: all 4 workers read total (\d+) = the requests acknowledged/);
@@ -44,10 +46,23 @@ describe('npm run demo', () => {
     expect(pids).toHaveLength(4);
     expect(pids.filter(alive)).toEqual([]);
     expect(output).toMatch(/all processes stopped/);
+    // The lag shown is replication lag, measured on arrival; nothing is reported after the verdict.
+    expect(output).toMatch(/linked: A1 total=\d+ \(A \d+, B \d+\) lag \d+ ms \(max \d+\)/);
+    const verdict = output.indexOf('converged: all 4 workers');
+    expect(output.slice(verdict)).not.toMatch(/link to the other machine/);
+  });
+
+  it('refuses a duration given the npm ways (--duration=N, --duration N without `--`) when out of range', async () => {
+    // `--duration=3` hands the program npm_config_duration=3; `--duration` alone, "true".
+    for (const [args, env] of [[[], { npm_config_duration: '3' }], [['2'], { npm_config_duration: 'true' }], [[], { npm_config_duration: 'true' }]] as const) {
+      const { code, output } = await runDemo([...args], env);
+      expect(code).toBe(2);
+      expect(output).toMatch(/usage: npm run demo -- --duration <seconds, 4 to 3600>/);
+    }
   });
 
   it('refuses a bad duration with a usage line', async () => {
-    const { code, output } = await runDemo(-1);
+    const { code, output } = await runDemo(['--duration', '-1']);
     expect(code).toBe(2);
     expect(output).toMatch(/usage: npm run demo -- --duration/);
   });

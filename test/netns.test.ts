@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { converged, fullMesh, HubProcess, killHubProcesses } from './helpers/hub-process.js';
-import { NetnsLab, netnsUnavailable } from './helpers/netns.js';
+import { execFileSync } from 'node:child_process';
+import { IP, NetnsLab, netnsUnavailable } from './helpers/netns.js';
 import { waitFor } from './helpers/wait.js';
 
 // The partition tests again, between real separate hosts: each hub runs in a network namespace
@@ -23,7 +24,7 @@ afterEach(async () => {
   if (unavailable === undefined) lab.heal();
 });
 afterAll(() => {
-  if (unavailable === undefined) lab.down();
+  if (unavailable === undefined) lab.close();
 });
 
 function peersOf(i: number): { host: string; port: number }[] {
@@ -91,3 +92,19 @@ describe.skipIf(unavailable !== undefined)('hubs on separate hosts (network name
     await converged(hubs, (s) => s.n === 205, 'convergence with the restarted hub');
   });
 });
+
+describe.skipIf(unavailable !== undefined)('the lab itself', () => {
+  it('leaves nothing on the host once closed: no namespace, no bridge, no guard route', () => {
+    const other = new NetnsLab(1);
+    other.up(2);
+    expect(hostState()).toMatch(new RegExp(`unreachable ${other.subnet.replaceAll('.', '\\.')}\\.0/24`));
+    other.close();
+    const state = hostState();
+    expect(state).not.toContain(other.subnet);
+    expect(state).not.toContain(other.namespace(1));
+  });
+});
+
+function hostState(): string {
+  return ['route', 'netns', 'link'].map((what) => execFileSync(IP, what === 'route' ? ['route', 'show', 'table', 'all'] : [what, 'list'], { encoding: 'utf8' })).join('\n');
+}

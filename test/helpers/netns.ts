@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 const NOBODY = '02:00:00:00:00:fe';
 
 // `ip` may live in an sbin folder that is not on a non-login shell's PATH.
-const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((file) => existsSync(file)) ?? 'ip';
+export const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((file) => existsSync(file)) ?? 'ip';
 
 function ip(...args: string[]): string {
   return execFileSync(IP, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -34,12 +34,21 @@ export function netnsUnavailable(): string | undefined {
   }
 }
 
-/** A lab of `count` namespaces named after this process, so that two test runs never share one. */
+/**
+ * A lab of namespaces named after this process (and `offset`, for a second lab in one
+ * process), so that two test runs never share one.
+ */
 export class NetnsLab {
-  readonly #index = 1 + (process.pid % 250);
-  readonly subnet = `10.213.${this.#index}`;
-  readonly #bridge = `clb${this.#index}`;
+  readonly #index: number;
+  readonly subnet: string;
+  readonly #bridge: string;
   #count = 0;
+
+  constructor(offset = 0) {
+    this.#index = 1 + ((process.pid + offset) % 250);
+    this.subnet = `10.213.${this.#index}`;
+    this.#bridge = `clb${this.#index}`;
+  }
 
   /** The namespace of machine `i` (1-based). */
   namespace(i: number): string {
@@ -99,6 +108,20 @@ export class NetnsLab {
           // no entry: that pair was not cut, or ARP has not resolved it yet
         }
       }
+    }
+  }
+
+  /**
+   * Takes the lab down and then removes its guard route: the host is left as it was. (Only
+   * after the bridge is gone and every process in the lab killed: until then the guard is what
+   * keeps a lab address from leaving through the default route.)
+   */
+  close(): void {
+    this.down();
+    try {
+      ip('route', 'del', 'unreachable', `${this.subnet}.0/24`, 'metric', '4242');
+    } catch {
+      // never added (up() was not called)
     }
   }
 
