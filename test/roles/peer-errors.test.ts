@@ -179,6 +179,30 @@ describe('with nobody listening to peer:error: a process warning, the first time
     expect(given[0]!.message).toMatch(new RegExp(`peer 127.0.0.1:${where.port} is unreachable`));
   });
 
+  it.each([
+    ['a secret on one side only', 'ERR_COLLECTIVE_AUTH_MISMATCH'],
+    ['a clock too far off', 'ERR_COLLECTIVE_CLOCK_SKEW'],
+    ['another protocol version', 'ERR_COLLECTIVE_PROTOCOL_VERSION'],
+  ])('%s warns once, with its code', async (_case, code) => {
+    let hub: Collective;
+    let peer: number;
+    if (code === 'ERR_COLLECTIVE_AUTH_MISMATCH') {
+      const a = await start({ secret: 'shared' });
+      peer = a.port!;
+      hub = await start({ peers: [address(a)] });
+      await waitFor(() => hub.stats().authFailures >= 3, 5000, 'several refusals');
+    } else {
+      const bytes = hello('odd-peer', code === 'ERR_COLLECTIVE_CLOCK_SKEW' ? Date.now() - 3_600_000 : Date.now());
+      if (code === 'ERR_COLLECTIVE_PROTOCOL_VERSION') bytes.writeUInt8(PEER_PROTOCOL_VERSION + 1, 4);
+      peer = await rawServer(bytes);
+      hub = await start({ peers: [{ host: '127.0.0.1', port: peer }] });
+      await waitFor(() => (hub.stats().rejections[code as 'ERR_COLLECTIVE_CLOCK_SKEW'] ?? 0) >= 3, 5000, 'several refusals');
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    // (With a secret on one side only, the other hub, in this process too, warns about its side.)
+    expect(collectiveWarnings(code).filter((warning) => new RegExp(`^peer 127\.0\.0\.1:${peer}[ :]`).test(warning.message))).toHaveLength(1);
+  });
+
   it('a stranger speaking HTTP warns once; its next connections do not', async () => {
     const hub = await start();
     for (let i = 0; i < 3; i++) {
