@@ -33,6 +33,8 @@ export type LinkErrorCode =
   | 'ERR_COLLECTIVE_HANDSHAKE_TIMEOUT'
   /** A hub dialed itself (its own address in `peers`): not an error, and not counted. */
   | 'ERR_COLLECTIVE_SELF_CONNECT'
+  /** A second address of a peer this hub already streams to: dropped quietly, never reported. */
+  | 'ERR_COLLECTIVE_DUPLICATE_ROUTE'
   /** Nothing arrived for three heartbeats: the link is cut or the peer is stuck. */
   | 'ERR_COLLECTIVE_PEER_SILENT'
   /** The other side stopped reading and its backlog stayed over the limit. */

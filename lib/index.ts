@@ -21,10 +21,10 @@ export {
   type CollectiveDefault,
 } from './collective.js';
 export { OPERATIONS, type Operation } from './operations.js';
-export type { MemberStats } from './roles/member.js';
+export type { MemberStats } from './member/member.js';
 export type { PoolOptions } from './threads/pool.js';
 export { isCollectiveIpcMessage } from './links/ipc.js';
-export { Collective } from './roles/hub.js';
+export { Collective } from './hub/hub.js';
 export {
   AuthError,
   ClosedError,

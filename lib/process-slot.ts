@@ -1,6 +1,6 @@
-import type { Member } from './roles/member.js';
-import type { Collective } from './roles/hub.js';
-import type { ThreadRelay } from './roles/thread-relay.js';
+import type { Member } from './member/member.js';
+import type { Collective } from './hub/hub.js';
+import type { ThreadRelay } from './hub/thread-relay.js';
 
 /**
  * The store of this process, kept on the global object under a registered symbol. One process

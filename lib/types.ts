@@ -3,7 +3,7 @@ import type { Path } from './core/path.js';
 import type { JsonInput, JsonValue } from './core/value.js';
 import type { Change, WatchListener } from './core/watchers.js';
 import type { CollectiveErrorCode, PeerError } from './errors.js';
-import type { PeerStats } from './roles/peering.js';
+import type { PeerStats } from './mesh/types.js';
 
 export type { Change, JsonInput, JsonValue, NodeId, Path, PeerStats, WatchListener };
 

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../defaults.js';
 import { describe, inputRangeError, inputTypeError } from '../errors.js';
 
 /** A path into the store: `'a.b.c'`, or an array of segments when a segment holds a dot. */
@@ -7,7 +8,7 @@ export type Path = string | readonly string[];
 export type Segments = readonly string[];
 
 /** How deep a path may go unless configured otherwise. */
-export const DEFAULT_MAX_DEPTH = 32;
+export const DEFAULT_MAX_DEPTH = DEFAULTS.maxDepth;
 
 /**
  * Whether `key` may be used as a path segment or an object key inside a stored value. These

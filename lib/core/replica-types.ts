@@ -20,6 +20,11 @@ export interface ReplicaOptions {
   maxValueBytes?: number;
   /** Called after every op applied, local or remote (not for duplicates or wiped ops' effects). */
   onApplied?: (op: Op) => void;
+  /**
+   * Called when this replica restamped its own ops (`restampOwn`), with their new versions
+   * (same origin and seq, new stamps): whoever keeps a copy of them must take these instead.
+   */
+  onRestamped?: (ops: readonly Op[]) => void;
 }
 
 /** What `apply` did with an op. */

@@ -26,6 +26,7 @@ export class Replica {
   #sequences = new Sequences();
   readonly #watchers = new Watchers((path) => this.get(path));
   readonly #onApplied: ((op: Op) => void) | undefined;
+  readonly #onRestamped: ((ops: readonly Op[]) => void) | undefined;
   #seq = 0;
   #solo = false;
 
@@ -33,6 +34,7 @@ export class Replica {
     this.id = options.id ?? randomNodeId();
     this.#clock = new HybridClock(this.id, options.now);
     this.#onApplied = options.onApplied;
+    this.#onRestamped = options.onRestamped;
     this.limits = {
       maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
       maxValueBytes: options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
@@ -210,7 +212,7 @@ export class Replica {
   /** Applies what another replica's `delta()` returned. */
   applyDelta(delta: Delta): void {
     if (delta.kind === 'snapshot') {
-      this.#merge(delta.snapshot);
+      this.adoptSnapshot(delta.snapshot);
       return;
     }
     const receiver = this.receiveDelta(delta.clock);
@@ -289,7 +291,8 @@ export class Replica {
     this.#clock.observe(folded);
     this.#clock.observe(after);
     const fresh = new ReplicatedTree();
-    for (const op of ordered) fresh.apply({ ...op, stamp: this.#clock.tick() });
+    const restamped = ordered.map((op) => ({ ...op, stamp: this.#clock.tick() }));
+    for (const op of restamped) fresh.apply(op);
     const root = this.#tree.root;
     root.ops = fresh.root.ops;
     root.base = fresh.root.base;
@@ -298,6 +301,7 @@ export class Replica {
     root.kidCount = fresh.root.kidCount;
     this.#tree.restored(fresh.latest());
     this.#sequences.set(this.id, { seq: own, stamp: this.#clock.tick() });
+    this.#onRestamped?.(restamped);
     return true;
   }
 
@@ -325,9 +329,12 @@ export class Replica {
     return snapshot;
   }
 
-  // Adopts a snapshot as the state, then re-applies what this replica held that the snapshot
-  // lacks. A fresh replica simply takes the snapshot.
-  #merge(snapshot: ReplicaSnapshot): void {
+  /**
+   * Adopts another replica's snapshot (checked whole first: a malformed one throws and changes
+   * nothing), then re-applies what this replica held that the snapshot lacks. A fresh replica
+   * simply takes the snapshot.
+   */
+  adoptSnapshot(snapshot: ReplicaSnapshot): void {
     const incoming = Replica.fromSnapshot(snapshot, { id: this.id, ...this.limits });
     const theirs = incoming.vector();
     const mine = this.vector();

@@ -22,6 +22,13 @@ import type { Op } from './op.js';
 import type { Segments } from './path.js';
 import type { JsonValue } from './value.js';
 
+/**
+ * How many writes a replica takes between folds of what it may fold at once (a hub alone, a
+ * member applying its hub's stream): a fold copies each parent object it folds into, and
+ * spacing folds by at least the width of such a parent keeps that cost amortized O(1) a write.
+ */
+export const FOLD_EVERY = 10_000;
+
 /** How much bookkeeping the tree holds beyond the data itself. */
 export interface TreeMetadata {
   /** Nodes that carry ops, a base or kids (the root counts). */

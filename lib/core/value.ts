@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../defaults.js';
 import { describe, inputRangeError, inputTypeError } from '../errors.js';
 import { isAllowedKey } from './path.js';
 
@@ -48,7 +49,7 @@ export type JsonInput<T> = T extends JsonValue
           : never;
 
 /** How large a stored value may be unless configured otherwise: 1 MiB of JSON text. */
-export const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_VALUE_BYTES = DEFAULTS.maxValueBytes;
 
 /** Whether `value` is a plain object (not an array, not a class instance). */
 export function isPlainObject(value: unknown): value is { readonly [key: string]: JsonValue } {

@@ -1,10 +1,5 @@
+import { DEFAULTS } from '../defaults.js';
 import type { Socket } from 'node:net';
-
-/** How much may wait to be written to the other side before it counts as too far behind. */
-export const DEFAULT_MAX_BACKLOG_BYTES = 64 * 1024 * 1024;
-
-/** How long the backlog may stay over that before the link gives up. */
-export const DEFAULT_LAG_GRACE_MS = 2000;
 
 /** Limits of a backlog guard. */
 export interface BacklogOptions {
@@ -27,8 +22,8 @@ export class BacklogGuard {
   #overSince: number | undefined;
 
   constructor(options: BacklogOptions = {}) {
-    this.maxBacklogBytes = options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES;
-    this.lagGraceMs = options.lagGraceMs ?? DEFAULT_LAG_GRACE_MS;
+    this.maxBacklogBytes = options.maxBacklogBytes ?? DEFAULTS.maxPeerBacklog;
+    this.lagGraceMs = options.lagGraceMs ?? DEFAULTS.lagGraceMs;
   }
 
   /** After a write: undefined while fine, else why the link should give up. */

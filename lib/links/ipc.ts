@@ -59,7 +59,9 @@ export class IpcLink extends BaseLink {
         if (error) failed(error);
       });
     } catch (error) {
-      failed(error as Error);
+      // Thrown at once: the message could not be serialized (a channel that closed reports
+      // through the callback). Nothing was sent; the link stays.
+      log('%s: cannot send a message: %s', this.label, (error as Error).message);
       return false;
     }
     return true;

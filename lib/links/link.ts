@@ -3,22 +3,31 @@ import { ProtocolError } from '../errors.js';
 
 /** Events of a link. `close` fires once, with the reason when the link failed. */
 export interface LinkEvents {
+  /** A message arrived: untrusted, to be checked by the receiver's wire guards. */
   message: [message: unknown];
   close: [reason: Error | undefined];
 }
 
 /**
  * One connection between two roles, whatever carries it: in-memory, a cluster worker's pipe or
- * IPC channel, a worker thread's port, or TCP. Messages are plain JSON-able objects; what
- * arrives is untrusted and must be validated by the receiver.
+ * IPC channel, a worker thread's port, or TCP. `Out` is what it sends; what arrives is
+ * `unknown` and goes through the receiving role's wire guards.
  */
-export interface Link extends EventEmitter<LinkEvents> {
+export interface Link<Out extends object = object> extends EventEmitter<LinkEvents> {
   /** A label for logs (`pipe:1234`, `memory`, ...). */
   label: string;
   /** Whether the link is closed (no more messages either way). */
   readonly closed: boolean;
-  /** Queues a message; returns false when the link is closed (the message is dropped). */
-  send(message: object): boolean;
+  /**
+   * Queues a message. Never throws: false when the link is closed, or when it cannot carry this
+   * message (not JSON, too large: the reason is logged), and then nothing of it was sent.
+   */
+  send(message: Out): boolean;
+  /**
+   * Sends a message already encoded with `JSON.stringify` (encode once, send to many), where the
+   * transport carries JSON text. Same contract as `send`.
+   */
+  sendEncoded?(json: string): boolean;
   /** Closes the link; `close` is emitted once. */
   close(reason?: Error): void;
   /** Keeps the process alive for this link (while an answer is awaited), where that applies. */
@@ -29,8 +38,8 @@ export interface Link extends EventEmitter<LinkEvents> {
   readonly queuedBytes?: number;
 }
 
-/** Shared bookkeeping of links: the closed flag and the single `close` event. */
-export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link {
+/** Shared bookkeeping of links: the closed flag, the single `close` event, safe delivery. */
+export abstract class BaseLink<Out extends object = object> extends EventEmitter<LinkEvents> implements Link<Out> {
   abstract label: string;
   #closed = false;
   /** Set when the link closed because the other side stopped reading (see BacklogGuard). */
@@ -40,7 +49,7 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
     return this.#closed;
   }
 
-  abstract send(message: object): boolean;
+  abstract send(message: Out): boolean;
 
   /** Releases the transport; called once by `close`. */
   protected abstract release(): void;
@@ -64,9 +73,33 @@ export abstract class BaseLink extends EventEmitter<LinkEvents> implements Link 
     return false;
   }
 
-  /** Delivers a received message; a throwing listener must not kill the transport's callback. */
+  /**
+   * Delivers a received message to the role listening. Roles check what they receive and
+   * never throw at a transport; if one did (a bug), the transport's callback must go on: the
+   * link is closed with that error, and the error is thrown again outside the callback so
+   * that it is not lost.
+   */
   protected deliver(message: unknown): void {
     if (this.#closed) return;
-    this.emit('message', message);
+    try {
+      this.emit('message', message);
+    } catch (error) {
+      this.close(error as Error);
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+
+  /** Encodes a message for a transport of JSON text; undefined (logged by `log`) if it is not JSON. */
+  protected encode(message: Out, log: (format: string, ...args: unknown[]) => void): string | undefined {
+    try {
+      const json = JSON.stringify(message);
+      if (typeof json === 'string') return json;
+      log('%s: cannot send a message that is not JSON', this.label);
+    } catch (error) {
+      log('%s: cannot send a message: %s', this.label, (error as Error).message);
+    }
+    return undefined;
   }
 }

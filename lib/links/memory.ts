@@ -1,4 +1,7 @@
+import { logger } from '../log.js';
 import { BaseLink } from './link.js';
+
+const log = logger('memory');
 
 /**
  * An in-process link, for tests of the roles: messages are delivered asynchronously and
@@ -25,8 +28,16 @@ export class MemoryLink extends BaseLink {
   send(message: object): boolean {
     const peer = this.#peer;
     if (this.closed || peer === undefined) return false;
-    const text = JSON.stringify(message);
-    setImmediate(() => peer.deliver(JSON.parse(text)));
+    const text = this.encode(message, log);
+    if (text === undefined) return false;
+    return this.sendEncoded(text);
+  }
+
+  /** Sends a message already encoded as JSON text. */
+  sendEncoded(json: string): boolean {
+    const peer = this.#peer;
+    if (this.closed || peer === undefined) return false;
+    setImmediate(() => peer.deliver(JSON.parse(json)));
     return true;
   }
 

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { logger } from '../log.js';
+import { DEFAULTS } from '../defaults.js';
 import { BacklogGuard, type BacklogOptions } from './backlog.js';
 import { BaseLink } from './link.js';
 
@@ -37,7 +38,7 @@ export class PipeLink extends BaseLink {
     this.label = label;
     this.#socket = socket;
     this.#maxMessageBytes = options.maxMessageBytes ?? MAX_PIPE_MESSAGE_BYTES;
-    this.#backlog = new BacklogGuard(options);
+    this.#backlog = new BacklogGuard({ maxBacklogBytes: options.maxBacklogBytes ?? DEFAULTS.maxWorkerBacklog, lagGraceMs: options.lagGraceMs ?? DEFAULTS.lagGraceMs });
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.#socketOnData(chunk));
     socket.on('error', (error) => this.close(error));
@@ -74,7 +75,8 @@ export class PipeLink extends BaseLink {
   }
 
   send(message: object): boolean {
-    return this.sendEncoded(JSON.stringify(message));
+    const json = this.encode(message, log);
+    return json !== undefined && this.sendEncoded(json);
   }
 
   /** Sends a message already encoded with JSON.stringify (encode once, send to many). */

@@ -45,7 +45,8 @@ export class PortLink extends BaseLink {
   }
 
   send(message: object): boolean {
-    return this.sendEncoded(JSON.stringify(message));
+    const json = this.encode(message, log);
+    return json !== undefined && this.sendEncoded(json);
   }
 
   /** Sends a message already encoded with JSON.stringify (encode once, send to many). */

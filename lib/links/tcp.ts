@@ -1,13 +1,14 @@
 import type { Socket } from 'node:net';
-import { ProtocolError } from '../errors.js';
 import { logger } from '../log.js';
+import { DEFAULTS } from '../defaults.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrames } from '../wire/frame.js';
+import { ProtocolError } from '../errors.js';
 import { BacklogGuard, type BacklogOptions } from './backlog.js';
 import { BaseLink } from './link.js';
 
 const log = logger('tcp');
 
-/** A message on a hub-to-hub link: the frame type and its payload. */
+/** What a TCP link carries: a message type (the frame's type) and a JSON payload. */
 export interface FrameMessage {
   t: string;
   p?: unknown;
@@ -17,28 +18,21 @@ export interface FrameMessage {
 export interface TcpLinkOptions extends BacklogOptions {
   /** Largest frame sent or accepted. @default 16777216 (16 MiB) */
   maxFrameBytes?: number;
-  /** Ping when nothing was sent for this long; drop a peer silent for 3 times this. @default 1000 */
-  heartbeatMs?: number;
 }
 
-const PING = 'ping';
-
 /**
- * A link between two hubs over a TCP (or TLS) socket, carrying frames (wire/frame.ts). It
- * keeps itself honest: a bad frame closes it with a ProtocolError (the hub counts those); an
- * idle link pings, and a peer silent for three heartbeats is dropped, since a cut link stalls
- * TCP without an error; a peer too far behind is dropped rather than buffered for.
+ * A link between two hubs over a TCP (or TLS) socket, carrying frames (wire/frame.ts): each
+ * message is a type and a JSON payload, `{ t, p }`. A byte stream that is not frames closes it
+ * with the FrameError saying why; a peer too far behind is dropped rather than buffered for.
+ * (Heartbeats are the protocol's: mesh/session.ts.)
  */
-export class TcpLink extends BaseLink {
-  /** For logs: the direction and address, and the peer's id once the handshake told it. */
+export class TcpLink extends BaseLink<FrameMessage> {
+  /** For logs: the direction and address, and the peer's id once its hello told it. */
   label: string;
   readonly #socket: Socket;
   readonly #decoder: FrameDecoder;
   readonly #maxFrameBytes: number;
   readonly #backlog: BacklogGuard;
-  readonly #heartbeat: NodeJS.Timeout;
-  #lastSent = Date.now();
-  #lastReceived = Date.now();
 
   constructor(socket: Socket, label: string, options: TcpLinkOptions = {}) {
     super();
@@ -46,18 +40,14 @@ export class TcpLink extends BaseLink {
     this.#socket = socket;
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.#decoder = new FrameDecoder(this.#maxFrameBytes);
-    this.#backlog = new BacklogGuard(options);
+    this.#backlog = new BacklogGuard({ maxBacklogBytes: options.maxBacklogBytes ?? DEFAULTS.maxPeerBacklog, lagGraceMs: options.lagGraceMs ?? DEFAULTS.lagGraceMs });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#socketOnData(chunk));
     socket.on('error', (error) => this.close(error));
     socket.on('close', () => this.close());
-    const heartbeatMs = options.heartbeatMs ?? 1000;
-    this.#heartbeat = setInterval(() => this.#beat(heartbeatMs), Math.max(10, Math.floor(heartbeatMs / 2)));
-    this.#heartbeat.unref();
   }
 
   #socketOnData(chunk: Buffer): void {
-    this.#lastReceived = Date.now();
     let frames;
     try {
       frames = this.#decoder.push(chunk);
@@ -69,37 +59,31 @@ export class TcpLink extends BaseLink {
       return;
     }
     for (const frame of frames) {
-      if (frame.type === PING) continue;
       this.deliver({ t: frame.type, p: frame.payload });
       if (this.closed) return;
     }
   }
 
-  #beat(heartbeatMs: number): void {
-    const now = Date.now();
-    if (now - this.#lastReceived > 3 * heartbeatMs) {
-      log('%s: dropping the link: nothing received for %d ms', this.label, now - this.#lastReceived);
-      this.close(new ProtocolError(`nothing received for ${now - this.#lastReceived} ms (3 heartbeats)`, 'ERR_COLLECTIVE_PEER_SILENT'));
-      return;
-    }
-    if (now - this.#lastSent >= heartbeatMs) this.send({ t: PING });
-  }
-
   /**
    * Sends a message: one frame, or several when it is over the frame limit (wire/frame.ts).
-   * Throws a RangeError past MAX_MESSAGE_BYTES.
+   * False, with the reason logged, for a message a frame cannot carry (a bad type, a payload
+   * that is not JSON, over 500 MiB): nothing of it is sent.
    */
-  send(message: object): boolean {
+  send(message: FrameMessage): boolean {
     if (this.closed || this.#socket.destroyed) return false;
-    const { t, p } = message as FrameMessage;
-    const frames = encodeFrames(t, p ?? null, this.#maxFrameBytes);
+    let frames: Buffer[];
+    try {
+      frames = encodeFrames(message.t, message.p ?? null, this.#maxFrameBytes);
+    } catch (error) {
+      log('%s: cannot send a %s message: %s', this.label, String(message.t), (error as Error).message);
+      return false;
+    }
     if (frames.length === 1) this.#socket.write(frames[0]!);
     else {
       this.#socket.cork();
       for (const frame of frames) this.#socket.write(frame);
       this.#socket.uncork();
     }
-    this.#lastSent = Date.now();
     return this.keepUnlessLagging(this.#backlog.check(this.#socket), log);
   }
 
@@ -114,7 +98,6 @@ export class TcpLink extends BaseLink {
   }
 
   protected release(): void {
-    clearInterval(this.#heartbeat);
     this.#socket.destroy();
   }
 }

@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { PortLink } from '../links/port.js';
-import { Member, type MemberOptions } from '../roles/member.js';
+import { Member, type MemberOptions } from '../member/member.js';
 
 /**
  * A thread's link to its store, kept on the global object under a registered symbol: a task

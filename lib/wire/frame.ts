@@ -17,13 +17,17 @@
  * length before buffering anything, so a peer announcing 4 GiB costs nothing.
  */
 
+import { DEFAULTS } from '../defaults.js';
 import { ProtocolError, type LinkErrorCode } from '../errors.js';
 
-/** The hub-to-hub protocol version; a frame of another version is refused. */
-export const PEER_PROTOCOL_VERSION = 1;
+/**
+ * The hub-to-hub protocol version; a frame of another version is refused. 2: deltas and
+ * `synced` are numbered, so that a receiver takes a delta's vector only once every piece came.
+ */
+export const PEER_PROTOCOL_VERSION = 2;
 
 /** The largest frame accepted unless configured otherwise: 16 MiB. */
-export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_FRAME_BYTES = DEFAULTS.maxFrameBytes;
 
 /**
  * The largest message reassembled from `more` frames: just under the longest string V8 can

@@ -1,24 +1,40 @@
 /**
- * The hub-to-hub protocol, on frames (wire/frame.ts). On every connection, both ways:
+ * The frames of the hub-to-hub protocol (mesh/), each with its encoder and its guard. A frame
+ * travels on any link as `{ t: type, p: payload }` (on TCP, wire/frame.ts puts the type in the
+ * frame header). Every frame received goes through `decodePeerFrame` before anything reads it:
+ * it checks the whole frame, ops included, and throws a ProtocolError naming what is wrong.
  *
- *   hello { id, w, c, n, a, l?, g?, k? }
- *                              node id, physical clock (wall, counter), challenge, whether a
- *                              secret is used, the port it listens on (so a hub that does not
- *                              know it yet can dial it back: a hub added later joins without
- *                              restarts), the GC horizon it folded at and its hybrid clock (the
- *                              other hub stamps its writes after both, and restamps past them
- *                              the writes it made before it ever linked)
- *   auth  { proof }            with a secret: the answer to the other side's challenge
- *
- * Then the dialer streams its writes to the acceptor (the seed's one-way connections): the
- * acceptor sends its version vector, the dialer answers with what it lacks, `synced`, and then
- * its live ops. The acceptor's `vector` also carries its frontier (clock, the hubs it counts
- * as members, those it knows retired): what GC needs from every hub. Every frame is checked by
- * a guard here before anything reads it.
+ *   hello    { id, w, c, n, a, l?, g?, k? }  node id, physical clock (wall, counter), challenge,
+ *                                           whether a secret is used, the port it listens on (to
+ *                                           be dialed back), its GC horizon and hybrid clock
+ *   auth     { proof }                      with a secret: the answer to the other's challenge
+ *   vector   { v, c, m, r, s? }             the receiver's version vector and frontier: its clock,
+ *                                           the hubs it counts as members, those it knows retired;
+ *                                           `s: 1` when it saw something lost (resend it all)
+ *   frontier { v, c, m, r }                 the same, between anti-entropy rounds (no answer)
+ *   delta    [id, index, clock, [op...]]    piece `index` of delta `id`: what the receiver lacks
+ *   synced   [id, pieces, vector]           the end of delta `id`, sent in `pieces` pieces: the
+ *                                           sender's version vector, to be taken only once every
+ *                                           piece arrived
+ *   snapshot { v: 1, ... }                  the whole state, when the receiver is behind GC
+ *   ops      run                            live ops of the sender (core/codec.ts encodeRun)
+ *   ping                                    an idle link's heartbeat
  */
-import { decodeBound, decodeNodeId, decodeVector, encodeVector } from '../core/codec.js';
+import { ProtocolError } from '../errors.js';
+import { decodeBound, decodeNodeId, decodeOp, decodeRun, decodeStamp, decodeVector, encodeOp, encodeRun, encodeVector, type DecodeLimits } from '../core/codec.js';
 import type { NodeId, Stamp } from '../core/clock.js';
 import type { VersionVector } from '../core/horizon.js';
+import type { Op } from '../core/op.js';
+import type { ReplicaSnapshot } from '../core/replica-types.js';
+
+/** The types of peer frames. */
+export type PeerFrameType = 'hello' | 'auth' | 'vector' | 'frontier' | 'delta' | 'synced' | 'snapshot' | 'ops' | 'ping';
+
+/** A peer frame as it travels on a link. */
+export interface WirePeerFrame {
+  t: PeerFrameType;
+  p?: unknown;
+}
 
 /** What a hub says first. */
 export interface Hello {
@@ -33,6 +49,40 @@ export interface Hello {
   readonly hybrid?: Stamp | undefined;
 }
 
+/**
+ * What the receiving end of a stream sends the sender, first and then every `antiEntropyMs`
+ * (`vector`: the sender answers with what it lacks), and between those as `frontier`: its
+ * version vector and its frontier for GC.
+ */
+export interface VectorMessage {
+  readonly vector: VersionVector;
+  /** The receiver's clock: it will never stamp at or below it. */
+  readonly clock: Stamp;
+  /** The hubs it counts as live members of the group. */
+  readonly members: readonly NodeId[];
+  /** The hubs it knows are gone for good (restarted under another id). */
+  readonly retired: readonly NodeId[];
+  /**
+   * The receiver saw something of this stream lost (a sequence gap, a delta missing pieces):
+   * the sender must not count on what it sent being on its way, and sends all it lacks.
+   */
+  readonly resend?: boolean;
+}
+
+/** A received frame, checked whole. */
+export type PeerFrame =
+  | { readonly t: 'hello'; readonly hello: Hello }
+  | { readonly t: 'auth'; readonly proof: string }
+  | { readonly t: 'vector' | 'frontier'; readonly message: VectorMessage }
+  | { readonly t: 'delta'; readonly id: number; readonly index: number; readonly clock: Stamp; readonly ops: Op[] }
+  | { readonly t: 'synced'; readonly id: number; readonly pieces: number; readonly vector: VersionVector }
+  | { readonly t: 'snapshot'; readonly snapshot: ReplicaSnapshot }
+  | { readonly t: 'ops'; readonly ops: Op[] }
+  | { readonly t: 'ping' };
+
+/** Most hub ids a frontier may list (members, or retired): a bound on what a peer can make this hub hold. */
+export const MAX_GROUP_IDS = 10_000;
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -41,30 +91,68 @@ function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-/** The payload of a hello frame. */
-export function encodeHello(hello: Hello): unknown {
-  const payload: Record<string, unknown> = { id: hello.id, w: hello.wall, c: hello.count, n: hello.nonce, a: hello.authenticates ? 1 : 0 };
-  if (hello.listenPort !== undefined) payload.l = hello.listenPort;
-  if (hello.horizon !== undefined) payload.g = encodeStamp(hello.horizon);
-  if (hello.hybrid !== undefined) payload.k = encodeStamp(hello.hybrid);
-  return payload;
-}
-
-/** Checks a hello payload; throws a TypeError naming what is wrong. */
-export function decodeHello(payload: unknown): Hello {
-  if (!isRecord(payload)) throw new TypeError('hello is not an object');
-  const id = decodeNodeId(payload.id);
-  if (!isCount(payload.w) || !isCount(payload.c)) throw new TypeError('hello without a valid clock');
-  if (typeof payload.n !== 'string' || !/^[0-9a-f]{64}$/.test(payload.n)) throw new TypeError('hello without a valid challenge');
-  if (payload.a !== 0 && payload.a !== 1) throw new TypeError('hello without a valid auth flag');
-  if (payload.l !== undefined && (!isCount(payload.l) || payload.l < 1 || payload.l > 65535)) throw new TypeError('hello with an invalid port');
-  const horizon = payload.g === undefined ? undefined : decodeBound(payload.g, 'hello horizon');
-  const hybrid = payload.k === undefined ? undefined : decodeBound(payload.k, 'hello hybrid clock');
-  return { id, wall: payload.w, count: payload.c, nonce: payload.n, authenticates: payload.a === 1, listenPort: payload.l as number | undefined, horizon, hybrid };
-}
-
 function encodeStamp(stamp: Stamp): [number, number, string] {
   return [stamp.wall, stamp.count, stamp.node];
+}
+
+// ---- encoders ----
+
+/** The heartbeat of an idle link. */
+export const PING_FRAME: WirePeerFrame = Object.freeze({ t: 'ping' }) as WirePeerFrame;
+
+/** A hello frame. */
+export function helloFrame(hello: Hello): WirePeerFrame {
+  const p: Record<string, unknown> = { id: hello.id, w: hello.wall, c: hello.count, n: hello.nonce, a: hello.authenticates ? 1 : 0 };
+  if (hello.listenPort !== undefined) p.l = hello.listenPort;
+  if (hello.horizon !== undefined) p.g = encodeStamp(hello.horizon);
+  if (hello.hybrid !== undefined) p.k = encodeStamp(hello.hybrid);
+  return { t: 'hello', p };
+}
+
+/** An auth frame: the proof (wire/auth.ts). */
+export function authFrame(proof: string): WirePeerFrame {
+  return { t: 'auth', p: { proof } };
+}
+
+/** A vector frame (`frontier`: the same message, answered by nothing). */
+export function vectorFrame(message: VectorMessage, type: 'vector' | 'frontier' = 'vector'): WirePeerFrame {
+  const p: Record<string, unknown> = { v: encodeVector(message.vector), c: encodeStamp(message.clock), m: message.members, r: message.retired };
+  if (message.resend === true) p.s = 1;
+  return { t: type, p };
+}
+
+/** Piece `index` of delta `id`: ops, with the sender's clock reading. */
+export function deltaFrame(id: number, index: number, clock: Stamp, ops: readonly Op[]): WirePeerFrame {
+  return { t: 'delta', p: [id, index, encodeStamp(clock), ops.map(encodeOp)] };
+}
+
+/** The end of delta `id`, sent in `pieces` pieces: the sender's version vector. */
+export function syncedFrame(id: number, pieces: number, vector: VersionVector): WirePeerFrame {
+  return { t: 'synced', p: [id, pieces, encodeVector(vector)] };
+}
+
+/** The whole state, for a receiver behind what GC folded. */
+export function snapshotFrame(snapshot: ReplicaSnapshot): WirePeerFrame {
+  return { t: 'snapshot', p: snapshot };
+}
+
+/** Live ops of one origin with consecutive seqs, as a run. */
+export function opsFrame(ops: readonly Op[]): WirePeerFrame {
+  return { t: 'ops', p: encodeRun(ops) };
+}
+
+// ---- guards ----
+
+function decodeHello(p: unknown): Hello {
+  if (!isRecord(p)) throw new TypeError('hello is not an object');
+  const id = decodeNodeId(p.id);
+  if (!isCount(p.w) || !isCount(p.c)) throw new TypeError('hello without a valid clock');
+  if (typeof p.n !== 'string' || !/^[0-9a-f]{64}$/.test(p.n)) throw new TypeError('hello without a valid challenge');
+  if (p.a !== 0 && p.a !== 1) throw new TypeError('hello without a valid auth flag');
+  if (p.l !== undefined && (!isCount(p.l) || p.l < 1 || p.l > 65535)) throw new TypeError('hello with an invalid port');
+  const horizon = p.g === undefined ? undefined : decodeBound(p.g, 'hello horizon');
+  const hybrid = p.k === undefined ? undefined : decodeBound(p.k, 'hello hybrid clock');
+  return { id, wall: p.w, count: p.c, nonce: p.n, authenticates: p.a === 1, listenPort: p.l as number | undefined, horizon, hybrid };
 }
 
 function decodeIds(value: unknown, what: string): NodeId[] {
@@ -72,41 +160,62 @@ function decodeIds(value: unknown, what: string): NodeId[] {
   return value.map((id) => decodeNodeId(id));
 }
 
-/** Most hub ids a frontier may list (members, or retired): a bound on what a peer can make this hub hold. */
-export const MAX_GROUP_IDS = 10_000;
+function decodeVectorMessage(p: unknown): VectorMessage {
+  if (!isRecord(p)) throw new TypeError('vector is not an object');
+  if (p.s !== undefined && p.s !== 1) throw new TypeError('malformed vector resend flag');
+  const message = { vector: decodeVector(p.v), clock: decodeBound(p.c, 'vector clock'), members: decodeIds(p.m, 'vector members'), retired: decodeIds(p.r, 'vector retired') };
+  return p.s === 1 ? { ...message, resend: true } : message;
+}
+
+function decodeDelta(p: unknown, limits: DecodeLimits): { id: number; index: number; clock: Stamp; ops: Op[] } {
+  if (!Array.isArray(p) || p.length !== 4 || !isCount(p[0]) || !isCount(p[1]) || !Array.isArray(p[2]) || !Array.isArray(p[3])) throw new TypeError('malformed delta');
+  const [id, index, clock, ops] = p as [number, number, unknown[], unknown[]];
+  return { id, index, clock: decodeStamp(clock[0], clock[1], clock[2]), ops: ops.map((op) => decodeOp(op, limits)) };
+}
+
+function decodeSynced(p: unknown): { id: number; pieces: number; vector: VersionVector } {
+  if (!Array.isArray(p) || p.length !== 3 || !isCount(p[0]) || !isCount(p[1])) throw new TypeError('malformed synced');
+  return { id: p[0], pieces: p[1], vector: decodeVector(p[2]) };
+}
+
+function decodeSnapshot(p: unknown): ReplicaSnapshot {
+  // The whole state is checked by Replica.fromSnapshot before any of it is adopted.
+  if (!isRecord(p) || p.v !== 1) throw new TypeError('malformed snapshot');
+  return p as unknown as ReplicaSnapshot;
+}
 
 /**
- * What the acceptor of a stream sends the dialer, first and then every `antiEntropyMs`: its
- * version vector (the dialer answers with what it lacks), and with it its frontier for GC.
+ * Checks a received peer frame whole (envelope, type, payload; ops decoded and their values
+ * copied and frozen with `limits`) and returns it typed. Throws a ProtocolError
+ * (`ERR_COLLECTIVE_PROTOCOL`) naming what is wrong: nothing of a bad frame is ever applied.
  */
-export interface VectorMessage {
-  readonly vector: VersionVector;
-  /** The acceptor's clock: it will never stamp at or below it. */
-  readonly clock: Stamp;
-  /** The hubs the acceptor counts as live members of the group. */
-  readonly members: readonly NodeId[];
-  /** The hubs the acceptor knows are gone for good (restarted under another id). */
-  readonly retired: readonly NodeId[];
-}
-
-/** The payload of a vector frame. */
-export function encodeVectorMessage(message: VectorMessage): unknown {
-  return { v: encodeVector(message.vector), c: encodeStamp(message.clock), m: message.members, r: message.retired };
-}
-
-/** Checks a vector payload; throws a TypeError naming what is wrong. */
-export function decodeVectorMessage(payload: unknown): VectorMessage {
-  if (!isRecord(payload)) throw new TypeError('vector is not an object');
-  return {
-    vector: decodeVector(payload.v),
-    clock: decodeBound(payload.c, 'vector clock'),
-    members: decodeIds(payload.m, 'vector members'),
-    retired: decodeIds(payload.r, 'vector retired'),
-  };
-}
-
-/** Checks an auth payload; returns the proof (verified by the caller) or throws. */
-export function decodeAuth(payload: unknown): string {
-  if (!isRecord(payload) || typeof payload.proof !== 'string') throw new TypeError('auth without a proof');
-  return payload.proof;
+export function decodePeerFrame(raw: unknown, limits: DecodeLimits): PeerFrame {
+  try {
+    if (!isRecord(raw) || typeof raw.t !== 'string') throw new TypeError('a frame without a type');
+    const p = raw.p;
+    switch (raw.t) {
+      case 'hello':
+        return { t: 'hello', hello: decodeHello(p) };
+      case 'auth':
+        if (!isRecord(p) || typeof p.proof !== 'string') throw new TypeError('auth without a proof');
+        return { t: 'auth', proof: p.proof };
+      case 'vector':
+      case 'frontier':
+        return { t: raw.t, message: decodeVectorMessage(p) };
+      case 'delta':
+        return { t: 'delta', ...decodeDelta(p, limits) };
+      case 'synced':
+        return { t: 'synced', ...decodeSynced(p) };
+      case 'snapshot':
+        return { t: 'snapshot', snapshot: decodeSnapshot(p) };
+      case 'ops':
+        return { t: 'ops', ops: decodeRun(p, limits) };
+      case 'ping':
+        return { t: 'ping' };
+      default:
+        throw new TypeError(`unknown frame type ${JSON.stringify(raw.t).slice(0, 40)}`);
+    }
+  } catch (error) {
+    throw error instanceof ProtocolError ? error : new ProtocolError((error as Error).message);
+  }
 }

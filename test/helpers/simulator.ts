@@ -1,149 +1,245 @@
 /**
- * A deterministic network of replicas: no sockets, no real time. Every source of
- * nondeterminism (which link delivers next, drops, duplicates, partitions, clock skew and
- * backward jumps, crashes) is drawn from one seeded PRNG, so a failing seed replays exactly.
+ * A deterministic group of 3-5 hubs running the shipping peer protocol (lib/mesh/: handshake
+ * with a secret, vectors, deltas, `synced`, live runs, heartbeats, frontiers, GC by the real
+ * membership rules and Folding) over simulated links, in virtual time. Every source of
+ * nondeterminism (delays, losses, duplicates, reorders, cuts, link breaks, clock skews and
+ * backward jumps, crashes and restarts, the writes) is drawn from one seeded PRNG, so a failing
+ * seed replays exactly: `SIM_SEED=<n> npm run sim`.
  *
- * Links model hub-to-hub TCP: per direction FIFO; a cut or a drop loses what was in flight,
- * and the receiver finds out from a sequence gap, or at the next (re)sync.
+ * What only a simulation may do: each hub keeps, beside its replica, the log of every op it
+ * received (its oracle input; a snapshot it adopts brings the sender's log along).
  */
-import { computeHorizon, type Frontier } from '../../lib/core/horizon.js';
 import type { NodeId } from '../../lib/core/clock.js';
 import type { Op } from '../../lib/core/op.js';
-import { decodeDelta, encodeDelta } from '../../lib/core/delta.js';
 import { Replica } from '../../lib/core/replica.js';
-import { decodeOp, decodeVector, encodeOp, encodeVector } from '../../lib/core/codec.js';
-import type { Stamp } from '../../lib/core/clock.js';
-import { Membership } from '../../lib/roles/membership.js';
-import { decodeVectorMessage, encodeVectorMessage } from '../../lib/wire/peer.js';
+import { Folding } from '../../lib/mesh/gc.js';
+import { PeerProtocol } from '../../lib/mesh/protocol.js';
+import type { PeerSession } from '../../lib/mesh/session.js';
+import type { ProtocolSettings } from '../../lib/mesh/types.js';
 import { oracleState } from './oracle.js';
 import { Random } from './random.js';
+import { CALM, SimNetwork, type NetworkFaults, type SimLink } from './sim-network.js';
+import { VirtualTime } from './virtual-time.js';
 
-type Message =
-  | { type: 'ops'; ops: unknown[] }
-  | { type: 'sync'; vector: Record<string, { seq: number }> }
-  | { type: 'delta'; delta: string; log: Map<string, Op> }
-  // A delta in pieces, as the TCP tier sends it: other links' messages can come in between.
-  | { type: 'delta-ops'; clock: Stamp; ops: unknown[] }
-  | { type: 'delta-end'; vector: string }
-  // GC by gossip: a replica's frontier and whom it counts as members (the hubs' vector message).
-  | { type: 'frontier'; sender: NodeId; message: string };
-
-interface Peer {
-  slot: number;
-  replica: Replica;
-  skew: number;
-  /** Every op this replica has applied or inherited from a snapshot: its oracle input. */
-  log: Map<string, Op>;
-  outbox: Op[];
-  /** GC by gossip: whom this replica counts as members, and their frontiers. */
-  membership: Membership;
-  /** GC by gossip: the id last heard from each slot (the hubs' addresses). */
-  known: Map<number, NodeId>;
-}
-
-/**
- * How GC rounds decide their horizon. `global`: from every live replica's current frontier at
- * once (the core's contract, checked on its own). `gossip`: each replica on its own, from the
- * frontiers it received in messages, with sticky membership and retirement when a slot answers
- * with a new id: what linked hubs do (roles/membership.ts). An op that reaches a replica below
- * the horizon it folded at counts in `lateOps`: it must never happen.
- */
-export type GcMode = 'global' | 'gossip';
-
+/** What a run exercised, to show the faults it claims to cover happened. */
 export interface SimulationResult {
   seed: number;
-  steps: number;
   writes: number;
   crashes: number;
-  snapshots: number;
-  collections: number;
+  /** Frames lost, duplicated or reordered on live links, and links broken. */
+  framesLost: number;
+  linksBroken: number;
+  cuts: number;
+  /** Receivers that saw something lost and asked for everything again (a gap, a delta short of pieces). */
+  resends: number;
+  /** Sequence gaps in a live run, among those. */
   gaps: number;
-  staleWrites: number;
+  snapshots: number;
+  /** GC rounds that folded, over every hub. */
+  folds: number;
+  /** Links refused for carrying ops below the receiver's GC horizon: GC was unsafe. Must stay 0. */
   lateOps: number;
+  /** Virtual ms the group took to converge after the faults stopped. */
+  settleMs: number;
 }
 
-// Frontiers older than this (in simulated ms) do not count for a gossip GC round.
-const FRONTIER_MAX_AGE = 100;
-
+const SETTINGS: Omit<ProtocolSettings, 'listenPort'> = {
+  secret: 'simulated',
+  maxClockSkewMs: 60_000,
+  handshakeTimeoutMs: 1000,
+  heartbeatMs: 200,
+  antiEntropyMs: 300,
+};
+const CONNECT_TIMEOUT_MS = 500;
+const RECONNECT_MIN_MS = 20;
+const RECONNECT_MAX_MS = 300;
+const FAULTS: NetworkFaults = { loss: 0.01, duplicate: 0.01, reorder: 0.02, maxDelayMs: 15 };
 const KEYS = ['a', 'b', 'c'];
 const opKey = (op: Op): string => `${op.stamp.node}#${op.seq}`;
 
+/** A hub this hub dials: the simulated TCP transport's entry for one other host. */
+interface Dialed {
+  readonly slot: number;
+  id: NodeId | undefined;
+  /** Every id seen at that host: answering, or dialing in from it (as the TCP transport keeps). */
+  readonly seen: Set<NodeId>;
+  session: PeerSession | undefined;
+  up: boolean;
+  delay: number;
+  skip: boolean;
+}
+
+/** One incarnation of a hub on a host (a crash ends it; the restart is a new one, with a new id). */
+interface Hub {
+  readonly slot: number;
+  readonly replica: Replica;
+  readonly protocol: PeerProtocol;
+  readonly folding: Folding;
+  readonly clock: ReturnType<VirtualTime['clock']>;
+  readonly dialed: Map<number, Dialed>;
+  /** Every op this hub received or made: its oracle input. */
+  readonly log: Map<string, Op>;
+  skew: number;
+  alive: boolean;
+}
+
 export class Simulation {
-  readonly rng: Random;
   readonly seed: number;
-  time = 1_000;
-  readonly peers = new Map<number, Peer>();
-  readonly links = new Map<string, Message[]>();
-  readonly cuts = new Set<string>();
-  /** Per link, the delta being received in pieces. */
-  readonly #receiving = new Map<string, ReturnType<Replica['receiveDelta']>>();
-  /** Writes that at least two replicas held when one of them crashed: they must survive. */
-  readonly acknowledged = new Map<string, Op>();
-  stats: SimulationResult;
-  readonly gc: GcMode;
-  #nextSlot = 0;
-  #dropping = true;
+  readonly rng: Random;
+  // Virtual time starts well past 0: a hub's wall clock, skewed and jumping back, stays positive.
+  readonly time = new VirtualTime(1_000_000);
+  readonly network: SimNetwork;
+  readonly hubs = new Map<number, Hub>();
+  /** Every incarnation ever started (crashed ones included), for the late-op count. */
+  readonly #incarnations: Hub[] = [];
+  // Per write of a hub that crashed, the other hubs that held it then.
+  readonly #heldAtCrash = new Map<string, { op: Op; holders: Hub[] }>();
+  readonly stats: SimulationResult;
+  readonly #slots: number;
+  #generation = 0;
+  #down = false;
 
-  constructor(seed: number, gc: GcMode = 'global') {
+  constructor(seed: number) {
     this.seed = seed;
-    this.gc = gc;
     this.rng = new Random(seed);
-    this.stats = { seed, steps: 0, writes: 0, crashes: 0, snapshots: 0, collections: 0, gaps: 0, staleWrites: 0, lateOps: 0 };
-    const count = this.rng.int(3, 5);
-    for (let i = 0; i < count; i++) this.#spawn();
+    this.stats = { seed, writes: 0, crashes: 0, framesLost: 0, linksBroken: 0, cuts: 0, resends: 0, gaps: 0, snapshots: 0, folds: 0, lateOps: 0, settleMs: 0 };
+    this.network = new SimNetwork(this.time, this.rng, FAULTS, {
+      sent: (link, frame) => {
+        if (frame.t !== 'snapshot') return undefined;
+        this.stats.snapshots++;
+        // The snapshot is the sender's whole state: its oracle input travels with it.
+        const sender = this.hubs.get(link.host);
+        const log = sender === undefined ? new Map<string, Op>() : new Map(sender.log);
+        return (delivered) => {
+          const receiver = this.hubs.get(delivered.host);
+          if (receiver !== undefined) for (const [key, op] of log) receiver.log.set(key, op);
+        };
+      },
+    });
+    this.#slots = this.rng.int(3, 5);
+    for (let slot = 0; slot < this.#slots; slot++) this.#start(slot);
+    for (const hub of this.hubs.values()) for (const dialed of hub.dialed.values()) this.#dial(hub, dialed);
   }
 
-  #spawn(slot = this.#nextSlot++): Peer {
-    const peer: Peer = {
-      slot,
-      skew: this.rng.int(-200, 200),
-      log: new Map(),
-      outbox: [],
-      replica: undefined as unknown as Replica,
-      membership: undefined as unknown as Membership,
-      known: new Map(),
-    };
-    peer.replica = new Replica({ id: `r${slot}x${this.seed}g${this.stats.crashes}` as NodeId, now: () => this.time + peer.skew });
-    peer.membership = new Membership(peer.replica.id);
-    this.peers.set(slot, peer);
-    return peer;
+  // ---- hubs ----
+
+  #start(slot: number): Hub {
+    const generation = this.#generation++;
+    let hub: Hub;
+    const skew = this.rng.int(-200, 200);
+    const clock = this.time.clock(() => hub.skew);
+    const log = new Map<string, Op>();
+    const replica = new Replica({
+      id: `s${slot}g${generation}x${this.seed}` as NodeId,
+      now: () => clock.now(),
+      onApplied: (op) => {
+        log.set(opKey(op), op);
+        hub.protocol.localOp(op);
+      },
+      onRestamped: (ops) => {
+        for (const op of ops) log.set(opKey(op), op);
+      },
+    });
+    const protocol = new PeerProtocol(replica, { ...SETTINGS, listenPort: () => undefined }, clock, (format: string, ...args: unknown[]) => this.#count(format, args));
+    const dialed = new Map<number, Dialed>();
+    for (let other = 0; other < this.#slots; other++) {
+      if (other !== slot) dialed.set(other, { slot: other, id: undefined, seen: new Set(), session: undefined, up: false, delay: RECONNECT_MIN_MS, skip: false });
+    }
+    const ready = (): boolean => [...dialed.values()].every((peer) => peer.skip || (peer.id !== undefined && peer.up));
+    const folding = new Folding(replica, clock, () => protocol.horizon(ready()));
+    hub = { slot, replica, protocol, folding, clock, dialed, log, skew, alive: true };
+    protocol.on('session:open', (session) => {
+      if (session.direction === 'in') {
+        dialed.get(Number(session.context.address.slice(1)))?.seen.add(session.peer!.id);
+        return;
+      }
+      const peer = [...dialed.values()].find((each) => each.session === session);
+      if (peer === undefined) return;
+      peer.id = session.peer!.id;
+      peer.seen.clear();
+      peer.seen.add(peer.id);
+      peer.delay = RECONNECT_MIN_MS;
+    });
+    protocol.on('peer:up', () => {
+      for (const peer of dialed.values()) if (peer.session !== undefined && protocol.isUp(peer.session)) peer.up = true;
+    });
+    protocol.on('session:close', (session, reason) => {
+      const peer = [...dialed.values()].find((each) => each.session === session);
+      if (peer === undefined) return;
+      peer.session = undefined;
+      peer.up = false;
+      const code = (reason as { code?: unknown } | undefined)?.code;
+      if (code === 'ERR_COLLECTIVE_SELF_CONNECT' || code === 'ERR_COLLECTIVE_DUPLICATE_ROUTE') peer.skip = true;
+      else this.#redial(hub, peer);
+    });
+    protocol.on('peer:error', (error) => {
+      if (error.code === 'ERR_COLLECTIVE_BELOW_HORIZON') this.stats.lateOps++;
+    });
+    this.hubs.set(slot, hub);
+    this.#incarnations.push(hub);
+    return hub;
   }
 
-  #link(from: number, to: number): string {
-    return `${from}>${to}`;
+  // What the protocol's debug lines tell about the faults it met.
+  #count(format: string, args: unknown[]): void {
+    if (!format.includes('asking for everything')) return;
+    this.stats.resends++;
+    if (String(args[1]).startsWith('sequence gap')) this.stats.gaps++;
   }
 
-  #isCut(from: number, to: number): boolean {
-    return this.cuts.has(`${Math.min(from, to)}|${Math.max(from, to)}`);
+  // The simulated TCP transport: dial, fail (refused, or no answer across a cut), redial with
+  // backoff and jitter; on a connection, both hubs run the protocol on their end.
+  #dial(hub: Hub, peer: Dialed): void {
+    if (!hub.alive || peer.skip || peer.session !== undefined) return;
+    const target = this.hubs.get(peer.slot);
+    if (target === undefined || !target.alive) {
+      hub.clock.after(1 + this.rng.int(0, 5), () => this.#dialFailed(hub, peer, 'ECONNREFUSED'));
+      return;
+    }
+    if (this.network.isCut(hub.slot, peer.slot)) {
+      hub.clock.after(CONNECT_TIMEOUT_MS, () => this.#dialFailed(hub, peer, 'ETIMEDOUT'));
+      return;
+    }
+    const [mine, theirs] = this.network.connect(hub.slot, peer.slot, `s${hub.slot}>s${peer.slot}`);
+    target.protocol.open(theirs, 'in', { address: `s${hub.slot}`, warnAs: `s${hub.slot}` });
+    peer.session = hub.protocol.open(mine, 'out', { address: `s${peer.slot}`, warnAs: `s${peer.slot}`, seenAt: [...peer.seen] });
   }
 
-  #send(from: number, to: number, message: Message): void {
-    if (this.#isCut(from, to)) return;
-    const key = this.#link(from, to);
-    (this.links.get(key) ?? this.links.set(key, []).get(key)!).push(message);
+  #dialFailed(hub: Hub, peer: Dialed, code: string): void {
+    if (!hub.alive) return;
+    hub.protocol.failed(Object.assign(new Error(`connect ${code}`), { code }), { address: `s${peer.slot}`, peer: peer.id, connected: false, tls: false }, undefined);
+    this.#redial(hub, peer);
   }
 
-  #write(peer: Peer): void {
+  #redial(hub: Hub, peer: Dialed): void {
+    if (!hub.alive || peer.skip) return;
+    const delay = Math.round(peer.delay * (0.5 + this.rng.next()));
+    peer.delay = Math.min(peer.delay * 2, RECONNECT_MAX_MS);
+    hub.clock.after(delay, () => {
+      if (peer.session === undefined) this.#dial(hub, peer);
+    });
+  }
+
+  // ---- what happens ----
+
+  #write(hub: Hub): void {
     const path = Array.from({ length: this.rng.int(1, 3) }, () => this.rng.pick(KEYS));
-    const replica = peer.replica;
-    let op: Op;
+    const replica = hub.replica;
     switch (this.rng.int(0, 5)) {
       case 0:
       case 1:
-        op = replica.set(path, this.#value());
+        replica.set(path, this.#value());
         break;
       case 2:
-        op = replica.delete(path);
+        replica.delete(path);
         break;
       case 3:
       case 4:
-        op = replica.incr(path, this.rng.int(-2, 5));
+        replica.incr(path, this.rng.int(-2, 5));
         break;
       default:
-        op = replica.append(path, this.#value());
+        replica.append(path, this.#value());
     }
-    peer.log.set(opKey(op), op);
-    peer.outbox.push(op);
     this.stats.writes++;
   }
 
@@ -160,258 +256,122 @@ export class Simulation {
     }
   }
 
-  #flush(peer: Peer): void {
-    if (peer.outbox.length === 0) return;
-    const wire = peer.outbox.map(encodeOp);
-    peer.outbox = [];
-    for (const other of this.peers.keys()) if (other !== peer.slot) this.#send(peer.slot, other, { type: 'ops', ops: wire });
-  }
-
-  #requestSync(peer: Peer, from: number): void {
-    this.#send(peer.slot, from, { type: 'sync', vector: peer.replica.vector() });
-  }
-
-  #deliver(key: string): void {
-    const queue = this.links.get(key)!;
-    const message = queue.shift()!;
-    const [from, to] = key.split('>').map(Number) as [number, number];
-    const receiver = this.peers.get(to);
-    if (receiver === undefined || !this.peers.has(from)) return;
-    if (this.#dropping && this.rng.chance(0.04)) {
-      // A loss breaks the link, as with TCP: what was queued behind it is lost too, and a delta
-      // received halfway stays halfway (its end never comes on this link).
-      queue.length = 0;
-      this.#receiving.delete(key);
-      return;
-    }
-    if (this.#dropping && this.rng.chance(0.04)) queue.unshift(message); // delivered twice
-    // A message is a link with its sender: the hubs' handshake, where membership starts.
-    this.#contact(receiver, from, this.peers.get(from)!.replica.id);
-    switch (message.type) {
-      case 'ops': {
-        // Through JSON and the decoder, as a real link would carry it.
-        const ops = (JSON.parse(JSON.stringify(message.ops)) as unknown[]).map((op) => decodeOp(op, receiver.replica.limits));
-        this.#countLate(receiver, ops);
-        for (const op of ops) {
-          const result = receiver.replica.apply(op);
-          if (result === 'applied') receiver.log.set(opKey(op), op);
-          if (result === 'gap') {
-            this.stats.gaps++;
-            this.#requestSync(receiver, from);
-            break;
-          }
-        }
-        break;
-      }
-      case 'sync': {
-        const delta = receiver.replica.delta(message.vector);
-        if (delta.kind === 'snapshot') {
-          this.stats.snapshots++;
-          this.#send(to, from, { type: 'delta', delta: JSON.stringify(encodeDelta(delta)), log: new Map(receiver.log) });
-        } else if (this.rng.chance(0.5)) {
-          this.#send(to, from, { type: 'delta', delta: JSON.stringify(encodeDelta(delta)), log: new Map(receiver.log) });
-        } else {
-          const half = Math.ceil(delta.ops.length / 2);
-          for (const part of [delta.ops.slice(0, half), delta.ops.slice(half)]) {
-            this.#send(to, from, { type: 'delta-ops', clock: delta.clock, ops: part.map(encodeOp) });
-          }
-          this.#send(to, from, { type: 'delta-end', vector: JSON.stringify(encodeVector(delta.vector)) });
-        }
-        break;
-      }
-      case 'delta-ops': {
-        let receiving = this.#receiving.get(key);
-        if (receiving === undefined) this.#receiving.set(key, (receiving = receiver.replica.receiveDelta(message.clock)));
-        const ops = (JSON.parse(JSON.stringify(message.ops)) as unknown[]).map((op) => decodeOp(op, receiver.replica.limits));
-        this.#countLate(receiver, ops);
-        receiving.apply(ops);
-        for (const op of ops) receiver.log.set(opKey(op), op);
-        break;
-      }
-      case 'delta-end': {
-        const receiving = this.#receiving.get(key) ?? receiver.replica.receiveDelta({ wall: 0, count: 0, node: receiver.replica.id });
-        this.#receiving.delete(key);
-        receiving.end(decodeVector(JSON.parse(message.vector)));
-        break;
-      }
-      case 'delta': {
-        const delta = decodeDelta(JSON.parse(message.delta), receiver.replica.limits);
-        if (delta.kind === 'ops') this.#countLate(receiver, delta.ops);
-        const before = receiver.replica.vector();
-        receiver.replica.applyDelta(delta);
-        if (delta.kind === 'snapshot') for (const [k, op] of message.log) receiver.log.set(k, op);
-        else for (const op of delta.ops) if (op.seq > (before[op.stamp.node]?.seq ?? 0)) receiver.log.set(opKey(op), op);
-        break;
-      }
-      case 'frontier':
-        receiver.membership.heard(message.sender, decodeVectorMessage(JSON.parse(message.message)), this.time);
-        break;
-    }
-  }
-
-  // The receiver has a link with `from`: it counts the sender as a member, and an address that
-  // now answers with another id means the old one is gone for good.
-  #contact(receiver: Peer, from: number, sender: NodeId): void {
-    const before = receiver.known.get(from);
-    if (before === sender) return;
-    if (before !== undefined) receiver.membership.replaced(before, sender);
-    receiver.membership.join(sender);
-    receiver.known.set(from, sender);
-  }
-
-  // An op new to the receiver but stamped at or below what it folded: the GC was unsafe.
-  #countLate(receiver: Peer, ops: readonly Op[]): void {
-    for (const op of ops) if (receiver.replica.isLate(op)) this.stats.lateOps++;
-  }
-
-  #gossip(peer: Peer): void {
-    const message = JSON.stringify(encodeVectorMessage(peer.membership.message(peer.replica)));
-    for (const other of this.peers.keys()) if (other !== peer.slot) this.#send(peer.slot, other, { type: 'frontier', sender: peer.replica.id, message });
-  }
-
-  // One replica folds on its own, from what it heard: only once it has heard from every slot.
-  #collectLocal(peer: Peer): boolean {
-    const ready = [...this.peers.keys()].every((slot) => slot === peer.slot || peer.known.has(slot));
-    const horizon = peer.membership.horizon(peer.replica.frontier(), ready, FRONTIER_MAX_AGE, this.time);
-    if (horizon === undefined) return false;
-    peer.replica.collect(horizon);
-    return true;
-  }
-
+  // A hub dies with its state; it comes back on the same host, under a new id, a while later.
   #crash(): void {
-    const victim = this.rng.pick([...this.peers.values()]);
-    // What the victim held that some other replica also held was acknowledged by the system.
-    for (const [k, op] of victim.log) {
-      for (const other of this.peers.values()) {
-        if (other !== victim && other.log.has(k)) {
-          this.acknowledged.set(k, op);
-          break;
-        }
-      }
+    const victim = this.rng.pick(this.#live());
+    for (const [key, op] of victim.log) {
+      const holders = this.#live().filter((other) => other !== victim && other.log.has(key));
+      if (holders.length > 0) this.#heldAtCrash.set(key, { op, holders: [...(this.#heldAtCrash.get(key)?.holders ?? []), ...holders] });
     }
-    this.peers.delete(victim.slot);
-    for (const key of [...this.links.keys()]) {
-      const [from, to] = key.split('>').map(Number);
-      if (from === victim.slot || to === victim.slot) this.links.delete(key);
-    }
+    victim.alive = false;
+    victim.clock.stop();
+    victim.folding.stop();
+    victim.protocol.close();
+    this.network.kill(victim.slot);
+    this.hubs.delete(victim.slot);
     this.stats.crashes++;
-    // It comes back with no state, under a new id, and asks someone for everything. With GC by
-    // gossip it comes back at the same slot: its address now answers with another id.
-    const reborn = this.gc === 'gossip' ? this.#spawn(victim.slot) : this.#spawn();
-    const helper = this.rng.pick([...this.peers.values()].filter((peer) => peer !== reborn));
-    // Its handshake with the helper: a hub reads its peer's clock there, so its own writes are
-    // stamped after anything the group may have folded (see PeerMesh).
-    reborn.replica.observe(helper.replica.frontier().clock);
-    this.#requestSync(reborn, helper.slot);
+    this.#down = true;
+    this.time.schedule(this.time.now + this.rng.int(50, 1500), () => this.#restart(victim.slot));
   }
 
-  #collect(): void {
-    if (this.gc === 'gossip') {
-      // Half the time every replica tells its frontier (the hubs do every 100 ms), half the
-      // time one replica folds with what it heard.
-      if (this.rng.chance(0.5)) for (const peer of this.peers.values()) this.#gossip(peer);
-      else if (this.#collectLocal(this.rng.pick([...this.peers.values()]))) this.stats.collections++;
-      return;
-    }
-    // A GC round needs a current frontier from every live replica, so it only runs while
-    // every replica is reachable; a stale frontier could hide an op still in flight.
-    if (this.cuts.size > 0) return;
-    const frontiers: Frontier[] = [...this.peers.values()].map((peer) => peer.replica.frontier());
-    const horizon = computeHorizon(frontiers);
-    if (horizon === undefined) return;
-    for (const peer of this.peers.values()) if (this.rng.chance(0.7)) peer.replica.collect(horizon);
-    this.stats.collections++;
+  #restart(slot: number): void {
+    if (this.hubs.has(slot)) return;
+    const hub = this.#start(slot);
+    this.#down = false;
+    for (const dialed of hub.dialed.values()) this.#dial(hub, dialed);
   }
 
   #partition(): void {
-    const slots = [...this.peers.keys()];
-    const a = this.rng.pick(slots);
-    for (const b of slots) if (b !== a && this.rng.chance(0.7)) this.cuts.add(`${Math.min(a, b)}|${Math.max(a, b)}`);
-    // A cut loses whatever was in flight on it (a delta half received stays half received).
-    for (const key of [...this.links.keys()]) {
-      const [from, to] = key.split('>').map(Number) as [number, number];
-      if (this.#isCut(from, to)) {
-        this.links.delete(key);
-        this.#receiving.delete(key);
-      }
-    }
+    const slots = [...this.hubs.keys()];
+    const island = this.rng.pick(slots);
+    for (const other of slots) if (other !== island && this.rng.chance(0.7)) this.network.cut(island, other);
+    this.stats.cuts++;
   }
 
-  #heal(): void {
-    const healed = [...this.cuts];
-    this.cuts.clear();
-    for (const pair of healed) {
-      const [a, b] = pair.split('|').map(Number) as [number, number];
-      const peerA = this.peers.get(a);
-      const peerB = this.peers.get(b);
-      if (peerA !== undefined && peerB !== undefined) {
-        this.#requestSync(peerA, b);
-        this.#requestSync(peerB, a);
-      }
-    }
+  #live(): Hub[] {
+    return [...this.hubs.values()].filter((hub) => hub.alive);
   }
 
-  /** Runs `steps` random steps, then heals everything and lets the network go quiet. */
-  run(steps: number): SimulationResult {
-    let crashed = false;
+  /** Runs `steps` random steps with faults, then heals everything and lets the group settle. */
+  run(steps = 300): SimulationResult {
     for (let step = 0; step < steps; step++) {
-      this.stats.steps++;
       const roll = this.rng.next();
-      const peers = [...this.peers.values()];
-      if (roll < 0.35) this.#write(this.rng.pick(peers));
-      else if (roll < 0.45) this.#flush(this.rng.pick(peers));
-      else if (roll < 0.8) {
-        const busy = [...this.links.entries()].filter(([, queue]) => queue.length > 0).map(([key]) => key);
-        if (busy.length > 0) this.#deliver(this.rng.pick(busy));
-      } else if (roll < 0.86) this.time += this.rng.int(0, 30);
-      else if (roll < 0.88) this.rng.pick(peers).skew -= this.rng.int(1, 100); // a wall clock jumps back
-      else if (roll < 0.9) this.#partition();
-      else if (roll < 0.92) this.#heal();
-      else if (roll < 0.95) {
-        const peer = this.rng.pick(peers);
-        const other = this.rng.pick(peers.filter((p) => p !== peer));
-        this.#requestSync(peer, other.slot);
-      } else if (roll < 0.97) this.#collect();
-      else if (roll < 0.975 && !crashed) {
-        crashed = true;
-        this.#crash();
-      }
+      const live = this.#live();
+      if (roll < 0.3) this.#write(this.rng.pick(live));
+      else if (roll < 0.33) this.rng.pick(live).skew -= this.rng.int(1, 100); // a wall clock jumps back
+      else if (roll < 0.35) this.#partition();
+      else if (roll < 0.37) this.network.heal();
+      else if (roll < 0.39) {
+        const links = this.network.open();
+        if (links.length > 0) {
+          this.network.break(this.rng.pick(links));
+          this.stats.linksBroken++;
+        }
+      } else if (roll < 0.395 && !this.#down && this.stats.crashes < 2) this.#crash();
+      else this.time.advance(this.time.now + this.rng.int(0, 20));
     }
     this.settle();
     return this.stats;
   }
 
-  /** Heals every cut, stops losing messages, and syncs every pair until nothing moves. */
+  /** Stops every fault, heals every cut, restarts a crashed hub, and runs until the group agrees. */
   settle(): void {
-    this.#dropping = false;
-    this.#heal();
-    for (const peer of this.peers.values()) this.#flush(peer);
-    for (let round = 0; round < 10; round++) {
-      this.#drain();
-      for (const peer of this.peers.values()) for (const other of this.peers.keys()) if (other !== peer.slot) this.#requestSync(peer, other);
-      this.#drain();
-      if (this.#converged()) return;
+    this.network.faults = CALM;
+    this.network.heal();
+    for (let slot = 0; slot < this.#slots; slot++) if (!this.hubs.has(slot)) this.#restart(slot);
+    const started = this.time.now;
+    for (let elapsed = 0; elapsed < 60_000; elapsed += 50) {
+      this.time.advance(this.time.now + 50);
+      if (this.#converged()) {
+        this.stats.settleMs = this.time.now - started;
+        return;
+      }
     }
-  }
-
-  #drain(): void {
-    for (let guard = 0; guard < 1_000_000; guard++) {
-      const busy = [...this.links.entries()].filter(([, queue]) => queue.length > 0).map(([key]) => key);
-      if (busy.length === 0) return;
-      this.#deliver(this.rng.pick(busy));
-    }
-    throw new Error('the network never went quiet');
+    throw new Error(`the group did not converge within 60 s of virtual time after the faults stopped: ${this.#describe()}`);
   }
 
   #converged(): boolean {
-    const states = [...this.peers.values()].map((peer) => JSON.stringify(peer.replica.get()));
-    return states.every((state) => state === states[0]);
+    const hubs = this.#live();
+    if (!hubs.every((hub) => [...hub.dialed.values()].every((peer) => peer.skip || peer.up))) return false;
+    // Equal trees may list an object's keys in another order (each learned them in its own).
+    const states = hubs.map((hub) => canonical(hub.replica.get()));
+    const vectors = hubs.map((hub) => JSON.stringify(sorted(hub.replica.vector())));
+    return states.every((state) => state === states[0]) && vectors.every((vector) => vector === vectors[0]);
   }
 
-  /** Every op some surviving replica received: what the final state must be the replay of. */
+  #describe(): string {
+    return this.#live()
+      .map((hub) => `s${hub.slot} ${hub.replica.id}: peers ${[...hub.dialed.values()].map((peer) => `s${peer.slot}:${peer.up ? 'up' : peer.session ? 'linking' : 'down'}`).join(',')}`)
+      .join('; ');
+  }
+
+  /** Lets every hub fold what the whole group has seen (the faults are over: it all can fold). */
+  foldAll(): void {
+    for (const hub of this.#live()) hub.folding.run();
+    this.time.advance(this.time.now + 3000);
+    this.stats.folds = this.#incarnations.reduce((sum, hub) => sum + hub.folding.runs, 0);
+    this.stats.framesLost = this.network.faultsSeen.lost + this.network.faultsSeen.duplicated + this.network.faultsSeen.reordered;
+  }
+
+  /**
+   * Writes the group acknowledged: held, when their hub crashed, by another hub that is still
+   * up (a write whose every holder crashed is the documented loss).
+   */
+  acknowledged(): Map<string, Op> {
+    const kept = new Map<string, Op>();
+    for (const [key, { op, holders }] of this.#heldAtCrash) if (holders.some((hub) => hub.alive)) kept.set(key, op);
+    return kept;
+  }
+
+  /** The live hubs' replicas. */
+  replicas(): Replica[] {
+    return this.#live().map((hub) => hub.replica);
+  }
+
+  /** Every op some live hub received: what the final state must be the replay of. */
   received(): Map<string, Op> {
     const all = new Map<string, Op>();
-    for (const peer of this.peers.values()) for (const [k, op] of peer.log) all.set(k, op);
+    for (const hub of this.#live()) for (const [key, op] of hub.log) all.set(key, op);
     return all;
   }
 
@@ -419,15 +379,35 @@ export class Simulation {
     return oracleState(this.received().values());
   }
 
-  /** Runs a final GC round with current frontiers (everyone is connected after settle). */
-  collectAll(): void {
-    if (this.gc === 'gossip') {
-      for (const peer of this.peers.values()) this.#gossip(peer);
-      this.#drain();
-      for (const peer of this.peers.values()) this.#collectLocal(peer);
-      return;
-    }
-    const horizon = computeHorizon([...this.peers.values()].map((peer) => peer.replica.frontier()));
-    if (horizon !== undefined) for (const peer of this.peers.values()) peer.replica.collect(horizon);
+  /** The links still open (after a run, only the group's own). */
+  links(): SimLink[] {
+    return this.network.open();
   }
+
+  /** Stops every timer of every hub. */
+  stop(): void {
+    for (const hub of this.#live()) {
+      hub.clock.stop();
+      hub.folding.stop();
+      hub.protocol.close();
+    }
+  }
+}
+
+function sorted(vector: ReturnType<Replica['vector']>): [string, number][] {
+  return Object.entries(vector)
+    .map(([origin, entry]): [string, number] => [origin, entry.seq])
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1));
+}
+
+// JSON text with every object's keys sorted: the same for deeply equal values.
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'undefined';
 }

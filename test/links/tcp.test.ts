@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TcpLink } from '../../lib/links/tcp.js';
-import { encodeFrame } from '../../lib/wire/frame.js';
+import { PEER_PROTOCOL_VERSION, encodeFrame } from '../../lib/wire/frame.js';
+
+const V = PEER_PROTOCOL_VERSION.toString(16).padStart(2, '0');
 import { destroySockets, socketPair } from '../helpers/sockets.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -25,6 +27,10 @@ describe('TcpLink', () => {
     left.send({ t: 'ops', p: [{ k: 'set' }] });
     left.send({ t: 'synced' });
     await waitFor(() => got.length === 2, 2000, 'two frames');
+    // A message a frame cannot carry is refused whole, and the link goes on.
+    expect(left.send({ t: 'NOT A TYPE' })).toBe(false);
+    expect(left.send({ t: 'ops', p: 1n as unknown })).toBe(false);
+    expect(left.closed).toBe(false);
     expect(got).toEqual([{ t: 'ops', p: [{ k: 'set' }] }, { t: 'synced', p: null }]);
   });
 
@@ -33,8 +39,8 @@ describe('TcpLink', () => {
     ['an HTTP request', Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), 'ERR_COLLECTIVE_NOT_A_PEER'],
     ['binary garbage first (a 4 GiB length)', Buffer.from('ffffffff00', 'hex'), 'ERR_COLLECTIVE_NOT_A_PEER'],
     ['a length prefix of 4 GiB after a good frame', Buffer.concat([encodeFrame('ping', null), Buffer.from('ffffffff00', 'hex')]), 'ERR_COLLECTIVE_FRAME_TOO_LARGE'],
-    ['malformed JSON', Buffer.concat([Buffer.from('00000009' + '01' + '02', 'hex'), Buffer.from('op{"a":')]), 'ERR_COLLECTIVE_FRAME_JSON'],
-    ['another protocol version', Buffer.concat([Buffer.from('00000009' + '02' + '02', 'hex'), Buffer.from('op{"a":')]), 'ERR_COLLECTIVE_PROTOCOL_VERSION'],
+    ['malformed JSON', Buffer.concat([Buffer.from('00000009' + V + '02', 'hex'), Buffer.from('op{"a":')]), 'ERR_COLLECTIVE_FRAME_JSON'],
+    ['another protocol version', Buffer.concat([Buffer.from('00000009' + 'fe' + '02', 'hex'), Buffer.from('op{"a":')]), 'ERR_COLLECTIVE_PROTOCOL_VERSION'],
   ])('closes with a ProtocolError on %s, delivering nothing', async (_name, bytes, code) => {
     const [a, b] = await socketPair();
     const victim = link(a, 'victim');
@@ -43,29 +49,6 @@ describe('TcpLink', () => {
     const closed = new Promise<Error | undefined>((resolve) => victim.once('close', resolve));
     b.write(bytes);
     expect(await closed).toMatchObject({ name: 'FrameError', code });
-    expect(got).toEqual([]);
-  });
-
-  it('drops a peer that goes silent (a cut link stalls TCP without an error)', async () => {
-    const [a] = await socketPair(); // the other end never writes
-    const started = Date.now();
-    const victim = link(a, 'victim', { heartbeatMs: 50 });
-    const reason = await new Promise<Error | undefined>((resolve) => victim.once('close', resolve));
-    expect(reason).toMatchObject({ code: 'ERR_COLLECTIVE_PEER_SILENT' });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
-  });
-
-  it('keeps an idle link alive with pings the other side swallows', async () => {
-    const [a, b] = await socketPair();
-    const [left, right] = [link(a, 'left', { heartbeatMs: 30 }), link(b, 'right', { heartbeatMs: 30 })];
-    const got: unknown[] = [];
-    right.on('message', (message) => got.push(message));
-    let bytesToRight = 0;
-    b.on('data', (chunk: Buffer) => (bytesToRight += chunk.length));
-    const ping = encodeFrame('ping', null).length;
-    // Five pings, i.e. longer than the 90 ms after which a silent peer is dropped.
-    await waitFor(() => bytesToRight >= 5 * ping, 3000, 'five pings');
-    expect(left.closed || right.closed).toBe(false);
     expect(got).toEqual([]);
   });
 

@@ -1,13 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FrameDecoder, FrameError, encodeFrame, encodeFrames } from '../../lib/wire/frame.js';
+import { FrameDecoder, FrameError, PEER_PROTOCOL_VERSION, encodeFrame, encodeFrames } from '../../lib/wire/frame.js';
+
+// The version byte of this protocol, in hex.
+const V = PEER_PROTOCOL_VERSION.toString(16).padStart(2, '0');
 
 describe('encodeFrame', () => {
   it('lays out length, version, type and JSON, byte by byte', () => {
     const frame = encodeFrame('op', { a: 1 });
     expect(frame.toString('hex')).toBe(
       '0000000b' + // 11 bytes follow
-        '01' + // version 1
+        V + // the protocol version
         '02' + // type length 2
         Buffer.from('op').toString('hex') +
         Buffer.from('{"a":1}').toString('hex'),
@@ -55,10 +58,11 @@ describe('FrameDecoder', () => {
   it.each([
     ['a short length', Buffer.from('0000000101', 'hex'), 'ERR_COLLECTIVE_NOT_A_PEER'],
     ['another protocol version', Buffer.from('00000005' + '09' + '01' + '61' + '3132', 'hex'), 'ERR_COLLECTIVE_PROTOCOL_VERSION'],
-    ['a zero type length', Buffer.from('00000004' + '01' + '00' + '3132', 'hex'), 'ERR_COLLECTIVE_FRAME_TYPE'],
-    ['a type length past the frame', Buffer.from('00000004' + '01' + '20' + '6161', 'hex'), 'ERR_COLLECTIVE_FRAME_TYPE'],
-    ['an upper-case type', Buffer.from('00000005' + '01' + '02' + '4f50' + '31', 'hex'), 'ERR_COLLECTIVE_FRAME_TYPE'],
-    ['malformed JSON', Buffer.concat([Buffer.from('00000009' + '01' + '02', 'hex'), Buffer.from('op{"a":')]), 'ERR_COLLECTIVE_FRAME_JSON'],
+    ['the previous protocol version', Buffer.from('00000005' + '01' + '01' + '61' + '3132', 'hex'), 'ERR_COLLECTIVE_PROTOCOL_VERSION'],
+    ['a zero type length', Buffer.from('00000004' + V + '00' + '3132', 'hex'), 'ERR_COLLECTIVE_FRAME_TYPE'],
+    ['a type length past the frame', Buffer.from('00000004' + V + '20' + '6161', 'hex'), 'ERR_COLLECTIVE_FRAME_TYPE'],
+    ['an upper-case type', Buffer.from('00000005' + V + '02' + '4f50' + '31', 'hex'), 'ERR_COLLECTIVE_FRAME_TYPE'],
+    ['malformed JSON', Buffer.concat([Buffer.from('00000009' + V + '02', 'hex'), Buffer.from('op{"a":')]), 'ERR_COLLECTIVE_FRAME_JSON'],
   ])('refuses %s with a FrameError (%s)', (_name, bytes, code) => {
     expect(() => new FrameDecoder(1024).push(bytes)).toThrow(expect.objectContaining({ name: 'FrameError', code }));
   });

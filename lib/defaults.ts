@@ -1,0 +1,33 @@
+/**
+ * Every default of collective's options, written once: the options types document each with
+ * `@default`, and code reads it from here (never a literal of its own). Sizes in bytes, times in
+ * milliseconds.
+ */
+export const DEFAULTS = Object.freeze({
+  /** Deepest path accepted, in segments. */
+  maxDepth: 32,
+  /** Largest value accepted, in bytes of JSON text. */
+  maxValueBytes: 1024 * 1024,
+  /** Peers whose wall clock differs by more are refused. */
+  maxClockSkewMs: 60_000,
+  /** A connection that has not completed its handshake by then is dropped. */
+  handshakeTimeoutMs: 5000,
+  /** An idle link pings this often; a peer silent for 3 times this is dropped. */
+  heartbeatMs: 1000,
+  /** Largest frame sent or accepted between hubs. */
+  maxFrameBytes: 16 * 1024 * 1024,
+  /** Bytes that may wait to be sent to one peer before it counts as too far behind. */
+  maxPeerBacklog: 64 * 1024 * 1024,
+  /** Bytes that may wait to be written to one worker before it counts as too far behind. */
+  maxWorkerBacklog: 64 * 1024 * 1024,
+  /** How long a backlog may stay over its limit before the link is dropped. */
+  lagGraceMs: 2000,
+  /** How often a hub asks each peer for anything it missed. */
+  antiEntropyMs: 2000,
+  /** The first wait before redialing a peer that is down (it doubles from there, with jitter). */
+  reconnectMinMs: 100,
+  /** The longest wait between redials of a peer that is down. */
+  reconnectMaxMs: 5000,
+  /** How long a member waits for its hub's snapshot before `ready()` rejects. */
+  readyTimeoutMs: 5000,
+});

@@ -1,0 +1,390 @@
+import { EventEmitter } from 'node:events';
+import type { Worker } from 'node:worker_threads';
+import type { Tinypool } from 'tinypool';
+import { ClosedError, describe, inputTypeError } from '../errors.js';
+import { logger, type Logger } from '../log.js';
+import { isAfter, type NodeId } from '../core/clock.js';
+import type { Op } from '../core/op.js';
+import { formatPath, type Path } from '../core/path.js';
+import { Replica } from '../core/replica.js';
+import { computeHorizon } from '../core/horizon.js';
+import { FOLD_EVERY } from '../core/tree.js';
+import type { Link } from '../links/link.js';
+import { systemClock } from '../mesh/clock.js';
+import { Folding } from '../mesh/gc.js';
+import { GC_PACE_MS } from '../mesh/membership.js';
+import { PeerProtocol } from '../mesh/protocol.js';
+import { TcpMesh } from '../mesh/tcp/mesh.js';
+import { MemberRelay } from './relay.js';
+import { attachWorker, createPool, type PoolOptions } from '../threads/pool.js';
+import type { JsonInput, JsonValue } from '../core/value.js';
+import { OPERATIONS, seedOperation, type Operation } from '../operations.js';
+import type { WatchListener } from '../core/watchers.js';
+import type { CollectiveEvents, CollectiveOptions, CollectiveStats, HostAddress, StartOptions } from '../types.js';
+import { hubSettings, type HubSettings } from './settings.js';
+import { PeerWarnings } from './warnings.js';
+
+type Callback = (collective: Collective) => void;
+
+// A promise that nobody awaits must never become an unhandled rejection: mark it handled
+// here, while whoever awaits it still sees the rejection.
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/**
+ * A hub: the replica of one machine, with the store API. Constructed the way the original
+ * collective.js was, `new Collective(local, allHosts, callback)`, or with `Collective.start()`.
+ * With `local` it listens for other hubs, with `allHosts` it dials them (the peer protocol,
+ * mesh/protocol.ts, over TCP, mesh/tcp/mesh.ts); without either it is alone, and keeps no op
+ * records at all.
+ */
+export class Collective extends EventEmitter<CollectiveEvents> {
+  /** This hub's node id. */
+  readonly id: NodeId;
+  readonly #settings: HubSettings;
+  readonly #replica: Replica;
+  readonly #relay: MemberRelay;
+  readonly #protocol: PeerProtocol | undefined;
+  readonly #mesh: TcpMesh | undefined;
+  readonly #folding: Folding | undefined;
+  readonly #started: Promise<void>;
+  readonly #log: Logger;
+  readonly #warnings = new PeerWarnings();
+  #closed = false;
+  #collectScheduled = false;
+  #sinceCollect = 0;
+  #opsApplied = 0;
+  #soloFolds = 0;
+  // ops/s over the last second, sampled by a timer.
+  readonly #rateTimer: NodeJS.Timeout;
+  #sampledOps = 0;
+  #opsPerSecond = 0;
+  #opsLocal = 0;
+
+  constructor(local?: HostAddress, allHosts?: readonly HostAddress[], options?: CollectiveOptions | Callback, callback?: Callback) {
+    super();
+    if (typeof options === 'function') {
+      callback = options;
+      options = undefined;
+    }
+    const settings = hubSettings(local, allHosts, options ?? {});
+    this.#settings = settings;
+    this.#replica = new Replica({
+      onApplied: (op) => this.#applied(op),
+      maxDepth: settings.maxDepth,
+      maxValueBytes: settings.maxValueBytes,
+      ...(settings.id === undefined ? {} : { id: settings.id }),
+    });
+    this.id = this.#replica.id;
+    this.#log = logger('hub', this.id);
+    this.#relay = new MemberRelay(this.#replica, logger('relay', this.id));
+    this.#relay.on('member:up', (member) => this.#notify('member:up', member));
+    this.#relay.on('member:down', (member) => this.#notify('member:down', member));
+    this.#rateTimer = setInterval(() => {
+      this.#opsPerSecond = this.#opsApplied - this.#sampledOps;
+      this.#sampledOps = this.#opsApplied;
+    }, 1000);
+    this.#rateTimer.unref();
+    const networked = local !== undefined || settings.peers.length > 0;
+    // Alone, the hub has seen every op there is and keeps no op records (see Replica.setSolo).
+    this.#replica.setSolo(!networked);
+    if (networked) {
+      const log = logger('mesh', this.id);
+      const protocol = new PeerProtocol(
+        this.#replica,
+        {
+          secret: settings.secret,
+          maxClockSkewMs: settings.maxClockSkewMs,
+          handshakeTimeoutMs: settings.handshakeTimeoutMs,
+          heartbeatMs: settings.heartbeatMs,
+          antiEntropyMs: settings.antiEntropyMs,
+          listenPort: () => this.port,
+        },
+        systemClock,
+        log,
+      );
+      const mesh = new TcpMesh(
+        protocol,
+        {
+          listen: settings.listen,
+          peers: settings.peers,
+          tls: settings.tls,
+          connectTimeoutMs: settings.handshakeTimeoutMs,
+          reconnectMinMs: settings.reconnectMinMs,
+          reconnectMaxMs: settings.reconnectMaxMs,
+          link: { maxFrameBytes: settings.maxFrameBytes, maxBacklogBytes: settings.maxPeerBacklog, lagGraceMs: settings.lagGraceMs },
+        },
+        log,
+      );
+      this.#protocol = protocol;
+      this.#mesh = mesh;
+      protocol.on('peer:up', (id, address) => this.#notify('peer:up', id, address));
+      protocol.on('peer:down', (id, address) => this.#notify('peer:down', id, address));
+      protocol.on('peer:error', (error, warnOnceAs) => {
+        if (this.listenerCount('peer:error') > 0) this.#notify('peer:error', error);
+        else if (warnOnceAs !== undefined) this.#warnings.warn(error, warnOnceAs);
+      });
+      this.#started = mesh.start();
+      // Linked hubs fold once every member of the group has told its frontier: at the pace
+      // frontiers travel.
+      this.#folding = new Folding(this.#replica, systemClock, () => protocol.horizon(mesh.ready()), Math.min(settings.antiEntropyMs, GC_PACE_MS));
+    } else this.#started = Promise.resolve();
+    this.#started.then(
+      () => {
+        this.#log('started');
+        // As collective.js did: the callback runs once every listed peer has been tried once.
+        if (callback !== undefined) void (this.#mesh?.firstRound() ?? Promise.resolve()).then(() => callback(this));
+      },
+      (error: Error) => {
+        this.#log('could not start: %s', error.message);
+        this.emit('error', error);
+      },
+    );
+  }
+
+  // Calls every listener of a hub event, each on its own: one that throws stops neither the
+  // others nor what the hub was doing (applying a member's batch, handling a peer's frame),
+  // and its error is thrown again outside, as an uncaught exception, as from any callback.
+  #notify<K extends keyof CollectiveEvents>(event: K, ...args: CollectiveEvents[K]): void {
+    for (const listener of this.rawListeners(event) as ((...values: unknown[]) => void)[]) {
+      try {
+        listener.apply(this, args);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  /**
+   * collective.js's write operations, for `set(key, value, operation)`; also on the default
+   * export (`Collective.OPERATIONS` in the seed's code).
+   */
+  static readonly OPERATIONS = OPERATIONS;
+
+  /** The same as the static `OPERATIONS` (collective.js had it on every instance). */
+  get OPERATIONS(): typeof OPERATIONS {
+    return OPERATIONS;
+  }
+
+  /** The whole store, deep-frozen: collective.js's `data` field, as a read-only view. */
+  get data(): JsonValue {
+    return this.get() ?? {};
+  }
+
+  /**
+   * The address this hub listens on (with the real port when asked for port 0), or undefined
+   * when it does not listen: collective.js's `local`.
+   */
+  get local(): Readonly<HostAddress> | undefined {
+    const local = this.#settings.listen;
+    if (local === undefined) return undefined;
+    return Object.freeze({ host: local.host ?? 'localhost', port: this.port ?? local.port });
+  }
+
+  /** How many peer hubs this hub's stream reaches now: collective.js's `active`. */
+  get active(): number {
+    return this.#mesh?.linked().length ?? 0;
+  }
+
+  /**
+   * One key per linked peer, its address as dialed (`host:port`), valued with its node id: a
+   * read-only view of collective.js's `connections`.
+   */
+  get connections(): Readonly<Record<string, string>> {
+    const view: Record<string, string> = {};
+    for (const { address, id } of this.#mesh?.linked() ?? []) view[address] = id;
+    return Object.freeze(view);
+  }
+
+  /**
+   * Starts a hub and resolves with it once it listens: the promise form of the constructor.
+   * It does not wait for any peer (a hub must be able to start alone); rejects if it cannot
+   * listen.
+   */
+  static async start(options: StartOptions = {}): Promise<Collective> {
+    const { listen, peers, ...settings } = options;
+    const hub = new Collective(listen, peers, settings);
+    await hub.listening();
+    return hub;
+  }
+
+  /**
+   * Resolves once the hub listens (at once without `listen`); rejects if it cannot. The
+   * rejection reports the failure, so the `error` event it also causes is absorbed meanwhile
+   * (an `error` event with no listener would crash the process).
+   */
+  async listening(): Promise<void> {
+    const absorb = (): void => undefined;
+    this.once('error', absorb);
+    try {
+      await this.#started;
+    } finally {
+      this.off('error', absorb);
+    }
+  }
+
+  /** The TCP port this hub listens on for peers (the real one when asked for port 0). */
+  get port(): number | undefined {
+    return this.#mesh?.port;
+  }
+
+  #applied(op: Op): void {
+    this.#opsApplied++;
+    this.#relay.applied(op);
+    this.#protocol?.localOp(op);
+    if (this.#protocol === undefined && ++this.#sinceCollect >= FOLD_EVERY && !this.#collectScheduled) {
+      this.#collectScheduled = true;
+      setImmediate(() => this.#collectSolo());
+    }
+    if (op.stamp.node === this.id) this.#opsLocal++;
+    if (this.listenerCount('change') > 0) {
+      this.#notify('change', { path: formatPath(op.path), segments: op.path, op: op.kind, origin: op.stamp.node });
+    }
+  }
+
+  // Alone, a hub has seen every op there is, so everything up to its clock can be folded (its
+  // own writes keep no records; this folds the nodes deletes leave). Linked hubs fold through
+  // Folding (mesh/gc.ts), up to what every member of the group has seen.
+  #collectSolo(): void {
+    this.#collectScheduled = false;
+    this.#sinceCollect = 0;
+    if (this.#closed) return;
+    const horizon = computeHorizon([this.#replica.frontier()])!;
+    const folded = this.#replica.foldedTo;
+    if (folded !== undefined && !isAfter(horizon, folded)) return; // nothing new to fold
+    this.#replica.collect(horizon);
+    this.#soloFolds++;
+  }
+
+  #open(): Replica {
+    if (this.#closed) throw new ClosedError();
+    return this.#replica;
+  }
+
+  /** The value at `path`, deep-frozen, or `undefined`; with no path, the whole tree. Sync. */
+  get(path?: Path): JsonValue | undefined {
+    return this.#open().get(path);
+  }
+
+  /**
+   * Sets the value at `path`; the hub applies it before returning, and the promise resolves
+   * then. `operation` is collective.js's third argument (`OPERATIONS.INCREMENT` adds `value`,
+   * `OPERATIONS.DELETE` deletes).
+   */
+  set<T>(path: Path, value: T & JsonInput<T>, operation?: Operation | true): Promise<void> {
+    const kind = seedOperation(operation);
+    if (kind === 'incr') return this.incr(path, value as number);
+    if (kind === 'delete') return this.delete(path);
+    this.#open().set(path, value);
+    return Promise.resolve();
+  }
+
+  /** Deletes the value at `path`. */
+  delete(path: Path): Promise<void> {
+    this.#open().delete(path);
+    return Promise.resolve();
+  }
+
+  /** Adds `by` (default 1) to the number at `path`; a missing or non-number value counts as 0. */
+  incr(path: Path, by: number = 1): Promise<void> {
+    this.#open().incr(path, by);
+    return Promise.resolve();
+  }
+
+  /** Subtracts `by` (default 1) from the number at `path`. */
+  decr(path: Path, by: number = 1): Promise<void> {
+    if (typeof by !== 'number') {
+      throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Expected the amount to be a finite number, got ${describe(by)}`);
+    }
+    this.#open().incr(path, -by);
+    return Promise.resolve();
+  }
+
+  /** Appends one element to the list at `path`; a missing or non-list value starts a list. */
+  append<T>(path: Path, value: T & JsonInput<T>): Promise<void> {
+    this.#open().append(path, value);
+    return Promise.resolve();
+  }
+
+  /**
+   * Sets `next` if the value at `path` deep-equals `expected` (`null` also matches a missing
+   * value); resolves with whether it did.
+   */
+  cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>): Promise<boolean> {
+    return Promise.resolve(this.#open().cas(path, expected, next) !== undefined);
+  }
+
+  /** Calls `listener(value, change)` whenever the value at `path` changes; returns the unsubscribe. */
+  watch(path: Path, listener: WatchListener): () => void {
+    return this.#open().watch(path, listener);
+  }
+
+  /** Resolves once every write made so far is applied (at once, on a hub). */
+  flush(): Promise<void> {
+    return this.#closed ? handled(Promise.reject(new ClosedError())) : Promise.resolve();
+  }
+
+  /**
+   * Serves a member (a cluster worker or a thread) over `link`. Used by `collective.cluster()`
+   * and `collective.pool()`; call it yourself only to attach a transport of your own.
+   */
+  attachMember(link: Link): void {
+    this.#relay.attach(link);
+  }
+
+  /**
+   * A tinypool whose threads are members of this hub (see `collective.pool()`): tinypool's
+   * options, a real Tinypool back.
+   */
+  pool(options: PoolOptions = {}): Tinypool {
+    this.#open();
+    return createPool((link) => this.attachMember(link), options);
+  }
+
+  /** Makes a plain `worker_threads` Worker a member of this hub (see `collective.attachThread()`). */
+  attachThread(worker: Worker): void {
+    this.#open();
+    attachWorker((link) => this.attachMember(link), worker);
+  }
+
+  /** Counters for monitoring. */
+  stats(): CollectiveStats {
+    const relay = this.#relay.stats();
+    const rejections = this.#protocol?.rejections;
+    const peers = this.#mesh?.peers() ?? [];
+    return {
+      id: this.id,
+      peers,
+      rejectedFrames: rejections?.rejectedFrames ?? 0,
+      authFailures: rejections?.authFailures ?? 0,
+      handshakeTimeouts: rejections?.handshakeTimeouts ?? 0,
+      rejections: rejections?.byCode() ?? {},
+      opsApplied: this.#opsApplied,
+      opsPerSecond: this.#opsPerSecond,
+      queuedBytes: relay.queuedBytes + peers.reduce((sum, peer) => sum + peer.queuedBytes, 0),
+      opsLocal: this.#opsLocal,
+      members: relay.members,
+      rejectedMessages: relay.rejectedMessages,
+      rejectedIntents: relay.rejectedIntents,
+      watchers: this.#replica.watcherCount(),
+      metadata: this.#replica.metadata(),
+      gc: { runs: (this.#folding?.runs ?? 0) + this.#soloFolds, waits: this.#folding?.waits ?? 0, members: this.#protocol?.members ?? 0 },
+    };
+  }
+
+  /** Stops the hub: its links to members and peers, and its listening socket. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#folding?.stop();
+    clearInterval(this.#rateTimer);
+    this.#relay.close();
+    await this.#mesh?.close();
+    this.#log('closed');
+    this.#notify('close');
+  }
+}

@@ -1,0 +1,116 @@
+import type * as tls from 'node:tls';
+import { DEFAULTS } from '../defaults.js';
+import { describe, inputRangeError, inputTypeError } from '../errors.js';
+import type { NodeId } from '../core/clock.js';
+import type { HostAddress } from '../mesh/types.js';
+import type { CollectiveOptions } from '../types.js';
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1|\[::1\])$/;
+
+// The numeric options, with the least each may be: a frame must hold a handshake and a useful
+// slice of a split message, a backlog at least a frame.
+const MINIMUM = {
+  maxDepth: 1,
+  maxValueBytes: 1,
+  maxClockSkewMs: 0,
+  handshakeTimeoutMs: 1,
+  heartbeatMs: 1,
+  maxFrameBytes: 64 * 1024,
+  maxPeerBacklog: 64 * 1024,
+  antiEntropyMs: 1,
+  reconnectMaxMs: 1,
+} as const;
+
+/** A hub's options, checked and completed with the defaults: what the hub's parts read. */
+export interface HubSettings {
+  readonly id: NodeId | undefined;
+  readonly listen: HostAddress | undefined;
+  readonly peers: readonly HostAddress[];
+  readonly maxDepth: number;
+  readonly maxValueBytes: number;
+  readonly secret: string | undefined;
+  readonly tls: tls.SecureContextOptions | undefined;
+  readonly maxClockSkewMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly heartbeatMs: number;
+  readonly maxFrameBytes: number;
+  readonly maxPeerBacklog: number;
+  readonly antiEntropyMs: number;
+  readonly reconnectMinMs: number;
+  readonly reconnectMaxMs: number;
+  readonly lagGraceMs: number;
+}
+
+function sameAddress(a: HostAddress, b: HostAddress): boolean {
+  return (a.host ?? 'localhost') === (b.host ?? 'localhost') && a.port === b.port;
+}
+
+/**
+ * Checks a hub's options and fills in every default (defaults.ts). Throws a TypeError or
+ * RangeError with code `ERR_COLLECTIVE_INVALID_OPTION` naming a bad one. Refuses a hub that
+ * would accept strangers: one listening on a non-loopback address without a `secret` or
+ * `tls`, unless the caller said `insecure: true` (a private network of its own).
+ */
+export function hubSettings(local: HostAddress | undefined, allHosts: readonly HostAddress[] | undefined, options: CollectiveOptions = {}): HubSettings {
+  if (typeof options !== 'object' || options === null) {
+    throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected the hub options to be an object, got ${describe(options)}`);
+  }
+  if (local !== undefined && (typeof local !== 'object' || local === null || typeof local.port !== 'number')) {
+    throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected the local address to be { host, port }, got ${describe(local)}`);
+  }
+  if (allHosts !== undefined && !Array.isArray(allHosts)) {
+    throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected allHosts to be an array of { host, port }, got ${describe(allHosts)}`);
+  }
+  const peers = (allHosts ?? []).filter((host) => local === undefined || !sameAddress(host, local));
+  if (options.secret !== undefined && (typeof options.secret !== 'string' || options.secret.length === 0)) {
+    throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected \`secret\` to be a non-empty string, got ${describe(options.secret)}`);
+  }
+  for (const [name, least] of Object.entries(MINIMUM)) {
+    const value = options[name as keyof typeof MINIMUM];
+    if (value === undefined) continue;
+    const message = `Expected \`${name}\` to be an integer of at least ${least}, got ${describe(value)}`;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', message);
+    if (value < least) throw inputRangeError('ERR_COLLECTIVE_INVALID_OPTION', message);
+  }
+  for (const peer of peers) {
+    if (typeof peer !== 'object' || peer === null || !Number.isSafeInteger(peer.port) || peer.port < 1 || peer.port > 65535) {
+      throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected every peer to be { host, port }, got ${describe(peer)}`);
+    }
+  }
+  if (local !== undefined) checkListen(local, options);
+  const reconnectMaxMs = options.reconnectMaxMs ?? DEFAULTS.reconnectMaxMs;
+  return {
+    id: options.id as NodeId | undefined,
+    listen: local,
+    peers,
+    maxDepth: options.maxDepth ?? DEFAULTS.maxDepth,
+    maxValueBytes: options.maxValueBytes ?? DEFAULTS.maxValueBytes,
+    secret: options.secret,
+    tls: options.tls,
+    maxClockSkewMs: options.maxClockSkewMs ?? DEFAULTS.maxClockSkewMs,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs,
+    heartbeatMs: options.heartbeatMs ?? DEFAULTS.heartbeatMs,
+    maxFrameBytes: options.maxFrameBytes ?? DEFAULTS.maxFrameBytes,
+    maxPeerBacklog: options.maxPeerBacklog ?? DEFAULTS.maxPeerBacklog,
+    antiEntropyMs: options.antiEntropyMs ?? DEFAULTS.antiEntropyMs,
+    // A hub told to redial at most every 50 ms starts there too.
+    reconnectMinMs: Math.min(DEFAULTS.reconnectMinMs, reconnectMaxMs),
+    reconnectMaxMs,
+    lagGraceMs: DEFAULTS.lagGraceMs,
+  };
+}
+
+function checkListen(local: HostAddress, options: CollectiveOptions): void {
+  if (!Number.isSafeInteger(local.port) || local.port < 0 || local.port > 65535) {
+    throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected the listen port to be 0..65535, got ${describe(local.port)}`);
+  }
+  const host = local.host ?? 'localhost';
+  // Either authenticates peers: the shared secret, or mutual TLS (certificates both ways).
+  if (!LOOPBACK.test(host) && options.secret === undefined && options.tls === undefined && options.insecure !== true) {
+    throw inputTypeError(
+      'ERR_COLLECTIVE_INVALID_OPTION',
+      `Refusing to listen on ${host} without a \`secret\`: anyone who can reach it could write to the store. ` +
+        'Set `secret` (the same on every hub) or `tls`, or `insecure: true` on a network that is yours alone.',
+    );
+  }
+}

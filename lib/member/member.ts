@@ -1,0 +1,393 @@
+import { EventEmitter } from 'node:events';
+import { ClosedError, NotReadyError, ProtocolError, TimeoutError, describe, inputTypeError } from '../errors.js';
+import { logger, type Logger } from '../log.js';
+import type { NodeId, Stamp } from '../core/clock.js';
+import { ABSENT } from '../core/node.js';
+import type { Op, OpKind } from '../core/op.js';
+import { DEFAULT_MAX_DEPTH, formatPath, parsePath, type Path, type Segments } from '../core/path.js';
+import { FOLD_EVERY, ReplicatedTree } from '../core/tree.js';
+import { DEFAULT_MAX_VALUE_BYTES, toStoredValue, type JsonInput, type JsonValue } from '../core/value.js';
+import { seedOperation, type Operation } from '../operations.js';
+import { Watchers, type WatchListener } from '../core/watchers.js';
+import type { Link } from '../links/link.js';
+import {
+  MEMBER_PROTOCOL_VERSION,
+  decodeHubMessage,
+  type DecodedHubMessage,
+  type StreamItem,
+  type WireIntent,
+  type WireReply,
+} from '../wire/member.js';
+import { overlay } from './overlay.js';
+import { PendingWrites, handled, type PendingWrite } from './pending.js';
+
+/** Options of a member. */
+export interface MemberOptions {
+  /** How long `ready()` waits for the hub's snapshot before it rejects. @default 5000 */
+  readyTimeout?: number;
+  /** Deepest path accepted. @default 32 */
+  maxDepth?: number;
+  /** Largest value accepted, in bytes of JSON. @default 1048576 (1 MiB) */
+  maxValueBytes?: number;
+}
+
+/** A member's counters. */
+export interface MemberStats {
+  /** This member's number at its hub (0 until ready). */
+  member: number;
+  /** The hub's node id ('' until ready). */
+  hub: string;
+  ready: boolean;
+  /** Writes sent and not yet acknowledged by the hub. */
+  pending: number;
+  /** Position in the hub's stream. */
+  position: number;
+}
+
+// The member applies its hub's stream in the hub's order: stamps are the stream positions, so
+// every item is the newest and takes the tree's O(depth) path.
+const STREAM = 'stream' as NodeId;
+const positionStamp = (position: number): Stamp => ({ wall: 0, count: position, node: STREAM });
+
+/**
+ * What a member tells a relay of its own members (the threads of a cluster worker): each stream
+ * message it applied, with how far the hub acknowledged this member's intents and the hub's
+ * replies to them; and each snapshot it took, with the intents that snapshot acknowledged.
+ */
+export interface MemberEvents {
+  ready: [];
+  close: [];
+  stream: [items: readonly StreamItem[], acked: number | undefined, replies: readonly WireReply[]];
+  snapshot: [acked: number];
+}
+
+/** The confirmed state of a member (without its pending writes), for its own members' snapshots. */
+export interface ConfirmedState {
+  hub: string;
+  at: number;
+  tree: JsonValue;
+  limits: { maxDepth: number; maxValueBytes: number };
+}
+
+/**
+ * A follower cache of a hub: serves reads from a local replica of the hub's state, sends
+ * writes up as intents, and applies the hub's ordered stream. Its own writes are visible to
+ * its own reads at once (replayed on top of the confirmed state) until the hub confirms them.
+ */
+export class Member extends EventEmitter<MemberEvents> {
+  readonly #link: Link;
+  readonly #log: Logger;
+  #limits: { maxDepth: number; maxValueBytes: number };
+  #tree = new ReplicatedTree();
+  readonly #watchers = new Watchers((path) => this.#confirmed(path));
+  readonly #pending = new PendingWrites();
+  #outbox: PendingWrite[] = [];
+  #position = 0;
+  #me = 0;
+  #hub = '';
+  #sinceCollect = 0;
+  #state: 'connecting' | 'ready' | 'closed' = 'connecting';
+  readonly #ready: Promise<void>;
+  #resolveReady!: () => void;
+  #rejectReady!: (error: Error) => void;
+  #readyTimer: NodeJS.Timeout | undefined;
+
+  constructor(link: Link, options: MemberOptions = {}) {
+    super();
+    this.#link = link;
+    this.#log = logger('member', `${link.label}`);
+    this.#limits = {
+      maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
+      maxValueBytes: options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
+    };
+    this.#ready = handled(
+      new Promise<void>((resolve, reject) => {
+        this.#resolveReady = resolve;
+        this.#rejectReady = reject;
+      }),
+    );
+    const timeout = options.readyTimeout ?? 5000;
+    this.#readyTimer = setTimeout(() => this.#readyTimedOut(timeout), timeout);
+    link.on('message', (message) => this.#linkOnMessage(message));
+    link.on('close', (reason) => this.#linkOnClose(reason));
+    link.ref?.(); // until the snapshot arrives
+    if (!link.send({ t: 'hello', v: MEMBER_PROTOCOL_VERSION })) this.#linkOnClose(undefined);
+  }
+
+  /** Resolves once the member holds its hub's snapshot. */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  #readyTimedOut(timeout: number): void {
+    this.#readyTimer = undefined;
+    if (this.#state !== 'connecting') return;
+    this.#rejectReady(
+      new TimeoutError(
+        `no collective hub answered within ${timeout} ms: start one in the primary with collective.cluster() ` +
+          '(or attach this thread to a hub)',
+      ),
+    );
+    this.close();
+  }
+
+  #linkOnMessage(raw: unknown): void {
+    let message: DecodedHubMessage;
+    try {
+      message = decodeHubMessage(raw, this.#limits, this.#hub);
+    } catch (error) {
+      this.#log('dropping the link to the hub: %s', (error as Error).message);
+      this.#link.close(new ProtocolError((error as Error).message));
+      return;
+    }
+    if (message.t === 'snapshot') this.#applySnapshot(message);
+    else {
+      // Replies first: a failed cas is answered in the same message as the writes after it.
+      for (const reply of message.r ?? []) {
+        if (reply.error !== undefined) {
+          // This member validates with the hub's own limits, so a refusal means it is broken.
+          this.#link.close(new ProtocolError(`the hub refused write ${reply.i}: ${reply.error}`));
+          return;
+        }
+        this.#pending.casOutcome(reply.i, reply.ok);
+      }
+      for (const item of message.s) this.#applyItem(item);
+      let acked: number | undefined;
+      for (const [member, intent] of message.a ?? []) {
+        if (member !== this.#me) continue;
+        this.#pending.acknowledgeUpTo(intent);
+        acked = intent;
+      }
+      this.#settle();
+      if (this.listenerCount('stream') > 0) this.emit('stream', message.s, acked, message.r ?? []);
+    }
+  }
+
+  #applySnapshot(message: Extract<DecodedHubMessage, { t: 'snapshot' }>): void {
+    this.#tree = ReplicatedTree.fromValue(message.tree, positionStamp(message.at));
+    this.#position = message.at;
+    this.#me = message.you;
+    this.#hub = message.hub;
+    this.#limits = { maxDepth: message.limits.maxDepth, maxValueBytes: message.limits.maxValueBytes };
+    // Intents up to `w` are already in the snapshot.
+    if (this.#pending.casUndecidedUpTo(message.w)) {
+      this.#link.close(new ProtocolError('resynchronized before a cas result arrived'));
+      return;
+    }
+    this.#pending.acknowledgeUpTo(message.w);
+    this.#settle();
+    this.emit('snapshot', message.w);
+    this.#log('ready at position %d as member %d of hub %s', message.at, message.you, message.hub);
+    this.#watchers.resync(message.hub as NodeId);
+    if (this.#state === 'connecting') {
+      this.#state = 'ready';
+      if (this.#readyTimer !== undefined) clearTimeout(this.#readyTimer);
+      this.#readyTimer = undefined;
+      this.#resolveReady();
+      this.emit('ready');
+    }
+    this.#updateRef();
+  }
+
+  #applyItem(item: StreamItem): void {
+    if (item.n <= this.#position) return;
+    if (item.n !== this.#position + 1) {
+      // The link is ordered and reliable, so this is a broken hub; start over from a snapshot.
+      this.#log('stream gap at %d (expected %d): asking for a snapshot', item.n, this.#position + 1);
+      this.#link.send({ t: 'hello', v: MEMBER_PROTOCOL_VERSION });
+      return;
+    }
+    this.#position = item.n;
+    this.#tree.applyFinal(item.k, item.p, item.v);
+    // applyFinal keeps no op records, only nodes (a deleted path stays a node until folded):
+    // fold now and then. Folding copies the parents it folds into, so every 10k items keeps
+    // that cost amortized even under a parent with 10k children.
+    if (++this.#sinceCollect >= FOLD_EVERY) {
+      this.#sinceCollect = 0;
+      this.#tree.collect(positionStamp(this.#position));
+    }
+    if (this.#watchers.size === 0) return;
+    const op: Op = { kind: item.k, path: item.p, value: item.v, seq: item.n, stamp: positionStamp(item.n) };
+    this.#watchers.notify(op, item.o as NodeId);
+  }
+
+  #settle(): void {
+    this.#pending.settle();
+    if (this.#pending.size === 0) this.#updateRef();
+  }
+
+  // The link keeps the process alive only while an answer is awaited (the snapshot, or the
+  // acknowledgement of a write): a worker that is done must be able to exit.
+  #updateRef(): void {
+    if (this.#state === 'connecting' || this.#pending.size > 0) this.#link.ref?.();
+    else this.#link.unref?.();
+  }
+
+  #linkOnClose(reason: Error | undefined): void {
+    if (this.#state === 'closed') return;
+    const wasConnecting = this.#state === 'connecting';
+    this.#state = 'closed';
+    if (this.#readyTimer !== undefined) clearTimeout(this.#readyTimer);
+    this.#readyTimer = undefined;
+    const error = new ClosedError(`the link to the collective hub closed${reason ? `: ${reason.message}` : ''}`);
+    if (wasConnecting) this.#rejectReady(error);
+    this.#outbox = [];
+    this.#pending.rejectAll(error);
+    this.emit('close');
+  }
+
+  #confirmed(path: Segments): JsonValue | undefined {
+    const value = this.#tree.get(path);
+    return value === ABSENT ? undefined : value;
+  }
+
+  /** The value at `path` (deep-frozen), or `undefined`; with no path, the whole tree. */
+  get(path?: Path): JsonValue | undefined {
+    if (this.#state === 'connecting') throw new NotReadyError();
+    if (path === undefined) {
+      const all = this.#pending.allReplayed();
+      if (all === undefined) return this.#tree.getAll();
+      return overlay((p) => (p.length === 0 ? this.#tree.getAll() : this.#tree.get(p)), [], all) as JsonValue;
+    }
+    const segments = parsePath(path, this.#limits.maxDepth);
+    const pending = this.#pending.replayedFor(segments[0]!);
+    if (pending === undefined) return this.#confirmed(segments);
+    const value = overlay((p) => this.#tree.get(p), segments, pending);
+    return value === ABSENT ? undefined : value;
+  }
+
+  // Every promise handed to the caller is marked handled (see `handled`): an un-awaited write
+  // whose hub went away must not crash the process.
+  #write(kind: OpKind | 'cas', path: Path, value: JsonValue | undefined, expected?: JsonValue): Promise<unknown> {
+    const segments = parsePath(path, this.#limits.maxDepth);
+    if (this.#state === 'closed') return handled(Promise.reject(new ClosedError()));
+    const write = this.#pending.add(kind, segments, value, expected);
+    if (this.#pending.size === 1) this.#updateRef();
+    if (this.#outbox.length === 0) setImmediate(() => this.#flushOutbox());
+    this.#outbox.push(write);
+    return write.batch.promise;
+  }
+
+  #flushOutbox(): void {
+    const writes = this.#outbox;
+    this.#outbox = [];
+    this.#pending.endBatch(); // writes from now on leave in the next message
+    if (writes.length === 0) return;
+    const intents = writes.map((write) => {
+      const intent: WireIntent = { k: write.kind, p: write.path as string[] };
+      if (write.value !== undefined) intent.v = write.value;
+      if (write.expected !== undefined) intent.e = write.expected;
+      return intent;
+    });
+    if (!this.#link.send({ t: 'write', i: writes[0]!.id, w: intents })) this.#linkOnClose(undefined);
+  }
+
+  #value(path: Path, value: unknown): JsonValue {
+    return toStoredValue(value, typeof path === 'string' ? path : formatPath(parsePath(path)), this.#limits.maxValueBytes);
+  }
+
+  /**
+   * Sends up a write that one of this member's own members made (a thread's, already validated
+   * with this member's limits); returns its intent id here, which the hub's acknowledgements
+   * and replies name.
+   */
+  forward(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue): number {
+    if (this.#state === 'closed') throw new ClosedError();
+    const write = this.#pending.add(kind, path, value, expected);
+    if (this.#pending.size === 1) this.#updateRef();
+    if (this.#outbox.length === 0) setImmediate(() => this.#flushOutbox());
+    this.#outbox.push(write);
+    return write.id;
+  }
+
+  /** The state the hub confirmed, without pending writes (the whole tree: for snapshots). Only once ready. */
+  confirmed(): ConfirmedState {
+    if (this.#state === 'connecting') throw new NotReadyError();
+    return { hub: this.#hub, at: this.#position, tree: this.#tree.getAll() ?? {}, limits: this.limits };
+  }
+
+  /** The hub's limits (this member's own until its snapshot arrives). */
+  get limits(): { maxDepth: number; maxValueBytes: number } {
+    return { ...this.#limits };
+  }
+
+  /** The last position of the hub's stream this member applied. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** Sends the writes of this turn now rather than at the end of the turn (a finished task). */
+  sendNow(): void {
+    if (this.#outbox.length > 0) this.#flushOutbox();
+  }
+
+  /**
+   * Sets the value at `path`; resolves when the hub applied it. `operation` is collective.js's
+   * third argument (`OPERATIONS.INCREMENT` adds `value`, `OPERATIONS.DELETE` deletes).
+   */
+  set<T>(path: Path, value: T & JsonInput<T>, operation?: Operation | true): Promise<void> {
+    const kind = seedOperation(operation);
+    if (kind === 'incr') return this.incr(path, value as number);
+    if (kind === 'delete') return this.delete(path);
+    return this.#write('set', path, this.#value(path, value)) as Promise<void>;
+  }
+
+  /** Deletes the value at `path`. */
+  delete(path: Path): Promise<void> {
+    return this.#write('delete', path, undefined) as Promise<void>;
+  }
+
+  /** Adds `by` to the number at `path`. */
+  incr(path: Path, by: number = 1): Promise<void> {
+    if (typeof by !== 'number' || !Number.isFinite(by)) {
+      throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Expected the amount to be a finite number, got ${describe(by)}`);
+    }
+    return this.#write('incr', path, by) as Promise<void>;
+  }
+
+  /** Subtracts `by` from the number at `path`. */
+  decr(path: Path, by: number = 1): Promise<void> {
+    if (typeof by !== 'number' || !Number.isFinite(by)) {
+      throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Expected the amount to be a finite number, got ${describe(by)}`);
+    }
+    return this.incr(path, -by);
+  }
+
+  /** Appends one element to the list at `path`. */
+  append<T>(path: Path, value: T & JsonInput<T>): Promise<void> {
+    return this.#write('append', path, this.#value(path, value)) as Promise<void>;
+  }
+
+  /** Compare-and-set, decided by the hub; resolves with whether it set. */
+  cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>): Promise<boolean> {
+    const nextValue = this.#value(path, next);
+    const expectedValue = expected === undefined ? null : this.#value(path, expected);
+    return this.#write('cas', path, nextValue, expectedValue) as Promise<boolean>;
+  }
+
+  /** Calls `listener(value, change)` for every confirmed change of the value at `path`. */
+  watch(path: Path, listener: WatchListener): () => void {
+    if (typeof listener !== 'function') {
+      throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected a listener function, got ${describe(listener)}`);
+    }
+    return this.#watchers.add(parsePath(path, this.#limits.maxDepth), listener);
+  }
+
+  /** Resolves once every write made so far was applied by the hub (or failed). */
+  flush(): Promise<void> {
+    if (this.#state === 'closed' && this.#pending.size === 0) return handled(Promise.reject(new ClosedError()));
+    return this.#pending.flushed();
+  }
+
+  stats(): MemberStats {
+    return { member: this.#me, hub: this.#hub, ready: this.#state === 'ready', pending: this.#pending.size, position: this.#position };
+  }
+
+  /** Leaves the hub; pending writes are rejected with `ERR_COLLECTIVE_CLOSED`. */
+  close(): Promise<void> {
+    this.#flushOutbox();
+    this.#link.close();
+    this.#linkOnClose(undefined);
+    return Promise.resolve();
+  }
+}

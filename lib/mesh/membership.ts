@@ -1,0 +1,102 @@
+import type { NodeId, Stamp } from '../core/clock.js';
+import { computeHorizon, type Frontier } from '../core/horizon.js';
+import type { Replica } from '../core/replica.js';
+import { MAX_GROUP_IDS, type VectorMessage } from '../wire/peer.js';
+
+/**
+ * How often linked hubs tell each other their frontier, and fold what all have seen: often
+ * enough that op records die young (cheap for the garbage collector) instead of piling up
+ * between anti-entropy rounds.
+ */
+export const GC_PACE_MS = 100;
+
+/**
+ * How far behind wall time linked hubs fold at the latest. It covers a joining hub's writes
+ * while the group learns of it, provided hub clocks agree within about this (NTP does).
+ */
+export const GC_LAG_MS = 250;
+
+/**
+ * Who is in the group of hubs, as far as GC is concerned, and their latest frontiers.
+ *
+ * Folding ops away is only safe once every hub that may still send one of them has been heard
+ * from (core/horizon.ts). So membership is sticky: a hub that linked with anyone in the group
+ * stays a member (hubs tell each other whom they count) until it is known to be gone for good,
+ * which is when its address answers with another id (it restarted without its state; hubs tell
+ * each other that too). A member that is down, or that this hub cannot hear from, stops GC
+ * here until it is back: metadata then grows, and nothing is ever folded unsafely.
+ */
+export class Membership {
+  readonly #self: NodeId;
+  readonly #members = new Set<NodeId>();
+  readonly #retired = new Set<NodeId>();
+  readonly #frontiers = new Map<NodeId, { frontier: Frontier; at: number }>();
+
+  constructor(self: NodeId) {
+    this.#self = self;
+  }
+
+  /** A hub linked with this one. */
+  join(id: NodeId): void {
+    if (id !== this.#self && !this.#retired.has(id) && this.#members.size < MAX_GROUP_IDS) this.#members.add(id);
+  }
+
+  /** An address that answered as `before` now answers as `now`: `before` is gone for good. */
+  replaced(before: NodeId, now: NodeId): void {
+    this.#retire(before);
+    this.join(now);
+  }
+
+  #retire(id: NodeId): void {
+    if (id === this.#self || this.#retired.has(id) || this.#retired.size >= MAX_GROUP_IDS) return;
+    this.#retired.add(id);
+    this.#members.delete(id);
+    this.#frontiers.delete(id);
+  }
+
+  /** A peer's vector message: its frontier, and whom it counts as members or retired. */
+  heard(from: NodeId, message: VectorMessage, now: number): void {
+    for (const id of message.retired) this.#retire(id);
+    for (const id of message.members) this.join(id);
+    if (this.#members.has(from)) this.#frontiers.set(from, { frontier: { id: from, clock: message.clock, vector: message.vector }, at: now });
+  }
+
+  /** What this hub sends in its vector messages. */
+  message(replica: Replica): VectorMessage {
+    const { vector, clock } = replica.frontier();
+    return { vector, clock, members: [this.#self, ...this.#members], retired: [...this.#retired] };
+  }
+
+  /**
+   * The horizon this hub may fold at, or undefined when it may not fold now: `ready` is false
+   * (a configured peer was never reached), a member's frontier is missing or older than
+   * `maxAgeMs`, or some vector holds ops of a hub that is neither a member nor retired (one
+   * this hub has not heard of yet).
+   */
+  horizon(own: Frontier, ready: boolean, maxAgeMs: number, now: number): Stamp | undefined {
+    if (!ready) return undefined;
+    const frontiers: Frontier[] = [own];
+    for (const id of this.#members) {
+      const heard = this.#frontiers.get(id);
+      if (heard === undefined || now - heard.at > maxAgeMs) return undefined;
+      frontiers.push(heard.frontier);
+    }
+    for (const frontier of frontiers) {
+      for (const origin of Object.keys(frontier.vector)) {
+        if (origin !== this.#self && !this.#members.has(origin as NodeId) && !this.#retired.has(origin as NodeId)) return undefined;
+      }
+    }
+    return computeHorizon(frontiers);
+  }
+
+  /** How far `id`'s latest frontier says it has applied `origin`'s ops, if it told one. */
+  seenBy(id: NodeId, origin: string): number | undefined {
+    const heard = this.#frontiers.get(id);
+    return heard === undefined ? undefined : (heard.frontier.vector[origin]?.seq ?? 0);
+  }
+
+  /** How many hubs this one counts as members besides itself, and how many as retired. */
+  get counts(): { members: number; retired: number } {
+    return { members: this.#members.size, retired: this.#retired.size };
+  }
+}

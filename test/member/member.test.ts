@@ -1,0 +1,168 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Collective } from '../../lib/index.js';
+import { MemoryLink } from '../../lib/links/memory.js';
+import { Member } from '../../lib/member/member.js';
+import { waitFor } from '../helpers/wait.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function hub(): Collective {
+  const created = new Collective();
+  cleanups.push(() => created.close());
+  return created;
+}
+
+function member(of: Collective, options = {}): Member {
+  const [hubEnd, memberEnd] = MemoryLink.pair();
+  of.attachMember(hubEnd);
+  const created = new Member(memberEnd, options);
+  cleanups.push(() => created.close());
+  return created;
+}
+
+describe('Member over a memory link', () => {
+  it('is ready once it holds the hub snapshot; reading earlier throws ERR_COLLECTIVE_NOT_READY', async () => {
+    const h = hub();
+    await h.set('config', { mode: 'fast' });
+    const m = member(h);
+    expect(() => m.get('config')).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_NOT_READY' }));
+    await m.ready();
+    expect(m.get('config.mode')).toBe('fast');
+    expect(Object.isFrozen(m.get('config'))).toBe(true);
+    expect(h.stats().members).toBe(1);
+  });
+
+  it('reads its own writes at once, and the write reaches the hub and other members', async () => {
+    const h = hub();
+    const [a, b] = [member(h), member(h)];
+    await Promise.all([a.ready(), b.ready()]);
+    const written = a.set('users.1', { name: 'ada' });
+    expect(a.get('users.1.name')).toBe('ada'); // before the hub confirmed it
+    expect(a.get()).toEqual({ users: { 1: { name: 'ada' } } });
+    await written;
+    expect(h.get('users.1.name')).toBe('ada');
+    await waitFor(() => b.get('users.1.name') === 'ada', 2000, 'b to see the write');
+  });
+
+  it('counts exactly and appends in one order under concurrency', async () => {
+    const h = hub();
+    const members = [member(h), member(h), member(h)];
+    await Promise.all(members.map((m) => m.ready()));
+    await Promise.all(
+      members.flatMap((m, who) => Array.from({ length: 200 }, (_, i) => [m.incr('hits'), m.append('log', `${who}:${i}`)]).flat()),
+    );
+    await Promise.all(members.map((m) => m.flush()));
+    expect(h.get('hits')).toBe(600);
+    await waitFor(() => members.every((m) => m.get('hits') === 600), 2000, 'every member to count 600');
+    const logs = members.map((m) => m.get('log'));
+    expect((logs[0] as string[]).length).toBe(600);
+    expect(logs[1]).toEqual(logs[0]);
+    expect(logs[2]).toEqual(logs[0]);
+    expect(h.get('log')).toEqual(logs[0]);
+  });
+
+  it('cas is decided by the hub: one winner per value among racing members', async () => {
+    const h = hub();
+    const members = Array.from({ length: 5 }, () => member(h));
+    await Promise.all(members.map((m) => m.ready()));
+    const results = await Promise.all(members.map((m, i) => m.cas('lock.owner', null, `m${i}`)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = results.indexOf(true);
+    expect(h.get('lock.owner')).toBe(`m${winner}`);
+  });
+
+  it('watch fires in a member for a change made elsewhere, once', async () => {
+    const h = hub();
+    const [a, b] = [member(h), member(h)];
+    await Promise.all([a.ready(), b.ready()]);
+    const seen = vi.fn();
+    b.watch('jobs', seen);
+    await a.set('jobs.1', 'queued');
+    await h.set('jobs.2', 'queued');
+    await waitFor(() => seen.mock.calls.length >= 2, 2000, 'two watch calls');
+    await a.set('jobs.1', 'queued'); // the same value: no change, no call
+    await a.flush();
+    await h.set('jobs.3', 'x');
+    await waitFor(() => seen.mock.calls.length >= 3, 2000, 'a third watch call');
+    expect(seen.mock.calls.map(([, change]) => change.path)).toEqual(['jobs.1', 'jobs.2', 'jobs.3']);
+    expect(seen.mock.calls[0]![1].origin).toBe(h.id);
+  });
+
+  it('a member joining while writes are in flight counts each write once', async () => {
+    const h = hub();
+    const a = member(h);
+    await a.ready();
+    const writes = Array.from({ length: 100 }, () => a.incr('n'));
+    const late = member(h);
+    await late.ready();
+    await Promise.all(writes);
+    await waitFor(() => late.get('n') === 100, 2000, 'the late member to see 100');
+    await a.incr('n');
+    await waitFor(() => late.get('n') === 101, 2000, 'the late member to see 101');
+  });
+
+  it('ready() rejects after the timeout when no hub answers, saying so', async () => {
+    const [, memberEnd] = MemoryLink.pair();
+    const m = new Member(memberEnd, { readyTimeout: 100 });
+    cleanups.push(() => m.close());
+    await expect(m.ready()).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_TIMEOUT', message: expect.stringMatching(/no collective hub answered within 100 ms/) });
+  });
+
+  it('when the hub goes away, pending writes reject with ERR_COLLECTIVE_CLOSED and nothing crashes', async () => {
+    const h = new Collective();
+    const m = member(h);
+    await m.ready();
+    const pending = m.set('x', 1);
+    void m.incr('y'); // never awaited: must not become an unhandled rejection
+    await h.close();
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_CLOSED' });
+    await expect(m.set('z', 1)).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_CLOSED' });
+    expect(m.stats().ready).toBe(false);
+  });
+
+  it('throws bad input synchronously and sends nothing', async () => {
+    const h = hub();
+    const m = member(h);
+    await m.ready();
+    expect(() => m.set('a..b', 1)).toThrow(TypeError);
+    expect(() => m.set('a', new Map() as never)).toThrow(/Invalid value for `a`/);
+    expect(() => m.incr('a', Number.NaN)).toThrow(TypeError);
+    await m.flush();
+    expect(h.stats().opsApplied).toBe(0);
+  });
+});
+
+describe('the hub facing a broken member', () => {
+  it('drops a link that sends garbage, counts it, and keeps serving the others', async () => {
+    const h = hub();
+    const good = member(h);
+    await good.ready();
+    const [hubEnd, rogue] = MemoryLink.pair();
+    h.attachMember(hubEnd);
+    const closed = new Promise((resolve) => rogue.once('close', resolve));
+    rogue.send({ t: 'bogus' });
+    await closed;
+    expect(h.stats().rejectedMessages).toBe(1);
+    await good.set('still', 'fine');
+    expect(h.get('still')).toBe('fine');
+  });
+
+  it('refuses a bad intent with an error reply, applying nothing and keeping the link', async () => {
+    const h = hub();
+    const [hubEnd, raw] = MemoryLink.pair();
+    h.attachMember(hubEnd);
+    const messages: unknown[] = [];
+    raw.on('message', (message) => messages.push(message));
+    raw.send({ t: 'hello', v: 1 });
+    raw.send({ t: 'write', i: 1, w: [{ k: 'set', p: ['__proto__', 'polluted'], v: 1 }, { k: 'set', p: ['ok'], v: 2 }] });
+    await waitFor(() => h.get('ok') === 2, 2000, 'the good intent');
+    await waitFor(() => messages.some((m) => (m as { r?: unknown[] }).r !== undefined), 2000, 'the error reply');
+    const reply = messages.find((m) => (m as { r?: unknown[] }).r !== undefined) as { r: { i: number; ok: boolean; error: string }[] };
+    expect(reply.r[0]).toMatchObject({ i: 1, ok: false, error: expect.stringMatching(/__proto__/) });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(h.stats()).toMatchObject({ rejectedIntents: 1, members: 1 });
+  });
+});

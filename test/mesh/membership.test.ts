@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import type { NodeId, Stamp } from '../../lib/core/clock.js';
+import type { Frontier, VersionVector } from '../../lib/core/horizon.js';
+import { Membership } from '../../lib/mesh/membership.js';
+
+const id = (name: string) => name as NodeId;
+const stamp = (wall: number, node = 'x'): Stamp => ({ wall, count: 0, node: id(node) });
+const vector = (entries: Record<string, number>): VersionVector =>
+  Object.fromEntries(Object.entries(entries).map(([origin, seq]) => [origin, { seq, stamp: stamp(seq * 10, origin) }]));
+const own = (entries: Record<string, number>, clock = 1000): Frontier => ({ id: id('me'), clock: stamp(clock, 'me'), vector: vector(entries) });
+const heard = (entries: Record<string, number>, clock = 1000, members: string[] = [], retired: string[] = []) => ({
+  vector: vector(entries),
+  clock: stamp(clock),
+  members: members.map(id),
+  retired: retired.map(id),
+});
+
+describe('Membership (who GC waits for)', () => {
+  it('alone, folds up to its own clock', () => {
+    expect(new Membership(id('me')).horizon(own({ me: 3 }, 500), true, 1000, 0)).toEqual(stamp(500, 'me'));
+  });
+
+  it('waits for a frontier from every member, and for a recent one', () => {
+    const group = new Membership(id('me'));
+    group.join(id('peer'));
+    expect(group.horizon(own({ me: 3 }), true, 1000, 0)).toBeUndefined();
+    group.heard(id('peer'), heard({ me: 3, peer: 2 }, 700), 0);
+    expect(group.horizon(own({ me: 3, peer: 2 }), true, 1000, 500)).toEqual(stamp(700));
+    expect(group.horizon(own({ me: 3, peer: 2 }), true, 1000, 5000)).toBeUndefined(); // that frontier is stale now
+    expect(group.horizon(own({ me: 3, peer: 2 }), false, 1000, 500)).toBeUndefined(); // a configured peer never reached
+  });
+
+  it('learns members from its peers, and waits for those it has not heard from itself', () => {
+    const group = new Membership(id('me'));
+    group.join(id('peer'));
+    group.heard(id('peer'), heard({ peer: 1 }, 700, ['peer', 'me', 'third']), 0);
+    expect(group.counts.members).toBe(2);
+    expect(group.horizon(own({ me: 1, peer: 1 }), true, 1000, 0)).toBeUndefined();
+  });
+
+  it('waits while a vector holds ops of a hub it has never heard of', () => {
+    const group = new Membership(id('me'));
+    group.join(id('peer'));
+    group.heard(id('peer'), heard({ peer: 1, stranger: 4 }, 700), 0);
+    expect(group.horizon(own({ me: 1, peer: 1, stranger: 4 }), true, 1000, 0)).toBeUndefined();
+  });
+
+  it('retires a hub whose address answers with another id, and hears of retirements from peers', () => {
+    const group = new Membership(id('me'));
+    group.join(id('old'));
+    group.replaced(id('old'), id('new'));
+    group.heard(id('new'), heard({ me: 2, old: 5, new: 1 }, 900, ['new', 'me'], ['old']), 0);
+    // The retired hub's ops no longer hold GC back once every live hub holds the same of them.
+    expect(group.horizon(own({ me: 2, old: 5, new: 1 }, 800), true, 1000, 0)).toEqual(stamp(800, 'me'));
+    group.heard(id('new'), heard({ new: 1 }, 900, ['new', 'me', 'gone'], ['gone']), 0);
+    expect(group.counts).toEqual({ members: 1, retired: 2 });
+    group.join(id('gone')); // a retired id never comes back
+    expect(group.counts.members).toBe(1);
+  });
+});
