@@ -15,7 +15,7 @@ import { Folding } from '../mesh/gc.js';
 import { GC_PACE_MS } from '../mesh/membership.js';
 import { PeerProtocol } from '../mesh/protocol.js';
 import { TcpMesh } from '../mesh/tcp/mesh.js';
-import { MemberRelay } from './relay.js';
+import { HubRelay } from './relay.js';
 import { attachWorker, createPool, type PoolOptions } from '../threads/pool.js';
 import type { JsonInput, JsonValue } from '../core/value.js';
 import { OPERATIONS, seedOperation, type Operation } from '../operations.js';
@@ -45,7 +45,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   readonly id: NodeId;
   readonly #settings: HubSettings;
   readonly #replica: Replica;
-  readonly #relay: MemberRelay;
+  readonly #relay: HubRelay;
   readonly #protocol: PeerProtocol | undefined;
   readonly #mesh: TcpMesh | undefined;
   readonly #folding: Folding | undefined;
@@ -79,9 +79,9 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     });
     this.id = this.#replica.id;
     this.#log = logger('hub', this.id);
-    this.#relay = new MemberRelay(this.#replica, logger('relay', this.id));
-    this.#relay.on('member:up', (member) => this.#notify('member:up', member));
-    this.#relay.on('member:down', (member) => this.#notify('member:down', member));
+    this.#relay = new HubRelay(this.#replica, logger('relay', this.id));
+    this.#relay.server.on('member:up', (member) => this.#notify('member:up', member));
+    this.#relay.server.on('member:down', (member) => this.#notify('member:down', member));
     this.#rateTimer = setInterval(() => {
       this.#opsPerSecond = this.#opsApplied - this.#sampledOps;
       this.#sampledOps = this.#opsApplied;

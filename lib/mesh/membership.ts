@@ -25,12 +25,19 @@ export const GC_LAG_MS = 250;
  * which is when its address answers with another id (it restarted without its state; hubs tell
  * each other that too). A member that is down, or that this hub cannot hear from, stops GC
  * here until it is back: metadata then grows, and nothing is ever folded unsafely.
+ *
+ * Where each member lives (the address it was reached at, or says it listens at) is told around
+ * the group too: the hub that later reaches that address and finds another id there may never
+ * have met the one before, and still has to retire it. An address names one host for the whole
+ * group (every hub dials every other at the same addresses).
  */
 export class Membership {
   readonly #self: NodeId;
   readonly #members = new Set<NodeId>();
   readonly #retired = new Set<NodeId>();
   readonly #frontiers = new Map<NodeId, { frontier: Frontier; at: number }>();
+  // Who lives where: per address, the ids met there (the latest, and any not yet retired).
+  readonly #places = new Map<string, Set<NodeId>>();
 
   constructor(self: NodeId) {
     this.#self = self;
@@ -52,19 +59,45 @@ export class Membership {
     this.#retired.add(id);
     this.#members.delete(id);
     this.#frontiers.delete(id);
+    for (const [address, ids] of this.#places) if (ids.delete(id) && ids.size === 0) this.#places.delete(address);
   }
 
-  /** A peer's vector message: its frontier, and whom it counts as members or retired. */
+  /** `id` lives at `address` (it says it listens there, or someone reached it there). */
+  livesAt(id: NodeId, address: string): void {
+    if (this.#retired.has(id) || id === this.#self) return;
+    let ids = this.#places.get(address);
+    if (ids === undefined) {
+      if (this.#places.size >= MAX_GROUP_IDS) return;
+      this.#places.set(address, (ids = new Set()));
+    }
+    ids.add(id);
+  }
+
+  /**
+   * This hub reached `address` and `id` answered: every other id met there is gone for good
+   * (it restarted without its state), whether this hub met it or heard of it.
+   */
+  reached(id: NodeId, address: string): NodeId[] {
+    const before = [...(this.#places.get(address) ?? [])].filter((other) => other !== id);
+    for (const other of before) this.replaced(other, id);
+    this.#places.set(address, new Set([id]));
+    return before;
+  }
+
+  /** A peer's vector message: its frontier, whom it counts as members or retired, and where they live. */
   heard(from: NodeId, message: VectorMessage, now: number): void {
     for (const id of message.retired) this.#retire(id);
     for (const id of message.members) this.join(id);
+    for (const [id, address] of message.places ?? []) this.livesAt(id, address);
     if (this.#members.has(from)) this.#frontiers.set(from, { frontier: { id: from, clock: message.clock, vector: message.vector }, at: now });
   }
 
   /** What this hub sends in its vector messages. */
   message(replica: Replica): VectorMessage {
     const { vector, clock } = replica.frontier();
-    return { vector, clock, members: [this.#self, ...this.#members], retired: [...this.#retired] };
+    const places: [NodeId, string][] = [];
+    for (const [address, ids] of this.#places) for (const id of ids) places.push([id, address]);
+    return { vector, clock, members: [this.#self, ...this.#members], retired: [...this.#retired], places };
   }
 
   /**

@@ -96,10 +96,10 @@ export class PeerProtocol extends EventEmitter<ProtocolEvents> implements Sessio
   established(session: PeerSession): StreamRole | undefined {
     const peer = session.peer!;
     if (session.direction === 'out') {
-      for (const before of session.context.seenAt ?? []) {
-        if (before === peer.id) continue;
+      // Whoever lived at this address before, and is not who answers now, restarted without
+      // its state: gone for good.
+      for (const before of this.#membership.reached(peer.id, session.context.address)) {
         this.log('%s now answers as %s: %s restarted without its state, and is gone for good', session.context.address, peer.id, before);
-        this.#membership.replaced(before, peer.id);
       }
       // Two addresses can reach one hub (a configured one and one dialed back): keep one stream.
       for (const other of this.#senders.keys()) {
@@ -110,6 +110,7 @@ export class PeerProtocol extends EventEmitter<ProtocolEvents> implements Sessio
       }
     }
     this.#joined(peer);
+    if (session.direction === 'in' && session.context.place !== undefined) this.#membership.livesAt(peer.id, session.context.place);
     this.emit('session:open', session);
     if (session.direction === 'in') {
       this.log('%s is %s: receiving its stream', session.link.label, peer.id);

@@ -18,10 +18,10 @@ export interface SessionContext {
   /** The key a warning about this peer is given once under (its address, or a stranger's host). */
   warnAs: string;
   /**
-   * For a link this hub dialed: the ids seen at its address before (answering there, or dialing
-   * in from there and saying they listen there). One that does not answer now is gone for good.
+   * Where the peer listens, when known: for a link this hub dialed, the address it dialed; for
+   * one the peer dialed, where it says it listens (the transport sets it once the hello came).
    */
-  readonly seenAt?: readonly NodeId[] | undefined;
+  place?: string | undefined;
   /** Called when the peer's hello arrives (before it is checked), with the port it says it listens on. */
   readonly introduced?: ((listenPort: number | undefined) => void) | undefined;
 }

@@ -8,10 +8,11 @@
  *                                           whether a secret is used, the port it listens on (to
  *                                           be dialed back), its GC horizon and hybrid clock
  *   auth     { proof }                      with a secret: the answer to the other's challenge
- *   vector   { v, c, m, r, s? }             the receiver's version vector and frontier: its clock,
- *                                           the hubs it counts as members, those it knows retired;
- *                                           `s: 1` when it saw something lost (resend it all)
- *   frontier { v, c, m, r }                 the same, between anti-entropy rounds (no answer)
+ *   vector   { v, c, m, r, a, s? }          the receiver's version vector and frontier: its clock,
+ *                                           the hubs it counts as members, those it knows retired,
+ *                                           where members live; `s: 1` when it saw something lost
+ *                                           (resend it all)
+ *   frontier { v, c, m, r, a }              the same, between anti-entropy rounds (no answer)
  *   delta    [id, index, clock, [op...]]    piece `index` of delta `id`: what the receiver lacks
  *   synced   [id, pieces, vector]           the end of delta `id`, sent in `pieces` pieces: the
  *                                           sender's version vector, to be taken only once every
@@ -62,6 +63,8 @@ export interface VectorMessage {
   readonly members: readonly NodeId[];
   /** The hubs it knows are gone for good (restarted under another id). */
   readonly retired: readonly NodeId[];
+  /** Where members live, as far as it knows: [id, address] (so that any hub can retire one whose address answers with another id). */
+  readonly places?: readonly (readonly [NodeId, string])[];
   /**
    * The receiver saw something of this stream lost (a sequence gap, a delta missing pieces):
    * the sender must not count on what it sent being on its way, and sends all it lacks.
@@ -117,6 +120,7 @@ export function authFrame(proof: string): WirePeerFrame {
 /** A vector frame (`frontier`: the same message, answered by nothing). */
 export function vectorFrame(message: VectorMessage, type: 'vector' | 'frontier' = 'vector'): WirePeerFrame {
   const p: Record<string, unknown> = { v: encodeVector(message.vector), c: encodeStamp(message.clock), m: message.members, r: message.retired };
+  if (message.places !== undefined && message.places.length > 0) p.a = message.places;
   if (message.resend === true) p.s = 1;
   return { t: type, p };
 }
@@ -163,8 +167,22 @@ function decodeIds(value: unknown, what: string): NodeId[] {
 function decodeVectorMessage(p: unknown): VectorMessage {
   if (!isRecord(p)) throw new TypeError('vector is not an object');
   if (p.s !== undefined && p.s !== 1) throw new TypeError('malformed vector resend flag');
-  const message = { vector: decodeVector(p.v), clock: decodeBound(p.c, 'vector clock'), members: decodeIds(p.m, 'vector members'), retired: decodeIds(p.r, 'vector retired') };
+  const message: VectorMessage = {
+    vector: decodeVector(p.v),
+    clock: decodeBound(p.c, 'vector clock'),
+    members: decodeIds(p.m, 'vector members'),
+    retired: decodeIds(p.r, 'vector retired'),
+    places: p.a === undefined ? [] : decodePlaces(p.a),
+  };
   return p.s === 1 ? { ...message, resend: true } : message;
+}
+
+function decodePlaces(value: unknown): [NodeId, string][] {
+  if (!Array.isArray(value) || value.length > MAX_GROUP_IDS) throw new TypeError('malformed vector places');
+  return value.map((entry) => {
+    if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[1] !== 'string' || entry[1].length === 0 || entry[1].length > 300) throw new TypeError('malformed vector place');
+    return [decodeNodeId(entry[0]), entry[1]];
+  });
 }
 
 function decodeDelta(p: unknown, limits: DecodeLimits): { id: number; index: number; clock: Stamp; ops: Op[] } {

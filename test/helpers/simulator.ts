@@ -61,8 +61,6 @@ const opKey = (op: Op): string => `${op.stamp.node}#${op.seq}`;
 interface Dialed {
   readonly slot: number;
   id: NodeId | undefined;
-  /** Every id seen at that host: answering, or dialing in from it (as the TCP transport keeps). */
-  readonly seen: Set<NodeId>;
   session: PeerSession | undefined;
   up: boolean;
   delay: number;
@@ -143,21 +141,15 @@ export class Simulation {
     const protocol = new PeerProtocol(replica, { ...SETTINGS, listenPort: () => undefined }, clock, (format: string, ...args: unknown[]) => this.#count(format, args));
     const dialed = new Map<number, Dialed>();
     for (let other = 0; other < this.#slots; other++) {
-      if (other !== slot) dialed.set(other, { slot: other, id: undefined, seen: new Set(), session: undefined, up: false, delay: RECONNECT_MIN_MS, skip: false });
+      if (other !== slot) dialed.set(other, { slot: other, id: undefined, session: undefined, up: false, delay: RECONNECT_MIN_MS, skip: false });
     }
     const ready = (): boolean => [...dialed.values()].every((peer) => peer.skip || (peer.id !== undefined && peer.up));
     const folding = new Folding(replica, clock, () => protocol.horizon(ready()));
     hub = { slot, replica, protocol, folding, clock, dialed, log, skew, alive: true };
     protocol.on('session:open', (session) => {
-      if (session.direction === 'in') {
-        dialed.get(Number(session.context.address.slice(1)))?.seen.add(session.peer!.id);
-        return;
-      }
       const peer = [...dialed.values()].find((each) => each.session === session);
       if (peer === undefined) return;
       peer.id = session.peer!.id;
-      peer.seen.clear();
-      peer.seen.add(peer.id);
       peer.delay = RECONNECT_MIN_MS;
     });
     protocol.on('peer:up', () => {
@@ -201,8 +193,9 @@ export class Simulation {
       return;
     }
     const [mine, theirs] = this.network.connect(hub.slot, peer.slot, `s${hub.slot}>s${peer.slot}`);
-    target.protocol.open(theirs, 'in', { address: `s${hub.slot}`, warnAs: `s${hub.slot}` });
-    peer.session = hub.protocol.open(mine, 'out', { address: `s${peer.slot}`, warnAs: `s${peer.slot}`, seenAt: [...peer.seen] });
+    // Each host is an address; a hub says where it listens in its hello (the host it dials from).
+    target.protocol.open(theirs, 'in', { address: `s${hub.slot}`, warnAs: `s${hub.slot}`, place: `s${hub.slot}` });
+    peer.session = hub.protocol.open(mine, 'out', { address: `s${peer.slot}`, warnAs: `s${peer.slot}`, place: `s${peer.slot}` });
   }
 
   #dialFailed(hub: Hub, peer: Dialed, code: string): void {

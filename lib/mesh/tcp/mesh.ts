@@ -4,7 +4,7 @@ import type { Logger } from '../../log.js';
 import type { NodeId } from '../../core/clock.js';
 import { TcpLink, type TcpLinkOptions } from '../../links/tcp.js';
 import type { PeerProtocol } from '../protocol.js';
-import type { PeerSession } from '../session.js';
+import type { PeerSession, SessionContext } from '../session.js';
 import type { HostAddress, PeerStats } from '../types.js';
 
 /** Settings of the TCP transport. */
@@ -26,11 +26,6 @@ interface Dialed {
   readonly label: string;
   /** The id this address answered with last. */
   id: NodeId | undefined;
-  /**
-   * Every id seen at this address: answering it, or dialing in from its host and saying it
-   * listens on its port (a hub that restarted and dialed in before this one dialed it).
-   */
-  readonly seen: Set<NodeId>;
   state: 'down' | 'connecting' | 'up';
   session: PeerSession | undefined;
   link: TcpLink | undefined;
@@ -95,7 +90,6 @@ export class TcpMesh {
       address,
       label: addressLabel(address),
       id: undefined,
-      seen: new Set(),
       state: 'down',
       session: undefined,
       link: undefined,
@@ -169,12 +163,12 @@ export class TcpMesh {
     const link = new TcpLink(socket, `in:${from}:${socket.remotePort}`, this.#settings.link);
     // Named by where it dialed from, then by its listening port once its hello told it; a
     // stranger's connections each come from another port: warnings about it go by host.
-    const context = {
+    const context: SessionContext = {
       address: `${from}:${socket.remotePort}`,
       warnAs: `${from} (dialing in)`,
       introduced: (listenPort: number | undefined) => {
         if (listenPort === undefined) return;
-        context.address = context.warnAs = `${from}:${listenPort}`;
+        context.address = context.warnAs = context.place = `${from}:${listenPort}`;
       },
     };
     this.#protocol.open(link, 'in', context);
@@ -208,7 +202,7 @@ export class TcpMesh {
     socket.once(tlsOptions ? 'secureConnect' : 'connect', () => {
       connected = true;
       cancelTimeout();
-      const session = this.#protocol.open(link, 'out', { address: peer.label, warnAs: peer.label, seenAt: [...peer.seen] });
+      const session = this.#protocol.open(link, 'out', { address: peer.label, warnAs: peer.label, place: peer.label });
       if (session.closed) return;
       peer.session = session;
       this.#bySession.set(session, peer);
@@ -217,17 +211,12 @@ export class TcpMesh {
 
   #sessionOnOpen(session: PeerSession): void {
     if (session.direction === 'in') {
-      // Named by its listening address once its hello told it: a dialed address it lives at.
-      for (const peer of this.#dialed) if (peer.label === session.context.address) peer.seen.add(session.peer!.id);
       this.#dialBack(session);
       return;
     }
     const peer = this.#bySession.get(session);
     if (peer === undefined) return;
     peer.id = session.peer!.id;
-    // What answered is who lives here now: the ids seen here before were retired by the protocol.
-    peer.seen.clear();
-    peer.seen.add(peer.id);
     peer.delay = this.#settings.reconnectMinMs;
   }
 

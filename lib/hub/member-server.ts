@@ -1,0 +1,277 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../log.js';
+import type { JsonValue } from '../core/value.js';
+import type { Link } from '../links/link.js';
+import {
+  MEMBER_PROTOCOL_VERSION,
+  decodeIntent,
+  decodeMemberMessage,
+  type HubMessage,
+  type Intent,
+  type MemberLimits,
+  type WireItem,
+  type WireReply,
+} from '../wire/member.js';
+import type { Segments } from '../core/path.js';
+
+/** A member being served: a cluster worker, or a thread. */
+export interface MemberSession {
+  /** Its number at this server (what acknowledgements name). */
+  readonly number: number;
+  readonly link: Link;
+  /** The highest intent id of this member received. */
+  received: number;
+  /** The highest intent id of this member applied by the hub (acknowledged). */
+  acknowledged: number;
+  /** Whether it has its snapshot (only then does it get the stream). */
+  synced: boolean;
+  replies: WireReply[];
+}
+
+/** Where a server's members' writes go, and where its state comes from. */
+export interface Upstream {
+  /** The id of the hub that orders the writes, and the limits members validate with. */
+  readonly hub: string;
+  readonly limits: MemberLimits;
+  /** Resolves once the state can be served (a worker's member must have its own snapshot first). */
+  ready(): Promise<void>;
+  /** The state the hub confirmed, and its position in the hub's stream: a member's snapshot. */
+  snapshot(): { tree: JsonValue; at: number };
+  /**
+   * Takes a member's write, already checked (path, value). The upstream applies it, or sends it
+   * up; either way it later calls `acknowledge` (and `reply` for a failed cas) on the server.
+   */
+  submit(session: MemberSession, intent: Intent): void;
+}
+
+/** Events of a member server, re-emitted by the hub. */
+export interface MemberServerEvents {
+  'member:up': [member: number];
+  'member:down': [member: number];
+}
+
+/** Counters of a member server. */
+export interface MemberServerStats {
+  members: number;
+  /** Messages from members dropped as malformed (each also closed that member's link). */
+  rejectedMessages: number;
+  /** Writes refused (bad path or value): answered with an error. */
+  rejectedIntents: number;
+  /** Bytes written to members and not yet taken by them (where the link can tell). */
+  queuedBytes: number;
+}
+
+/**
+ * The serving side of the member protocol (wire/member.ts), once, for every tier: a hub serving
+ * its cluster workers and threads (hub/relay.ts), and a cluster worker serving its own threads
+ * (hub/thread-relay.ts). A member says hello and gets a snapshot; its writes are checked and
+ * handed to the upstream, in order; the hub's stream comes down to every member, batched per
+ * turn and encoded once for all of them, with each member's acknowledgements and replies.
+ */
+export class MemberServer extends EventEmitter<MemberServerEvents> {
+  readonly #upstream: Upstream;
+  readonly #log: Logger;
+  readonly #sessions = new Map<number, MemberSession>();
+  #next = 1;
+  // The stream not yet sent: its items, the position of the first, and who was acknowledged.
+  #outbox: WireItem[] = [];
+  #outboxFirst = 0;
+  #position = 0;
+  readonly #acked = new Set<MemberSession>();
+  #flushScheduled = false;
+  #rejectedMessages = 0;
+  #rejectedIntents = 0;
+  #closed = false;
+
+  constructor(upstream: Upstream, log: Logger, position = 0) {
+    super();
+    this.#upstream = upstream;
+    this.#log = log;
+    this.#position = position;
+  }
+
+  /** Serves a member over `link`: it speaks first (hello), then gets the snapshot. */
+  attach(link: Link): void {
+    if (this.#closed) {
+      link.close();
+      return;
+    }
+    let session: MemberSession | undefined;
+    link.on('message', (raw) => {
+      let message;
+      try {
+        message = decodeMemberMessage(raw);
+      } catch (error) {
+        this.#reject(link, (error as Error).message);
+        return;
+      }
+      if (message.t === 'hello') {
+        session ??= this.#join(link);
+        const joining = session;
+        // Asked again (a member that resynchronizes): a fresh snapshot.
+        this.#upstream.ready().then(
+          () => this.#sendSnapshot(joining),
+          () => link.close(),
+        );
+      } else if (session === undefined) this.#reject(link, 'write before hello');
+      else this.#write(session, message.i, message.w);
+    });
+    link.on('close', () => {
+      if (session === undefined) return;
+      this.#sessions.delete(session.number);
+      this.#acked.delete(session);
+      this.#log('member %d left (%s)', session.number, link.label);
+      this.emit('member:down', session.number);
+    });
+  }
+
+  #join(link: Link): MemberSession {
+    const session: MemberSession = { number: this.#next++, link, received: 0, acknowledged: 0, synced: false, replies: [] };
+    this.#sessions.set(session.number, session);
+    this.#log('member %d joined (%s)', session.number, link.label);
+    this.emit('member:up', session.number);
+    return session;
+  }
+
+  #sendSnapshot(session: MemberSession): void {
+    if (session.link.closed) return;
+    // What is waiting in the outbox is in the snapshot: send it first, to everyone else.
+    if (this.#outbox.length > 0) this.flush();
+    const { tree, at } = this.#upstream.snapshot();
+    session.synced = true;
+    const message: HubMessage = {
+      t: 'snapshot',
+      v: MEMBER_PROTOCOL_VERSION,
+      hub: this.#upstream.hub,
+      you: session.number,
+      at,
+      w: session.acknowledged,
+      limits: { maxDepth: this.#upstream.limits.maxDepth, maxValueBytes: this.#upstream.limits.maxValueBytes },
+      tree,
+    };
+    session.link.send(message);
+  }
+
+  #reject(link: Link, why: string): void {
+    this.#rejectedMessages++;
+    this.#log('dropping %s: %s', link.label, why);
+    link.close(new Error(why));
+  }
+
+  #write(session: MemberSession, first: number, intents: unknown[]): void {
+    if (first !== session.received + 1) {
+      this.#reject(session.link, `intent ids must follow on (expected ${session.received + 1}, got ${first})`);
+      return;
+    }
+    let previousPath: Segments | undefined;
+    for (const raw of intents) {
+      const id = ++session.received;
+      let intent: Intent;
+      try {
+        intent = decodeIntent(raw, id, this.#upstream.limits, previousPath);
+        previousPath = intent.path;
+      } catch (error) {
+        // A member checks its writes with these same limits: this one is broken, and its
+        // member drops the link when it reads the reply.
+        this.#rejectedIntents++;
+        this.reply(session, { i: id, ok: false, error: (error as Error).message });
+        this.acknowledge(session, id);
+        continue;
+      }
+      this.#upstream.submit(session, intent);
+    }
+  }
+
+  /** The hub applied `session`'s intents up to `id`: told in the next message. */
+  acknowledge(session: MemberSession, id: number): void {
+    if (id <= session.acknowledged) return;
+    session.acknowledged = id;
+    this.#acked.add(session);
+    this.#schedule();
+  }
+
+  /** An answer to `session` alone: a failed cas, or a refused write. */
+  reply(session: MemberSession, reply: WireReply): void {
+    session.replies.push(reply);
+    this.#schedule();
+  }
+
+  /** The next item of the hub's stream, at `position` (one after the last). */
+  stream(item: WireItem, position: number): void {
+    if (this.#outbox.length === 0) this.#outboxFirst = position;
+    this.#position = position;
+    if (this.#sessions.size === 0) {
+      // Nobody to tell; a member joining later gets it in its snapshot.
+      this.#outbox.length = 0;
+      return;
+    }
+    this.#outbox.push(item);
+    this.#schedule();
+  }
+
+  /** The position of the last item streamed. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** Whether any member is attached (to stream to). */
+  get serving(): boolean {
+    return this.#sessions.size > 0;
+  }
+
+  /** Sends every member a new snapshot (the upstream's state was replaced). */
+  resync(): void {
+    for (const session of this.#sessions.values()) if (session.synced) this.#sendSnapshot(session);
+  }
+
+  #schedule(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /**
+   * Sends what waits now: one stream message, encoded once for every member that has nothing
+   * of its own in it (a member's replies go to it alone).
+   */
+  flush(): void {
+    this.#flushScheduled = false;
+    const items = this.#outbox;
+    const first = items.length > 0 ? this.#outboxFirst : this.#position + 1;
+    this.#outbox = [];
+    const message: HubMessage = { t: 'stream', n: first, s: items };
+    if (this.#acked.size > 0) {
+      message.a = [...this.#acked].map((session) => [session.number, session.acknowledged]);
+      this.#acked.clear();
+    }
+    if (items.length === 0 && message.a === undefined && !this.#anyReplies()) return;
+    let shared: string | undefined;
+    for (const session of this.#sessions.values()) {
+      if (!session.synced) continue;
+      if (session.replies.length > 0) {
+        session.link.send({ ...message, r: session.replies });
+        session.replies = [];
+      } else if (session.link.sendEncoded !== undefined) session.link.sendEncoded((shared ??= JSON.stringify(message)));
+      else session.link.send(message);
+    }
+  }
+
+  #anyReplies(): boolean {
+    for (const session of this.#sessions.values()) if (session.replies.length > 0) return true;
+    return false;
+  }
+
+  stats(): MemberServerStats {
+    let queuedBytes = 0;
+    for (const session of this.#sessions.values()) queuedBytes += session.link.queuedBytes ?? 0;
+    return { members: this.#sessions.size, rejectedMessages: this.#rejectedMessages, rejectedIntents: this.#rejectedIntents, queuedBytes };
+  }
+
+  /** Sends what waits, then closes every member's link. */
+  close(): void {
+    this.#closed = true;
+    if (this.#flushScheduled) this.flush();
+    for (const session of this.#sessions.values()) session.link.close();
+    this.#sessions.clear();
+  }
+}
