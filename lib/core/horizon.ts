@@ -17,6 +17,12 @@ export interface Frontier {
   readonly id: NodeId;
   readonly clock: Stamp;
   readonly vector: VersionVector;
+  /**
+   * Per origin, the highest seq it holds beyond its contiguous vector (ops that came before
+   * the ones between), where it holds any: those exist, and will spread, even if no vector
+   * shows them yet.
+   */
+  readonly held?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -26,7 +32,9 @@ export interface Frontier {
  *
  * `frontiers` must hold the latest frontier of every live replica (a stale one is safe, just
  * conservative). An origin with no frontier is retired (its replica is gone for good): it
- * constrains the horizon only until every live replica holds the same prefix of its ops.
+ * constrains the horizon only until every live replica holds the same prefix of its ops, and
+ * none holds any of its ops beyond that prefix (`held`): such an op would spread later, and
+ * must not land below the fold.
  */
 export function computeHorizon(frontiers: readonly Frontier[]): Stamp | undefined {
   if (frontiers.length === 0) return undefined;
@@ -47,7 +55,7 @@ export function computeHorizon(frontiers: readonly Frontier[]): Stamp | undefine
         leastSeq = seq;
         least = entry;
       }
-      mostSeq = Math.max(mostSeq, seq);
+      mostSeq = Math.max(mostSeq, seq, frontier.held?.[origin] ?? 0);
     }
     const owner = frontiers.find((frontier) => frontier.id === origin);
     let safe: Stamp | undefined;

@@ -194,7 +194,9 @@ export class Replica {
 
   /** The vector and the clock reading, taken together, for GC horizons. */
   frontier(): Frontier {
-    return { id: this.id, clock: this.#clock.ceiling(), vector: this.vector() };
+    const held = this.#sequences.held();
+    const frontier = { id: this.id, clock: this.#clock.ceiling(), vector: this.vector() };
+    return held === undefined ? frontier : { ...frontier, held };
   }
 
   /**
@@ -257,6 +259,16 @@ export class Replica {
   collect(horizon: Stamp): void {
     for (const op of this.#tree.collect(horizon)) this.#sequences.folded(op.stamp.node, op.seq);
     this.#sequences.foldedAt(horizon);
+  }
+
+  /**
+   * Op `seq` of `origin`, a replica gone for good, exists nowhere any more: every live replica
+   * holds the same of its ops up to just before it, and some hold ops of it after (the mesh's
+   * membership tells when, mesh/membership.ts). The vector moves through it, so that those
+   * after it count as held in order, and GC stops waiting for it. Returns whether it moved.
+   */
+  forgetLost(origin: NodeId, seq: number): boolean {
+    return this.#sequences.skip(origin, seq);
   }
 
   /** The highest GC horizon this replica folded at, if any. */

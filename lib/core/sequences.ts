@@ -78,11 +78,30 @@ export class Sequences {
     return last.seq;
   }
 
+  /** Per origin with ops applied beyond its contiguous vector, the highest of them. */
+  held(): Record<string, number> | undefined {
+    if (this.#ahead.size === 0) return undefined;
+    const held: Record<string, number> = {};
+    for (const [origin, seqs] of this.#ahead) held[origin] = Math.max(...seqs.keys());
+    return held;
+  }
+
   /** The version vector: per origin, the last contiguous seq applied and its stamp. */
   vector(): VersionVector {
     const vector: Record<string, VersionEntry> = {};
     for (const [origin, { seq, stamp }] of this.#applied) vector[origin] = { seq, stamp };
     return vector;
+  }
+
+  /**
+   * `seq` of `origin` is lost for good (see Replica.forgetLost): the vector moves through it,
+   * and on through the ops held beyond it. False unless it is the next after the vector.
+   */
+  skip(origin: string, seq: number): boolean {
+    const before = this.#applied.get(origin);
+    if (seq !== (before?.seq ?? 0) + 1) return false;
+    this.advance(origin, { seq, stamp: before?.stamp ?? { wall: 0, count: 0, node: origin as Stamp['node'] } });
+    return true;
   }
 
   /** Whether every op applied is `origin`'s, none ahead of the vector and none folded. */

@@ -39,6 +39,7 @@ export class Handshake {
   readonly #settings: HandshakeSettings;
   readonly #nonce = newNonce();
   #peer: Hello | undefined;
+  #proof: string | undefined;
   #done = false;
 
   constructor(settings: HandshakeSettings) {
@@ -85,7 +86,15 @@ export class Handshake {
     if (!verifyProof(secret, frame.proof, this.#settings.id, peer.id, this.#nonce, peer.nonce)) {
       throw new AuthError(`the peer ${peer.id} failed authentication: its \`secret\` differs from this hub's`);
     }
+    this.#proof = frame.proof;
     return { peer: this.#finish() };
+  }
+
+  /** Whether `frame` repeats a frame of the completed handshake (a link that duplicated it). */
+  isEcho(frame: PeerFrame): boolean {
+    if (!this.#done) return false;
+    if (frame.t === 'hello') return frame.hello.nonce === this.#peer!.nonce && frame.hello.id === this.#peer!.id;
+    return frame.t === 'auth' && frame.proof === this.#proof;
   }
 
   #check(peer: Hello, now: number): void {

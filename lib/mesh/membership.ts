@@ -89,15 +89,18 @@ export class Membership {
     for (const id of message.retired) this.#retire(id);
     for (const id of message.members) this.join(id);
     for (const [id, address] of message.places ?? []) this.livesAt(id, address);
-    if (this.#members.has(from)) this.#frontiers.set(from, { frontier: { id: from, clock: message.clock, vector: message.vector }, at: now });
+    if (this.#members.has(from)) {
+      const frontier: Frontier = { id: from, clock: message.clock, vector: message.vector, ...(message.held === undefined ? {} : { held: message.held }) };
+      this.#frontiers.set(from, { frontier, at: now });
+    }
   }
 
   /** What this hub sends in its vector messages. */
   message(replica: Replica): VectorMessage {
-    const { vector, clock } = replica.frontier();
+    const { vector, clock, held } = replica.frontier();
     const places: [NodeId, string][] = [];
     for (const [address, ids] of this.#places) for (const id of ids) places.push([id, address]);
-    return { vector, clock, members: [this.#self, ...this.#members], retired: [...this.#retired], places };
+    return { vector, clock, held, members: [this.#self, ...this.#members], retired: [...this.#retired], places };
   }
 
   /**
@@ -107,6 +110,18 @@ export class Membership {
    * this hub has not heard of yet).
    */
   horizon(own: Frontier, ready: boolean, maxAgeMs: number, now: number): Stamp | undefined {
+    const frontiers = this.#fresh(own, ready, maxAgeMs, now);
+    if (frontiers === undefined) return undefined;
+    for (const frontier of frontiers) {
+      for (const origin of Object.keys(frontier.vector)) {
+        if (origin !== this.#self && !this.#members.has(origin as NodeId) && !this.#retired.has(origin as NodeId)) return undefined;
+      }
+    }
+    return computeHorizon(frontiers);
+  }
+
+  // This hub's frontier and a recent one of every member, or undefined when one is missing.
+  #fresh(own: Frontier, ready: boolean, maxAgeMs: number, now: number): Frontier[] | undefined {
     if (!ready) return undefined;
     const frontiers: Frontier[] = [own];
     for (const id of this.#members) {
@@ -114,12 +129,34 @@ export class Membership {
       if (heard === undefined || now - heard.at > maxAgeMs) return undefined;
       frontiers.push(heard.frontier);
     }
-    for (const frontier of frontiers) {
-      for (const origin of Object.keys(frontier.vector)) {
-        if (origin !== this.#self && !this.#members.has(origin as NodeId) && !this.#retired.has(origin as NodeId)) return undefined;
+    return frontiers;
+  }
+
+  /**
+   * Ops of hubs gone for good that exist nowhere any more, as [origin, seq]: a retired origin
+   * of which every member (this hub included) holds the same ops in order up to seq - 1, and
+   * some hold ops after it. Nobody alive holds `seq`, and its hub will send nothing again: it
+   * was lost with that hub (a link that lost it, a delta cut off, and then the crash). Until
+   * it is forgotten, GC would wait for it forever. Only with every member's frontier fresh, as
+   * `horizon` needs.
+   */
+  lost(own: Frontier, ready: boolean, maxAgeMs: number, now: number): [NodeId, number][] {
+    const frontiers = this.#fresh(own, ready, maxAgeMs, now);
+    if (frontiers === undefined) return [];
+    const lost: [NodeId, number][] = [];
+    for (const origin of this.#retired) {
+      const seq = own.vector[origin]?.seq ?? 0;
+      let after = false;
+      for (const frontier of frontiers) {
+        if ((frontier.vector[origin]?.seq ?? 0) !== seq) {
+          after = false;
+          break;
+        }
+        if ((frontier.held?.[origin] ?? 0) > seq) after = true;
       }
+      if (after) lost.push([origin, seq + 1]);
     }
-    return computeHorizon(frontiers);
+    return lost;
   }
 
   /** How far `id`'s latest frontier says it has applied `origin`'s ops, if it told one. */

@@ -213,7 +213,11 @@ export class PeerProtocol extends EventEmitter<ProtocolEvents> implements Sessio
    */
   horizon(ready: boolean): Stamp | undefined {
     const now = this.clock.now();
-    const horizon = this.#membership.horizon(this.replica.frontier(), ready, 3 * this.settings.antiEntropyMs + 1000, now);
+    const maxAge = 3 * this.settings.antiEntropyMs + 1000;
+    for (const [origin, seq] of this.#membership.lost(this.replica.frontier(), ready, maxAge, now)) {
+      if (this.replica.forgetLost(origin, seq)) this.log('op %s#%d was lost with its hub: nobody alive holds it; moving past it', origin, seq);
+    }
+    const horizon = this.#membership.horizon(this.replica.frontier(), ready, maxAge, now);
     if (horizon === undefined) return undefined;
     const lag: Stamp = { wall: now - GC_LAG_MS, count: 0, node: CEILING_NODE };
     return compareStamps(horizon, lag) < 0 ? horizon : lag;

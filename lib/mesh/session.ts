@@ -138,7 +138,7 @@ export class PeerSession {
       const frame = decodePeerFrame(raw, this.#host.replica.limits);
       if (frame.t === 'ping') return;
       if (this.#state === 'handshake') this.#handshaking(frame);
-      else this.#role?.receive(frame);
+      else if (!this.#handshake.isEcho(frame)) this.#role?.receive(frame);
     } catch (error) {
       const reason = error instanceof ProtocolError || error instanceof TimeoutError ? error : new ProtocolError((error as Error).message);
       this.#host.log('%s: dropping the link: %s', this.link.label, reason.message);

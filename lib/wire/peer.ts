@@ -8,11 +8,11 @@
  *                                           whether a secret is used, the port it listens on (to
  *                                           be dialed back), its GC horizon and hybrid clock
  *   auth     { proof }                      with a secret: the answer to the other's challenge
- *   vector   { v, c, m, r, a, s? }          the receiver's version vector and frontier: its clock,
+ *   vector   { v, c, m, r, a, h?, s? }      the receiver's version vector and frontier: its clock,
  *                                           the hubs it counts as members, those it knows retired,
- *                                           where members live; `s: 1` when it saw something lost
- *                                           (resend it all)
- *   frontier { v, c, m, r, a }              the same, between anti-entropy rounds (no answer)
+ *                                           where members live, ops it holds beyond its vector;
+ *                                           `s: 1` when it saw something lost (resend it all)
+ *   frontier { v, c, m, r, a, h? }          the same, between anti-entropy rounds (no answer)
  *   delta    [id, index, clock, [op...]]    piece `index` of delta `id`: what the receiver lacks
  *   synced   [id, pieces, vector]           the end of delta `id`, sent in `pieces` pieces: the
  *                                           sender's version vector, to be taken only once every
@@ -59,6 +59,8 @@ export interface VectorMessage {
   readonly vector: VersionVector;
   /** The receiver's clock: it will never stamp at or below it. */
   readonly clock: Stamp;
+  /** Per origin, the highest seq it holds beyond its vector (ops that came ahead of others), if any. */
+  readonly held?: Readonly<Record<string, number>> | undefined;
   /** The hubs it counts as live members of the group. */
   readonly members: readonly NodeId[];
   /** The hubs it knows are gone for good (restarted under another id). */
@@ -121,6 +123,7 @@ export function authFrame(proof: string): WirePeerFrame {
 export function vectorFrame(message: VectorMessage, type: 'vector' | 'frontier' = 'vector'): WirePeerFrame {
   const p: Record<string, unknown> = { v: encodeVector(message.vector), c: encodeStamp(message.clock), m: message.members, r: message.retired };
   if (message.places !== undefined && message.places.length > 0) p.a = message.places;
+  if (message.held !== undefined) p.h = Object.entries(message.held);
   if (message.resend === true) p.s = 1;
   return { t: type, p };
 }
@@ -173,8 +176,19 @@ function decodeVectorMessage(p: unknown): VectorMessage {
     members: decodeIds(p.m, 'vector members'),
     retired: decodeIds(p.r, 'vector retired'),
     places: p.a === undefined ? [] : decodePlaces(p.a),
+    held: p.h === undefined ? undefined : decodeHeld(p.h),
   };
   return p.s === 1 ? { ...message, resend: true } : message;
+}
+
+function decodeHeld(value: unknown): Record<string, number> {
+  if (!Array.isArray(value) || value.length > MAX_GROUP_IDS) throw new TypeError('malformed vector held');
+  const held: Record<string, number> = Object.create(null);
+  for (const entry of value) {
+    if (!Array.isArray(entry) || entry.length !== 2 || !isCount(entry[1])) throw new TypeError('malformed vector held entry');
+    held[decodeNodeId(entry[0])] = entry[1];
+  }
+  return held;
 }
 
 function decodePlaces(value: unknown): [NodeId, string][] {

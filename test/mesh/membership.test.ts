@@ -58,3 +58,34 @@ describe('Membership (who GC waits for)', () => {
     expect(group.counts.members).toBe(1);
   });
 });
+
+describe('Membership: where members live, and ops lost with a dead hub', () => {
+  it('retires every id met at an address that now answers with another, even one it only heard of', () => {
+    const group = new Membership(id('me'));
+    group.join(id('peer'));
+    // `peer` tells: `old` lives at host:1 (this hub never met it).
+    group.heard(id('peer'), { ...heard({ peer: 1, old: 2 }, 700, ['peer', 'old']), places: [[id('old'), 'host:1']] }, 0);
+    expect(group.counts.members).toBe(2);
+    expect(group.reached(id('new'), 'host:1')).toEqual(['old']);
+    expect(group.counts).toEqual({ members: 2, retired: 1 });
+    expect(group.message({ frontier: () => own({}) } as never).retired).toEqual(['old']);
+    // Another id answering later at the same address retires `new` in turn.
+    group.livesAt(id('new'), 'host:1');
+    expect(group.reached(id('newer'), 'host:1')).toEqual(['new']);
+  });
+
+  it('says an op of a retired hub is lost once every member holds its ops up to just before it, and some hold ops after', () => {
+    const group = new Membership(id('me'));
+    group.join(id('peer'));
+    group.join(id('dead'));
+    group.replaced(id('dead'), id('reborn'));
+    group.heard(id('reborn'), heard({ dead: 4 }, 900, ['reborn', 'me', 'peer'], ['dead']), 0);
+    // peer holds dead#6 and #7 beyond its vector (dead#5 never reached it); this hub holds none.
+    group.heard(id('peer'), { ...heard({ dead: 4 }, 900), held: { dead: 7 } }, 0);
+    expect(group.lost(own({ dead: 4 }), true, 1000, 0)).toEqual([['dead', 5]]);
+    // Not while a member holds more in order (it has dead#5: it will spread), nor while a frontier is stale.
+    group.heard(id('reborn'), heard({ dead: 5 }, 900, ['reborn', 'me', 'peer'], ['dead']), 0);
+    expect(group.lost(own({ dead: 4 }), true, 1000, 0)).toEqual([]);
+    expect(group.lost(own({ dead: 4 }), true, 1000, 5000)).toEqual([]);
+  });
+});
