@@ -28,13 +28,23 @@ export function isCollectiveIpcMessage(message: unknown): message is { [IPC_TAG]
  * application's and are left alone. The application's own 'message' listeners see the tagged
  * ones too (Node gives every message to every listener): skip them with
  * `isCollectiveIpcMessage`.
+ *
+ * The channel is the application's and stays open when the link closes: closing sends the other
+ * end a tagged notice (`CLOSE_NOTICE`), on which its link closes too.
  */
+/** What a link's payload is when the other end closed its link (never a protocol message: those are objects). */
+const CLOSE_NOTICE = 'close';
+
 export class IpcLink extends BaseLink {
   readonly label: string;
   readonly #endpoint: IpcEndpoint;
   readonly #onMessage = (message: unknown): void => {
-    if (isCollectiveIpcMessage(message)) this.deliver(message[IPC_TAG]);
+    if (!isCollectiveIpcMessage(message)) return;
+    if (message[IPC_TAG] === CLOSE_NOTICE) this.#closedByPeer = true;
+    if (this.#closedByPeer) this.close();
+    else this.deliver(message[IPC_TAG]);
   };
+  #closedByPeer = false;
   readonly #onDisconnect = (): void => this.close();
 
   constructor(endpoint: IpcEndpoint, label: string) {
@@ -70,5 +80,13 @@ export class IpcLink extends BaseLink {
   protected release(): void {
     this.#endpoint.off('message', this.#onMessage);
     this.#endpoint.off('disconnect', this.#onDisconnect);
+    const endpoint = this.#endpoint;
+    if (!this.#closedByPeer && endpoint.send !== undefined && endpoint.connected !== false) {
+      try {
+        endpoint.send({ [IPC_TAG]: CLOSE_NOTICE }, () => undefined);
+      } catch {
+        // the channel is going away: the other end learns from its disconnect
+      }
+    }
   }
 }

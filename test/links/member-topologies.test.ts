@@ -1,0 +1,120 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { MessageChannel } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Replica } from '../../lib/core/replica.js';
+import { HubRelay } from '../../lib/hub/relay.js';
+import { ThreadRelay } from '../../lib/hub/thread-relay.js';
+import { IpcLink } from '../../lib/links/ipc.js';
+import type { Link } from '../../lib/links/link.js';
+import { MemoryLink } from '../../lib/links/memory.js';
+import { PipeLink } from '../../lib/links/pipe.js';
+import { PortLink } from '../../lib/links/port.js';
+import { Member } from '../../lib/member/member.js';
+import { fixtures } from '../helpers/processes.js';
+import { destroySockets, socketPair } from '../helpers/sockets.js';
+import { waitFor } from '../helpers/wait.js';
+
+// The member protocol over every link that carries it, in the two shapes it runs in: a hub and
+// its workers; a hub, a worker, and that worker's threads (the worker serving them through the
+// one member-serving implementation, hub/member-server.ts). Writes from every member count
+// exactly, every member reads the same tree, and one cas wins.
+type Pair = () => Promise<[Link, Link]>;
+
+const kinds: Record<string, Pair> = {
+  memory: async () => MemoryLink.pair('topology'),
+  pipe: async () => {
+    const [a, b] = await socketPair();
+    return [new PipeLink(a, 'hub-end'), new PipeLink(b, 'member-end')];
+  },
+  port: async () => {
+    const { port1, port2 } = new MessageChannel();
+    return [new PortLink(port1, 'hub-end'), new PortLink(port2, 'member-end')];
+  },
+};
+
+const closers: (() => void)[] = [];
+afterEach(() => {
+  for (const close of closers.splice(0)) close();
+  destroySockets();
+});
+
+function hub(): HubRelay {
+  const replica = new Replica({ onApplied: (op) => relay.applied(op) });
+  const relay = new HubRelay(replica, () => undefined);
+  closers.push(() => relay.close());
+  Object.defineProperty(relay, 'replica', { value: replica });
+  return relay;
+}
+
+const replicaOf = (relay: HubRelay): Replica => (relay as unknown as { replica: Replica }).replica;
+
+async function member(serve: (link: Link) => void, pair: Pair): Promise<Member> {
+  const [served, mine] = await pair();
+  serve(served);
+  const joined = new Member(mine);
+  closers.push(() => void joined.close());
+  await joined.ready();
+  return joined;
+}
+
+async function exercise(members: Member[], hubState: () => unknown): Promise<void> {
+  const wins = await Promise.all(
+    members.map(async (each, i) => {
+      for (let n = 0; n < 100; n++) void each.incr('hits');
+      void each.append('log', `m${i}`);
+      return each.cas('lock', null, `m${i}`);
+    }),
+  );
+  await Promise.all(members.map((each) => each.flush()));
+  expect(wins.filter(Boolean)).toHaveLength(1);
+  const expected = { hits: 100 * members.length, lock: `m${wins.indexOf(true)}` };
+  await waitFor(() => members.every((each) => (each.get('hits') as number) === expected.hits), 10_000, 'every member to read every write');
+  expect(hubState()).toMatchObject(expected);
+  const trees = members.map((each) => each.get());
+  for (const tree of trees) expect(tree).toEqual(trees[0]);
+  expect((trees[0] as { log: string[] }).log.slice().sort()).toEqual(members.map((_, i) => `m${i}`));
+}
+
+describe.each(Object.entries(kinds))('the member protocol over %s links', (_name, pair) => {
+  it('a hub and two workers', async () => {
+    const relay = hub();
+    const workers = [await member((link) => relay.attach(link), pair), await member((link) => relay.attach(link), pair)];
+    await exercise(workers, () => replicaOf(relay).get());
+  });
+
+  it('a hub, a worker, and two threads of that worker (three tiers)', async () => {
+    const relay = hub();
+    const worker = await member((link) => relay.attach(link), pair);
+    const tier = new ThreadRelay(worker, () => undefined);
+    closers.push(() => tier.close());
+    const threads = [await member((link) => tier.attach(link), pair), await member((link) => tier.attach(link), pair)];
+    await exercise(threads, () => replicaOf(relay).get());
+    expect(worker.get('hits')).toBe(200);
+  });
+});
+
+describe('the member protocol over cluster IPC (a worker in a forked child)', () => {
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+  });
+
+  it('a hub and two workers, each over its own IPC channel', async () => {
+    const relay = hub();
+    const reports = await Promise.all(
+      [0, 1].map(
+        (i) =>
+          new Promise<Record<string, unknown>>((resolve, reject) => {
+            const child = fork(`${fixtures}ipc-member.mjs`, [String(i)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+            children.push(child);
+            relay.attach(new IpcLink(child, `child ${i}`));
+            child.on('message', (message: { report?: Record<string, unknown> }) => message?.report && resolve(message.report));
+            child.once('exit', (code) => reject(new Error(`child ${i} exited with ${code}`)));
+          }),
+      ),
+    );
+    expect(reports.filter((report) => report.won)).toHaveLength(1);
+    await waitFor(() => (replicaOf(relay).get('hits') as number) === 200, 10_000, 'every write at the hub');
+    expect(replicaOf(relay).get('lock')).toBe(`m${reports.findIndex((report) => report.won)}`);
+  });
+});
