@@ -73,6 +73,8 @@ export interface CollectiveStats {
   id: string;
   /** Peer hubs: address dialed, node id, this hub's stream to it, its stream to this hub. */
   peers: PeerStats[];
+  /** Links to peer hubs open now, both directions, their handshake done or not. */
+  connections: number;
   /** Peer connections dropped for a bad frame or a protocol violation. */
   rejectedFrames: number;
   /** Peer connections refused for failing authentication. */

@@ -359,6 +359,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     return {
       id: this.id,
       peers,
+      connections: this.#protocol?.sessionCount ?? 0,
       rejectedFrames: rejections?.rejectedFrames ?? 0,
       authFailures: rejections?.authFailures ?? 0,
       handshakeTimeouts: rejections?.handshakeTimeouts ?? 0,

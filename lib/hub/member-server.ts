@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { ProtocolError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { JsonValue } from '../core/value.js';
 import type { Link } from '../links/link.js';
@@ -155,7 +156,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
   #reject(link: Link, why: string): void {
     this.#rejectedMessages++;
     this.#log('dropping %s: %s', link.label, why);
-    link.close(new Error(why));
+    link.close(new ProtocolError(why));
   }
 
   #write(session: MemberSession, first: number, intents: unknown[]): void {

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { ProtocolError } from '../errors.js';
 import { logger } from '../log.js';
 import { DEFAULTS } from '../defaults.js';
 import { BacklogGuard, type BacklogOptions } from './backlog.js';
@@ -57,7 +58,7 @@ export class PipeLink extends BaseLink {
         message = JSON.parse(line);
       } catch {
         log('%s: dropping the link: a message is not JSON', this.label);
-        this.close(new Error('malformed message on the pipe'));
+        this.close(new ProtocolError('a message on the pipe is not JSON', 'ERR_COLLECTIVE_FRAME_JSON'));
         return;
       }
       this.deliver(message);
@@ -67,7 +68,7 @@ export class PipeLink extends BaseLink {
       this.#bufferedBytes += chunk.length - start;
       if (this.#bufferedBytes > this.#maxMessageBytes) {
         log('%s: dropping the link: a message is over %d bytes', this.label, this.#maxMessageBytes);
-        this.close(new Error('oversized message on the pipe'));
+        this.close(new ProtocolError(`a message on the pipe is over ${this.#maxMessageBytes} bytes`, 'ERR_COLLECTIVE_FRAME_TOO_LARGE'));
         return;
       }
       this.#buffered.push(chunk.slice(start));

@@ -1,4 +1,5 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { ProtocolError } from '../errors.js';
 import { logger } from '../log.js';
 import { BaseLink } from './link.js';
 
@@ -30,7 +31,7 @@ export class PortLink extends BaseLink {
   #receive(message: unknown): void {
     if (typeof message !== 'string') {
       log('%s: dropping the link: a message that is not JSON text', this.label);
-      this.close(new Error('malformed message on the port'));
+      this.close(new ProtocolError('a message on the port is not JSON text', 'ERR_COLLECTIVE_FRAME_JSON'));
       return;
     }
     let parsed: unknown;
@@ -38,7 +39,7 @@ export class PortLink extends BaseLink {
       parsed = JSON.parse(message);
     } catch {
       log('%s: dropping the link: a message is not JSON', this.label);
-      this.close(new Error('malformed message on the port'));
+      this.close(new ProtocolError('a message on the port is not JSON', 'ERR_COLLECTIVE_FRAME_JSON'));
       return;
     }
     this.deliver(parsed);

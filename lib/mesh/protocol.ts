@@ -228,6 +228,11 @@ export class PeerProtocol extends EventEmitter<ProtocolEvents> implements Sessio
     return this.#sessions.values();
   }
 
+  /** How many sessions are open (their handshake done or not). */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
   /** Whether this hub's stream on `session` is synced and live. */
   isUp(session: PeerSession): boolean {
     return this.#senders.get(session)?.up === true;

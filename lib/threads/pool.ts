@@ -4,7 +4,7 @@ import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threa
 import type { Options as TinypoolOptions, Tinypool } from 'tinypool';
 
 type RunOptions = NonNullable<Parameters<Tinypool['run']>[1]>;
-import { inputTypeError } from '../errors.js';
+import { ProtocolError, inputTypeError } from '../errors.js';
 import type { Link } from '../links/link.js';
 import { PortLink } from '../links/port.js';
 import type { TaskEnvelope } from './entry.js';
@@ -56,7 +56,7 @@ function serve(port: MessagePort, attach: AttachThread, members: Set<number>): v
   link.once('message', (first) => {
     const id = (first as { collectiveThread?: unknown } | null)?.collectiveThread;
     if (typeof id !== 'number') {
-      link.close(new Error('a pool thread must say which it is first'));
+      link.close(new ProtocolError('a pool thread must say which it is first'));
       return;
     }
     members.add(id);

@@ -166,17 +166,23 @@ describe('a hub facing strangers on raw sockets', () => {
   });
 
   it('survives a thousand connections opened and abandoned', async () => {
-    const hub = await start({ handshakeTimeoutMs: 2000 });
+    // Long timeouts: the strangers must still be there when they are counted.
+    const hub = await start({ handshakeTimeoutMs: 20_000, heartbeatMs: 10_000 });
     const sockets = Array.from({ length: 1000 }, () => {
       const socket = connect(hub.port!, '127.0.0.1');
       socket.on('error', () => undefined);
       return socket;
     });
     await Promise.all(sockets.map((socket) => new Promise((resolve) => socket.once('connect', resolve).once('error', resolve))));
+    // Every one was taken as a link waiting for its handshake...
+    await waitFor(() => hub.stats().connections === 1000, 5000, 'a thousand links handshaking');
     for (const socket of sockets) socket.destroy();
     await hub.set('fine', true);
     expect(hub.get('fine')).toBe(true);
-    await waitFor(() => hub.stats().peers.length === 0, 3000, 'no lingering peers');
+    // ...and none lingers once they are gone (no handshake timeout needed for that).
+    await waitFor(() => hub.stats().connections === 0, 3000, 'no lingering link');
+    expect(hub.stats().peers).toEqual([]);
+    expect(hub.stats().handshakeTimeouts).toBe(0);
   });
 });
 

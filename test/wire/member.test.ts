@@ -1,0 +1,116 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Replica } from '../../lib/core/replica.js';
+import { HubRelay } from '../../lib/hub/relay.js';
+import { MemoryLink } from '../../lib/links/memory.js';
+import { Member } from '../../lib/member/member.js';
+import { MEMBER_PROTOCOL_VERSION, decodeHubMessage, decodeIntent, decodeMemberMessage } from '../../lib/wire/member.js';
+import { waitFor } from '../helpers/wait.js';
+
+// The trust boundary between a worker (or thread) and its hub: what each side accepts.
+const limits = { maxDepth: 4, maxValueBytes: 64 };
+
+describe('member to hub messages', () => {
+  it.each([
+    ['a hello of this version', { t: 'hello', v: MEMBER_PROTOCOL_VERSION }],
+    ['a write', { t: 'write', i: 1, w: [{ k: 'set', p: ['a'], v: 1 }] }],
+  ])('accepts %s', (_what, message) => {
+    expect(decodeMemberMessage(message)).toEqual(message);
+  });
+
+  it.each([
+    ['not an object', 'hello', /not an object/],
+    ['an array', [1], /not an object/],
+    ['another version', { t: 'hello', v: 99 }, /unsupported protocol version 99/],
+    ['an unknown type', { t: 'teleport' }, /unknown message type "teleport"/],
+    ['a write without intents', { t: 'write', i: 1 }, /malformed write/],
+    ['a write numbered 0', { t: 'write', i: 0, w: [] }, /malformed write/],
+  ])('refuses %s, saying why', (_what, message, why) => {
+    expect(() => decodeMemberMessage(message)).toThrow(why);
+  });
+});
+
+describe('intents (one write of a member)', () => {
+  it('checks the path and copies and freezes the value, within the hub’s limits', () => {
+    const value = { deep: [1, 'x'] };
+    const intent = decodeIntent({ k: 'set', p: ['a', 'b'], v: value }, 7, limits);
+    expect(intent).toEqual({ id: 7, kind: 'set', path: ['a', 'b'], value });
+    expect(Object.isFrozen(intent.value)).toBe(true);
+    expect(decodeIntent({ k: 'cas', p: ['lock'], v: 'me' }, 8, limits)).toMatchObject({ kind: 'cas', expected: null, value: 'me' });
+    expect(decodeIntent({ k: 'delete', p: ['a'] }, 9, limits)).toEqual({ id: 9, kind: 'delete', path: ['a'] });
+  });
+
+  it.each([
+    ['an unknown kind', { k: 'drop', p: ['a'] }, /unknown intent kind/],
+    ['a __proto__ segment', { k: 'set', p: ['__proto__', 'x'], v: 1 }, /never allowed/],
+    ['a constructor key in a value', { k: 'set', p: ['a'], v: JSON.parse('{"constructor":1}') }, /never allowed/],
+    ['an empty segment', { k: 'set', p: ['a', ''], v: 1 }, /empty/],
+    ['a path too deep', { k: 'set', p: ['a', 'b', 'c', 'd', 'e'], v: 1 }, /limit is 4/],
+    ['a value over the size limit', { k: 'set', p: ['a'], v: 'x'.repeat(100) }, /over the limit of 64/],
+    ['an incr by a string', { k: 'incr', p: ['n'], v: '1' }, /non-number/],
+    ['an incr by NaN (null in JSON)', { k: 'incr', p: ['n'], v: null }, /non-number/],
+  ])('refuses %s', (_what, intent, why) => {
+    expect(() => decodeIntent(intent, 1, limits)).toThrow(why);
+  });
+});
+
+describe('hub to member messages', () => {
+  it('numbers stream items and fills in their origin; checks acknowledgements and replies', () => {
+    const message = decodeHubMessage({ t: 'stream', n: 5, s: [{ k: 'set', p: ['a'], v: 1 }, { k: 'incr', p: ['b'], v: 2, o: 'peer' }], a: [[1, 3]], r: [{ i: 2, ok: false }] }, limits, 'hub');
+    expect(message).toEqual({ t: 'stream', s: [{ k: 'set', p: ['a'], v: 1, n: 5, o: 'hub' }, { k: 'incr', p: ['b'], v: 2, n: 6, o: 'peer' }], a: [[1, 3]], r: [{ i: 2, ok: false }] });
+  });
+
+  it.each([
+    ['a snapshot of another version', { t: 'snapshot', v: 9, hub: 'h', you: 1, at: 0, w: 0, limits, tree: {} }],
+    ['a snapshot without limits', { t: 'snapshot', v: MEMBER_PROTOCOL_VERSION, hub: 'h', you: 1, at: 0, w: 0, tree: {} }],
+    ['a stream item with a bad path', { t: 'stream', n: 1, s: [{ k: 'set', p: ['prototype'], v: 1 }] }],
+    ['a delete item with a value', { t: 'stream', n: 1, s: [{ k: 'delete', p: ['a'], v: 1 }] }],
+    ['a malformed acknowledgement', { t: 'stream', n: 1, s: [], a: [[1]] }],
+    ['a malformed reply', { t: 'stream', n: 1, s: [], r: [{ i: 'x', ok: true }] }],
+  ])('refuses %s', (_what, message) => {
+    expect(() => decodeHubMessage(message, limits, 'hub')).toThrow(TypeError);
+  });
+});
+
+describe('a hub facing broken members (fuzz)', () => {
+  it('drops them, applies nothing they should not write, keeps serving a good member, and leaves Object.prototype alone', { timeout: 60_000 }, async () => {
+    const replica = new Replica({ onApplied: (op) => relay.applied(op) });
+    const relay = new HubRelay(replica, () => undefined);
+    const [served, mine] = MemoryLink.pair('good');
+    relay.attach(served);
+    const good = new Member(mine);
+    await good.ready();
+    const junkValue = fc.oneof(fc.jsonValue(), fc.constant(JSON.parse('{"__proto__":{"polluted":1}}')));
+    const junkIntent = fc.record({
+      k: fc.oneof(fc.constantFrom('set', 'delete', 'incr', 'append', 'cas'), fc.string()),
+      p: fc.oneof(fc.array(fc.oneof(fc.constantFrom('a', '__proto__', 'constructor', ''), fc.string()), { maxLength: 3 }), fc.string()),
+      v: junkValue,
+      e: junkValue,
+    });
+    const junkMessage = fc.oneof(
+      fc.jsonValue(),
+      fc.record({ t: fc.constantFrom('hello', 'write', 'x'), v: fc.oneof(fc.constant(MEMBER_PROTOCOL_VERSION), fc.integer()), i: fc.integer(), w: fc.array(junkIntent, { maxLength: 4 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(junkMessage, { minLength: 1, maxLength: 5 }), async (messages) => {
+        const [theirs, broken] = MemoryLink.pair('broken');
+        relay.attach(theirs);
+        broken.on('message', () => undefined);
+        for (const message of messages) broken.send(message as object);
+        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setImmediate(resolve));
+        broken.close();
+      }),
+      { numRuns: 300 },
+    );
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // Whatever a broken member got applied went through the checks: every path is clean.
+    const clean = (value: unknown): boolean =>
+      typeof value !== 'object' || value === null || Object.keys(value).every((key) => !['__proto__', 'prototype', 'constructor', ''].includes(key) && clean((value as Record<string, unknown>)[key]));
+    expect(clean(replica.get())).toBe(true);
+    await good.set('still', 'served');
+    await waitFor(() => replica.get('still') === 'served', 2000, 'the good member’s write');
+    expect(relay.stats().rejectedMessages).toBeGreaterThan(0);
+    relay.close();
+  });
+});
