@@ -354,6 +354,11 @@ export class Replica {
     missing.sort((a, b) => compareStamps(a.stamp, b.stamp));
     this.#adopt(incoming);
     this.applyDelta({ kind: 'ops', ops: missing, vector: mine, clock: this.#clock.peek() });
+    // The snapshot may hold records at or below the horizon this replica had folded at (its
+    // sender folded less far): fold them now. A horizon is a horizon, wherever it was computed,
+    // and GC only folds again once it moves past this one.
+    const folded = this.foldedTo;
+    if (folded !== undefined) this.collect(folded);
     this.#watchers.resync(this.id);
   }
 

@@ -28,8 +28,9 @@ export const GC_LAG_MS = 250;
  *
  * Where each member lives (the address it was reached at, or says it listens at) is told around
  * the group too: the hub that later reaches that address and finds another id there may never
- * have met the one before, and still has to retire it. An address names one host for the whole
- * group (every hub dials every other at the same addresses).
+ * have met the one before, and still has to retire it; and the hub that lives there now, told
+ * that an earlier id lived at its address, retires it itself. An address names one host for
+ * the whole group (every hub dials every other at the same addresses).
  */
 export class Membership {
   readonly #self: NodeId;
@@ -38,6 +39,9 @@ export class Membership {
   readonly #frontiers = new Map<NodeId, { frontier: Frontier; at: number }>();
   // Who lives where: per address, the ids met there (the latest, and any not yet retired).
   readonly #places = new Map<string, Set<NodeId>>();
+  // The addresses the group reaches this hub at (others tell it): any other id there is an
+  // earlier life of this address, gone for good.
+  readonly #own = new Set<string>();
 
   constructor(self: NodeId) {
     this.#self = self;
@@ -64,7 +68,17 @@ export class Membership {
 
   /** `id` lives at `address` (it says it listens there, or someone reached it there). */
   livesAt(id: NodeId, address: string): void {
-    if (this.#retired.has(id) || id === this.#self) return;
+    if (id === this.#self) {
+      if (this.#own.size < MAX_GROUP_IDS) this.#own.add(address);
+      for (const other of this.#places.get(address) ?? []) this.replaced(other, this.#self);
+      return;
+    }
+    if (this.#retired.has(id)) return;
+    if (this.#own.has(address)) {
+      // This hub lives there now: that id was an earlier life of its address.
+      this.replaced(id, this.#self);
+      return;
+    }
     let ids = this.#places.get(address);
     if (ids === undefined) {
       if (this.#places.size >= MAX_GROUP_IDS) return;

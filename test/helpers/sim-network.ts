@@ -22,6 +22,8 @@ export const CALM: NetworkFaults = { loss: 0, duplicate: 0, reorder: 0, maxDelay
 export interface FrameObserver {
   /** A frame left `from` (before any fault applies); `deliver` runs if it arrives. */
   sent(link: SimLink, frame: WirePeerFrame): ((delivered: SimLink) => void) | undefined;
+  /** Wraps each arrival: `deliver()` hands `message` to the end `to` (checks may run around it). */
+  arrive?(to: SimLink, message: unknown, deliver: () => void): void;
 }
 
 /**
@@ -134,7 +136,9 @@ export class SimNetwork {
         return;
       }
       onDelivered?.(to);
-      to.receive(JSON.parse(text));
+      const message: unknown = JSON.parse(text);
+      if (this.#observer.arrive === undefined) to.receive(message);
+      else this.#observer.arrive(to, message, () => to.receive(message));
     });
   }
 

@@ -16,6 +16,7 @@ import { Folding } from '../../lib/mesh/gc.js';
 import { PeerProtocol } from '../../lib/mesh/protocol.js';
 import type { PeerSession } from '../../lib/mesh/session.js';
 import type { ProtocolSettings } from '../../lib/mesh/types.js';
+import { decodePeerFrame } from '../../lib/wire/peer.js';
 import { oracleState } from './oracle.js';
 import { Random } from './random.js';
 import { CALM, SimNetwork, type NetworkFaults, type SimLink } from './sim-network.js';
@@ -37,8 +38,20 @@ export interface SimulationResult {
   snapshots: number;
   /** GC rounds that folded, over every hub. */
   folds: number;
-  /** Links refused for carrying ops below the receiver's GC horizon: GC was unsafe. Must stay 0. */
+  /**
+   * Links refused for carrying ops below the receiver's GC horizon. Only a hub whose clock was
+   * off by more than the fold lag (a rogue clock, outside the protocol's assumption) may cause
+   * one: a run without rogue clocks must have none.
+   */
   lateOps: number;
+  /** Ops that reached a replica below the horizon it folded at, seen by the simulator itself. */
+  lateArrivals: number;
+  /** Of those, ops the replica applied anyway: never allowed (it would place them wrongly). */
+  appliedLate: number;
+  /** Hubs restarted with a clock seconds behind (outside the 250 ms GC assumption). */
+  rogueClocks: number;
+  /** Hubs restarted without their state because the group refused their writes (the documented remedy). */
+  remedies: number;
   /** Virtual ms the group took to converge after the faults stopped. */
   settleMs: number;
 }
@@ -95,12 +108,32 @@ export class Simulation {
   readonly stats: SimulationResult;
   readonly #slots: number;
   #generation = 0;
-  #down = false;
+  // How many hubs are down now, and whether this run may restart a hub with a rogue clock.
+  #down = 0;
+  readonly #rogue: boolean;
+  #newcomersDone = false;
 
   constructor(seed: number) {
     this.seed = seed;
     this.rng = new Random(seed);
-    this.stats = { seed, writes: 0, crashes: 0, framesLost: 0, linksBroken: 0, cuts: 0, resends: 0, gaps: 0, snapshots: 0, folds: 0, lateOps: 0, settleMs: 0 };
+    this.stats = {
+      seed,
+      writes: 0,
+      crashes: 0,
+      framesLost: 0,
+      linksBroken: 0,
+      cuts: 0,
+      resends: 0,
+      gaps: 0,
+      snapshots: 0,
+      folds: 0,
+      lateOps: 0,
+      lateArrivals: 0,
+      appliedLate: 0,
+      rogueClocks: 0,
+      remedies: 0,
+      settleMs: 0,
+    };
     this.network = new SimNetwork(this.time, this.rng, FAULTS, {
       sent: (link, frame) => {
         if (frame.t !== 'snapshot') return undefined;
@@ -113,18 +146,46 @@ export class Simulation {
           if (receiver !== undefined) for (const [key, op] of log) receiver.log.set(key, op);
         };
       },
+      // The simulator's own check, whatever the protocol does: an op that reaches a replica
+      // below the horizon it folded at must not be applied.
+      arrive: (to, message, deliver) => {
+        const receiver = this.hubs.get(to.host);
+        const late = receiver === undefined ? [] : this.#lateIn(receiver, message);
+        deliver();
+        for (const op of late) if (receiver!.log.has(opKey(op))) this.stats.appliedLate++;
+      },
     });
     this.#slots = this.rng.int(3, 5);
+    // One run in five goes outside the protocol's assumption: restarted hubs may have clocks
+    // seconds behind, and two hubs may be down at once (so that two newcomers can link to each
+    // other first). Then the group may refuse writes (counted, and remedied by restarting the
+    // hub); it must still never apply one below a fold.
+    this.#rogue = this.rng.chance(0.2);
     for (let slot = 0; slot < this.#slots; slot++) this.#start(slot);
     for (const hub of this.hubs.values()) for (const dialed of hub.dialed.values()) this.#dial(hub, dialed);
   }
 
   // ---- hubs ----
 
-  #start(slot: number): Hub {
+  // The ops of a frame that are new to `hub` but stamped at or below what it folded.
+  #lateIn(hub: Hub, message: unknown): Op[] {
+    const type = (message as { t?: unknown } | null)?.t;
+    if (type !== 'ops' && type !== 'delta') return [];
+    let frame;
+    try {
+      frame = decodePeerFrame(message, hub.replica.limits);
+    } catch {
+      return [];
+    }
+    if (frame.t !== 'ops' && frame.t !== 'delta') return [];
+    const late = frame.ops.filter((op) => hub.replica.isLate(op));
+    this.stats.lateArrivals += late.length;
+    return late;
+  }
+
+  #start(slot: number, skew = this.rng.int(-200, 200)): Hub {
     const generation = this.#generation++;
     let hub: Hub;
-    const skew = this.rng.int(-200, 200);
     const clock = this.time.clock(() => hub.skew);
     const log = new Map<string, Op>();
     const replica = new Replica({
@@ -165,7 +226,14 @@ export class Simulation {
       else this.#redial(hub, peer);
     });
     protocol.on('peer:error', (error) => {
-      if (error.code === 'ERR_COLLECTIVE_BELOW_HORIZON') this.stats.lateOps++;
+      if (error.code !== 'ERR_COLLECTIVE_BELOW_HORIZON') return;
+      this.stats.lateOps++;
+      // The documented remedy: a hub whose writes the group refuses is restarted without its state.
+      const sender = this.#live().find((other) => other.replica.id === error.peer);
+      if (sender !== undefined) {
+        this.stats.remedies++;
+        this.#crash(sender);
+      }
     });
     this.hubs.set(slot, hub);
     this.#incarnations.push(hub);
@@ -249,9 +317,10 @@ export class Simulation {
     }
   }
 
-  // A hub dies with its state; it comes back on the same host, under a new id, a while later.
-  #crash(): void {
-    const victim = this.rng.pick(this.#live());
+  // A hub dies with its state; it comes back on the same host, under a new id, a while later
+  // (now and then with its wall clock seconds behind: a rogue clock).
+  #crash(victim: Hub = this.rng.pick(this.#live())): void {
+    if (!victim.alive) return;
     for (const [key, op] of victim.log) {
       const holders = this.#live().filter((other) => other !== victim && other.log.has(key));
       if (holders.length > 0) this.#heldAtCrash.set(key, { op, holders: [...(this.#heldAtCrash.get(key)?.holders ?? []), ...holders] });
@@ -263,15 +332,41 @@ export class Simulation {
     this.network.kill(victim.slot);
     this.hubs.delete(victim.slot);
     this.stats.crashes++;
-    this.#down = true;
+    this.#down++;
     this.time.schedule(this.time.now + this.rng.int(50, 1500), () => this.#restart(victim.slot));
   }
 
   #restart(slot: number): void {
     if (this.hubs.has(slot)) return;
-    const hub = this.#start(slot);
-    this.#down = false;
+    const rogue = this.#rogue && this.rng.chance(0.5);
+    if (rogue) this.stats.rogueClocks++;
+    const hub = this.#start(slot, rogue ? -this.rng.int(1000, 3000) : undefined);
+    this.#down--;
     for (const dialed of hub.dialed.values()) this.#dial(hub, dialed);
+  }
+
+  // Outside the assumption, on purpose: two hubs die together and come back cut off from the
+  // rest; one of them, with a clock seconds behind, writes before linking to anyone, and the two
+  // link to each other first (two newcomers): its writes may be stamped below what the group
+  // folded, and it has shared them, so it cannot restamp them any more.
+  #newcomers(): void {
+    const live = this.#live();
+    if (live.length < this.#slots || this.#slots < 3) return;
+    const a = this.rng.pick(live);
+    const second = this.rng.pick(live.filter((hub) => hub !== a));
+    for (const victim of [a, second]) {
+      for (const other of this.hubs.keys()) if (other !== a.slot && other !== second.slot) this.network.cut(victim.slot, other);
+      this.#crash(victim);
+    }
+    this.time.schedule(this.time.now + 20, () => {
+      this.stats.rogueClocks++;
+      const rogue = this.#start(a.slot, -this.rng.int(1000, 3000));
+      this.#down--;
+      for (let i = 0; i < 3; i++) this.#write(rogue);
+      for (const dialed of rogue.dialed.values()) this.#dial(rogue, dialed);
+      this.#restart(second.slot);
+    });
+    this.#newcomersDone = true;
   }
 
   #partition(): void {
@@ -300,7 +395,8 @@ export class Simulation {
           this.network.break(this.rng.pick(links));
           this.stats.linksBroken++;
         }
-      } else if (roll < 0.395 && !this.#down && this.stats.crashes < 2) this.#crash();
+      } else if (roll < 0.395 && this.stats.crashes < 2 && (this.#down === 0 || (this.#rogue && this.#down < 2))) this.#crash();
+      else if (roll < 0.4 && this.#rogue && !this.#newcomersDone && this.#down === 0 && step > 100) this.#newcomers();
       else this.time.advance(this.time.now + this.rng.int(0, 20));
     }
     this.settle();
