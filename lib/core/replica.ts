@@ -1,4 +1,4 @@
-import { describe, inputTypeError } from '../errors.js';
+import { ProtocolError, describe, inputTypeError } from '../errors.js';
 import { HybridClock, compareStamps, isAfter, type NodeId, type Stamp } from './clock.js';
 import { decodeNodeInto, decodeStamp, encodeNode, type DecodeLimits } from './codec.js';
 import type { Frontier, VersionEntry, VersionVector } from './horizon.js';
@@ -352,6 +352,7 @@ export class Replica {
     const mine = this.vector();
     const missing = [...this.#tree.ops()].filter((op) => op.seq > (theirs[op.stamp.node]?.seq ?? 0));
     missing.sort((a, b) => compareStamps(a.stamp, b.stamp));
+    this.#refuseLateMerge(incoming, missing);
     this.#adopt(incoming);
     this.applyDelta({ kind: 'ops', ops: missing, vector: mine, clock: this.#clock.peek() });
     // The snapshot may hold records at or below the horizon this replica had folded at (its
@@ -360,6 +361,32 @@ export class Replica {
     const folded = this.foldedTo;
     if (folded !== undefined) this.collect(folded);
     this.#watchers.resync(this.id);
+  }
+
+  // A merge must not place an op below a fold any more than a frame may (see isLate): neither
+  // an op of this replica's that the snapshot folded past (this hub wrote below the group's
+  // horizon, with a clock behind, and can no longer restamp), nor one of the snapshot's that
+  // this replica folded past. Throws, changing nothing.
+  #refuseLateMerge(incoming: Replica, missing: readonly Op[]): void {
+    const theirs = incoming.foldedTo;
+    const late = theirs === undefined ? undefined : missing.find((op) => !isAfter(op.stamp, theirs));
+    if (late !== undefined) {
+      throw new ProtocolError(
+        `this hub's op ${late.stamp.node}#${late.seq} is stamped below what the sender's group folded: ` +
+          'it wrote with a clock behind before it joined, and could not restamp; restart this hub without its state',
+        'ERR_COLLECTIVE_BELOW_HORIZON',
+      );
+    }
+    const mine = this.foldedTo;
+    if (mine === undefined) return;
+    for (const op of incoming.#tree.ops()) {
+      if (this.isLate(op)) throw new ProtocolError(`the snapshot holds op ${op.stamp.node}#${op.seq}, stamped below what this hub folded`, 'ERR_COLLECTIVE_BELOW_HORIZON');
+    }
+    // Ops the snapshot folded that this replica lacks are stamped at or below its horizon: if
+    // that is not after this replica's, they are below this replica's fold too.
+    if (theirs !== undefined && !isAfter(theirs, mine) && incoming.#sequences.behindFoldOf(this.#sequences)) {
+      throw new ProtocolError('the snapshot folded ops this hub lacks below what this hub folded', 'ERR_COLLECTIVE_BELOW_HORIZON');
+    }
   }
 
   #adopt(other: Replica): void {

@@ -132,6 +132,12 @@ export class Sequences {
     return false;
   }
 
+  /** Whether these sequences folded ops of some origin beyond what `other` holds in order. */
+  behindFoldOf(other: Sequences): boolean {
+    for (const [origin, seq] of this.#folded) if (other.seq(origin) < seq) return true;
+    return false;
+  }
+
   /** Whether `op` is new here but stamped at or below the horizon folded at (see Replica.isLate). */
   isLate(op: Op): boolean {
     if (this.#foldedTo === undefined || this.has(op)) return false;

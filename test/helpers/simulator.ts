@@ -112,6 +112,9 @@ export class Simulation {
   #down = 0;
   readonly #rogue: boolean;
   #newcomersDone = false;
+  // Hubs that came back outside the assumption (a rogue clock, or linked as newcomers): the
+  // ones the documented remedy may restart.
+  readonly #suspects = new Set<Hub>();
 
   constructor(seed: number) {
     this.seed = seed;
@@ -228,11 +231,13 @@ export class Simulation {
     protocol.on('peer:error', (error) => {
       if (error.code !== 'ERR_COLLECTIVE_BELOW_HORIZON') return;
       this.stats.lateOps++;
-      // The documented remedy: a hub whose writes the group refuses is restarted without its state.
+      // The documented remedy: a hub whose writes the group refuses (the sender of late ops, or
+      // a newcomer refusing the group's snapshot for its own) is restarted without its state.
       const sender = this.#live().find((other) => other.replica.id === error.peer);
-      if (sender !== undefined) {
+      for (const culprit of [hub, sender]) {
+        if (culprit === undefined || !culprit.alive || !this.#suspects.has(culprit)) continue;
         this.stats.remedies++;
-        this.#crash(sender);
+        this.#crash(culprit);
       }
     });
     this.hubs.set(slot, hub);
@@ -341,6 +346,7 @@ export class Simulation {
     const rogue = this.#rogue && this.rng.chance(0.5);
     if (rogue) this.stats.rogueClocks++;
     const hub = this.#start(slot, rogue ? -this.rng.int(1000, 3000) : undefined);
+    if (rogue || this.#rogue) this.#suspects.add(hub);
     this.#down--;
     for (const dialed of hub.dialed.values()) this.#dial(hub, dialed);
   }
@@ -361,6 +367,7 @@ export class Simulation {
     this.time.schedule(this.time.now + 20, () => {
       this.stats.rogueClocks++;
       const rogue = this.#start(a.slot, -this.rng.int(1000, 3000));
+      this.#suspects.add(rogue);
       this.#down--;
       for (let i = 0; i < 3; i++) this.#write(rogue);
       for (const dialed of rogue.dialed.values()) this.#dial(rogue, dialed);
