@@ -379,6 +379,10 @@ export class Replica {
     }
     const mine = this.foldedTo;
     if (mine === undefined) return;
+    // What this replica folded is in no record any more: a snapshot without it would lose it.
+    if (this.#sequences.behindFoldOf(incoming.#sequences)) {
+      throw new ProtocolError('the snapshot lacks ops this hub folded (everyone had them when it did)', 'ERR_COLLECTIVE_BELOW_HORIZON');
+    }
     for (const op of incoming.#tree.ops()) {
       if (this.isLate(op)) throw new ProtocolError(`the snapshot holds op ${op.stamp.node}#${op.seq}, stamped below what this hub folded`, 'ERR_COLLECTIVE_BELOW_HORIZON');
     }

@@ -333,7 +333,7 @@ describe('Replica past a fold', () => {
     expect(a.get()).toEqual({ hits: 7, users: { ada: { age: 37 } }, log: ['one'] });
     // Nothing to restamp once every op is past the horizon, or once others' ops are held.
     expect(b.restampOwn(horizon)).toBe(false);
-    const c = new Replica({ id: 'gamma' as NodeId, now: () => 1 });
+    const c = new Replica({ id: 'gamma' as NodeId, now: () => 10_000 });
     c.set('z', 1);
     c.applyDelta(a.delta(c.vector()));
     expect(c.restampOwn(horizon)).toBe(false);
@@ -347,6 +347,46 @@ describe('Replica past a fold', () => {
     const restored = Replica.fromSnapshot(JSON.parse(JSON.stringify(a.snapshot())), { id: 'gamma' as NodeId });
     expect(restored.foldedTo).toEqual(a.foldedTo);
     expect(restored.isLate(early)).toBe(true);
+  });
+});
+
+describe('Replica merging a snapshot past a fold', () => {
+  const at = (wall: number) => () => wall;
+  it('refuses the group’s snapshot while it holds its own writes stamped below the group’s fold, changing nothing', () => {
+    const group = new Replica({ id: 'group' as NodeId, now: at(5000) });
+    group.set('x', 'group');
+    group.collect({ wall: 5000, count: 0, node: '~' as NodeId });
+    // A newcomer whose clock is far behind wrote before it ever linked.
+    const newcomer = new Replica({ id: 'newcomer' as NodeId, now: at(1000) });
+    newcomer.set('y', 'old');
+    const before = newcomer.get();
+    expect(() => newcomer.adoptSnapshot(group.snapshot())).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_BELOW_HORIZON', message: expect.stringMatching(/restart this hub without its state/) }));
+    expect(newcomer.get()).toEqual(before);
+  });
+
+  it('refuses a snapshot holding ops below its own fold that it lacks', () => {
+    const folded = new Replica({ id: 'folded' as NodeId, now: at(5000) });
+    folded.set('a', 1);
+    folded.collect({ wall: 5000, count: 0, node: '~' as NodeId });
+    const other = new Replica({ id: 'other' as NodeId, now: at(3000) });
+    other.set('b', 'written below the fold');
+    expect(() => folded.adoptSnapshot(other.snapshot())).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_BELOW_HORIZON' }));
+    expect(folded.get()).toEqual({ a: 1 });
+  });
+
+  it('takes a snapshot that holds what it folded, and ops after its fold; refuses one lacking what it folded', () => {
+    const folded = new Replica({ id: 'folded' as NodeId, now: at(5000) });
+    folded.set('a', 1);
+    folded.collect({ wall: 5000, count: 0, node: '~' as NodeId });
+    const other = new Replica({ id: 'other' as NodeId, now: at(6000) });
+    other.set('b', 2);
+    // `other` never got `a`: taking its state would lose what this replica folded.
+    expect(() => folded.adoptSnapshot(other.snapshot())).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_BELOW_HORIZON' }));
+    expect(folded.get()).toEqual({ a: 1 });
+    other.applyDelta(folded.delta(other.vector()));
+    other.set('c', 3);
+    folded.adoptSnapshot(other.snapshot());
+    expect(folded.get()).toEqual({ a: 1, b: 2, c: 3 });
   });
 });
 
