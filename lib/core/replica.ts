@@ -312,7 +312,9 @@ export class Replica {
     root.kids = fresh.root.kids;
     root.kidCount = fresh.root.kidCount;
     this.#tree.restored(fresh.latest());
-    this.#sequences.set(this.id, { seq: own, stamp: this.#clock.tick() });
+    // The vector's entry carries the stamp of this origin's latest op, as every receiver of the
+    // restamped ops will record it (a fresh tick here would make the vectors differ).
+    this.#sequences.set(this.id, { seq: own, stamp: restamped[restamped.length - 1]!.stamp });
     this.#onRestamped?.(restamped);
     return true;
   }

@@ -331,6 +331,8 @@ describe('Replica past a fold', () => {
     for (const op of delta.ops) expect(a.isLate(op)).toBe(false);
     a.applyDelta(delta);
     expect(a.get()).toEqual({ hits: 7, users: { ada: { age: 37 } }, log: ['one'] });
+    // Both now record the same latest stamp for b: the vectors agree.
+    expect(a.vector()[b.id]).toEqual(b.vector()[b.id]);
     // Nothing to restamp once every op is past the horizon, or once others' ops are held.
     expect(b.restampOwn(horizon)).toBe(false);
     const c = new Replica({ id: 'gamma' as NodeId, now: () => 10_000 });
