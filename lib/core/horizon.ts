@@ -23,6 +23,8 @@ export interface Frontier {
    * shows them yet.
    */
   readonly held?: Readonly<Record<string, number>>;
+  /** The highest horizon it folded at, if any (see Replica.heardFold). */
+  readonly folded?: Stamp;
 }
 
 /**

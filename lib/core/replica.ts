@@ -195,7 +195,8 @@ export class Replica {
   /** The vector and the clock reading, taken together, for GC horizons. */
   frontier(): Frontier {
     const held = this.#sequences.held();
-    const frontier = { id: this.id, clock: this.#clock.ceiling(), vector: this.vector() };
+    const folded = this.#sequences.foldedTo;
+    const frontier: Frontier = { id: this.id, clock: this.#clock.ceiling(), vector: this.vector(), ...(folded === undefined ? {} : { folded }) };
     return held === undefined ? frontier : { ...frontier, held };
   }
 
@@ -279,10 +280,22 @@ export class Replica {
   /**
    * Whether `op` is new here but stamped at or below the horizon this replica folded at: it
    * cannot be applied correctly, so it must be refused. Only a hub that wrote before it ever
-   * linked to the group, while the group folded past its stamps, can send one.
+   * linked to the group, while the group folded past its stamps, can send one. Also when it is
+   * at or below a horizon another replica folded at while this one held all it held then
+   * (`heardFold`): the group must refuse it everywhere, or the replicas that took it could
+   * never link to those that folded past it again.
    */
   isLate(op: Op): boolean {
     return this.#sequences.isLate(op);
+  }
+
+  /**
+   * Another replica of the group told that it folded at `horizon`, and holds `vector` now.
+   * From then on, ops new here and stamped at or below that horizon are late too (`isLate`),
+   * once this replica holds all that one held. Returns whether that bound moved.
+   */
+  heardFold(horizon: Stamp, vector: VersionVector): boolean {
+    return this.#sequences.heardFold(horizon, vector);
   }
 
   /**

@@ -29,6 +29,9 @@ export class Sequences {
   // The highest horizon folded at. An op stamped at or below it that arrives now cannot be
   // placed (its neighbours' records are gone): receivers must refuse it, see `isLate`.
   #foldedTo: Stamp | undefined;
+  // The highest horizon another replica folded at while this one held every op stamped at or
+  // below it (see `heardFold`): an op new here and stamped at or below it is as late.
+  #groupFoldedTo: Stamp | undefined;
 
   /** The last contiguous seq applied from `origin` (0 for none). */
   seq(origin: string): number {
@@ -138,10 +141,33 @@ export class Sequences {
     return false;
   }
 
-  /** Whether `op` is new here but stamped at or below the horizon folded at (see Replica.isLate). */
+  /**
+   * Another replica folded at `horizon` and now holds `vector`. Folding at `horizon` took every
+   * replica of the group holding every op stamped at or below it, all inside its vector. If
+   * these sequences hold, for every origin of `vector`, as much (or ops of it stamped after the
+   * horizon: an origin's stamps grow with its seqs), they hold all those ops too, and one that
+   * comes new later was stamped late. Returns whether the bound moved.
+   */
+  heardFold(horizon: Stamp, vector: VersionVector): boolean {
+    if (this.#groupFoldedTo !== undefined && !isAfter(horizon, this.#groupFoldedTo)) return false;
+    for (const [origin, entry] of Object.entries(vector)) {
+      const mine = this.#applied.get(origin);
+      if (entry === undefined || (mine?.seq ?? 0) >= entry.seq) continue;
+      if (mine === undefined || !isAfter(mine.stamp, horizon)) return false;
+    }
+    this.#groupFoldedTo = horizon;
+    return true;
+  }
+
+  /**
+   * Whether `op` is new here but stamped at or below the horizon folded at, or at or below one
+   * another replica folded at while this one held all it had then (`heardFold`). See
+   * Replica.isLate.
+   */
   isLate(op: Op): boolean {
-    if (this.#foldedTo === undefined || this.has(op)) return false;
-    return !isAfter(op.stamp, this.#foldedTo);
+    if (this.has(op)) return false;
+    for (const bound of [this.#foldedTo, this.#groupFoldedTo]) if (bound !== undefined && !isAfter(op.stamp, bound)) return true;
+    return false;
   }
 
   /** The snapshot form. */

@@ -111,10 +111,10 @@ export class Membership {
 
   /** What this hub sends in its vector messages. */
   message(replica: Replica): VectorMessage {
-    const { vector, clock, held } = replica.frontier();
+    const { vector, clock, held, folded } = replica.frontier();
     const places: [NodeId, string][] = [];
     for (const [address, ids] of this.#places) for (const id of ids) places.push([id, address]);
-    return { vector, clock, held, members: [this.#self, ...this.#members], retired: [...this.#retired], places };
+    return { vector, clock, held, folded, members: [this.#self, ...this.#members], retired: [...this.#retired], places };
   }
 
   /**

@@ -120,7 +120,7 @@ export class PeerProtocol extends EventEmitter<ProtocolEvents> implements Sessio
       replica: this.replica,
       now: () => this.clock.now(),
       antiEntropyMs: this.settings.antiEntropyMs,
-      heard: (id, message) => this.#membership.heard(id, message, this.clock.now()),
+      heard: (id, message) => this.#heard(id, message),
       shared: () => {
         this.#ownShared = true;
       },
@@ -160,6 +160,15 @@ export class PeerProtocol extends EventEmitter<ProtocolEvents> implements Sessio
     if (failure === undefined || this.#closed) return;
     this.#rejections.count(failure.code);
     this.emit('peer:error', failure, warnOnceAs);
+  }
+
+  // A peer's frontier: for GC, and for the horizon it folded at (ops at or below it that come
+  // later are refused here too, so that they never spread to hubs that would fold past them).
+  #heard(id: NodeId, message: VectorMessage): void {
+    this.#membership.heard(id, message, this.clock.now());
+    if (message.folded !== undefined && this.replica.heardFold(message.folded, message.vector)) {
+      this.log('%s folded at %d.%d: ops stamped at or below it are late here too', id, message.folded.wall, message.folded.count);
+    }
   }
 
   // A hub linked: it counts for GC from now on, and this hub stamps its writes after the peer's

@@ -8,11 +8,12 @@
  *                                           whether a secret is used, the port it listens on (to
  *                                           be dialed back), its GC horizon and hybrid clock
  *   auth     { proof }                      with a secret: the answer to the other's challenge
- *   vector   { v, c, m, r, a, h?, s? }      the receiver's version vector and frontier: its clock,
+ *   vector   { v, c, m, r, a, h?, f?, s? }  the receiver's version vector and frontier: its clock,
  *                                           the hubs it counts as members, those it knows retired,
- *                                           where members live, ops it holds beyond its vector;
+ *                                           where members live, ops it holds beyond its vector,
+ *                                           the horizon it folded at;
  *                                           `s: 1` when it saw something lost (resend it all)
- *   frontier { v, c, m, r, a, h? }          the same, between anti-entropy rounds (no answer)
+ *   frontier { v, c, m, r, a, h?, f? }      the same, between anti-entropy rounds (no answer)
  *   delta    [id, index, clock, [op...]]    piece `index` of delta `id`: what the receiver lacks
  *   synced   [id, pieces, vector]           the end of delta `id`, sent in `pieces` pieces: the
  *                                           sender's version vector, to be taken only once every
@@ -67,6 +68,8 @@ export interface VectorMessage {
   readonly retired: readonly NodeId[];
   /** Where members live, as far as it knows: [id, address] (so that any hub can retire one whose address answers with another id). */
   readonly places?: readonly (readonly [NodeId, string])[];
+  /** The highest GC horizon it folded at, if any: ops at or below it are late for the group. */
+  readonly folded?: Stamp | undefined;
   /**
    * The receiver saw something of this stream lost (a sequence gap, a delta missing pieces):
    * the sender must not count on what it sent being on its way, and sends all it lacks.
@@ -124,6 +127,7 @@ export function vectorFrame(message: VectorMessage, type: 'vector' | 'frontier' 
   const p: Record<string, unknown> = { v: encodeVector(message.vector), c: encodeStamp(message.clock), m: message.members, r: message.retired };
   if (message.places !== undefined && message.places.length > 0) p.a = message.places;
   if (message.held !== undefined) p.h = Object.entries(message.held);
+  if (message.folded !== undefined) p.f = encodeStamp(message.folded);
   if (message.resend === true) p.s = 1;
   return { t: type, p };
 }
@@ -177,6 +181,7 @@ function decodeVectorMessage(p: unknown): VectorMessage {
     retired: decodeIds(p.r, 'vector retired'),
     places: p.a === undefined ? [] : decodePlaces(p.a),
     held: p.h === undefined ? undefined : decodeHeld(p.h),
+    folded: p.f === undefined ? undefined : decodeBound(p.f, 'vector fold horizon'),
   };
   return p.s === 1 ? { ...message, resend: true } : message;
 }

@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { NodeId } from '../../lib/core/clock.js';
 import { decodeOp, decodeRun, encodeOp, encodeRun } from '../../lib/core/codec.js';
 import type { Op } from '../../lib/core/op.js';
-import { decodePeerFrame, deltaFrame, snapshotFrame, syncedFrame } from '../../lib/wire/peer.js';
+import { decodePeerFrame, deltaFrame, snapshotFrame, syncedFrame, vectorFrame } from '../../lib/wire/peer.js';
 import type { Delta, Replica as ReplicaType } from '../../lib/core/replica.js';
 import { Replica } from '../../lib/core/replica.js';
 import { opSpecArb, stampOps } from '../helpers/arbitraries.js';
@@ -339,6 +339,26 @@ describe('Replica past a fold', () => {
     c.set('z', 1);
     c.applyDelta(a.delta(c.vector()));
     expect(c.restampOwn(horizon)).toBe(false);
+  });
+
+  it('calls late an op below a horizon another replica folded at, once it holds all that one held; not before', () => {
+    const [a, b] = pair();
+    const early = b.set('x', 1); // stamped, shared with nobody yet
+    for (let i = 0; i < 5; i++) a.incr('n');
+    a.collect(a.frontier().clock);
+    // c has not taken a's ops yet: a's fold tells it nothing (its ops may still come).
+    const c = new Replica({ id: 'gamma' as NodeId, now: () => 900 });
+    const heard = (frontier: ReturnType<ReplicaType['frontier']>) => {
+      const frame = decodePeerFrame(JSON.parse(JSON.stringify(vectorFrame({ ...frontier, members: [], retired: [] }))), c.limits);
+      if (frame.t !== 'vector' || frame.message.folded === undefined) throw new Error('expected a vector frame telling a fold');
+      return c.heardFold(frame.message.folded, frame.message.vector);
+    };
+    expect(heard(a.frontier())).toBe(false);
+    expect(c.isLate(early)).toBe(false);
+    c.applyDelta(a.delta(c.vector()));
+    expect(heard(a.frontier())).toBe(true);
+    expect(c.isLate(early)).toBe(true);
+    expect(c.isLate(b.set('y', 2))).toBe(false); // stamped after: not late
   });
 
   it('carries the folded horizon in a snapshot, so a replica restored from it refuses late ops too', () => {
