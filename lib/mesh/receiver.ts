@@ -21,8 +21,8 @@ function refuseLate(replica: Replica, ops: readonly Op[]): void {
   for (const op of ops) {
     if (replica.isLate(op)) {
       throw new ProtocolError(
-        `op ${op.stamp.node}#${op.seq} is stamped at or below this hub's GC horizon: its hub wrote before it joined the group ` +
-          'and could not restamp, or its clock is behind by more than the fold lag; restart that hub without its state',
+        `op ${op.stamp.node}#${op.seq} is stamped at or below what the group folded: ${op.stamp.node} wrote it with a clock behind ` +
+          `by more than the fold lag before it joined, and could not restamp it; restart without their state ${op.stamp.node} and the peer that sent it`,
         'ERR_COLLECTIVE_BELOW_HORIZON',
       );
     }

@@ -50,7 +50,7 @@ export interface SimulationResult {
   appliedLate: number;
   /** Hubs restarted with a clock seconds behind (outside the 250 ms GC assumption). */
   rogueClocks: number;
-  /** Hubs restarted without their state because the group refused their writes (the documented remedy). */
+  /** Hubs restarted without their state because the group refused their writes, or late ops they took (the documented remedy). */
   remedies: number;
   /** Virtual ms the group took to converge after the faults stopped. */
   settleMs: number;
@@ -231,14 +231,18 @@ export class Simulation {
     protocol.on('peer:error', (error) => {
       if (error.code !== 'ERR_COLLECTIVE_BELOW_HORIZON') return;
       this.stats.lateOps++;
-      // The documented remedy: a hub whose writes the group refuses (the sender of late ops, or
-      // a newcomer refusing the group's snapshot for its own) is restarted without its state.
+      // The documented remedy, only ever needed outside the assumption: a hub whose writes the
+      // group refuses (a newcomer refusing the group's snapshot for its own) and a hub that sends
+      // late ops (their writer, or one that took them before it heard of the fold) are restarted
+      // without their state.
+      // Which one the error names: the sender when it holds an op late here, else this hub.
+      if (!this.#rogue) return;
       const sender = this.#live().find((other) => other.replica.id === error.peer);
-      for (const culprit of [hub, sender]) {
-        if (culprit === undefined || !culprit.alive || !this.#suspects.has(culprit)) continue;
-        this.stats.remedies++;
-        this.#crash(culprit);
-      }
+      const sendsLate = sender !== undefined && [...sender.log.values()].some((op) => hub.replica.isLate(op));
+      const culprit = sendsLate ? sender : this.#suspects.has(hub) ? hub : undefined;
+      if (culprit === undefined || !culprit.alive) return;
+      this.stats.remedies++;
+      this.#crash(culprit);
     });
     this.hubs.set(slot, hub);
     this.#incarnations.push(hub);
