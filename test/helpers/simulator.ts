@@ -52,6 +52,12 @@ export interface SimulationResult {
   rogueClocks: number;
   /** Hubs restarted without their state because the group refused their writes, or late ops they took (the documented remedy). */
   remedies: number;
+  /**
+   * Of those, hubs within the assumption (their clock right) that took a late op before they
+   * heard of the fold it is below, and lost what only they held with the restart. Frontiers
+   * telling folds make this rare; it cannot be ruled out.
+   */
+  bystanders: number;
   /** Virtual ms the group took to converge after the faults stopped. */
   settleMs: number;
 }
@@ -135,6 +141,7 @@ export class Simulation {
       appliedLate: 0,
       rogueClocks: 0,
       remedies: 0,
+      bystanders: 0,
       settleMs: 0,
     };
     this.network = new SimNetwork(this.time, this.rng, FAULTS, {
@@ -242,6 +249,7 @@ export class Simulation {
       const culprit = sendsLate ? sender : this.#suspects.has(hub) ? hub : undefined;
       if (culprit === undefined || !culprit.alive) return;
       this.stats.remedies++;
+      if (!this.#suspects.has(culprit)) this.stats.bystanders++;
       this.#crash(culprit);
     });
     this.hubs.set(slot, hub);

@@ -42,7 +42,7 @@ function check(seed: number): SimulationResult {
 
 describe('the shipping peer protocol, simulated', () => {
   it(`converges to the oracle for ${seeds.length} seed(s), losing nothing acknowledged, folding safely`, { timeout: Math.max(60_000, seeds.length * 200) }, () => {
-    const total = { writes: 0, crashes: 0, framesLost: 0, linksBroken: 0, cuts: 0, resends: 0, gaps: 0, snapshots: 0, folds: 0, rogueClocks: 0, lateArrivals: 0, lateOps: 0, remedies: 0, settleMs: 0 };
+    const total = { writes: 0, crashes: 0, framesLost: 0, linksBroken: 0, cuts: 0, resends: 0, gaps: 0, snapshots: 0, folds: 0, rogueClocks: 0, lateArrivals: 0, lateOps: 0, remedies: 0, bystanders: 0, settleMs: 0 };
     const started = Date.now();
     for (const seed of seeds) {
       let result: SimulationResult;
