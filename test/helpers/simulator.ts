@@ -377,6 +377,8 @@ export class Simulation {
       this.#crash(victim);
     }
     this.time.schedule(this.time.now + 20, () => {
+      // The run may have ended meanwhile: settling restarted both already.
+      if (this.hubs.has(a.slot)) return;
       this.stats.rogueClocks++;
       const rogue = this.#start(a.slot, -this.rng.int(1000, 3000));
       this.#suspects.add(rogue);
