@@ -18,8 +18,17 @@ export interface ReplicaOptions {
   maxDepth?: number;
   /** Largest value accepted, in bytes of JSON. @default 1048576 (1 MiB) */
   maxValueBytes?: number;
-  /** Called after every op applied, local or remote (not for duplicates or wiped ops' effects). */
-  onApplied?: (op: Op) => void;
+  /**
+   * Called after every op applied, local or remote (not for duplicates). `restated` says how
+   * the state changed for a follower applying changes in arrival order (see Restated in
+   * core/tree.ts): `undefined` when the op says it, else the path whose whole value changed,
+   * or `null` when nothing did.
+   */
+  onApplied?: (op: Op, restated?: Segments | null) => void;
+  /**
+   * Called when `adoptSnapshot` replaced the state (a follower needs the whole of it again).
+   */
+  onReplaced?: () => void;
   /**
    * Called when this replica restamped its own ops (`restampOwn`), with their new versions
    * (same origin and seq, new stamps): whoever keeps a copy of them must take these instead.

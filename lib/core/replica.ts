@@ -6,7 +6,7 @@ import { ABSENT } from './node.js';
 import type { Op, OpKind } from './op.js';
 import { DEFAULT_MAX_DEPTH, formatPath, parsePath, type Path, type Segments } from './path.js';
 import { Sequences } from './sequences.js';
-import { ReplicatedTree, type TreeMetadata } from './tree.js';
+import { ReplicatedTree, type Restated, type TreeMetadata } from './tree.js';
 import { DEFAULT_MAX_VALUE_BYTES, jsonEqual, toStoredValue, type JsonValue } from './value.js';
 import { Watchers, type WatchListener } from './watchers.js';
 import { checkAmount, randomNodeId, type ApplyResult, type Delta, type ReplicaOptions, type ReplicaSnapshot } from './replica-types.js';
@@ -25,8 +25,9 @@ export class Replica {
   readonly #tree = new ReplicatedTree();
   #sequences = new Sequences();
   readonly #watchers = new Watchers((path) => this.get(path));
-  readonly #onApplied: ((op: Op) => void) | undefined;
+  readonly #onApplied: ReplicaOptions['onApplied'];
   readonly #onRestamped: ((ops: readonly Op[]) => void) | undefined;
+  readonly #onReplaced: (() => void) | undefined;
   #seq = 0;
   #solo = false;
 
@@ -35,6 +36,7 @@ export class Replica {
     this.#clock = new HybridClock(this.id, options.now);
     this.#onApplied = options.onApplied;
     this.#onRestamped = options.onRestamped;
+    this.#onReplaced = options.onReplaced;
     this.limits = {
       maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
       maxValueBytes: options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
@@ -140,15 +142,16 @@ export class Replica {
   #record(op: Op): void {
     this.#keepOwnSeqAhead(op.stamp.node, op.seq);
     this.#clock.observe(op.stamp);
+    let restated: Restated;
     if (this.#solo && op.stamp.node === this.id) {
       this.#tree.applyFinal(op.kind, op.path, op.value);
       this.#tree.advanceTo(op.stamp);
       this.#sequences.folded(this.id, op.seq);
       this.#sequences.foldedAt(op.stamp);
-    } else this.#tree.apply(op);
+    } else restated = this.#tree.apply(op);
     this.#sequences.set(op.stamp.node, op); // an op is its own version entry: no allocation
     this.#watchers.notify(op);
-    this.#onApplied?.(op);
+    this.#onApplied?.(op, restated);
   }
 
   /**
@@ -239,9 +242,9 @@ export class Replica {
           const origin = op.stamp.node;
           const contiguous = op.seq === this.#sequences.seq(origin) + 1;
           this.#clock.observe(op.stamp);
-          this.#tree.apply(op);
+          const restated = this.#tree.apply(op);
           this.#watchers.notify(op);
-          this.#onApplied?.(op);
+          this.#onApplied?.(op, restated);
           if (contiguous) this.#advance(origin, op);
           else this.#sequences.markAhead(origin, op.seq, op.stamp);
         }
@@ -376,6 +379,7 @@ export class Replica {
     const folded = this.foldedTo;
     if (folded !== undefined) this.collect(folded);
     this.#watchers.resync(this.id);
+    this.#onReplaced?.();
   }
 
   // A merge must not place an op below a fold any more than a frame may (see isLate): neither

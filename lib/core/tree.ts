@@ -37,6 +37,14 @@ export interface TreeMetadata {
   ops: number;
 }
 
+/**
+ * How an applied op changed a tree, for a follower that applies changes in arrival order (a
+ * hub's members): `undefined`, the op itself says it (it came after everything held); a path,
+ * the whole value there changed (an op that came late, placed among later ones); `null`,
+ * nothing changed (a later write wipes it).
+ */
+export type Restated = Segments | null | undefined;
+
 function isOverwrite(op: Op): boolean {
   return op.kind === 'set' || op.kind === 'delete';
 }
@@ -80,14 +88,21 @@ export class ReplicatedTree {
     return viewOf(this.root) as JsonValue;
   }
 
-  /** Applies one op. Idempotence is the caller's job (the replica drops duplicates by seq). */
-  apply(op: Op): void {
+  /**
+   * Applies one op. Idempotence is the caller's job (the replica drops duplicates by seq).
+   *
+   * Returns what a follower that applies this tree's changes in arrival order must do to stay
+   * equal to it (see Restated): `undefined` when the op is later than everything held (it is
+   * its own description); otherwise the path whose whole value the op changed (the op's own,
+   * or an ancestor's it turned into an object), or `null` when a later write wipes its effect.
+   */
+  apply(op: Op): Restated {
     if (this.#latest === undefined || isAfter(op.stamp, this.#latest)) {
       this.#applyLatest(op);
       this.#latest = op.stamp;
-    } else {
-      this.#applyLate(op);
+      return undefined;
     }
+    return this.#applyLate(op);
   }
 
   #kid(node: TreeNode, key: string): TreeNode {
@@ -154,7 +169,7 @@ export class ReplicatedTree {
 
   // An op older than something already held: find what wipes it, or what it wipes, and
   // recompute only the subtree it can change.
-  #applyLate(op: Op): void {
+  #applyLate(op: Op): Restated {
     const chain: TreeNode[] = [this.root];
     let node = this.root;
     for (let depth = 0; depth < op.path.length; depth++) {
@@ -164,8 +179,7 @@ export class ReplicatedTree {
       node = kid;
       const last = kid.lastOwnOp();
       if (depth < op.path.length - 1 && last !== undefined && isAfter(last.stamp, op.stamp)) {
-        this.#touch(chain, op);
-        return;
+        return this.#touch(chain, op) ? op.path.slice(0, depth + 1) : null;
       }
     }
     for (let depth = chain.length - 1; depth < op.path.length; depth++) {
@@ -173,19 +187,22 @@ export class ReplicatedTree {
       chain.push(node);
     }
     const target = chain[chain.length - 1]!;
-    if (!this.#insertOwn(target, op)) return;
+    if (!this.#insertOwn(target, op)) return null;
     refresh(target);
     for (const ancestor of chain) ancestor.view = STALE;
+    return op.path;
   }
 
   // The op is wiped by a later own op of the last node of `chain`, but it still made that node
-  // an object at its stamp, which a later incr/append there must see.
-  #touch(chain: TreeNode[], op: Op): void {
+  // an object at its stamp, which a later incr/append there must see. Returns whether that
+  // node's record changed.
+  #touch(chain: TreeNode[], op: Op): boolean {
     const node = chain[chain.length - 1]!;
-    if (node.touch !== undefined && isAfter(node.touch.stamp, op.stamp)) return;
+    if (node.touch !== undefined && isAfter(node.touch.stamp, op.stamp)) return false;
     node.touch = op;
     refresh(node);
     for (const ancestor of chain) ancestor.view = STALE;
+    return true;
   }
 
   /** Inserts an own op in stamp order; false when a later set/delete here already wipes it. */

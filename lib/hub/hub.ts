@@ -5,7 +5,7 @@ import { ClosedError, describe, inputTypeError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
 import { isAfter, type NodeId } from '../core/clock.js';
 import type { Op } from '../core/op.js';
-import { formatPath, type Path } from '../core/path.js';
+import { formatPath, type Path, type Segments } from '../core/path.js';
 import { Replica } from '../core/replica.js';
 import { computeHorizon } from '../core/horizon.js';
 import { FOLD_EVERY } from '../core/tree.js';
@@ -72,7 +72,8 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     const settings = hubSettings(local, allHosts, options ?? {});
     this.#settings = settings;
     this.#replica = new Replica({
-      onApplied: (op) => this.#applied(op),
+      onApplied: (op, restated) => this.#applied(op, restated),
+      onReplaced: () => this.#relay.replaced(),
       maxDepth: settings.maxDepth,
       maxValueBytes: settings.maxValueBytes,
       ...(settings.id === undefined ? {} : { id: settings.id }),
@@ -232,9 +233,9 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     return this.#mesh?.port;
   }
 
-  #applied(op: Op): void {
+  #applied(op: Op, restated: Segments | null | undefined): void {
     this.#opsApplied++;
-    this.#relay.applied(op);
+    this.#relay.applied(op, restated);
     this.#protocol?.localOp(op);
     if (this.#protocol === undefined && ++this.#sinceCollect >= FOLD_EVERY && !this.#collectScheduled) {
       this.#collectScheduled = true;

@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import type { Op } from '../core/op.js';
+import type { Segments } from '../core/path.js';
 import type { JsonValue } from '../core/value.js';
 import type { Replica } from '../core/replica.js';
 import type { Link } from '../links/link.js';
@@ -53,14 +54,31 @@ export class HubRelay implements Upstream {
     this.server.attach(link);
   }
 
-  /** Streams an op the hub applied (from a member, the hub itself, or a peer). */
-  applied(op: Op): void {
+  /**
+   * Streams an op the hub applied (from a member, the hub itself, or a peer). An op that came
+   * late is streamed as the value it left at `restated` (see Restated), or not at all when a
+   * later write wipes it: members apply the stream in arrival order.
+   */
+  applied(op: Op, restated?: Segments | null): void {
+    if (restated === null) return;
     const position = ++this.#position;
     if (!this.server.serving) return; // nobody to tell: a member joining later gets it in its snapshot
-    const item: WireItem = { k: op.kind, p: op.path as string[] };
-    if (op.value !== undefined) item.v = op.value;
+    let item: WireItem;
+    if (restated === undefined) {
+      item = { k: op.kind, p: op.path as string[] };
+      if (op.value !== undefined) item.v = op.value;
+    } else {
+      item = { k: op.kind, p: restated as string[], r: 1 };
+      const value = this.#replica.get(restated);
+      if (value !== undefined) item.v = value;
+    }
     if (op.stamp.node !== this.#replica.id) item.o = op.stamp.node;
     this.server.stream(item, position);
+  }
+
+  /** The hub's state was replaced (it adopted a peer's snapshot): every member starts over from it. */
+  replaced(): void {
+    this.server.resync();
   }
 
   stats(): MemberServerStats {

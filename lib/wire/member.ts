@@ -7,7 +7,8 @@
  *     write { i, w: [intent...] }     ------->        (stamps, applies, in its one order)
  *                                     <-------    stream { n, s: [item...], a?, r? }
  *
- * The hub streams every applied write to every member in one order. Numbers are implied to
+ * The hub streams every applied write to every member in one order (a write that came late
+ * from a peer hub as the value it left, `r: 1`: see WireItem). Numbers are implied to
  * keep messages small: the intents of a write message have ids `i, i+1, ...`, and the items of
  * a stream message have positions `n, n+1, ...`. An item's origin `o` is omitted when it is the
  * hub itself. `a` lists, per member, the last of its intents applied so far: the hub applies a
@@ -32,13 +33,19 @@ export interface WireIntent {
   e?: JsonValue;
 }
 
-/** An applied write as the hub streams it. */
+/**
+ * An applied write as the hub streams it. Usually the write itself, to apply as the newest.
+ * With `r: 1` (restated), a write that came late from a peer hub (stamped before writes the
+ * hub already held): the hub placed it among them, and `v` is the whole value now at `p`
+ * (absent without `v`); `k` is still the write's kind, for watchers.
+ */
 export interface WireItem {
   k: OpKind;
   p: string[];
   v?: JsonValue;
   /** The origin, when it is not the hub itself. */
   o?: string;
+  r?: 1;
 }
 
 /** Per member: [member number, its last intent applied]. */
@@ -190,7 +197,10 @@ function decodeItem(input: unknown, position: number, hub: string, limits: Membe
   if (kind !== 'set' && kind !== 'delete' && kind !== 'incr' && kind !== 'append') throw new TypeError('unknown item kind');
   const path = adoptPathLike(previousPath, input.p, limits.maxDepth);
   input.p = path;
-  if (kind === 'incr') {
+  if (input.r !== undefined) {
+    if (input.r !== 1) throw new TypeError('malformed restated flag');
+    if (input.v !== undefined) input.v = toStoredValue(input.v, path.join('.'), Infinity);
+  } else if (kind === 'incr') {
     if (typeof input.v !== 'number' || !Number.isFinite(input.v)) throw new TypeError('incr item by a non-number');
   } else if (kind === 'delete') {
     if (input.v !== undefined) throw new TypeError('delete item with a value');

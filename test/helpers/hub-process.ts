@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { fixtures } from './processes.js';
 import { waitFor } from './wait.js';
 
@@ -10,6 +11,12 @@ export interface HubPlace {
   host?: string;
   port?: number;
   runner?: string[];
+  /** The fixture to run (default hub-process.mjs; cluster-hub.mjs is a cluster primary with workers). */
+  script?: string;
+  /** How far off this process's wall clock reads, in ms (fixtures/skewed-clock.mjs). */
+  clockOffsetMs?: number;
+  /** Extra environment. */
+  env?: Record<string, string>;
 }
 
 /** A hub in a process of its own (test/fixtures/hub-process.mjs), driven over IPC. */
@@ -39,13 +46,15 @@ export class HubProcess {
    * `ip netns exec <namespace>` (it must exec the program, so that signals reach the hub).
    */
   static async start(peers: { host: string; port: number }[], secret = '', where: HubPlace = {}): Promise<HubProcess> {
-    const script = `${fixtures}hub-process.mjs`;
-    const env = { ...process.env, LISTEN_HOST: where.host ?? '127.0.0.1', LISTEN_PORT: String(where.port ?? 0), PEERS: JSON.stringify(peers), SECRET: secret };
+    const script = `${fixtures}${where.script ?? 'hub-process.mjs'}`;
+    const env = { ...process.env, ...where.env, LISTEN_HOST: where.host ?? '127.0.0.1', LISTEN_PORT: String(where.port ?? 0), PEERS: JSON.stringify(peers), SECRET: secret };
     const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
+    const preload = where.clockOffsetMs === undefined ? [] : ['--import', pathToFileURL(`${fixtures}skewed-clock.mjs`).href];
+    if (where.clockOffsetMs !== undefined) env.CLOCK_OFFSET_MS = String(where.clockOffsetMs);
     const child =
       where.runner === undefined
-        ? fork(script, [], { env, stdio })
-        : spawn(where.runner[0]!, [...where.runner.slice(1), process.execPath, script], { env, stdio });
+        ? fork(script, [], { env, stdio, execArgv: [...process.execArgv, ...preload] })
+        : spawn(where.runner[0]!, [...where.runner.slice(1), process.execPath, ...preload, script], { env, stdio });
     running.add(child);
     child.once('exit', () => running.delete(child));
     const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {

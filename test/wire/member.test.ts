@@ -60,7 +60,15 @@ describe('hub to member messages', () => {
     expect(message).toEqual({ t: 'stream', s: [{ k: 'set', p: ['a'], v: 1, n: 5, o: 'hub' }, { k: 'incr', p: ['b'], v: 2, n: 6, o: 'peer' }], a: [[1, 3]], r: [{ i: 2, ok: false }] });
   });
 
+  it('takes restated items: the whole value now at the path, or none when it is gone, whatever the write’s kind', () => {
+    const message = decodeHubMessage({ t: 'stream', n: 1, s: [{ k: 'incr', p: ['a'], v: { b: 1 }, r: 1 }, { k: 'set', p: ['c'], r: 1 }] }, limits, 'hub');
+    expect(message).toEqual({ t: 'stream', s: [{ k: 'incr', p: ['a'], v: { b: 1 }, r: 1, n: 1, o: 'hub' }, { k: 'set', p: ['c'], r: 1, n: 2, o: 'hub' }] });
+    if (message.t === 'stream') expect(Object.isFrozen(message.s[0]!.v)).toBe(true);
+  });
+
   it.each([
+    ['a restated item with another flag', { t: 'stream', n: 1, s: [{ k: 'set', p: ['a'], v: 1, r: 2 }] }],
+    ['a restated item with a value that is not JSON', { t: 'stream', n: 1, s: [{ k: 'set', p: ['a'], v: { x: Number.NaN }, r: 1 }] }],
     ['a snapshot of another version', { t: 'snapshot', v: 9, hub: 'h', you: 1, at: 0, w: 0, limits, tree: {} }],
     ['a snapshot without limits', { t: 'snapshot', v: MEMBER_PROTOCOL_VERSION, hub: 'h', you: 1, at: 0, w: 0, tree: {} }],
     ['a stream item with a bad path', { t: 'stream', n: 1, s: [{ k: 'set', p: ['prototype'], v: 1 }] }],

@@ -1,0 +1,103 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { NodeId } from '../../lib/core/clock.js';
+import type { Op } from '../../lib/core/op.js';
+import { Replica } from '../../lib/core/replica.js';
+import { HubRelay } from '../../lib/hub/relay.js';
+import { MemoryLink } from '../../lib/links/memory.js';
+import { logger } from '../../lib/log.js';
+import { Member } from '../../lib/member/member.js';
+import { opSpecArb, stampOps } from '../helpers/arbitraries.js';
+import { waitFor } from '../helpers/wait.js';
+
+// A hub's replica, its relay and one member over a memory link, wired as lib/hub/hub.ts wires
+// them. Members apply the hub's stream in arrival order, while the hub places every op by its
+// stamp: what the relay streams must leave every member equal to the hub.
+async function hubWithMember(now: () => number = () => 10_000): Promise<{ replica: Replica; relay: HubRelay; member: Member; caughtUp(): Promise<void>; close(): void }> {
+  let relay: HubRelay | undefined;
+  const replica = new Replica({
+    id: 'hub' as NodeId,
+    now,
+    onApplied: (op, restated) => relay!.applied(op, restated),
+    onReplaced: () => relay!.replaced(),
+  });
+  relay = new HubRelay(replica, logger('relay', 'test'));
+  const [hubEnd, memberEnd] = MemoryLink.pair('relay-test');
+  relay.attach(hubEnd);
+  const member = new Member(memberEnd);
+  await member.ready();
+  return {
+    replica,
+    relay,
+    member,
+    caughtUp: () => waitFor(() => member.stats().position === relay!.server.position, 2000, 'the member to catch up'),
+    close: () => {
+      member.close();
+      relay!.close();
+    },
+  };
+}
+
+describe('HubRelay: members equal their hub', () => {
+  it('for any ops from peer hubs, arriving in any order (late ones among later ones)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(opSpecArb, { maxLength: 30 }).chain((specs) => {
+          const ops = stampOps(specs);
+          return fc.tuple(fc.constant(ops), fc.shuffledSubarray(ops, { minLength: ops.length, maxLength: ops.length }), fc.integer({ min: 1, max: 5 }));
+        }),
+        async ([, order, batch]) => {
+          const { replica, member, caughtUp, close } = await hubWithMember();
+          try {
+            for (let start = 0; start < order.length; start += batch) {
+              const delta = replica.receiveDelta({ wall: 0, count: 0, node: 'n1' as NodeId });
+              delta.apply(order.slice(start, start + batch) as Op[]);
+              await caughtUp();
+              expect(member.get()).toEqual(replica.get());
+            }
+          } finally {
+            close();
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('streams a late write as the value it left, and nothing for one a later write wipes', async () => {
+    const { replica, relay, member, caughtUp, close } = await hubWithMember(() => 1000);
+    try {
+      const peer = new Replica({ id: 'peer' as NodeId, now: () => 500 });
+      replica.set('x', 'hub, later');
+      replica.incr('n', 2);
+      peer.set('x', 'peer, earlier'); // wiped by the hub's later set
+      peer.set('n', 40); // before the hub's incr: n = 40 + 2
+      peer.set('y.z', 1);
+      await caughtUp();
+      const position = relay.server.position;
+      replica.applyDelta(peer.delta(replica.vector()));
+      await caughtUp();
+      expect(relay.server.position).toBe(position + 2); // n and y.z; x's write changed nothing
+      expect(member.get()).toEqual({ x: 'hub, later', n: 42, y: { z: 1 } });
+      expect(member.get()).toEqual(replica.get());
+    } finally {
+      close();
+    }
+  });
+
+  it('gives every member the whole state again when the hub adopts a snapshot', async () => {
+    const { replica, member, caughtUp, close } = await hubWithMember(() => 1000);
+    try {
+      replica.set('mine', 1);
+      await caughtUp();
+      const group = new Replica({ id: 'group' as NodeId, now: () => 900 });
+      for (let i = 0; i < 5; i++) group.set(['k', String(i)], i);
+      group.collect(group.frontier().clock); // folded: only a snapshot can carry it
+      replica.applyDelta(group.delta(replica.vector()));
+      expect(replica.get()).toEqual({ mine: 1, k: { 0: 0, 1: 1, 2: 2, 3: 3, 4: 4 } });
+      await waitFor(() => JSON.stringify(member.get()) === JSON.stringify(replica.get()), 2000, 'the member to take the new state');
+    } finally {
+      close();
+    }
+  });
+});
