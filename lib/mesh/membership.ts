@@ -1,7 +1,7 @@
 import type { NodeId, Stamp } from '../core/clock.js';
 import { computeHorizon, type Frontier } from '../core/horizon.js';
 import type { Replica } from '../core/replica.js';
-import { MAX_GROUP_IDS, type VectorMessage } from '../wire/peer.js';
+import { MAX_GROUP_IDS, type GroupMessage, type VectorMessage } from '../wire/peer.js';
 
 /**
  * How often linked hubs tell each other their frontier, and fold what all have seen: often
@@ -98,11 +98,16 @@ export class Membership {
     return before;
   }
 
-  /** A peer's vector message: its frontier, whom it counts as members or retired, and where they live. */
+  /** What a peer knows of the group: whom it counts as members or retired, and where they live. */
+  heardGroup(group: GroupMessage): void {
+    for (const id of group.retired) this.#retire(id);
+    for (const id of group.members) this.join(id);
+    for (const [id, address] of group.places ?? []) this.livesAt(id, address);
+  }
+
+  /** A peer's vector message: its frontier, and what it knows of the group (`heardGroup`). */
   heard(from: NodeId, message: VectorMessage, now: number): void {
-    for (const id of message.retired) this.#retire(id);
-    for (const id of message.members) this.join(id);
-    for (const [id, address] of message.places ?? []) this.livesAt(id, address);
+    this.heardGroup(message);
     if (this.#members.has(from)) {
       const frontier: Frontier = { id: from, clock: message.clock, vector: message.vector, ...(message.held === undefined ? {} : { held: message.held }) };
       this.#frontiers.set(from, { frontier, at: now });
@@ -112,9 +117,14 @@ export class Membership {
   /** What this hub sends in its vector messages. */
   message(replica: Replica): VectorMessage {
     const { vector, clock, held, folded } = replica.frontier();
+    return { vector, clock, held, folded, ...this.group() };
+  }
+
+  /** What this hub knows of the group: sent before what a peer lacks of others' ops. */
+  group(): GroupMessage {
     const places: [NodeId, string][] = [];
     for (const [address, ids] of this.#places) for (const id of ids) places.push([id, address]);
-    return { vector, clock, held, folded, members: [this.#self, ...this.#members], retired: [...this.#retired], places };
+    return { members: [this.#self, ...this.#members], retired: [...this.#retired], places };
   }
 
   /**

@@ -23,7 +23,7 @@ import { CEILING_NODE, compareStamps, type NodeId, type Stamp } from '../core/cl
 import type { Op } from '../core/op.js';
 import type { Replica } from '../core/replica.js';
 import type { Link } from '../links/link.js';
-import type { VectorMessage, WirePeerFrame } from '../wire/peer.js';
+import type { GroupMessage, VectorMessage, WirePeerFrame } from '../wire/peer.js';
 import type { MeshClock } from './clock.js';
 import { peerFailure, Rejections, type LinkContext } from './failures.js';
 import type { PeerInfo } from './handshake.js';
@@ -121,6 +121,7 @@ export class PeerProtocol extends EventEmitter<ProtocolEvents> implements Sessio
       now: () => this.clock.now(),
       antiEntropyMs: this.settings.antiEntropyMs,
       heard: (id, message) => this.#heard(id, message),
+      group: () => this.#membership.group(),
       shared: () => {
         this.#ownShared = true;
       },
@@ -184,6 +185,11 @@ export class PeerProtocol extends EventEmitter<ProtocolEvents> implements Sessio
       this.log('restamped the writes made before joining: %s folded past them', peer.id);
     }
     this.replica.observe(clock);
+  }
+
+  /** @internal What a peer's sending end knows of the group (ReceiverHost). */
+  heardGroup(group: GroupMessage): void {
+    this.#membership.heardGroup(group);
   }
 
   /** @internal This hub's vector message: what every receiving end sends its sender. */

@@ -2,7 +2,7 @@ import { ProtocolError } from '../errors.js';
 import { compareStamps, type Stamp } from '../core/clock.js';
 import type { Op } from '../core/op.js';
 import type { Replica } from '../core/replica.js';
-import { vectorFrame, type PeerFrame, type VectorMessage } from '../wire/peer.js';
+import { vectorFrame, type GroupMessage, type PeerFrame, type VectorMessage } from '../wire/peer.js';
 import type { MeshClock } from './clock.js';
 import { GC_PACE_MS } from './membership.js';
 import type { PeerSession, StreamRole } from './session.js';
@@ -13,6 +13,8 @@ export interface ReceiverHost {
   readonly clock: MeshClock;
   /** This hub's vector message: its version vector and frontier, sent to the peer. */
   frontier(): VectorMessage;
+  /** What the peer knows of the group (its `members` frame, before what it sends of other hubs' ops). */
+  heardGroup(group: GroupMessage): void;
   log(format: string, ...args: unknown[]): void;
 }
 
@@ -144,6 +146,9 @@ export class Receiver implements StreamRole {
         (incoming.receiver ?? replica.receiveDelta({ wall: 0, count: 0, node: replica.id })).end(frame.vector);
         return;
       }
+      case 'members':
+        this.#host.heardGroup(frame.group);
+        return;
       case 'snapshot':
         replica.adoptSnapshot(frame.snapshot);
         return;

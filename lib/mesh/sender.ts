@@ -3,7 +3,7 @@ import type { NodeId } from '../core/clock.js';
 import type { VersionVector } from '../core/horizon.js';
 import type { Op } from '../core/op.js';
 import type { Replica } from '../core/replica.js';
-import { deltaFrame, opsFrame, snapshotFrame, syncedFrame, type PeerFrame, type VectorMessage } from '../wire/peer.js';
+import { deltaFrame, membersFrame, opsFrame, snapshotFrame, syncedFrame, type GroupMessage, type PeerFrame, type VectorMessage } from '../wire/peer.js';
 import type { PeerSession, StreamRole } from './session.js';
 
 /** Ops per `delta` or `ops` frame. */
@@ -18,6 +18,8 @@ export interface SenderHost {
   readonly antiEntropyMs: number;
   /** The peer's vector message: its frontier, for GC. */
   heard(peer: NodeId, message: VectorMessage): void;
+  /** What this hub knows of the group, sent before others' ops (mesh/membership.ts). */
+  group(): GroupMessage;
   /** Some of this hub's own ops left it (it can no longer restamp them). */
   shared(): void;
   /** The stream is synced and live from now on. */
@@ -89,6 +91,8 @@ export class Sender implements StreamRole {
     const trusted = this.sentSeq > (known[own]?.seq ?? 0);
     if (trusted) known[own] = { seq: this.sentSeq, stamp: known[own]?.stamp ?? { wall: 0, count: 0, node: own } };
     const delta = replica.delta(known);
+    // Whatever of other hubs' ops follows, the peer learns first what this hub knows of them.
+    this.session.send(membersFrame(this.#host.group()));
     if (delta.kind === 'snapshot') {
       this.session.send(snapshotFrame(delta.snapshot));
       return;

@@ -14,6 +14,8 @@
  *                                           the horizon it folded at;
  *                                           `s: 1` when it saw something lost (resend it all)
  *   frontier { v, c, m, r, a, h?, f? }      the same, between anti-entropy rounds (no answer)
+ *   members  { m, r, a? }                   the sender's members, retired hubs and places, sent
+ *                                           before each delta or snapshot
  *   delta    [id, index, clock, [op...]]    piece `index` of delta `id`: what the receiver lacks
  *   synced   [id, pieces, vector]           the end of delta `id`, sent in `pieces` pieces: the
  *                                           sender's version vector, to be taken only once every
@@ -30,7 +32,7 @@ import type { Op } from '../core/op.js';
 import type { ReplicaSnapshot } from '../core/replica-types.js';
 
 /** The types of peer frames. */
-export type PeerFrameType = 'hello' | 'auth' | 'vector' | 'frontier' | 'delta' | 'synced' | 'snapshot' | 'ops' | 'ping';
+export type PeerFrameType = 'hello' | 'auth' | 'vector' | 'frontier' | 'members' | 'delta' | 'synced' | 'snapshot' | 'ops' | 'ping';
 
 /** A peer frame as it travels on a link. */
 export interface WirePeerFrame {
@@ -52,22 +54,30 @@ export interface Hello {
 }
 
 /**
- * What the receiving end of a stream sends the sender, first and then every `antiEntropyMs`
- * (`vector`: the sender answers with what it lacks), and between those as `frontier`: its
- * version vector and its frontier for GC.
+ * What a hub knows of its group, for GC (mesh/membership.ts): part of every vector message, and
+ * sent on its own (`members`) by the sending end before what the receiver lacks, so that a
+ * receiver never holds ops of a hub without what the sender knew of that hub.
  */
-export interface VectorMessage {
-  readonly vector: VersionVector;
-  /** The receiver's clock: it will never stamp at or below it. */
-  readonly clock: Stamp;
-  /** Per origin, the highest seq it holds beyond its vector (ops that came ahead of others), if any. */
-  readonly held?: Readonly<Record<string, number>> | undefined;
+export interface GroupMessage {
   /** The hubs it counts as live members of the group. */
   readonly members: readonly NodeId[];
   /** The hubs it knows are gone for good (restarted under another id). */
   readonly retired: readonly NodeId[];
   /** Where members live, as far as it knows: [id, address] (so that any hub can retire one whose address answers with another id). */
   readonly places?: readonly (readonly [NodeId, string])[];
+}
+
+/**
+ * What the receiving end of a stream sends the sender, first and then every `antiEntropyMs`
+ * (`vector`: the sender answers with what it lacks), and between those as `frontier`: its
+ * version vector and its frontier for GC.
+ */
+export interface VectorMessage extends GroupMessage {
+  readonly vector: VersionVector;
+  /** The receiver's clock: it will never stamp at or below it. */
+  readonly clock: Stamp;
+  /** Per origin, the highest seq it holds beyond its vector (ops that came ahead of others), if any. */
+  readonly held?: Readonly<Record<string, number>> | undefined;
   /** The highest GC horizon it folded at, if any: ops at or below it are late for the group. */
   readonly folded?: Stamp | undefined;
   /**
@@ -82,6 +92,7 @@ export type PeerFrame =
   | { readonly t: 'hello'; readonly hello: Hello }
   | { readonly t: 'auth'; readonly proof: string }
   | { readonly t: 'vector' | 'frontier'; readonly message: VectorMessage }
+  | { readonly t: 'members'; readonly group: GroupMessage }
   | { readonly t: 'delta'; readonly id: number; readonly index: number; readonly clock: Stamp; readonly ops: Op[] }
   | { readonly t: 'synced'; readonly id: number; readonly pieces: number; readonly vector: VersionVector }
   | { readonly t: 'snapshot'; readonly snapshot: ReplicaSnapshot }
@@ -130,6 +141,13 @@ export function vectorFrame(message: VectorMessage, type: 'vector' | 'frontier' 
   if (message.folded !== undefined) p.f = encodeStamp(message.folded);
   if (message.resend === true) p.s = 1;
   return { t: type, p };
+}
+
+/** What the sending end knows of the group, before what it sends of other hubs' ops. */
+export function membersFrame(group: GroupMessage): WirePeerFrame {
+  const p: Record<string, unknown> = { m: group.members, r: group.retired };
+  if (group.places !== undefined && group.places.length > 0) p.a = group.places;
+  return { t: 'members', p };
 }
 
 /** Piece `index` of delta `id`: ops, with the sender's clock reading. */
@@ -186,6 +204,11 @@ function decodeVectorMessage(p: unknown): VectorMessage {
   return p.s === 1 ? { ...message, resend: true } : message;
 }
 
+function decodeGroup(p: unknown): GroupMessage {
+  if (!isRecord(p)) throw new TypeError('members is not an object');
+  return { members: decodeIds(p.m, 'group members'), retired: decodeIds(p.r, 'group retired'), places: p.a === undefined ? [] : decodePlaces(p.a) };
+}
+
 function decodeHeld(value: unknown): Record<string, number> {
   if (!Array.isArray(value) || value.length > MAX_GROUP_IDS) throw new TypeError('malformed vector held');
   const held: Record<string, number> = Object.create(null);
@@ -239,6 +262,8 @@ export function decodePeerFrame(raw: unknown, limits: DecodeLimits): PeerFrame {
       case 'vector':
       case 'frontier':
         return { t: raw.t, message: decodeVectorMessage(p) };
+      case 'members':
+        return { t: 'members', group: decodeGroup(p) };
       case 'delta':
         return { t: 'delta', ...decodeDelta(p, limits) };
       case 'synced':

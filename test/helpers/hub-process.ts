@@ -47,7 +47,7 @@ export class HubProcess {
    */
   static async start(peers: { host: string; port: number }[], secret = '', where: HubPlace = {}): Promise<HubProcess> {
     const script = `${fixtures}${where.script ?? 'hub-process.mjs'}`;
-    const env = { ...process.env, ...where.env, LISTEN_HOST: where.host ?? '127.0.0.1', LISTEN_PORT: String(where.port ?? 0), PEERS: JSON.stringify(peers), SECRET: secret };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...where.env, LISTEN_HOST: where.host ?? '127.0.0.1', LISTEN_PORT: String(where.port ?? 0), PEERS: JSON.stringify(peers), SECRET: secret };
     const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
     const preload = where.clockOffsetMs === undefined ? [] : ['--import', pathToFileURL(`${fixtures}skewed-clock.mjs`).href];
     if (where.clockOffsetMs !== undefined) env.CLOCK_OFFSET_MS = String(where.clockOffsetMs);

@@ -74,6 +74,19 @@ describe('Membership: where members live, and ops lost with a dead hub', () => {
     expect(group.reached(id('newer'), 'host:1')).toEqual(['new']);
   });
 
+  it('learns from a sender’s group message (its `members` frame, sent before others’ ops) whom to count and whom not, with no frontier', () => {
+    const group = new Membership(id('me'));
+    group.join(id('peer'));
+    group.heardGroup({ members: [id('peer'), id('third')], retired: [id('gone')], places: [[id('third'), 'host:3']] });
+    expect(group.counts).toEqual({ members: 2, retired: 1 });
+    // Ops of `gone` no longer hold GC back; `third` is waited for until its frontier comes.
+    group.heard(id('peer'), heard({ me: 1, peer: 1, gone: 3 }, 700), 0);
+    expect(group.horizon(own({ me: 1, peer: 1, gone: 3 }), true, 1000, 0)).toBeUndefined();
+    group.heard(id('third'), heard({ me: 1, peer: 1, gone: 3 }, 800), 0);
+    expect(group.horizon(own({ me: 1, peer: 1, gone: 3 }), true, 1000, 0)).toEqual(stamp(700));
+    expect(group.reached(id('third-again'), 'host:3')).toEqual(['third']);
+  });
+
   it('says an op of a retired hub is lost once every member holds its ops up to just before it, and some hold ops after', () => {
     const group = new Membership(id('me'));
     group.join(id('peer'));

@@ -190,7 +190,7 @@ describe('a hub under random frames (fuzz)', () => {
   it('keeps serving, applies nothing it should not, and leaves Object.prototype alone', { timeout: 60_000 }, async () => {
     const fc = (await import('fast-check')).default;
     const hub = await start({ handshakeTimeoutMs: 300 });
-    const types = ['hello', 'auth', 'vector', 'delta', 'synced', 'snapshot', 'ops', 'ping', 'frontier', 'x'];
+    const types = ['hello', 'auth', 'vector', 'members', 'delta', 'synced', 'snapshot', 'ops', 'ping', 'frontier', 'x'];
     const junkValue = fc.oneof(fc.jsonValue(), fc.constant(JSON.parse('{"__proto__":{"polluted":1}}')));
     const junkOp = fc.record({
       k: fc.oneof(fc.constantFrom('set', 'delete', 'incr', 'append'), fc.string()),
