@@ -1,4 +1,6 @@
 import { CEILING_NODE, compareStamps, type NodeId, type Stamp } from './clock.js';
+import { Bucket } from './bucket.js';
+import type { Armed, ExpiryState } from './expiry.js';
 import { ABSENT, NO_BASE, TreeNode, type Slot } from './node.js';
 import type { Op, OpKind } from './op.js';
 import { adoptPath, isAllowedKey } from './path.js';
@@ -11,7 +13,10 @@ import { toStoredValue, type JsonValue } from './value.js';
  * throw a `TypeError`/`RangeError` on the first problem, before anything is applied.
  */
 
-/** An op as it travels: `{ k, p, v?, s, w, c, n }`. */
+/**
+ * An op as it travels: `{ k, p, v?, s, w, c, n, x?, q? }`; `x` its `expireAt`, `q: 1` its
+ * `keepTtl`.
+ */
 export interface WireOp {
   k: OpKind;
   p: string[];
@@ -20,6 +25,8 @@ export interface WireOp {
   w: number;
   c: number;
   n: string;
+  x?: number;
+  q?: 1;
 }
 
 /** Limits applied while decoding untrusted input. */
@@ -28,7 +35,13 @@ export interface DecodeLimits {
   maxValueBytes: number;
 }
 
-const KINDS: ReadonlySet<string> = new Set(['set', 'delete', 'incr', 'append']);
+const KINDS: ReadonlySet<string> = new Set(['set', 'delete', 'incr', 'append', 'ttl']);
+
+/** The latest expiry time accepted (ms since the epoch): year 2286, and a safe integer. */
+export const MAX_EXPIRE_AT = 10_000_000_000_000;
+
+// Most expiries one subtree of a snapshot may arm: a bound on what a peer can make this hub hold.
+const MAX_ARMED = 5_000_000;
 const NODE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 function bad(what: string): TypeError {
@@ -70,6 +83,8 @@ export function decodeBound(value: unknown, what: string): Stamp {
 export function encodeOp(op: Op): WireOp {
   const wire: WireOp = { k: op.kind, p: op.path as string[], s: op.seq, w: op.stamp.wall, c: op.stamp.count, n: op.stamp.node };
   if (op.value !== undefined) wire.v = op.value;
+  if (op.expireAt !== undefined) wire.x = op.expireAt;
+  if (op.keepTtl === true) wire.q = 1;
   return wire;
 }
 
@@ -82,13 +97,33 @@ export function decodeOp(input: unknown, limits: DecodeLimits): Op {
   const path = adoptPath(input.p, limits.maxDepth);
   const seq = count(input.s, 'op seq', 1);
   const stamp = decodeStamp(input.w, input.c, input.n);
-  return opOf(kind as OpKind, path, seq, stamp, decodeValue(kind as OpKind, input.v, 'v' in input, path, limits));
+  if (input.q !== undefined && input.q !== 1) throw bad('op keepTtl');
+  const expiry = decodeExpiry(kind as OpKind, input.x, input.q === 1 ? true : undefined);
+  return opOf(kind as OpKind, path, seq, stamp, decodeValue(kind as OpKind, input.v, 'v' in input, path, limits), expiry);
+}
+
+/** Checks an expiry time received from elsewhere (ms since the epoch). */
+export function decodeExpireAt(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > MAX_EXPIRE_AT) throw bad('expiry time');
+  return value;
+}
+
+// An op's expiry fields: `expireAt` on set, incr and append, `keepTtl` on set only.
+function decodeExpiry(kind: OpKind, expireAt: unknown, keepTtl: true | undefined): { expireAt?: number; keepTtl?: true } | undefined {
+  if (expireAt === undefined && keepTtl === undefined) return undefined;
+  if (kind === 'delete' || kind === 'ttl') throw bad(`${kind} op with an expiry`);
+  if (keepTtl === true && (kind !== 'set' || expireAt !== undefined)) throw bad('keepTtl on an op that is not a set without expiry');
+  return keepTtl === true ? { keepTtl } : { expireAt: decodeExpireAt(expireAt) };
 }
 
 function decodeValue(kind: OpKind, raw: unknown, present: boolean, path: readonly string[], limits: DecodeLimits): JsonValue | undefined {
   if (kind === 'incr') {
     if (typeof raw !== 'number' || !Number.isFinite(raw)) throw bad('incr amount');
     return raw;
+  }
+  if (kind === 'ttl') {
+    if (raw === null) return null;
+    return decodeExpireAt(raw);
   }
   if (kind === 'delete') {
     if (present && raw !== undefined) throw bad('delete op');
@@ -98,15 +133,20 @@ function decodeValue(kind: OpKind, raw: unknown, present: boolean, path: readonl
   return toStoredValue(raw, path.join('.'), limits.maxValueBytes);
 }
 
-function opOf(kind: OpKind, path: readonly string[], seq: number, stamp: Stamp, value: JsonValue | undefined): Op {
+function opOf(kind: OpKind, path: readonly string[], seq: number, stamp: Stamp, value: JsonValue | undefined, expiry?: { expireAt?: number; keepTtl?: true }): Op {
   const op: { -readonly [K in keyof Op]: Op[K] } = { kind, path, seq, stamp };
   if (value !== undefined) op.value = value;
+  if (expiry?.expireAt !== undefined) op.expireAt = expiry.expireAt;
+  if (expiry?.keepTtl === true) op.keepTtl = true;
   return op;
 }
 
-// A run's kinds by code, and codes by kind.
-const RUN_KINDS: readonly OpKind[] = ['set', 'delete', 'incr', 'append'];
-const RUN_CODES: Readonly<Record<OpKind, number>> = { set: 0, delete: 1, incr: 2, append: 3 };
+// A run's kinds by code, and codes by kind. Codes 5-7 are set, incr and append with an
+// expiry: their value slot holds [value, expireAt]. Code 8 is a set with keepTtl.
+const RUN_KINDS: readonly OpKind[] = ['set', 'delete', 'incr', 'append', 'ttl', 'set', 'incr', 'append', 'set'];
+const RUN_CODES: Readonly<Record<OpKind, number>> = { set: 0, delete: 1, incr: 2, append: 3, ttl: 4 };
+const RUN_WITH_EXPIRY = 4;
+const RUN_KEEP_TTL = 8;
 const RUN_HEAD = 4;
 const RUN_FIELDS = 5;
 
@@ -131,7 +171,13 @@ export function encodeRun(ops: readonly Op[]): unknown[] {
       paths.push(op.path);
       indexOf.set(op.path, index);
     }
-    run.push(RUN_CODES[op.kind], index, op.value === undefined ? 0 : op.value, op.stamp.wall - wall, op.stamp.count);
+    let code = RUN_CODES[op.kind];
+    let value: unknown = op.value === undefined ? 0 : op.value;
+    if (op.expireAt !== undefined) {
+      code += RUN_WITH_EXPIRY;
+      value = [value, op.expireAt];
+    } else if (op.keepTtl === true) code = RUN_KEEP_TTL;
+    run.push(code, index, value, op.stamp.wall - wall, op.stamp.count);
     wall = op.stamp.wall;
   }
   return run;
@@ -156,9 +202,16 @@ export function decodeRun(input: unknown, limits: DecodeLimits): Op[] {
     if (path === undefined) throw bad('run path index');
     wall = count(wall + count(input[at + 3], 'wall step', 0), 'stamp wall', 0);
     const stamp: Stamp = { wall, count: count(input[at + 4], 'stamp counter', 0), node };
-    const raw: unknown = input[at + 2];
+    let raw: unknown = input[at + 2];
     if (kind === 'delete' && raw !== 0) throw bad('delete op');
-    ops.push(opOf(kind, path, seq++, stamp, decodeValue(kind, kind === 'delete' ? undefined : raw, true, path, limits)));
+    let expiry: { expireAt?: number; keepTtl?: true } | undefined;
+    if (code === RUN_KEEP_TTL) expiry = { keepTtl: true };
+    else if ((code as number) > RUN_WITH_EXPIRY) {
+      if (!Array.isArray(raw) || raw.length !== 2) throw bad('run op with an expiry');
+      expiry = { expireAt: decodeExpireAt(raw[1]) };
+      raw = raw[0];
+    }
+    ops.push(opOf(kind, path, seq++, stamp, decodeValue(kind, kind === 'delete' ? undefined : raw, true, path, limits), expiry));
   }
   return ops;
 }
@@ -183,18 +236,34 @@ export function decodeVector(input: unknown): VersionVector {
   return vector;
 }
 
-/** A node of a tree snapshot: base (`b`, or `a: 1` for an absent base), ops, touch, kids. */
+/**
+ * A node of a tree snapshot: base (`b`, or `a: 1` for an absent base), ops, touch, kids; or, for
+ * a subtree with expiries (`e`), its ops (`r`) and what was folded (`s`: a value as `b`/`a`, and
+ * the expiries armed in it, `m`: [relative path, time][]).
+ */
 export interface NodeSnapshot {
   b?: JsonValue;
   a?: 1;
   o?: WireOp[];
   t?: WireOp;
   k?: [string, NodeSnapshot][];
+  e?: { r?: WireOp[]; s?: { b?: JsonValue; a?: 1; m?: [string[], number][] } };
 }
 
 /** The snapshot form of a subtree. */
 export function encodeNode(node: TreeNode): NodeSnapshot {
   const snapshot: NodeSnapshot = {};
+  if (node.bucket !== undefined) {
+    const { records, base } = node.bucket;
+    const e: NonNullable<NodeSnapshot['e']> = {};
+    if (records.length > 0) e.r = records.map(encodeOp);
+    if (base !== undefined) {
+      e.s = base.value === ABSENT ? { a: 1 } : { b: base.value };
+      if (base.armed.length > 0) e.s.m = base.armed.map((entry) => [entry.path as string[], entry.at]);
+    }
+    snapshot.e = e;
+    return snapshot;
+  }
   if (node.base === ABSENT) snapshot.a = 1;
   else if (node.base !== NO_BASE) snapshot.b = node.base;
   if (node.ops.length > 0) snapshot.o = node.ops.map(encodeOp);
@@ -210,6 +279,11 @@ export function encodeNode(node: TreeNode): NodeSnapshot {
 export function decodeNodeInto(node: TreeNode, input: unknown, path: string[], limits: DecodeLimits, ops: Op[]): void {
   if (!isRecord(input)) throw bad('snapshot node');
   if (path.length > limits.maxDepth) throw bad('snapshot depth');
+  if (input.e !== undefined) {
+    if (path.length === 0 || ['b', 'a', 'o', 't', 'k'].some((field) => field in input)) throw bad('snapshot bucket');
+    node.bucket = decodeBucket(input.e, path, limits, ops);
+    return;
+  }
   if (input.a === 1) node.base = ABSENT;
   else if ('b' in input) node.base = toStoredValue(input.b, path.join('.') || '(root)', Infinity) as Slot;
   const where = (op: Op): Op => {
@@ -238,4 +312,37 @@ export function decodeNodeInto(node: TreeNode, input: unknown, path: string[], l
       node.addKid(key, kid);
     }
   }
+}
+
+function decodeBucket(input: unknown, path: string[], limits: DecodeLimits, ops: Op[]): Bucket {
+  if (!isRecord(input)) throw bad('snapshot bucket');
+  const records: Op[] = [];
+  if (input.r !== undefined) {
+    if (!Array.isArray(input.r)) throw bad('snapshot bucket ops');
+    for (const raw of input.r) {
+      const op = decodeOp(raw, limits);
+      if (op.path.length < path.length || path.some((key, i) => op.path[i] !== key)) throw bad('snapshot bucket op path');
+      records.push(op);
+      ops.push(op);
+    }
+    records.sort((a, b) => compareStamps(a.stamp, b.stamp));
+  }
+  let base: ExpiryState | undefined;
+  if (input.s !== undefined) {
+    const state = input.s;
+    if (!isRecord(state)) throw bad('snapshot bucket state');
+    const where = path.join('.');
+    const value: Slot = state.a === 1 ? ABSENT : 'b' in state ? (toStoredValue(state.b, where, Infinity) as Slot) : bad('snapshot bucket value') as never;
+    const armed: Armed[] = [];
+    if (state.m !== undefined) {
+      if (!Array.isArray(state.m) || state.m.length > MAX_ARMED) throw bad('snapshot bucket expiries');
+      for (const entry of state.m) {
+        if (!Array.isArray(entry) || entry.length !== 2) throw bad('snapshot bucket expiry');
+        const relative = adoptPath(entry[0], limits.maxDepth - path.length, true);
+        armed.push({ path: relative, at: decodeExpireAt(entry[1]) });
+      }
+    }
+    base = { value, armed };
+  }
+  return new Bucket(path.length, base, records);
 }

@@ -1,6 +1,10 @@
+import type { Bucket } from './bucket.js';
 import { compareStamps, isAfter, type Stamp } from './clock.js';
 import type { Op } from './op.js';
 import { isPlainObject, type JsonValue } from './value.js';
+
+/** The clock expiries are read by (ms); called only where something is armed. */
+export type ExpiryClock = () => number;
 
 /** The value of a path that holds nothing (never set, or deleted). */
 export const ABSENT: unique symbol = Symbol('collective.absent');
@@ -34,6 +38,8 @@ const NO_OPS: Op[] = Object.freeze([]) as unknown as Op[];
  *   shipped in deltas, so that every replica folds the same way.
  * - `kids`: descendants with ops later than every own op (anything older is wiped).
  * - `base`: what GC folded, standing for ops at or below the horizon; older than any live op.
+ * - `bucket`: set on a node whose subtree holds expiries: that subtree is then kept as the
+ *   specification states it (core/bucket.ts), with no kids, ops or base of the trie's own.
  */
 export class TreeNode {
   /** Own live ops, sorted by stamp. Shared and frozen while empty: assign, never push to it. */
@@ -50,6 +56,9 @@ export class TreeNode {
   own: Slot;
   /** Cached frozen value of the whole subtree (own overlaid with kids). */
   view: Slot | typeof STALE = STALE;
+  /** The view holds until this time (ms): an expiry in the subtree comes due then. */
+  viewUntil = Number.POSITIVE_INFINITY;
+  bucket: Bucket | undefined = undefined;
 
   constructor(start: Slot) {
     this.start = start;
@@ -118,7 +127,17 @@ export class TreeNode {
   }
 
   isEmpty(): boolean {
-    return this.ops.length === 0 && this.base === NO_BASE && this.kids === undefined && this.touch === undefined;
+    return this.ops.length === 0 && this.base === NO_BASE && this.kids === undefined && this.touch === undefined && (this.bucket === undefined || this.bucket.isEmpty());
+  }
+
+  /**
+   * Whether this node, a kid, made its parent an object: anything written below a value does;
+   * a subtree holding only `ttl` ops (which write nothing) does not.
+   */
+  writes(): boolean {
+    if (this.bucket !== undefined) return this.bucket.writes();
+    // A node only on the way to such a subtree writes nothing of its own either.
+    return this.ops.length > 0 || this.base !== NO_BASE || this.touch !== undefined || kidsWrite(this);
   }
 }
 
@@ -139,6 +158,8 @@ export function applyOp(current: Slot, op: Pick<Op, 'kind' | 'value'>): Slot {
       return (typeof current === 'number' ? current : 0) + (op.value as number);
     case 'append':
       return Object.freeze(Array.isArray(current) ? [...current, op.value as JsonValue] : [op.value as JsonValue]);
+    case 'ttl':
+      return current;
   }
 }
 
@@ -170,27 +191,52 @@ export function foldOwn(node: TreeNode): Slot {
   return replay(node.base !== NO_BASE ? node.base : node.start, node.ops, node.ops.length, node.touch?.stamp);
 }
 
-/** The frozen materialized value of a subtree, rebuilt only where a write made it stale. */
-export function viewOf(node: TreeNode): Slot {
-  if (node.view !== STALE) return node.view;
+/** Whether any kid of `node` made it an object (see TreeNode.writes). */
+export function kidsWrite(node: TreeNode): boolean {
+  if (node.kids === undefined) return false;
+  for (const key in node.kids) if (node.kids[key]!.writes()) return true;
+  return false;
+}
+
+/**
+ * The frozen materialized value of a subtree, rebuilt only where a write made it stale, or
+ * where an expiry inside came due (`clock` is read only where one is armed).
+ */
+export function viewOf(node: TreeNode, clock: ExpiryClock): Slot {
+  if (node.view !== STALE && (node.viewUntil === Number.POSITIVE_INFINITY || clock() < node.viewUntil)) return node.view;
+  if (node.bucket !== undefined) {
+    const now = clock();
+    const state = node.bucket.at(now, node.start);
+    node.view = state.value;
+    node.viewUntil = node.bucket.nextChange(now, node.start);
+    return state.value;
+  }
   let value = node.own;
-  if (node.kids !== undefined) {
+  let until = Number.POSITIVE_INFINITY;
+  if (node.kids !== undefined && (isPlainObject(value) || kidsWrite(node))) {
     const merged: Record<string, JsonValue> = isPlainObject(value) ? { ...value } : {};
     for (const key in node.kids) {
-      const kidValue = viewOf(node.kids[key]!);
+      const kid = node.kids[key]!;
+      const kidValue = viewOf(kid, clock);
+      if (kid.viewUntil < until) until = kid.viewUntil;
       if (kidValue === ABSENT) delete merged[key];
       else merged[key] = kidValue;
     }
     value = Object.freeze(merged);
   }
   node.view = value;
+  node.viewUntil = until;
   return value;
 }
 
 /** Recomputes a node's own value and, where its projection changed, its kids'. */
 export function refresh(node: TreeNode): void {
-  const own = foldOwn(node);
   node.view = STALE;
+  if (node.bucket !== undefined) {
+    node.bucket.restarted();
+    return;
+  }
+  const own = foldOwn(node);
   if (own === node.own) return;
   node.own = own;
   if (node.kids === undefined) return;
@@ -206,8 +252,13 @@ export function refresh(node: TreeNode): void {
 
 /** Recomputes a whole subtree from scratch (after pruning or restoring). */
 export function recompute(node: TreeNode): void {
-  node.own = foldOwn(node);
   node.view = STALE;
+  if (node.bucket !== undefined) {
+    node.own = node.start;
+    node.bucket.restarted();
+    return;
+  }
+  node.own = foldOwn(node);
   if (node.kids === undefined) return;
   for (const key in node.kids) {
     const kid = node.kids[key]!;
@@ -229,6 +280,10 @@ export function laterOp(a: Op | undefined, b: Op | undefined): Op | undefined {
  * op, so it goes too.
  */
 export function pruneOlder(node: TreeNode, stamp: Op['stamp']): Op | undefined {
+  if (node.bucket !== undefined) {
+    node.view = STALE;
+    return node.bucket.prune(stamp);
+  }
   let removed: Op | undefined;
   let count = 0;
   while (count < node.ops.length && isAfter(stamp, node.ops[count]!.stamp)) count++;
@@ -248,12 +303,29 @@ export function pruneOlder(node: TreeNode, stamp: Op['stamp']): Op | undefined {
   return removed;
 }
 
-/** The latest op anywhere below `node` (not its own). */
+/**
+ * Removes everything below `node` stamped before `stamp` (a new last own op of `node` wipes
+ * it), keeping `node`'s own ops and base, and returns the latest op removed that wrote a value.
+ */
+export function pruneKidsOlder(node: TreeNode, stamp: Op['stamp']): Op | undefined {
+  let removed: Op | undefined;
+  for (const [key, kid] of node.kidEntries()) {
+    removed = laterOp(removed, pruneOlder(kid, stamp));
+    if (kid.isEmpty()) node.removeKid(key);
+  }
+  return removed;
+}
+
+/** The latest op anywhere below `node` (not its own) that wrote a value. */
 export function latestBelow(node: TreeNode): Op | undefined {
   let latest: Op | undefined;
   if (node.kids === undefined) return undefined;
   for (const key in node.kids) {
     const kid = node.kids[key]!;
+    if (kid.bucket !== undefined) {
+      latest = laterOp(latest, kid.bucket.latestWrite());
+      continue;
+    }
     latest = laterOp(latest, kid.lastOwnOp());
     latest = laterOp(latest, kid.touch);
     latest = laterOp(latest, latestBelow(kid));

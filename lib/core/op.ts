@@ -2,14 +2,24 @@ import type { Stamp } from './clock.js';
 import type { Segments } from './path.js';
 import type { JsonValue } from './value.js';
 
-/** What an operation does at its path. */
-export type OpKind = 'set' | 'delete' | 'incr' | 'append';
+/**
+ * What an operation does at its path. `ttl` writes no value: it arms the expiry of what is at
+ * its path (`value`: the absolute expiry time, ms on the hybrid clock) or clears it (`null`).
+ */
+export type OpKind = 'set' | 'delete' | 'incr' | 'append' | 'ttl';
+
+/** The kinds that write a value (every kind but `ttl`). */
+export type ValueOpKind = Exclude<OpKind, 'ttl'>;
 
 /**
  * One replicated write. `stamp` orders it against every other write; `stamp.node` is the hub
  * that stamped it (its origin) and `seq` its position in that origin's contiguous sequence.
- * `value` is the new value for `set`, the amount for `incr` and the element for `append`;
- * absent for `delete`. Ops are immutable once made.
+ * `value` is the new value for `set`, the amount for `incr`, the element for `append` and the
+ * expiry time (or `null`) for `ttl`; absent for `delete`. Ops are immutable once made.
+ *
+ * Expiry (DESIGN.md section 7): `expireAt` on a `set` arms the expiry of its path at that
+ * absolute time (ms on the hybrid clock); on an `incr` or `append` it arms it only if nothing is
+ * armed there at that point. A `set` without it clears the expiry, unless `keepTtl`.
  */
 export interface Op {
   readonly kind: OpKind;
@@ -17,4 +27,11 @@ export interface Op {
   readonly value?: JsonValue;
   readonly seq: number;
   readonly stamp: Stamp;
+  readonly expireAt?: number;
+  readonly keepTtl?: true;
+}
+
+/** Whether an op has anything to do with expiry (it must then be replayed with the expiry rule). */
+export function touchesExpiry(op: Op): boolean {
+  return op.kind === 'ttl' || op.expireAt !== undefined || op.keepTtl === true;
 }

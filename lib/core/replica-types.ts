@@ -14,6 +14,11 @@ export interface ReplicaOptions {
   id?: NodeId;
   /** Wall clock for stamps. @default Date.now */
   now?: WallClock;
+  /**
+   * The clock reads compare expiries with (ms), called only where one is armed; a hub passes
+   * one that reads the wall clock once per turn of the event loop. @default now
+   */
+  expiryClock?: WallClock;
   /** Deepest path accepted. @default 32 */
   maxDepth?: number;
   /** Largest value accepted, in bytes of JSON. @default 1048576 (1 MiB) */

@@ -22,7 +22,7 @@ export class Replica {
   readonly id: NodeId;
   readonly limits: DecodeLimits;
   readonly #clock: HybridClock;
-  readonly #tree = new ReplicatedTree();
+  readonly #tree: ReplicatedTree;
   #sequences = new Sequences();
   readonly #watchers = new Watchers((path) => this.get(path));
   readonly #onApplied: ReplicaOptions['onApplied'];
@@ -34,6 +34,7 @@ export class Replica {
   constructor(options: ReplicaOptions = {}) {
     this.id = options.id ?? randomNodeId();
     this.#clock = new HybridClock(this.id, options.now);
+    this.#tree = new ReplicatedTree(options.expiryClock ?? options.now ?? Date.now);
     this.#onApplied = options.onApplied;
     this.#onRestamped = options.onRestamped;
     this.#onReplaced = options.onReplaced;
@@ -144,7 +145,7 @@ export class Replica {
     this.#clock.observe(op.stamp);
     let restated: Restated;
     if (this.#solo && op.stamp.node === this.id) {
-      this.#tree.applyFinal(op.kind, op.path, op.value);
+      this.#tree.applyFinal(op, op.stamp.wall);
       this.#tree.advanceTo(op.stamp);
       this.#sequences.folded(this.id, op.seq);
       this.#sequences.foldedAt(op.stamp);

@@ -1,4 +1,6 @@
-import { isAfter, type Stamp } from './clock.js';
+import { Bucket } from './bucket.js';
+import { compareStamps, isAfter, type Stamp } from './clock.js';
+import { samePath, type Armed } from './expiry.js';
 import {
   ABSENT,
   EMPTY_OBJECT,
@@ -8,19 +10,23 @@ import {
   applyOp,
   asObject,
   foldOwn,
+  kidsWrite,
   latestBelow,
   laterOp,
   project,
-  pruneOlder,
+  pruneKidsOlder,
   recompute,
   refresh,
   replay,
   viewOf,
+  type ExpiryClock,
   type Slot,
 } from './node.js';
-import type { Op } from './op.js';
+import { touchesExpiry, type Op } from './op.js';
 import type { Segments } from './path.js';
-import type { JsonValue } from './value.js';
+import { Schedule, type Due } from './schedule.js';
+import { valueIn, withValueIn } from './subtree.js';
+import { isPlainObject, type JsonValue } from './value.js';
 
 /**
  * How many writes a replica takes between folds of what it may fold at once (a hub alone, a
@@ -45,30 +51,67 @@ export interface TreeMetadata {
  */
 export type Restated = Segments | null | undefined;
 
-function isOverwrite(op: Op): boolean {
+/** An op a follower applies as final: what it writes, without a stamp. */
+export type FinalOp = Pick<Op, 'kind' | 'path' | 'value' | 'expireAt' | 'keepTtl'>;
+
+/** The whole state of a subtree for a follower: its value before any expiry fires by a clock, and what is armed in it. */
+export interface Exported {
+  value: Slot;
+  /** Expiries armed at or below the path, with paths relative to it. */
+  armed: Armed[];
+}
+
+// Whether two states of one bucket hold the same value and the same expiries.
+function unchanged(before: { value: Slot; armed: readonly Armed[] }, after: { value: Slot; armed: readonly Armed[] }): boolean {
+  const { armed } = after;
+  return after.value === before.value && armed.length === before.armed.length && armed.every((entry) => before.armed.some((other) => other.at === entry.at && samePath(other.path, entry.path)));
+}
+
+function isOverwrite(op: Pick<Op, 'kind'>): boolean {
   return op.kind === 'set' || op.kind === 'delete';
 }
 
 /**
  * The replicated tree: applies ops in any order, with the result always equal to replaying
- * every op received, sorted by stamp, on an empty tree (DESIGN.md section 3).
+ * every op received, sorted by stamp, on an empty tree (DESIGN.md section 3), expiries
+ * included (section 7): a subtree that holds one is kept as a Bucket, replayed by the rule.
  */
 export class ReplicatedTree {
   readonly root: TreeNode = new TreeNode(EMPTY_OBJECT);
   #latest: Stamp | undefined;
+  readonly #readClock: ExpiryClock;
+  // The latest time an op applied was made at: reads are never before it (a replica's hybrid
+  // clock is past every stamp it received), so an expiry due by then has fired for every read.
+  #latestWall = Number.NEGATIVE_INFINITY;
+  readonly #clock: ExpiryClock = () => {
+    const now = this.#readClock();
+    return now > this.#latestWall ? now : this.#latestWall;
+  };
+  readonly #schedule = new Schedule();
+
+  /** `clock` reads the time expiries are due by (ms); it is called only where one is armed. */
+  constructor(clock: ExpiryClock = Date.now) {
+    this.#readClock = clock;
+  }
+
+  #saw(time: number): void {
+    if (time > this.#latestWall) this.#latestWall = time;
+  }
 
   /** The value at `path` (frozen), or ABSENT. A walk of the trie, then of plain values. */
   get(path: Segments): Slot {
     let node = this.root;
     let depth = 0;
-    for (; depth < path.length; depth++) {
+    while (depth < path.length) {
       const kids = node.kids;
       if (kids === undefined) break;
       const kid = kids[path[depth]!];
       if (kid === undefined) break;
       node = kid;
+      depth++;
+      if (kid.bucket !== undefined) return valueIn(viewOf(kid, this.#clock), path.slice(depth));
     }
-    if (depth === path.length) return viewOf(node);
+    if (depth === path.length) return viewOf(node, this.#clock);
     // The rest of the path is not overlaid by any later write: it lies in this node's own value.
     let value: unknown = node.own;
     for (; depth < path.length; depth++) {
@@ -85,18 +128,29 @@ export class ReplicatedTree {
 
   /** The whole tree as one frozen object. */
   getAll(): JsonValue {
-    return viewOf(this.root) as JsonValue;
+    return viewOf(this.root, this.#clock) as JsonValue;
   }
 
   /**
-   * Applies one op. Idempotence is the caller's job (the replica drops duplicates by seq).
-   *
-   * Returns what a follower that applies this tree's changes in arrival order must do to stay
-   * equal to it (see Restated): `undefined` when the op is later than everything held (it is
-   * its own description); otherwise the path whose whole value the op changed (the op's own,
-   * or an ancestor's it turned into an object), or `null` when a later write wipes its effect.
+   * Milliseconds until the value at `path` is deleted by an expiry (its own, or one of a path
+   * above it), read at `now`; undefined when nothing is armed there or nothing is there.
    */
+  ttl(path: Segments): number | undefined {
+    const found = this.#bucketOn(path);
+    if (found === undefined) return undefined;
+    const { node, depth } = found;
+    const now = this.#clock();
+    const state = node.bucket!.at(now, node.start);
+    const relative = path.slice(depth);
+    if (valueIn(state.value, relative) === ABSENT) return undefined;
+    let at: number | undefined;
+    for (const entry of state.armed) if (entry.path.length <= relative.length && entry.path.every((key, i) => relative[i] === key) && (at === undefined || entry.at < at)) at = entry.at;
+    return at === undefined ? undefined : at - now;
+  }
+
+  /** Applies one op. Idempotence is the caller's job (the replica drops duplicates by seq). */
   apply(op: Op): Restated {
+    this.#saw(op.stamp.wall);
     if (this.#latest === undefined || isAfter(op.stamp, this.#latest)) {
       this.#applyLatest(op);
       this.#latest = op.stamp;
@@ -125,9 +179,45 @@ export class ReplicatedTree {
     return node;
   }
 
+  // The first node on `path` (walking only nodes that exist) that holds a bucket.
+  #bucketOn(path: Segments): { node: TreeNode; depth: number } | undefined {
+    let node = this.root;
+    for (let depth = 0; depth < path.length; depth++) {
+      const kid = node.kid(path[depth]!);
+      if (kid === undefined) return undefined;
+      node = kid;
+      if (kid.bucket !== undefined) return { node: kid, depth: depth + 1 };
+    }
+    return undefined;
+  }
+
+  // Marks the views on `path` down to `depth` stale.
+  #stale(path: Segments, depth: number): void {
+    let node = this.root;
+    node.view = STALE;
+    for (let i = 0; i < depth; i++) {
+      node = node.kid(path[i]!)!;
+      node.view = STALE;
+    }
+  }
+
+  // Expiries newly armed in the bucket at `root` (its path), for the schedule.
+  #track(root: Segments, armed: readonly Armed[]): void {
+    for (const entry of armed) this.#schedule.add({ at: entry.at, path: entry.path.length === 0 ? root : [...root, ...entry.path] });
+  }
+
   // The common case, every local write of a hub: the op is later than everything held, so it
   // wipes whatever is below its path and nothing above it can wipe it. O(depth).
   #applyLatest(op: Op): void {
+    const found = this.#bucketOn(op.path);
+    if (found !== undefined || touchesExpiry(op)) {
+      const node = found?.node ?? this.#reach(op.path);
+      const depth = found?.depth ?? op.path.length;
+      this.#stale(op.path, depth);
+      if (found === undefined) this.#convert(node, depth);
+      this.#track(op.path.slice(0, depth), node.bucket!.insert(op, node.start));
+      return;
+    }
     const node = this.#reach(op.path);
     if (isOverwrite(op)) {
       node.replaceOps(op);
@@ -136,7 +226,7 @@ export class ReplicatedTree {
       node.own = applyOp(node.own, op);
     } else {
       let before = node.own;
-      if (node.kids !== undefined) {
+      if (kidsWrite(node)) {
         // The kids made this node an object just before this op; remember when, for refolds.
         node.touch = laterOp(node.touch, latestBelow(node));
         before = EMPTY_OBJECT;
@@ -148,13 +238,69 @@ export class ReplicatedTree {
   }
 
   /**
-   * Applies a write that is final: it comes after everything this tree holds and nothing will
-   * ever be ordered before it (a member applying its hub's ordered stream). Its effect is
-   * folded in at once, keeping no record of it: O(depth), and nothing for the GC to keep.
+   * Turns the subtree at `node` into a bucket (it is about to hold an expiry): what GC folded
+   * there becomes the bucket's base, every op record in it the bucket's records.
    */
-  applyFinal(kind: Op['kind'], path: Segments, value: JsonValue | undefined): void {
+  #convert(node: TreeNode, depth: number): void {
+    const records: Op[] = [];
+    const armed: Armed[] = [];
+    const folded = this.#flatten(node, [], node.start, records, armed);
+    records.sort((a, b) => compareStamps(a.stamp, b.stamp));
+    node.dropOps();
+    node.touch = undefined;
+    node.base = NO_BASE;
+    node.dropKids();
+    node.own = node.start;
+    node.view = STALE;
+    const value = folded === undefined ? node.start : folded;
+    node.bucket = new Bucket(depth, folded === undefined && armed.length === 0 ? undefined : { value, armed }, records, folded !== undefined);
+  }
+
+  // What GC folded in the subtree at `node`: its value before any live record, or undefined
+  // where nothing was folded (it is then `start`). Collects its records and armed expiries
+  // (paths relative to the new root) on the way.
+  #flatten(node: TreeNode, relative: Segments, start: Slot, records: Op[], armed: Armed[]): Slot | undefined {
+    if (node.bucket !== undefined) {
+      const bucket = node.bucket;
+      for (const op of bucket.records) records.push(op);
+      if (bucket.base === undefined) return undefined;
+      for (const entry of bucket.base.armed) armed.push({ path: [...relative, ...entry.path], at: entry.at });
+      return bucket.baseWrites ? bucket.base.value : undefined;
+    }
+    for (const op of node.ops) records.push(op);
+    if (node.touch !== undefined) records.push(node.touch);
+    let folded = node.base !== NO_BASE ? node.base : undefined;
+    // With live own ops, kids hold only later records (their folded content was wiped).
+    const own = node.ops.length > 0 || node.touch !== undefined;
+    for (const [key, kid] of node.kidEntries()) {
+      const value = folded === undefined ? start : folded;
+      const kidFolded = this.#flatten(kid, [...relative, key], project(value, key), records, armed);
+      // A folded write below made this node an object, whatever it holds there now.
+      if (!own && kidFolded !== undefined) folded = withValueIn(value, [key], kidFolded);
+    }
+    return folded;
+  }
+
+  /**
+   * Applies a write that is final: it comes after everything this tree holds and nothing will
+   * ever be ordered before it (a member applying its hub's ordered stream, a hub alone). Its
+   * effect is folded in at once, keeping no record of it: O(depth), and nothing for the GC to
+   * keep. `time` is when it was made (ms): every expiry due by then fires first.
+   */
+  applyFinal(op: FinalOp, time: number): void {
+    this.#saw(time);
+    const found = this.#bucketOn(op.path);
+    if (found !== undefined || touchesExpiry(op as Op)) {
+      const node = found?.node ?? this.#reach(op.path);
+      const depth = found?.depth ?? op.path.length;
+      this.#stale(op.path, depth);
+      if (found === undefined) this.#convert(node, depth);
+      this.#track(op.path.slice(0, depth), node.bucket!.applyFinal(op, time, node.start));
+      return;
+    }
+    const { kind, path, value } = op;
     const node = this.#reach(path);
-    const before = node.kids !== undefined && kind !== 'set' && kind !== 'delete' ? EMPTY_OBJECT : node.own;
+    const before = kind !== 'set' && kind !== 'delete' && kidsWrite(node) ? EMPTY_OBJECT : node.own;
     node.own = applyOp(before, { kind, value });
     node.base = node.own;
     node.dropOps();
@@ -162,9 +308,31 @@ export class ReplicatedTree {
     node.dropKids();
   }
 
+  /**
+   * A follower's hub restated the whole state at `path` (see Restated): `value` there
+   * (ABSENT: nothing) and the expiries armed at or below it (relative paths).
+   */
+  restate(path: Segments, value: Slot, armed: readonly Armed[]): void {
+    const found = this.#bucketOn(path);
+    if (found === undefined && armed.length === 0) {
+      this.applyFinal(value === ABSENT ? { kind: 'delete', path } : { kind: 'set', path, value }, Number.NEGATIVE_INFINITY);
+      return;
+    }
+    const node = found?.node ?? this.#reach(path);
+    const depth = found?.depth ?? path.length;
+    this.#stale(path, depth);
+    if (found === undefined) this.#convert(node, depth);
+    this.#track(path.slice(0, depth), node.bucket!.restate(path.slice(depth), value, armed, node.start));
+  }
+
   /** Records that everything applied so far is at or before `stamp` (after `applyFinal`). */
   advanceTo(stamp: Stamp): void {
     if (this.#latest === undefined || isAfter(stamp, this.#latest)) this.#latest = stamp;
+  }
+
+  /** Records that ops were made up to `time` (ms): reads are never earlier (see `apply`). */
+  sawTime(time: number): void {
+    this.#saw(time);
   }
 
   // An op older than something already held: find what wipes it, or what it wipes, and
@@ -177,8 +345,21 @@ export class ReplicatedTree {
       if (kid === undefined) break;
       chain.push(kid);
       node = kid;
+      if (kid.bucket !== undefined) {
+        for (const each of chain) each.view = STALE;
+        const bucket = kid.bucket;
+        const before = bucket.current(kid.start);
+        const wrote = bucket.writes();
+        this.#track(op.path.slice(0, depth + 1), bucket.insert(op, kid.start));
+        // A follower holds the same state: if the op changed nothing there (nor made the
+        // parent an object), it has nothing to learn.
+        if (unchanged(before, bucket.current(kid.start)) && wrote === bucket.writes()) return null;
+        return op.path.slice(0, depth + 1);
+      }
       const last = kid.lastOwnOp();
       if (depth < op.path.length - 1 && last !== undefined && isAfter(last.stamp, op.stamp)) {
+        // A `ttl` op writes nothing: wiped, it leaves nothing either.
+        if (op.kind === 'ttl') return null;
         return this.#touch(chain, op) ? op.path.slice(0, depth + 1) : null;
       }
     }
@@ -187,6 +368,18 @@ export class ReplicatedTree {
       chain.push(node);
     }
     const target = chain[chain.length - 1]!;
+    if (touchesExpiry(op)) {
+      // A later overwrite here wipes it whole (ops outside buckets never keep an expiry).
+      if (target.ops.some((own) => isOverwrite(own) && isAfter(own.stamp, op.stamp))) return null;
+      for (const each of chain) each.view = STALE;
+      this.#convert(target, op.path.length);
+      const bucket = target.bucket!;
+      const before = bucket.current(target.start);
+      const wrote = bucket.writes();
+      this.#track(op.path, bucket.insert(op, target.start));
+      if (unchanged(before, bucket.current(target.start)) && wrote === bucket.writes()) return null;
+      return op.path;
+    }
     if (!this.#insertOwn(target, op)) return null;
     refresh(target);
     for (const ancestor of chain) ancestor.view = STALE;
@@ -217,18 +410,19 @@ export class ReplicatedTree {
       if (target.touch !== undefined && isAfter(op.stamp, target.touch.stamp)) target.touch = undefined;
     }
     if (op === target.lastOwnOp() && target.kids !== undefined) {
-      const wiped = pruneOlder(target, op.stamp);
+      // Whatever was written below before it is wiped; what did made this node an object.
+      const wiped = pruneKidsOlder(target, op.stamp);
       if (!isOverwrite(op)) target.touch = laterOp(target.touch, wiped);
-      if (target.kids !== undefined) recompute(target);
+      recompute(target);
     }
     return true;
   }
 
   /**
    * Folds everything stamped at or below `horizon` into bases, dropping the op records, and
-   * collapses subtrees that hold nothing newer into their parent's base. Only safe when every
-   * replica has applied every op at or below `horizon` (see `computeHorizon`).
-   * Returns the ops folded away.
+   * collapses subtrees that hold nothing newer into their parent's base; fires the expiries due
+   * by the horizon's time for good. Only safe when every replica has applied every op at or
+   * below `horizon` (see `computeHorizon`). Returns the ops folded away.
    */
   collect(horizon: Stamp): Op[] {
     const folded: Op[] = [];
@@ -238,6 +432,7 @@ export class ReplicatedTree {
 
   // Returns whether the subtree holds anything at or below the horizon (before folding).
   #collectNode(node: TreeNode, horizon: Stamp, folded: Op[]): boolean {
+    if (node.bucket !== undefined) return this.#collectBucket(node, horizon, folded);
     let count = 0;
     while (count < node.ops.length && !isAfter(node.ops[count]!.stamp, horizon)) count++;
     const touchOld = node.touch !== undefined && !isAfter(node.touch.stamp, horizon);
@@ -258,8 +453,9 @@ export class ReplicatedTree {
       let kidsOld = false;
       for (const [key, kid] of node.kidEntries()) {
         kidsOld = this.#collectNode(kid, horizon, folded) || kidsOld;
-        if (kid.ops.length === 0 && kid.touch === undefined && kid.kids === undefined) {
-          collapsed.push([key, viewOf(kid)]);
+        if (kid.isEmpty()) node.removeKid(key);
+        else if (kid.ops.length === 0 && kid.touch === undefined && kid.kids === undefined && kid.bucket === undefined) {
+          collapsed.push([key, viewOf(kid, this.#clock)]);
           node.removeKid(key);
         }
       }
@@ -281,11 +477,26 @@ export class ReplicatedTree {
     return hadOld;
   }
 
+  // Folds a bucket; one left with no record and nothing armed is a plain node again (or
+  // nothing, when it never changed its start). Returns whether it holds folded writes.
+  #collectBucket(node: TreeNode, horizon: Stamp, folded: Op[]): boolean {
+    const bucket = node.bucket!;
+    for (const op of bucket.fold(horizon, node.start)) folded.push(op);
+    node.view = STALE;
+    if (bucket.records.length > 0 || (bucket.base !== undefined && bucket.base.armed.length > 0)) return bucket.base !== undefined;
+    node.bucket = undefined;
+    if (bucket.base === undefined || !bucket.baseWrites) return false;
+    node.base = bucket.base.value;
+    node.own = node.base;
+    return true;
+  }
+
   /** Every op record held (live own ops and touches), for deltas and snapshots. */
   *ops(): Generator<Op> {
     const stack: TreeNode[] = [this.root];
     while (stack.length > 0) {
       const node = stack.pop()!;
+      if (node.bucket !== undefined) yield* node.bucket.records;
       yield* node.ops;
       if (node.touch !== undefined) yield node.touch;
       if (node.kids !== undefined) for (const key in node.kids) stack.push(node.kids[key]!);
@@ -300,10 +511,110 @@ export class ReplicatedTree {
     while (stack.length > 0) {
       const node = stack.pop()!;
       nodes++;
-      ops += node.ops.length + (node.touch === undefined ? 0 : 1);
+      ops += node.ops.length + (node.touch === undefined ? 0 : 1) + (node.bucket?.records.length ?? 0);
       if (node.kids !== undefined) for (const key in node.kids) stack.push(node.kids[key]!);
     }
     return { nodes, ops };
+  }
+
+  // ---- expiries over time ----
+
+  // Whether the schedule's entry still holds: that expiry is armed there, at that time.
+  #holds(due: Due): { node: TreeNode; depth: number } | undefined {
+    const found = this.#bucketOn(due.path);
+    if (found === undefined) return undefined;
+    const relative = due.path.slice(found.depth);
+    const armed = found.node.bucket!.current(found.node.start).armed;
+    return armed.some((entry) => entry.at === due.at && samePath(entry.path, relative)) ? found : undefined;
+  }
+
+  /** When the next armed expiry comes due (ms), if any. */
+  nextDue(): number | undefined {
+    for (let due = this.#schedule.peek(); due !== undefined; due = this.#schedule.peek()) {
+      if (this.#holds(due) !== undefined) return due.at;
+      this.#schedule.pop();
+    }
+    return undefined;
+  }
+
+  /** Takes the armed expiries due by `time` off the schedule (each once): for watchers, a timer. */
+  takeDue(time: number): Due[] {
+    const due: Due[] = [];
+    for (let next = this.#schedule.peek(); next !== undefined && next.at <= time; next = this.#schedule.peek()) {
+      this.#schedule.pop();
+      if (this.#holds(next) !== undefined) due.push(next);
+    }
+    return due;
+  }
+
+  /**
+   * Fires for good the expiry `due` and whatever else is due by `time` in its subtree (a
+   * follower whose hub says nothing earlier can come any more, a hub alone): their values are
+   * gone from the tree, not only hidden.
+   */
+  fireFinal(due: Due, time: number): void {
+    const found = this.#bucketOn(due.path);
+    if (found === undefined) return;
+    const { node, depth } = found;
+    if (!node.bucket!.fireFinal(time, node.start)) return;
+    this.#stale(due.path, depth);
+  }
+
+  /** The whole state at `path` for a follower (see Exported). */
+  export(path: Segments): Exported {
+    const found = this.#bucketOn(path);
+    if (found !== undefined) {
+      const state = found.node.bucket!.current(found.node.start);
+      const relative = path.slice(found.depth);
+      const armed: Armed[] = [];
+      for (const entry of state.armed) {
+        if (entry.path.length >= relative.length && relative.every((key, i) => entry.path[i] === key)) armed.push({ path: entry.path.slice(relative.length), at: entry.at });
+      }
+      return { value: valueIn(state.value, relative), armed };
+    }
+    const armed: Armed[] = [];
+    const below = this.#nodeAt(path);
+    if (below !== undefined) this.#armedBelow(below, [], armed);
+    if (armed.length === 0) return { value: this.get(path), armed };
+    // Read without firing anything: the follower fires by its own clock.
+    return { value: this.#unmasked(path), armed };
+  }
+
+  #nodeAt(path: Segments): TreeNode | undefined {
+    let node: TreeNode | undefined = this.root;
+    for (const key of path) {
+      node = node.kid(key);
+      if (node === undefined) return undefined;
+    }
+    return node;
+  }
+
+  #armedBelow(node: TreeNode, relative: Segments, armed: Armed[]): void {
+    if (node.bucket !== undefined) {
+      for (const entry of node.bucket.current(node.start).armed) armed.push({ path: [...relative, ...entry.path], at: entry.at });
+      return;
+    }
+    for (const [key, kid] of node.kidEntries()) this.#armedBelow(kid, [...relative, key], armed);
+  }
+
+  // The value at `path` with no expiry fired by a clock: built afresh, not from the cached views.
+  #unmasked(path: Segments): Slot {
+    const visit = (node: TreeNode): Slot => {
+      if (node.bucket !== undefined) return node.bucket.current(node.start).value;
+      let value = node.own;
+      if (node.kids !== undefined && (isPlainObject(value) || kidsWrite(node))) {
+        const merged: Record<string, JsonValue> = isPlainObject(value) ? { ...value } : {};
+        for (const [key, kid] of node.kidEntries()) {
+          const kidValue = visit(kid);
+          if (kidValue === ABSENT) delete merged[key];
+          else merged[key] = kidValue;
+        }
+        value = Object.freeze(merged);
+      }
+      return value;
+    };
+    const node = this.#nodeAt(path);
+    return node === undefined ? this.get(path) : visit(node);
   }
 
   /** The latest stamp applied, if any. */
@@ -311,18 +622,43 @@ export class ReplicatedTree {
     return this.#latest;
   }
 
-  /** A tree holding `value`, as if written at or before `latest`, with no metadata. */
-  static fromValue(value: JsonValue, latest: Stamp): ReplicatedTree {
-    const tree = new ReplicatedTree();
+  /**
+   * A tree holding `value`, as if written at or before `latest`, with no metadata, and the
+   * expiries `armed` in it (whole paths).
+   */
+  static fromValue(value: JsonValue, latest: Stamp, armed: readonly Due[] = [], clock?: ExpiryClock): ReplicatedTree {
+    const tree = new ReplicatedTree(clock);
     tree.root.base = value;
     tree.restored(latest);
+    // Outer paths first: an expiry inside another one's subtree joins its bucket.
+    for (const due of [...armed].sort((a, b) => a.path.length - b.path.length)) {
+      const found = tree.#bucketOn(due.path);
+      const node = found?.node ?? tree.#reach(due.path);
+      const depth = found?.depth ?? due.path.length;
+      if (found === undefined) tree.#convert(node, depth);
+      const bucket = node.bucket!;
+      const state = bucket.current(node.start);
+      bucket.base = { value: state.value, armed: [...state.armed, { path: due.path.slice(depth), at: due.at }] };
+      bucket.restarted();
+      tree.#schedule.add(due);
+    }
     return tree;
   }
 
   /** Rebuilds derived state after the root was filled from a snapshot. */
   restored(latest: Stamp | undefined): void {
     this.#latest = latest;
+    if (latest !== undefined) this.#saw(latest.wall);
     recompute(this.root);
+    this.#schedule.clear();
+    this.#trackAll(this.root, []);
+  }
+
+  #trackAll(node: TreeNode, path: Segments): void {
+    if (node.bucket !== undefined) {
+      this.#track(path, node.bucket.current(node.start).armed);
+      return;
+    }
+    for (const [key, kid] of node.kidEntries()) this.#trackAll(kid, [...path, key]);
   }
 }
-

@@ -198,8 +198,8 @@ export class Member extends EventEmitter<MemberEvents> {
       return;
     }
     this.#position = item.n;
-    if (item.r === 1) this.#tree.applyFinal(item.v === undefined ? 'delete' : 'set', item.p, item.v);
-    else this.#tree.applyFinal(item.k, item.p, item.v);
+    if (item.r === 1) this.#tree.restate(item.p, item.v === undefined ? ABSENT : item.v, []);
+    else this.#tree.applyFinal({ kind: item.k, path: item.p, value: item.v }, Number.NEGATIVE_INFINITY);
     // applyFinal keeps no op records, only nodes (a deleted path stays a node until folded):
     // fold now and then. Folding copies the parents it folds into, so every 10k items keeps
     // that cost amortized even under a parent with 10k children.
