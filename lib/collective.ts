@@ -4,6 +4,7 @@ import { AuthError, ClosedError, CollectiveError, NotReadyError, PeerError, Prot
 import type { Path } from './core/path.js';
 import type { JsonInput, JsonValue } from './core/value.js';
 import type { WatchListener } from './core/watchers.js';
+import type { ExpiryOptions, SetOptions } from './core/write-options.js';
 import { startCluster } from './cluster/cluster.js';
 import { connectToPrimary } from './cluster/primary.js';
 import { Collective } from './hub/hub.js';
@@ -151,37 +152,56 @@ export function get(path?: Path): JsonValue | undefined {
 }
 
 /**
- * Sets the value at `path`; resolves when the hub applied it. `operation` is collective.js's
- * third argument (`OPERATIONS.INCREMENT` adds `value`, `OPERATIONS.DELETE` deletes).
+ * Sets the value at `path`; resolves when the hub applied it. The third argument is options
+ * (`{ ttl }`: the value expires that many ms later; without it a set clears any expiry at
+ * `path`, unless `{ keepTtl: true }`) or collective.js's operation (`OPERATIONS.INCREMENT` adds
+ * `value`, `OPERATIONS.DELETE` deletes).
  */
-export function set<T>(path: Path, value: T & JsonInput<T>, operation?: Operation | true): Promise<void> {
-  return store().set(path, value, operation);
+export function set<T>(path: Path, value: T & JsonInput<T>, options?: SetOptions | Operation | true): Promise<void> {
+  return store().set(path, value, options);
 }
 
-/** Deletes the value at `path`. */
+/** Deletes the value at `path` (and its expiry). */
 function del(path: Path): Promise<void> {
   return store().delete(path);
 }
 export { del as delete };
 
-/** Adds `by` (default 1) to the number at `path`. */
-export function incr(path: Path, by?: number): Promise<void> {
-  return store().incr(path, by);
+/** Adds `by` (default 1) to the number at `path`; `{ ttl }` arms an expiry only where none is armed (a fixed window). */
+export function incr(path: Path, by?: number, options?: ExpiryOptions): Promise<void> {
+  return store().incr(path, by, options);
 }
 
-/** Subtracts `by` (default 1) from the number at `path`. */
-export function decr(path: Path, by?: number): Promise<void> {
-  return store().decr(path, by);
+/** Subtracts `by` (default 1) from the number at `path`; options as for `incr`. */
+export function decr(path: Path, by?: number, options?: ExpiryOptions): Promise<void> {
+  return store().decr(path, by, options);
 }
 
-/** Appends one element to the list at `path`. */
-export function append<T>(path: Path, value: T & JsonInput<T>): Promise<void> {
-  return store().append(path, value);
+/** Appends one element to the list at `path`; options as for `incr`. */
+export function append<T>(path: Path, value: T & JsonInput<T>, options?: ExpiryOptions): Promise<void> {
+  return store().append(path, value, options);
 }
 
-/** Compare-and-set, decided by the hub; resolves with whether it set. */
-export function cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>): Promise<boolean> {
-  return store().cas(path, expected, next);
+/** Compare-and-set, decided by the hub; resolves with whether it set. Options as for `set`. */
+export function cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>, options?: SetOptions): Promise<boolean> {
+  return store().cas(path, expected, next, options);
+}
+
+/**
+ * (Re)arms the expiry of what is at `path`: it expires `ttl` ms after the hub applies this
+ * (an integer from 1 to ten years); `null` makes it permanent again. Nothing there, nothing
+ * happens.
+ */
+export function expire(path: Path, ttl: number | null): Promise<void> {
+  return store().expire(path, ttl);
+}
+
+/**
+ * Milliseconds before the value at `path` expires (by its own expiry or one set above it), by
+ * this process's clock; `undefined` when none is armed or nothing is there. Sync.
+ */
+export function ttl(path: Path): number | undefined {
+  return store().ttl(path);
 }
 
 /** Calls `listener(value, change)` whenever the value at `path` changes; returns the unsubscribe. */
@@ -224,6 +244,8 @@ export interface CollectiveDefault {
   readonly decr: typeof decr;
   readonly append: typeof append;
   readonly cas: typeof cas;
+  readonly expire: typeof expire;
+  readonly ttl: typeof ttl;
   readonly watch: typeof watch;
   readonly flush: typeof flush;
   readonly stats: typeof stats;
@@ -263,6 +285,8 @@ const collective = Object.assign(CollectiveSeed, {
   decr,
   append,
   cas,
+  expire,
+  ttl,
   watch,
   flush,
   stats,

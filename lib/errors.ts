@@ -58,6 +58,7 @@ export type CollectiveInputErrorCode =
   | 'ERR_COLLECTIVE_INVALID_PATH'
   | 'ERR_COLLECTIVE_INVALID_VALUE'
   | 'ERR_COLLECTIVE_VALUE_TOO_LARGE'
+  | 'ERR_COLLECTIVE_INVALID_TTL'
   | 'ERR_COLLECTIVE_INVALID_OPTION';
 
 /** Base class of collective's own errors. */

@@ -11,15 +11,18 @@ export {
   clusterHub as cluster,
   decr,
   delete,
+  expire,
   flush,
   get,
   incr,
   ready,
   set,
   stats,
+  ttl,
   watch,
   type CollectiveDefault,
 } from './collective.js';
+export type { ExpiryOptions, SetOptions } from './core/write-options.js';
 export { OPERATIONS, type Operation } from './operations.js';
 export type { MemberStats } from './member/member.js';
 export type { PoolOptions } from './threads/pool.js';

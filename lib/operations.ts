@@ -1,4 +1,5 @@
 import { describe, inputTypeError } from './errors.js';
+import type { SetOptions } from './core/write-options.js';
 
 /**
  * collective.js's write operations, for the seed's `set(key, value, operation)`:
@@ -27,7 +28,16 @@ export function seedOperation(operation: unknown): 'set' | 'incr' | 'delete' {
     default:
       throw inputTypeError(
         'ERR_COLLECTIVE_INVALID_OPTION',
-        `Expected the operation to be one of OPERATIONS (SET 0, INCREMENT 1, DELETE 2), got ${describe(operation)}`,
+        `Expected the operation to be one of OPERATIONS (SET 0, INCREMENT 1, DELETE 2) or options ({ ttl, keepTtl }), got ${describe(operation)}`,
       );
   }
+}
+
+/**
+ * What the third argument of `set` asks: collective.js's operation (`OPERATIONS`, or `true`),
+ * or this library's options (`{ ttl, keepTtl }`, checked by the store).
+ */
+export function setArguments(third: unknown): { kind: 'set' | 'incr' | 'delete'; options?: SetOptions } {
+  if (typeof third === 'object' && third !== null && !Array.isArray(third)) return { kind: 'set', options: third as SetOptions };
+  return { kind: seedOperation(third) };
 }

@@ -1,9 +1,9 @@
 import { isAfter, type Stamp } from './clock.js';
 import { applyWithExpiry, fireDue, nextDue, unarmed, type Armed, type ExpiryState } from './expiry.js';
-import type { Slot } from './node.js';
+import { ABSENT, type Slot } from './slot.js';
 import type { Op } from './op.js';
 import { isPrefixOf, type Segments } from './path.js';
-import { withValueIn } from './subtree.js';
+import { withValueIn, withoutKeyIn } from './subtree.js';
 
 // The entries of `after` that `before` did not hold (states share unchanged entries).
 function armedSince(before: ExpiryState, after: ExpiryState): readonly Armed[] {
@@ -80,20 +80,24 @@ export class Bucket {
    */
   applyFinal(op: Pick<Op, 'kind' | 'path' | 'value' | 'expireAt' | 'keepTtl'>, time: number, start: Slot): readonly Armed[] {
     const before = fireDue(this.current(start), time);
-    if (before !== this.current(start) || op.kind !== 'ttl') this.#baseWrites = true;
+    if (before.value !== this.current(start).value || op.kind !== 'ttl') this.#baseWrites = true;
     return this.#settle(applyWithExpiry(before, op.path.slice(this.depth), op as Op), before);
   }
 
   /**
    * A follower told the whole state at `relative` (its hub restated it): `value` there (ABSENT:
-   * nothing) and the expiries armed at or below it (paths relative to it). Returns what it armed.
+   * nothing; the parents become objects only if `underObject`) and the expiries armed at or
+   * below it (paths relative to it). Returns what it armed.
    */
-  restate(relative: Segments, value: Slot, armed: readonly Armed[], start: Slot): readonly Armed[] {
+  restate(relative: Segments, value: Slot, armed: readonly Armed[], start: Slot, underObject: boolean): readonly Armed[] {
     const before = this.current(start);
     const kept = before.armed.filter((entry) => !isPrefixOf(relative, entry.path));
     const moved = armed.map((entry) => ({ path: [...relative, ...entry.path], at: entry.at }));
-    this.#baseWrites = true;
-    return this.#settle({ value: withValueIn(before.value, relative, value), armed: [...kept, ...moved] }, before);
+    // Nothing there: the parents become objects only where the hub's are.
+    const next = relative.length === 0 ? value : value === ABSENT && !underObject ? withoutKeyIn(before.value, relative) : withValueIn(before.value, relative, value);
+    // A change is a write; so is nothing, where the hub's parent is an object (a delete made it).
+    if (next !== before.value || (value === ABSENT && underObject)) this.#baseWrites = true;
+    return this.#settle({ value: next, armed: [...kept, ...moved] }, before);
   }
 
   #settle(next: ExpiryState, before: ExpiryState): readonly Armed[] {
@@ -108,7 +112,7 @@ export class Bucket {
     const current = this.current(start);
     const next = fireDue(current, time, fired);
     if (next === current) return false;
-    this.#baseWrites = true;
+    if (next.value !== current.value) this.#baseWrites = true;
     this.base = next;
     this.records = [];
     this.#current = next;

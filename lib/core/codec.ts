@@ -247,7 +247,7 @@ export interface NodeSnapshot {
   o?: WireOp[];
   t?: WireOp;
   k?: [string, NodeSnapshot][];
-  e?: { r?: WireOp[]; s?: { b?: JsonValue; a?: 1; m?: [string[], number][] } };
+  e?: { r?: WireOp[]; s?: { b?: JsonValue; a?: 1; m?: [string[], number][]; w?: 1 } };
 }
 
 /** The snapshot form of a subtree. */
@@ -260,6 +260,7 @@ export function encodeNode(node: TreeNode): NodeSnapshot {
     if (base !== undefined) {
       e.s = base.value === ABSENT ? { a: 1 } : { b: base.value };
       if (base.armed.length > 0) e.s.m = base.armed.map((entry) => [entry.path as string[], entry.at]);
+      if (node.bucket.baseWrites) e.s.w = 1;
     }
     snapshot.e = e;
     return snapshot;
@@ -342,7 +343,9 @@ function decodeBucket(input: unknown, path: string[], limits: DecodeLimits, ops:
         armed.push({ path: relative, at: decodeExpireAt(entry[1]) });
       }
     }
+    if (state.w !== undefined && state.w !== 1) throw bad('snapshot bucket flag');
     base = { value, armed };
+    return new Bucket(path.length, base, records, state.w === 1);
   }
   return new Bucket(path.length, base, records);
 }

@@ -1,7 +1,7 @@
-import { ABSENT, type Slot } from './node.js';
+import { ABSENT, type Slot } from './slot.js';
 import type { Op } from './op.js';
 import { isPrefixOf, type Segments } from './path.js';
-import { applyIn, valueIn, withValueIn, withoutKeyIn } from './subtree.js';
+import { applyIn, withValueIn, withoutKeyIn } from './subtree.js';
 
 /**
  * The expiry rule (DESIGN.md section 7) on a subtree held as a plain value: the state is the
@@ -83,8 +83,10 @@ export function applyWithExpiry(state: ExpiryState, relative: Segments, op: Op):
       return { value: applyIn(value, relative, op), armed: freeze(next, armed) };
     }
     case 'ttl': {
-      // Arms (or clears) the expiry of what is there; nothing there, nothing to arm.
-      if (valueIn(value, relative) === ABSENT) return state;
+      // Arms (or clears) the expiry at its path, whatever is there: when it fires it deletes
+      // what is there then. (Whether a value is there at its place in stamp order can depend on
+      // writes that later ones wiped: no replica could tell the same way. The API checks it
+      // where the op is made instead, as `cas` does.)
       const next = armed.filter((entry) => !samePath(entry.path, relative));
       if (typeof op.value === 'number') next.push({ path: relative, at: op.value });
       return { value, armed: freeze(next, armed) };

@@ -1,25 +1,20 @@
 import type { Bucket } from './bucket.js';
 import { compareStamps, isAfter, type Stamp } from './clock.js';
 import type { Op } from './op.js';
+import { ABSENT, applyOp, asObject, project, type Slot } from './slot.js';
 import { isPlainObject, type JsonValue } from './value.js';
+
+// The values a node holds (core/slot.ts), re-exported for the modules built on nodes.
+export { ABSENT, EMPTY_OBJECT, applyOp, asObject, project, type Slot } from './slot.js';
 
 /** The clock expiries are read by (ms); called only where something is armed. */
 export type ExpiryClock = () => number;
-
-/** The value of a path that holds nothing (never set, or deleted). */
-export const ABSENT: unique symbol = Symbol('collective.absent');
-
-/** A value slot: a stored value, or ABSENT. */
-export type Slot = JsonValue | typeof ABSENT;
 
 /** Marks a node without a GC-folded base. */
 export const NO_BASE: unique symbol = Symbol('collective.no-base');
 
 /** Marks a node whose materialized view must be rebuilt before the next read. */
 export const STALE: unique symbol = Symbol('collective.stale');
-
-/** The shared empty object: what a node becomes when a write below it turns it into an object. */
-export const EMPTY_OBJECT: JsonValue = Object.freeze({});
 
 // Most nodes are intermediate and never hold an op: they share this one until they do, which
 // halves what building a large tree allocates (and what the GC then has to move).
@@ -139,33 +134,6 @@ export class TreeNode {
     // A node only on the way to such a subtree writes nothing of its own either.
     return this.ops.length > 0 || this.base !== NO_BASE || this.touch !== undefined || kidsWrite(this);
   }
-}
-
-/** The value at `key` inside `value`, if `value` is a plain object holding it. */
-export function project(value: Slot, key: string): Slot {
-  if (isPlainObject(value) && Object.hasOwn(value, key)) return value[key] as JsonValue;
-  return ABSENT;
-}
-
-/** One op applied to the value it finds, exactly as the specification's sequential replay. */
-export function applyOp(current: Slot, op: Pick<Op, 'kind' | 'value'>): Slot {
-  switch (op.kind) {
-    case 'set':
-      return op.value as JsonValue;
-    case 'delete':
-      return ABSENT;
-    case 'incr':
-      return (typeof current === 'number' ? current : 0) + (op.value as number);
-    case 'append':
-      return Object.freeze(Array.isArray(current) ? [...current, op.value as JsonValue] : [op.value as JsonValue]);
-    case 'ttl':
-      return current;
-  }
-}
-
-/** A write below a node makes it an object; its old content no longer matters to own ops. */
-export function asObject(value: Slot): Slot {
-  return isPlainObject(value) ? value : EMPTY_OBJECT;
 }
 
 /**

@@ -6,9 +6,11 @@ import { ABSENT } from './node.js';
 import type { Op, OpKind } from './op.js';
 import { DEFAULT_MAX_DEPTH, formatPath, parsePath, type Path, type Segments } from './path.js';
 import { Sequences } from './sequences.js';
-import { ReplicatedTree, type Restated, type TreeMetadata } from './tree.js';
+import { ReplicatedTree, type Exported, type Restated, type TreeMetadata } from './tree.js';
+import type { Due } from './schedule.js';
 import { DEFAULT_MAX_VALUE_BYTES, jsonEqual, toStoredValue, type JsonValue } from './value.js';
 import { Watchers, type WatchListener } from './watchers.js';
+import { checkTtl, writeExpiry, type ExpiryOptions, type SetOptions, type WriteExpiry } from './write-options.js';
 import { checkAmount, randomNodeId, type ApplyResult, type Delta, type ReplicaOptions, type ReplicaSnapshot } from './replica-types.js';
 
 export { randomNodeId, type ApplyResult, type Delta, type ReplicaOptions, type ReplicaSnapshot } from './replica-types.js';
@@ -64,60 +66,128 @@ export class Replica {
     return this.#watchers.add(this.path(path), listener);
   }
 
-  /** Stamps and applies a local set; returns the op to ship. */
-  set(path: Path, value: unknown): Op {
+  /**
+   * Stamps and applies a local set; returns the op to ship. `options.ttl` arms an expiry that
+   * many ms after the stamp; without it the set clears the expiry at `path`, unless `keepTtl`.
+   */
+  set(path: Path, value: unknown, options?: SetOptions): Op {
     const segments = this.path(path);
-    return this.#local('set', segments, toStoredValue(value, formatPath(segments), this.limits.maxValueBytes));
+    const expiry = writeExpiry(options, segments, true);
+    return this.#local('set', segments, toStoredValue(value, formatPath(segments), this.limits.maxValueBytes), expiry);
   }
 
-  /** Stamps and applies a local delete. */
+  /** Stamps and applies a local delete (it clears any expiry at or below `path`). */
   delete(path: Path): Op {
     return this.#local('delete', this.path(path), undefined);
   }
 
-  /** Stamps and applies a local increment (`by` may be negative). */
-  incr(path: Path, by: number = 1): Op {
+  /**
+   * Stamps and applies a local increment (`by` may be negative). `options.ttl` arms an expiry
+   * only if none is armed at `path` (a fixed window).
+   */
+  incr(path: Path, by: number = 1, options?: ExpiryOptions): Op {
     const segments = this.path(path);
-    return this.#local('incr', segments, checkAmount(by, segments));
+    return this.#local('incr', segments, checkAmount(by, segments), writeExpiry(options, segments, false));
   }
 
-  /** Stamps and applies a local append of one element. */
-  append(path: Path, value: unknown): Op {
+  /** Stamps and applies a local append of one element; `options.ttl` as for `incr`. */
+  append(path: Path, value: unknown, options?: ExpiryOptions): Op {
     const segments = this.path(path);
-    return this.#local('append', segments, toStoredValue(value, formatPath(segments), this.limits.maxValueBytes));
+    const expiry = writeExpiry(options, segments, false);
+    return this.#local('append', segments, toStoredValue(value, formatPath(segments), this.limits.maxValueBytes), expiry);
+  }
+
+  /**
+   * Stamps and applies a local `ttl` op: the value at `path` expires `ttl` ms after the stamp
+   * (`null`: it never expires any more). Nothing there when it is placed, nothing happens.
+   */
+  expire(path: Path, ttl: number | null): Op {
+    const segments = this.path(path);
+    return this.#local('ttl', segments, ttl === null ? null : checkTtl(ttl, segments));
+  }
+
+  /**
+   * Milliseconds until the value at `path` expires (by its own expiry or one above it), read at
+   * this replica's clock; undefined when none is armed or nothing is there.
+   */
+  ttl(path: Path): number | undefined {
+    return this.#tree.ttl(this.path(path));
+  }
+
+  /** The time reads are at (ms): this replica's clock, never behind an op it holds. */
+  readTime(): number {
+    return this.#tree.readTime();
+  }
+
+  /** Whether any expiry may be armed (then followers need each write's time). */
+  get expiring(): boolean {
+    return this.#tree.expiring;
+  }
+
+  /** When the next armed expiry comes due (ms on this replica's clock), if any: for a timer. */
+  nextDue(): number | undefined {
+    return this.#tree.nextDue();
+  }
+
+  /**
+   * The expiries due by now, each once: their watchers are told (`change.op === 'expire'`), and
+   * a replica alone fires them for good (nothing earlier can come). Returns them.
+   */
+  expireDue(): Due[] {
+    const now = this.#tree.readTime();
+    const due = this.#tree.takeDue(now);
+    for (const entry of due) {
+      if (this.#solo) this.#tree.fireFinal(entry, now);
+      this.#watchers.notifyExpired(entry.path, this.id);
+    }
+    return due;
+  }
+
+  /**
+   * The whole state at `path` for a follower (a hub's member): its value before any expiry fires
+   * by a clock, and the expiries armed at or below it (see ReplicatedTree.export).
+   */
+  export(path: Segments): Exported {
+    return this.#tree.export(path);
   }
 
   /**
    * Compare-and-set against this replica's current state: sets `next` when the value at
-   * `path` deep-equals `expected` (`null` or `undefined` also match an absent value).
-   * Returns the op, or `undefined` when the comparison failed.
+   * `path` deep-equals `expected` (`null` or `undefined` also match an absent value), with the
+   * options of `set`. Returns the op, or `undefined` when the comparison failed.
    */
-  cas(path: Path, expected: unknown, next: unknown): Op | undefined {
+  cas(path: Path, expected: unknown, next: unknown, options?: SetOptions): Op | undefined {
     const segments = this.path(path);
+    const expiry = writeExpiry(options, segments, true);
     const nextValue = toStoredValue(next, formatPath(segments), this.limits.maxValueBytes);
     // `expected` is only compared, never stored: it needs no copy.
-    return this.casValidated(segments, expected === undefined ? null : (expected as JsonValue), nextValue);
+    return this.casValidated(segments, expected === undefined ? null : (expected as JsonValue), nextValue, expiry);
   }
 
   /**
-   * Stamps and applies a local write whose path and value were already validated (by a
+   * Stamps and applies a local write whose path, value and expiry were already validated (by a
    * decoder that copied and froze the value): a member's intent at its hub. An `incr` value
-   * must be a finite number.
+   * must be a finite number; a `ttl` value is a ttl in ms (checked) or `null`.
    */
-  writeValidated(kind: OpKind, path: Segments, value: JsonValue | undefined): Op {
-    return this.#local(kind, path, value);
+  writeValidated(kind: OpKind, path: Segments, value: JsonValue | undefined, expiry?: WriteExpiry): Op {
+    return this.#local(kind, path, value, expiry);
   }
 
   /** `cas` for an already validated path and values; `undefined` when the comparison failed. */
-  casValidated(path: Segments, expected: JsonValue | null, next: JsonValue): Op | undefined {
+  casValidated(path: Segments, expected: JsonValue | null, next: JsonValue, expiry?: WriteExpiry): Op | undefined {
     const current = this.get(path);
     const matches = current === undefined ? expected === null : jsonEqual(current, expected);
-    return matches ? this.#local('set', path, next) : undefined;
+    return matches ? this.#local('set', path, next, expiry) : undefined;
   }
 
-  #local(kind: OpKind, path: Segments, value: JsonValue | undefined): Op {
-    const op: { -readonly [K in keyof Op]: Op[K] } = { kind, path, seq: this.#seq + 1, stamp: this.#clock.tick() };
-    if (value !== undefined) op.value = value;
+  // `value` of a `ttl` op is the ttl (ms) or null: the op carries the time it comes due.
+  #local(kind: OpKind, path: Segments, value: JsonValue | undefined, expiry?: WriteExpiry): Op {
+    const stamp = this.#clock.tick();
+    const op: { -readonly [K in keyof Op]: Op[K] } = { kind, path, seq: this.#seq + 1, stamp };
+    if (kind === 'ttl') op.value = value === null ? null : stamp.wall + (value as number);
+    else if (value !== undefined) op.value = value;
+    if (expiry?.ttl !== undefined) op.expireAt = stamp.wall + expiry.ttl;
+    else if (expiry?.keepTtl === true) op.keepTtl = true;
     this.#seq++;
     this.#record(op);
     return op;

@@ -1,4 +1,4 @@
-import { ABSENT, applyOp, project, type Slot } from './node.js';
+import { ABSENT, applyOp, project, type Slot } from './slot.js';
 import type { Op } from './op.js';
 import type { Segments } from './path.js';
 import { isPlainObject, type JsonValue } from './value.js';

@@ -59,6 +59,11 @@ export interface Exported {
   value: Slot;
   /** Expiries armed at or below the path, with paths relative to it. */
   armed: Armed[];
+  /**
+   * Whether the path's parent holds an object (always at the top level): where `value` is
+   * ABSENT, a follower makes the parents objects only then.
+   */
+  underObject: boolean;
 }
 
 // Whether two states of one bucket hold the same value and the same expiries.
@@ -92,6 +97,11 @@ export class ReplicatedTree {
   /** `clock` reads the time expiries are due by (ms); it is called only where one is armed. */
   constructor(clock: ExpiryClock = Date.now) {
     this.#readClock = clock;
+  }
+
+  /** The time reads are at (ms): the clock, or the latest time an op was made at if later. */
+  readTime(): number {
+    return this.#clock();
   }
 
   #saw(time: number): void {
@@ -312,17 +322,44 @@ export class ReplicatedTree {
    * A follower's hub restated the whole state at `path` (see Restated): `value` there
    * (ABSENT: nothing) and the expiries armed at or below it (relative paths).
    */
-  restate(path: Segments, value: Slot, armed: readonly Armed[]): void {
+  restate(path: Segments, value: Slot, armed: readonly Armed[], underObject: boolean): void {
     const found = this.#bucketOn(path);
     if (found === undefined && armed.length === 0) {
-      this.applyFinal(value === ABSENT ? { kind: 'delete', path } : { kind: 'set', path, value }, Number.NEGATIVE_INFINITY);
+      if (value !== ABSENT) this.applyFinal({ kind: 'set', path, value }, Number.NEGATIVE_INFINITY);
+      else if (underObject) this.applyFinal({ kind: 'delete', path }, Number.NEGATIVE_INFINITY);
+      else this.#drop(path);
       return;
     }
     const node = found?.node ?? this.#reach(path);
     const depth = found?.depth ?? path.length;
     this.#stale(path, depth);
     if (found === undefined) this.#convert(node, depth);
-    this.#track(path.slice(0, depth), node.bucket!.restate(path.slice(depth), value, armed, node.start));
+    this.#track(path.slice(0, depth), node.bucket!.restate(path.slice(depth), value, armed, node.start, underObject));
+  }
+
+  // Nothing at `path` any more, and its parent is not made an object for it: its node goes.
+  #drop(path: Segments): void {
+    const parent = this.#nodeAt(path.slice(0, -1));
+    if (parent === undefined || parent.kid(path[path.length - 1]!) === undefined) return;
+    this.#stale(path, path.length - 1);
+    parent.removeKid(path[path.length - 1]!);
+    refresh(parent);
+  }
+
+  /** Whether the value at `path` is an object, before any expiry fires by a clock. */
+  holdsObject(path: Segments): boolean {
+    if (path.length === 0) return true;
+    const found = this.#bucketOn(path);
+    if (found !== undefined) return isPlainObject(valueIn(found.node.bucket!.current(found.node.start).value, path.slice(found.depth)));
+    let node = this.root;
+    let depth = 0;
+    for (; depth < path.length; depth++) {
+      const kid = node.kid(path[depth]!);
+      if (kid === undefined) break;
+      node = kid;
+    }
+    if (depth === path.length) return isPlainObject(node.own) || kidsWrite(node);
+    return isPlainObject(valueIn(node.own, path.slice(depth)));
   }
 
   /** Records that everything applied so far is at or before `stamp` (after `applyFinal`). */
@@ -351,10 +388,7 @@ export class ReplicatedTree {
         const before = bucket.current(kid.start);
         const wrote = bucket.writes();
         this.#track(op.path.slice(0, depth + 1), bucket.insert(op, kid.start));
-        // A follower holds the same state: if the op changed nothing there (nor made the
-        // parent an object), it has nothing to learn.
-        if (unchanged(before, bucket.current(kid.start)) && wrote === bucket.writes()) return null;
-        return op.path.slice(0, depth + 1);
+        return this.#restated(op.path.slice(0, depth + 1), before, wrote, bucket, kid.start);
       }
       const last = kid.lastOwnOp();
       if (depth < op.path.length - 1 && last !== undefined && isAfter(last.stamp, op.stamp)) {
@@ -377,13 +411,22 @@ export class ReplicatedTree {
       const before = bucket.current(target.start);
       const wrote = bucket.writes();
       this.#track(op.path, bucket.insert(op, target.start));
-      if (unchanged(before, bucket.current(target.start)) && wrote === bucket.writes()) return null;
-      return op.path;
+      return this.#restated(op.path, before, wrote, bucket, target.start);
     }
     if (!this.#insertOwn(target, op)) return null;
     refresh(target);
     for (const ancestor of chain) ancestor.view = STALE;
     return op.path;
+  }
+
+  // What a follower must be told after a late op landed in the bucket at `root`: nothing if
+  // the op changed nothing there; the parent's whole value if the bucket now writes, where it
+  // wrote nothing before (the parent became an object); else the bucket's.
+  #restated(root: Segments, before: { value: Slot; armed: readonly Armed[] }, wrote: boolean, bucket: Bucket, start: Slot): Restated {
+    const writes = bucket.writes();
+    if (writes !== wrote && root.length > 1) return root.slice(0, -1);
+    if (writes === wrote && unchanged(before, bucket.current(start))) return null;
+    return root;
   }
 
   // The op is wiped by a later own op of the last node of `chain`, but it still made that node
@@ -483,7 +526,7 @@ export class ReplicatedTree {
     const bucket = node.bucket!;
     for (const op of bucket.fold(horizon, node.start)) folded.push(op);
     node.view = STALE;
-    if (bucket.records.length > 0 || (bucket.base !== undefined && bucket.base.armed.length > 0)) return bucket.base !== undefined;
+    if (bucket.records.length > 0 || (bucket.base !== undefined && bucket.base.armed.length > 0)) return bucket.baseWrites;
     node.bucket = undefined;
     if (bucket.base === undefined || !bucket.baseWrites) return false;
     node.base = bucket.base.value;
@@ -528,6 +571,11 @@ export class ReplicatedTree {
     return armed.some((entry) => entry.at === due.at && samePath(entry.path, relative)) ? found : undefined;
   }
 
+  /** Whether any expiry may be armed (the schedule is not empty; it may hold stale entries). */
+  get expiring(): boolean {
+    return this.#schedule.size > 0;
+  }
+
   /** When the next armed expiry comes due (ms), if any. */
   nextDue(): number | undefined {
     for (let due = this.#schedule.peek(); due !== undefined; due = this.#schedule.peek()) {
@@ -562,6 +610,7 @@ export class ReplicatedTree {
 
   /** The whole state at `path` for a follower (see Exported). */
   export(path: Segments): Exported {
+    const underObject = this.holdsObject(path.slice(0, -1));
     const found = this.#bucketOn(path);
     if (found !== undefined) {
       const state = found.node.bucket!.current(found.node.start);
@@ -570,14 +619,14 @@ export class ReplicatedTree {
       for (const entry of state.armed) {
         if (entry.path.length >= relative.length && relative.every((key, i) => entry.path[i] === key)) armed.push({ path: entry.path.slice(relative.length), at: entry.at });
       }
-      return { value: valueIn(state.value, relative), armed };
+      return { value: valueIn(state.value, relative), armed, underObject };
     }
     const armed: Armed[] = [];
     const below = this.#nodeAt(path);
     if (below !== undefined) this.#armedBelow(below, [], armed);
-    if (armed.length === 0) return { value: this.get(path), armed };
+    if (armed.length === 0) return { value: this.get(path), armed, underObject };
     // Read without firing anything: the follower fires by its own clock.
-    return { value: this.#unmasked(path), armed };
+    return { value: this.#unmasked(path), armed, underObject };
   }
 
   #nodeAt(path: Segments): TreeNode | undefined {

@@ -5,13 +5,13 @@ import { jsonEqual, type JsonValue } from './value.js';
 
 /** What changed, passed to a watch listener with the new value. */
 export interface Change {
-  /** The path written, dotted. */
+  /** The path written (or that expired), dotted. */
   readonly path: string;
-  /** The path written, as segments (a segment may hold a dot). */
+  /** The same path, as segments (a segment may hold a dot). */
   readonly segments: Segments;
-  /** The kind of write. */
-  readonly op: OpKind;
-  /** The hub that stamped the write. */
+  /** The kind of write, or `'expire'` when the value at `path` expired. */
+  readonly op: OpKind | 'expire';
+  /** The hub that stamped the write (for an expiry: this process's hub). */
   readonly origin: NodeId;
 }
 
@@ -76,15 +76,24 @@ export class Watchers {
   }
 
   /** Calls the listeners whose value `op` changed; `origin` defaults to the op's stamp. */
-  notify(op: Op, origin: NodeId = op.stamp.node): void {
+  notify(op: Pick<Op, 'kind' | 'path'> & { readonly stamp?: Op['stamp'] }, origin: NodeId = op.stamp!.node): void {
+    this.#notify(op.path, op.kind, origin);
+  }
+
+  /** Calls the listeners whose value changed because the value at `path` expired. */
+  notifyExpired(path: Segments, origin: NodeId): void {
+    this.#notify(path, 'expire', origin);
+  }
+
+  #notify(path: Segments, kind: Change['op'], origin: NodeId): void {
     if (this.#watchers.size === 0) return;
     let change: Change | undefined;
     for (const watcher of this.#watchers) {
-      if (!isPrefixOf(watcher.prefix, op.path) && !isPrefixOf(op.path, watcher.prefix)) continue;
+      if (!isPrefixOf(watcher.prefix, path) && !isPrefixOf(path, watcher.prefix)) continue;
       const value = this.#read(watcher.prefix);
       if (jsonEqual(value, watcher.last)) continue;
       watcher.last = value;
-      change ??= { path: formatPath(op.path), segments: op.path, op: op.kind, origin };
+      change ??= { path: formatPath(path), segments: path, op: kind, origin };
       this.#call(watcher, value, change);
     }
   }

@@ -4,7 +4,8 @@ import type { Tinypool } from 'tinypool';
 import { ClosedError, describe, inputTypeError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
 import { isAfter, type NodeId } from '../core/clock.js';
-import type { Op } from '../core/op.js';
+import { ExpiryTimer, turnClock } from '../core/expiry-timer.js';
+import { touchesExpiry, type Op } from '../core/op.js';
 import { formatPath, type Path, type Segments } from '../core/path.js';
 import { Replica } from '../core/replica.js';
 import { computeHorizon } from '../core/horizon.js';
@@ -18,7 +19,8 @@ import { TcpMesh } from '../mesh/tcp/mesh.js';
 import { HubRelay } from './relay.js';
 import { attachWorker, createPool, type PoolOptions } from '../threads/pool.js';
 import type { JsonInput, JsonValue } from '../core/value.js';
-import { OPERATIONS, seedOperation, type Operation } from '../operations.js';
+import { OPERATIONS, setArguments, type Operation } from '../operations.js';
+import type { ExpiryOptions, SetOptions } from '../core/write-options.js';
 import type { WatchListener } from '../core/watchers.js';
 import type { CollectiveEvents, CollectiveOptions, CollectiveStats, HostAddress, StartOptions } from '../types.js';
 import { hubSettings, type HubSettings } from './settings.js';
@@ -49,6 +51,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   readonly #protocol: PeerProtocol | undefined;
   readonly #mesh: TcpMesh | undefined;
   readonly #folding: Folding | undefined;
+  readonly #expiryTimer: ExpiryTimer;
   readonly #started: Promise<void>;
   readonly #log: Logger;
   readonly #warnings = new PeerWarnings();
@@ -72,6 +75,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     const settings = hubSettings(local, allHosts, options ?? {});
     this.#settings = settings;
     this.#replica = new Replica({
+      expiryClock: turnClock(),
       onApplied: (op, restated) => this.#applied(op, restated),
       onReplaced: () => this.#relay.replaced(),
       maxDepth: settings.maxDepth,
@@ -83,6 +87,10 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     this.#relay = new HubRelay(this.#replica, logger('relay', this.id));
     this.#relay.server.on('member:up', (member) => this.#notify('member:up', member));
     this.#relay.server.on('member:down', (member) => this.#notify('member:down', member));
+    this.#expiryTimer = new ExpiryTimer(
+      () => this.#replica.nextDue(),
+      () => this.#expired(),
+    );
     this.#rateTimer = setInterval(() => {
       this.#opsPerSecond = this.#opsApplied - this.#sampledOps;
       this.#sampledOps = this.#opsApplied;
@@ -130,7 +138,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       this.#started = mesh.start();
       // Linked hubs fold once every member of the group has told its frontier: at the pace
       // frontiers travel.
-      this.#folding = new Folding(this.#replica, systemClock, () => protocol.horizon(mesh.ready()), Math.min(settings.antiEntropyMs, GC_PACE_MS));
+      this.#folding = new Folding(this.#replica, systemClock, () => protocol.horizon(mesh.ready()), Math.min(settings.antiEntropyMs, GC_PACE_MS), (horizon) => this.#relay.horizon(horizon.wall));
     } else this.#started = Promise.resolve();
     this.#started.then(
       () => {
@@ -236,6 +244,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   #applied(op: Op, restated: Segments | null | undefined): void {
     this.#opsApplied++;
     this.#relay.applied(op, restated);
+    if (touchesExpiry(op) || restated !== undefined) this.#expiryTimer.arm();
     this.#protocol?.localOp(op);
     if (this.#protocol === undefined && ++this.#sinceCollect >= FOLD_EVERY && !this.#collectScheduled) {
       this.#collectScheduled = true;
@@ -245,6 +254,17 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     if (this.listenerCount('change') > 0) {
       this.#notify('change', { path: formatPath(op.path), segments: op.path, op: op.kind, origin: op.stamp.node });
     }
+  }
+
+  // Expiries came due by this hub's clock: watchers and `change` listeners hear of them (each
+  // once); alone, the hub has fired them for good, and its members may too.
+  #expired(): void {
+    if (this.#closed) return;
+    const due = this.#replica.expireDue();
+    if (due.length === 0) return;
+    if (this.#protocol === undefined) this.#relay.horizon(this.#replica.readTime());
+    if (this.listenerCount('change') === 0) return;
+    for (const entry of due) this.#notify('change', { path: formatPath(entry.path), segments: entry.path, op: 'expire', origin: this.id });
   }
 
   // Alone, a hub has seen every op there is, so everything up to its clock can be folded (its
@@ -259,6 +279,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     if (folded !== undefined && !isAfter(horizon, folded)) return; // nothing new to fold
     this.#replica.collect(horizon);
     this.#soloFolds++;
+    this.#relay.horizon(horizon.wall);
   }
 
   #open(): Replica {
@@ -273,50 +294,72 @@ export class Collective extends EventEmitter<CollectiveEvents> {
 
   /**
    * Sets the value at `path`; the hub applies it before returning, and the promise resolves
-   * then. `operation` is collective.js's third argument (`OPERATIONS.INCREMENT` adds `value`,
-   * `OPERATIONS.DELETE` deletes).
+   * then. The third argument is options (`{ ttl }`: the value expires that many ms later;
+   * without it a set clears the expiry at `path`, unless `{ keepTtl: true }`), or collective.js's
+   * operation (`OPERATIONS.INCREMENT` adds `value`, `OPERATIONS.DELETE` deletes).
    */
-  set<T>(path: Path, value: T & JsonInput<T>, operation?: Operation | true): Promise<void> {
-    const kind = seedOperation(operation);
+  set<T>(path: Path, value: T & JsonInput<T>, options?: SetOptions | Operation | true): Promise<void> {
+    const { kind, options: setOptions } = setArguments(options);
     if (kind === 'incr') return this.incr(path, value as number);
     if (kind === 'delete') return this.delete(path);
-    this.#open().set(path, value);
+    this.#open().set(path, value, setOptions);
     return Promise.resolve();
   }
 
-  /** Deletes the value at `path`. */
+  /** Deletes the value at `path` (and its expiry). */
   delete(path: Path): Promise<void> {
     this.#open().delete(path);
     return Promise.resolve();
   }
 
-  /** Adds `by` (default 1) to the number at `path`; a missing or non-number value counts as 0. */
-  incr(path: Path, by: number = 1): Promise<void> {
-    this.#open().incr(path, by);
+  /**
+   * Adds `by` (default 1) to the number at `path`; a missing or non-number value counts as 0.
+   * `{ ttl }` arms an expiry only where none is armed (a fixed window).
+   */
+  incr(path: Path, by: number = 1, options?: ExpiryOptions): Promise<void> {
+    this.#open().incr(path, by, options);
     return Promise.resolve();
   }
 
-  /** Subtracts `by` (default 1) from the number at `path`. */
-  decr(path: Path, by: number = 1): Promise<void> {
+  /** Subtracts `by` (default 1) from the number at `path`; options as for `incr`. */
+  decr(path: Path, by: number = 1, options?: ExpiryOptions): Promise<void> {
     if (typeof by !== 'number') {
       throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Expected the amount to be a finite number, got ${describe(by)}`);
     }
-    this.#open().incr(path, -by);
+    this.#open().incr(path, -by, options);
     return Promise.resolve();
   }
 
-  /** Appends one element to the list at `path`; a missing or non-list value starts a list. */
-  append<T>(path: Path, value: T & JsonInput<T>): Promise<void> {
-    this.#open().append(path, value);
+  /**
+   * Appends one element to the list at `path`; a missing or non-list value starts a list.
+   * Options as for `incr`.
+   */
+  append<T>(path: Path, value: T & JsonInput<T>, options?: ExpiryOptions): Promise<void> {
+    this.#open().append(path, value, options);
     return Promise.resolve();
   }
 
   /**
    * Sets `next` if the value at `path` deep-equals `expected` (`null` also matches a missing
-   * value); resolves with whether it did.
+   * value); resolves with whether it did. Options as for `set` (a lock with a lease:
+   * `cas('lock', null, 'me', { ttl: 30_000 })`).
    */
-  cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>): Promise<boolean> {
-    return Promise.resolve(this.#open().cas(path, expected, next) !== undefined);
+  cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>, options?: SetOptions): Promise<boolean> {
+    return Promise.resolve(this.#open().cas(path, expected, next, options) !== undefined);
+  }
+
+  /**
+   * (Re)arms the expiry of what is at `path`: it expires `ttl` ms from now; `null` makes it
+   * permanent again. Nothing there, nothing happens.
+   */
+  expire(path: Path, ttl: number | null): Promise<void> {
+    this.#open().expire(path, ttl);
+    return Promise.resolve();
+  }
+
+  /** Milliseconds before the value at `path` expires; undefined when none is armed or nothing is there. Sync. */
+  ttl(path: Path): number | undefined {
+    return this.#open().ttl(path);
   }
 
   /** Calls `listener(value, change)` whenever the value at `path` changes; returns the unsubscribe. */
@@ -383,6 +426,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#folding?.stop();
+    this.#expiryTimer.stop();
     clearInterval(this.#rateTimer);
     this.#relay.close();
     await this.#mesh?.close();

@@ -36,8 +36,12 @@ export interface Upstream {
   readonly limits: MemberLimits;
   /** Resolves once the state can be served (a worker's member must have its own snapshot first). */
   ready(): Promise<void>;
-  /** The state the hub confirmed, and its position in the hub's stream: a member's snapshot. */
-  snapshot(): { tree: JsonValue; at: number };
+  /**
+   * The state the hub confirmed, and its position in the hub's stream: a member's snapshot.
+   * `tree` holds what expiries have not fired for good yet; `armed` lists them ([path, time]):
+   * a member hides them by its own clock.
+   */
+  snapshot(): { tree: JsonValue; at: number; armed?: [string[], number][] };
   /**
    * Takes a member's write, already checked (path, value). The upstream applies it, or sends it
    * up; either way it later calls `acknowledge` (and `reply` for a failed cas) on the server.
@@ -78,6 +82,9 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
   #outbox: WireItem[] = [];
   #outboxFirst = 0;
   #position = 0;
+  // The horizon to tell members (ms), and the last one told.
+  #horizon = Number.NEGATIVE_INFINITY;
+  #horizonSent = Number.NEGATIVE_INFINITY;
   readonly #acked = new Set<MemberSession>();
   #flushScheduled = false;
   #rejectedMessages = 0;
@@ -138,7 +145,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     if (session.link.closed) return;
     // What is waiting in the outbox is in the snapshot: send it first, to everyone else.
     if (this.#outbox.length > 0) this.flush();
-    const { tree, at } = this.#upstream.snapshot();
+    const { tree, at, armed } = this.#upstream.snapshot();
     session.synced = true;
     const message: HubMessage = {
       t: 'snapshot',
@@ -150,6 +157,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
       limits: { maxDepth: this.#upstream.limits.maxDepth, maxValueBytes: this.#upstream.limits.maxValueBytes },
       tree,
     };
+    if (armed !== undefined && armed.length > 0) message.x = armed;
     session.link.send(message);
   }
 
@@ -210,6 +218,16 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     this.#schedule();
   }
 
+  /**
+   * The hub's horizon moved to `time` (ms): nothing made at or before it can come any more, so
+   * members fire for good the expiries due by then. Told in the next stream message.
+   */
+  horizon(time: number): void {
+    if (time <= this.#horizonSent) return;
+    this.#horizon = time;
+    if (this.#sessions.size > 0) this.#schedule();
+  }
+
   /** The position of the last item streamed. */
   get position(): number {
     return this.#position;
@@ -245,7 +263,11 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
       message.a = [...this.#acked].map((session) => [session.number, session.acknowledged]);
       this.#acked.clear();
     }
-    if (items.length === 0 && message.a === undefined && !this.#anyReplies()) return;
+    if (this.#horizon > this.#horizonSent) {
+      message.h = this.#horizon;
+      this.#horizonSent = this.#horizon;
+    }
+    if (items.length === 0 && message.a === undefined && message.h === undefined && !this.#anyReplies()) return;
     let shared: string | undefined;
     for (const session of this.#sessions.values()) {
       if (!session.synced) continue;

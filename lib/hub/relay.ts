@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import { ABSENT } from '../core/node.js';
 import type { Op } from '../core/op.js';
 import type { Segments } from '../core/path.js';
 import type { JsonValue } from '../core/value.js';
@@ -34,17 +35,18 @@ export class HubRelay implements Upstream {
     return Promise.resolve();
   }
 
-  snapshot(): { tree: JsonValue; at: number } {
-    return { tree: this.#replica.get() ?? {}, at: this.#position };
+  snapshot(): { tree: JsonValue; at: number; armed: [string[], number][] } {
+    const { value, armed } = this.#replica.export([]);
+    return { tree: value === ABSENT ? {} : value, at: this.#position, armed: armed.map((entry) => [entry.path as string[], entry.at]) };
   }
 
   submit(session: MemberSession, intent: Intent): void {
     if (intent.kind === 'cas') {
-      if (this.#replica.casValidated(intent.path, intent.expected ?? null, intent.value!) === undefined) {
+      if (this.#replica.casValidated(intent.path, intent.expected ?? null, intent.value!, intent.expiry) === undefined) {
         this.server.reply(session, { i: intent.id, ok: false });
       }
     } else {
-      this.#replica.writeValidated(intent.kind, intent.path, intent.value);
+      this.#replica.writeValidated(intent.kind, intent.path, intent.value, intent.expiry);
     }
     this.server.acknowledge(session, intent.id);
   }
@@ -67,13 +69,27 @@ export class HubRelay implements Upstream {
     if (restated === undefined) {
       item = { k: op.kind, p: op.path as string[] };
       if (op.value !== undefined) item.v = op.value;
+      if (op.expireAt !== undefined) item.x = op.expireAt;
+      if (op.keepTtl === true) item.q = 1;
+      // While anything is armed, members fire what is due by the write's time before it.
+      if (this.#replica.expiring) item.w = op.stamp.wall;
     } else {
+      // The value a follower could not place itself: as it is before any expiry fires by a
+      // clock, with what is armed in it (the member hides what comes due by its own clock).
+      const { value, armed, underObject } = this.#replica.export(restated);
       item = { k: op.kind, p: restated as string[], r: 1 };
-      const value = this.#replica.get(restated);
-      if (value !== undefined) item.v = value;
+      if (value !== ABSENT) item.v = value;
+      else if (underObject) item.c = 1;
+      if (armed.length > 0) item.m = armed.map((entry) => [entry.path as string[], entry.at]);
+      if (this.#replica.expiring) item.w = op.stamp.wall;
     }
     if (op.stamp.node !== this.#replica.id) item.o = op.stamp.node;
     this.server.stream(item, position);
+  }
+
+  /** The hub's horizon moved to `time` (ms): its members may fire for good what is due by then. */
+  horizon(time: number): void {
+    this.server.horizon(time);
   }
 
   /** The hub's state was replaced (it adopted a peer's snapshot): every member starts over from it. */

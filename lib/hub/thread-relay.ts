@@ -30,7 +30,7 @@ export class ThreadRelay implements Upstream {
   constructor(member: Member, log: Logger) {
     this.#member = member;
     this.server = new MemberServer(this, log, member.position);
-    member.on('stream', (items, acked, replies) => this.#stream(items, acked, replies));
+    member.on('stream', (items, acked, replies, horizon) => this.#stream(items, acked, replies, horizon));
     member.on('snapshot', (acked) => {
       this.#acknowledge(acked);
       this.server.resync();
@@ -50,13 +50,13 @@ export class ThreadRelay implements Upstream {
     return this.#member.ready();
   }
 
-  snapshot(): { tree: ReturnType<Member['confirmed']>['tree']; at: number } {
+  snapshot(): { tree: ReturnType<Member['confirmed']>['tree']; at: number; armed: [string[], number][] } {
     const state = this.#member.confirmed();
-    return { tree: state.tree, at: state.at };
+    return { tree: state.tree, at: state.at, armed: state.armed };
   }
 
   submit(session: MemberSession, intent: Intent): void {
-    const here = this.#member.forward(intent.kind, intent.path, intent.value, intent.expected);
+    const here = this.#member.forward(intent.kind, intent.path, intent.value, intent.expected, intent.expiry);
     const forwarded = { here, session, there: intent.id };
     this.#forwarded.push(forwarded);
     this.#byHere.set(here, forwarded);
@@ -77,7 +77,7 @@ export class ThreadRelay implements Upstream {
     }
   }
 
-  #stream(items: readonly StreamItem[], acked: number | undefined, replies: readonly WireReply[]): void {
+  #stream(items: readonly StreamItem[], acked: number | undefined, replies: readonly WireReply[], horizon: number | undefined): void {
     for (const reply of replies) {
       const forwarded = this.#byHere.get(reply.i);
       if (forwarded !== undefined) this.server.reply(forwarded.session, { i: forwarded.there, ok: reply.ok });
@@ -85,6 +85,7 @@ export class ThreadRelay implements Upstream {
     this.#acknowledge(acked);
     // The items travel on as they came (their position and origin filled in: threads read them alike).
     for (const item of items) this.server.stream(item as WireItem, item.n);
+    if (horizon !== undefined) this.server.horizon(horizon);
     // Right away rather than at the end of the turn: the worker already waited for this message.
     this.server.flush();
   }

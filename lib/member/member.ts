@@ -5,17 +5,20 @@ import type { NodeId, Stamp } from '../core/clock.js';
 import { ABSENT } from '../core/node.js';
 import type { Op, OpKind } from '../core/op.js';
 import { DEFAULT_MAX_DEPTH, formatPath, parsePath, type Path, type Segments } from '../core/path.js';
-import { FOLD_EVERY, ReplicatedTree } from '../core/tree.js';
+import { ExpiryTimer, turnClock } from '../core/expiry-timer.js';
+import type { Due } from '../core/schedule.js';
+import { FOLD_EVERY, ReplicatedTree, type FinalOp } from '../core/tree.js';
 import { DEFAULT_MAX_VALUE_BYTES, toStoredValue, type JsonInput, type JsonValue } from '../core/value.js';
-import { seedOperation, type Operation } from '../operations.js';
+import { checkTtl, writeExpiry, type ExpiryOptions, type SetOptions, type WriteExpiry } from '../core/write-options.js';
+import { setArguments, type Operation } from '../operations.js';
 import { Watchers, type WatchListener } from '../core/watchers.js';
 import type { Link } from '../links/link.js';
 import {
   MEMBER_PROTOCOL_VERSION,
   decodeHubMessage,
+  encodeIntent,
   type DecodedHubMessage,
   type StreamItem,
-  type WireIntent,
   type WireReply,
 } from '../wire/member.js';
 import { overlay } from './overlay.js';
@@ -57,7 +60,7 @@ const positionStamp = (position: number): Stamp => ({ wall: 0, count: position, 
 export interface MemberEvents {
   ready: [];
   close: [];
-  stream: [items: readonly StreamItem[], acked: number | undefined, replies: readonly WireReply[]];
+  stream: [items: readonly StreamItem[], acked: number | undefined, replies: readonly WireReply[], horizon: number | undefined];
   snapshot: [acked: number];
 }
 
@@ -65,7 +68,9 @@ export interface MemberEvents {
 export interface ConfirmedState {
   hub: string;
   at: number;
+  /** What no expiry fired for good yet: `armed` says what is due when ([path, time]). */
   tree: JsonValue;
+  armed: [string[], number][];
   limits: { maxDepth: number; maxValueBytes: number };
 }
 
@@ -78,7 +83,15 @@ export class Member extends EventEmitter<MemberEvents> {
   readonly #link: Link;
   readonly #log: Logger;
   #limits: { maxDepth: number; maxValueBytes: number };
-  #tree = new ReplicatedTree();
+  readonly #clock = turnClock();
+  #tree = new ReplicatedTree(this.#clock);
+  // Tells watchers of expiries as they come due; those told wait here to be fired for good
+  // once the hub's horizon passes them (until then the tree only hides them).
+  readonly #expiryTimer = new ExpiryTimer(
+    () => this.#tree.nextDue(),
+    () => this.#expired(),
+  );
+  #told: Due[] = [];
   readonly #watchers = new Watchers((path) => this.#confirmed(path));
   readonly #pending = new PendingWrites();
   #outbox: PendingWrite[] = [];
@@ -152,6 +165,7 @@ export class Member extends EventEmitter<MemberEvents> {
         this.#pending.casOutcome(reply.i, reply.ok);
       }
       for (const item of message.s) this.#applyItem(item);
+      if (message.h !== undefined) this.#horizon(message.h);
       let acked: number | undefined;
       for (const [member, intent] of message.a ?? []) {
         if (member !== this.#me) continue;
@@ -159,12 +173,14 @@ export class Member extends EventEmitter<MemberEvents> {
         acked = intent;
       }
       this.#settle();
-      if (this.listenerCount('stream') > 0) this.emit('stream', message.s, acked, message.r ?? []);
+      if (this.listenerCount('stream') > 0) this.emit('stream', message.s, acked, message.r ?? [], message.h);
     }
   }
 
   #applySnapshot(message: Extract<DecodedHubMessage, { t: 'snapshot' }>): void {
-    this.#tree = ReplicatedTree.fromValue(message.tree, positionStamp(message.at));
+    const armed = (message.x ?? []).map(([path, at]): Due => ({ path, at }));
+    this.#tree = ReplicatedTree.fromValue(message.tree, positionStamp(message.at), armed, this.#clock);
+    this.#told = [];
     this.#position = message.at;
     this.#me = message.you;
     this.#hub = message.hub;
@@ -179,6 +195,7 @@ export class Member extends EventEmitter<MemberEvents> {
     this.emit('snapshot', message.w);
     this.#log('ready at position %d as member %d of hub %s', message.at, message.you, message.hub);
     this.#watchers.resync(message.hub as NodeId);
+    this.#expiryTimer.arm();
     if (this.#state === 'connecting') {
       this.#state = 'ready';
       if (this.#readyTimer !== undefined) clearTimeout(this.#readyTimer);
@@ -198,8 +215,17 @@ export class Member extends EventEmitter<MemberEvents> {
       return;
     }
     this.#position = item.n;
-    if (item.r === 1) this.#tree.restate(item.p, item.v === undefined ? ABSENT : item.v, []);
-    else this.#tree.applyFinal({ kind: item.k, path: item.p, value: item.v }, Number.NEGATIVE_INFINITY);
+    const time = item.w ?? Number.NEGATIVE_INFINITY;
+    if (item.r === 1) {
+      this.#tree.sawTime(time);
+      this.#tree.restate(item.p, item.v === undefined ? ABSENT : item.v, (item.m ?? []).map(([path, at]) => ({ path, at })), item.c === 1);
+    } else {
+      const op: { -readonly [K in keyof FinalOp]: FinalOp[K] } = { kind: item.k, path: item.p, value: item.v };
+      if (item.x !== undefined) op.expireAt = item.x;
+      if (item.q === 1) op.keepTtl = true;
+      this.#tree.applyFinal(op, time);
+    }
+    if (item.x !== undefined || item.m !== undefined || item.k === 'ttl') this.#expiryTimer.arm();
     // applyFinal keeps no op records, only nodes (a deleted path stays a node until folded):
     // fold now and then. Folding copies the parents it folds into, so every 10k items keeps
     // that cost amortized even under a parent with 10k children.
@@ -210,6 +236,31 @@ export class Member extends EventEmitter<MemberEvents> {
     if (this.#watchers.size === 0) return;
     const op: Op = { kind: item.k, path: item.p, value: item.v, seq: item.n, stamp: positionStamp(item.n) };
     this.#watchers.notify(op, item.o as NodeId);
+  }
+
+  // Expiries came due by this process's clock: watchers hear of them, once each. The tree only
+  // hides them until the hub says nothing made before them can come any more.
+  #expired(): void {
+    if (this.#state !== 'ready') return;
+    const due = this.#tree.takeDue(this.#tree.readTime());
+    for (const entry of due) {
+      this.#told.push(entry);
+      this.#watchers.notifyExpired(entry.path, this.#hub as NodeId);
+    }
+  }
+
+  // The hub's horizon: every expiry due by `time` fires for good here too (its values go).
+  #horizon(time: number): void {
+    const told = this.#told;
+    this.#told = [];
+    for (const entry of told) {
+      if (entry.at <= time) this.#tree.fireFinal(entry, time);
+      else this.#told.push(entry);
+    }
+    for (const entry of this.#tree.takeDue(time)) {
+      this.#tree.fireFinal(entry, time);
+      this.#watchers.notifyExpired(entry.path, this.#hub as NodeId);
+    }
   }
 
   #settle(): void {
@@ -230,6 +281,7 @@ export class Member extends EventEmitter<MemberEvents> {
     this.#state = 'closed';
     if (this.#readyTimer !== undefined) clearTimeout(this.#readyTimer);
     this.#readyTimer = undefined;
+    this.#expiryTimer.stop();
     const error = new ClosedError(`the link to the collective hub closed${reason ? `: ${reason.message}` : ''}`);
     if (wasConnecting) this.#rejectReady(error);
     this.#outbox = [];
@@ -259,10 +311,9 @@ export class Member extends EventEmitter<MemberEvents> {
 
   // Every promise handed to the caller is marked handled (see `handled`): an un-awaited write
   // whose hub went away must not crash the process.
-  #write(kind: OpKind | 'cas', path: Path, value: JsonValue | undefined, expected?: JsonValue): Promise<unknown> {
-    const segments = parsePath(path, this.#limits.maxDepth);
+  #write(kind: OpKind | 'cas', segments: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry): Promise<unknown> {
     if (this.#state === 'closed') return handled(Promise.reject(new ClosedError()));
-    const write = this.#pending.add(kind, segments, value, expected);
+    const write = this.#pending.add(kind, segments, value, expected, expiry);
     if (this.#pending.size === 1) this.#updateRef();
     if (this.#outbox.length === 0) setImmediate(() => this.#flushOutbox());
     this.#outbox.push(write);
@@ -274,17 +325,16 @@ export class Member extends EventEmitter<MemberEvents> {
     this.#outbox = [];
     this.#pending.endBatch(); // writes from now on leave in the next message
     if (writes.length === 0) return;
-    const intents = writes.map((write) => {
-      const intent: WireIntent = { k: write.kind, p: write.path as string[] };
-      if (write.value !== undefined) intent.v = write.value;
-      if (write.expected !== undefined) intent.e = write.expected;
-      return intent;
-    });
+    const intents = writes.map((write) => encodeIntent(write.kind, write.path, write.value, write.expected, write.expiry));
     if (!this.#link.send({ t: 'write', i: writes[0]!.id, w: intents })) this.#linkOnClose(undefined);
   }
 
-  #value(path: Path, value: unknown): JsonValue {
-    return toStoredValue(value, typeof path === 'string' ? path : formatPath(parsePath(path)), this.#limits.maxValueBytes);
+  #path(path: Path): Segments {
+    return parsePath(path, this.#limits.maxDepth);
+  }
+
+  #value(path: Segments, value: unknown): JsonValue {
+    return toStoredValue(value, formatPath(path), this.#limits.maxValueBytes);
   }
 
   /**
@@ -292,9 +342,9 @@ export class Member extends EventEmitter<MemberEvents> {
    * with this member's limits); returns its intent id here, which the hub's acknowledgements
    * and replies name.
    */
-  forward(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue): number {
+  forward(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry): number {
     if (this.#state === 'closed') throw new ClosedError();
-    const write = this.#pending.add(kind, path, value, expected);
+    const write = this.#pending.add(kind, path, value, expected, expiry);
     if (this.#pending.size === 1) this.#updateRef();
     if (this.#outbox.length === 0) setImmediate(() => this.#flushOutbox());
     this.#outbox.push(write);
@@ -304,7 +354,8 @@ export class Member extends EventEmitter<MemberEvents> {
   /** The state the hub confirmed, without pending writes (the whole tree: for snapshots). Only once ready. */
   confirmed(): ConfirmedState {
     if (this.#state === 'connecting') throw new NotReadyError();
-    return { hub: this.#hub, at: this.#position, tree: this.#tree.getAll() ?? {}, limits: this.limits };
+    const { value, armed } = this.#tree.export([]);
+    return { hub: this.#hub, at: this.#position, tree: value === ABSENT ? {} : value, armed: armed.map((entry) => [entry.path as string[], entry.at]), limits: this.limits };
   }
 
   /** The hub's limits (this member's own until its snapshot arrives). */
@@ -323,47 +374,70 @@ export class Member extends EventEmitter<MemberEvents> {
   }
 
   /**
-   * Sets the value at `path`; resolves when the hub applied it. `operation` is collective.js's
-   * third argument (`OPERATIONS.INCREMENT` adds `value`, `OPERATIONS.DELETE` deletes).
+   * Sets the value at `path`; resolves when the hub applied it. The third argument is options
+   * (`{ ttl }`, `{ keepTtl }`: see the hub's `set`) or collective.js's operation
+   * (`OPERATIONS.INCREMENT` adds `value`, `OPERATIONS.DELETE` deletes).
    */
-  set<T>(path: Path, value: T & JsonInput<T>, operation?: Operation | true): Promise<void> {
-    const kind = seedOperation(operation);
+  set<T>(path: Path, value: T & JsonInput<T>, options?: SetOptions | Operation | true): Promise<void> {
+    const { kind, options: setOptions } = setArguments(options);
     if (kind === 'incr') return this.incr(path, value as number);
     if (kind === 'delete') return this.delete(path);
-    return this.#write('set', path, this.#value(path, value)) as Promise<void>;
+    const segments = this.#path(path);
+    const expiry = writeExpiry(setOptions, segments, true);
+    return this.#write('set', segments, this.#value(segments, value), undefined, expiry) as Promise<void>;
   }
 
   /** Deletes the value at `path`. */
   delete(path: Path): Promise<void> {
-    return this.#write('delete', path, undefined) as Promise<void>;
+    return this.#write('delete', this.#path(path), undefined) as Promise<void>;
   }
 
-  /** Adds `by` to the number at `path`. */
-  incr(path: Path, by: number = 1): Promise<void> {
+  /** Adds `by` to the number at `path`; `{ ttl }` arms an expiry only where none is armed. */
+  incr(path: Path, by: number = 1, options?: ExpiryOptions): Promise<void> {
     if (typeof by !== 'number' || !Number.isFinite(by)) {
       throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Expected the amount to be a finite number, got ${describe(by)}`);
     }
-    return this.#write('incr', path, by) as Promise<void>;
+    const segments = this.#path(path);
+    return this.#write('incr', segments, by, undefined, writeExpiry(options, segments, false)) as Promise<void>;
   }
 
-  /** Subtracts `by` from the number at `path`. */
-  decr(path: Path, by: number = 1): Promise<void> {
+  /** Subtracts `by` from the number at `path`; options as for `incr`. */
+  decr(path: Path, by: number = 1, options?: ExpiryOptions): Promise<void> {
     if (typeof by !== 'number' || !Number.isFinite(by)) {
       throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Expected the amount to be a finite number, got ${describe(by)}`);
     }
-    return this.incr(path, -by);
+    return this.incr(path, -by, options);
   }
 
-  /** Appends one element to the list at `path`. */
-  append<T>(path: Path, value: T & JsonInput<T>): Promise<void> {
-    return this.#write('append', path, this.#value(path, value)) as Promise<void>;
+  /** Appends one element to the list at `path`; options as for `incr`. */
+  append<T>(path: Path, value: T & JsonInput<T>, options?: ExpiryOptions): Promise<void> {
+    const segments = this.#path(path);
+    const expiry = writeExpiry(options, segments, false);
+    return this.#write('append', segments, this.#value(segments, value), undefined, expiry) as Promise<void>;
   }
 
-  /** Compare-and-set, decided by the hub; resolves with whether it set. */
-  cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>): Promise<boolean> {
-    const nextValue = this.#value(path, next);
-    const expectedValue = expected === undefined ? null : this.#value(path, expected);
-    return this.#write('cas', path, nextValue, expectedValue) as Promise<boolean>;
+  /** Compare-and-set, decided by the hub; resolves with whether it set. Options as for `set`. */
+  cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>, options?: SetOptions): Promise<boolean> {
+    const segments = this.#path(path);
+    const expiry = writeExpiry(options, segments, true);
+    const nextValue = this.#value(segments, next);
+    const expectedValue = expected === undefined ? null : this.#value(segments, expected);
+    return this.#write('cas', segments, nextValue, expectedValue, expiry) as Promise<boolean>;
+  }
+
+  /** (Re)arms the expiry of what is at `path`, `ttl` ms after the hub applies it; `null` clears it. */
+  expire(path: Path, ttl: number | null): Promise<void> {
+    const segments = this.#path(path);
+    return this.#write('ttl', segments, ttl === null ? null : checkTtl(ttl, segments)) as Promise<void>;
+  }
+
+  /**
+   * Milliseconds before the confirmed value at `path` expires (its own expiry or one above it),
+   * by this process's clock; undefined when none is armed or nothing is there. Sync.
+   */
+  ttl(path: Path): number | undefined {
+    if (this.#state === 'connecting') throw new NotReadyError();
+    return this.#tree.ttl(this.#path(path));
   }
 
   /** Calls `listener(value, change)` for every confirmed change of the value at `path`. */

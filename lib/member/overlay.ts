@@ -1,7 +1,7 @@
-import { ABSENT, applyOp, project, type Slot } from '../core/node.js';
+import type { Slot } from '../core/node.js';
 import type { Op } from '../core/op.js';
 import { isPrefixOf, type Segments } from '../core/path.js';
-import { isPlainObject, type JsonValue } from '../core/value.js';
+import { applyIn, valueIn } from '../core/subtree.js';
 
 /** What the overlay needs of a pending write. */
 export type ReplayedWrite = Pick<Op, 'kind' | 'path' | 'value'>;
@@ -19,6 +19,8 @@ export function overlay(read: (path: Segments) => Slot, path: Segments, pending:
   let top = path.length;
   const relevant: ReplayedWrite[] = [];
   for (const op of pending) {
+    // A pending `ttl` changes no value: what it will hide, the hub's stream hides.
+    if (op.kind === 'ttl') continue;
     if (isPrefixOf(op.path, path)) {
       relevant.push(op);
       if (op.path.length < top) top = op.path.length;
@@ -27,27 +29,6 @@ export function overlay(read: (path: Segments) => Slot, path: Segments, pending:
   if (relevant.length === 0) return read(path);
   const base = path.slice(0, top);
   let value = read(base);
-  for (const op of relevant) value = updateIn(value, op.path.slice(top), op);
-  return getIn(value, path.slice(top));
-}
-
-/** `op` applied at `relative` inside `value`: parents become objects as the semantics say. */
-function updateIn(value: Slot, relative: Segments, op: ReplayedWrite): Slot {
-  if (relative.length === 0) return applyOp(value, op);
-  const [key, ...rest] = relative as [string, ...string[]];
-  const copy: Record<string, JsonValue> = isPlainObject(value) ? { ...value } : {};
-  const updated = updateIn(project(value, key), rest, op);
-  if (updated === ABSENT) delete copy[key];
-  else copy[key] = updated;
-  return Object.freeze(copy);
-}
-
-function getIn(value: Slot, relative: Segments): Slot {
-  let current: unknown = value;
-  for (const key of relative) {
-    if (typeof current !== 'object' || current === null) return ABSENT;
-    if (Array.isArray(current) ? key === 'length' || !Object.hasOwn(current, key) : !Object.hasOwn(current, key)) return ABSENT;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current as Slot;
+  for (const op of relevant) value = applyIn(value, op.path.slice(top), op);
+  return valueIn(value, path.slice(top));
 }

@@ -1,6 +1,7 @@
 import type { OpKind } from '../core/op.js';
 import type { Segments } from '../core/path.js';
 import type { JsonValue } from '../core/value.js';
+import type { WriteExpiry } from '../core/write-options.js';
 import type { ReplayedWrite } from './overlay.js';
 import { Queue } from './queue.js';
 
@@ -11,6 +12,8 @@ export interface PendingWrite {
   readonly path: Segments;
   readonly value: JsonValue | undefined;
   readonly expected?: JsonValue;
+  /** What the write asks of expiry (a ttl, or keeping the one armed). */
+  readonly expiry?: WriteExpiry;
   /** The promise settled with this write: shared by the writes of one message, own for cas. */
   readonly batch: Batch;
 }
@@ -76,7 +79,7 @@ export class PendingWrites {
   }
 
   /** Records a new write; returns it and the promise its caller gets. */
-  add(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue): PendingWrite {
+  add(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry): PendingWrite {
     const id = this.#nextId++;
     let batch: Batch;
     if (kind === 'cas') batch = newBatch();
@@ -86,6 +89,7 @@ export class PendingWrites {
     }
     const write: { -readonly [K in keyof PendingWrite]: PendingWrite[K] } = { id, kind, path, value, batch };
     if (expected !== undefined) write.expected = expected;
+    if (expiry !== undefined) write.expiry = expiry;
     this.#queue.push(write);
     if (kind !== 'cas') {
       this.#replayed++;

@@ -17,9 +17,13 @@ export class Folding {
   /** Rounds that could not fold: a hub of the group down or not heard from lately. */
   waits = 0;
 
-  constructor(replica: Replica, clock: MeshClock, horizon: () => Stamp | undefined, paceMs = GC_PACE_MS) {
+  readonly #folded: ((horizon: Stamp) => void) | undefined;
+
+  /** `folded` hears of every horizon folded at (a hub tells its members: see HubRelay.horizon). */
+  constructor(replica: Replica, clock: MeshClock, horizon: () => Stamp | undefined, paceMs = GC_PACE_MS, folded?: (horizon: Stamp) => void) {
     this.#replica = replica;
     this.#horizon = horizon;
+    this.#folded = folded;
     this.#stop = clock.every(paceMs, () => this.run());
   }
 
@@ -34,6 +38,7 @@ export class Folding {
     if (folded !== undefined && !isAfter(horizon, folded)) return;
     this.#replica.collect(horizon);
     this.runs++;
+    this.#folded?.(horizon);
   }
 
   stop(): void {

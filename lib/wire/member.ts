@@ -18,19 +18,26 @@
  * member (it drops the link). Items numbered at or below the snapshot's `at` are already in the snapshot, and
  * so are the member's intents up to `w` (acknowledged by the snapshot itself).
  */
+import { decodeExpireAt } from '../core/codec.js';
 import type { OpKind } from '../core/op.js';
-import { adoptPathLike, type Segments } from '../core/path.js';
+import { adoptPath, adoptPathLike, type Segments } from '../core/path.js';
 import { toStoredValue, type JsonValue } from '../core/value.js';
+import { checkTtl, writeExpiry, type WriteExpiry } from '../core/write-options.js';
 
 /** Version of this protocol; a peer speaking another is refused. */
 export const MEMBER_PROTOCOL_VERSION = 1;
 
-/** A write as a member sends it: not yet stamped, so not yet ordered. Its id is implied. */
+/**
+ * A write as a member sends it: not yet stamped, so not yet ordered. Its id is implied. `t` is
+ * a ttl (ms) and `q: 1` keepTtl; a `ttl` intent's `v` is the ttl (ms), or null to clear it.
+ */
 export interface WireIntent {
   k: OpKind | 'cas';
   p: string[];
   v?: JsonValue;
   e?: JsonValue;
+  t?: number;
+  q?: 1;
 }
 
 /**
@@ -46,6 +53,16 @@ export interface WireItem {
   /** The origin, when it is not the hub itself. */
   o?: string;
   r?: 1;
+  /** When the write was made (ms), while anything is armed: what is due by then fired before it. */
+  w?: number;
+  /** Its expiry time (ms), armed by a set, or by an incr or append where none is. */
+  x?: number;
+  /** A set that keeps the expiry armed. */
+  q?: 1;
+  /** Restated: the expiries armed at or below `p`, [relative path, time] (none when absent). */
+  m?: [string[], number][];
+  /** Restated with nothing at `p`: its parents are objects (a delete below made them so). */
+  c?: 1;
 }
 
 /** Per member: [member number, its last intent applied]. */
@@ -71,13 +88,13 @@ export type MemberMessage =
 
 /** A message from a hub to a member. */
 export type HubMessage =
-  | { t: 'snapshot'; v: number; hub: string; you: number; at: number; w: number; limits: MemberLimits; tree: JsonValue }
-  | { t: 'stream'; n: number; s: WireItem[]; a?: WireAcks; r?: WireReply[] };
+  | { t: 'snapshot'; v: number; hub: string; you: number; at: number; w: number; limits: MemberLimits; tree: JsonValue; x?: [string[], number][] }
+  | { t: 'stream'; n: number; s: WireItem[]; a?: WireAcks; r?: WireReply[]; h?: number };
 
 /** A hub message as the member uses it: stream items numbered, origins filled in. */
 export type DecodedHubMessage =
   | Extract<HubMessage, { t: 'snapshot' }>
-  | { t: 'stream'; s: StreamItem[]; a?: WireAcks; r?: WireReply[] };
+  | { t: 'stream'; s: StreamItem[]; a?: WireAcks; r?: WireReply[]; h?: number };
 
 /** Limits applied while decoding. */
 export interface MemberLimits {
@@ -85,7 +102,8 @@ export interface MemberLimits {
   maxValueBytes: number;
 }
 
-const KINDS: ReadonlySet<string> = new Set(['set', 'delete', 'incr', 'append', 'cas']);
+const KINDS: ReadonlySet<string> = new Set(['set', 'delete', 'incr', 'append', 'ttl', 'cas']);
+const ITEM_KINDS: ReadonlySet<string> = new Set(['set', 'delete', 'incr', 'append', 'ttl']);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -95,13 +113,24 @@ function isCount(value: unknown, min = 0): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
 }
 
-/** A validated intent: path checked, values copied and frozen. */
+/** A validated intent: path checked, values copied and frozen, expiry checked. */
 export interface Intent {
   id: number;
   kind: OpKind | 'cas';
   path: Segments;
   value?: JsonValue;
   expected?: JsonValue;
+  expiry?: WriteExpiry;
+}
+
+/** A write's intent as a member sends it (see WireIntent). */
+export function encodeIntent(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry): WireIntent {
+  const intent: WireIntent = { k: kind, p: path as string[] };
+  if (value !== undefined) intent.v = value;
+  if (expected !== undefined) intent.e = expected;
+  if (expiry?.ttl !== undefined) intent.t = expiry.ttl;
+  else if (expiry?.keepTtl === true) intent.q = 1;
+  return intent;
 }
 
 /** Decodes a member-to-hub message; throws a TypeError naming what is wrong. */
@@ -128,9 +157,16 @@ export function decodeIntent(input: unknown, id: number, limits: MemberLimits, p
   if (typeof kind !== 'string' || !KINDS.has(kind)) throw new TypeError('unknown intent kind');
   const path = adoptPathLike(previousPath, input.p, limits.maxDepth);
   const intent: Intent = { id, kind: kind as Intent['kind'], path };
+  if (input.t !== undefined || input.q !== undefined) {
+    if (kind === 'delete' || kind === 'ttl') throw new TypeError(`${kind} of \`${path.join('.')}\` with expiry options`);
+    if (input.q !== undefined && input.q !== 1) throw new TypeError('malformed keepTtl flag');
+    intent.expiry = writeExpiry(input.q === 1 ? { keepTtl: true, ttl: input.t } : { ttl: input.t }, path, kind === 'set' || kind === 'cas');
+  }
   if (kind === 'incr') {
     if (typeof input.v !== 'number' || !Number.isFinite(input.v)) throw new TypeError(`incr of \`${path.join('.')}\` by a non-number`);
     intent.value = input.v;
+  } else if (kind === 'ttl') {
+    intent.value = input.v === null ? null : checkTtl(input.v, path);
   } else if (kind !== 'delete') {
     const where = path.join('.');
     intent.value = toStoredValue(input.v, where, limits.maxValueBytes);
@@ -150,7 +186,7 @@ export function decodeHubMessage(input: unknown, limits: MemberLimits, hub: stri
     const limits = input.limits;
     if (!isRecord(limits) || !isCount(limits.maxDepth, 1) || !isCount(limits.maxValueBytes, 1)) throw new TypeError('malformed snapshot limits');
     const tree = toStoredValue(input.tree, '(snapshot)', Infinity);
-    return {
+    const snapshot: DecodedHubMessage = {
       t: 'snapshot',
       v: input.v,
       hub: input.hub,
@@ -160,6 +196,8 @@ export function decodeHubMessage(input: unknown, limits: MemberLimits, hub: stri
       limits: { maxDepth: limits.maxDepth, maxValueBytes: limits.maxValueBytes },
       tree,
     };
+    if (input.x !== undefined) snapshot.x = decodeArmed(input.x, limits.maxDepth, false);
+    return snapshot;
   }
   if (input.t === 'stream') {
     if (!Array.isArray(input.s) || !isCount(input.n, 1)) throw new TypeError('malformed stream');
@@ -171,6 +209,7 @@ export function decodeHubMessage(input: unknown, limits: MemberLimits, hub: stri
       return decoded;
     });
     const message: DecodedHubMessage = { t: 'stream', s: items };
+    if (input.h !== undefined) message.h = decodeExpireAt(input.h);
     if (input.a !== undefined) {
       if (!Array.isArray(input.a)) throw new TypeError('malformed acknowledgements');
       for (const ack of input.a) if (!Array.isArray(ack) || !isCount(ack[0], 0) || !isCount(ack[1], 0)) throw new TypeError('malformed acknowledgement');
@@ -190,21 +229,39 @@ export function decodeHubMessage(input: unknown, limits: MemberLimits, hub: stri
   throw new TypeError(`unknown message type ${JSON.stringify(String(input.t)).slice(0, 40)}`);
 }
 
+// [path, time] pairs of armed expiries: relative paths (may be empty) or whole ones.
+function decodeArmed(input: unknown, maxDepth: number, relative: boolean): [string[], number][] {
+  if (!Array.isArray(input)) throw new TypeError('malformed expiries');
+  return input.map((entry) => {
+    if (!Array.isArray(entry) || entry.length !== 2) throw new TypeError('malformed expiry');
+    return [adoptPath(entry[0], maxDepth, relative) as string[], decodeExpireAt(entry[1])];
+  });
+}
+
 // Validates an item in place (it is fresh from JSON.parse and nobody else holds it).
 function decodeItem(input: unknown, position: number, hub: string, limits: MemberLimits, previousPath: Segments | undefined): StreamItem {
   if (!isRecord(input) || (input.o !== undefined && typeof input.o !== 'string')) throw new TypeError('malformed item');
   const kind = input.k;
-  if (kind !== 'set' && kind !== 'delete' && kind !== 'incr' && kind !== 'append') throw new TypeError('unknown item kind');
+  if (typeof kind !== 'string' || !ITEM_KINDS.has(kind)) throw new TypeError('unknown item kind');
   const path = adoptPathLike(previousPath, input.p, limits.maxDepth);
   input.p = path;
+  if (input.w !== undefined) decodeExpireAt(input.w);
   if (input.r !== undefined) {
     if (input.r !== 1) throw new TypeError('malformed restated flag');
     if (input.v !== undefined) input.v = toStoredValue(input.v, path.join('.'), Infinity);
+    if (input.m !== undefined) input.m = decodeArmed(input.m, limits.maxDepth - path.length, true);
+    if (input.c !== undefined && (input.c !== 1 || input.v !== undefined)) throw new TypeError('malformed restated parents flag');
   } else if (kind === 'incr') {
     if (typeof input.v !== 'number' || !Number.isFinite(input.v)) throw new TypeError('incr item by a non-number');
   } else if (kind === 'delete') {
     if (input.v !== undefined) throw new TypeError('delete item with a value');
+  } else if (kind === 'ttl') {
+    if (input.v !== null) decodeExpireAt(input.v);
   } else input.v = toStoredValue(input.v, path.join('.'), Infinity);
+  if (input.r === undefined && (input.x !== undefined || input.q !== undefined)) {
+    if (kind === 'delete' || kind === 'ttl' || (input.q !== undefined && (input.q !== 1 || kind !== 'set' || input.x !== undefined))) throw new TypeError('malformed item expiry');
+    if (input.x !== undefined) decodeExpireAt(input.x);
+  }
   const item = input as unknown as StreamItem;
   item.n = position;
   item.o ??= hub;

@@ -118,7 +118,7 @@ describe('expiry in the replicated tree, against the oracle', () => {
           if (restated === undefined) follower.applyFinal(op, op.stamp.wall);
           else if (restated !== null) {
             const state = hub.export(restated);
-            follower.restate(restated, state.value, state.armed);
+            follower.restate(restated, state.value, state.armed, state.underObject);
           }
         }
         for (now = 0; now <= 22; now += 2) expect(follower.getAll(), `read at ${now}`).toEqual(hub.getAll());

@@ -80,7 +80,7 @@ export function oracleReplay(ops: Iterable<OracleOp>, now = Number.NEGATIVE_INFI
     fire(state, op.stamp.wall);
     const here = keyOf(op.path);
     if (op.kind === 'ttl') {
-      if (lookup(state.tree, op.path) === undefined) continue;
+      // Armed whatever is there: it deletes what is there when it fires.
       state.armed.delete(here);
       if (typeof op.value === 'number') state.armed.set(here, { path: op.path, at: op.value });
       continue;
