@@ -189,10 +189,10 @@ export function cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>, op
 
 /**
  * (Re)arms the expiry of what is at `path`: it expires `ttl` ms after the hub applies this
- * (an integer from 1 to ten years); `null` makes it permanent again. Nothing there, nothing
- * happens.
+ * (an integer from 1 to ten years); `null` makes it permanent again. Resolves with whether
+ * something was there (nothing there, nothing happens), as the hub saw it.
  */
-export function expire(path: Path, ttl: number | null): Promise<void> {
+export function expire(path: Path, ttl: number | null): Promise<boolean> {
   return store().expire(path, ttl);
 }
 

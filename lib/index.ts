@@ -22,7 +22,7 @@ export {
   watch,
   type CollectiveDefault,
 } from './collective.js';
-export type { ExpiryOptions, SetOptions } from './core/write-options.js';
+export { MAX_TTL_MS, type ExpiryOptions, type SetOptions } from './core/write-options.js';
 export { OPERATIONS, type Operation } from './operations.js';
 export type { MemberStats } from './member/member.js';
 export type { PoolOptions } from './threads/pool.js';

@@ -186,6 +186,12 @@ export class Bucket {
     return this.records.length === 0 && this.base === undefined;
   }
 
+  /** Replaces the folded state outright (a tree rebuilt from a snapshot), dropping what was derived from the old one. */
+  rebase(state: ExpiryState): void {
+    this.base = state;
+    this.#current = undefined;
+  }
+
   /** The root's start changed (its parent's value there): a state built on it is stale. */
   restarted(): void {
     if (this.base === undefined) this.#current = undefined;

@@ -99,11 +99,18 @@ export class Replica {
 
   /**
    * Stamps and applies a local `ttl` op: the value at `path` expires `ttl` ms after the stamp
-   * (`null`: it never expires any more). Nothing there when it is placed, nothing happens.
+   * (`null`: it never expires any more). Nothing there now, no op: `undefined` (once made, the
+   * op arms its path whatever comes there: see core/expiry.ts).
    */
-  expire(path: Path, ttl: number | null): Op {
+  expire(path: Path, ttl: number | null): Op | undefined {
     const segments = this.path(path);
-    return this.#local('ttl', segments, ttl === null ? null : checkTtl(ttl, segments));
+    return this.expireValidated(segments, ttl === null ? null : checkTtl(ttl, segments));
+  }
+
+  /** `expire` for an already validated path and ttl. */
+  expireValidated(path: Segments, ttl: number | null): Op | undefined {
+    if (this.get(path) === undefined) return undefined;
+    return this.#local('ttl', path, ttl);
   }
 
   /**

@@ -687,8 +687,7 @@ export class ReplicatedTree {
       if (found === undefined) tree.#convert(node, depth);
       const bucket = node.bucket!;
       const state = bucket.current(node.start);
-      bucket.base = { value: state.value, armed: [...state.armed, { path: due.path.slice(depth), at: due.at }] };
-      bucket.restarted();
+      bucket.rebase({ value: state.value, armed: [...state.armed, { path: due.path.slice(depth), at: due.at }] });
       tree.#schedule.add(due);
     }
     return tree;

@@ -350,11 +350,11 @@ export class Collective extends EventEmitter<CollectiveEvents> {
 
   /**
    * (Re)arms the expiry of what is at `path`: it expires `ttl` ms from now; `null` makes it
-   * permanent again. Nothing there, nothing happens.
+   * permanent again. Resolves with whether something was there (nothing there, nothing
+   * happens).
    */
-  expire(path: Path, ttl: number | null): Promise<void> {
-    this.#open().expire(path, ttl);
-    return Promise.resolve();
+  expire(path: Path, ttl: number | null): Promise<boolean> {
+    return Promise.resolve(this.#open().expire(path, ttl) !== undefined);
   }
 
   /** Milliseconds before the value at `path` expires; undefined when none is armed or nothing is there. Sync. */

@@ -45,6 +45,8 @@ export class HubRelay implements Upstream {
       if (this.#replica.casValidated(intent.path, intent.expected ?? null, intent.value!, intent.expiry) === undefined) {
         this.server.reply(session, { i: intent.id, ok: false });
       }
+    } else if (intent.kind === 'ttl') {
+      if (this.#replica.expireValidated(intent.path, intent.value as number | null) === undefined) this.server.reply(session, { i: intent.id, ok: false });
     } else {
       this.#replica.writeValidated(intent.kind, intent.path, intent.value, intent.expiry);
     }

@@ -425,10 +425,13 @@ export class Member extends EventEmitter<MemberEvents> {
     return this.#write('cas', segments, nextValue, expectedValue, expiry) as Promise<boolean>;
   }
 
-  /** (Re)arms the expiry of what is at `path`, `ttl` ms after the hub applies it; `null` clears it. */
-  expire(path: Path, ttl: number | null): Promise<void> {
+  /**
+   * (Re)arms the expiry of what is at `path`, `ttl` ms after the hub applies it; `null` clears
+   * it. Decided by the hub: resolves with whether something was there.
+   */
+  expire(path: Path, ttl: number | null): Promise<boolean> {
     const segments = this.#path(path);
-    return this.#write('ttl', segments, ttl === null ? null : checkTtl(ttl, segments)) as Promise<void>;
+    return this.#write('ttl', segments, ttl === null ? null : checkTtl(ttl, segments)) as Promise<boolean>;
   }
 
   /**

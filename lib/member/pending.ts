@@ -37,6 +37,14 @@ interface FlushWaiter {
   readonly resolve: () => void;
 }
 
+/**
+ * Whether the hub decides what a write does, and answers it alone (its own promise, never
+ * replayed on reads): a cas, and a `ttl` (nothing at its path, nothing armed).
+ */
+function decidedByHub(kind: OpKind | 'cas'): boolean {
+  return kind === 'cas' || kind === 'ttl';
+}
+
 /** Marks a promise handled: one that nobody awaits must never be an unhandled rejection. */
 export function handled<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
@@ -82,7 +90,7 @@ export class PendingWrites {
   add(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry): PendingWrite {
     const id = this.#nextId++;
     let batch: Batch;
-    if (kind === 'cas') batch = newBatch();
+    if (decidedByHub(kind)) batch = newBatch();
     else {
       batch = this.#batch ??= newBatch();
       batch.lastId = id;
@@ -91,7 +99,7 @@ export class PendingWrites {
     if (expected !== undefined) write.expected = expected;
     if (expiry !== undefined) write.expiry = expiry;
     this.#queue.push(write);
-    if (kind !== 'cas') {
+    if (!decidedByHub(kind)) {
       this.#replayed++;
       let sameKey = this.#byKey.get(path[0]!);
       if (sameKey === undefined) this.#byKey.set(path[0]!, (sameKey = new Queue()));
@@ -119,7 +127,7 @@ export class PendingWrites {
   casUndecidedUpTo(id: number): boolean {
     for (const write of this.#queue) {
       if (write.id > id) return false;
-      if (write.kind === 'cas' && !this.#casOutcomes.has(write.id)) return true;
+      if (decidedByHub(write.kind) && !this.#casOutcomes.has(write.id)) return true;
     }
     return false;
   }
@@ -127,7 +135,7 @@ export class PendingWrites {
   /** Settles, in id order, every write the hub has answered. */
   settle(): void {
     for (let write = this.#queue.peek(); write !== undefined; write = this.#queue.peek()) {
-      if (write.kind === 'cas') {
+      if (decidedByHub(write.kind)) {
         const decided = this.#casOutcomes.get(write.id);
         const outcome = decided ?? (write.id <= this.#acknowledged ? true : undefined);
         if (outcome === undefined) break;
@@ -168,7 +176,7 @@ export class PendingWrites {
   /** Every pending write a read of the whole tree must replay, or undefined if none. */
   allReplayed(): readonly ReplayedWrite[] | undefined {
     if (this.#replayed === 0) return undefined;
-    return [...this.#queue].filter((write) => write.kind !== 'cas') as ReplayedWrite[];
+    return [...this.#queue].filter((write) => !decidedByHub(write.kind)) as ReplayedWrite[];
   }
 
   /** Resolves once every write made so far is settled. */
