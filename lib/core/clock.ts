@@ -59,6 +59,18 @@ export class HybridClock {
     return { wall: this.#wall, count: this.#count, node: this.node };
   }
 
+  /**
+   * Catches up with wall time without issuing a stamp: a quiet clock's ceiling moves on, so a
+   * quiet group's GC horizon does too (and the expiries behind it fire for good).
+   */
+  advance(): void {
+    const physical = this.#now();
+    if (physical > this.#wall) {
+      this.#wall = physical;
+      this.#count = 0;
+    }
+  }
+
   /** Moves the clock past `stamp`, so the next `tick()` is ordered after it. */
   observe(stamp: Stamp): void {
     if (stamp.wall > this.#wall || (stamp.wall === this.#wall && stamp.count > this.#count)) {

@@ -145,6 +145,8 @@ function opOf(kind: OpKind, path: readonly string[], seq: number, stamp: Stamp, 
 // expiry: their value slot holds [value, expireAt]. Code 8 is a set with keepTtl.
 const RUN_KINDS: readonly OpKind[] = ['set', 'delete', 'incr', 'append', 'ttl', 'set', 'incr', 'append', 'set'];
 const RUN_CODES: Readonly<Record<OpKind, number>> = { set: 0, delete: 1, incr: 2, append: 3, ttl: 4 };
+const RUN_EXPIRING_CODES: Readonly<Partial<Record<OpKind, number>>> = { set: 5, incr: 6, append: 7 };
+// Codes above this one carry an expiry (or keepTtl).
 const RUN_WITH_EXPIRY = 4;
 const RUN_KEEP_TTL = 8;
 const RUN_HEAD = 4;
@@ -174,7 +176,7 @@ export function encodeRun(ops: readonly Op[]): unknown[] {
     let code = RUN_CODES[op.kind];
     let value: unknown = op.value === undefined ? 0 : op.value;
     if (op.expireAt !== undefined) {
-      code += RUN_WITH_EXPIRY;
+      code = RUN_EXPIRING_CODES[op.kind]!;
       value = [value, op.expireAt];
     } else if (op.keepTtl === true) code = RUN_KEEP_TTL;
     run.push(code, index, value, op.stamp.wall - wall, op.stamp.count);

@@ -126,11 +126,6 @@ export class Replica {
     return this.#tree.readTime();
   }
 
-  /** Whether any expiry may be armed (then followers need each write's time). */
-  get expiring(): boolean {
-    return this.#tree.expiring;
-  }
-
   /** When the next armed expiry comes due (ms on this replica's clock), if any: for a timer. */
   nextDue(): number | undefined {
     return this.#tree.nextDue();
@@ -277,6 +272,9 @@ export class Replica {
   frontier(): Frontier {
     const held = this.#sequences.held();
     const folded = this.#sequences.foldedTo;
+    // Read now, not at the last write: every op this hub stamps later is after it, so the
+    // horizon moves on while the group is quiet.
+    this.#clock.advance();
     const frontier: Frontier = { id: this.id, clock: this.#clock.ceiling(), vector: this.vector(), ...(folded === undefined ? {} : { folded }) };
     return held === undefined ? frontier : { ...frontier, held };
   }

@@ -85,12 +85,14 @@ export class ReplicatedTree {
   readonly root: TreeNode = new TreeNode(EMPTY_OBJECT);
   #latest: Stamp | undefined;
   readonly #readClock: ExpiryClock;
-  // The latest time an op applied was made at: reads are never before it (a replica's hybrid
-  // clock is past every stamp it received), so an expiry due by then has fired for every read.
-  #latestWall = Number.NEGATIVE_INFINITY;
+  // Reads are never before the latest time an op applied was made at (a replica's hybrid clock
+  // is past every stamp it received: an expiry due by then has fired for every read), nor
+  // before an earlier read (a wall clock stepped back never brings an expired value back).
+  #readFloor = Number.NEGATIVE_INFINITY;
   readonly #clock: ExpiryClock = () => {
     const now = this.#readClock();
-    return now > this.#latestWall ? now : this.#latestWall;
+    if (now > this.#readFloor) this.#readFloor = now;
+    return this.#readFloor;
   };
   readonly #schedule = new Schedule();
 
@@ -99,13 +101,13 @@ export class ReplicatedTree {
     this.#readClock = clock;
   }
 
-  /** The time reads are at (ms): the clock, or the latest time an op was made at if later. */
+  /** The time reads are at (ms): the clock, unless the latest op or an earlier read is later. */
   readTime(): number {
     return this.#clock();
   }
 
   #saw(time: number): void {
-    if (time > this.#latestWall) this.#latestWall = time;
+    if (time > this.#readFloor) this.#readFloor = time;
   }
 
   /** The value at `path` (frozen), or ABSENT. A walk of the trie, then of plain values. */
@@ -569,11 +571,6 @@ export class ReplicatedTree {
     const relative = due.path.slice(found.depth);
     const armed = found.node.bucket!.current(found.node.start).armed;
     return armed.some((entry) => entry.at === due.at && samePath(entry.path, relative)) ? found : undefined;
-  }
-
-  /** Whether any expiry may be armed (the schedule is not empty; it may hold stale entries). */
-  get expiring(): boolean {
-    return this.#schedule.size > 0;
   }
 
   /** When the next armed expiry comes due (ms), if any. */

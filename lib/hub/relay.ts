@@ -17,6 +17,12 @@ export class HubRelay implements Upstream {
   readonly server: MemberServer;
   readonly #replica: Replica;
   #position = 0;
+  // The latest time anything members were told of is armed to expire at, and the latest
+  // horizon they were told: while the first is not behind the second, a member may hold an
+  // armed expiry, so each write carries its time (what is due by then fires before it), and
+  // horizons go out (what is due by then fires for good). Past it, neither is needed.
+  #armedUntil = Number.NEGATIVE_INFINITY;
+  #toldHorizon = Number.NEGATIVE_INFINITY;
 
   constructor(replica: Replica, log: Logger) {
     this.#replica = replica;
@@ -37,6 +43,7 @@ export class HubRelay implements Upstream {
 
   snapshot(): { tree: JsonValue; at: number; armed: [string[], number][] } {
     const { value, armed } = this.#replica.export([]);
+    for (const entry of armed) this.#armed(entry.at);
     return { tree: value === ABSENT ? {} : value, at: this.#position, armed: armed.map((entry) => [entry.path as string[], entry.at]) };
   }
 
@@ -65,6 +72,8 @@ export class HubRelay implements Upstream {
    */
   applied(op: Op, restated?: Segments | null): void {
     if (restated === null) return;
+    if (op.expireAt !== undefined) this.#armed(op.expireAt);
+    else if (op.kind === 'ttl' && typeof op.value === 'number') this.#armed(op.value);
     const position = ++this.#position;
     if (!this.server.serving) return; // nobody to tell: a member joining later gets it in its snapshot
     let item: WireItem;
@@ -73,8 +82,8 @@ export class HubRelay implements Upstream {
       if (op.value !== undefined) item.v = op.value;
       if (op.expireAt !== undefined) item.x = op.expireAt;
       if (op.keepTtl === true) item.q = 1;
-      // While anything is armed, members fire what is due by the write's time before it.
-      if (this.#replica.expiring) item.w = op.stamp.wall;
+      // While anything may be armed, members fire what is due by the write's time before it.
+      if (this.#mayBeArmed()) item.w = op.stamp.wall;
     } else {
       // The value a follower could not place itself: as it is before any expiry fires by a
       // clock, with what is armed in it (the member hides what comes due by its own clock).
@@ -82,8 +91,9 @@ export class HubRelay implements Upstream {
       item = { k: op.kind, p: restated as string[], r: 1 };
       if (value !== ABSENT) item.v = value;
       else if (underObject) item.c = 1;
+      for (const entry of armed) this.#armed(entry.at);
       if (armed.length > 0) item.m = armed.map((entry) => [entry.path as string[], entry.at]);
-      if (this.#replica.expiring) item.w = op.stamp.wall;
+      if (this.#mayBeArmed()) item.w = op.stamp.wall;
     }
     if (op.stamp.node !== this.#replica.id) item.o = op.stamp.node;
     this.server.stream(item, position);
@@ -91,7 +101,17 @@ export class HubRelay implements Upstream {
 
   /** The hub's horizon moved to `time` (ms): its members may fire for good what is due by then. */
   horizon(time: number): void {
+    if (!this.#mayBeArmed()) return;
+    this.#toldHorizon = time;
     this.server.horizon(time);
+  }
+
+  #armed(at: number): void {
+    if (at > this.#armedUntil) this.#armedUntil = at;
+  }
+
+  #mayBeArmed(): boolean {
+    return this.#armedUntil > this.#toldHorizon;
   }
 
   /** The hub's state was replaced (it adopted a peer's snapshot): every member starts over from it. */

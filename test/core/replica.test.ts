@@ -6,7 +6,7 @@ import type { Op } from '../../lib/core/op.js';
 import { decodePeerFrame, deltaFrame, snapshotFrame, syncedFrame, vectorFrame } from '../../lib/wire/peer.js';
 import type { Delta, Replica as ReplicaType } from '../../lib/core/replica.js';
 import { Replica } from '../../lib/core/replica.js';
-import { opSpecArb, stampOps } from '../helpers/arbitraries.js';
+import { expiringOpSpecArb, opSpecArb, stampExpiringOps, stampOps } from '../helpers/arbitraries.js';
 import { oracleState } from '../helpers/oracle.js';
 
 function pair(): [Replica, Replica] {
@@ -448,6 +448,31 @@ describe('encodeRun / decodeRun (a hub’s live stream)', () => {
     const run = encodeRun(ops);
     expect(JSON.stringify(run).length).toBeLessThan(JSON.stringify(ops.map(encodeOp)).length / 2);
     expect(decodeRun(JSON.parse(JSON.stringify(run)), limits)).toEqual(ops);
+  });
+
+  it('round-trips expiring ops of every kind (set, incr, append with an expiry; keepTtl; ttl and its clearing)', () => {
+    const replica = new Replica({ id: 'origin' as NodeId, now: () => 5000 });
+    const ops = [
+      replica.set('a', 1, { ttl: 100 }),
+      replica.incr('n', 2, { ttl: 200 }),
+      replica.append('log', 'x', { ttl: 300 }),
+      replica.set('a', 2, { keepTtl: true }),
+      replica.expire('a', 400)!,
+      replica.expire('a', null)!,
+      replica.set('b', { deep: [1] }),
+    ];
+    expect(decodeRun(JSON.parse(JSON.stringify(encodeRun(ops))), limits)).toEqual(ops);
+  });
+
+  it('round-trips any run of expiring ops', () => {
+    fc.assert(
+      fc.property(fc.array(expiringOpSpecArb, { minLength: 1, maxLength: 20 }), (specs) => {
+        const ops = stampExpiringOps(specs).filter((op) => op.stamp.node === 'n1');
+        if (ops.length === 0) return;
+        const run = ops.map((op, i) => ({ ...op, seq: ops[0]!.seq + i }));
+        expect(decodeRun(JSON.parse(JSON.stringify(encodeRun(run))), limits)).toEqual(run);
+      }),
+    );
   });
 
   it.each([

@@ -12,6 +12,7 @@
 import type { NodeId } from '../../lib/core/clock.js';
 import type { Op } from '../../lib/core/op.js';
 import { Replica } from '../../lib/core/replica.js';
+import type { ExpiryOptions, SetOptions } from '../../lib/core/write-options.js';
 import { Folding } from '../../lib/mesh/gc.js';
 import { PeerProtocol } from '../../lib/mesh/protocol.js';
 import type { PeerSession } from '../../lib/mesh/session.js';
@@ -60,6 +61,12 @@ export interface SimulationResult {
   bystanders: number;
   /** Virtual ms the group took to converge after the faults stopped. */
   settleMs: number;
+  /** `expire` calls that armed or cleared an expiry (their path held something). */
+  expiries: number;
+  /** Expiries that came due on some replica while the run went on. */
+  expired: number;
+  /** Frames a hub could not decode (why): never allowed. */
+  malformed: string[];
 }
 
 const SETTINGS: Omit<ProtocolSettings, 'listenPort'> = {
@@ -121,6 +128,8 @@ export class Simulation {
   // Hubs that came back outside the assumption (a rogue clock, or linked as newcomers): the
   // ones the documented remedy may restart.
   readonly #suspects = new Set<Hub>();
+  // While set, the time every replica reads expiries at (see `readAll`).
+  #readAt: number | undefined;
 
   constructor(seed: number) {
     this.seed = seed;
@@ -143,6 +152,9 @@ export class Simulation {
       remedies: 0,
       bystanders: 0,
       settleMs: 0,
+      expiries: 0,
+      expired: 0,
+      malformed: [],
     };
     this.network = new SimNetwork(this.time, this.rng, FAULTS, {
       sent: (link, frame) => {
@@ -201,6 +213,9 @@ export class Simulation {
     const replica = new Replica({
       id: `s${slot}g${generation}x${this.seed}` as NodeId,
       now: () => clock.now(),
+      // A hub reads expiries by its own (skewed) clock, except while the simulator compares
+      // every replica at one common time.
+      expiryClock: () => this.#readAt ?? clock.now(),
       onApplied: (op) => {
         log.set(opKey(op), op);
         hub.protocol.localOp(op);
@@ -236,6 +251,9 @@ export class Simulation {
       else this.#redial(hub, peer);
     });
     protocol.on('peer:error', (error) => {
+      // Frames are only ever lost, duplicated or reordered here: one that does not decode is
+      // a bug of the protocol's own encoding.
+      if (error.code === 'ERR_COLLECTIVE_PROTOCOL') this.stats.malformed.push(error.message);
       if (error.code !== 'ERR_COLLECTIVE_BELOW_HORIZON') return;
       this.stats.lateOps++;
       // The documented remedy, only ever needed outside the assumption: a hub whose writes the
@@ -303,22 +321,42 @@ export class Simulation {
   #write(hub: Hub): void {
     const path = Array.from({ length: this.rng.int(1, 3) }, () => this.rng.pick(KEYS));
     const replica = hub.replica;
-    switch (this.rng.int(0, 5)) {
+    switch (this.rng.int(0, 6)) {
       case 0:
       case 1:
-        replica.set(path, this.#value());
+        replica.set(path, this.#value(), this.#setOptions());
         break;
       case 2:
         replica.delete(path);
         break;
       case 3:
       case 4:
-        replica.incr(path, this.rng.int(-2, 5));
+        replica.incr(path, this.rng.int(-2, 5), this.#windowOptions());
+        break;
+      case 5:
+        replica.append(path, this.#value(), this.#windowOptions());
         break;
       default:
-        replica.append(path, this.#value());
+        // (Re)arms or clears what is there; nothing there, no op (as the API decides it).
+        if (replica.expire(path, this.rng.chance(0.25) ? null : this.#ttl()) === undefined) return;
+        this.stats.expiries++;
     }
     this.stats.writes++;
+  }
+
+  // Expiries come due during the faults, while the group settles, and after.
+  #ttl(): number {
+    return this.rng.int(1, 2500);
+  }
+
+  #setOptions(): SetOptions | undefined {
+    const roll = this.rng.next();
+    if (roll < 0.3) return { ttl: this.#ttl() };
+    return roll < 0.4 ? { keepTtl: true } : undefined;
+  }
+
+  #windowOptions(): ExpiryOptions | undefined {
+    return this.rng.chance(0.3) ? { ttl: this.#ttl() } : undefined;
   }
 
   #value(): unknown {
@@ -418,10 +456,17 @@ export class Simulation {
         }
       } else if (roll < 0.395 && this.stats.crashes < 2 && (this.#down === 0 || (this.#rogue && this.#down < 2))) this.#crash();
       else if (roll < 0.4 && this.#rogue && !this.#newcomersDone && this.#down === 0 && step > 100) this.#newcomers();
-      else this.time.advance(this.time.now + this.rng.int(0, 20));
+      else this.#advance(this.rng.int(0, 20));
     }
     this.settle();
     return this.stats;
+  }
+
+  // Lets virtual time pass; each hub then takes the expiries its clock says came due, as a
+  // hub's expiry timer does.
+  #advance(ms: number): void {
+    this.time.advance(this.time.now + ms);
+    for (const hub of this.#live()) this.stats.expired += hub.replica.expireDue().length;
   }
 
   /** Stops every fault, heals every cut, restarts a crashed hub, and runs until the group agrees. */
@@ -431,7 +476,7 @@ export class Simulation {
     for (let slot = 0; slot < this.#slots; slot++) if (!this.hubs.has(slot)) this.#restart(slot);
     const started = this.time.now;
     for (let elapsed = 0; elapsed < 60_000; elapsed += 50) {
-      this.time.advance(this.time.now + 50);
+      this.#advance(50);
       if (this.#converged()) {
         this.stats.settleMs = this.time.now - started;
         return;
@@ -444,7 +489,7 @@ export class Simulation {
     const hubs = this.#live();
     if (!hubs.every((hub) => [...hub.dialed.values()].every((peer) => peer.skip || peer.up))) return false;
     // Equal trees may list an object's keys in another order (each learned them in its own).
-    const states = hubs.map((hub) => canonical(hub.replica.get()));
+    const states = this.readAll().states.map(canonical);
     const vectors = hubs.map((hub) => JSON.stringify(sorted(hub.replica.vector())));
     return states.every((state) => state === states[0]) && vectors.every((vector) => vector === vectors[0]);
   }
@@ -462,7 +507,7 @@ export class Simulation {
    */
   foldAll(): void {
     const folded = (): boolean => this.#live().every((hub) => hub.replica.metadata().ops === 0 && hub.replica.metadata().nodes === 1);
-    for (let elapsed = 0; elapsed < 30_000 && !folded(); elapsed += 200) this.time.advance(this.time.now + 200);
+    for (let elapsed = 0; elapsed < 30_000 && !folded(); elapsed += 200) this.#advance(200);
     this.stats.folds = this.#incarnations.reduce((sum, hub) => sum + hub.folding.runs, 0);
     this.stats.framesLost = this.network.faultsSeen.lost + this.network.faultsSeen.duplicated + this.network.faultsSeen.reordered;
   }
@@ -489,8 +534,24 @@ export class Simulation {
     return all;
   }
 
-  oracle(): unknown {
-    return oracleState(this.received().values());
+  /**
+   * Every live replica's whole tree, read at one common time: the latest time any of them
+   * reads at now (reads never go back, so each may read there).
+   */
+  readAll(): { at: number; states: unknown[] } {
+    const replicas = this.replicas();
+    const at = Math.max(...replicas.map((replica) => replica.readTime()));
+    this.#readAt = at;
+    try {
+      return { at, states: replicas.map((replica) => replica.get()) };
+    } finally {
+      this.#readAt = undefined;
+    }
+  }
+
+  /** What every replica must hold, read at `now`. */
+  oracle(now?: number): unknown {
+    return oracleState(this.received().values(), now);
   }
 
   /** The links still open (after a run, only the group's own). */

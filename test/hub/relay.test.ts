@@ -39,6 +39,25 @@ async function hubWithMember(now: () => number = () => 10_000): Promise<{ replic
 }
 
 describe('HubRelay: members equal their hub', () => {
+  it('after an expiry came due on a hub with peers (armed until its horizon passes), the next write fires it on members too', async () => {
+    const { replica, member, caughtUp, close } = await hubWithMember(Date.now);
+    try {
+      replica.incr('rate', 1, { ttl: 30 });
+      replica.incr('rate', 1, { ttl: 30 });
+      const due = Date.now() + 30;
+      await waitFor(() => Date.now() > due + 5, 2000, 'the window to end');
+      // The hub's expiry timer takes what came due; with peers it stays armed until GC folds it.
+      expect(replica.expireDue()).toHaveLength(1);
+      replica.incr('rate', 1, { ttl: 60_000 });
+      await caughtUp();
+      expect(replica.get('rate')).toBe(1);
+      expect(member.get('rate')).toBe(1);
+      expect(member.ttl('rate')).toBeGreaterThan(50_000);
+    } finally {
+      close();
+    }
+  });
+
   it('for any ops from peer hubs, arriving in any order (late ones among later ones)', async () => {
     await fc.assert(
       fc.asyncProperty(

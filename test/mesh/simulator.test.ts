@@ -4,7 +4,9 @@ import { Simulation, type SimulationResult } from '../helpers/simulator.js';
 // The shipping peer protocol (lib/mesh/), run by the simulator (test/helpers/simulator.ts):
 // 3-5 hubs over links that lose, duplicate, delay and reorder frames, break, and are cut apart;
 // clocks that skew and jump back; a hub that crashes and comes back under a new id; GC by the
-// real membership rules; all in virtual time, checked against the oracle.
+// real membership rules; writes with expiries (set/incr/append { ttl }, keepTtl, expire) that
+// come due while it all happens; all in virtual time, checked against the oracle read at one
+// common time.
 // `SIM_SEED=123 npm run sim` replays one seed; SIM_SEEDS sets how many run (default 1000),
 // SIM_FIRST_SEED where they start.
 const only = process.env.SIM_SEED === undefined ? undefined : Number(process.env.SIM_SEED);
@@ -17,23 +19,28 @@ function check(seed: number): SimulationResult {
   try {
     const result = sim.run(300);
     const replicas = sim.replicas();
-    const oracle = sim.oracle();
-    for (const replica of replicas) {
-      expect(replica.get(), `replica ${replica.id} equals the oracle`).toEqual(oracle);
-      expect(replica.vector(), `replica ${replica.id} has the same vector`).toEqual(replicas[0]!.vector());
-    }
+    // Every replica, read at one common time, holds the oracle's state for that time.
+    const read = sim.readAll();
+    const oracle = sim.oracle(read.at);
+    read.states.forEach((state, i) => {
+      expect(state, `replica ${replicas[i]!.id} equals the oracle at ${read.at}`).toEqual(oracle);
+      expect(replicas[i]!.vector(), `replica ${replicas[i]!.id} has the same vector`).toEqual(replicas[0]!.vector());
+    });
     const received = sim.received();
     for (const key of sim.acknowledged().keys()) expect(received.has(key), `acknowledged write ${key} survived`).toBe(true);
     // No op is ever applied below a fold. Only a clock off by seconds may make the group refuse
     // writes (the documented limit of GC); with every clock within the assumption, none is.
     expect(result.appliedLate, 'ops applied below the horizon their replica folded at').toBe(0);
+    expect(result.malformed, 'frames a hub could not decode').toEqual([]);
     if (result.rogueClocks === 0) expect(result.lateOps, 'links refused for ops below the receiver’s GC horizon').toBe(0);
     // Quiet now: every hub folds everything, down to the bare root, and the data stays.
     sim.foldAll();
-    for (const replica of replicas) {
-      expect(replica.metadata(), `replica ${replica.id} metadata after GC`).toEqual({ nodes: 1, ops: 0 });
-      expect(replica.get(), `replica ${replica.id} after GC`).toEqual(oracle);
-    }
+    const after = sim.readAll();
+    const expected = sim.oracle(after.at);
+    after.states.forEach((state, i) => {
+      expect(replicas[i]!.metadata(), `replica ${replicas[i]!.id} metadata after GC`).toEqual({ nodes: 1, ops: 0 });
+      expect(state, `replica ${replicas[i]!.id} after GC`).toEqual(expected);
+    });
     return { ...sim.stats };
   } finally {
     sim.stop();
@@ -42,7 +49,7 @@ function check(seed: number): SimulationResult {
 
 describe('the shipping peer protocol, simulated', () => {
   it(`converges to the oracle for ${seeds.length} seed(s), losing nothing acknowledged, folding safely`, { timeout: Math.max(60_000, seeds.length * 200) }, () => {
-    const total = { writes: 0, crashes: 0, framesLost: 0, linksBroken: 0, cuts: 0, resends: 0, gaps: 0, snapshots: 0, folds: 0, rogueClocks: 0, lateArrivals: 0, lateOps: 0, remedies: 0, bystanders: 0, settleMs: 0 };
+    const total = { writes: 0, crashes: 0, framesLost: 0, linksBroken: 0, cuts: 0, resends: 0, gaps: 0, snapshots: 0, folds: 0, rogueClocks: 0, lateArrivals: 0, lateOps: 0, remedies: 0, bystanders: 0, settleMs: 0, expiries: 0, expired: 0 };
     const started = Date.now();
     for (const seed of seeds) {
       let result: SimulationResult;
@@ -52,7 +59,7 @@ describe('the shipping peer protocol, simulated', () => {
         const message = error instanceof Error ? error.message : String(error);
         throw new Error(`simulation seed ${seed} failed; replay it with: SIM_SEED=${seed} npm run sim\n${message}`);
       }
-      for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += result[key];
+      for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += result[key] as number;
     }
     console.log(`simulation: ${seeds.length} seeds in ${Date.now() - started} ms, ${JSON.stringify(total)}`);
     // The run is only evidence if the faults it claims to cover actually happened.
@@ -65,6 +72,8 @@ describe('the shipping peer protocol, simulated', () => {
       expect(total.resends, 'losses repaired').toBeGreaterThan(seeds.length / 2);
       expect(total.folds, 'GC rounds that folded').toBeGreaterThan(seeds.length);
       expect(total.rogueClocks, 'clocks outside the assumption').toBeGreaterThan(seeds.length / 50);
+      expect(total.expiries, 'expire calls on something there').toBeGreaterThan(seeds.length);
+      expect(total.expired, 'expiries that came due during runs').toBeGreaterThan(seeds.length);
     }
   });
 });
