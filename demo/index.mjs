@@ -3,7 +3,9 @@
 // owns. A load driver sends requests to all four workers; each request increments counters,
 // writes a recent-events ring and a per-user value. Midway the link is cut for a while: the
 // machines diverge; after the heal they converge. It ends by checking that every worker reads
-// the same data and that the totals match the requests acknowledged: exit 0 if so, 1 if not.
+// the same data and that the totals match the requests acknowledged, then that every user's
+// session (each request sets it with a 1.5 s ttl) expired on every worker of both machines:
+// exit 0 if so, 1 if not.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -157,10 +159,11 @@ let drawn = 0;
 function render() {
   const rows = workers.map((worker) => {
     const s = worker.stats ?? { total: 0, by: {}, lag: undefined, digest: '' };
-    return [worker.name, String(s.total), String(s.by.A ?? 0), String(s.by.B ?? 0), `${(worker.rate ?? 0).toFixed(0)}/s`, lagCell(s.lag), linkCell(machines[worker.machine]), s.digest];
+    const sessions = s.sessions === undefined ? '-' : `${s.sessions.live} live, ${s.sessions.expired} expired`;
+    return [worker.name, String(s.total), String(s.by.A ?? 0), String(s.by.B ?? 0), `${(worker.rate ?? 0).toFixed(0)}/s`, lagCell(s.lag), linkCell(machines[worker.machine]), sessions, s.digest];
   });
   // "replication lag": from a write on the other machine to its arrival at this worker.
-  const header = ['worker', 'total', 'by A', 'by B', 'served', 'replication lag from the other machine', 'link (hub sees)', 'data digest'];
+  const header = ['worker', 'total', 'by A', 'by B', 'served', 'replication lag from the other machine', 'link (hub sees)', 'sessions (1.5 s ttl)', 'data digest'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ');
   const lines = [
@@ -177,7 +180,7 @@ function render() {
     process.stdout.write(`${lines.join('\n')}\n`);
     drawn = lines.length;
   } else if (Math.floor(elapsed()) % 2 === 0) {
-    console.log(`${elapsed().toFixed(1).padStart(5)} s  ${phase}: ` + rows.map((row) => `${row[0]} total=${row[1]} (A ${row[2]}, B ${row[3]}) lag ${row[5]}`).join(', '));
+    console.log(`${elapsed().toFixed(1).padStart(5)} s  ${phase}: ` + rows.map((row) => `${row[0]} total=${row[1]} (A ${row[2]}, B ${row[3]}) lag ${row[5]} sessions ${row[7]}`).join(', '));
   }
 }
 
@@ -249,12 +252,26 @@ try {
   }
   phase = agreed ? 'converged' : 'NOT converged';
   render();
-  if (agreed) {
-    await finish(`converged: all 4 workers read total ${sent.ok} = the requests acknowledged, and hold identical data (digest ${workers[0].stats.digest})`, 0);
-  } else {
+  if (!agreed) {
     const views = workers.map((w) => `${w.name} total=${w.stats?.total} digest=${w.stats?.digest}`).join(', ');
     await finish(`NOT converged: ${sent.ok} requests acknowledged, but ${views}`, 1);
   }
+  const digest = workers[0].stats.digest;
+  note(`converged: all 4 workers read total ${sent.ok} = the requests acknowledged, and hold identical data (digest ${digest})`);
+  // No request since the load stopped: every session expires 1.5 s after its last one, on
+  // every worker by its own clock.
+  phase = 'load stopped: sessions expiring';
+  let expired = false;
+  const sessionsDeadline = Date.now() + 10_000;
+  while (!expired && Date.now() < sessionsDeadline) {
+    await poll();
+    render();
+    expired = workers.every((w) => w.stats?.sessions?.live === 0 && w.stats.sessions.expired > 0);
+    if (!expired) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const seen = workers.map((w) => `${w.name} ${w.stats?.sessions?.expired}`).join(', ');
+  if (expired) await finish(`sessions expired on every worker of both machines (expiries each saw: ${seen}); all data agreed`, 0);
+  else await finish(`sessions did NOT expire everywhere: ${workers.map((w) => `${w.name} ${JSON.stringify(w.stats?.sessions)}`).join(', ')}`, 1);
 } catch (error) {
   await finish(`demo failed: ${error.message}`, 1);
 }

@@ -7,6 +7,8 @@ import http from 'node:http';
 import collective from 'collective';
 
 const machine = process.env.DEMO_MACHINE;
+// A user's session lives this long after their last request.
+const SESSION_TTL_MS = 1500;
 const say = (message) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
 // A digest of the shared data, keys sorted (each process keeps an object's keys in the order
@@ -63,6 +65,12 @@ if (cluster.isPrimary) {
     arrivals.push([now, now - written.at]);
     lastArrival = now;
   });
+  // Sessions: every request (re)sets its user's session with a ttl; each worker counts the
+  // sessions it saw expire (by its own clock, without anyone sending a delete).
+  let sessionsExpired = 0;
+  collective.watch('sessions', (_value, change) => {
+    if (change.op === 'expire') sessionsExpired++;
+  });
   const replicationLag = () => {
     const now = Date.now();
     while (arrivals.length > 0 && arrivals[0][0] < now - 1000) arrivals.shift();
@@ -80,6 +88,7 @@ if (cluster.isPrimary) {
         collective.incr(`requests.by.${machine}`),
         collective.set(`recent.${me}.${slot++ % 5}`, { user, at: Date.now() }),
         collective.set(`users.u${user}`, { last: me, at: Date.now() }),
+        collective.set(`sessions.u${user}`, { worker: me }, { ttl: SESSION_TTL_MS }),
       ]);
       response.end('ok');
     } else if (url.pathname === '/stats') {
@@ -92,6 +101,7 @@ if (cluster.isPrimary) {
           total: data.requests.total ?? 0,
           by: data.requests.by ?? {},
           lag: replicationLag(),
+          sessions: { live: Object.keys(collective.get('sessions') ?? {}).length, expired: sessionsExpired },
           digest: createHash('sha1').update(canonical(data)).digest('hex').slice(0, 10),
         }),
       );

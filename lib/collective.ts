@@ -4,7 +4,7 @@ import { AuthError, ClosedError, CollectiveError, NotReadyError, PeerError, Prot
 import type { Path } from './core/path.js';
 import type { JsonInput, JsonValue } from './core/value.js';
 import type { WatchListener } from './core/watchers.js';
-import type { ExpiryOptions, SetOptions } from './core/write-options.js';
+import { MAX_TTL_MS, type ExpiryOptions, type SetOptions } from './core/write-options.js';
 import { startCluster } from './cluster/cluster.js';
 import { connectToPrimary } from './cluster/primary.js';
 import { Collective } from './hub/hub.js';
@@ -227,7 +227,7 @@ type SeedArguments =
  * The default export (`import collective from 'collective'`, and `require('collective')`
  * itself): collective.js's constructor, `new collective(local, allHosts, callback)`, which
  * makes a hub (a `Collective`), with every module-level function, the hub class, the error
- * classes and `OPERATIONS` on it.
+ * classes, `OPERATIONS` and `MAX_TTL_MS` on it.
  */
 export interface CollectiveDefault {
   /** collective.js's constructor: a hub listening at `local`, linked to `allHosts` (see `Collective`). */
@@ -251,6 +251,7 @@ export interface CollectiveDefault {
   readonly stats: typeof stats;
   readonly isCollectiveIpcMessage: typeof isCollectiveIpcMessage;
   readonly OPERATIONS: typeof OPERATIONS;
+  readonly MAX_TTL_MS: typeof MAX_TTL_MS;
   readonly Collective: typeof Collective;
   readonly CollectiveError: typeof CollectiveError;
   readonly ClosedError: typeof ClosedError;
@@ -292,6 +293,7 @@ const collective = Object.assign(CollectiveSeed, {
   stats,
   isCollectiveIpcMessage,
   OPERATIONS,
+  MAX_TTL_MS,
   Collective,
   CollectiveError,
   ClosedError,

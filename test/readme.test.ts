@@ -85,7 +85,13 @@ async function countsUp(ports: number[], requests: number): Promise<number[]> {
 
 describe('the README quick starts run as pasted', { timeout: 60_000 }, () => {
   it('finds the marked blocks', () => {
-    expect([...blocks.keys()].sort()).toEqual(['machine.mjs', 'main.mjs', 'one.mjs', 'seed.cjs', 'server.mjs', 'task.mjs']);
+    expect([...blocks.keys()].sort()).toEqual(['expiry.mjs', 'machine.mjs', 'main.mjs', 'one.mjs', 'seed.cjs', 'server.mjs', 'task.mjs']);
+  });
+
+  it('sessions and rate limits that expire', async () => {
+    const expiry = run('expiry.mjs');
+    expect(await expiry.exited, expiry.output()).toBe(0);
+    expect(expiry.output()).toBe('true\nsessions.short expired\nundefined\n');
   });
 
   it('one process', async () => {

@@ -172,6 +172,15 @@ export class Simulation {
       // below the horizon it folded at must not be applied.
       arrive: (to, message, deliver) => {
         const receiver = this.hubs.get(to.host);
+        // Frames are lost, duplicated or reordered here, never altered: one that does not
+        // decode is a bug of the protocol's own encoding.
+        if (receiver !== undefined) {
+          try {
+            decodePeerFrame(message, receiver.replica.limits);
+          } catch (error) {
+            this.stats.malformed.push(`${(message as { t?: unknown } | null)?.t}: ${(error as Error).message}`);
+          }
+        }
         const late = receiver === undefined ? [] : this.#lateIn(receiver, message);
         deliver();
         for (const op of late) if (receiver!.log.has(opKey(op))) this.stats.appliedLate++;
@@ -251,9 +260,6 @@ export class Simulation {
       else this.#redial(hub, peer);
     });
     protocol.on('peer:error', (error) => {
-      // Frames are only ever lost, duplicated or reordered here: one that does not decode is
-      // a bug of the protocol's own encoding.
-      if (error.code === 'ERR_COLLECTIVE_PROTOCOL') this.stats.malformed.push(error.message);
       if (error.code !== 'ERR_COLLECTIVE_BELOW_HORIZON') return;
       this.stats.lateOps++;
       // The documented remedy, only ever needed outside the assumption: a hub whose writes the
