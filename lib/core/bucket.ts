@@ -22,19 +22,23 @@ function armedSince(before: ExpiryState, after: ExpiryState): readonly Armed[] {
  * lands here, and the tree keeps the trie only above it. Subtrees with expiries are small in
  * practice (a session, a counter); GC folds their ops like any others.
  */
+// Most buckets hold no records between folds (a session, a window): they share this one, frozen,
+// until an op comes.
+const NO_RECORDS: Op[] = Object.freeze([]) as unknown as Op[];
+
 export class Bucket {
   readonly depth: number;
   /** The folded state, or undefined: then the root's start (its parent's value there), nothing armed. */
   base: ExpiryState | undefined;
   /** Ops not folded yet, sorted by stamp. */
-  records: Op[] = [];
+  records: Op[] = NO_RECORDS;
   #current: ExpiryState | undefined;
   #currentStart: Slot | undefined;
   // Whether the base holds a write (a value other than the root's start), not only expiries
   // armed on what the start holds.
   #baseWrites: boolean;
 
-  constructor(depth: number, base?: ExpiryState, records: Op[] = [], baseWrites = base !== undefined) {
+  constructor(depth: number, base?: ExpiryState, records: Op[] = NO_RECORDS, baseWrites = base !== undefined) {
     this.depth = depth;
     this.base = base;
     this.records = records;
@@ -63,7 +67,8 @@ export class Bucket {
     const last = this.records[this.records.length - 1];
     if (last === undefined || isAfter(op.stamp, last.stamp)) {
       const before = this.current(start);
-      this.records.push(op);
+      if (this.records === NO_RECORDS) this.records = [op];
+      else this.records.push(op);
       this.#current = this.#step(before, op);
       return armedSince(before, this.#current);
     }
@@ -102,7 +107,7 @@ export class Bucket {
 
   #settle(next: ExpiryState, before: ExpiryState): readonly Armed[] {
     this.base = next;
-    this.records = [];
+    this.records = NO_RECORDS;
     this.#current = next;
     return armedSince(before, next);
   }
@@ -114,7 +119,7 @@ export class Bucket {
     if (next === current) return false;
     if (next.value !== current.value) this.#baseWrites = true;
     this.base = next;
-    this.records = [];
+    this.records = NO_RECORDS;
     this.#current = next;
     return true;
   }
@@ -141,7 +146,8 @@ export class Bucket {
     let state = before;
     for (let i = 0; i < count; i++) state = this.#step(state, this.records[i]!);
     state = fireDue(state, horizon.wall);
-    const folded = this.records.splice(0, count);
+    const folded = count === 0 ? [] : this.records.splice(0, count);
+    if (this.records.length === 0) this.records = NO_RECORDS;
     // An expiry that fired deleted something: a write too, like the ops that write a value.
     if (state.value !== before.value || folded.some((op) => op.kind !== 'ttl')) this.#baseWrites = true;
     if (state !== before || this.base !== undefined) this.base = state;
@@ -158,7 +164,8 @@ export class Bucket {
     while (count < this.records.length && isAfter(stamp, this.records[count]!.stamp)) count++;
     let latestWrite: Op | undefined;
     for (let i = count - 1; i >= 0 && latestWrite === undefined; i--) if (this.records[i]!.kind !== 'ttl') latestWrite = this.records[i];
-    this.records.splice(0, count);
+    if (count > 0) this.records.splice(0, count);
+    if (this.records.length === 0) this.records = NO_RECORDS;
     this.base = undefined;
     this.#baseWrites = false;
     this.#current = undefined;

@@ -1,11 +1,12 @@
 import { CEILING_NODE, compareStamps, type NodeId, type Stamp } from './clock.js';
 import { Bucket } from './bucket.js';
 import type { Armed, ExpiryState } from './expiry.js';
+import { KeyTimes } from './key-times.js';
 import { ABSENT, NO_BASE, TreeNode, type Slot } from './node.js';
 import type { Op, OpKind } from './op.js';
 import { adoptPath, isAllowedKey } from './path.js';
 import type { VersionVector } from './horizon.js';
-import { toStoredValue, type JsonValue } from './value.js';
+import { isPlainObject, toStoredValue, type JsonValue } from './value.js';
 
 /**
  * Plain-JSON forms of ops, version vectors and tree snapshots, and their decoders. Everything
@@ -239,7 +240,8 @@ export function decodeVector(input: unknown): VersionVector {
 }
 
 /**
- * A node of a tree snapshot: base (`b`, or `a: 1` for an absent base), ops, touch, kids; or, for
+ * A node of a tree snapshot: base (`b`, or `a: 1` for an absent base), ops, touch, kids, and
+ * the expiries of kids folded into the base (`f`: [key, time][], see TreeNode.folded); or, for
  * a subtree with expiries (`e`), its ops (`r`) and what was folded (`s`: a value as `b`/`a`, and
  * the expiries armed in it, `m`: [relative path, time][]).
  */
@@ -249,6 +251,7 @@ export interface NodeSnapshot {
   o?: WireOp[];
   t?: WireOp;
   k?: [string, NodeSnapshot][];
+  f?: [string, number][];
   e?: { r?: WireOp[]; s?: { b?: JsonValue; a?: 1; m?: [string[], number][]; w?: 1 } };
 }
 
@@ -272,6 +275,7 @@ export function encodeNode(node: TreeNode): NodeSnapshot {
   if (node.ops.length > 0) snapshot.o = node.ops.map(encodeOp);
   if (node.touch !== undefined) snapshot.t = encodeOp(node.touch);
   if (node.kids !== undefined) snapshot.k = node.kidEntries().map(([key, kid]) => [key, encodeNode(kid)]);
+  if (node.folded !== undefined) snapshot.f = [...node.folded];
   return snapshot;
 }
 
@@ -283,7 +287,7 @@ export function decodeNodeInto(node: TreeNode, input: unknown, path: string[], l
   if (!isRecord(input)) throw bad('snapshot node');
   if (path.length > limits.maxDepth) throw bad('snapshot depth');
   if (input.e !== undefined) {
-    if (path.length === 0 || ['b', 'a', 'o', 't', 'k'].some((field) => field in input)) throw bad('snapshot bucket');
+    if (path.length === 0 || ['b', 'a', 'o', 't', 'k', 'f'].some((field) => field in input)) throw bad('snapshot bucket');
     node.bucket = decodeBucket(input.e, path, limits, ops);
     return;
   }
@@ -314,6 +318,19 @@ export function decodeNodeInto(node: TreeNode, input: unknown, path: string[], l
       decodeNodeInto(kid, entry[1], [...path, key], limits, ops);
       node.addKid(key, kid);
     }
+  }
+  if (input.f !== undefined) {
+    // Each a key of the base (an object), no kid beside it, and no own op that would wipe it.
+    const base = node.base;
+    if (!Array.isArray(input.f) || input.f.length === 0 || node.ops.length > 0 || !isPlainObject(base)) throw bad('snapshot folded expiries');
+    const folded = new KeyTimes();
+    for (const entry of input.f) {
+      if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string') throw bad('snapshot folded expiry');
+      const key = entry[0];
+      if (!isAllowedKey(key) || !Object.hasOwn(base, key) || node.kid(key) !== undefined || folded.has(key)) throw bad('snapshot folded expiry key');
+      folded.set(key, decodeExpireAt(entry[1]));
+    }
+    node.folded = folded;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Bucket } from './bucket.js';
+import type { KeyTimes } from './key-times.js';
 import { compareStamps, isAfter, type Stamp } from './clock.js';
 import type { Op } from './op.js';
 import { ABSENT, applyOp, asObject, project, type Slot } from './slot.js';
@@ -35,6 +36,11 @@ const NO_OPS: Op[] = Object.freeze([]) as unknown as Op[];
  * - `base`: what GC folded, standing for ops at or below the horizon; older than any live op.
  * - `bucket`: set on a node whose subtree holds expiries: that subtree is then kept as the
  *   specification states it (core/bucket.ts), with no kids, ops or base of the trie's own.
+ * - `folded`: kids GC folded into `base` although each expires (a session, a window): key to
+ *   expiry time. A kid that is only a value with one expiry at its root costs a map entry here
+ *   instead of a node and a bucket; it becomes a bucket again as soon as anything but a read
+ *   reaches it (ReplicatedTree.#kidAt). Valid only with `base` and no own ops: whatever
+ *   replaces either drops it.
  */
 export class TreeNode {
   /** Own live ops, sorted by stamp. Shared and frozen while empty: assign, never push to it. */
@@ -54,6 +60,7 @@ export class TreeNode {
   /** The view holds until this time (ms): an expiry in the subtree comes due then. */
   viewUntil = Number.POSITIVE_INFINITY;
   bucket: Bucket | undefined = undefined;
+  folded: KeyTimes | undefined = undefined;
 
   constructor(start: Slot) {
     this.start = start;
@@ -67,6 +74,7 @@ export class TreeNode {
 
   /** Inserts an own op at `index` of the sorted ops. */
   insertOp(index: number, op: Op): void {
+    this.folded = undefined;
     if (this.ops === NO_OPS) this.ops = [op];
     else if (index === this.ops.length) this.ops.push(op);
     else this.ops.splice(index, 0, op);
@@ -74,6 +82,7 @@ export class TreeNode {
 
   /** Makes `op` the only own op (a set or delete wipes the others). Reuses the array. */
   replaceOps(op: Op): void {
+    this.folded = undefined;
     if (this.ops === NO_OPS) this.ops = [op];
     else {
       this.ops.length = 1;
@@ -110,6 +119,7 @@ export class TreeNode {
   }
 
   dropKids(): void {
+    this.folded = undefined;
     this.kids = undefined;
     this.kidCount = 0;
   }
@@ -181,6 +191,19 @@ export function viewOf(node: TreeNode, clock: ExpiryClock): Slot {
   }
   let value = node.own;
   let until = Number.POSITIVE_INFINITY;
+  if (node.folded !== undefined) {
+    const now = clock();
+    let expired: string[] | undefined;
+    for (const [key, at] of node.folded) {
+      if (at <= now) (expired ??= []).push(key);
+      else if (at < until) until = at;
+    }
+    if (expired !== undefined) {
+      const kept: Record<string, JsonValue> = { ...(value as Record<string, JsonValue>) };
+      for (const key of expired) delete kept[key];
+      value = Object.freeze(kept);
+    }
+  }
   if (node.kids !== undefined && (isPlainObject(value) || kidsWrite(node))) {
     const merged: Record<string, JsonValue> = isPlainObject(value) ? { ...value } : {};
     for (const key in node.kids) {
@@ -260,6 +283,7 @@ export function pruneOlder(node: TreeNode, stamp: Op['stamp']): Op | undefined {
     node.takeOps(count);
   }
   node.base = NO_BASE;
+  node.folded = undefined;
   if (node.touch !== undefined && isAfter(stamp, node.touch.stamp)) {
     removed = laterOp(removed, node.touch);
     node.touch = undefined;

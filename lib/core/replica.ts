@@ -403,6 +403,7 @@ export class Replica {
     root.touch = fresh.root.touch;
     root.kids = fresh.root.kids;
     root.kidCount = fresh.root.kidCount;
+    root.folded = fresh.root.folded;
     this.#tree.restored(fresh.latest());
     // The vector's entry carries the stamp of this origin's latest op, as every receiver of the
     // restamped ops will record it (a fresh tick here would make the vectors differ).
@@ -496,6 +497,7 @@ export class Replica {
     root.touch = source.touch;
     root.kids = source.kids;
     root.kidCount = source.kidCount;
+    root.folded = source.folded;
     this.#tree.restored(other.#tree.latest());
     this.#sequences.adopt(other.#sequences);
     for (const [origin, entry] of Object.entries(this.#sequences.vector())) this.#keepOwnSeqAhead(origin, entry.seq);

@@ -24,6 +24,7 @@ import {
 } from './node.js';
 import { touchesExpiry, type Op } from './op.js';
 import type { Segments } from './path.js';
+import { KeyTimes } from './key-times.js';
 import { Schedule, type Due } from './schedule.js';
 import { valueIn, withValueIn } from './subtree.js';
 import { isPlainObject, type JsonValue } from './value.js';
@@ -81,6 +82,15 @@ function isOverwrite(op: Pick<Op, 'kind'>): boolean {
  * every op received, sorted by stamp, on an empty tree (DESIGN.md section 3), expiries
  * included (section 7): a subtree that holds one is kept as a Bucket, replayed by the rule.
  */
+// Whether a kid can be folded into its parent's base with its expiry beside it: a bucket
+// holding only a value (no record left) with one expiry, at its root.
+function foldsWithExpiry(kid: TreeNode): boolean {
+  const bucket = kid.bucket;
+  if (bucket === undefined || bucket.records.length > 0 || bucket.base === undefined) return false;
+  const { value, armed } = bucket.base;
+  return value !== ABSENT && armed.length === 1 && armed[0]!.path.length === 0 && kid.kids === undefined;
+}
+
 export class ReplicatedTree {
   readonly root: TreeNode = new TreeNode(EMPTY_OBJECT);
   #latest: Stamp | undefined;
@@ -121,9 +131,19 @@ export class ReplicatedTree {
       if (kid === undefined) break;
       node = kid;
       depth++;
-      if (kid.bucket !== undefined) return valueIn(viewOf(kid, this.#clock), path.slice(depth));
+      if (kid.bucket !== undefined) {
+        // viewOf's check, inlined: the hot read of an expiring key is a cached view still valid.
+        let view = kid.view;
+        if (view === STALE || this.#clock() >= kid.viewUntil) view = viewOf(kid, this.#clock);
+        return depth === path.length ? (view as Slot) : valueIn(view as Slot, path.slice(depth));
+      }
     }
     if (depth === path.length) return viewOf(node, this.#clock);
+    // A kid folded with its expiry (see TreeNode.folded) is gone once that comes.
+    if (node.folded !== undefined) {
+      const at = node.folded.get(path[depth]!);
+      if (at !== undefined && this.#clock() >= at) return ABSENT;
+    }
     // The rest of the path is not overlaid by any later write: it lies in this node's own value.
     let value: unknown = node.own;
     for (; depth < path.length; depth++) {
@@ -171,21 +191,39 @@ export class ReplicatedTree {
     return this.#applyLate(op);
   }
 
-  #kid(node: TreeNode, key: string): TreeNode {
-    let kid = node.kid(key);
+  // The kid of `node` at `path[depth]`, created if missing.
+  #kid(node: TreeNode, path: Segments, depth: number): TreeNode {
+    let kid = this.#kidAt(node, path, depth);
     if (kid === undefined) {
-      kid = new TreeNode(project(node.own, key));
-      node.addKid(key, kid);
+      kid = new TreeNode(project(node.own, path[depth]!));
+      node.addKid(path[depth]!, kid);
     }
     return kid;
+  }
+
+  // The kid of `node` at `path[depth]`, if there is one: a kid folded with its expiry becomes a
+  // node with its bucket again, for anything but a read to reach it.
+  #kidAt(node: TreeNode, path: Segments, depth: number): TreeNode | undefined {
+    const key = path[depth]!;
+    const kid = node.kid(key);
+    if (kid !== undefined || node.folded === undefined) return kid;
+    const at = node.folded.get(key);
+    if (at === undefined) return undefined;
+    node.folded.delete(key);
+    if (node.folded.size === 0) node.folded = undefined;
+    const unfolded = new TreeNode(project(node.own, key));
+    // Its value is in the parent's base already: the bucket writes nothing of its own.
+    unfolded.bucket = new Bucket(depth + 1, { value: unfolded.start, armed: [{ path: [], at }] }, undefined, false);
+    node.addKid(key, unfolded);
+    return unfolded;
   }
 
   // The node at `path`, created if missing, with every view on the way marked stale.
   #reach(path: Segments): TreeNode {
     let node = this.root;
-    for (const key of path) {
+    for (let depth = 0; depth < path.length; depth++) {
       node.view = STALE;
-      node = this.#kid(node, key);
+      node = this.#kid(node, path, depth);
     }
     node.view = STALE;
     return node;
@@ -195,7 +233,7 @@ export class ReplicatedTree {
   #bucketOn(path: Segments): { node: TreeNode; depth: number } | undefined {
     let node = this.root;
     for (let depth = 0; depth < path.length; depth++) {
-      const kid = node.kid(path[depth]!);
+      const kid = this.#kidAt(node, path, depth);
       if (kid === undefined) return undefined;
       node = kid;
       if (kid.bucket !== undefined) return { node: kid, depth: depth + 1 };
@@ -214,7 +252,11 @@ export class ReplicatedTree {
   }
 
   // Expiries newly armed in the bucket at `root` (its path), for the schedule.
-  #track(root: Segments, armed: readonly Armed[]): void {
+  // `path` cut at `depth` (the path itself when that is all of it: most expiries are armed
+  // at the path written, and the schedule then shares its array).
+  #track(path: Segments, depth: number, armed: readonly Armed[]): void {
+    if (armed.length === 0) return;
+    const root = depth === path.length ? path : path.slice(0, depth);
     for (const entry of armed) this.#schedule.add({ at: entry.at, path: entry.path.length === 0 ? root : [...root, ...entry.path] });
   }
 
@@ -227,7 +269,7 @@ export class ReplicatedTree {
       const depth = found?.depth ?? op.path.length;
       this.#stale(op.path, depth);
       if (found === undefined) this.#convert(node, depth);
-      this.#track(op.path.slice(0, depth), node.bucket!.insert(op, node.start));
+      this.#track(op.path, depth, node.bucket!.insert(op, node.start));
       return;
     }
     const node = this.#reach(op.path);
@@ -282,6 +324,7 @@ export class ReplicatedTree {
     for (const op of node.ops) records.push(op);
     if (node.touch !== undefined) records.push(node.touch);
     let folded = node.base !== NO_BASE ? node.base : undefined;
+    if (node.folded !== undefined) for (const [key, at] of node.folded) armed.push({ path: [...relative, key], at });
     // With live own ops, kids hold only later records (their folded content was wiped).
     const own = node.ops.length > 0 || node.touch !== undefined;
     for (const [key, kid] of node.kidEntries()) {
@@ -307,7 +350,7 @@ export class ReplicatedTree {
       const depth = found?.depth ?? op.path.length;
       this.#stale(op.path, depth);
       if (found === undefined) this.#convert(node, depth);
-      this.#track(op.path.slice(0, depth), node.bucket!.applyFinal(op, time, node.start));
+      this.#track(op.path, depth, node.bucket!.applyFinal(op, time, node.start));
       return;
     }
     const { kind, path, value } = op;
@@ -336,7 +379,7 @@ export class ReplicatedTree {
     const depth = found?.depth ?? path.length;
     this.#stale(path, depth);
     if (found === undefined) this.#convert(node, depth);
-    this.#track(path.slice(0, depth), node.bucket!.restate(path.slice(depth), value, armed, node.start, underObject));
+    this.#track(path, depth, node.bucket!.restate(path.slice(depth), value, armed, node.start, underObject));
   }
 
   // Nothing at `path` any more, and its parent is not made an object for it: its node goes.
@@ -380,7 +423,7 @@ export class ReplicatedTree {
     const chain: TreeNode[] = [this.root];
     let node = this.root;
     for (let depth = 0; depth < op.path.length; depth++) {
-      const kid = node.kid(op.path[depth]!);
+      const kid = this.#kidAt(node, op.path, depth);
       if (kid === undefined) break;
       chain.push(kid);
       node = kid;
@@ -389,7 +432,7 @@ export class ReplicatedTree {
         const bucket = kid.bucket;
         const before = bucket.current(kid.start);
         const wrote = bucket.writes();
-        this.#track(op.path.slice(0, depth + 1), bucket.insert(op, kid.start));
+        this.#track(op.path, depth + 1, bucket.insert(op, kid.start));
         return this.#restated(op.path.slice(0, depth + 1), before, wrote, bucket, kid.start);
       }
       const last = kid.lastOwnOp();
@@ -400,7 +443,7 @@ export class ReplicatedTree {
       }
     }
     for (let depth = chain.length - 1; depth < op.path.length; depth++) {
-      node = this.#kid(node, op.path[depth]!);
+      node = this.#kid(node, op.path, depth);
       chain.push(node);
     }
     const target = chain[chain.length - 1]!;
@@ -412,7 +455,7 @@ export class ReplicatedTree {
       const bucket = target.bucket!;
       const before = bucket.current(target.start);
       const wrote = bucket.writes();
-      this.#track(op.path, bucket.insert(op, target.start));
+      this.#track(op.path, op.path.length, bucket.insert(op, target.start));
       return this.#restated(op.path, before, wrote, bucket, target.start);
     }
     if (!this.#insertOwn(target, op)) return null;
@@ -492,28 +535,46 @@ export class ReplicatedTree {
         node.touch = undefined;
       }
     }
+    // Kids folded with their expiries: those due by the horizon fire for good (nothing earlier
+    // can come any more), as in a bucket.
+    const collapsed: [string, Slot][] = [];
+    let kidsOld = false;
+    if (node.folded !== undefined) {
+      for (const [key, at] of node.folded) {
+        if (at > horizon.wall) continue;
+        node.folded.delete(key);
+        collapsed.push([key, ABSENT]);
+        kidsOld = true;
+      }
+      if (node.folded.size === 0) node.folded = undefined;
+    }
     // Kids only hold ops later than every own op, so with own ops left there is nothing to fold.
     if (node.ops.length === 0 && node.kids !== undefined) {
-      const collapsed: [string, Slot][] = [];
-      let kidsOld = false;
       for (const [key, kid] of node.kidEntries()) {
         kidsOld = this.#collectNode(kid, horizon, folded) || kidsOld;
         if (kid.isEmpty()) node.removeKid(key);
-        else if (kid.ops.length === 0 && kid.touch === undefined && kid.kids === undefined && kid.bucket === undefined) {
+        else if (kid.ops.length === 0 && kid.touch === undefined && kid.kids === undefined && kid.bucket === undefined && kid.folded === undefined) {
           collapsed.push([key, viewOf(kid, this.#clock)]);
           node.removeKid(key);
+        } else if (node.touch === undefined && foldsWithExpiry(kid)) {
+          // A value with one expiry at its root: kept in this node's base, its expiry beside it.
+          const state = kid.bucket!.base!;
+          collapsed.push([key, state.value]);
+          (node.folded ??= new KeyTimes()).set(key, state.armed[0]!.at);
+          node.removeKid(key);
+          kidsOld = true;
         }
       }
-      if (kidsOld) {
-        hadOld = true;
-        const current = asObject(node.base !== NO_BASE ? node.base : node.start);
-        const merged: Record<string, JsonValue> = { ...(current as Record<string, JsonValue>) };
-        for (const [key, value] of collapsed) {
-          if (value === ABSENT) delete merged[key];
-          else merged[key] = value;
-        }
-        node.base = Object.freeze(merged);
+    }
+    if (kidsOld) {
+      hadOld = true;
+      const current = asObject(node.base !== NO_BASE ? node.base : node.start);
+      const merged: Record<string, JsonValue> = { ...(current as Record<string, JsonValue>) };
+      for (const [key, value] of collapsed) {
+        if (value === ABSENT) delete merged[key];
+        else merged[key] = value;
       }
+      node.base = Object.freeze(merged);
     }
     if (hadOld) {
       node.own = foldOwn(node);
@@ -628,8 +689,8 @@ export class ReplicatedTree {
 
   #nodeAt(path: Segments): TreeNode | undefined {
     let node: TreeNode | undefined = this.root;
-    for (const key of path) {
-      node = node.kid(key);
+    for (let depth = 0; depth < path.length; depth++) {
+      node = this.#kidAt(node, path, depth);
       if (node === undefined) return undefined;
     }
     return node;
@@ -640,6 +701,7 @@ export class ReplicatedTree {
       for (const entry of node.bucket.current(node.start).armed) armed.push({ path: [...relative, ...entry.path], at: entry.at });
       return;
     }
+    if (node.folded !== undefined) for (const [key, at] of node.folded) armed.push({ path: [...relative, key], at });
     for (const [key, kid] of node.kidEntries()) this.#armedBelow(kid, [...relative, key], armed);
   }
 
@@ -701,9 +763,10 @@ export class ReplicatedTree {
 
   #trackAll(node: TreeNode, path: Segments): void {
     if (node.bucket !== undefined) {
-      this.#track(path, node.bucket.current(node.start).armed);
+      this.#track(path, path.length, node.bucket.current(node.start).armed);
       return;
     }
+    if (node.folded !== undefined) for (const [key, at] of node.folded) this.#schedule.add({ at, path: [...path, key] });
     for (const [key, kid] of node.kidEntries()) this.#trackAll(kid, [...path, key]);
   }
 }

@@ -38,11 +38,12 @@ export function formatRate(opsPerSecond) {
 function format(value) {
   if (typeof value === 'number') return formatRate(value);
   if (value.ms !== undefined) return `${value.ms.toFixed(3)} ms`;
+  if (value.bytes !== undefined) return `${value.bytes.toFixed(0)} B`;
   return `${value.s.toFixed(2)} s`;
 }
 
 function magnitude(value) {
-  return typeof value === 'number' ? value : (value.ms ?? value.s);
+  return typeof value === 'number' ? value : (value.ms ?? value.bytes ?? value.s);
 }
 
 // Every row printed, for the one summary table at the end of `npm run bench`.
@@ -69,7 +70,8 @@ function cells([name, value, baseName, baseValue, target]) {
 
 /**
  * Prints rows of [figure, value, baseline, baselineValue, target] with the ratio. A value is a
- * rate (ops/s) or a duration (`{ ms }`, `{ s }`); a ratio is value over baseline either way.
+ * rate (ops/s), a duration (`{ ms }`, `{ s }`) or a size (`{ bytes }`); a ratio is value over
+ * baseline either way.
  */
 export function table(title, rows) {
   console.log(`\n${title}`);

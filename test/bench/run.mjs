@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { runClusterBench } from './cluster.mjs';
 import { runCoreBench } from './core.mjs';
+import { runExpiryBench } from './expiry.mjs';
 import { runMeshBench } from './mesh.mjs';
 import { runThreadsBench } from './threads.mjs';
 import { runRedisBench } from './redis.mjs';
@@ -11,6 +12,7 @@ const figures = {
   node: process.version,
   date: new Date().toISOString(),
   core: runCoreBench(),
+  expiry: runExpiryBench(),
   cluster: runClusterBench(),
   threads: await runThreadsBench({ rounds: 3, ops: 200_000 }),
   mesh: await runMeshBench({ rounds: 3, ops: 300_000 }),
