@@ -1,9 +1,15 @@
+import type { KeyTimes } from './key-times.js';
 import type { Segments } from './path.js';
 
-/** An expiry armed somewhere in a tree: where (the whole path) and when (ms). */
+/**
+ * An expiry armed somewhere in a tree: where (the whole path) and when (ms). In the tree's
+ * schedule, an entry with `folded` stands for the kids a node folded with their expiries (the
+ * node at `path`): `at` is the earliest of them.
+ */
 export interface Due {
   readonly at: number;
   readonly path: Segments;
+  readonly folded?: KeyTimes;
 }
 
 /**
@@ -58,5 +64,13 @@ export class Schedule {
 
   clear(): void {
     this.#heap.length = 0;
+  }
+
+  /** Drops every entry `keep` refuses, in one pass (then restores the heap order). */
+  retain(keep: (due: Due) => boolean): void {
+    const kept = this.#heap.filter(keep);
+    this.#heap.length = 0;
+    kept.sort((a, b) => a.at - b.at); // a sorted array is a heap
+    for (const due of kept) this.#heap.push(due);
   }
 }

@@ -105,6 +105,11 @@ export class ReplicatedTree {
     return this.#readFloor;
   };
   readonly #schedule = new Schedule();
+  // Expiries due by this time were taken off the schedule (takeDue): a kid folded or unfolded
+  // with one of those is not scheduled again.
+  #takenUpTo = Number.NEGATIVE_INFINITY;
+  // Kids folded with their expiries since the schedule last dropped their own entries.
+  #foldedSince = 0;
 
   /** `clock` reads the time expiries are due by (ms); it is called only where one is armed. */
   constructor(clock: ExpiryClock = Date.now) {
@@ -139,10 +144,14 @@ export class ReplicatedTree {
       }
     }
     if (depth === path.length) return viewOf(node, this.#clock);
-    // A kid folded with its expiry (see TreeNode.folded) is gone once that comes.
+    // A kid folded with its expiry (see TreeNode.folded) is gone once that comes: looked up
+    // only once the earliest of this node's may have come.
     if (node.folded !== undefined) {
-      const at = node.folded.get(path[depth]!);
-      if (at !== undefined && this.#clock() >= at) return ABSENT;
+      const now = this.#clock();
+      if (now >= node.folded.earliest) {
+        const at = node.folded.get(path[depth]!);
+        if (at !== undefined && now >= at) return ABSENT;
+      }
     }
     // The rest of the path is not overlaid by any later write: it lies in this node's own value.
     let value: unknown = node.own;
@@ -215,6 +224,7 @@ export class ReplicatedTree {
     // Its value is in the parent's base already: the bucket writes nothing of its own.
     unfolded.bucket = new Bucket(depth + 1, { value: unfolded.start, armed: [{ path: [], at }] }, undefined, false);
     node.addKid(key, unfolded);
+    if (at > this.#takenUpTo) this.#schedule.add({ at, path: path.slice(0, depth + 1) });
     return unfolded;
   }
 
@@ -514,12 +524,18 @@ export class ReplicatedTree {
    */
   collect(horizon: Stamp): Op[] {
     const folded: Op[] = [];
-    this.#collectNode(this.root, horizon, folded);
+    this.#collectNode(this.root, horizon, folded, []);
+    // Kids folded with their expiries come up through their node's entry: drop their own
+    // entries, once enough of them piled up for a pass over the schedule to pay.
+    if (this.#foldedSince > Math.max(1024, this.#schedule.size / 4)) {
+      this.#foldedSince = 0;
+      this.#schedule.retain((due) => due.folded !== undefined || !this.#isFoldedKey(due));
+    }
     return folded;
   }
 
   // Returns whether the subtree holds anything at or below the horizon (before folding).
-  #collectNode(node: TreeNode, horizon: Stamp, folded: Op[]): boolean {
+  #collectNode(node: TreeNode, horizon: Stamp, folded: Op[], path: string[]): boolean {
     if (node.bucket !== undefined) return this.#collectBucket(node, horizon, folded);
     let count = 0;
     while (count < node.ops.length && !isAfter(node.ops[count]!.stamp, horizon)) count++;
@@ -551,7 +567,9 @@ export class ReplicatedTree {
     // Kids only hold ops later than every own op, so with own ops left there is nothing to fold.
     if (node.ops.length === 0 && node.kids !== undefined) {
       for (const [key, kid] of node.kidEntries()) {
-        kidsOld = this.#collectNode(kid, horizon, folded) || kidsOld;
+        path.push(key);
+        kidsOld = this.#collectNode(kid, horizon, folded, path) || kidsOld;
+        path.pop();
         if (kid.isEmpty()) node.removeKid(key);
         else if (kid.ops.length === 0 && kid.touch === undefined && kid.kids === undefined && kid.bucket === undefined && kid.folded === undefined) {
           collapsed.push([key, viewOf(kid, this.#clock)]);
@@ -560,11 +578,14 @@ export class ReplicatedTree {
           // A value with one expiry at its root: kept in this node's base, its expiry beside it.
           const state = kid.bucket!.base!;
           collapsed.push([key, state.value]);
-          (node.folded ??= new KeyTimes()).set(key, state.armed[0]!.at);
+          const at = state.armed[0]!.at;
+          (node.folded ??= new KeyTimes()).set(key, at, at > this.#takenUpTo);
           node.removeKid(key);
+          this.#foldedSince++;
           kidsOld = true;
         }
       }
+      if (node.folded !== undefined) this.#scheduleFolded(node.folded, path);
     }
     if (kidsOld) {
       hadOld = true;
@@ -625,30 +646,83 @@ export class ReplicatedTree {
 
   // ---- expiries over time ----
 
-  // Whether the schedule's entry still holds: that expiry is armed there, at that time.
-  #holds(due: Due): { node: TreeNode; depth: number } | undefined {
-    const found = this.#bucketOn(due.path);
-    if (found === undefined) return undefined;
-    const relative = due.path.slice(found.depth);
-    const armed = found.node.bucket!.current(found.node.start).armed;
-    return armed.some((entry) => entry.at === due.at && samePath(entry.path, relative)) ? found : undefined;
+  // Whether the schedule's entry still holds: that expiry is armed there, at that time (for a
+  // node's folded kids: the node still holds them, and that is the earliest). Nothing unfolds.
+  #holds(due: Due): boolean {
+    if (due.folded !== undefined) return due.folded.scheduledAt === due.at && this.#peekNode(due.path)?.folded === due.folded && due.folded.nextTime() === due.at;
+    let node = this.root;
+    for (let depth = 0; depth < due.path.length; depth++) {
+      const kid = node.kid(due.path[depth]!);
+      // A kid folded since: its node's entry stands for it now.
+      if (kid === undefined) return false;
+      node = kid;
+      if (kid.bucket !== undefined) {
+        const relative = due.path.slice(depth + 1);
+        return kid.bucket.current(kid.start).armed.some((entry) => entry.at === due.at && samePath(entry.path, relative));
+      }
+    }
+    return false;
+  }
+
+  // The node at `path`, if it exists, without unfolding anything.
+  #peekNode(path: Segments): TreeNode | undefined {
+    let node: TreeNode | undefined = this.root;
+    for (let depth = 0; depth < path.length && node !== undefined; depth++) node = node.kid(path[depth]!);
+    return node;
+  }
+
+  // Whether `due` (an entry of its own) is a kid now folded with its expiry.
+  #isFoldedKey(due: Due): boolean {
+    if (due.path.length === 0) return false;
+    return this.#peekNode(due.path.slice(0, -1))?.folded?.get(due.path[due.path.length - 1]!) === due.at;
+  }
+
+  // Gives the folded kids of the node at `path` an entry in the schedule at their earliest
+  // time, unless one that early is there.
+  #scheduleFolded(folded: KeyTimes, path: Segments): void {
+    const at = folded.nextTime();
+    if (at === undefined || at >= folded.scheduledAt) return;
+    folded.scheduledAt = at;
+    this.#schedule.add({ at, path: [...path], folded });
+  }
+
+  // An entry that no longer holds is dropped; a node's, if it was the live one, is replaced by
+  // one at the node's earliest time now.
+  #dropEntry(due: Due): void {
+    this.#schedule.pop();
+    const folded = due.folded;
+    if (folded === undefined || folded.scheduledAt !== due.at) return;
+    folded.scheduledAt = Number.POSITIVE_INFINITY;
+    if (this.#peekNode(due.path)?.folded === folded) this.#scheduleFolded(folded, due.path);
   }
 
   /** When the next armed expiry comes due (ms), if any. */
   nextDue(): number | undefined {
     for (let due = this.#schedule.peek(); due !== undefined; due = this.#schedule.peek()) {
-      if (this.#holds(due) !== undefined) return due.at;
-      this.#schedule.pop();
+      if (this.#holds(due)) return due.at;
+      this.#dropEntry(due);
     }
     return undefined;
   }
 
   /** Takes the armed expiries due by `time` off the schedule (each once): for watchers, a timer. */
   takeDue(time: number): Due[] {
+    if (time > this.#takenUpTo) this.#takenUpTo = time;
     const due: Due[] = [];
     for (let next = this.#schedule.peek(); next !== undefined && next.at <= time; next = this.#schedule.peek()) {
+      if (!this.#holds(next)) {
+        this.#dropEntry(next);
+        continue;
+      }
       this.#schedule.pop();
-      if (this.#holds(next) !== undefined) due.push(next);
+      const folded = next.folded;
+      if (folded === undefined) {
+        due.push(next);
+        continue;
+      }
+      folded.scheduledAt = Number.POSITIVE_INFINITY;
+      for (const [key, at] of folded.takeDue(time)) due.push({ at, path: [...next.path, key] });
+      this.#scheduleFolded(folded, next.path);
     }
     return due;
   }
@@ -766,7 +840,10 @@ export class ReplicatedTree {
       this.#track(path, path.length, node.bucket.current(node.start).armed);
       return;
     }
-    if (node.folded !== undefined) for (const [key, at] of node.folded) this.#schedule.add({ at, path: [...path, key] });
+    if (node.folded !== undefined) {
+      node.folded.scheduledAt = Number.POSITIVE_INFINITY;
+      this.#scheduleFolded(node.folded, path);
+    }
     for (const [key, kid] of node.kidEntries()) this.#trackAll(kid, [...path, key]);
   }
 }
