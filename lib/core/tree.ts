@@ -82,6 +82,21 @@ function isOverwrite(op: Pick<Op, 'kind'>): boolean {
  * every op received, sorted by stamp, on an empty tree (DESIGN.md section 3), expiries
  * included (section 7): a subtree that holds one is kept as a Bucket, replayed by the rule.
  */
+// The value at `path` from `depth` on inside `value` (a node's own value: the rest of the path
+// is not overlaid by any later write), or ABSENT.
+function ownValueIn(value: unknown, path: Segments, depth: number): Slot {
+  for (; depth < path.length; depth++) {
+    if (typeof value !== 'object' || value === null) return ABSENT;
+    const key = path[depth]!;
+    if (key === 'length' && Array.isArray(value)) return ABSENT; // own, but not an element
+    value = (value as Record<string, unknown>)[key];
+    // Stored values never hold functions or undefined, so either means the key is not an
+    // own property (an inherited method such as `toString`): one lookup instead of hasOwn.
+    if (value === undefined || typeof value === 'function') return ABSENT;
+  }
+  return value as Slot;
+}
+
 // Whether a kid can be folded into its parent's base with its expiry beside it: a bucket
 // holding only a value (no record left) with one expiry, at its root.
 function foldsWithExpiry(kid: TreeNode): boolean {
@@ -110,6 +125,9 @@ export class ReplicatedTree {
   #takenUpTo = Number.NEGATIVE_INFINITY;
   // Kids folded with their expiries since the schedule last dropped their own entries.
   #foldedSince = 0;
+  // Whether this tree ever held an expiry (a bucket, a folded kid): reads of a tree that never
+  // did skip looking for them.
+  #expiring = false;
 
   /** `clock` reads the time expiries are due by (ms); it is called only where one is armed. */
   constructor(clock: ExpiryClock = Date.now) {
@@ -129,6 +147,16 @@ export class ReplicatedTree {
   get(path: Segments): Slot {
     let node = this.root;
     let depth = 0;
+    if (!this.#expiring) {
+      for (; depth < path.length; depth++) {
+        const kids = node.kids;
+        if (kids === undefined) break;
+        const kid = kids[path[depth]!];
+        if (kid === undefined) break;
+        node = kid;
+      }
+      return depth === path.length ? viewOf(node, this.#clock) : ownValueIn(node.own, path, depth);
+    }
     while (depth < path.length) {
       const kids = node.kids;
       if (kids === undefined) break;
@@ -137,10 +165,8 @@ export class ReplicatedTree {
       node = kid;
       depth++;
       if (kid.bucket !== undefined) {
-        // viewOf's check, inlined: the hot read of an expiring key is a cached view still valid.
-        let view = kid.view;
-        if (view === STALE || this.#clock() >= kid.viewUntil) view = viewOf(kid, this.#clock);
-        return depth === path.length ? (view as Slot) : valueIn(view as Slot, path.slice(depth));
+        const view = viewOf(kid, this.#clock);
+        return depth === path.length ? view : valueIn(view, path.slice(depth));
       }
     }
     if (depth === path.length) return viewOf(node, this.#clock);
@@ -153,18 +179,7 @@ export class ReplicatedTree {
         if (at !== undefined && now >= at) return ABSENT;
       }
     }
-    // The rest of the path is not overlaid by any later write: it lies in this node's own value.
-    let value: unknown = node.own;
-    for (; depth < path.length; depth++) {
-      if (typeof value !== 'object' || value === null) return ABSENT;
-      const key = path[depth]!;
-      if (key === 'length' && Array.isArray(value)) return ABSENT; // own, but not an element
-      value = (value as Record<string, unknown>)[key];
-      // Stored values never hold functions or undefined, so either means the key is not an
-      // own property (an inherited method such as `toString`): one lookup instead of hasOwn.
-      if (value === undefined || typeof value === 'function') return ABSENT;
-    }
-    return value as Slot;
+    return ownValueIn(node.own, path, depth);
   }
 
   /** The whole tree as one frozen object. */
@@ -317,6 +332,7 @@ export class ReplicatedTree {
     node.own = node.start;
     node.view = STALE;
     const value = folded === undefined ? node.start : folded;
+    this.#expiring = true;
     node.bucket = new Bucket(depth, folded === undefined && armed.length === 0 ? undefined : { value, armed }, records, folded !== undefined);
   }
 
@@ -836,6 +852,7 @@ export class ReplicatedTree {
   }
 
   #trackAll(node: TreeNode, path: Segments): void {
+    if (node.bucket !== undefined || node.folded !== undefined) this.#expiring = true;
     if (node.bucket !== undefined) {
       this.#track(path, path.length, node.bucket.current(node.start).armed);
       return;
