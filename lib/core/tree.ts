@@ -282,7 +282,11 @@ export class ReplicatedTree {
   #track(path: Segments, depth: number, armed: readonly Armed[]): void {
     if (armed.length === 0) return;
     const root = depth === path.length ? path : path.slice(0, depth);
-    for (const entry of armed) this.#schedule.add({ at: entry.at, path: entry.path.length === 0 ? root : [...root, ...entry.path] });
+    for (const entry of armed) {
+      // Taken off already (a late op replayed the bucket, which arms it again): not twice.
+      if (entry.at <= this.#takenUpTo) continue;
+      this.#schedule.add({ at: entry.at, path: entry.path.length === 0 ? root : [...root, ...entry.path] });
+    }
   }
 
   // The common case, every local write of a hub: the op is later than everything held, so it
@@ -725,6 +729,7 @@ export class ReplicatedTree {
   takeDue(time: number): Due[] {
     if (time > this.#takenUpTo) this.#takenUpTo = time;
     const due: Due[] = [];
+    let seen: Set<string> | undefined;
     for (let next = this.#schedule.peek(); next !== undefined && next.at <= time; next = this.#schedule.peek()) {
       if (!this.#holds(next)) {
         this.#dropEntry(next);
@@ -733,6 +738,10 @@ export class ReplicatedTree {
       this.#schedule.pop();
       const folded = next.folded;
       if (folded === undefined) {
+        // The same expiry scheduled twice (a bucket replayed for a late op arms it again): once.
+        const key = `${next.at}\u0000${next.path.join('\u0000')}`;
+        if ((seen ??= new Set()).has(key)) continue;
+        seen.add(key);
         due.push(next);
         continue;
       }

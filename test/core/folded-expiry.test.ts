@@ -83,3 +83,18 @@ describe('kids folded with their expiries', () => {
     expect(() => Replica.fromSnapshot(snapshot, { id: 'other' as NodeId })).toThrow(/folded expiry key/);
   });
 });
+
+describe('the schedule', () => {
+  it('takes an expiry once although a late op replayed its bucket (which arms it again)', () => {
+    const clock = { now: 10_000 };
+    const hub = new Replica({ id: 'hub' as NodeId, now: () => clock.now, expiryClock: () => clock.now });
+    const peer = new Replica({ id: 'peer' as NodeId, now: () => clock.now - 50 });
+    const late = peer.set('x.y', 1); // stamped before the hub's write below
+    hub.set('x', { a: 1 }, { ttl: 100 });
+    hub.apply(late);
+    hub.apply(peer.set('x.z', 2)); // and one more, in order, after the first replay
+    clock.now += 200;
+    expect(hub.expireDue().map((due) => due.path.join('.'))).toEqual(['x']);
+    expect(hub.expireDue()).toEqual([]);
+  });
+});
