@@ -17,7 +17,9 @@ export class KeyTimes {
   // A min-heap of (time, key), in two arrays.
   readonly #heapTimes: number[] = [];
   readonly #heapKeys: string[] = [];
-  // The earliest time set without a heap entry (one taken off the schedule already).
+  // The earliest time of a key with no heap entry (set after it was taken off the schedule, or
+  // taken since: a key stays here until GC fires it for good). Only lowered until the table
+  // empties: a bound, not the minimum.
   #unscheduledMin = Number.POSITIVE_INFINITY;
   /** The time of this node's entry in the tree's schedule (Infinity: none). */
   scheduledAt = Number.POSITIVE_INFINITY;
@@ -51,7 +53,7 @@ export class KeyTimes {
   delete(key: string): boolean {
     if (this.#times[key] === undefined) return false;
     delete this.#times[key];
-    this.#size--;
+    if (--this.#size === 0) this.#unscheduledMin = Number.POSITIVE_INFINITY;
     return true;
   }
 
@@ -94,6 +96,7 @@ export class KeyTimes {
       if ((seen ??= new Set()).has(key)) continue;
       seen.add(key);
       taken.push([key, at]);
+      if (at < this.#unscheduledMin) this.#unscheduledMin = at;
     }
     return taken;
   }

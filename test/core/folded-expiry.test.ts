@@ -42,6 +42,10 @@ describe('kids folded with their expiries', () => {
     }
     expect(taken).toHaveLength(SESSIONS);
     expect(new Set(taken).size).toBe(SESSIONS);
+    // Taken off the schedule, not yet fired for good (no horizon passed them): still hidden.
+    expect(replica.get('sessions.s5')).toBeUndefined();
+    expect(replica.get('sessions.s1999.user')).toBeUndefined();
+    expect(replica.get('sessions')).toEqual({});
     expect(replica.nextDue()).toBeUndefined();
   });
 

@@ -82,6 +82,8 @@ const RECONNECT_MAX_MS = 300;
 const FAULTS: NetworkFaults = { loss: 0.01, duplicate: 0.01, reorder: 0.02, maxDelayMs: 15 };
 const KEYS = ['a', 'b', 'c'];
 const opKey = (op: Op): string => `${op.stamp.node}#${op.seq}`;
+// Every path a write may name.
+const PATHS: string[][] = KEYS.flatMap((a) => [[a], ...KEYS.flatMap((b) => [[a, b], ...KEYS.map((c) => [a, b, c])])]);
 
 /** A hub this hub dials: the simulated TCP transport's entry for one other host. */
 interface Dialed {
@@ -544,12 +546,14 @@ export class Simulation {
    * Every live replica's whole tree, read at one common time: the latest time any of them
    * reads at now (reads never go back, so each may read there).
    */
-  readAll(): { at: number; states: unknown[] } {
+  readAll(): { at: number; states: unknown[]; paths: Record<string, unknown>[] } {
     const replicas = this.replicas();
     const at = Math.max(...replicas.map((replica) => replica.readTime()));
     this.#readAt = at;
     try {
-      return { at, states: replicas.map((replica) => replica.get()) };
+      // Reads of single paths too: they take another way through the tree than the whole.
+      const paths = replicas.map((replica) => Object.fromEntries(PATHS.map((path) => [path.join('.'), replica.get(path)])));
+      return { at, states: replicas.map((replica) => replica.get()), paths };
     } finally {
       this.#readAt = undefined;
     }

@@ -1,29 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { Collective, MAX_TTL_MS, type Change } from '../../lib/index.js';
-import { MemoryLink } from '../../lib/links/memory.js';
-import { Member } from '../../lib/member/member.js';
+import { describe, expect, it } from 'vitest';
+import { MAX_TTL_MS, type Change, type Collective } from '../../lib/index.js';
+import type { Member } from '../../lib/member/member.js';
+import { memoryMembers } from '../helpers/members.js';
 import { waitFor } from '../helpers/wait.js';
 
 // Expiry through the API of a hub and of its members (over memory links): what each call arms,
 // clears and keeps, what reads and watchers see when a value expires, and bad input. Short ttls
 // are awaited with deadlines; long ones show that something is still there.
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function hub(): Collective {
-  const created = new Collective();
-  cleanups.push(() => created.close());
-  return created;
-}
+const memory = memoryMembers();
+const hub = memory.hub;
 
 async function member(of: Collective): Promise<Member> {
-  const [hubEnd, memberEnd] = MemoryLink.pair();
-  of.attachMember(hubEnd);
-  const created = new Member(memberEnd);
-  cleanups.push(() => created.close());
+  const created = memory.member(of);
   await created.ready();
   return created;
 }

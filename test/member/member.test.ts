@@ -1,27 +1,11 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Collective } from '../../lib/index.js';
 import { MemoryLink } from '../../lib/links/memory.js';
 import { Member } from '../../lib/member/member.js';
+import { memoryMembers } from '../helpers/members.js';
 import { waitFor } from '../helpers/wait.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function hub(): Collective {
-  const created = new Collective();
-  cleanups.push(() => created.close());
-  return created;
-}
-
-function member(of: Collective, options = {}): Member {
-  const [hubEnd, memberEnd] = MemoryLink.pair();
-  of.attachMember(hubEnd);
-  const created = new Member(memberEnd, options);
-  cleanups.push(() => created.close());
-  return created;
-}
+const { hub, member, onCleanup } = memoryMembers();
 
 describe('Member over a memory link', () => {
   it('is ready once it holds the hub snapshot; reading earlier throws ERR_COLLECTIVE_NOT_READY', async () => {
@@ -107,7 +91,7 @@ describe('Member over a memory link', () => {
   it('ready() rejects after the timeout when no hub answers, saying so', async () => {
     const [, memberEnd] = MemoryLink.pair();
     const m = new Member(memberEnd, { readyTimeout: 100 });
-    cleanups.push(() => m.close());
+    onCleanup(() => m.close());
     await expect(m.ready()).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_TIMEOUT', message: expect.stringMatching(/no collective hub answered within 100 ms/) });
   });
 

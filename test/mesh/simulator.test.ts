@@ -14,6 +14,19 @@ const seedCount = Number(process.env.SIM_SEEDS ?? 1000);
 const firstSeed = Number(process.env.SIM_FIRST_SEED ?? 1);
 const seeds = only !== undefined ? [only] : Array.from({ length: seedCount }, (_, i) => firstSeed + i);
 
+// The oracle's value at each path of `read.paths` (undefined where there is none).
+function pathsOf(tree: unknown): Record<string, unknown> {
+  const keys = ['a', 'b', 'c'];
+  const paths = keys.flatMap((a) => [[a], ...keys.flatMap((b) => [[a, b], ...keys.map((c) => [a, b, c])])]);
+  return Object.fromEntries(
+    paths.map((path) => {
+      let value: unknown = tree;
+      for (const key of path) value = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+      return [path.join('.'), value];
+    }),
+  );
+}
+
 function check(seed: number): SimulationResult {
   const sim = new Simulation(seed);
   try {
@@ -24,6 +37,7 @@ function check(seed: number): SimulationResult {
     const oracle = sim.oracle(read.at);
     read.states.forEach((state, i) => {
       expect(state, `replica ${replicas[i]!.id} equals the oracle at ${read.at}`).toEqual(oracle);
+      expect(read.paths[i], `replica ${replicas[i]!.id} path by path`).toEqual(pathsOf(oracle));
       expect(replicas[i]!.vector(), `replica ${replicas[i]!.id} has the same vector`).toEqual(replicas[0]!.vector());
     });
     const received = sim.received();
@@ -40,6 +54,7 @@ function check(seed: number): SimulationResult {
     after.states.forEach((state, i) => {
       expect(replicas[i]!.metadata(), `replica ${replicas[i]!.id} metadata after GC`).toEqual({ nodes: 1, ops: 0 });
       expect(state, `replica ${replicas[i]!.id} after GC`).toEqual(expected);
+      expect(after.paths[i], `replica ${replicas[i]!.id} after GC, path by path`).toEqual(pathsOf(expected));
     });
     return { ...sim.stats };
   } finally {
