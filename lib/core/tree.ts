@@ -125,9 +125,6 @@ export class ReplicatedTree {
   #takenUpTo = Number.NEGATIVE_INFINITY;
   // Kids folded with their expiries since the schedule last dropped their own entries.
   #foldedSince = 0;
-  // Whether this tree ever held an expiry (a bucket, a folded kid): reads of a tree that never
-  // did skip looking for them.
-  #expiring = false;
 
   /** `clock` reads the time expiries are due by (ms); it is called only where one is armed. */
   constructor(clock: ExpiryClock = Date.now) {
@@ -147,27 +144,17 @@ export class ReplicatedTree {
   get(path: Segments): Slot {
     let node = this.root;
     let depth = 0;
-    if (!this.#expiring) {
-      for (; depth < path.length; depth++) {
-        const kids = node.kids;
-        if (kids === undefined) break;
-        const kid = kids[path[depth]!];
-        if (kid === undefined) break;
-        node = kid;
-      }
-      return depth === path.length ? viewOf(node, this.#clock) : ownValueIn(node.own, path, depth);
-    }
-    while (depth < path.length) {
+    for (; depth < path.length; depth++) {
       const kids = node.kids;
       if (kids === undefined) break;
       const kid = kids[path[depth]!];
       if (kid === undefined) break;
       node = kid;
-      depth++;
-      if (kid.bucket !== undefined) {
-        const view = viewOf(kid, this.#clock);
-        return depth === path.length ? view : valueIn(view, path.slice(depth));
-      }
+    }
+    // A bucket has no kids, so the walk stops at the first one on the path.
+    if (node.bucket !== undefined) {
+      const view = viewOf(node, this.#clock);
+      return depth === path.length ? view : valueIn(view, path.slice(depth));
     }
     if (depth === path.length) return viewOf(node, this.#clock);
     // A kid folded with its expiry (see TreeNode.folded) is gone once that comes: looked up
@@ -336,7 +323,6 @@ export class ReplicatedTree {
     node.own = node.start;
     node.view = STALE;
     const value = folded === undefined ? node.start : folded;
-    this.#expiring = true;
     node.bucket = new Bucket(depth, folded === undefined && armed.length === 0 ? undefined : { value, armed }, records, folded !== undefined);
   }
 
@@ -861,7 +847,6 @@ export class ReplicatedTree {
   }
 
   #trackAll(node: TreeNode, path: Segments): void {
-    if (node.bucket !== undefined || node.folded !== undefined) this.#expiring = true;
     if (node.bucket !== undefined) {
       this.#track(path, path.length, node.bucket.current(node.start).armed);
       return;
