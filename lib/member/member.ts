@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { ClosedError, NotReadyError, ProtocolError, TimeoutError, describe, inputTypeError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
-import type { NodeId, Stamp } from '../core/clock.js';
+import { CEILING_NODE, type NodeId, type Stamp } from '../core/clock.js';
 import { ABSENT } from '../core/node.js';
 import type { Op, OpKind } from '../core/op.js';
 import { DEFAULT_MAX_DEPTH, formatPath, parsePath, type Path, type Segments } from '../core/path.js';
 import { ExpiryTimer, turnClock } from '../core/expiry-timer.js';
 import type { Due } from '../core/schedule.js';
-import { FOLD_EVERY, ReplicatedTree, type FinalOp } from '../core/tree.js';
+import { FOLD_EVERY, ReplicatedTree, type FinalOp, type TreeMetadata } from '../core/tree.js';
 import { DEFAULT_MAX_VALUE_BYTES, toStoredValue, type JsonInput, type JsonValue } from '../core/value.js';
 import { checkTtl, writeExpiry, type ExpiryOptions, type SetOptions, type WriteExpiry } from '../core/write-options.js';
 import { setArguments, type Operation } from '../operations.js';
@@ -45,6 +45,8 @@ export interface MemberStats {
   pending: number;
   /** Position in the hub's stream. */
   position: number;
+  /** Nodes and op records this member's tree holds beyond its data (expired subtrees go once the hub's horizon passes them). */
+  metadata: TreeMetadata;
 }
 
 // The member applies its hub's stream in the hub's order: stamps are the stream positions, so
@@ -261,6 +263,9 @@ export class Member extends EventEmitter<MemberEvents> {
       this.#tree.fireFinal(entry, time);
       this.#watchers.notifyExpired(entry.path, this.#hub as NodeId);
     }
+    // What fired leaves empty subtrees behind, and what is still armed sits in subtrees of its
+    // own: fold both as a hub's GC does (the tree holds no op records to fold: only that).
+    this.#tree.collect({ wall: time, count: Number.MAX_SAFE_INTEGER, node: CEILING_NODE });
   }
 
   #settle(): void {
@@ -458,7 +463,7 @@ export class Member extends EventEmitter<MemberEvents> {
   }
 
   stats(): MemberStats {
-    return { member: this.#me, hub: this.#hub, ready: this.#state === 'ready', pending: this.#pending.size, position: this.#position };
+    return { member: this.#me, hub: this.#hub, ready: this.#state === 'ready', pending: this.#pending.size, position: this.#position, metadata: this.#tree.metadata() };
   }
 
   /** Leaves the hub; pending writes are rejected with `ERR_COLLECTIVE_CLOSED`. */

@@ -201,6 +201,18 @@ describe('expiry through members', () => {
     await waitFor(() => late.get('s') === undefined, 3000, 'the late member to see it expire');
   });
 
+  it("a member sheds what expired once its hub's GC horizon passes it, with no write after", async () => {
+    const h = hub();
+    const m = await member(h);
+    for (let i = 0; i < 500; i++) void h.set(`cache.k${i}`, { i }, { ttl: 100 });
+    await h.set('kept', true);
+    await waitFor(() => m.get('kept') === true, 2000, 'the member to hold the writes');
+    expect(m.stats().metadata.nodes).toBeGreaterThan(500);
+    await waitFor(() => m.stats().metadata.nodes === 1, 5000, 'the member to fold the expired keys away');
+    expect(m.get('cache')).toEqual({});
+    expect(m.get('kept')).toBe(true);
+  });
+
   it('refuses a bad ttl in a member synchronously, sending nothing', async () => {
     const h = hub();
     const m = await member(h);
