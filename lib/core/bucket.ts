@@ -112,18 +112,6 @@ export class Bucket {
     return armedSince(before, next);
   }
 
-  /** Fires for good what is due by `time` (nothing earlier can come any more): a follower's, or a hub alone's. */
-  fireFinal(time: number, start: Slot, fired?: Armed[]): boolean {
-    const current = this.current(start);
-    const next = fireDue(current, time, fired);
-    if (next === current) return false;
-    if (next.value !== current.value) this.#baseWrites = true;
-    this.base = next;
-    this.records = NO_RECORDS;
-    this.#current = next;
-    return true;
-  }
-
   /** The state read at `now`: what is due has fired (nothing is changed). */
   at(now: number, start: Slot): ExpiryState {
     return fireDue(this.current(start), now);

@@ -1,6 +1,6 @@
 import { ABSENT, type Slot } from './slot.js';
 import type { Op } from './op.js';
-import { isPrefixOf, type Segments } from './path.js';
+import { isPrefixOf, samePath, type Segments } from './path.js';
 import { applyIn, withValueIn, withoutKeyIn } from './subtree.js';
 
 /**
@@ -37,13 +37,12 @@ function firstDue(armed: readonly Armed[], time: number): Armed | undefined {
 }
 
 /**
- * Fires every expiry due at or before `time`, earliest first; `fired` (when given) collects
- * them. An expiry deletes its subtree and every expiry armed in it.
+ * Fires every expiry due at or before `time`, earliest first. An expiry deletes its subtree
+ * and every expiry armed in it.
  */
-export function fireDue(state: ExpiryState, time: number, fired?: Armed[]): ExpiryState {
+export function fireDue(state: ExpiryState, time: number): ExpiryState {
   let current = state;
   for (let due = firstDue(current.armed, time); due !== undefined; due = firstDue(current.armed, time)) {
-    fired?.push(due);
     const path = due.path;
     current = { value: withoutKeyIn(current.value, path), armed: current.armed.filter((entry) => !isPrefixOf(path, entry.path)) };
   }
@@ -92,13 +91,6 @@ export function applyWithExpiry(state: ExpiryState, relative: Segments, op: Op):
       return { value, armed: freeze(next, armed) };
     }
   }
-}
-
-/** Whether two paths are the same. */
-export function samePath(a: Segments, b: Segments): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 // The shared empty list where nothing is armed; the list itself otherwise (states are never mutated).

@@ -214,21 +214,31 @@ function rebuildView(node: TreeNode, clock: ExpiryClock): Slot {
       value = Object.freeze(kept);
     }
   }
-  if (node.kids !== undefined && (isPlainObject(value) || kidsWrite(node))) {
-    const merged: Record<string, JsonValue> = isPlainObject(value) ? { ...value } : {};
-    for (const key in node.kids) {
-      const kid = node.kids[key]!;
-      const kidValue = viewOf(kid, clock);
-      if (kid.viewUntil < until) until = kid.viewUntil;
-      if (kidValue === ABSENT) delete merged[key];
-      else merged[key] = kidValue;
-    }
-    value = Object.freeze(merged);
-  }
+  value = overlayKids(node, value, (kid) => {
+    const kidValue = viewOf(kid, clock);
+    if (kid.viewUntil < until) until = kid.viewUntil;
+    return kidValue;
+  });
   node.view = value;
   node.viewUntil = until;
   node.viewTimed = until !== Number.POSITIVE_INFINITY;
   return value;
+}
+
+/**
+ * `own` (a node's own value) overlaid with the value `valueOf` gives each of its kids (ABSENT
+ * removes the key), frozen; `own` itself when the node has no kid. Anything written below a
+ * value makes it an object.
+ */
+export function overlayKids(node: TreeNode, own: Slot, valueOf: (kid: TreeNode) => Slot): Slot {
+  if (node.kids === undefined || !(isPlainObject(own) || kidsWrite(node))) return own;
+  const merged: Record<string, JsonValue> = isPlainObject(own) ? { ...own } : {};
+  for (const key in node.kids) {
+    const kidValue = valueOf(node.kids[key]!);
+    if (kidValue === ABSENT) delete merged[key];
+    else merged[key] = kidValue;
+  }
+  return Object.freeze(merged);
 }
 
 /** Recomputes a node's own value and, where its projection changed, its kids'. */

@@ -137,6 +137,11 @@ export function formatPath(segments: Segments): string {
   return segments.join('.');
 }
 
+/** Whether two paths are the same. */
+export function samePath(a: Segments, b: Segments): boolean {
+  return a.length === b.length && isPrefixOf(a, b);
+}
+
 /** Whether `prefix` equals `path` or is an ancestor of it. */
 export function isPrefixOf(prefix: Segments, path: Segments): boolean {
   if (prefix.length > path.length) return false;

@@ -132,16 +132,12 @@ export class Replica {
   }
 
   /**
-   * The expiries due by now, each once: their watchers are told (`change.op === 'expire'`), and
-   * a replica alone fires them for good (nothing earlier can come). Returns them.
+   * The expiries due by now, each once: their watchers are told (`change.op === 'expire'`).
+   * Returns them. They are hidden from reads; GC (`collect`) removes them for good.
    */
   expireDue(): Due[] {
-    const now = this.#tree.readTime();
-    const due = this.#tree.takeDue(now);
-    for (const entry of due) {
-      if (this.#solo) this.#tree.fireFinal(entry, now);
-      this.#watchers.notifyExpired(entry.path, this.id);
-    }
+    const due = this.#tree.takeDue(this.#tree.readTime());
+    for (const entry of due) this.#watchers.notifyExpired(entry.path, this.id);
     return due;
   }
 

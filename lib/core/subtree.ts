@@ -8,13 +8,20 @@ import { isPlainObject, type JsonValue } from './value.js';
 // object. Used where a subtree is replayed as plain values (a member's pending writes, a
 // subtree with expiries).
 
-/** The value at `relative` inside `value`, or ABSENT. */
-export function valueIn(value: Slot, relative: Segments): Slot {
+/**
+ * The value at `path` inside `value`, `path` read from index `from` on, or ABSENT. Paths are
+ * validated (no `__proto__`), and stored values hold neither functions nor undefined: so a
+ * lookup that finds either found no own key (an inherited method such as `toString`), one
+ * lookup instead of hasOwn on every read.
+ */
+export function valueIn(value: Slot, path: Segments, from = 0): Slot {
   let current: unknown = value;
-  for (const key of relative) {
+  for (let depth = from; depth < path.length; depth++) {
     if (typeof current !== 'object' || current === null) return ABSENT;
-    if (Array.isArray(current) ? key === 'length' || !Object.hasOwn(current, key) : !Object.hasOwn(current, key)) return ABSENT;
+    const key = path[depth]!;
+    if (key === 'length' && Array.isArray(current)) return ABSENT; // own, but not an element
     current = (current as Record<string, unknown>)[key];
+    if (current === undefined || typeof current === 'function') return ABSENT;
   }
   return current as Slot;
 }

@@ -1,6 +1,6 @@
 import { Bucket } from './bucket.js';
 import { compareStamps, isAfter, type Stamp } from './clock.js';
-import { samePath, type Armed } from './expiry.js';
+import type { Armed } from './expiry.js';
 import {
   ABSENT,
   EMPTY_OBJECT,
@@ -11,6 +11,7 @@ import {
   asObject,
   foldOwn,
   kidsWrite,
+  overlayKids,
   latestBelow,
   laterOp,
   project,
@@ -23,7 +24,7 @@ import {
   type Slot,
 } from './node.js';
 import { touchesExpiry, type Op } from './op.js';
-import type { Segments } from './path.js';
+import { isPrefixOf, samePath, type Segments } from './path.js';
 import { KeyTimes } from './key-times.js';
 import { Schedule, type Due } from './schedule.js';
 import { valueIn, withValueIn } from './subtree.js';
@@ -82,21 +83,6 @@ function isOverwrite(op: Pick<Op, 'kind'>): boolean {
  * every op received, sorted by stamp, on an empty tree (DESIGN.md section 3), expiries
  * included (section 7): a subtree that holds one is kept as a Bucket, replayed by the rule.
  */
-// The value at `path` from `depth` on inside `value` (a node's own value: the rest of the path
-// is not overlaid by any later write), or ABSENT.
-function ownValueIn(value: unknown, path: Segments, depth: number): Slot {
-  for (; depth < path.length; depth++) {
-    if (typeof value !== 'object' || value === null) return ABSENT;
-    const key = path[depth]!;
-    if (key === 'length' && Array.isArray(value)) return ABSENT; // own, but not an element
-    value = (value as Record<string, unknown>)[key];
-    // Stored values never hold functions or undefined, so either means the key is not an
-    // own property (an inherited method such as `toString`): one lookup instead of hasOwn.
-    if (value === undefined || typeof value === 'function') return ABSENT;
-  }
-  return value as Slot;
-}
-
 // Whether a kid can be folded into its parent's base with its expiry beside it: a bucket
 // holding only a value (no record left) with one expiry, at its root.
 function foldsWithExpiry(kid: TreeNode): boolean {
@@ -154,7 +140,7 @@ export class ReplicatedTree {
     // A bucket has no kids, so the walk stops at the first one on the path.
     if (node.bucket !== undefined) {
       const view = viewOf(node, this.#clock);
-      return depth === path.length ? view : valueIn(view, path.slice(depth));
+      return depth === path.length ? view : valueIn(view, path, depth);
     }
     if (depth === path.length) return viewOf(node, this.#clock);
     // A kid folded with its expiry (see TreeNode.folded) is gone once that comes: looked up
@@ -166,7 +152,8 @@ export class ReplicatedTree {
         if (at !== undefined && now >= at) return ABSENT;
       }
     }
-    return ownValueIn(node.own, path, depth);
+    // The rest of the path is not overlaid by any later write: it lies in this node's own value.
+    return valueIn(node.own, path, depth);
   }
 
   /** The whole tree as one frozen object. */
@@ -184,10 +171,10 @@ export class ReplicatedTree {
     const { node, depth } = found;
     const now = this.#clock();
     const state = node.bucket!.at(now, node.start);
+    if (valueIn(state.value, path, depth) === ABSENT) return undefined;
     const relative = path.slice(depth);
-    if (valueIn(state.value, relative) === ABSENT) return undefined;
     let at: number | undefined;
-    for (const entry of state.armed) if (entry.path.length <= relative.length && entry.path.every((key, i) => relative[i] === key) && (at === undefined || entry.at < at)) at = entry.at;
+    for (const entry of state.armed) if (isPrefixOf(entry.path, relative) && (at === undefined || entry.at < at)) at = entry.at;
     return at === undefined ? undefined : at - now;
   }
 
@@ -411,7 +398,7 @@ export class ReplicatedTree {
   holdsObject(path: Segments): boolean {
     if (path.length === 0) return true;
     const found = this.#bucketOn(path);
-    if (found !== undefined) return isPlainObject(valueIn(found.node.bucket!.current(found.node.start).value, path.slice(found.depth)));
+    if (found !== undefined) return isPlainObject(valueIn(found.node.bucket!.current(found.node.start).value, path, found.depth));
     let node = this.root;
     let depth = 0;
     for (; depth < path.length; depth++) {
@@ -420,7 +407,7 @@ export class ReplicatedTree {
       node = kid;
     }
     if (depth === path.length) return isPlainObject(node.own) || kidsWrite(node);
-    return isPlainObject(valueIn(node.own, path.slice(depth)));
+    return isPlainObject(valueIn(node.own, path, depth));
   }
 
   /** Records that everything applied so far is at or before `stamp` (after `applyFinal`). */
@@ -738,19 +725,6 @@ export class ReplicatedTree {
     return due;
   }
 
-  /**
-   * Fires for good the expiry `due` and whatever else is due by `time` in its subtree (a
-   * follower whose hub says nothing earlier can come any more, a hub alone): their values are
-   * gone from the tree, not only hidden.
-   */
-  fireFinal(due: Due, time: number): void {
-    const found = this.#bucketOn(due.path);
-    if (found === undefined) return;
-    const { node, depth } = found;
-    if (!node.bucket!.fireFinal(time, node.start)) return;
-    this.#stale(due.path, depth);
-  }
-
   /** The whole state at `path` for a follower (see Exported). */
   export(path: Segments): Exported {
     const underObject = this.holdsObject(path.slice(0, -1));
@@ -760,7 +734,7 @@ export class ReplicatedTree {
       const relative = path.slice(found.depth);
       const armed: Armed[] = [];
       for (const entry of state.armed) {
-        if (entry.path.length >= relative.length && relative.every((key, i) => entry.path[i] === key)) armed.push({ path: entry.path.slice(relative.length), at: entry.at });
+        if (isPrefixOf(relative, entry.path)) armed.push({ path: entry.path.slice(relative.length), at: entry.at });
       }
       return { value: valueIn(state.value, relative), armed, underObject };
     }
@@ -792,20 +766,7 @@ export class ReplicatedTree {
 
   // The value at `path` with no expiry fired by a clock: built afresh, not from the cached views.
   #unmasked(path: Segments): Slot {
-    const visit = (node: TreeNode): Slot => {
-      if (node.bucket !== undefined) return node.bucket.current(node.start).value;
-      let value = node.own;
-      if (node.kids !== undefined && (isPlainObject(value) || kidsWrite(node))) {
-        const merged: Record<string, JsonValue> = isPlainObject(value) ? { ...value } : {};
-        for (const [key, kid] of node.kidEntries()) {
-          const kidValue = visit(kid);
-          if (kidValue === ABSENT) delete merged[key];
-          else merged[key] = kidValue;
-        }
-        value = Object.freeze(merged);
-      }
-      return value;
-    };
+    const visit = (node: TreeNode): Slot => (node.bucket !== undefined ? node.bucket.current(node.start).value : overlayKids(node, node.own, visit));
     const node = this.#nodeAt(path);
     return node === undefined ? this.get(path) : visit(node);
   }

@@ -262,7 +262,8 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     if (this.#closed) return;
     const due = this.#replica.expireDue();
     if (due.length === 0) return;
-    if (this.#protocol === undefined) this.#relay.horizon(this.#replica.readTime());
+    // Alone, nothing earlier can come: what expired is folded away now (and in the members).
+    if (this.#protocol === undefined) this.#collectSolo();
     if (this.listenerCount('change') === 0) return;
     for (const entry of due) this.#notify('change', { path: formatPath(entry.path), segments: entry.path, op: 'expire', origin: this.id });
   }

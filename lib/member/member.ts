@@ -87,13 +87,12 @@ export class Member extends EventEmitter<MemberEvents> {
   #limits: { maxDepth: number; maxValueBytes: number };
   readonly #clock = turnClock();
   #tree = new ReplicatedTree(this.#clock);
-  // Tells watchers of expiries as they come due; those told wait here to be fired for good
-  // once the hub's horizon passes them (until then the tree only hides them).
+  // Tells watchers of expiries as they come due (the tree hides them until the hub's horizon
+  // passes them, then folds them away).
   readonly #expiryTimer = new ExpiryTimer(
     () => this.#tree.nextDue(),
     () => this.#expired(),
   );
-  #told: Due[] = [];
   readonly #watchers = new Watchers((path) => this.#confirmed(path));
   readonly #pending = new PendingWrites();
   #outbox: PendingWrite[] = [];
@@ -182,7 +181,6 @@ export class Member extends EventEmitter<MemberEvents> {
   #applySnapshot(message: Extract<DecodedHubMessage, { t: 'snapshot' }>): void {
     const armed = (message.x ?? []).map(([path, at]): Due => ({ path, at }));
     this.#tree = ReplicatedTree.fromValue(message.tree, positionStamp(message.at), armed, this.#clock);
-    this.#told = [];
     this.#position = message.at;
     this.#me = message.you;
     this.#hub = message.hub;
@@ -244,27 +242,14 @@ export class Member extends EventEmitter<MemberEvents> {
   // hides them until the hub says nothing made before them can come any more.
   #expired(): void {
     if (this.#state !== 'ready') return;
-    const due = this.#tree.takeDue(this.#tree.readTime());
-    for (const entry of due) {
-      this.#told.push(entry);
-      this.#watchers.notifyExpired(entry.path, this.#hub as NodeId);
-    }
+    for (const entry of this.#tree.takeDue(this.#tree.readTime())) this.#watchers.notifyExpired(entry.path, this.#hub as NodeId);
   }
 
-  // The hub's horizon: every expiry due by `time` fires for good here too (its values go).
+  // The hub's horizon: nothing made before `time` can come any more, so every expiry due by
+  // then fires for good here too, folded away as a hub's GC does (the tree holds no op records:
+  // only expired subtrees and subtrees with an expiry to fold). Watchers not told yet hear of it.
   #horizon(time: number): void {
-    const told = this.#told;
-    this.#told = [];
-    for (const entry of told) {
-      if (entry.at <= time) this.#tree.fireFinal(entry, time);
-      else this.#told.push(entry);
-    }
-    for (const entry of this.#tree.takeDue(time)) {
-      this.#tree.fireFinal(entry, time);
-      this.#watchers.notifyExpired(entry.path, this.#hub as NodeId);
-    }
-    // What fired leaves empty subtrees behind, and what is still armed sits in subtrees of its
-    // own: fold both as a hub's GC does (the tree holds no op records to fold: only that).
+    for (const entry of this.#tree.takeDue(time)) this.#watchers.notifyExpired(entry.path, this.#hub as NodeId);
     this.#tree.collect({ wall: time, count: Number.MAX_SAFE_INTEGER, node: CEILING_NODE });
   }
 

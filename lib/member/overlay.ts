@@ -30,5 +30,5 @@ export function overlay(read: (path: Segments) => Slot, path: Segments, pending:
   const base = path.slice(0, top);
   let value = read(base);
   for (const op of relevant) value = applyIn(value, op.path.slice(top), op);
-  return valueIn(value, path.slice(top));
+  return valueIn(value, path, top);
 }
