@@ -15,7 +15,7 @@ export interface Due {
 /**
  * The expiries armed in a tree, earliest first: what a timer waits for (watchers told of an
  * expiry, a hub alone folding it away). Entries are never removed when an expiry is cleared
- * or moved: whoever takes one checks that it still holds (ReplicatedTree.armedAt).
+ * or moved: whoever takes one checks that it still holds (see ExpirySchedule).
  */
 export class Schedule {
   readonly #heap: Due[] = [];

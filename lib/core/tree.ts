@@ -26,7 +26,8 @@ import {
 import { touchesExpiry, type Op } from './op.js';
 import { isPrefixOf, samePath, type Segments } from './path.js';
 import { KeyTimes } from './key-times.js';
-import { Schedule, type Due } from './schedule.js';
+import { ExpirySchedule } from './expiry-schedule.js';
+import type { Due } from './schedule.js';
 import { valueIn, withValueIn } from './subtree.js';
 import { isPlainObject, type JsonValue } from './value.js';
 
@@ -105,12 +106,7 @@ export class ReplicatedTree {
     if (now > this.#readFloor) this.#readFloor = now;
     return this.#readFloor;
   };
-  readonly #schedule = new Schedule();
-  // Expiries due by this time were taken off the schedule (takeDue): a kid folded or unfolded
-  // with one of those is not scheduled again.
-  #takenUpTo = Number.NEGATIVE_INFINITY;
-  // Kids folded with their expiries since the schedule last dropped their own entries.
-  #foldedSince = 0;
+  readonly #schedule = new ExpirySchedule(this.root);
 
   /** `clock` reads the time expiries are due by (ms); it is called only where one is armed. */
   constructor(clock: ExpiryClock = Date.now) {
@@ -213,7 +209,7 @@ export class ReplicatedTree {
     // Its value is in the parent's base already: the bucket writes nothing of its own.
     unfolded.bucket = new Bucket(depth + 1, { value: unfolded.start, armed: [{ path: [], at }] }, undefined, false);
     node.addKid(key, unfolded);
-    if (at > this.#takenUpTo) this.#schedule.add({ at, path: path.slice(0, depth + 1) });
+    if (this.#schedule.toCome(at)) this.#schedule.add({ at, path: path.slice(0, depth + 1) });
     return unfolded;
   }
 
@@ -250,19 +246,6 @@ export class ReplicatedTree {
     }
   }
 
-  // Expiries newly armed in the bucket at `root` (its path), for the schedule.
-  // `path` cut at `depth` (the path itself when that is all of it: most expiries are armed
-  // at the path written, and the schedule then shares its array).
-  #track(path: Segments, depth: number, armed: readonly Armed[]): void {
-    if (armed.length === 0) return;
-    const root = depth === path.length ? path : path.slice(0, depth);
-    for (const entry of armed) {
-      // Taken off already (a late op replayed the bucket, which arms it again): not twice.
-      if (entry.at <= this.#takenUpTo) continue;
-      this.#schedule.add({ at: entry.at, path: entry.path.length === 0 ? root : [...root, ...entry.path] });
-    }
-  }
-
   // The common case, every local write of a hub: the op is later than everything held, so it
   // wipes whatever is below its path and nothing above it can wipe it. O(depth).
   #applyLatest(op: Op): void {
@@ -272,7 +255,7 @@ export class ReplicatedTree {
       const depth = found?.depth ?? op.path.length;
       this.#stale(op.path, depth);
       if (found === undefined) this.#convert(node, depth);
-      this.#track(op.path, depth, node.bucket!.insert(op, node.start));
+      this.#schedule.track(op.path, depth, node.bucket!.insert(op, node.start));
       return;
     }
     const node = this.#reach(op.path);
@@ -353,7 +336,7 @@ export class ReplicatedTree {
       const depth = found?.depth ?? op.path.length;
       this.#stale(op.path, depth);
       if (found === undefined) this.#convert(node, depth);
-      this.#track(op.path, depth, node.bucket!.applyFinal(op, time, node.start));
+      this.#schedule.track(op.path, depth, node.bucket!.applyFinal(op, time, node.start));
       return;
     }
     const { kind, path, value } = op;
@@ -382,7 +365,7 @@ export class ReplicatedTree {
     const depth = found?.depth ?? path.length;
     this.#stale(path, depth);
     if (found === undefined) this.#convert(node, depth);
-    this.#track(path, depth, node.bucket!.restate(path.slice(depth), value, armed, node.start, underObject));
+    this.#schedule.track(path, depth, node.bucket!.restate(path.slice(depth), value, armed, node.start, underObject));
   }
 
   // Nothing at `path` any more, and its parent is not made an object for it: its node goes.
@@ -435,7 +418,7 @@ export class ReplicatedTree {
         const bucket = kid.bucket;
         const before = bucket.current(kid.start);
         const wrote = bucket.writes();
-        this.#track(op.path, depth + 1, bucket.insert(op, kid.start));
+        this.#schedule.track(op.path, depth + 1, bucket.insert(op, kid.start));
         return this.#restated(op.path.slice(0, depth + 1), before, wrote, bucket, kid.start);
       }
       const last = kid.lastOwnOp();
@@ -458,7 +441,7 @@ export class ReplicatedTree {
       const bucket = target.bucket!;
       const before = bucket.current(target.start);
       const wrote = bucket.writes();
-      this.#track(op.path, op.path.length, bucket.insert(op, target.start));
+      this.#schedule.track(op.path, op.path.length, bucket.insert(op, target.start));
       return this.#restated(op.path, before, wrote, bucket, target.start);
     }
     if (!this.#insertOwn(target, op)) return null;
@@ -518,12 +501,7 @@ export class ReplicatedTree {
   collect(horizon: Stamp): Op[] {
     const folded: Op[] = [];
     this.#collectNode(this.root, horizon, folded, []);
-    // Kids folded with their expiries come up through their node's entry: drop their own
-    // entries, once enough of them piled up for a pass over the schedule to pay.
-    if (this.#foldedSince > Math.max(1024, this.#schedule.size / 4)) {
-      this.#foldedSince = 0;
-      this.#schedule.retain((due) => due.folded !== undefined || !this.#isFoldedKey(due));
-    }
+    this.#schedule.collected();
     return folded;
   }
 
@@ -572,13 +550,13 @@ export class ReplicatedTree {
           const state = kid.bucket!.base!;
           collapsed.push([key, state.value]);
           const at = state.armed[0]!.at;
-          (node.folded ??= new KeyTimes()).set(key, at, at > this.#takenUpTo);
+          (node.folded ??= new KeyTimes()).set(key, at, this.#schedule.toCome(at));
           node.removeKid(key);
-          this.#foldedSince++;
+          this.#schedule.foldedKid();
           kidsOld = true;
         }
       }
-      if (node.folded !== undefined) this.#scheduleFolded(node.folded, path);
+      if (node.folded !== undefined) this.#schedule.trackFolded(node.folded, path);
     }
     if (kidsOld) {
       hadOld = true;
@@ -637,92 +615,14 @@ export class ReplicatedTree {
     return { nodes, ops };
   }
 
-  // ---- expiries over time ----
-
-  // Whether the schedule's entry still holds: that expiry is armed there, at that time (for a
-  // node's folded kids: the node still holds them, and that is the earliest). Nothing unfolds.
-  #holds(due: Due): boolean {
-    if (due.folded !== undefined) return due.folded.scheduledAt === due.at && this.#peekNode(due.path)?.folded === due.folded && due.folded.nextTime() === due.at;
-    let node = this.root;
-    for (let depth = 0; depth < due.path.length; depth++) {
-      const kid = node.kid(due.path[depth]!);
-      // A kid folded since: its node's entry stands for it now.
-      if (kid === undefined) return false;
-      node = kid;
-      if (kid.bucket !== undefined) {
-        const relative = due.path.slice(depth + 1);
-        return kid.bucket.current(kid.start).armed.some((entry) => entry.at === due.at && samePath(entry.path, relative));
-      }
-    }
-    return false;
-  }
-
-  // The node at `path`, if it exists, without unfolding anything.
-  #peekNode(path: Segments): TreeNode | undefined {
-    let node: TreeNode | undefined = this.root;
-    for (let depth = 0; depth < path.length && node !== undefined; depth++) node = node.kid(path[depth]!);
-    return node;
-  }
-
-  // Whether `due` (an entry of its own) is a kid now folded with its expiry.
-  #isFoldedKey(due: Due): boolean {
-    if (due.path.length === 0) return false;
-    return this.#peekNode(due.path.slice(0, -1))?.folded?.get(due.path[due.path.length - 1]!) === due.at;
-  }
-
-  // Gives the folded kids of the node at `path` an entry in the schedule at their earliest
-  // time, unless one that early is there.
-  #scheduleFolded(folded: KeyTimes, path: Segments): void {
-    const at = folded.nextTime();
-    if (at === undefined || at >= folded.scheduledAt) return;
-    folded.scheduledAt = at;
-    this.#schedule.add({ at, path: [...path], folded });
-  }
-
-  // An entry that no longer holds is dropped; a node's, if it was the live one, is replaced by
-  // one at the node's earliest time now.
-  #dropEntry(due: Due): void {
-    this.#schedule.pop();
-    const folded = due.folded;
-    if (folded === undefined || folded.scheduledAt !== due.at) return;
-    folded.scheduledAt = Number.POSITIVE_INFINITY;
-    if (this.#peekNode(due.path)?.folded === folded) this.#scheduleFolded(folded, due.path);
-  }
-
   /** When the next armed expiry comes due (ms), if any. */
   nextDue(): number | undefined {
-    for (let due = this.#schedule.peek(); due !== undefined; due = this.#schedule.peek()) {
-      if (this.#holds(due)) return due.at;
-      this.#dropEntry(due);
-    }
-    return undefined;
+    return this.#schedule.nextDue();
   }
 
   /** Takes the armed expiries due by `time` off the schedule (each once): for watchers, a timer. */
   takeDue(time: number): Due[] {
-    if (time > this.#takenUpTo) this.#takenUpTo = time;
-    const due: Due[] = [];
-    let seen: Set<string> | undefined;
-    for (let next = this.#schedule.peek(); next !== undefined && next.at <= time; next = this.#schedule.peek()) {
-      if (!this.#holds(next)) {
-        this.#dropEntry(next);
-        continue;
-      }
-      this.#schedule.pop();
-      const folded = next.folded;
-      if (folded === undefined) {
-        // The same expiry scheduled twice (a bucket replayed for a late op arms it again): once.
-        const key = `${next.at}\u0000${next.path.join('\u0000')}`;
-        if ((seen ??= new Set()).has(key)) continue;
-        seen.add(key);
-        due.push(next);
-        continue;
-      }
-      folded.scheduledAt = Number.POSITIVE_INFINITY;
-      for (const [key, at] of folded.takeDue(time)) due.push({ at, path: [...next.path, key] });
-      this.#scheduleFolded(folded, next.path);
-    }
-    return due;
+    return this.#schedule.takeDue(time);
   }
 
   /** The whole state at `path` for a follower (see Exported). */
@@ -803,19 +703,6 @@ export class ReplicatedTree {
     this.#latest = latest;
     if (latest !== undefined) this.#saw(latest.wall);
     recompute(this.root);
-    this.#schedule.clear();
-    this.#trackAll(this.root, []);
-  }
-
-  #trackAll(node: TreeNode, path: Segments): void {
-    if (node.bucket !== undefined) {
-      this.#track(path, path.length, node.bucket.current(node.start).armed);
-      return;
-    }
-    if (node.folded !== undefined) {
-      node.folded.scheduledAt = Number.POSITIVE_INFINITY;
-      this.#scheduleFolded(node.folded, path);
-    }
-    for (const [key, kid] of node.kidEntries()) this.#trackAll(kid, [...path, key]);
+    this.#schedule.restart();
   }
 }
