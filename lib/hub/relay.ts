@@ -5,7 +5,7 @@ import type { Segments } from '../core/path.js';
 import type { JsonValue } from '../core/value.js';
 import type { Replica } from '../core/replica.js';
 import type { Link } from '../links/link.js';
-import type { Intent, WireItem } from '../wire/member.js';
+import { encodeArmed, type Intent, type WireItem } from '../wire/member.js';
 import { MemberServer, type MemberServerStats, type MemberSession, type Upstream } from './member-server.js';
 
 /**
@@ -44,7 +44,7 @@ export class HubRelay implements Upstream {
   snapshot(): { tree: JsonValue; at: number; armed: [string[], number][] } {
     const { value, armed } = this.#replica.export([]);
     for (const entry of armed) this.#armed(entry.at);
-    return { tree: value === ABSENT ? {} : value, at: this.#position, armed: armed.map((entry) => [entry.path as string[], entry.at]) };
+    return { tree: value === ABSENT ? {} : value, at: this.#position, armed: encodeArmed(armed) };
   }
 
   submit(session: MemberSession, intent: Intent): void {
@@ -92,7 +92,7 @@ export class HubRelay implements Upstream {
       if (value !== ABSENT) item.v = value;
       else if (underObject) item.c = 1;
       for (const entry of armed) this.#armed(entry.at);
-      if (armed.length > 0) item.m = armed.map((entry) => [entry.path as string[], entry.at]);
+      if (armed.length > 0) item.m = encodeArmed(armed);
       if (this.#mayBeArmed()) item.w = op.stamp.wall;
     }
     if (op.stamp.node !== this.#replica.id) item.o = op.stamp.node;

@@ -16,6 +16,7 @@ import type { Link } from '../links/link.js';
 import {
   MEMBER_PROTOCOL_VERSION,
   decodeHubMessage,
+  encodeArmed,
   encodeIntent,
   type DecodedHubMessage,
   type StreamItem,
@@ -345,7 +346,7 @@ export class Member extends EventEmitter<MemberEvents> {
   confirmed(): ConfirmedState {
     if (this.#state === 'connecting') throw new NotReadyError();
     const { value, armed } = this.#tree.export([]);
-    return { hub: this.#hub, at: this.#position, tree: value === ABSENT ? {} : value, armed: armed.map((entry) => [entry.path as string[], entry.at]), limits: this.limits };
+    return { hub: this.#hub, at: this.#position, tree: value === ABSENT ? {} : value, armed: encodeArmed(armed), limits: this.limits };
   }
 
   /** The hub's limits (this member's own until its snapshot arrives). */

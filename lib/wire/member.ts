@@ -229,6 +229,11 @@ export function decodeHubMessage(input: unknown, limits: MemberLimits, hub: stri
   throw new TypeError(`unknown message type ${JSON.stringify(String(input.t)).slice(0, 40)}`);
 }
 
+/** Armed expiries as they travel to members: [path, time] pairs. */
+export function encodeArmed(armed: readonly { readonly path: readonly string[]; readonly at: number }[]): [string[], number][] {
+  return armed.map((entry) => [entry.path as string[], entry.at]);
+}
+
 // [path, time] pairs of armed expiries: relative paths (may be empty) or whole ones.
 function decodeArmed(input: unknown, maxDepth: number, relative: boolean): [string[], number][] {
   if (!Array.isArray(input)) throw new TypeError('malformed expiries');
