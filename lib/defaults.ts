@@ -30,4 +30,10 @@ export const DEFAULTS = Object.freeze({
   reconnectMaxMs: 5000,
   /** How long a member waits for its hub's snapshot before `ready()` rejects. */
   readyTimeoutMs: 5000,
+  /** When a persisted hub fsyncs its log. */
+  persistFsync: 'interval' as 'always' | 'interval' | 'never',
+  /** How often `fsync: 'interval'` fsyncs. */
+  persistIntervalMs: 1000,
+  /** Logs past this many bytes since the last snapshot make a new one. */
+  persistCompactBytes: 64 * 1024 * 1024,
 });

@@ -51,7 +51,19 @@ export type CollectiveErrorCode =
   | 'ERR_COLLECTIVE_NOT_READY'
   | 'ERR_COLLECTIVE_CLOSED'
   | 'ERR_COLLECTIVE_TIMEOUT'
+  | PersistErrorCode
   | LinkErrorCode;
+
+/** The codes of the errors of `persist` (a hub's store on disk). */
+export type PersistErrorCode =
+  /** Another live hub holds the `persist.dir` (its lock file names the process). */
+  | 'ERR_COLLECTIVE_PERSIST_LOCKED'
+  /** The snapshot in `persist.dir` is corrupt or not collective's: the hub refuses to start. */
+  | 'ERR_COLLECTIVE_PERSIST_CORRUPT'
+  /** Reading or writing `persist.dir` failed (permissions, disk full, not a directory). */
+  | 'ERR_COLLECTIVE_PERSIST_IO'
+  /** `{ durable: true }` asked of a hub (or of a member's hub) that has no `persist`. */
+  | 'ERR_COLLECTIVE_NOT_PERSISTENT';
 
 /** The codes carried by the `TypeError` / `RangeError` thrown for bad arguments. */
 export type CollectiveInputErrorCode =
@@ -140,6 +152,16 @@ export class PeerError extends CollectiveError {
 /** The code a link's close reason carries: its own for collective's errors, else `undefined`. */
 export function reasonCode(reason: Error | undefined): CollectiveErrorCode | undefined {
   return reason instanceof CollectiveError ? reason.code : undefined;
+}
+
+/** An error of `persist`: a directory held, corrupt or unusable, or durability not there. */
+export class PersistError extends CollectiveError {
+  declare readonly code: PersistErrorCode;
+
+  constructor(code: PersistErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'PersistError';
+  }
 }
 
 /** A `TypeError` with a stable `code`, thrown synchronously for a bad argument. */

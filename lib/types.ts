@@ -4,8 +4,9 @@ import type { JsonInput, JsonValue } from './core/value.js';
 import type { Change, WatchListener } from './core/watchers.js';
 import type { CollectiveErrorCode, PeerError } from './errors.js';
 import type { PeerStats } from './mesh/types.js';
+import type { PersistStats } from './hub/persist/persistence.js';
 
-export type { Change, JsonInput, JsonValue, NodeId, Path, PeerStats, WatchListener };
+export type { Change, JsonInput, JsonValue, NodeId, Path, PeerStats, PersistStats, WatchListener };
 
 /** Where a hub listens or where a peer hub is reached (the seed's `{ host, port }`). */
 export interface HostAddress {
@@ -57,6 +58,43 @@ export interface CollectiveOptions {
   antiEntropyMs?: number;
   /** Longest wait between redials of a peer that is down (the wait doubles from 100 ms, with jitter). @default 5000 */
   reconnectMaxMs?: number;
+  /**
+   * Keep this hub's store on disk, in a directory of its own: it survives a restart, a deploy
+   * and kill -9, and the hub comes back under its id (see the README, Persistence).
+   * @default undefined (memory only)
+   */
+  persist?: PersistOptions;
+}
+
+/** The option of a write (and of `flush`) that waits for the disk. */
+export interface DurableOption {
+  /**
+   * Resolve once the write (for `flush`: every write so far) is fsynced to the hub's `persist`
+   * directory; from a worker or thread, to its hub's. Rejects with ERR_COLLECTIVE_NOT_PERSISTENT
+   * where the hub has no `persist`.
+   * @default false
+   */
+  durable?: boolean;
+}
+
+/** Where and how a hub keeps its store on disk (`persist`). */
+export interface PersistOptions {
+  /** The directory (created if missing). One hub per directory: a second is refused while the first lives. */
+  dir: string;
+  /**
+   * When the log is fsynced. `'always'`: after each batch of writes (a turn of the event
+   * loop); a write resolves at once, a `{ durable: true }` write once its batch is fsynced.
+   * `'interval'`: every `intervalMs`. `'never'`: the OS decides. kill -9 loses nothing in any
+   * mode (every batch is written before it is shared); a crash of the machine loses what was
+   * not fsynced yet: nothing acknowledged as durable, up to `intervalMs` of other writes with
+   * `'interval'`, up to what the OS held with `'never'`.
+   * @default 'interval'
+   */
+  fsync?: 'always' | 'interval' | 'never';
+  /** How often `fsync: 'interval'` fsyncs, in ms. @default 1000 */
+  intervalMs?: number;
+  /** Logs written since the last snapshot past this many bytes make a new snapshot. @default 67108864 (64 MiB) */
+  compactBytes?: number;
 }
 
 /** Options of `Collective.start()`: the hub options plus where it is. */
@@ -111,6 +149,8 @@ export interface CollectiveStats {
    * waits for.
    */
   gc: { runs: number; waits: number; members: number };
+  /** With `persist`: the log, fsyncs and compactions. */
+  persist?: PersistStats;
 }
 
 /** Events of a hub. */

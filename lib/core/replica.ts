@@ -224,6 +224,25 @@ export class Replica {
   }
 
   /**
+   * Applies again, telling no one, the ops this replica applied before it restarted (read back
+   * from its log on disk, in the order they were applied): one it holds is skipped, one after a
+   * gap in its origin's sequence is held ahead of the vector, as from a delta.
+   */
+  restore(ops: readonly Op[]): void {
+    for (const op of ops) {
+      if (this.#sequences.has(op)) continue;
+      const origin = op.stamp.node;
+      this.#clock.observe(op.stamp);
+      this.#tree.apply(op);
+      if (op.seq === this.#sequences.seq(origin) + 1) this.#advance(origin, op);
+      else {
+        this.#sequences.markAhead(origin, op.seq, op.stamp);
+        this.#keepOwnSeqAhead(origin, op.seq);
+      }
+    }
+  }
+
+  /**
    * Applies an op of the live stream of its origin: a duplicate is ignored, and an op that
    * skips a sequence number is refused as a `'gap'` (the caller resyncs with a delta).
    */
@@ -527,6 +546,8 @@ export class Replica {
     if (!Array.isArray(snapshot.clock)) throw new TypeError('malformed snapshot clock');
     replica.#clock.observe(decodeStamp(snapshot.clock[0], snapshot.clock[1], snapshot.clock[2]));
     for (const entry of Object.values(sequences.vector())) replica.#clock.observe(entry.stamp);
+    // Its own snapshot, read back from disk: its writes go on after the ones it holds.
+    replica.#keepOwnSeqAhead(replica.id, sequences.seq(replica.id));
     return replica;
   }
 }

@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import type { Tinypool } from 'tinypool';
-import { ClosedError, describe, inputTypeError } from '../errors.js';
+import { ClosedError, PersistError, describe, inputTypeError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
 import { isAfter, type NodeId } from '../core/clock.js';
 import { ExpiryTimer, turnClock } from '../core/expiry-timer.js';
 import { touchesExpiry, type Op } from '../core/op.js';
 import { formatPath, type Path, type Segments } from '../core/path.js';
-import { Replica } from '../core/replica.js';
+import { Replica, type ReplicaOptions } from '../core/replica.js';
 import { computeHorizon } from '../core/horizon.js';
 import { FOLD_EVERY } from '../core/tree.js';
 import type { Link } from '../links/link.js';
@@ -22,9 +22,11 @@ import type { JsonInput, JsonValue } from '../core/value.js';
 import { OPERATIONS, setArguments, type Operation } from '../operations.js';
 import type { ExpiryOptions, SetOptions } from '../core/write-options.js';
 import type { WatchListener } from '../core/watchers.js';
-import type { CollectiveEvents, CollectiveOptions, CollectiveStats, HostAddress, StartOptions } from '../types.js';
+import type { CollectiveEvents, CollectiveOptions, CollectiveStats, DurableOption, HostAddress, StartOptions } from '../types.js';
 import { hubSettings, type HubSettings } from './settings.js';
 import { PeerWarnings } from './warnings.js';
+import { Persistence } from './persist/persistence.js';
+import { restoreReplica, wantsDurable } from './persist/restore.js';
 
 type Callback = (collective: Collective) => void;
 
@@ -55,7 +57,9 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   readonly #started: Promise<void>;
   readonly #log: Logger;
   readonly #warnings = new PeerWarnings();
+  readonly #persistence: Persistence | undefined;
   #closed = false;
+  #compactScheduled = false;
   #collectScheduled = false;
   #sinceCollect = 0;
   #opsApplied = 0;
@@ -74,16 +78,26 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     }
     const settings = hubSettings(local, allHosts, options ?? {});
     this.#settings = settings;
-    this.#replica = new Replica({
+    const replicaOptions: ReplicaOptions = {
       expiryClock: turnClock(),
       onApplied: (op, restated) => this.#applied(op, restated),
-      onReplaced: () => this.#relay.replaced(),
+      onReplaced: () => {
+        this.#relay.replaced();
+        this.#compact();
+      },
+      onRestamped: () => this.#compact(),
       maxDepth: settings.maxDepth,
       maxValueBytes: settings.maxValueBytes,
       ...(settings.id === undefined ? {} : { id: settings.id }),
-    });
+    };
+    if (settings.persist === undefined) this.#replica = new Replica(replicaOptions);
+    else {
+      this.#persistence = Persistence.open(settings.persist, { maxDepth: settings.maxDepth, maxValueBytes: settings.maxValueBytes }, logger('persist', settings.persist.dir));
+      this.#replica = restoreReplica(this.#persistence, replicaOptions, settings.persist.dir);
+    }
     this.id = this.#replica.id;
     this.#log = logger('hub', this.id);
+    this.#persistence?.start(this.id, () => this.#replica.snapshot());
     this.#relay = new HubRelay(this.#replica, logger('relay', this.id));
     this.#relay.server.on('member:up', (member) => this.#notify('member:up', member));
     this.#relay.server.on('member:down', (member) => this.#notify('member:down', member));
@@ -242,6 +256,14 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   }
 
   #applied(op: Op, restated: Segments | null | undefined): void {
+    // First: the log's record of this turn is written before anything is sent (see Journal).
+    if (this.#persistence !== undefined) {
+      this.#persistence.record(op);
+      if (this.#persistence.due && !this.#compactScheduled) {
+        this.#compactScheduled = true;
+        setImmediate(() => this.#compact());
+      }
+    }
     this.#opsApplied++;
     this.#relay.applied(op, restated);
     if (touchesExpiry(op) || restated !== undefined) this.#expiryTimer.arm();
@@ -283,6 +305,21 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     this.#relay.horizon(horizon.wall);
   }
 
+  // A new snapshot on disk, when persisted (the logs grew, or the state was replaced whole).
+  #compact(): void {
+    this.#compactScheduled = false;
+    if (this.#persistence === undefined || this.#closed) return;
+    void this.#persistence.compact(() => this.#replica.snapshot());
+  }
+
+  // What `{ durable: true }` waits for: every write so far fsynced.
+  #durable(): Promise<void> {
+    if (this.#persistence === undefined) {
+      return handled(Promise.reject(new PersistError('ERR_COLLECTIVE_NOT_PERSISTENT', 'A durable write needs a hub with `persist` (this one keeps its store in memory only)')));
+    }
+    return handled(this.#persistence.durable());
+  }
+
   #open(): Replica {
     if (this.#closed) throw new ClosedError();
     return this.#replica;
@@ -299,12 +336,13 @@ export class Collective extends EventEmitter<CollectiveEvents> {
    * without it a set clears the expiry at `path`, unless `{ keepTtl: true }`), or collective.js's
    * operation (`OPERATIONS.INCREMENT` adds `value`, `OPERATIONS.DELETE` deletes).
    */
-  set<T>(path: Path, value: T & JsonInput<T>, options?: SetOptions | Operation | true): Promise<void> {
+  set<T>(path: Path, value: T & JsonInput<T>, options?: (SetOptions & DurableOption) | Operation | true): Promise<void> {
     const { kind, options: setOptions } = setArguments(options);
     if (kind === 'incr') return this.incr(path, value as number);
     if (kind === 'delete') return this.delete(path);
+    const durable = wantsDurable(setOptions);
     this.#open().set(path, value, setOptions);
-    return Promise.resolve();
+    return durable ? this.#durable() : Promise.resolve();
   }
 
   /** Deletes the value at `path` (and its expiry). */
@@ -317,27 +355,28 @@ export class Collective extends EventEmitter<CollectiveEvents> {
    * Adds `by` (default 1) to the number at `path`; a missing or non-number value counts as 0.
    * `{ ttl }` arms an expiry only where none is armed (a fixed window).
    */
-  incr(path: Path, by: number = 1, options?: ExpiryOptions): Promise<void> {
+  incr(path: Path, by: number = 1, options?: ExpiryOptions & DurableOption): Promise<void> {
+    const durable = wantsDurable(options);
     this.#open().incr(path, by, options);
-    return Promise.resolve();
+    return durable ? this.#durable() : Promise.resolve();
   }
 
   /** Subtracts `by` (default 1) from the number at `path`; options as for `incr`. */
-  decr(path: Path, by: number = 1, options?: ExpiryOptions): Promise<void> {
+  decr(path: Path, by: number = 1, options?: ExpiryOptions & DurableOption): Promise<void> {
     if (typeof by !== 'number') {
       throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Expected the amount to be a finite number, got ${describe(by)}`);
     }
-    this.#open().incr(path, -by, options);
-    return Promise.resolve();
+    return this.incr(path, -by, options);
   }
 
   /**
    * Appends one element to the list at `path`; a missing or non-list value starts a list.
    * Options as for `incr`.
    */
-  append<T>(path: Path, value: T & JsonInput<T>, options?: ExpiryOptions): Promise<void> {
+  append<T>(path: Path, value: T & JsonInput<T>, options?: ExpiryOptions & DurableOption): Promise<void> {
+    const durable = wantsDurable(options);
     this.#open().append(path, value, options);
-    return Promise.resolve();
+    return durable ? this.#durable() : Promise.resolve();
   }
 
   /**
@@ -345,8 +384,10 @@ export class Collective extends EventEmitter<CollectiveEvents> {
    * value); resolves with whether it did. Options as for `set` (a lock with a lease:
    * `cas('lock', null, 'me', { ttl: 30_000 })`).
    */
-  cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>, options?: SetOptions): Promise<boolean> {
-    return Promise.resolve(this.#open().cas(path, expected, next, options) !== undefined);
+  cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>, options?: SetOptions & DurableOption): Promise<boolean> {
+    const durable = wantsDurable(options);
+    const done = this.#open().cas(path, expected, next, options) !== undefined;
+    return durable && done ? this.#durable().then(() => done) : Promise.resolve(done);
   }
 
   /**
@@ -368,9 +409,13 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     return this.#open().watch(path, listener);
   }
 
-  /** Resolves once every write made so far is applied (at once, on a hub). */
-  flush(): Promise<void> {
-    return this.#closed ? handled(Promise.reject(new ClosedError())) : Promise.resolve();
+  /**
+   * Resolves once every write made so far is applied (at once, on a hub); with
+   * `{ durable: true }`, once every one is on disk (a hub with `persist`).
+   */
+  flush(options?: DurableOption): Promise<void> {
+    if (this.#closed) return handled(Promise.reject(new ClosedError()));
+    return wantsDurable(options) ? this.#durable() : Promise.resolve();
   }
 
   /**
@@ -419,6 +464,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       watchers: this.#replica.watcherCount(),
       metadata: this.#replica.metadata(),
       gc: { runs: (this.#folding?.runs ?? 0) + this.#soloFolds, waits: this.#folding?.waits ?? 0, members: this.#protocol?.members ?? 0 },
+      ...(this.#persistence === undefined ? {} : { persist: this.#persistence.stats() }),
     };
   }
 
@@ -431,6 +477,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     clearInterval(this.#rateTimer);
     this.#relay.close();
     await this.#mesh?.close();
+    await this.#persistence?.close();
     this.#log('closed');
     this.#notify('close');
   }

@@ -3,7 +3,8 @@ import { DEFAULTS } from '../defaults.js';
 import { describe, inputRangeError, inputTypeError } from '../errors.js';
 import type { NodeId } from '../core/clock.js';
 import type { HostAddress } from '../mesh/types.js';
-import type { CollectiveOptions } from '../types.js';
+import type { CollectiveOptions, PersistOptions } from '../types.js';
+import type { PersistSettings } from './persist/persistence.js';
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1|\[::1\])$/;
 
@@ -39,6 +40,7 @@ export interface HubSettings {
   readonly reconnectMinMs: number;
   readonly reconnectMaxMs: number;
   readonly lagGraceMs: number;
+  readonly persist: PersistSettings | undefined;
 }
 
 function sameAddress(a: HostAddress, b: HostAddress): boolean {
@@ -97,6 +99,29 @@ export function hubSettings(local: HostAddress | undefined, allHosts: readonly H
     reconnectMinMs: Math.min(DEFAULTS.reconnectMinMs, reconnectMaxMs),
     reconnectMaxMs,
     lagGraceMs: DEFAULTS.lagGraceMs,
+    persist: options.persist === undefined ? undefined : persistSettings(options.persist),
+  };
+}
+
+const FSYNC_MODES: ReadonlySet<unknown> = new Set(['always', 'interval', 'never']);
+
+function persistSettings(persist: PersistOptions): PersistSettings {
+  const invalid = (what: string, got: unknown): TypeError => inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected ${what}, got ${describe(got)}`);
+  if (typeof persist !== 'object' || persist === null) throw invalid('`persist` to be { dir, fsync?, intervalMs?, compactBytes? }', persist);
+  if (typeof persist.dir !== 'string' || persist.dir.length === 0) throw invalid('`persist.dir` to be a directory path', persist.dir);
+  if (persist.fsync !== undefined && !FSYNC_MODES.has(persist.fsync)) throw invalid("`persist.fsync` to be 'always', 'interval' or 'never'", persist.fsync);
+  for (const [name, least] of [['intervalMs', 1], ['compactBytes', 1024]] as const) {
+    const value = persist[name];
+    if (value === undefined) continue;
+    const message = `Expected \`persist.${name}\` to be an integer of at least ${least}, got ${describe(value)}`;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', message);
+    if (value < least) throw inputRangeError('ERR_COLLECTIVE_INVALID_OPTION', message);
+  }
+  return {
+    dir: persist.dir,
+    fsync: persist.fsync ?? DEFAULTS.persistFsync,
+    intervalMs: persist.intervalMs ?? DEFAULTS.persistIntervalMs,
+    compactBytes: persist.compactBytes ?? DEFAULTS.persistCompactBytes,
   };
 }
 

@@ -1,0 +1,101 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PersistError } from '../../errors.js';
+
+/**
+ * The files of a `persist.dir`:
+ * - `snapshot`: one record, the whole state as of the start of log `generation`;
+ * - `log-<generation>`: the op batches applied since, one log per start of the hub or
+ *   compaction, replayed in order on top of the snapshot;
+ * - `LOCK` (lock.ts). Nothing else is read; a `snapshot.tmp` is a snapshot a crash cut short.
+ */
+export const SNAPSHOT_FILE = 'snapshot';
+const SNAPSHOT_TEMP = 'snapshot.tmp';
+const LOG_NAME = /^log-(\d{10})$/;
+
+/** The file name of log `generation`. */
+export function logName(generation: number): string {
+  return `log-${String(generation).padStart(10, '0')}`;
+}
+
+/** Creates `dir` if missing; a path that is not a usable directory is ERR_COLLECTIVE_PERSIST_IO. */
+export function ensureDirectory(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    readdirSync(dir);
+  } catch (error) {
+    throw ioError(`Cannot use ${dir} as persist.dir`, error);
+  }
+}
+
+/** The generations of the logs in `dir`, in order. */
+export function logGenerations(dir: string): number[] {
+  const generations: number[] = [];
+  for (const name of readdirSync(dir)) {
+    const match = LOG_NAME.exec(name);
+    if (match !== null) generations.push(Number(match[1]));
+  }
+  return generations.sort((a, b) => a - b);
+}
+
+/** The bytes of `dir`'s snapshot, or undefined when it has none. */
+export function readSnapshotFile(dir: string): Buffer | undefined {
+  try {
+    return readFileSync(join(dir, SNAPSHOT_FILE));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw ioError(`Cannot read the snapshot of ${dir}`, error);
+  }
+}
+
+/**
+ * Replaces `dir`'s snapshot with `bytes` so that a crash at any point leaves the old one or the
+ * new one whole: written to a temporary name, fsynced, renamed over, and the directory fsynced
+ * (the rename itself is only durable then).
+ */
+export async function writeSnapshotFile(dir: string, bytes: Buffer): Promise<void> {
+  const temp = join(dir, SNAPSHOT_TEMP);
+  const file = await open(temp, 'w', 0o644);
+  try {
+    await file.writeFile(bytes);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  renameSync(temp, join(dir, SNAPSHOT_FILE));
+  syncDirectory(dir);
+}
+
+/** Makes the entries of `dir` (files created, renamed, removed) durable. */
+export function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch (error) {
+    // Some file systems cannot fsync a directory (EISDIR, EINVAL): nothing more can be done there.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM') throw error;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Removes the logs before `generation` (a snapshot covers them now). */
+export function removeLogsBefore(dir: string, generation: number): void {
+  for (const older of logGenerations(dir)) if (older < generation) unlinkSync(join(dir, logName(older)));
+  syncDirectory(dir);
+}
+
+/** Moves a file aside as `<name>.corrupt-<time>` (kept for whoever wants to look at it). */
+export function setAside(dir: string, name: string): string {
+  const aside = `${name}.corrupt-${Date.now()}`;
+  renameSync(join(dir, name), join(dir, aside));
+  return aside;
+}
+
+/** ERR_COLLECTIVE_PERSIST_IO with the cause's message. */
+export function ioError(what: string, cause: unknown): PersistError {
+  return new PersistError('ERR_COLLECTIVE_PERSIST_IO', `${what}: ${(cause as Error).message}`, { cause });
+}

@@ -1,0 +1,234 @@
+import { closeSync, fdatasync, fdatasyncSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeRun } from '../../core/codec.js';
+import type { Op } from '../../core/op.js';
+import { PersistError } from '../../errors.js';
+import { logName, ioError, syncDirectory } from './directory.js';
+import { encodeRecord } from './records.js';
+
+/** When the log is fsynced: see `PersistOptions.fsync`. */
+export type FsyncMode = 'always' | 'interval' | 'never';
+
+/** The first record of every log: whose it is, and in which boot of the machine it was written. */
+export interface LogHeader {
+  v: 1;
+  id: string;
+  generation: number;
+  boot: string;
+}
+
+interface Waiter {
+  readonly upTo: number;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/**
+ * The log being appended to: the ops applied this turn go out as one record at the end of the
+ * turn (before any of them is sent to a member or a peer, which happens on a later
+ * setImmediate), so that a process killed at any point has written every op it ever shared.
+ * fsync follows the mode; a durable write waits for an fsync that covers it (several share
+ * one). Offsets count bytes across every log file this journal wrote, so that a wait survives
+ * a switch to a new file.
+ */
+export class Journal {
+  readonly #dir: string;
+  readonly #mode: FsyncMode;
+  readonly #log: (format: string, ...args: unknown[]) => void;
+  #fd: number;
+  #generation: number;
+  #pending: Op[] = [];
+  #written = 0;
+  #synced = 0;
+  #syncing = false;
+  #waiters: Waiter[] = [];
+  // Files switched away from while an fsync of theirs was running: closed once it ends.
+  #retired: number[] = [];
+  #failed: PersistError | undefined;
+  #closed = false;
+  readonly #timer: NodeJS.Timeout | undefined;
+  /** Records written, fsyncs done, bytes of the current file: for stats. */
+  records = 0;
+  syncs = 0;
+  fileBytes = 0;
+
+  constructor(dir: string, generation: number, header: Omit<LogHeader, 'generation'>, mode: FsyncMode, intervalMs: number, log: (format: string, ...args: unknown[]) => void) {
+    this.#dir = dir;
+    this.#mode = mode;
+    this.#log = log;
+    this.#generation = generation;
+    this.#fd = this.#create(generation, header);
+    if (mode === 'interval') {
+      this.#timer = setInterval(() => {
+        if (this.#written > this.#synced) this.#sync();
+      }, intervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** The generation of the log appended to. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** The error that stopped this journal, if one did. */
+  get failed(): PersistError | undefined {
+    return this.#failed;
+  }
+
+  /** Takes `op` for this turn's record. */
+  record(op: Op): void {
+    if (this.#closed || this.#failed !== undefined) return;
+    if (this.#pending.length === 0) queueMicrotask(() => this.write());
+    this.#pending.push(op);
+  }
+
+  /** Writes the ops taken so far as one record (the end of the turn does it by itself). */
+  write(): void {
+    const ops = this.#pending;
+    if (ops.length === 0 || this.#failed !== undefined) return;
+    this.#pending = [];
+    this.#append(encodeRecord({ o: runsOf(ops) }));
+    if (this.#mode === 'always') this.#sync();
+  }
+
+  /** Resolves once everything recorded so far is on disk (fsynced). */
+  durable(): Promise<void> {
+    this.write();
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    if (this.#synced >= this.#written) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ upTo: this.#written, resolve, reject });
+      this.#sync();
+    });
+  }
+
+  /**
+   * Continues in a new log, `generation` (a snapshot is about to cover the old one): the old one
+   * is fsynced first, so whatever waits on it is durable.
+   */
+  switchTo(generation: number, header: Omit<LogHeader, 'generation'>): void {
+    this.write();
+    const old = this.#fd;
+    this.#fd = this.#create(generation, header);
+    this.#generation = generation;
+    this.fileBytes = 0;
+    try {
+      fdatasyncSync(old);
+      this.#synced = this.#written;
+      this.#settle();
+    } catch (error) {
+      this.#fail(ioError('Cannot fsync the log', error));
+    }
+    if (this.#syncing) this.#retired.push(old);
+    else closeSync(old);
+  }
+
+  /** Writes what is left, fsyncs, marks the log closed cleanly, and closes it. */
+  close(): void {
+    if (this.#closed) return;
+    this.write();
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    if (this.#failed === undefined) {
+      try {
+        this.#append(encodeRecord({ closed: true }));
+        fdatasyncSync(this.#fd);
+        this.#synced = this.#written;
+      } catch (error) {
+        this.#fail(ioError('Cannot close the log', error));
+      }
+    }
+    this.#settle();
+    for (const waiter of this.#waiters) waiter.reject(this.#failed ?? new PersistError('ERR_COLLECTIVE_PERSIST_IO', 'The log was closed'));
+    this.#waiters = [];
+    if (!this.#syncing) closeSync(this.#fd);
+    else this.#retired.push(this.#fd);
+  }
+
+  #create(generation: number, header: Omit<LogHeader, 'generation'>): number {
+    let fd: number;
+    try {
+      fd = openSync(join(this.#dir, logName(generation)), 'wx', 0o644);
+    } catch (error) {
+      throw ioError(`Cannot create log ${generation} in ${this.#dir}`, error);
+    }
+    const first = encodeRecord({ ...header, generation } satisfies LogHeader);
+    writeAll(fd, first);
+    fdatasyncSync(fd);
+    syncDirectory(this.#dir);
+    this.#written += first.length;
+    this.#synced = Math.max(this.#synced, this.#written);
+    this.fileBytes = first.length;
+    return fd;
+  }
+
+  #append(bytes: Buffer): void {
+    try {
+      writeAll(this.#fd, bytes);
+    } catch (error) {
+      // A record may be half written: nothing may follow it in this file, or a restart would
+      // stop reading there and miss what came after.
+      this.#fail(ioError('Cannot write the log', error));
+      return;
+    }
+    this.#written += bytes.length;
+    this.fileBytes += bytes.length;
+    this.records++;
+  }
+
+  #sync(): void {
+    if (this.#syncing || this.#failed !== undefined) return;
+    this.#syncing = true;
+    const upTo = this.#written;
+    fdatasync(this.#fd, (error) => {
+      this.#syncing = false;
+      for (const retired of this.#retired.splice(0)) closeSync(retired);
+      if (error !== null) {
+        this.#fail(ioError('Cannot fsync the log', error));
+        return;
+      }
+      this.syncs++;
+      if (upTo > this.#synced) this.#synced = upTo;
+      this.#settle();
+      if (!this.#closed && this.#waiters.length > 0) this.#sync();
+    });
+  }
+
+  #settle(): void {
+    if (this.#waiters.length === 0) return;
+    const waiting: Waiter[] = [];
+    for (const waiter of this.#waiters) {
+      if (waiter.upTo <= this.#synced) waiter.resolve();
+      else waiting.push(waiter);
+    }
+    this.#waiters = waiting;
+  }
+
+  #fail(error: PersistError): void {
+    if (this.#failed !== undefined) return;
+    this.#failed = error;
+    this.#log('persistence stopped: %s', error.message);
+    for (const waiter of this.#waiters) waiter.reject(error);
+    this.#waiters = [];
+  }
+}
+
+function writeAll(fd: number, bytes: Buffer): void {
+  let at = 0;
+  while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
+}
+
+/** A batch of ops as runs (core/codec.ts): each run one origin's ops with consecutive seqs. */
+export function runsOf(ops: readonly Op[]): unknown[][] {
+  const runs: unknown[][] = [];
+  let start = 0;
+  for (let i = 1; i <= ops.length; i++) {
+    const previous = ops[i - 1]!;
+    const op = ops[i];
+    if (op !== undefined && op.stamp.node === previous.stamp.node && op.seq === previous.seq + 1) continue;
+    runs.push(encodeRun(ops.slice(start, i)));
+    start = i;
+  }
+  return runs;
+}

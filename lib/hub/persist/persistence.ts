@@ -1,0 +1,188 @@
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NodeId } from '../../core/clock.js';
+import type { DecodeLimits } from '../../core/codec.js';
+import type { Op } from '../../core/op.js';
+import type { ReplicaSnapshot } from '../../core/replica-types.js';
+import { bootId } from './boot.js';
+import { ensureDirectory, ioError, removeLogsBefore, SNAPSHOT_FILE, syncDirectory, writeSnapshotFile } from './directory.js';
+import { Journal, type FsyncMode } from './journal.js';
+import { lockDirectory, type DirectoryLock } from './lock.js';
+import { encodeRecord } from './records.js';
+import { recover, type Recovered, type SnapshotRecord } from './recover.js';
+
+/** `persist`, checked and completed with the defaults. */
+export interface PersistSettings {
+  readonly dir: string;
+  readonly fsync: FsyncMode;
+  readonly intervalMs: number;
+  readonly compactBytes: number;
+}
+
+/** Figures of a hub's persistence, for `stats().persist`. */
+export interface PersistStats {
+  readonly dir: string;
+  readonly fsync: FsyncMode;
+  /** The log appended to now. */
+  readonly generation: number;
+  /** Bytes of log written since the last snapshot. */
+  readonly logBytes: number;
+  readonly records: number;
+  readonly fsyncs: number;
+  readonly compactions: number;
+  /** The longest a compaction held the event loop (taking the snapshot), in ms. */
+  readonly longestCompactionPauseMs: number;
+  /** Why writing stopped, if it did (the store goes on in memory). */
+  readonly failed: string | undefined;
+}
+
+type Log = (format: string, ...args: unknown[]) => void;
+
+/**
+ * A hub's store on disk (hub/persist/): a snapshot, and logs of the op batches applied since,
+ * in a directory this hub holds the lock of. `open` reads back what is there; the hub builds
+ * its replica from it and `start`s, which begins a new log. From then on every op applied is
+ * `record`ed; a compaction writes a new snapshot once the logs grow past `compactBytes`.
+ */
+export class Persistence {
+  readonly #settings: PersistSettings;
+  readonly #lock: DirectoryLock;
+  readonly #log: Log;
+  readonly recovered: Recovered;
+  #journal: Journal | undefined;
+  #id: NodeId | undefined;
+  #logBytes: number;
+  #compacting: Promise<void> | undefined;
+  #compactions = 0;
+  #longestPauseMs = 0;
+
+  private constructor(settings: PersistSettings, lock: DirectoryLock, recovered: Recovered, logBytes: number, log: Log) {
+    this.#settings = settings;
+    this.#lock = lock;
+    this.recovered = recovered;
+    this.#logBytes = logBytes;
+    this.#log = log;
+  }
+
+  /** Takes the directory (created if missing) and reads back what it holds. */
+  static open(settings: PersistSettings, limits: DecodeLimits, log: Log): Persistence {
+    ensureDirectory(settings.dir);
+    const lock = lockDirectory(settings.dir, (holder) => log('took over the stale lock of %s in %s', holder, settings.dir));
+    try {
+      const recovered = recover(settings.dir, limits);
+      for (const note of recovered.notes) log('recovery: %s', note);
+      if (recovered.newIdBecause !== undefined) log('the state of hub %s is kept, under a new id: %s', recovered.previousId, recovered.newIdBecause);
+      log('read back %d ops of logs%s', recovered.ops.length, recovered.snapshot === undefined ? '' : ' over a snapshot');
+      return new Persistence(settings, lock, recovered, recovered.logBytes, log);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+
+  /**
+   * Begins this start's log, for the hub `id`. When the hub took a new id over the state it
+   * read back, that state is written as a snapshot of the new id first (`snapshot`), so that
+   * the next start reads it as this hub's.
+   */
+  start(id: NodeId, snapshot: () => ReplicaSnapshot): void {
+    this.#id = id;
+    let generation = this.recovered.nextGeneration;
+    if (this.recovered.previousId !== undefined && this.recovered.previousId !== id) {
+      this.#writeSnapshotNow(generation, snapshot());
+      generation++;
+    }
+    this.#journal = new Journal(this.#settings.dir, generation, this.#header(), this.#settings.fsync, this.#settings.intervalMs, this.#log);
+  }
+
+  /** Takes an op applied by the hub (written at the end of this turn). */
+  record(op: Op): void {
+    this.#journal!.record(op);
+  }
+
+  /** Resolves once every op recorded so far is fsynced. */
+  durable(): Promise<void> {
+    return this.#journal!.durable();
+  }
+
+  /** Whether the logs grew enough since the last snapshot for a compaction to pay. */
+  get due(): boolean {
+    return this.#logBytes + this.#journal!.fileBytes > this.#settings.compactBytes && this.#compacting === undefined;
+  }
+
+  /**
+   * Writes a new snapshot (`take` reads the state now) and drops the logs it covers. Appends go
+   * to a new log from the moment the state is taken; the snapshot is written off the event
+   * loop's thread, only `take` and its encoding hold it.
+   */
+  compact(take: () => ReplicaSnapshot): Promise<void> {
+    if (this.#compacting !== undefined) return this.#compacting;
+    const journal = this.#journal!;
+    const generation = journal.generation + 1;
+    const started = performance.now();
+    journal.switchTo(generation, this.#header());
+    const bytes = encodeRecord({ v: 1, id: this.#id!, generation, snapshot: take() } satisfies SnapshotRecord);
+    const pause = performance.now() - started;
+    if (pause > this.#longestPauseMs) this.#longestPauseMs = pause;
+    this.#logBytes = 0;
+    this.#compacting = writeSnapshotFile(this.#settings.dir, bytes)
+      .then(() => {
+        removeLogsBefore(this.#settings.dir, generation);
+        this.#compactions++;
+        this.#log('compacted: snapshot of generation %d, %d bytes, %d ms on the event loop', generation, bytes.length, pause.toFixed(1));
+      })
+      .catch((error: unknown) => this.#log('compaction failed (the logs stay): %s', (error as Error).message))
+      .finally(() => {
+        this.#compacting = undefined;
+      });
+    return this.#compacting;
+  }
+
+  /** Writes what is left and closes the log cleanly; gives up the directory. */
+  async close(): Promise<void> {
+    await this.#compacting;
+    this.#journal?.close();
+    this.#lock.release();
+  }
+
+  stats(): PersistStats {
+    const journal = this.#journal;
+    return {
+      dir: this.#settings.dir,
+      fsync: this.#settings.fsync,
+      generation: journal?.generation ?? 0,
+      logBytes: this.#logBytes + (journal?.fileBytes ?? 0),
+      records: journal?.records ?? 0,
+      fsyncs: journal?.syncs ?? 0,
+      compactions: this.#compactions,
+      longestCompactionPauseMs: this.#longestPauseMs,
+      failed: journal?.failed?.message,
+    };
+  }
+
+  #header(): { v: 1; id: string; boot: string } {
+    return { v: 1, id: this.#id!, boot: bootId() };
+  }
+
+  // The snapshot written before the hub serves (a new id over old state): synchronously.
+  #writeSnapshotNow(generation: number, snapshot: ReplicaSnapshot): void {
+    const dir = this.#settings.dir;
+    const temp = join(dir, `${SNAPSHOT_FILE}.tmp`);
+    try {
+      const fd = openSync(temp, 'w', 0o644);
+      try {
+        const bytes = encodeRecord({ v: 1, id: this.#id!, generation, snapshot } satisfies SnapshotRecord);
+        let at = 0;
+        while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, join(dir, SNAPSHOT_FILE));
+      syncDirectory(dir);
+      removeLogsBefore(dir, generation + 1);
+    } catch (error) {
+      throw ioError(`Cannot write the snapshot of ${dir}`, error);
+    }
+  }
+}

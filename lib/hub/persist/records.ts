@@ -1,0 +1,69 @@
+import { crc32 } from './crc32.js';
+
+/**
+ * The framing of everything collective writes to disk: a record is an 8-byte header, the
+ * payload's length and its CRC-32 (both unsigned, big-endian), then the payload, JSON text.
+ * A crash mid-write leaves a record cut short, and a flipped byte a record whose checksum
+ * fails: reading stops at the first such record, and everything before it is good.
+ */
+export const RECORD_HEADER_BYTES = 8;
+
+/** The largest payload a record may hold: what a reader accepts before it allocates. */
+export const MAX_RECORD_BYTES = 1024 * 1024 * 1024;
+
+/** One record holding `payload` as JSON. */
+export function encodeRecord(payload: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(payload), 'utf8');
+  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + body.length);
+  record.writeUInt32BE(body.length, 0);
+  record.writeUInt32BE(crc32(body), 4);
+  body.copy(record, RECORD_HEADER_BYTES);
+  return record;
+}
+
+/** What reading a file of records found. */
+export interface ReadRecords {
+  /** The payloads of the good records, parsed, in order. */
+  readonly records: unknown[];
+  /** Where each good record ends (a byte offset): a reader that refuses one cuts there. */
+  readonly ends: number[];
+  /** Bytes from the start up to the end of the last good record. */
+  readonly goodBytes: number;
+  /** Why reading stopped before the end of the file, if it did. */
+  readonly problem?: string;
+}
+
+/** Reads the records of `bytes`, up to the first one cut short or corrupt. */
+export function readRecords(bytes: Buffer): ReadRecords {
+  const records: unknown[] = [];
+  const ends: number[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const problem = recordProblem(bytes, at);
+    if (problem !== undefined) return { records, ends, goodBytes: at, problem: `${problem} at byte ${at}` };
+    const length = bytes.readUInt32BE(at);
+    const start = at + RECORD_HEADER_BYTES;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(bytes.toString('utf8', start, start + length));
+    } catch {
+      // A good checksum over bad JSON: written so by something else.
+      return { records, ends, goodBytes: at, problem: `a record that is not JSON at byte ${at}` };
+    }
+    records.push(payload);
+    at = start + length;
+    ends.push(at);
+  }
+  return { records, ends, goodBytes: at };
+}
+
+// Why the record at `at` cannot be read, if it cannot.
+function recordProblem(bytes: Buffer, at: number): string | undefined {
+  if (bytes.length - at < RECORD_HEADER_BYTES) return 'a record header cut short';
+  const length = bytes.readUInt32BE(at);
+  if (length > MAX_RECORD_BYTES) return `a record length of ${length} bytes, more than any record written`;
+  const start = at + RECORD_HEADER_BYTES;
+  if (bytes.length - start < length) return 'a record cut short';
+  if (crc32(bytes, start, start + length) !== bytes.readUInt32BE(at + 4)) return 'a record whose checksum fails';
+  return undefined;
+}

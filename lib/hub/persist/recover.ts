@@ -1,0 +1,177 @@
+import { openSync, ftruncateSync, closeSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NodeId } from '../../core/clock.js';
+import { decodeNodeId, decodeRun, type DecodeLimits } from '../../core/codec.js';
+import type { Op } from '../../core/op.js';
+import type { ReplicaSnapshot } from '../../core/replica-types.js';
+import { PersistError } from '../../errors.js';
+import { bootId } from './boot.js';
+import { ioError, logGenerations, logName, readSnapshotFile, SNAPSHOT_FILE } from './directory.js';
+import { readRecords, RECORD_HEADER_BYTES } from './records.js';
+
+/** The one record of a snapshot file. */
+export interface SnapshotRecord {
+  v: 1;
+  id: string;
+  generation: number;
+  snapshot: ReplicaSnapshot;
+}
+
+/** What a `persist.dir` held, read back. */
+export interface Recovered {
+  /** The id the hub keeps; undefined when it must start under a new one (`newIdBecause`). */
+  readonly id: NodeId | undefined;
+  /** The id the directory was written under, if it held anything. */
+  readonly previousId: NodeId | undefined;
+  /** Why the hub takes a new id although the directory held state. */
+  readonly newIdBecause: string | undefined;
+  readonly snapshot: ReplicaSnapshot | undefined;
+  /** The ops of the logs, in the order they were applied. */
+  readonly ops: Op[];
+  /** Bytes of the logs read (what a compaction would fold into a snapshot). */
+  readonly logBytes: number;
+  /** The generation for the log this start writes. */
+  readonly nextGeneration: number;
+  /** What was cut or skipped, for the log. */
+  readonly notes: string[];
+}
+
+/**
+ * Reads `dir` back. A corrupt snapshot is refused (ERR_COLLECTIVE_PERSIST_CORRUPT): nothing is
+ * loaded from it, ever half. A log is read up to its first bad record and cut there. The id is
+ * kept unless something the hub may have shared could be lost: a log not closed cleanly in an
+ * earlier boot of the machine (its unsynced tail died with the machine), or a bad record with
+ * good ones after it (not a write cut short by a crash). Reusing the id then would reuse the
+ * sequence numbers of ops peers hold, and they would drop the new ops as duplicates.
+ */
+export function recover(dir: string, limits: DecodeLimits): Recovered {
+  const notes: string[] = [];
+  const snapshotRecord = readSnapshot(dir);
+  let id = snapshotRecord?.id;
+  const generations = logGenerations(dir).filter((generation) => snapshotRecord === undefined || generation >= snapshotRecord.generation);
+  const ops: Op[] = [];
+  let lostShared: string | undefined;
+  let lastClean = true;
+  let lastBoot: string | undefined;
+  let logBytes = 0;
+  for (const generation of generations) {
+    const file = readLog(dir, generation, limits);
+    logBytes += file.goodBytes;
+    if (file.header === undefined) {
+      notes.push(`log ${generation} has no readable header: skipped`);
+      continue;
+    }
+    if (id !== undefined && file.header.id !== id) {
+      notes.push(`log ${generation} belongs to hub ${file.header.id}, not ${id}: skipped`);
+      continue;
+    }
+    id ??= file.header.id;
+    for (const batch of file.batches) for (const op of batch) ops.push(op);
+    if (file.problem !== undefined) {
+      notes.push(`log ${generation}: ${file.problem}; cut after its last good record (byte ${file.goodBytes})`);
+      truncate(join(dir, logName(generation)), file.goodBytes);
+      if (!file.tornTail) lostShared = `log ${generation} had ${file.problem}, with records after it`;
+    }
+    lastClean = file.closed;
+    lastBoot = file.header.boot;
+  }
+  if (lostShared === undefined && !lastClean && lastBoot !== undefined && lastBoot !== bootId()) {
+    lostShared = 'the last log was not closed cleanly before the machine restarted (its unsynced tail may be lost)';
+  }
+  const nextGeneration = Math.max(snapshotRecord?.generation ?? 0, ...generations) + 1;
+  return {
+    id: lostShared === undefined ? (id as NodeId | undefined) : undefined,
+    previousId: id as NodeId | undefined,
+    newIdBecause: lostShared,
+    snapshot: snapshotRecord?.snapshot,
+    ops,
+    logBytes,
+    nextGeneration,
+    notes,
+  };
+}
+
+function corrupt(dir: string, why: string): PersistError {
+  return new PersistError(
+    'ERR_COLLECTIVE_PERSIST_CORRUPT',
+    `The snapshot of ${dir} cannot be used: ${why}. Restore the directory from a backup, or move it away to start this hub empty (under a new id)`,
+  );
+}
+
+function readSnapshot(dir: string): SnapshotRecord | undefined {
+  const bytes = readSnapshotFile(dir);
+  if (bytes === undefined) return undefined;
+  const read = readRecords(bytes);
+  if (read.problem !== undefined) throw corrupt(dir, `${SNAPSHOT_FILE} has ${read.problem}`);
+  if (read.records.length !== 1) throw corrupt(dir, `${SNAPSHOT_FILE} holds ${read.records.length} records, not one`);
+  const record = read.records[0] as Partial<SnapshotRecord> | null;
+  if (typeof record !== 'object' || record === null || record.v !== 1) throw corrupt(dir, 'it is not a collective snapshot of a known version');
+  try {
+    decodeNodeId(record.id);
+  } catch {
+    throw corrupt(dir, 'its node id is malformed');
+  }
+  if (!Number.isSafeInteger(record.generation) || record.generation! < 1) throw corrupt(dir, 'its generation is malformed');
+  if (typeof record.snapshot !== 'object' || record.snapshot === null) throw corrupt(dir, 'it holds no state');
+  return record as SnapshotRecord;
+}
+
+interface LogFile {
+  header: { id: string; boot: string } | undefined;
+  batches: Op[][];
+  closed: boolean;
+  goodBytes: number;
+  problem: string | undefined;
+  // The bad record runs to the end of the file: a write cut short, nothing after it.
+  tornTail: boolean;
+}
+
+function readLog(dir: string, generation: number, limits: DecodeLimits): LogFile {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(join(dir, logName(generation)));
+  } catch (error) {
+    throw ioError(`Cannot read log ${generation} of ${dir}`, error);
+  }
+  const read = readRecords(bytes);
+  const file: LogFile = { header: undefined, batches: [], closed: false, goodBytes: read.goodBytes, problem: read.problem, tornTail: read.problem === undefined || endsAtTail(bytes, read.goodBytes) };
+  const [first, ...rest] = read.records as Record<string, unknown>[];
+  if (first === undefined || first.v !== 1 || first.generation !== generation || typeof first.id !== 'string' || typeof first.boot !== 'string') {
+    return { ...file, goodBytes: 0, problem: file.problem ?? 'no header', tornTail: bytes.length === 0 };
+  }
+  file.header = { id: first.id, boot: first.boot };
+  for (let index = 0; index < rest.length; index++) {
+    const record = rest[index]!;
+    if (record.closed === true) {
+      file.closed = true;
+      continue;
+    }
+    try {
+      if (!Array.isArray(record.o)) throw new TypeError('not a batch');
+      const batch: Op[] = [];
+      for (const run of record.o) for (const op of decodeRun(run, limits)) batch.push(op);
+      file.batches.push(batch);
+      file.closed = false;
+    } catch (error) {
+      // A good checksum over something that is not a batch: not written by collective.
+      return { ...file, goodBytes: read.ends[index]!, problem: `a record that is not a batch of ops (${(error as Error).message})`, tornTail: false };
+    }
+  }
+  return file;
+}
+
+// Whether the record at `at` (a bad one) runs to the end of `bytes` (or past it): a crash cut
+// its write short, and nothing was written after it.
+function endsAtTail(bytes: Buffer, at: number): boolean {
+  if (bytes.length - at < RECORD_HEADER_BYTES) return true;
+  return at + RECORD_HEADER_BYTES + bytes.readUInt32BE(at) >= bytes.length;
+}
+
+function truncate(path: string, length: number): void {
+  const fd = openSync(path, 'r+');
+  try {
+    ftruncateSync(fd, length);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,36 @@
+import { describe, inputTypeError, PersistError } from '../../errors.js';
+import { Replica, type ReplicaOptions } from '../../core/replica.js';
+import type { DurableOption } from '../../types.js';
+import type { Persistence } from './persistence.js';
+
+/**
+ * The hub's replica, built from what its `persist.dir` held: the snapshot, then the ops of the
+ * logs applied again, telling no one (nobody listens yet). The id read back is kept unless the
+ * recovery said a new one is needed; an explicit `id` option must agree with the directory's.
+ */
+export function restoreReplica(persistence: Persistence, options: ReplicaOptions, dir: string): Replica {
+  const recovered = persistence.recovered;
+  if (options.id !== undefined && recovered.previousId !== undefined && options.id !== recovered.previousId) {
+    throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `The \`id\` option (${options.id}) differs from the id of the hub that wrote ${dir} (${recovered.previousId}): leave \`id\` unset with \`persist\``);
+  }
+  const id = recovered.id ?? options.id;
+  const withId: ReplicaOptions = id === undefined ? options : { ...options, id };
+  let replica: Replica;
+  try {
+    replica = recovered.snapshot === undefined ? new Replica(withId) : Replica.fromSnapshot(recovered.snapshot, withId);
+  } catch (error) {
+    void persistence.close();
+    throw new PersistError('ERR_COLLECTIVE_PERSIST_CORRUPT', `The snapshot of ${dir} cannot be used: ${(error as Error).message}. Restore the directory from a backup, or move it away to start this hub empty (under a new id)`, { cause: error });
+  }
+  replica.restore(recovered.ops);
+  return replica;
+}
+
+/** Whether write options ask for `durable` (checked: a boolean). */
+export function wantsDurable(options: unknown): boolean {
+  if (typeof options !== 'object' || options === null) return false;
+  const { durable } = options as DurableOption;
+  if (durable === undefined) return false;
+  if (typeof durable !== 'boolean') throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected \`durable\` to be a boolean, got ${describe(durable)}`);
+  return durable;
+}
