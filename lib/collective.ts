@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { isMainThread, parentPort, type Worker } from 'node:worker_threads';
-import { AuthError, ClosedError, CollectiveError, NotReadyError, PeerError, ProtocolError, TimeoutError } from './errors.js';
+import { AuthError, ClosedError, CollectiveError, NotReadyError, PeerError, PersistError, ProtocolError, TimeoutError } from './errors.js';
 import type { Path } from './core/path.js';
 import type { JsonInput, JsonValue } from './core/value.js';
 import type { WatchListener } from './core/watchers.js';
@@ -11,7 +11,7 @@ import { Collective } from './hub/hub.js';
 import { isCollectiveIpcMessage } from './links/ipc.js';
 import { logger } from './log.js';
 import { Member, type MemberStats } from './member/member.js';
-import { OPERATIONS, type Operation } from './operations.js';
+import { OPERATIONS, type DurableOption, type Operation } from './operations.js';
 import { processSlot } from './process-slot.js';
 import { ThreadRelay } from './hub/thread-relay.js';
 import { attachWorker, createPool, type AttachThread, type PoolOptions } from './threads/pool.js';
@@ -154,10 +154,11 @@ export function get(path?: Path): JsonValue | undefined {
 /**
  * Sets the value at `path`; resolves when the hub applied it. The third argument is options
  * (`{ ttl }`: the value expires that many ms later; without it a set clears any expiry at
- * `path`, unless `{ keepTtl: true }`) or collective.js's operation (`OPERATIONS.INCREMENT` adds
- * `value`, `OPERATIONS.DELETE` deletes).
+ * `path`, unless `{ keepTtl: true }`; `{ durable: true }`: resolves once the hub also has it on
+ * disk) or collective.js's operation (`OPERATIONS.INCREMENT` adds `value`, `OPERATIONS.DELETE`
+ * deletes).
  */
-export function set<T>(path: Path, value: T & JsonInput<T>, options?: SetOptions | Operation | true): Promise<void> {
+export function set<T>(path: Path, value: T & JsonInput<T>, options?: (SetOptions & DurableOption) | Operation | true): Promise<void> {
   return store().set(path, value, options);
 }
 
@@ -168,22 +169,22 @@ function del(path: Path): Promise<void> {
 export { del as delete };
 
 /** Adds `by` (default 1) to the number at `path`; `{ ttl }` arms an expiry only where none is armed (a fixed window). */
-export function incr(path: Path, by?: number, options?: ExpiryOptions): Promise<void> {
+export function incr(path: Path, by?: number, options?: ExpiryOptions & DurableOption): Promise<void> {
   return store().incr(path, by, options);
 }
 
 /** Subtracts `by` (default 1) from the number at `path`; options as for `incr`. */
-export function decr(path: Path, by?: number, options?: ExpiryOptions): Promise<void> {
+export function decr(path: Path, by?: number, options?: ExpiryOptions & DurableOption): Promise<void> {
   return store().decr(path, by, options);
 }
 
 /** Appends one element to the list at `path`; options as for `incr`. */
-export function append<T>(path: Path, value: T & JsonInput<T>, options?: ExpiryOptions): Promise<void> {
+export function append<T>(path: Path, value: T & JsonInput<T>, options?: ExpiryOptions & DurableOption): Promise<void> {
   return store().append(path, value, options);
 }
 
 /** Compare-and-set, decided by the hub; resolves with whether it set. Options as for `set`. */
-export function cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>, options?: SetOptions): Promise<boolean> {
+export function cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>, options?: SetOptions & DurableOption): Promise<boolean> {
   return store().cas(path, expected, next, options);
 }
 
@@ -209,9 +210,13 @@ export function watch(path: Path, listener: WatchListener): () => void {
   return store().watch(path, listener);
 }
 
-/** Resolves once every write made so far in this process was applied by the hub. */
-export function flush(): Promise<void> {
-  return store().flush();
+/**
+ * Resolves once every write made so far in this process was applied by the hub; with
+ * `{ durable: true }`, once the hub has every one on disk (ERR_COLLECTIVE_NOT_PERSISTENT where
+ * it has no `persist`).
+ */
+export function flush(options?: DurableOption): Promise<void> {
+  return store().flush(options);
 }
 
 /** Counters of this process's store: the hub's, or the member's in a worker. */
@@ -260,6 +265,7 @@ export interface CollectiveDefault {
   readonly AuthError: typeof AuthError;
   readonly TimeoutError: typeof TimeoutError;
   readonly PeerError: typeof PeerError;
+  readonly PersistError: typeof PersistError;
   /** Itself, for CommonJS consumers compiled from `import collective from 'collective'`. */
   readonly default: CollectiveDefault;
 }
@@ -302,6 +308,7 @@ const collective = Object.assign(CollectiveSeed, {
   AuthError,
   TimeoutError,
   PeerError,
+  PersistError,
 }) as unknown as CollectiveDefault;
 // `require('collective')` is this object (see require.cjs): a CommonJS consumer compiled from
 // `import collective from 'collective'` reads `.default`, and `__esModule` says to.

@@ -23,7 +23,7 @@ export {
   type CollectiveDefault,
 } from './collective.js';
 export { MAX_TTL_MS, type ExpiryOptions, type SetOptions } from './core/write-options.js';
-export { OPERATIONS, type Operation } from './operations.js';
+export { OPERATIONS, type DurableOption, type Operation } from './operations.js';
 export type { MemberStats } from './member/member.js';
 export type { PoolOptions } from './threads/pool.js';
 export { isCollectiveIpcMessage } from './links/ipc.js';
@@ -34,11 +34,13 @@ export {
   CollectiveError,
   NotReadyError,
   PeerError,
+  PersistError,
   ProtocolError,
   TimeoutError,
   type CollectiveErrorCode,
   type CollectiveInputErrorCode,
   type LinkErrorCode,
+  type PersistErrorCode,
 } from './errors.js';
 export type {
   Change,
@@ -52,6 +54,8 @@ export type {
   JsonValue,
   NodeId,
   Path,
+  PersistOptions,
+  PersistStats,
   StartOptions,
   WatchListener,
 } from './types.js';

@@ -41,3 +41,23 @@ export function setArguments(third: unknown): { kind: 'set' | 'incr' | 'delete';
   if (typeof third === 'object' && third !== null && !Array.isArray(third)) return { kind: 'set', options: third as SetOptions };
   return { kind: seedOperation(third) };
 }
+
+/** The option of a write (and of `flush`) that waits for the disk. */
+export interface DurableOption {
+  /**
+   * Resolve once the write (for `flush`: every write so far) is fsynced to the hub's `persist`
+   * directory; from a worker or thread, to its hub's. Rejects with ERR_COLLECTIVE_NOT_PERSISTENT
+   * where the hub has no `persist`.
+   * @default false
+   */
+  durable?: boolean;
+}
+
+/** Whether write options ask for `durable` (checked: a boolean, else a TypeError with a code). */
+export function wantsDurable(options: unknown): boolean {
+  if (typeof options !== 'object' || options === null) return false;
+  const { durable } = options as DurableOption;
+  if (durable === undefined) return false;
+  if (typeof durable !== 'boolean') throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected \`durable\` to be a boolean, got ${describe(durable)}`);
+  return durable;
+}

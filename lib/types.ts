@@ -5,8 +5,9 @@ import type { Change, WatchListener } from './core/watchers.js';
 import type { CollectiveErrorCode, PeerError } from './errors.js';
 import type { PeerStats } from './mesh/types.js';
 import type { PersistStats } from './hub/persist/persistence.js';
+import type { DurableOption } from './operations.js';
 
-export type { Change, JsonInput, JsonValue, NodeId, Path, PeerStats, PersistStats, WatchListener };
+export type { Change, DurableOption, JsonInput, JsonValue, NodeId, Path, PeerStats, PersistStats, WatchListener };
 
 /** Where a hub listens or where a peer hub is reached (the seed's `{ host, port }`). */
 export interface HostAddress {
@@ -64,17 +65,6 @@ export interface CollectiveOptions {
    * @default undefined (memory only)
    */
   persist?: PersistOptions;
-}
-
-/** The option of a write (and of `flush`) that waits for the disk. */
-export interface DurableOption {
-  /**
-   * Resolve once the write (for `flush`: every write so far) is fsynced to the hub's `persist`
-   * directory; from a worker or thread, to its hub's. Rejects with ERR_COLLECTIVE_NOT_PERSISTENT
-   * where the hub has no `persist`.
-   * @default false
-   */
-  durable?: boolean;
 }
 
 /** Where and how a hub keeps its store on disk (`persist`). */

@@ -26,16 +26,18 @@ const RULES: Record<string, { lib: string[]; external: string[] }> = {
   member: { lib: ['core', 'wire', 'links/link.ts', 'errors.ts', 'log.ts', 'defaults.ts', 'operations.ts'], external: ['node:events'] },
   // A machine's replica: the member server, the hub, its settings.
   hub: {
-    lib: ['core', 'wire', 'links', 'mesh', 'mesh/tcp', 'member', 'threads', 'errors.ts', 'log.ts', 'defaults.ts', 'operations.ts', 'types.ts'],
+    lib: ['core', 'wire', 'links', 'mesh', 'mesh/tcp', 'member', 'threads', 'hub/persist', 'errors.ts', 'log.ts', 'defaults.ts', 'operations.ts', 'types.ts'],
     external: ['node:events', 'node:worker_threads', 'node:tls', 'tinypool'],
   },
+  // A hub's store on disk: Node's fs only.
+  'hub/persist': { lib: ['core', 'errors.ts'], external: ['node:fs', 'node:fs/promises', 'node:path', 'node:os'] },
   // collective.cluster(): forking, respawn, the worker's channel to its primary.
   cluster: { lib: ['hub', 'links', 'errors.ts', 'log.ts', 'types.ts'], external: ['node:cluster', 'node:net', 'node:os'] },
   // collective.pool(): threads as members.
   threads: { lib: ['member', 'links', 'errors.ts'], external: ['node:url', 'node:worker_threads', 'node:module', 'tinypool'] },
   // The public face, and the leaves everyone uses.
   '.': {
-    lib: ['core', 'wire', 'links', 'mesh', 'member', 'hub', 'cluster', 'threads', 'errors.ts', 'log.ts', 'defaults.ts', 'operations.ts', 'types.ts', 'process-slot.ts', 'collective.ts'],
+    lib: ['core', 'wire', 'links', 'mesh', 'member', 'hub', 'hub/persist', 'cluster', 'threads', 'errors.ts', 'log.ts', 'defaults.ts', 'operations.ts', 'types.ts', 'process-slot.ts', 'collective.ts'],
     external: ['node:cluster', 'node:worker_threads', 'node:tls', 'debug', 'tinypool'],
   },
 };

@@ -19,14 +19,14 @@ import { TcpMesh } from '../mesh/tcp/mesh.js';
 import { HubRelay } from './relay.js';
 import { attachWorker, createPool, type PoolOptions } from '../threads/pool.js';
 import type { JsonInput, JsonValue } from '../core/value.js';
-import { OPERATIONS, setArguments, type Operation } from '../operations.js';
+import { OPERATIONS, setArguments, wantsDurable, type DurableOption, type Operation } from '../operations.js';
 import type { ExpiryOptions, SetOptions } from '../core/write-options.js';
 import type { WatchListener } from '../core/watchers.js';
-import type { CollectiveEvents, CollectiveOptions, CollectiveStats, DurableOption, HostAddress, StartOptions } from '../types.js';
+import type { CollectiveEvents, CollectiveOptions, CollectiveStats, HostAddress, StartOptions } from '../types.js';
 import { hubSettings, type HubSettings } from './settings.js';
 import { PeerWarnings } from './warnings.js';
 import { Persistence } from './persist/persistence.js';
-import { restoreReplica, wantsDurable } from './persist/restore.js';
+import { restoreReplica } from './persist/restore.js';
 
 type Callback = (collective: Collective) => void;
 
@@ -98,7 +98,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     this.id = this.#replica.id;
     this.#log = logger('hub', this.id);
     this.#persistence?.start(this.id, () => this.#replica.snapshot());
-    this.#relay = new HubRelay(this.#replica, logger('relay', this.id));
+    this.#relay = new HubRelay(this.#replica, logger('relay', this.id), () => this.#durable());
     this.#relay.server.on('member:up', (member) => this.#notify('member:up', member));
     this.#relay.server.on('member:down', (member) => this.#notify('member:down', member));
     this.#expiryTimer = new ExpiryTimer(

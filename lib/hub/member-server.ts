@@ -47,6 +47,11 @@ export interface Upstream {
    * up; either way it later calls `acknowledge` (and `reply` for a failed cas) on the server.
    */
   submit(session: MemberSession, intent: Intent): void;
+  /**
+   * Resolves once every write submitted so far is on disk (the hub's `persist`); rejects with a
+   * CollectiveError (ERR_COLLECTIVE_NOT_PERSISTENT without `persist`).
+   */
+  durable(): Promise<void>;
 }
 
 /** Events of a member server, re-emitted by the hub. */
@@ -121,7 +126,8 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
           () => this.#sendSnapshot(joining),
           () => link.close(),
         );
-      } else if (session === undefined) this.#reject(link, 'write before hello');
+      } else if (session === undefined) this.#reject(link, `${message.t} before hello`);
+      else if (message.t === 'durable') this.#durable(session, message.d);
       else this.#write(session, message.i, message.w);
     });
     link.on('close', () => {
@@ -131,6 +137,18 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
       this.#log('member %d left (%s)', session.number, link.label);
       this.emit('member:down', session.number);
     });
+  }
+
+  // A member waits for its writes to be on disk: answered once the upstream says they are.
+  #durable(session: MemberSession, request: number): void {
+    this.#upstream.durable().then(
+      () => session.link.send({ t: 'durable', d: request }),
+      (error: unknown) => {
+        const code = (error as { code?: unknown }).code;
+        const known = code === 'ERR_COLLECTIVE_NOT_PERSISTENT' || code === 'ERR_COLLECTIVE_CLOSED' ? code : 'ERR_COLLECTIVE_PERSIST_IO';
+        session.link.send({ t: 'durable', d: request, e: known });
+      },
+    );
   }
 
   #join(link: Link): MemberSession {

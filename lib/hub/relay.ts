@@ -24,9 +24,17 @@ export class HubRelay implements Upstream {
   #armedUntil = Number.NEGATIVE_INFINITY;
   #toldHorizon = Number.NEGATIVE_INFINITY;
 
-  constructor(replica: Replica, log: Logger) {
+  readonly #durable: () => Promise<void>;
+
+  /** `durable` resolves once every write applied so far is on disk (see Upstream.durable). */
+  constructor(replica: Replica, log: Logger, durable: () => Promise<void>) {
     this.#replica = replica;
+    this.#durable = durable;
     this.server = new MemberServer(this, log);
+  }
+
+  durable(): Promise<void> {
+    return this.#durable();
   }
 
   get hub(): string {

@@ -55,6 +55,10 @@ export class ThreadRelay implements Upstream {
     return { tree: state.tree, at: state.at, armed: state.armed };
   }
 
+  durable(): Promise<void> {
+    return this.#member.flush({ durable: true });
+  }
+
   submit(session: MemberSession, intent: Intent): void {
     const here = this.#member.forward(intent.kind, intent.path, intent.value, intent.expected, intent.expiry);
     const forwarded = { here, session, there: intent.id };

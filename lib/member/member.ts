@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { ClosedError, NotReadyError, ProtocolError, TimeoutError, describe, inputTypeError } from '../errors.js';
+import { ClosedError, NotReadyError, PersistError, ProtocolError, TimeoutError, describe, inputTypeError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
 import { CEILING_NODE, type NodeId, type Stamp } from '../core/clock.js';
 import { ABSENT } from '../core/node.js';
@@ -10,7 +10,7 @@ import type { Due } from '../core/schedule.js';
 import { FOLD_EVERY, ReplicatedTree, type FinalOp, type TreeMetadata } from '../core/tree.js';
 import { DEFAULT_MAX_VALUE_BYTES, toStoredValue, type JsonInput, type JsonValue } from '../core/value.js';
 import { checkTtl, writeExpiry, type ExpiryOptions, type SetOptions, type WriteExpiry } from '../core/write-options.js';
-import { setArguments, type Operation } from '../operations.js';
+import { setArguments, wantsDurable, type DurableOption, type Operation } from '../operations.js';
 import { Watchers, type WatchListener } from '../core/watchers.js';
 import type { Link } from '../links/link.js';
 import {
@@ -19,6 +19,7 @@ import {
   encodeArmed,
   encodeIntent,
   type DecodedHubMessage,
+  type DurableAnswer,
   type StreamItem,
   type WireReply,
 } from '../wire/member.js';
@@ -97,6 +98,9 @@ export class Member extends EventEmitter<MemberEvents> {
   readonly #watchers = new Watchers((path) => this.#confirmed(path));
   readonly #pending = new PendingWrites();
   #outbox: PendingWrite[] = [];
+  // Durable requests sent, by number, waiting for the hub's answer (see #durable).
+  readonly #durableRequests = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  #nextDurable = 1;
   #position = 0;
   #me = 0;
   #hub = '';
@@ -156,6 +160,7 @@ export class Member extends EventEmitter<MemberEvents> {
       return;
     }
     if (message.t === 'snapshot') this.#applySnapshot(message);
+    else if (message.t === 'durable') this.#durableAnswer(message);
     else {
       // Replies first: a failed cas is answered in the same message as the writes after it.
       for (const reply of message.r ?? []) {
@@ -262,8 +267,39 @@ export class Member extends EventEmitter<MemberEvents> {
   // The link keeps the process alive only while an answer is awaited (the snapshot, or the
   // acknowledgement of a write): a worker that is done must be able to exit.
   #updateRef(): void {
-    if (this.#state === 'connecting' || this.#pending.size > 0) this.#link.ref?.();
+    if (this.#state === 'connecting' || this.#pending.size > 0 || this.#durableRequests.size > 0) this.#link.ref?.();
     else this.#link.unref?.();
+  }
+
+  // The hub says the writes before durable request `d` are on disk, or why they are not.
+  #durableAnswer(answer: DurableAnswer): void {
+    const request = this.#durableRequests.get(answer.d);
+    if (request === undefined) return;
+    this.#durableRequests.delete(answer.d);
+    if (answer.e === undefined) request.resolve();
+    else if (answer.e === 'ERR_COLLECTIVE_CLOSED') request.reject(new ClosedError('the hub closed before the writes were on disk'));
+    else {
+      const why = answer.e === 'ERR_COLLECTIVE_NOT_PERSISTENT' ? 'the hub has no `persist`: a durable write needs one' : 'the hub could not write its disk';
+      request.reject(new PersistError(answer.e, why));
+    }
+    if (this.#durableRequests.size === 0) this.#updateRef();
+  }
+
+  // Asks the hub to answer once every write sent so far is on disk: sent after them, now.
+  #durable(): Promise<void> {
+    if (this.#state === 'closed') return handled(Promise.reject(new ClosedError()));
+    if (this.#outbox.length > 0) this.#flushOutbox();
+    const request = this.#nextDurable++;
+    const answered = new Promise<void>((resolve, reject) => this.#durableRequests.set(request, { resolve, reject }));
+    this.#link.ref?.();
+    if (!this.#link.send({ t: 'durable', d: request })) this.#linkOnClose(undefined);
+    return handled(answered);
+  }
+
+  // `done` (a write's promise), resolved only once the hub also has it on disk.
+  #afterDisk<T>(done: Promise<T>, durable: boolean): Promise<T> {
+    if (!durable) return done;
+    return handled(Promise.all([done, this.#durable()]).then(([value]) => value));
   }
 
   #linkOnClose(reason: Error | undefined): void {
@@ -277,6 +313,8 @@ export class Member extends EventEmitter<MemberEvents> {
     if (wasConnecting) this.#rejectReady(error);
     this.#outbox = [];
     this.#pending.rejectAll(error);
+    for (const request of this.#durableRequests.values()) request.reject(error);
+    this.#durableRequests.clear();
     this.emit('close');
   }
 
@@ -369,13 +407,14 @@ export class Member extends EventEmitter<MemberEvents> {
    * (`{ ttl }`, `{ keepTtl }`: see the hub's `set`) or collective.js's operation
    * (`OPERATIONS.INCREMENT` adds `value`, `OPERATIONS.DELETE` deletes).
    */
-  set<T>(path: Path, value: T & JsonInput<T>, options?: SetOptions | Operation | true): Promise<void> {
+  set<T>(path: Path, value: T & JsonInput<T>, options?: (SetOptions & DurableOption) | Operation | true): Promise<void> {
     const { kind, options: setOptions } = setArguments(options);
     if (kind === 'incr') return this.incr(path, value as number);
     if (kind === 'delete') return this.delete(path);
     const segments = this.#path(path);
     const expiry = writeExpiry(setOptions, segments, true);
-    return this.#write('set', segments, this.#value(segments, value), undefined, expiry) as Promise<void>;
+    const durable = wantsDurable(setOptions);
+    return this.#afterDisk(this.#write('set', segments, this.#value(segments, value), undefined, expiry) as Promise<void>, durable);
   }
 
   /** Deletes the value at `path`. */
@@ -384,16 +423,18 @@ export class Member extends EventEmitter<MemberEvents> {
   }
 
   /** Adds `by` to the number at `path`; `{ ttl }` arms an expiry only where none is armed. */
-  incr(path: Path, by: number = 1, options?: ExpiryOptions): Promise<void> {
+  incr(path: Path, by: number = 1, options?: ExpiryOptions & DurableOption): Promise<void> {
     if (typeof by !== 'number' || !Number.isFinite(by)) {
       throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Expected the amount to be a finite number, got ${describe(by)}`);
     }
     const segments = this.#path(path);
-    return this.#write('incr', segments, by, undefined, writeExpiry(options, segments, false)) as Promise<void>;
+    const expiry = writeExpiry(options, segments, false);
+    const durable = wantsDurable(options);
+    return this.#afterDisk(this.#write('incr', segments, by, undefined, expiry) as Promise<void>, durable);
   }
 
   /** Subtracts `by` from the number at `path`; options as for `incr`. */
-  decr(path: Path, by: number = 1, options?: ExpiryOptions): Promise<void> {
+  decr(path: Path, by: number = 1, options?: ExpiryOptions & DurableOption): Promise<void> {
     if (typeof by !== 'number' || !Number.isFinite(by)) {
       throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Expected the amount to be a finite number, got ${describe(by)}`);
     }
@@ -401,19 +442,21 @@ export class Member extends EventEmitter<MemberEvents> {
   }
 
   /** Appends one element to the list at `path`; options as for `incr`. */
-  append<T>(path: Path, value: T & JsonInput<T>, options?: ExpiryOptions): Promise<void> {
+  append<T>(path: Path, value: T & JsonInput<T>, options?: ExpiryOptions & DurableOption): Promise<void> {
     const segments = this.#path(path);
     const expiry = writeExpiry(options, segments, false);
-    return this.#write('append', segments, this.#value(segments, value), undefined, expiry) as Promise<void>;
+    const durable = wantsDurable(options);
+    return this.#afterDisk(this.#write('append', segments, this.#value(segments, value), undefined, expiry) as Promise<void>, durable);
   }
 
   /** Compare-and-set, decided by the hub; resolves with whether it set. Options as for `set`. */
-  cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>, options?: SetOptions): Promise<boolean> {
+  cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>, options?: SetOptions & DurableOption): Promise<boolean> {
     const segments = this.#path(path);
     const expiry = writeExpiry(options, segments, true);
+    const durable = wantsDurable(options);
     const nextValue = this.#value(segments, next);
     const expectedValue = expected === undefined ? null : this.#value(segments, expected);
-    return this.#write('cas', segments, nextValue, expectedValue, expiry) as Promise<boolean>;
+    return this.#afterDisk(this.#write('cas', segments, nextValue, expectedValue, expiry) as Promise<boolean>, durable);
   }
 
   /**
@@ -442,10 +485,13 @@ export class Member extends EventEmitter<MemberEvents> {
     return this.#watchers.add(parsePath(path, this.#limits.maxDepth), listener);
   }
 
-  /** Resolves once every write made so far was applied by the hub (or failed). */
-  flush(): Promise<void> {
+  /**
+   * Resolves once every write made so far was applied by the hub (or failed); with
+   * `{ durable: true }`, once the hub also has every one on disk.
+   */
+  flush(options?: DurableOption): Promise<void> {
     if (this.#state === 'closed' && this.#pending.size === 0) return handled(Promise.reject(new ClosedError()));
-    return this.#pending.flushed();
+    return this.#afterDisk(this.#pending.flushed(), wantsDurable(options));
   }
 
   stats(): MemberStats {

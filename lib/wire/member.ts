@@ -6,6 +6,8 @@
  *                                     <-------    snapshot { tree, at, you, w, limits }
  *     write { i, w: [intent...] }     ------->        (stamps, applies, in its one order)
  *                                     <-------    stream { n, s: [item...], a?, r? }
+ *     durable { d }                   ------->        (once every write before it is on disk)
+ *                                     <-------    durable { d, e? }
  *
  * The hub streams every applied write to every member in one order (a write that came late
  * from a peer hub as the value it left, `r: 1`: see WireItem). Numbers are implied to
@@ -84,16 +86,29 @@ export interface WireReply {
 /** A message from a member to its hub. */
 export type MemberMessage =
   | { t: 'hello'; v: number }
-  | { t: 'write'; i: number; w: WireIntent[] };
+  | { t: 'write'; i: number; w: WireIntent[] }
+  | { t: 'durable'; d: number };
+
+/** The codes a `durable` answer may carry (`e`): why the writes are not on disk. */
+const DURABLE_ERRORS: ReadonlySet<string> = new Set(['ERR_COLLECTIVE_NOT_PERSISTENT', 'ERR_COLLECTIVE_PERSIST_IO', 'ERR_COLLECTIVE_CLOSED']);
+
+/** The answer to a `durable` request: `e` the code of the failure, if it failed. */
+export interface DurableAnswer {
+  t: 'durable';
+  d: number;
+  e?: 'ERR_COLLECTIVE_NOT_PERSISTENT' | 'ERR_COLLECTIVE_PERSIST_IO' | 'ERR_COLLECTIVE_CLOSED';
+}
 
 /** A message from a hub to a member. */
 export type HubMessage =
   | { t: 'snapshot'; v: number; hub: string; you: number; at: number; w: number; limits: MemberLimits; tree: JsonValue; x?: [string[], number][] }
-  | { t: 'stream'; n: number; s: WireItem[]; a?: WireAcks; r?: WireReply[]; h?: number };
+  | { t: 'stream'; n: number; s: WireItem[]; a?: WireAcks; r?: WireReply[]; h?: number }
+  | DurableAnswer;
 
 /** A hub message as the member uses it: stream items numbered, origins filled in. */
 export type DecodedHubMessage =
   | Extract<HubMessage, { t: 'snapshot' }>
+  | DurableAnswer
   | { t: 'stream'; s: StreamItem[]; a?: WireAcks; r?: WireReply[]; h?: number };
 
 /** Limits applied while decoding. */
@@ -144,6 +159,10 @@ export function decodeMemberMessage(input: unknown): MemberMessage {
     if (!Array.isArray(input.w) || !isCount(input.i, 1)) throw new TypeError('malformed write');
     return { t: 'write', i: input.i, w: input.w as WireIntent[] };
   }
+  if (input.t === 'durable') {
+    if (!isCount(input.d, 1)) throw new TypeError('malformed durable request');
+    return { t: 'durable', d: input.d };
+  }
   throw new TypeError(`unknown message type ${JSON.stringify(String(input.t)).slice(0, 40)}`);
 }
 
@@ -178,6 +197,10 @@ export function decodeIntent(input: unknown, id: number, limits: MemberLimits, p
 /** Decodes a hub-to-member message (the member trusts its hub's values, not its shapes). */
 export function decodeHubMessage(input: unknown, limits: MemberLimits, hub: string): DecodedHubMessage {
   if (!isRecord(input)) throw new TypeError('message is not an object');
+  if (input.t === 'durable') {
+    if (!isCount(input.d, 1) || (input.e !== undefined && !DURABLE_ERRORS.has(input.e as string))) throw new TypeError('malformed durable answer');
+    return input.e === undefined ? { t: 'durable', d: input.d } : { t: 'durable', d: input.d, e: input.e as NonNullable<DurableAnswer['e']> };
+  }
   if (input.t === 'snapshot') {
     if (input.v !== MEMBER_PROTOCOL_VERSION) throw new TypeError(`unsupported protocol version ${String(input.v)}`);
     if (!isCount(input.you, 1) || !isCount(input.at) || !isCount(input.w) || typeof input.hub !== 'string') {

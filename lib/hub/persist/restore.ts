@@ -1,6 +1,5 @@
-import { describe, inputTypeError, PersistError } from '../../errors.js';
+import { inputTypeError, PersistError } from '../../errors.js';
 import { Replica, type ReplicaOptions } from '../../core/replica.js';
-import type { DurableOption } from '../../types.js';
 import type { Persistence } from './persistence.js';
 
 /**
@@ -24,13 +23,4 @@ export function restoreReplica(persistence: Persistence, options: ReplicaOptions
   }
   replica.restore(recovered.ops);
   return replica;
-}
-
-/** Whether write options ask for `durable` (checked: a boolean). */
-export function wantsDurable(options: unknown): boolean {
-  if (typeof options !== 'object' || options === null) return false;
-  const { durable } = options as DurableOption;
-  if (durable === undefined) return false;
-  if (typeof durable !== 'boolean') throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected \`durable\` to be a boolean, got ${describe(durable)}`);
-  return durable;
 }

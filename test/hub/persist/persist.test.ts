@@ -1,0 +1,224 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Collective } from '../../../lib/index.js';
+import { logName } from '../../../lib/hub/persist/directory.js';
+import { encodeRecord, readRecords } from '../../../lib/hub/persist/records.js';
+import { recover } from '../../../lib/hub/persist/recover.js';
+import { waitFor } from '../../helpers/wait.js';
+
+// A hub's store on disk, in this process, with real files: what comes back after a restart,
+// and what a damaged directory does.
+const dirs: string[] = [];
+const hubs: Collective[] = [];
+const limits = { maxDepth: 32, maxValueBytes: 1 << 20 };
+
+function freshDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'collective-persist-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function start(dir: string, extra: Record<string, unknown> = {}): Promise<Collective> {
+  const hub = await Collective.start({ persist: { dir, ...extra } });
+  hubs.push(hub);
+  return hub;
+}
+
+afterEach(async () => {
+  await Promise.all(hubs.splice(0).map((hub) => hub.close()));
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+// The seqs of `origin`'s ops in the directory's logs, as recovery reads them.
+function ownSeqs(dir: string, origin: string): number[] {
+  return recover(dir, limits).ops.filter((op) => op.stamp.node === origin).map((op) => op.seq);
+}
+
+function logFiles(dir: string): string[] {
+  return readdirSync(dir).filter((name) => name.startsWith('log-')).sort();
+}
+
+// Rewrites log `generation`: `edit` gets its records (parsed) and returns the ones to write.
+function rewriteLog(dir: string, generation: number, edit: (records: Record<string, unknown>[]) => Record<string, unknown>[]): void {
+  const path = join(dir, logName(generation));
+  const records = readRecords(readFileSync(path)).records as Record<string, unknown>[];
+  writeFileSync(path, Buffer.concat(edit(records).map((record) => encodeRecord(record))));
+}
+
+describe('persist: a hub restarted from its directory', () => {
+  it('comes back with its data and its id, and numbers its writes on after the old ones', async () => {
+    const dir = freshDir();
+    const first = await start(dir);
+    const id = first.id;
+    for (let i = 0; i < 100; i++) await first.incr('hits');
+    await first.set('flags.beta', true);
+    await first.append('log', 'a');
+    await first.close();
+    hubs.length = 0;
+
+    const second = await start(dir);
+    expect(second.id).toBe(id);
+    expect(second.get()).toEqual({ hits: 100, flags: { beta: true }, log: ['a'] });
+    await second.incr('hits');
+    await second.close();
+    hubs.length = 0;
+
+    // Every write of this hub, across both starts, has its own seq: 1..103, none twice.
+    expect(ownSeqs(dir, id)).toEqual(Array.from({ length: 103 }, (_, i) => i + 1));
+  });
+
+  it('refuses a directory another live hub holds, and takes it once that one closed', async () => {
+    const dir = freshDir();
+    const first = await start(dir);
+    await expect(start(dir)).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_PERSIST_LOCKED', message: expect.stringContaining('another hub of this process') });
+    await first.close();
+    hubs.length = 0;
+    const second = await start(dir);
+    expect(second.id).toBe(first.id);
+  });
+
+  it('takes over the lock of a process that is gone (killed without closing)', async () => {
+    const dir = freshDir();
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const pid = Number(gone.stdout.toString());
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const { hostname } = await import('node:os');
+    writeFileSync(join(dir, 'LOCK'), JSON.stringify({ pid, host: hostname(), boot }));
+    const hub = await start(dir);
+    await hub.set('a', 1);
+    expect(JSON.parse(readFileSync(join(dir, 'LOCK'), 'utf8')).pid).toBe(process.pid);
+  });
+
+  it('compacts into a snapshot once the logs pass compactBytes, drops the logs it covers, and restarts from it', async () => {
+    const dir = freshDir();
+    const hub = await start(dir, { compactBytes: 4096 });
+    for (let i = 0; i < 500; i++) await hub.set(`users.u${i % 50}`, { name: `user ${i}`, i });
+    await waitFor(() => hub.stats().persist!.compactions > 0, 5000, 'a compaction');
+    expect(hub.stats().persist!.longestCompactionPauseMs).toBeGreaterThan(0);
+    const state = hub.get();
+    await hub.close();
+    hubs.length = 0;
+    expect(readdirSync(dir)).toContain('snapshot');
+    expect(logFiles(dir).length).toBeLessThanOrEqual(2);
+    const again = await start(dir);
+    expect(again.get()).toEqual(state);
+    expect(again.id).toBe(hub.id);
+  });
+
+  it('refuses a corrupt snapshot with a clear error, loading nothing, and keeps the directory for whoever repairs it', async () => {
+    const dir = freshDir();
+    const hub = await start(dir, { compactBytes: 1024 });
+    for (let i = 0; i < 100; i++) await hub.set(`k${i}`, i);
+    await hub.flush({ durable: true });
+    await hub.close();
+    hubs.length = 0;
+    const snapshot = readFileSync(join(dir, 'snapshot'));
+    const flipped = Buffer.from(snapshot);
+    flipped[Math.floor(flipped.length / 2)] ^= 0x01;
+    writeFileSync(join(dir, 'snapshot'), flipped);
+    await expect(start(dir)).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_PERSIST_CORRUPT', message: expect.stringContaining('checksum') });
+    // The refusal gave the directory back: put the good snapshot back and it starts.
+    writeFileSync(join(dir, 'snapshot'), snapshot);
+    const repaired = await start(dir);
+    expect(repaired.get('k99')).toBe(99);
+  });
+
+  it('cuts a log cut short at its last good record, and keeps its id (a crash mid-write shared nothing)', async () => {
+    const dir = freshDir();
+    const hub = await start(dir);
+    for (let i = 1; i <= 10; i++) await hub.set(`k${i}`, i);
+    await hub.close();
+    hubs.length = 0;
+    // Drop the clean-close record and cut the last batch in half: a process killed mid-write.
+    rewriteLog(dir, 1, (records) => records.filter((record) => record.closed !== true));
+    const path = join(dir, logName(1));
+    const bytes = readFileSync(path);
+    writeFileSync(path, bytes.subarray(0, bytes.length - 5));
+    const again = await start(dir);
+    expect(again.id).toBe(hub.id);
+    expect(again.get('k9')).toBe(9);
+    expect(again.get('k10')).toBeUndefined();
+    expect(readFileSync(path).length).toBeLessThan(bytes.length - 5);
+  });
+
+  it('cuts a log at a flipped byte, and takes a new id over the data before it (what followed may have been shared)', async () => {
+    const dir = freshDir();
+    const hub = await start(dir);
+    for (let i = 1; i <= 10; i++) await hub.set(`k${i}`, i);
+    await hub.close();
+    hubs.length = 0;
+    const path = join(dir, logName(1));
+    const bytes = readFileSync(path);
+    const read = readRecords(bytes);
+    // A byte in the 5th batch (record 5; record 0 is the header).
+    bytes[read.ends[4]! + 12] ^= 0x20;
+    writeFileSync(path, bytes);
+    const again = await start(dir);
+    expect(again.id).not.toBe(hub.id);
+    expect(again.get('k4')).toBe(4);
+    expect(again.get('k5')).toBeUndefined();
+    await again.set('after', true);
+    await again.close();
+    hubs.length = 0;
+    // The new id holds: the state was written as its own snapshot.
+    const third = await start(dir);
+    expect(third.id).toBe(again.id);
+    expect(third.get()).toEqual({ k1: 1, k2: 2, k3: 3, k4: 4, after: true });
+  });
+
+  it('takes a new id when its last log was not closed in an earlier boot of the machine (its unsynced tail may be gone)', async () => {
+    const dir = freshDir();
+    const hub = await start(dir);
+    await hub.set('a', 1);
+    await hub.close();
+    hubs.length = 0;
+    rewriteLog(dir, 1, (records) => records.filter((record) => record.closed !== true).map((record) => (record.boot === undefined ? record : { ...record, boot: 'an-earlier-boot' })));
+    const again = await start(dir);
+    expect(again.id).not.toBe(hub.id);
+    expect(again.get('a')).toBe(1);
+  });
+
+  it('a durable write resolves once fsynced, in every fsync mode', async () => {
+    for (const fsync of ['always', 'interval', 'never'] as const) {
+      const hub = await start(freshDir(), { fsync, intervalMs: 60_000 });
+      await hub.set('a', 1, { durable: true });
+      await hub.incr('n', 1, { durable: true });
+      expect(await hub.cas('a', 1, 2, { durable: true })).toBe(true);
+      expect(hub.stats().persist!.fsyncs, fsync).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('persist: bad options and durability without a disk', () => {
+  it('a durable write on a hub without persist rejects with ERR_COLLECTIVE_NOT_PERSISTENT (the write itself is applied)', async () => {
+    const hub = await Collective.start();
+    hubs.push(hub);
+    await expect(hub.set('a', 1, { durable: true })).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_NOT_PERSISTENT' });
+    expect(hub.get('a')).toBe(1);
+    await expect(hub.flush({ durable: true })).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_NOT_PERSISTENT' });
+    expect(() => hub.set('a', 1, { durable: 'yes' as unknown as boolean })).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_INVALID_OPTION' }));
+  });
+
+  it('refuses bad persist options with a code, naming the option', async () => {
+    const bad: [unknown, RegExp][] = [
+      [{}, /persist\.dir/],
+      [{ dir: '' }, /persist\.dir/],
+      [{ dir: '/tmp/x', fsync: 'sometimes' }, /persist\.fsync/],
+      [{ dir: '/tmp/x', intervalMs: 0 }, /persist\.intervalMs/],
+      [{ dir: '/tmp/x', compactBytes: 1.5 }, /persist\.compactBytes/],
+      ['/tmp/x', /`persist` to be/],
+    ];
+    for (const [persist, message] of bad) {
+      expect(() => new Collective(undefined, undefined, { persist: persist as never })).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_INVALID_OPTION', message: expect.stringMatching(message) }));
+    }
+  });
+
+  it('says why a directory cannot be used', async () => {
+    const file = join(freshDir(), 'a-file');
+    writeFileSync(file, 'not a directory');
+    await expect(Collective.start({ persist: { dir: file } })).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_PERSIST_IO' });
+  });
+});
