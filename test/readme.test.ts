@@ -85,13 +85,23 @@ async function countsUp(ports: number[], requests: number): Promise<number[]> {
 
 describe('the README quick starts run as pasted', { timeout: 60_000 }, () => {
   it('finds the marked blocks', () => {
-    expect([...blocks.keys()].sort()).toEqual(['expiry.mjs', 'machine.mjs', 'main.mjs', 'one.mjs', 'seed.cjs', 'server.mjs', 'task.mjs']);
+    expect([...blocks.keys()].sort()).toEqual(['expiry.mjs', 'machine.mjs', 'main.mjs', 'one.mjs', 'persist.mjs', 'seed.cjs', 'server.mjs', 'task.mjs']);
   });
 
   it('sessions and rate limits that expire', async () => {
     const expiry = run('expiry.mjs');
     expect(await expiry.exited, expiry.output()).toBe(0);
     expect(expiry.output()).toBe('true\nsessions.short expired\nundefined\n');
+  });
+
+  it('a store that survives restarts: the second run starts where the first stopped, as the same hub', async () => {
+    const first = run('persist.mjs');
+    expect(await first.exited, first.output()).toBe(0);
+    const second = run('persist.mjs');
+    expect(await second.exited, second.output()).toBe(0);
+    const [, id] = /^run 1 of hub (\S+)\n$/.exec(first.output()) ?? [];
+    expect(id, first.output()).toBeDefined();
+    expect(second.output()).toBe(`run 2 of hub ${id}\n`);
   });
 
   it('one process', async () => {
