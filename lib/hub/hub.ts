@@ -85,7 +85,8 @@ export class Collective extends EventEmitter<CollectiveEvents> {
         this.#relay.replaced();
         this.#compact();
       },
-      onRestamped: () => this.#compact(),
+      // Its logs hold its own writes under the stamps they had: never to be read back now.
+      onRestamped: () => this.#persistence?.compactNow(() => this.#replica.snapshot()),
       maxDepth: settings.maxDepth,
       maxValueBytes: settings.maxValueBytes,
       ...(settings.id === undefined ? {} : { id: settings.id }),

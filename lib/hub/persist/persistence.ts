@@ -138,6 +138,19 @@ export class Persistence {
     return this.#compacting;
   }
 
+  /**
+   * `compact`, written before returning: for a state that must not be read back from the logs
+   * (the hub restamped its own writes, and the logs hold them under their old stamps).
+   */
+  compactNow(take: () => ReplicaSnapshot): void {
+    const journal = this.#journal!;
+    const generation = journal.generation + 1;
+    journal.switchTo(generation, this.#header());
+    this.#writeSnapshotNow(generation, take());
+    this.#logBytes = 0;
+    this.#compactions++;
+  }
+
   /** Writes what is left and closes the log cleanly; gives up the directory. */
   async close(): Promise<void> {
     await this.#compacting;
@@ -164,7 +177,8 @@ export class Persistence {
     return { v: 1, id: this.#id!, boot: bootId() };
   }
 
-  // The snapshot written before the hub serves (a new id over old state): synchronously.
+  // A snapshot of generation `generation` written synchronously (before the hub serves, or
+  // before it shares a restamped write), and the logs before it dropped.
   #writeSnapshotNow(generation: number, snapshot: ReplicaSnapshot): void {
     const dir = this.#settings.dir;
     const temp = join(dir, `${SNAPSHOT_FILE}.tmp`);
@@ -180,7 +194,7 @@ export class Persistence {
       }
       renameSync(temp, join(dir, SNAPSHOT_FILE));
       syncDirectory(dir);
-      removeLogsBefore(dir, generation + 1);
+      removeLogsBefore(dir, generation);
     } catch (error) {
       throw ioError(`Cannot write the snapshot of ${dir}`, error);
     }
