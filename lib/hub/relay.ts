@@ -1,3 +1,4 @@
+import { PersistError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ABSENT } from '../core/node.js';
 import type { Op } from '../core/op.js';
@@ -7,6 +8,10 @@ import type { Replica } from '../core/replica.js';
 import type { Link } from '../links/link.js';
 import { encodeArmed, type Intent, type WireItem } from '../wire/member.js';
 import { MemberServer, type MemberServerStats, type MemberSession, type Upstream } from './member-server.js';
+
+function notPersistent(): Promise<void> {
+  return Promise.reject(new PersistError('ERR_COLLECTIVE_NOT_PERSISTENT', 'this hub keeps its store in memory only'));
+}
 
 /**
  * A hub's side of its members (cluster workers, threads): their writes are stamped and applied
@@ -26,8 +31,11 @@ export class HubRelay implements Upstream {
 
   readonly #durable: () => Promise<void>;
 
-  /** `durable` resolves once every write applied so far is on disk (see Upstream.durable). */
-  constructor(replica: Replica, log: Logger, durable: () => Promise<void>) {
+  /**
+   * `durable` resolves once every write applied so far is on disk (see Upstream.durable); by
+   * default there is no disk.
+   */
+  constructor(replica: Replica, log: Logger, durable: () => Promise<void> = notPersistent) {
     this.#replica = replica;
     this.#durable = durable;
     this.server = new MemberServer(this, log);

@@ -11,7 +11,7 @@
  */
 import type { NodeId } from '../../lib/core/clock.js';
 import type { Op } from '../../lib/core/op.js';
-import { Replica } from '../../lib/core/replica.js';
+import { Replica, type ReplicaSnapshot } from '../../lib/core/replica.js';
 import type { ExpiryOptions, SetOptions } from '../../lib/core/write-options.js';
 import { Folding } from '../../lib/mesh/gc.js';
 import { PeerProtocol } from '../../lib/mesh/protocol.js';
@@ -67,6 +67,28 @@ export interface SimulationResult {
   expired: number;
   /** Frames a hub could not decode (why): never allowed. */
   malformed: string[];
+  /** Crashes of a persisted hub's process (it restarts from its disk, as itself). */
+  processCrashes: number;
+  /** Crashes of a persisted hub's machine (the unsynced tail of its log is lost: a new id over what was kept). */
+  machineCrashes: number;
+  /** Ops lost from the unsynced tails of logs in machine crashes. */
+  tailOpsLost: number;
+  /** Snapshots written by persisted hubs (compactions). */
+  compactions: number;
+}
+
+/**
+ * A persisted hub's disk, as hub/persist/ keeps it: a snapshot and the ops applied since, in
+ * order (each turn's ops are written before any is sent, so a process crash loses none), of
+ * which the first `synced` are fsynced (a machine crash keeps those, and some of the rest).
+ */
+interface Disk {
+  id: NodeId;
+  snapshot: ReplicaSnapshot | undefined;
+  ops: Op[];
+  synced: number;
+  /** The oracle input of what the disk holds (the hub's log, as of its last write here). */
+  log: Map<string, Op>;
 }
 
 const SETTINGS: Omit<ProtocolSettings, 'listenPort'> = {
@@ -132,6 +154,13 @@ export class Simulation {
   readonly #suspects = new Set<Hub>();
   // While set, the time every replica reads expiries at (see `readAll`).
   #readAt: number | undefined;
+  // Half the runs persist every hub (hub/persist/ modelled in memory): crashes then come back
+  // from the disk. Per slot, its disk.
+  readonly #persisted: boolean;
+  readonly #disks = new Map<number, Disk>();
+  // Writes acknowledged as durable (fsynced on their hub's disk), with the slot of that disk:
+  // they must survive, unless the documented remedy wiped it.
+  readonly #durable = new Map<string, { op: Op; slot: number }>();
 
   constructor(seed: number) {
     this.seed = seed;
@@ -157,6 +186,10 @@ export class Simulation {
       expiries: 0,
       expired: 0,
       malformed: [],
+      processCrashes: 0,
+      machineCrashes: 0,
+      tailOpsLost: 0,
+      compactions: 0,
     };
     this.network = new SimNetwork(this.time, this.rng, FAULTS, {
       sent: (link, frame) => {
@@ -194,6 +227,7 @@ export class Simulation {
     // other first). Then the group may refuse writes (counted, and remedied by restarting the
     // hub); it must still never apply one below a fold.
     this.#rogue = this.rng.chance(0.2);
+    this.#persisted = this.rng.chance(0.5);
     for (let slot = 0; slot < this.#slots; slot++) this.#start(slot);
     for (const hub of this.hubs.values()) for (const dialed of hub.dialed.values()) this.#dial(hub, dialed);
   }
@@ -220,21 +254,31 @@ export class Simulation {
     const generation = this.#generation++;
     let hub: Hub;
     const clock = this.time.clock(() => hub.skew);
-    const log = new Map<string, Op>();
-    const replica = new Replica({
-      id: `s${slot}g${generation}x${this.seed}` as NodeId,
+    const disk = this.#disks.get(slot);
+    // From its disk, a hub keeps its id, unless a machine crash may have taken writes peers hold
+    // (recover() then gives it a new one over the same data).
+    const id = disk?.id ?? (`s${slot}g${generation}x${this.seed}` as NodeId);
+    const log = new Map<string, Op>(disk?.log);
+    const options = {
+      id,
       now: () => clock.now(),
       // A hub reads expiries by its own (skewed) clock, except while the simulator compares
       // every replica at one common time.
       expiryClock: () => this.#readAt ?? clock.now(),
-      onApplied: (op) => {
+      onApplied: (op: Op) => {
         log.set(opKey(op), op);
+        this.#disks.get(slot)?.ops.push(op);
         hub.protocol.localOp(op);
       },
-      onRestamped: (ops) => {
+      onRestamped: (ops: readonly Op[]) => {
         for (const op of ops) log.set(opKey(op), op);
+        // Written at once, before any restamped op is shared (Persistence.compactNow).
+        this.#compact(hub);
       },
-    });
+      onReplaced: () => this.#compact(hub),
+    };
+    const replica = disk?.snapshot === undefined ? new Replica(options) : Replica.fromSnapshot(disk.snapshot, options);
+    if (disk !== undefined) replica.restore(disk.ops);
     const protocol = new PeerProtocol(replica, { ...SETTINGS, listenPort: () => undefined }, clock, (format: string, ...args: unknown[]) => this.#count(format, args));
     const dialed = new Map<number, Dialed>();
     for (let other = 0; other < this.#slots; other++) {
@@ -243,6 +287,11 @@ export class Simulation {
     const ready = (): boolean => [...dialed.values()].every((peer) => peer.skip || (peer.id !== undefined && peer.up));
     const folding = new Folding(replica, clock, () => protocol.horizon(ready()));
     hub = { slot, replica, protocol, folding, clock, dialed, log, skew, alive: true };
+    if (this.#persisted) {
+      this.#disks.set(slot, { id, snapshot: disk?.snapshot, ops: disk?.ops ?? [], synced: disk?.ops.length ?? 0, log });
+      // fsync every 100 ms ('interval'): what it covers of this hub's own writes is durable.
+      clock.every(100, () => this.#fsync(hub));
+    }
     protocol.on('session:open', (session) => {
       const peer = [...dialed.values()].find((each) => each.session === session);
       if (peer === undefined) return;
@@ -276,7 +325,7 @@ export class Simulation {
       if (culprit === undefined || !culprit.alive) return;
       this.stats.remedies++;
       if (!this.#suspects.has(culprit)) this.stats.bystanders++;
-      this.#crash(culprit);
+      this.#crash(culprit, true);
     });
     this.hubs.set(slot, hub);
     this.#incarnations.push(hub);
@@ -380,9 +429,12 @@ export class Simulation {
     }
   }
 
-  // A hub dies with its state; it comes back on the same host, under a new id, a while later
-  // (now and then with its wall clock seconds behind: a rogue clock).
-  #crash(victim: Hub = this.rng.pick(this.#live())): void {
+  // A hub dies; it comes back on the same host a while later (now and then with its wall clock
+  // seconds behind: a rogue clock). Without persistence, or with its disk `wipe`d (the
+  // documented remedy), it comes back empty under a new id. Persisted, its process crashes (its
+  // disk holds every op it applied) or its machine does (the log's unsynced tail is partly
+  // lost, and it comes back under a new id over what was kept).
+  #crash(victim: Hub = this.rng.pick(this.#live()), wipe = false): void {
     if (!victim.alive) return;
     for (const [key, op] of victim.log) {
       const holders = this.#live().filter((other) => other !== victim && other.log.has(key));
@@ -396,7 +448,48 @@ export class Simulation {
     this.hubs.delete(victim.slot);
     this.stats.crashes++;
     this.#down++;
+    const disk = this.#disks.get(victim.slot);
+    if (disk !== undefined) {
+      if (wipe) {
+        this.#disks.delete(victim.slot);
+        for (const [key, { slot }] of this.#durable) if (slot === victim.slot) this.#durable.delete(key);
+      } else if (this.rng.chance(0.5)) {
+        this.stats.processCrashes++;
+        disk.log = new Map(victim.log);
+      } else {
+        this.stats.machineCrashes++;
+        const kept = disk.synced + this.rng.int(0, disk.ops.length - disk.synced);
+        const lost = disk.ops.splice(kept);
+        this.stats.tailOpsLost += lost.length;
+        disk.log = new Map(victim.log);
+        for (const op of lost) disk.log.delete(opKey(op));
+        disk.id = `s${victim.slot}g${this.#generation}x${this.seed}` as NodeId;
+      }
+    }
     this.time.schedule(this.time.now + this.rng.int(50, 1500), () => this.#restart(victim.slot));
+  }
+
+  // fsync: the whole log so far is on disk; this hub's own writes in it are acknowledged durable.
+  #fsync(hub: Hub): void {
+    const disk = this.#disks.get(hub.slot);
+    if (disk === undefined || !hub.alive) return;
+    for (let i = disk.synced; i < disk.ops.length; i++) {
+      const op = disk.ops[i]!;
+      if (op.stamp.node === hub.replica.id) this.#durable.set(opKey(op), { op, slot: hub.slot });
+    }
+    disk.synced = disk.ops.length;
+  }
+
+  // A compaction: the state now as the snapshot (written, fsynced, renamed), the logs dropped.
+  #compact(hub: Hub): void {
+    const disk = this.#disks.get(hub.slot);
+    if (disk === undefined || !hub.alive) return;
+    this.#fsync(hub);
+    disk.snapshot = hub.replica.snapshot();
+    disk.ops = [];
+    disk.synced = 0;
+    disk.log = new Map(hub.log);
+    this.stats.compactions++;
   }
 
   #restart(slot: number): void {
@@ -406,6 +499,9 @@ export class Simulation {
     const hub = this.#start(slot, rogue ? -this.rng.int(1000, 3000) : undefined);
     if (rogue || this.#rogue) this.#suspects.add(hub);
     this.#down--;
+    // A new id over kept data: written as its own snapshot before it serves (Persistence.start).
+    const disk = this.#disks.get(slot);
+    if (disk !== undefined && (disk.snapshot !== undefined || disk.ops.length > 0)) this.#compact(hub);
     for (const dialed of hub.dialed.values()) this.#dial(hub, dialed);
   }
 
@@ -420,7 +516,8 @@ export class Simulation {
     const second = this.rng.pick(live.filter((hub) => hub !== a));
     for (const victim of [a, second]) {
       for (const other of this.hubs.keys()) if (other !== a.slot && other !== second.slot) this.network.cut(victim.slot, other);
-      this.#crash(victim);
+      // Newcomers: they come back without their state.
+      this.#crash(victim, true);
     }
     this.time.schedule(this.time.now + 20, () => {
       // The run may have ended meanwhile: settling restarted both already.
@@ -464,6 +561,7 @@ export class Simulation {
         }
       } else if (roll < 0.395 && this.stats.crashes < 2 && (this.#down === 0 || (this.#rogue && this.#down < 2))) this.#crash();
       else if (roll < 0.4 && this.#rogue && !this.#newcomersDone && this.#down === 0 && step > 100) this.#newcomers();
+      else if (roll < 0.41 && this.#persisted) this.#compact(this.rng.pick(live));
       else this.#advance(this.rng.int(0, 20));
     }
     this.settle();
@@ -528,6 +626,11 @@ export class Simulation {
     const kept = new Map<string, Op>();
     for (const [key, { op, holders }] of this.#heldAtCrash) if (holders.some((hub) => hub.alive)) kept.set(key, op);
     return kept;
+  }
+
+  /** Writes acknowledged as durable on their hub's disk (a disk the remedy wiped aside). */
+  durable(): Map<string, Op> {
+    return new Map([...this.#durable].map(([key, { op }]) => [key, op]));
   }
 
   /** The live hubs' replicas. */

@@ -4,7 +4,9 @@ import { Simulation, type SimulationResult } from '../helpers/simulator.js';
 // The shipping peer protocol (lib/mesh/), run by the simulator (test/helpers/simulator.ts):
 // 3-5 hubs over links that lose, duplicate, delay and reorder frames, break, and are cut apart;
 // clocks that skew and jump back; a hub that crashes and comes back under a new id; GC by the
-// real membership rules; writes with expiries (set/incr/append { ttl }, keepTtl, expire) that
+// real membership rules; in half the runs, hubs that persist (their process crashes and they come
+// back from their disk as themselves, or their machine does and the unsynced tail is lost);
+// writes with expiries (set/incr/append { ttl }, keepTtl, expire) that
 // come due while it all happens; all in virtual time, checked against the oracle read at one
 // common time.
 // `SIM_SEED=123 npm run sim` replays one seed; SIM_SEEDS sets how many run (default 1000),
@@ -42,6 +44,8 @@ function check(seed: number): SimulationResult {
     });
     const received = sim.received();
     for (const key of sim.acknowledged().keys()) expect(received.has(key), `acknowledged write ${key} survived`).toBe(true);
+    // Every write its hub had fsynced (acknowledged as durable) survives its crashes.
+    for (const key of sim.durable().keys()) expect(received.has(key), `durable write ${key} survived`).toBe(true);
     // No op is ever applied below a fold. Only a clock off by seconds may make the group refuse
     // writes (the documented limit of GC); with every clock within the assumption, none is.
     expect(result.appliedLate, 'ops applied below the horizon their replica folded at').toBe(0);
@@ -64,7 +68,7 @@ function check(seed: number): SimulationResult {
 
 describe('the shipping peer protocol, simulated', () => {
   it(`converges to the oracle for ${seeds.length} seed(s), losing nothing acknowledged, folding safely`, { timeout: Math.max(60_000, seeds.length * 200) }, () => {
-    const total = { writes: 0, crashes: 0, framesLost: 0, linksBroken: 0, cuts: 0, resends: 0, gaps: 0, snapshots: 0, folds: 0, rogueClocks: 0, lateArrivals: 0, lateOps: 0, remedies: 0, bystanders: 0, settleMs: 0, expiries: 0, expired: 0 };
+    const total = { processCrashes: 0, machineCrashes: 0, tailOpsLost: 0, compactions: 0, writes: 0, crashes: 0, framesLost: 0, linksBroken: 0, cuts: 0, resends: 0, gaps: 0, snapshots: 0, folds: 0, rogueClocks: 0, lateArrivals: 0, lateOps: 0, remedies: 0, bystanders: 0, settleMs: 0, expiries: 0, expired: 0 };
     const started = Date.now();
     for (const seed of seeds) {
       let result: SimulationResult;
@@ -89,6 +93,10 @@ describe('the shipping peer protocol, simulated', () => {
       expect(total.rogueClocks, 'clocks outside the assumption').toBeGreaterThan(seeds.length / 50);
       expect(total.expiries, 'expire calls on something there').toBeGreaterThan(seeds.length);
       expect(total.expired, 'expiries that came due during runs').toBeGreaterThan(seeds.length);
+      expect(total.processCrashes, 'persisted hubs restarted as themselves').toBeGreaterThan(seeds.length / 20);
+      expect(total.machineCrashes, 'persisted hubs that lost their unsynced tail').toBeGreaterThan(seeds.length / 20);
+      expect(total.tailOpsLost, 'ops lost from unsynced tails').toBeGreaterThan(seeds.length / 20);
+      expect(total.compactions, 'snapshots of persisted hubs').toBeGreaterThan(seeds.length / 10);
     }
   });
 });

@@ -117,7 +117,7 @@ describe('persist: a hub restarted from its directory', () => {
     hubs.length = 0;
     const snapshot = readFileSync(join(dir, 'snapshot'));
     const flipped = Buffer.from(snapshot);
-    flipped[Math.floor(flipped.length / 2)] ^= 0x01;
+    flipped[Math.floor(flipped.length / 2)]! ^= 0x01;
     writeFileSync(join(dir, 'snapshot'), flipped);
     await expect(start(dir)).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_PERSIST_CORRUPT', message: expect.stringContaining('checksum') });
     // The refusal gave the directory back: put the good snapshot back and it starts.
@@ -154,7 +154,7 @@ describe('persist: a hub restarted from its directory', () => {
     const bytes = readFileSync(path);
     const read = readRecords(bytes);
     // A byte in the 5th batch (record 5; record 0 is the header).
-    bytes[read.ends[4]! + 12] ^= 0x20;
+    bytes[read.ends[4]! + 12]! ^= 0x20;
     writeFileSync(path, bytes);
     const again = await start(dir);
     expect(again.id).not.toBe(hub.id);

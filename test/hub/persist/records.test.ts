@@ -35,7 +35,7 @@ describe('records on disk', () => {
     const third = encodeRecord({ after: 1 });
     for (let at = first.length; at < first.length + second.length; at++) {
       const bytes = Buffer.concat([first, second, third]);
-      bytes[at] ^= 0x10;
+      bytes[at]! ^= 0x10;
       const read = readRecords(bytes);
       expect(read.records, `byte ${at}`).toEqual([{ keep: true }]);
       expect(read.problem, `byte ${at}`).toBeDefined();
