@@ -35,6 +35,8 @@ export type LinkErrorCode =
   | 'ERR_COLLECTIVE_SELF_CONNECT'
   /** A second address of a peer this hub already streams to: dropped quietly, never reported. */
   | 'ERR_COLLECTIVE_DUPLICATE_ROUTE'
+  /** The peer started again with its state: the link to its life before is dropped, never reported. */
+  | 'ERR_COLLECTIVE_PEER_RESTARTED'
   /** Nothing arrived for three heartbeats: the link is cut or the peer is stuck. */
   | 'ERR_COLLECTIVE_PEER_SILENT'
   /** The other side stopped reading and its backlog stayed over the limit. */

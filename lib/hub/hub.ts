@@ -144,6 +144,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       );
       this.#protocol = protocol;
       this.#mesh = mesh;
+      if (this.#persistence !== undefined) protocol.predecessors(this.#persistence.predecessors);
       protocol.on('peer:up', (id, address) => this.#notify('peer:up', id, address));
       protocol.on('peer:down', (id, address) => this.#notify('peer:down', id, address));
       protocol.on('peer:error', (error, warnOnceAs) => {

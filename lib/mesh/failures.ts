@@ -19,14 +19,15 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENO
  * The failure a link's close reason stands for, as the `peer:error` a hub reports: collective's
  * own reasons keep their code; a socket error before the connection was established means the
  * peer was unreachable (or, under TLS, that the TLS handshake failed). Undefined for a link
- * closed on purpose, a hub that dialed itself or reached a peer it already has a link to, or a
+ * closed on purpose, a hub that dialed itself or reached a peer it already has a link to, the
+ * link to the life before of a peer that restarted with its state, or a
  * live link lost to a reset (`peer:down` tells that one).
  */
 export function peerFailure(reason: Error | undefined, context: LinkContext): PeerError | undefined {
   if (reason === undefined) return undefined;
   const where = context.peer === undefined ? context.address : `${context.address} (${context.peer})`;
   if (reason instanceof CollectiveError) {
-    if (reason.code === 'ERR_COLLECTIVE_SELF_CONNECT' || reason.code === 'ERR_COLLECTIVE_DUPLICATE_ROUTE') return undefined;
+    if (reason.code === 'ERR_COLLECTIVE_SELF_CONNECT' || reason.code === 'ERR_COLLECTIVE_DUPLICATE_ROUTE' || reason.code === 'ERR_COLLECTIVE_PEER_RESTARTED') return undefined;
     return new PeerError(reason.code, `peer ${where}: ${reason.message}`, context.address, context.peer, reason);
   }
   if (context.connected) return undefined;

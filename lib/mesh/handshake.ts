@@ -16,6 +16,8 @@ export interface HandshakeSettings {
   readonly listenPort?: number | undefined;
   /** The GC horizon this hub folded at, if any, told to the peer. */
   readonly horizon?: Stamp | undefined;
+  /** This start of this hub (see Hello.incarnation). */
+  readonly incarnation?: string | undefined;
   /** This hub's hybrid clock reading, told to the peer. */
   readonly hybrid?: Stamp | undefined;
   /** The shared secret; without one, peers are not authenticated. */
@@ -58,6 +60,7 @@ export class Handshake {
       listenPort: s.listenPort,
       horizon: s.horizon,
       hybrid: s.hybrid,
+      incarnation: s.incarnation,
     });
   }
 

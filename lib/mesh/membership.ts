@@ -66,6 +66,15 @@ export class Membership {
     for (const [address, ids] of this.#places) if (ids.delete(id) && ids.size === 0) this.#places.delete(address);
   }
 
+  /**
+   * Ids this hub's state was kept under before (it restarted from its `persist` directory under
+   * a new id): gone for good, whether or not anyone met them. Their ops may reach the group
+   * only through this hub now.
+   */
+  predecessors(ids: readonly NodeId[]): void {
+    for (const id of ids) this.#retire(id);
+  }
+
   /** `id` lives at `address` (it says it listens there, or someone reached it there). */
   livesAt(id: NodeId, address: string): void {
     if (id === this.#self) {

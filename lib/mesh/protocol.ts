@@ -23,6 +23,7 @@ import { CEILING_NODE, compareStamps, type NodeId, type Stamp } from '../core/cl
 import type { Op } from '../core/op.js';
 import type { Replica } from '../core/replica.js';
 import type { Link } from '../links/link.js';
+import { newIncarnation } from '../wire/auth.js';
 import type { GroupMessage, VectorMessage, WirePeerFrame } from '../wire/peer.js';
 import type { MeshClock } from './clock.js';
 import { peerFailure, Rejections, type LinkContext } from './failures.js';
@@ -59,6 +60,8 @@ export class PeerProtocol extends EventEmitter<ProtocolEvents> implements Sessio
   readonly clock: MeshClock;
   readonly settings: ProtocolSettings;
   readonly log: Logger;
+  /** This start of this hub, told in every hello (see Hello.incarnation). */
+  readonly incarnation = newIncarnation();
   readonly #sessions = new Set<PeerSession>();
   readonly #senders = new Map<PeerSession, Sender>();
   readonly #membership: Membership;
@@ -101,12 +104,18 @@ export class PeerProtocol extends EventEmitter<ProtocolEvents> implements Sessio
       for (const before of this.#membership.reached(peer.id, session.context.address)) {
         this.log('%s now answers as %s: %s restarted without its state, and is gone for good', session.context.address, peer.id, before);
       }
-      // Two addresses can reach one hub (a configured one and one dialed back): keep one stream.
       for (const other of this.#senders.keys()) {
-        if (other !== session && !other.closed && other.peer?.id === peer.id) {
-          session.close(new ProtocolError(`${session.context.address} is ${peer.id}, already linked at ${other.context.address}`, 'ERR_COLLECTIVE_DUPLICATE_ROUTE'));
-          return undefined;
+        if (other === session || other.closed || other.peer?.id !== peer.id) continue;
+        // The same hub started again with its state: the link to its life before is dead, though
+        // it may not have been seen to close yet. The new one stands.
+        if (other.peer.incarnation !== peer.incarnation) {
+          this.log('%s restarted (as itself): dropping the link to its life before', peer.id);
+          other.close(new ProtocolError(`${peer.id} restarted`, 'ERR_COLLECTIVE_PEER_RESTARTED'));
+          continue;
         }
+        // Two addresses can reach one hub (a configured one and one dialed back): keep one stream.
+        session.close(new ProtocolError(`${session.context.address} is ${peer.id}, already linked at ${other.context.address}`, 'ERR_COLLECTIVE_DUPLICATE_ROUTE'));
+        return undefined;
       }
     }
     this.#joined(peer);
@@ -236,6 +245,14 @@ export class PeerProtocol extends EventEmitter<ProtocolEvents> implements Sessio
     if (horizon === undefined) return undefined;
     const lag: Stamp = { wall: now - GC_LAG_MS, count: 0, node: CEILING_NODE };
     return compareStamps(horizon, lag) < 0 ? horizon : lag;
+  }
+
+  /**
+   * The ids this hub's persisted state was kept under before its current one: retired (see
+   * Membership.predecessors), and told to the group with the rest of what this hub knows.
+   */
+  predecessors(ids: readonly NodeId[]): void {
+    this.#membership.predecessors(ids);
   }
 
   /** The open sessions. */

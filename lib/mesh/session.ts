@@ -40,6 +40,8 @@ export interface SessionHost {
   readonly clock: MeshClock;
   readonly settings: ProtocolSettings;
   readonly log: Logger;
+  /** This start of this hub (see Hello.incarnation). */
+  readonly incarnation: string;
   /** The handshake is done: the stream role to run, or undefined when the protocol closed the session. */
   established(session: PeerSession): StreamRole | undefined;
   /** The link closed (`reason` when it failed). */
@@ -80,6 +82,7 @@ export class PeerSession {
       listenPort: settings.listenPort(),
       horizon: replica.foldedTo,
       hybrid: replica.clockCeiling(),
+      incarnation: host.incarnation,
       secret: settings.secret,
       maxClockSkewMs: settings.maxClockSkewMs,
     });

@@ -15,6 +15,11 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const LABEL = 'collective/1 auth';
 
+/** A random id of one start of a hub (Hello.incarnation): 8 bytes, hex. */
+export function newIncarnation(): string {
+  return randomBytes(8).toString('hex');
+}
+
 /** A fresh 32-byte challenge, hex. */
 export function newNonce(): string {
   return randomBytes(32).toString('hex');

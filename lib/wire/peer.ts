@@ -51,6 +51,11 @@ export interface Hello {
   readonly horizon?: Stamp | undefined;
   /** The hub's hybrid clock: every stamp it issued or saw is at or below it. */
   readonly hybrid?: Stamp | undefined;
+  /**
+   * Random for each start of the hub: a hub that restarted with its state (the same id) is told
+   * from the life before, whose links may not have been seen to close yet.
+   */
+  readonly incarnation?: string | undefined;
 }
 
 /**
@@ -125,6 +130,7 @@ export function helloFrame(hello: Hello): WirePeerFrame {
   if (hello.listenPort !== undefined) p.l = hello.listenPort;
   if (hello.horizon !== undefined) p.g = encodeStamp(hello.horizon);
   if (hello.hybrid !== undefined) p.k = encodeStamp(hello.hybrid);
+  if (hello.incarnation !== undefined) p.i = hello.incarnation;
   return { t: 'hello', p };
 }
 
@@ -181,7 +187,8 @@ function decodeHello(p: unknown): Hello {
   if (p.l !== undefined && (!isCount(p.l) || p.l < 1 || p.l > 65535)) throw new TypeError('hello with an invalid port');
   const horizon = p.g === undefined ? undefined : decodeBound(p.g, 'hello horizon');
   const hybrid = p.k === undefined ? undefined : decodeBound(p.k, 'hello hybrid clock');
-  return { id, wall: p.w, count: p.c, nonce: p.n, authenticates: p.a === 1, listenPort: p.l as number | undefined, horizon, hybrid };
+  if (p.i !== undefined && (typeof p.i !== 'string' || !/^[0-9a-f]{16}$/.test(p.i))) throw new TypeError('hello with an invalid incarnation');
+  return { id, wall: p.w, count: p.c, nonce: p.n, authenticates: p.a === 1, listenPort: p.l as number | undefined, horizon, hybrid, incarnation: p.i as string | undefined };
 }
 
 function decodeIds(value: unknown, what: string): NodeId[] {

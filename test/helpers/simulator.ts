@@ -89,6 +89,8 @@ interface Disk {
   synced: number;
   /** The oracle input of what the disk holds (the hub's log, as of its last write here). */
   log: Map<string, Op>;
+  /** The ids the disk's state was kept under before `id` (Persistence.predecessors). */
+  predecessors: NodeId[];
 }
 
 const SETTINGS: Omit<ProtocolSettings, 'listenPort'> = {
@@ -288,7 +290,8 @@ export class Simulation {
     const folding = new Folding(replica, clock, () => protocol.horizon(ready()));
     hub = { slot, replica, protocol, folding, clock, dialed, log, skew, alive: true };
     if (this.#persisted) {
-      this.#disks.set(slot, { id, snapshot: disk?.snapshot, ops: disk?.ops ?? [], synced: disk?.ops.length ?? 0, log });
+      this.#disks.set(slot, { id, snapshot: disk?.snapshot, ops: disk?.ops ?? [], synced: disk?.ops.length ?? 0, log, predecessors: disk?.predecessors ?? [] });
+      protocol.predecessors(disk?.predecessors ?? []);
       // fsync every 100 ms ('interval'): what it covers of this hub's own writes is durable.
       clock.every(100, () => this.#fsync(hub));
     }
@@ -436,6 +439,10 @@ export class Simulation {
   // lost, and it comes back under a new id over what was kept).
   #crash(victim: Hub = this.rng.pick(this.#live()), wipe = false): void {
     if (!victim.alive) return;
+    const disk = this.#disks.get(victim.slot);
+    const machine = disk !== undefined && !wipe && this.rng.chance(0.5);
+    // Now and then a compaction had just finished: the hub comes back from the snapshot alone.
+    if (disk !== undefined && !wipe && this.rng.chance(0.3)) this.#compact(victim);
     for (const [key, op] of victim.log) {
       const holders = this.#live().filter((other) => other !== victim && other.log.has(key));
       if (holders.length > 0) this.#heldAtCrash.set(key, { op, holders: [...(this.#heldAtCrash.get(key)?.holders ?? []), ...holders] });
@@ -448,12 +455,11 @@ export class Simulation {
     this.hubs.delete(victim.slot);
     this.stats.crashes++;
     this.#down++;
-    const disk = this.#disks.get(victim.slot);
     if (disk !== undefined) {
       if (wipe) {
         this.#disks.delete(victim.slot);
         for (const [key, { slot }] of this.#durable) if (slot === victim.slot) this.#durable.delete(key);
-      } else if (this.rng.chance(0.5)) {
+      } else if (!machine) {
         this.stats.processCrashes++;
         disk.log = new Map(victim.log);
       } else {
@@ -463,6 +469,7 @@ export class Simulation {
         this.stats.tailOpsLost += lost.length;
         disk.log = new Map(victim.log);
         for (const op of lost) disk.log.delete(opKey(op));
+        disk.predecessors.push(disk.id);
         disk.id = `s${victim.slot}g${this.#generation}x${this.seed}` as NodeId;
       }
     }

@@ -9,7 +9,7 @@ import { ensureDirectory, ioError, removeLogsBefore, SNAPSHOT_FILE, syncDirector
 import { Journal, type FsyncMode } from './journal.js';
 import { lockDirectory, type DirectoryLock } from './lock.js';
 import { encodeRecord } from './records.js';
-import { recover, type Recovered, type SnapshotRecord } from './recover.js';
+import { MAX_PREDECESSORS, recover, type Recovered, type SnapshotRecord } from './recover.js';
 
 /** `persist`, checked and completed with the defaults. */
 export interface PersistSettings {
@@ -55,6 +55,8 @@ export class Persistence {
   #compacting: Promise<void> | undefined;
   #compactions = 0;
   #longestPauseMs = 0;
+  // The ids the directory's state was kept under before this hub's (see SnapshotRecord).
+  #predecessors: NodeId[] = [];
 
   private constructor(settings: PersistSettings, lock: DirectoryLock, recovered: Recovered, logBytes: number, log: Log) {
     this.#settings = settings;
@@ -87,12 +89,19 @@ export class Persistence {
    */
   start(id: NodeId, snapshot: () => ReplicaSnapshot): void {
     this.#id = id;
+    const { previousId, predecessors } = this.recovered;
+    this.#predecessors = previousId === undefined || previousId === id ? predecessors : [...predecessors, previousId].slice(-MAX_PREDECESSORS);
     let generation = this.recovered.nextGeneration;
-    if (this.recovered.previousId !== undefined && this.recovered.previousId !== id) {
+    if (previousId !== undefined && previousId !== id) {
       this.#writeSnapshotNow(generation, snapshot());
       generation++;
     }
     this.#journal = new Journal(this.#settings.dir, generation, this.#header(), this.#settings.fsync, this.#settings.intervalMs, this.#log);
+  }
+
+  /** The ids this directory's state was kept under before this hub's (oldest first). */
+  get predecessors(): readonly NodeId[] {
+    return this.#predecessors;
   }
 
   /** Takes an op applied by the hub (written at the end of this turn). */
@@ -121,7 +130,7 @@ export class Persistence {
     const generation = journal.generation + 1;
     const started = performance.now();
     journal.switchTo(generation, this.#header());
-    const bytes = encodeRecord({ v: 1, id: this.#id!, generation, snapshot: take() } satisfies SnapshotRecord);
+    const bytes = encodeRecord(this.#snapshotRecord(generation, take()));
     const pause = performance.now() - started;
     if (pause > this.#longestPauseMs) this.#longestPauseMs = pause;
     this.#logBytes = 0;
@@ -173,6 +182,12 @@ export class Persistence {
     };
   }
 
+  #snapshotRecord(generation: number, snapshot: ReplicaSnapshot): SnapshotRecord {
+    const record: SnapshotRecord = { v: 1, id: this.#id!, generation, snapshot };
+    if (this.#predecessors.length > 0) record.predecessors = [...this.#predecessors];
+    return record;
+  }
+
   #header(): { v: 1; id: string; boot: string } {
     return { v: 1, id: this.#id!, boot: bootId() };
   }
@@ -185,7 +200,7 @@ export class Persistence {
     try {
       const fd = openSync(temp, 'w', 0o644);
       try {
-        const bytes = encodeRecord({ v: 1, id: this.#id!, generation, snapshot } satisfies SnapshotRecord);
+        const bytes = encodeRecord(this.#snapshotRecord(generation, snapshot));
         let at = 0;
         while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
         fsyncSync(fd);

@@ -15,7 +15,12 @@ export interface SnapshotRecord {
   id: string;
   generation: number;
   snapshot: ReplicaSnapshot;
+  /** The ids the state was kept under before `id` (oldest first, at most MAX_PREDECESSORS). */
+  predecessors?: string[];
 }
+
+/** How many earlier ids of a directory its snapshot remembers. */
+export const MAX_PREDECESSORS = 1000;
 
 /** What a `persist.dir` held, read back. */
 export interface Recovered {
@@ -23,6 +28,8 @@ export interface Recovered {
   readonly id: NodeId | undefined;
   /** The id the directory was written under, if it held anything. */
   readonly previousId: NodeId | undefined;
+  /** The ids it was written under before that one (see SnapshotRecord.predecessors). */
+  readonly predecessors: NodeId[];
   /** Why the hub takes a new id although the directory held state. */
   readonly newIdBecause: string | undefined;
   readonly snapshot: ReplicaSnapshot | undefined;
@@ -82,6 +89,7 @@ export function recover(dir: string, limits: DecodeLimits): Recovered {
   return {
     id: lostShared === undefined ? (id as NodeId | undefined) : undefined,
     previousId: id as NodeId | undefined,
+    predecessors: (snapshotRecord?.predecessors ?? []) as NodeId[],
     newIdBecause: lostShared,
     snapshot: snapshotRecord?.snapshot,
     ops,
@@ -113,6 +121,14 @@ function readSnapshot(dir: string): SnapshotRecord | undefined {
   }
   if (!Number.isSafeInteger(record.generation) || record.generation! < 1) throw corrupt(dir, 'its generation is malformed');
   if (typeof record.snapshot !== 'object' || record.snapshot === null) throw corrupt(dir, 'it holds no state');
+  if (record.predecessors !== undefined) {
+    if (!Array.isArray(record.predecessors) || record.predecessors.length > MAX_PREDECESSORS) throw corrupt(dir, 'its list of earlier ids is malformed');
+    try {
+      for (const id of record.predecessors) decodeNodeId(id);
+    } catch {
+      throw corrupt(dir, 'its list of earlier ids is malformed');
+    }
+  }
   return record as SnapshotRecord;
 }
 
