@@ -57,6 +57,18 @@ describe('Membership (who GC waits for)', () => {
     group.join(id('gone')); // a retired id never comes back
     expect(group.counts.members).toBe(1);
   });
+
+  it('retires the ids its persisted state was kept under before, though nobody met them, and tells the group', () => {
+    const group = new Membership(id('me'));
+    group.join(id('peer'));
+    group.heard(id('peer'), heard({ me: 1, peer: 1, earlier: 2 }, 700), 0);
+    // `earlier` wrote, then its machine crashed before it linked with anyone: only this hub's
+    // disk held its ops, and this hub came back under `me`.
+    expect(group.horizon(own({ me: 1, peer: 1, earlier: 2 }), true, 1000, 0)).toBeUndefined();
+    group.predecessors([id('earlier')]);
+    expect(group.horizon(own({ me: 1, peer: 1, earlier: 2 }), true, 1000, 0)).toEqual(stamp(700));
+    expect(group.group().retired).toContain('earlier');
+  });
 });
 
 describe('Membership: where members live, and ops lost with a dead hub', () => {

@@ -163,10 +163,13 @@ describe('persist: a hub restarted from its directory', () => {
     await again.set('after', true);
     await again.close();
     hubs.length = 0;
-    // The new id holds: the state was written as its own snapshot.
+    // The new id holds: the state was written as its own snapshot, which remembers the old id
+    // (retired in the group: GC never waits for it).
     const third = await start(dir);
     expect(third.id).toBe(again.id);
     expect(third.get()).toEqual({ k1: 1, k2: 2, k3: 3, k4: 4, after: true });
+    const record = readRecords(readFileSync(join(dir, 'snapshot'))).records[0] as { id: string; predecessors: string[] };
+    expect(record).toMatchObject({ id: again.id, predecessors: [hub.id] });
   });
 
   it('takes a new id when its last log was not closed in an earlier boot of the machine (its unsynced tail may be gone)', async () => {
