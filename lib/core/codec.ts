@@ -6,7 +6,7 @@ import { ABSENT, NO_BASE, TreeNode, type Slot } from './node.js';
 import type { Op, OpKind } from './op.js';
 import { adoptPath, isAllowedKey } from './path.js';
 import type { VersionVector } from './horizon.js';
-import { isPlainObject, toStoredValue, type JsonValue } from './value.js';
+import { adoptValue, isPlainObject, toStoredValue, type JsonValue } from './value.js';
 
 /**
  * Plain-JSON forms of ops, version vectors and tree snapshots, and their decoders. Everything
@@ -34,6 +34,11 @@ export interface WireOp {
 export interface DecodeLimits {
   maxDepth: number;
   maxValueBytes: number;
+  /**
+   * The input is fresh from `JSON.parse` and the decoder's alone (a snapshot read back from
+   * disk): values are checked and frozen in place instead of copied.
+   */
+  adopt?: boolean;
 }
 
 const KINDS: ReadonlySet<string> = new Set(['set', 'delete', 'incr', 'append', 'ttl']);
@@ -131,7 +136,7 @@ function decodeValue(kind: OpKind, raw: unknown, present: boolean, path: readonl
     return undefined;
   }
   if (!present) throw bad(`${kind} op without a value`);
-  return toStoredValue(raw, path.join('.'), limits.maxValueBytes);
+  return (limits.adopt === true ? adoptValue : toStoredValue)(raw, path.join('.'), limits.maxValueBytes);
 }
 
 function opOf(kind: OpKind, path: readonly string[], seq: number, stamp: Stamp, value: JsonValue | undefined, expiry?: { expireAt?: number; keepTtl?: true }): Op {
@@ -292,7 +297,7 @@ export function decodeNodeInto(node: TreeNode, input: unknown, path: string[], l
     return;
   }
   if (input.a === 1) node.base = ABSENT;
-  else if ('b' in input) node.base = toStoredValue(input.b, path.join('.') || '(root)', Infinity) as Slot;
+  else if ('b' in input) node.base = (limits.adopt === true ? adoptValue : toStoredValue)(input.b, path.join('.') || '(root)', Infinity) as Slot;
   const where = (op: Op): Op => {
     if (op.path.length !== path.length || op.path.some((key, i) => key !== path[i])) throw bad('snapshot op path');
     ops.push(op);
@@ -352,7 +357,7 @@ function decodeBucket(input: unknown, path: string[], limits: DecodeLimits, ops:
     const state = input.s;
     if (!isRecord(state)) throw bad('snapshot bucket state');
     const where = path.join('.');
-    const value: Slot = state.a === 1 ? ABSENT : 'b' in state ? (toStoredValue(state.b, where, Infinity) as Slot) : bad('snapshot bucket value') as never;
+    const value: Slot = state.a === 1 ? ABSENT : 'b' in state ? ((limits.adopt === true ? adoptValue : toStoredValue)(state.b, where, Infinity) as Slot) : bad('snapshot bucket value') as never;
     const armed: Armed[] = [];
     if (state.m !== undefined) {
       if (!Array.isArray(state.m) || state.m.length > MAX_ARMED) throw bad('snapshot bucket expiries');

@@ -521,16 +521,19 @@ export class Replica {
   }
 
   /**
-   * A replica restored from a snapshot. Give it a new id: a hub that lost its state must not
-   * reuse the sequence numbers of its old self.
+   * A replica restored from a snapshot. Give it a new id (a hub that lost its state must not
+   * reuse the sequence numbers of its old self), or the id the snapshot was its own under (a
+   * hub restarted from its disk: its writes are numbered on after the ones it holds). `owned`:
+   * the snapshot is fresh from JSON.parse and nobody else holds it, so its values are frozen in
+   * place rather than copied.
    */
-  static fromSnapshot(snapshot: ReplicaSnapshot, options: ReplicaOptions = {}): Replica {
+  static fromSnapshot(snapshot: ReplicaSnapshot, options: ReplicaOptions = {}, owned = false): Replica {
     const replica = new Replica(options);
     if (typeof snapshot !== 'object' || snapshot === null || snapshot.v !== 1) throw new TypeError('malformed snapshot');
     const sequences = Sequences.decode(snapshot);
     replica.#sequences = sequences;
     const ops: Op[] = [];
-    decodeNodeInto(replica.#tree.root, snapshot.tree, [], replica.limits, ops);
+    decodeNodeInto(replica.#tree.root, snapshot.tree, [], owned ? { ...replica.limits, adopt: true } : replica.limits, ops);
     let latest: Stamp | undefined;
     if (snapshot.latest !== undefined) {
       const [wall, counter, node] = snapshot.latest;

@@ -59,6 +59,8 @@ export function isPlainObject(value: unknown): value is { readonly [key: string]
 }
 
 class ValueChecker {
+  // With `adopt`, containers are checked and frozen in place rather than copied (see adoptValue).
+  adopt = false;
   // Rough JSON length so far: exact for structure and numbers, string length for strings
   // (escapes are not counted), which is what the limit is documented to measure.
   size = 0;
@@ -108,6 +110,7 @@ class ValueChecker {
   }
 
   copyContainer(value: object, at: string): JsonValue {
+    if (this.adopt) return this.adoptContainer(value, at);
     if (this.#ancestors.has(value)) this.fail(at, 'it contains a cycle');
     this.#ancestors.add(value);
     let result: JsonValue;
@@ -135,6 +138,28 @@ class ValueChecker {
     this.#ancestors.delete(value);
     return result;
   }
+
+  // JSON.parse's output: no cycles, no sparse arrays, no class instances are possible, but a key
+  // can be `__proto__` (an own property there), and the size still counts.
+  adoptContainer(value: object, at: string): JsonValue {
+    if (Array.isArray(value)) {
+      this.grow(2);
+      for (let i = 0; i < value.length; i++) {
+        this.copy(value[i], `${at}[${i}]`);
+        this.grow(1);
+      }
+    } else if (isPlainObject(value)) {
+      this.grow(2);
+      for (const key of Object.keys(value)) {
+        if (!isAllowedKey(key)) this.fail(`${at}.${key}`, `the key \`${key}\` is never allowed`);
+        this.grow(key.length + 4);
+        this.copy((value as Record<string, unknown>)[key], `${at}.${key}`);
+      }
+    } else {
+      this.fail(at, `${describe(value)} is not a plain object or array`);
+    }
+    return Object.freeze(value) as JsonValue;
+  }
 }
 
 /**
@@ -149,6 +174,16 @@ export function toStoredValue(
   maxBytes: number = DEFAULT_MAX_VALUE_BYTES,
 ): JsonValue {
   return new ValueChecker(where, maxBytes).copy(value, '');
+}
+
+/**
+ * `toStoredValue` for a value the caller owns outright, fresh from `JSON.parse` (nobody else
+ * holds a reference to it): checked the same way, and deep-frozen in place instead of copied.
+ */
+export function adoptValue(value: unknown, where: string, maxBytes: number = DEFAULT_MAX_VALUE_BYTES): JsonValue {
+  const checker = new ValueChecker(where, maxBytes);
+  checker.adopt = true;
+  return checker.copy(value, '');
 }
 
 /** Deep equality of two stored values (frozen JSON), short-cutting on shared references. */

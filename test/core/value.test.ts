@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonEqual, toStoredValue } from '../../lib/core/value.js';
+import { adoptValue, jsonEqual, toStoredValue } from '../../lib/core/value.js';
 
 class Point {
   x = 1;
@@ -83,5 +83,20 @@ describe('jsonEqual', () => {
     expect(jsonEqual([1], { 0: 1 })).toBe(false);
     expect(jsonEqual(null, {})).toBe(false);
     expect(jsonEqual(undefined, undefined)).toBe(true);
+  });
+});
+
+describe('adoptValue (a value fresh from JSON.parse, owned by the caller)', () => {
+  it('freezes it in place, deep, without copying', () => {
+    const parsed = JSON.parse('{"a":{"b":[1,{"c":"x"}]},"n":null}');
+    const adopted = adoptValue(parsed, 'x');
+    expect(adopted).toBe(parsed);
+    expect(Object.isFrozen(parsed) && Object.isFrozen(parsed.a) && Object.isFrozen(parsed.a.b) && Object.isFrozen(parsed.a.b[1])).toBe(true);
+  });
+
+  it('refuses what toStoredValue refuses: a __proto__ key JSON.parse made an own property, a value over the limit', () => {
+    expect(() => adoptValue(JSON.parse('{"a":{"__proto__":{"polluted":1}}}'), 'x')).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_INVALID_VALUE' }));
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(() => adoptValue(JSON.parse(JSON.stringify({ s: 'y'.repeat(100) })), 'x', 50)).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_VALUE_TOO_LARGE' }));
   });
 });

@@ -57,6 +57,9 @@ export class Persistence {
   #longestPauseMs = 0;
   // The ids the directory's state was kept under before this hub's (see SnapshotRecord).
   #predecessors: NodeId[] = [];
+  // Reads the state now, for snapshots; and whether the logs hold ops no snapshot has.
+  #take: (() => ReplicaSnapshot) | undefined;
+  #unsnapshotted = false;
 
   private constructor(settings: PersistSettings, lock: DirectoryLock, recovered: Recovered, logBytes: number, log: Log) {
     this.#settings = settings;
@@ -89,6 +92,8 @@ export class Persistence {
    */
   start(id: NodeId, snapshot: () => ReplicaSnapshot): void {
     this.#id = id;
+    this.#take = snapshot;
+    this.#unsnapshotted = this.recovered.ops.length > 0;
     const { previousId, predecessors } = this.recovered;
     this.#predecessors = previousId === undefined || previousId === id ? predecessors : [...predecessors, previousId].slice(-MAX_PREDECESSORS);
     let generation = this.recovered.nextGeneration;
@@ -106,6 +111,7 @@ export class Persistence {
 
   /** Takes an op applied by the hub (written at the end of this turn). */
   record(op: Op): void {
+    this.#unsnapshotted = true;
     this.#journal!.record(op);
   }
 
@@ -130,6 +136,7 @@ export class Persistence {
     const generation = journal.generation + 1;
     const started = performance.now();
     journal.switchTo(generation, this.#header());
+    this.#unsnapshotted = false;
     const bytes = encodeRecord(this.#snapshotRecord(generation, take()));
     const pause = performance.now() - started;
     if (pause > this.#longestPauseMs) this.#longestPauseMs = pause;
@@ -155,14 +162,26 @@ export class Persistence {
     const journal = this.#journal!;
     const generation = journal.generation + 1;
     journal.switchTo(generation, this.#header());
+    this.#unsnapshotted = false;
     this.#writeSnapshotNow(generation, take());
     this.#logBytes = 0;
     this.#compactions++;
   }
 
-  /** Writes what is left and closes the log cleanly; gives up the directory. */
+  /**
+   * Writes what is left and closes the log cleanly; gives up the directory. What the logs hold
+   * beyond the snapshot goes into a new one first, so that the next start (a deploy, a restart)
+   * reads a snapshot and replays nothing.
+   */
   async close(): Promise<void> {
     await this.#compacting;
+    if (this.#journal !== undefined && this.#unsnapshotted && this.#journal.failed === undefined) {
+      try {
+        this.compactNow(this.#take!);
+      } catch (error) {
+        this.#log('no snapshot at close (the logs stay): %s', (error as Error).message);
+      }
+    }
     this.#journal?.close();
     this.#lock.release();
   }

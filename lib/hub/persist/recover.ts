@@ -51,7 +51,9 @@ export interface Recovered {
  * good ones after it (not a write cut short by a crash). Reusing the id then would reuse the
  * sequence numbers of ops peers hold, and they would drop the new ops as duplicates.
  */
-export function recover(dir: string, limits: DecodeLimits): Recovered {
+export function recover(dir: string, decodeLimits: DecodeLimits): Recovered {
+  // What is read here is fresh from JSON.parse and this reader's alone: adopted, not copied.
+  const limits: DecodeLimits = { ...decodeLimits, adopt: true };
   const notes: string[] = [];
   const snapshotRecord = readSnapshot(dir);
   let id = snapshotRecord?.id;

@@ -16,7 +16,7 @@ export function restoreReplica(persistence: Persistence, options: ReplicaOptions
   const withId: ReplicaOptions = id === undefined ? options : { ...options, id };
   let replica: Replica;
   try {
-    replica = recovered.snapshot === undefined ? new Replica(withId) : Replica.fromSnapshot(recovered.snapshot, withId);
+    replica = recovered.snapshot === undefined ? new Replica(withId) : Replica.fromSnapshot(recovered.snapshot, withId, true);
   } catch (error) {
     void persistence.close();
     throw new PersistError('ERR_COLLECTIVE_PERSIST_CORRUPT', `The snapshot of ${dir} cannot be used: ${(error as Error).message}. Restore the directory from a backup, or move it away to start this hub empty (under a new id)`, { cause: error });

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,8 @@ import { logName } from '../../../lib/hub/persist/directory.js';
 import { encodeRecord, readRecords } from '../../../lib/hub/persist/records.js';
 import { recover } from '../../../lib/hub/persist/recover.js';
 import { waitFor } from '../../helpers/wait.js';
+import { fixtures } from '../../helpers/processes.js';
+import { Replica, type ReplicaSnapshot } from '../../../lib/core/replica.js';
 
 // A hub's store on disk, in this process, with real files: what comes back after a restart,
 // and what a damaged directory does.
@@ -32,9 +34,27 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-// The seqs of `origin`'s ops in the directory's logs, as recovery reads them.
-function ownSeqs(dir: string, origin: string): number[] {
-  return recover(dir, limits).ops.filter((op) => op.stamp.node === origin).map((op) => op.seq);
+// The last seq of `origin` in the directory's snapshot (a hub closed cleanly leaves only that).
+function seqInSnapshot(dir: string, origin: string): number {
+  const record = readRecords(readFileSync(join(dir, 'snapshot'))).records[0] as { snapshot: ReplicaSnapshot };
+  return Replica.fromSnapshot(record.snapshot, limits).vector()[origin]?.seq ?? 0;
+}
+
+// A hub in a process of its own that persists to `dir`, sets k1..k`count`, and is killed
+// with SIGKILL: its logs stay as a crash leaves them. Resolves with its id.
+async function crashedWriter(dir: string, count: number): Promise<string> {
+  const writer = spawn(process.execPath, [join(fixtures, 'persist-writer.mjs')], { env: { ...process.env, DIR: dir, COUNT: String(count) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  writer.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    await waitFor(() => output.includes('\n'), 15_000, 'the writer to be ready');
+  } finally {
+    writer.kill('SIGKILL');
+  }
+  await new Promise((resolve) => (writer.exitCode !== null || writer.signalCode !== null ? resolve(undefined) : writer.once('exit', resolve)));
+  const [, id] = /^READY (\S+)/.exec(output) ?? [];
+  if (id === undefined) throw new Error(`the writer said: ${output}`);
+  return id;
 }
 
 function logFiles(dir: string): string[] {
@@ -59,6 +79,9 @@ describe('persist: a hub restarted from its directory', () => {
     await first.close();
     hubs.length = 0;
 
+    // A clean close leaves a snapshot and no log to replay.
+    expect(recover(dir, limits).ops).toHaveLength(0);
+    expect(logFiles(dir)).toHaveLength(1);
     const second = await start(dir);
     expect(second.id).toBe(id);
     expect(second.get()).toEqual({ hits: 100, flags: { beta: true }, log: ['a'] });
@@ -66,8 +89,8 @@ describe('persist: a hub restarted from its directory', () => {
     await second.close();
     hubs.length = 0;
 
-    // Every write of this hub, across both starts, has its own seq: 1..103, none twice.
-    expect(ownSeqs(dir, id)).toEqual(Array.from({ length: 103 }, (_, i) => i + 1));
+    // Every write of this hub, across both starts, has a seq of its own: 103 in all.
+    expect(seqInSnapshot(dir, id)).toBe(103);
   });
 
   it('refuses a directory another live hub holds, and takes it once that one closed', async () => {
@@ -126,19 +149,24 @@ describe('persist: a hub restarted from its directory', () => {
     expect(repaired.get('k99')).toBe(99);
   });
 
+  it('comes back from its logs after kill -9, as itself', async () => {
+    const dir = freshDir();
+    const id = await crashedWriter(dir, 10);
+    expect(logFiles(dir)).toEqual([logName(1)]);
+    const again = await start(dir);
+    expect(again.id).toBe(id);
+    expect(again.get()).toEqual(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i + 1}`, i + 1])));
+  });
+
   it('cuts a log cut short at its last good record, and keeps its id (a crash mid-write shared nothing)', async () => {
     const dir = freshDir();
-    const hub = await start(dir);
-    for (let i = 1; i <= 10; i++) await hub.set(`k${i}`, i);
-    await hub.close();
-    hubs.length = 0;
-    // Drop the clean-close record and cut the last batch in half: a process killed mid-write.
-    rewriteLog(dir, 1, (records) => records.filter((record) => record.closed !== true));
+    const id = await crashedWriter(dir, 10);
+    // Cut the last batch in half: a process killed mid-write.
     const path = join(dir, logName(1));
     const bytes = readFileSync(path);
     writeFileSync(path, bytes.subarray(0, bytes.length - 5));
     const again = await start(dir);
-    expect(again.id).toBe(hub.id);
+    expect(again.id).toBe(id);
     expect(again.get('k9')).toBe(9);
     expect(again.get('k10')).toBeUndefined();
     expect(readFileSync(path).length).toBeLessThan(bytes.length - 5);
@@ -146,10 +174,7 @@ describe('persist: a hub restarted from its directory', () => {
 
   it('cuts a log at a flipped byte, and takes a new id over the data before it (what followed may have been shared)', async () => {
     const dir = freshDir();
-    const hub = await start(dir);
-    for (let i = 1; i <= 10; i++) await hub.set(`k${i}`, i);
-    await hub.close();
-    hubs.length = 0;
+    const hub = { id: await crashedWriter(dir, 10) };
     const path = join(dir, logName(1));
     const bytes = readFileSync(path);
     const read = readRecords(bytes);
@@ -174,14 +199,11 @@ describe('persist: a hub restarted from its directory', () => {
 
   it('takes a new id when its last log was not closed in an earlier boot of the machine (its unsynced tail may be gone)', async () => {
     const dir = freshDir();
-    const hub = await start(dir);
-    await hub.set('a', 1);
-    await hub.close();
-    hubs.length = 0;
-    rewriteLog(dir, 1, (records) => records.filter((record) => record.closed !== true).map((record) => (record.boot === undefined ? record : { ...record, boot: 'an-earlier-boot' })));
+    const id = await crashedWriter(dir, 1);
+    rewriteLog(dir, 1, (records) => records.map((record) => (record.boot === undefined ? record : { ...record, boot: 'an-earlier-boot' })));
     const again = await start(dir);
-    expect(again.id).not.toBe(hub.id);
-    expect(again.get('a')).toBe(1);
+    expect(again.id).not.toBe(id);
+    expect(again.get('k1')).toBe(1);
   });
 
   it('a durable write resolves once fsynced, in every fsync mode', async () => {
