@@ -35,5 +35,5 @@ export const DEFAULTS = Object.freeze({
   /** How often `fsync: 'interval'` fsyncs. */
   persistIntervalMs: 1000,
   /** Logs past this many bytes since the last snapshot make a new one. */
-  persistCompactBytes: 64 * 1024 * 1024,
+  persistCompactBytes: 16 * 1024 * 1024,
 });

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { runClusterBench } from './cluster.mjs';
 import { runCoreBench } from './core.mjs';
 import { runExpiryBench } from './expiry.mjs';
+import { runPersistBench } from './persist.mjs';
 import { runMeshBench } from './mesh.mjs';
 import { runThreadsBench } from './threads.mjs';
 import { runRedisBench } from './redis.mjs';
@@ -13,6 +14,7 @@ const figures = {
   date: new Date().toISOString(),
   core: runCoreBench(),
   expiry: runExpiryBench(),
+  persist: await runPersistBench(),
   cluster: runClusterBench(),
   threads: await runThreadsBench({ rounds: 3, ops: 200_000 }),
   mesh: await runMeshBench({ rounds: 3, ops: 300_000 }),

@@ -42,6 +42,8 @@ export class Journal {
   #synced = 0;
   #syncing = false;
   #waiters: Waiter[] = [];
+  // Waiting for ops not written yet: they get their offset when this turn's record is written.
+  #waitingForRecord: Omit<Waiter, 'upTo'>[] = [];
   // Files switched away from while an fsync of theirs was running: closed once it ends.
   #retired: number[] = [];
   #failed: PersistError | undefined;
@@ -89,13 +91,21 @@ export class Journal {
     if (ops.length === 0 || this.#failed !== undefined) return;
     this.#pending = [];
     this.#append(encodeRecord({ o: runsOf(ops) }));
-    if (this.#mode === 'always') this.#sync();
+    const upTo = this.#written;
+    for (const waiter of this.#waitingForRecord.splice(0)) {
+      if (this.#failed !== undefined) waiter.reject(this.#failed);
+      else this.#waiters.push({ ...waiter, upTo });
+    }
+    if (this.#mode === 'always' || this.#waiters.length > 0) this.#sync();
   }
 
-  /** Resolves once everything recorded so far is on disk (fsynced). */
+  /**
+   * Resolves once everything recorded so far is on disk (fsynced): ops of this turn once its
+   * record is written (at the end of the turn, one record for all) and an fsync covers it.
+   */
   durable(): Promise<void> {
-    this.write();
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    if (this.#pending.length > 0) return new Promise((resolve, reject) => this.#waitingForRecord.push({ resolve, reject }));
     if (this.#synced >= this.#written) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.#waiters.push({ upTo: this.#written, resolve, reject });
@@ -209,8 +219,9 @@ export class Journal {
     if (this.#failed !== undefined) return;
     this.#failed = error;
     this.#log('persistence stopped: %s', error.message);
-    for (const waiter of this.#waiters) waiter.reject(error);
+    for (const waiter of [...this.#waiters, ...this.#waitingForRecord]) waiter.reject(error);
     this.#waiters = [];
+    this.#waitingForRecord = [];
   }
 }
 

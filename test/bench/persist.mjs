@@ -1,0 +1,143 @@
+// Persistence benchmarks: writes/s of a hub in each fsync mode next to the same writes without
+// `persist`; durable writes next to raw appends + fdatasync of the same bytes; restart times of
+// a 1M-key store. Part of `npm run bench` (it builds dist/ first).
+import { fork } from 'node:child_process';
+import { closeSync, fdatasync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Collective } from '../../dist/esm/index.js';
+import { encodeRecord } from '../../dist/esm/hub/persist/records.js';
+import { runsOf } from '../../dist/esm/hub/persist/journal.js';
+import { median, table } from './harness.mjs';
+
+const BATCH = 100; // writes per turn of the event loop
+const HOT_KEYS = 1000;
+const ROUND_MS = 1000;
+const ROUNDS = 5;
+const STORE_KEYS = 1_000_000;
+const DURABLE_WRITERS = 10;
+
+const turn = () => new Promise(setImmediate);
+const value = (i) => ({ user: i, seen: i * 7 });
+
+function scratch() {
+  return mkdtempSync(join(tmpdir(), 'collective-bench-persist-'));
+}
+
+// Writes/s of a hub writing BATCH sets per turn on HOT_KEYS keys for ROUND_MS. `writers`
+// durable writers instead: each makes BATCH / writers sets, waits until they are on disk, and
+// goes on (a server answering requests once their writes are durable; fsyncs are shared).
+async function hubRate(persist, writers = 0) {
+  const dir = persist === undefined ? undefined : scratch();
+  const hub = await Collective.start(persist === undefined ? {} : { persist: { dir, ...persist } });
+  let done = 0;
+  const started = performance.now();
+  const running = () => performance.now() - started < ROUND_MS;
+  if (writers === 0) {
+    while (running()) {
+      for (let i = 0; i < BATCH; i++) hub.set(`users.u${(done + i) % HOT_KEYS}`, value(done + i));
+      done += BATCH;
+      await turn();
+    }
+  } else {
+    const each = BATCH / writers;
+    const writer = async (w) => {
+      while (running()) {
+        const writes = [];
+        for (let i = 0; i < each; i++) writes.push(hub.set(`users.u${(done + i * writers + w) % HOT_KEYS}`, value(done + i), { durable: true }));
+        done += each;
+        await Promise.all(writes);
+      }
+    };
+    await Promise.all(Array.from({ length: writers }, (_, w) => writer(w)));
+  }
+  const rate = (done / (performance.now() - started)) * 1000;
+  await hub.close();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  return rate;
+}
+
+// The same bytes as a durable batch's record, appended with writeSync and fdatasync'ed, one
+// batch at a time: what the disk itself allows.
+async function rawRate() {
+  const dir = scratch();
+  const fd = openSync(join(dir, 'raw'), 'w');
+  const ops = Array.from({ length: BATCH }, (_, i) => ({ kind: 'set', path: ['users', `u${i}`], value: value(i), seq: i + 1, stamp: { wall: Date.now(), count: i, node: 'benchhub0001' } }));
+  const record = encodeRecord({ o: runsOf(ops) });
+  let done = 0;
+  const started = performance.now();
+  while (performance.now() - started < ROUND_MS) {
+    writeSync(fd, record);
+    await new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
+    done += BATCH;
+  }
+  const rate = (done / (performance.now() - started)) * 1000;
+  closeSync(fd);
+  rmSync(dir, { recursive: true, force: true });
+  return rate;
+}
+
+// Restart of a store of STORE_KEYS keys (1000 objects of 1000 keys): written by a child
+// process, which closes cleanly (`clean`) or is killed with SIGKILL after its last write.
+async function restart(clean) {
+  const dir = scratch();
+  const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, PERSIST_BENCH_CHILD: dir, CLEAN: clean ? '1' : '' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const report = await new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code, signal) => (signal === 'SIGKILL' ? resolve({}) : reject(new Error(`persist bench writer exited with ${code}`))));
+  });
+  await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)));
+  const started = performance.now();
+  const hub = await Collective.start({ persist: { dir } });
+  const ms = performance.now() - started;
+  if (hub.get('keys.p999.k999') !== 999) throw new Error('the restarted store lacks its last write');
+  await hub.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { ms, closeMs: report.closeMs, pauseMs: report.pauseMs };
+}
+
+async function writer(dir) {
+  const hub = await Collective.start({ persist: { dir } });
+  for (let i = 0; i < 1000; i++) {
+    for (let j = 0; j < 1000; j++) hub.set(`keys.p${i}.k${j}`, j);
+    await turn();
+  }
+  await hub.flush({ durable: true });
+  if (process.env.CLEAN !== '1') process.kill(process.pid, 'SIGKILL');
+  const pauseMs = hub.stats().persist.longestCompactionPauseMs;
+  const started = performance.now();
+  await hub.close();
+  process.send({ closeMs: performance.now() - started, pauseMs });
+  process.disconnect();
+}
+
+export async function runPersistBench() {
+  const modes = { memory: [], never: [], interval: [], always: [], durable: [], durable1: [], raw: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    modes.memory.push(await hubRate(undefined));
+    modes.never.push(await hubRate({ fsync: 'never' }));
+    modes.interval.push(await hubRate({ fsync: 'interval' }));
+    modes.always.push(await hubRate({ fsync: 'always' }));
+    modes.durable.push(await hubRate({ fsync: 'always' }, DURABLE_WRITERS));
+    modes.durable1.push(await hubRate({ fsync: 'always' }, 1));
+    modes.raw.push(await rawRate());
+  }
+  const rate = Object.fromEntries(Object.entries(modes).map(([mode, rates]) => [mode, median(rates)]));
+  const clean = await restart(true);
+  const killed = await restart(false);
+  const per = `${BATCH} sets per turn on ${HOT_KEYS} keys`;
+  table(`persist: writes/s of a hub (${per}), and restarts of a ${STORE_KEYS / 1e6}M-key store`, [
+    [`persist fsync 'interval'`, rate.interval, 'no persist', rate.memory, '>= 0.8x'],
+    [`persist fsync 'never'`, rate.never, 'no persist', rate.memory],
+    [`persist fsync 'always' (writes not awaited on disk)`, rate.always, 'no persist', rate.memory],
+    [`durable writes, fsync 'always', ${DURABLE_WRITERS} writers`, rate.durable, `raw append + fdatasync per ${BATCH} writes`, rate.raw, '>= 0.8x'],
+    [`durable writes, fsync 'always', 1 writer of ${BATCH} per fsync`, rate.durable1, `raw append + fdatasync per ${BATCH} writes`, rate.raw],
+    ['restart after a clean close (snapshot)', { ms: clean.ms }, undefined, undefined, '< 3000 ms'],
+    ['restart after kill -9 (the snapshot, and the logs since)', { ms: killed.ms }, undefined, undefined, '< 3000 ms'],
+    ['close (writes the snapshot)', { ms: clean.closeMs }],
+  ]);
+  return { rate, restartMs: { clean: clean.ms, killed: killed.ms }, closeMs: clean.closeMs };
+}
+
+if (process.env.PERSIST_BENCH_CHILD !== undefined) await writer(process.env.PERSIST_BENCH_CHILD);
