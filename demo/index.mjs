@@ -2,12 +2,16 @@
 // hub with 2 HTTP workers) linked over TCP with a generated secret, through a link this demo
 // owns. A load driver sends requests to all four workers; each request increments counters,
 // writes a recent-events ring and a per-user value. Midway the link is cut for a while: the
-// machines diverge; after the heal they converge. It ends by checking that every worker reads
-// the same data and that the totals match the requests acknowledged, then that every user's
-// session (each request sets it with a 1.5 s ttl) expired on every worker of both machines:
-// exit 0 if so, 1 if not.
+// machines diverge; after the heal they converge. Then machine B's primary is killed with
+// SIGKILL and started again: its hub persists, and comes back from its disk with its id and
+// its data. It ends by checking that every worker reads the same data and that the totals match
+// the requests acknowledged, then that every user's session (each request sets it with a 1.5 s
+// ttl) expired on every worker of both machines: exit 0 if so, 1 if not.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -38,10 +42,13 @@ const started = Date.now();
 const elapsed = () => (Date.now() - started) / 1000;
 const machineScript = fileURLToPath(new URL('./machine.mjs', import.meta.url));
 const secret = randomBytes(16).toString('hex');
+// Machine B keeps its store on disk, here, for the length of the demo.
+const persistDir = mkdtempSync(join(tmpdir(), 'collective-demo-'));
 
 const machines = {};
 const workers = []; // { name, machine, port, pid, stats }
 const links = { A: new Link(), B: new Link() }; // links.A carries A's stream to B, and so on
+const linkPorts = {}; // where each machine dials the other: its link's port
 const sent = { ok: 0, failed: 0 };
 let phase = 'starting';
 let stopping = false;
@@ -53,15 +60,16 @@ function note(text) {
 }
 
 function startMachine(name, peerPort) {
+  const persist = name === 'B' ? { DEMO_PERSIST_DIR: persistDir } : {};
   const child = spawn(process.execPath, [machineScript], {
-    env: { ...process.env, DEMO_MACHINE: name, DEMO_PEER: String(peerPort), DEMO_SECRET: secret },
+    env: { ...process.env, DEMO_MACHINE: name, DEMO_PEER: String(peerPort), DEMO_SECRET: secret, ...persist },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const machine = { name, child, hub: undefined, peer: 'down', exited: false };
+  const machine = { name, child, hub: undefined, id: undefined, total: undefined, peer: 'down', exited: false, killing: false };
   machines[name] = machine;
   child.on('exit', () => {
     machine.exited = true;
-    if (!stopping) finish(`machine ${name} exited unexpectedly`, 1);
+    if (!stopping && !machine.killing) finish(`machine ${name} exited unexpectedly`, 1);
   });
   createInterface({ input: child.stdout }).on('line', (line) => {
     // Once the verdict is in, the machines are being stopped: their links going down is not news.
@@ -72,13 +80,21 @@ function startMachine(name, peerPort) {
     } catch {
       return;
     }
-    if (message.hub !== undefined) machine.hub = message.hub;
+    if (message.hub !== undefined) {
+      machine.hub = message.hub;
+      machine.id = message.id;
+      machine.total = message.total;
+    }
     if (message.peer !== undefined) {
       machine.peer = message.peer;
       note(`machine ${name}: link to the other machine ${message.peer}`);
     }
     if (message.http !== undefined) {
-      workers.push({ name: `${name}${message.worker}`, machine: name, port: message.http, pid: message.pid, stats: undefined });
+      // A restarted machine's workers take the places of the ones it had.
+      const worker = { name: `${name}${message.worker}`, machine: name, port: message.http, pid: message.pid, stats: undefined };
+      const at = workers.findIndex((each) => each.name === worker.name);
+      if (at === -1) workers.push(worker);
+      else workers[at] = worker;
       workers.sort((x, y) => x.name.localeCompare(y.name));
     }
   });
@@ -112,8 +128,9 @@ let next = 0;
 let loadTimer;
 function startLoad() {
   loadTimer = setInterval(() => {
+    const serving = workers.filter((worker) => !machines[worker.machine].killing);
     for (let i = 0; i < 2; i++) {
-      const worker = workers[next++ % workers.length];
+      const worker = serving[next++ % serving.length];
       get(worker.port, `/hit?user=${next % 50}`).then(
         () => sent.ok++,
         () => sent.failed++,
@@ -206,6 +223,7 @@ async function finish(verdict, code) {
   for (const orphan of orphans) process.kill(orphan.pid, 'SIGKILL');
   agent.destroy();
   await Promise.all(Object.values(links).map((link) => link.close()));
+  rmSync(persistDir, { recursive: true, force: true });
   console.log(verdict);
   console.log(orphans.length === 0 ? 'all processes stopped' : `killed ${orphans.length} leftover worker(s)`);
   process.exit(code);
@@ -213,10 +231,37 @@ async function finish(verdict, code) {
 process.on('SIGINT', () => finish('interrupted', 130));
 process.on('SIGTERM', () => finish('terminated', 143));
 
+// Machine B's primary killed with SIGKILL (its workers go with it), then started again on the
+// same directory: its store comes back from the disk, under the same hub id.
+async function restartB() {
+  const before = machines.B;
+  const id = before.id;
+  await until(() => before.peer === 'up', 10_000, 'machine B to be linked before its restart');
+  const stats = workers.find((worker) => worker.machine === 'B')?.stats;
+  const oldPids = new Set(workers.filter((worker) => worker.machine === 'B').map((worker) => worker.pid));
+  before.killing = true;
+  phase = 'machine B killed: A serves alone';
+  before.child.kill('SIGKILL');
+  await until(() => before.exited, 5000, 'machine B to die');
+  note(`killed machine B's primary with SIGKILL (its workers had counted ${stats?.total ?? '?'} requests)`);
+  await new Promise((resolve) => setTimeout(resolve, duration * 50));
+  const again = startMachine('B', linkPorts.B);
+  again.killing = true; // its workers are not serving yet
+  await until(() => again.hub !== undefined, 15_000, 'machine B to start again');
+  links.A.target(again.hub);
+  note(`machine B started again from its disk: hub ${again.id}${again.id === id ? ' (the same id)' : ` (a NEW id, was ${id})`}, requests.total read back: ${again.total}`);
+  if (again.id !== id) throw new Error(`machine B came back under a new id (${again.id}, was ${id})`);
+  await until(() => workers.filter((worker) => worker.machine === 'B' && !oldPids.has(worker.pid)).length === 2 && again.peer === 'up', 20_000, "machine B's workers and link");
+  again.killing = false;
+  phase = 'machine B back: converging';
+}
+
 // ---- the run ----
 let displayTimer;
 try {
   const [portA, portB] = [await links.A.listen(), await links.B.listen()];
+  linkPorts.A = portA;
+  linkPorts.B = portB;
   const a = startMachine('A', portA);
   const b = startMachine('B', portB);
   await until(() => a.hub !== undefined && b.hub !== undefined, 15_000, 'both hubs to listen');
@@ -238,7 +283,9 @@ try {
   links.B.heal();
   phase = 'healed: converging';
   note('healed the link');
-  await new Promise((resolve) => setTimeout(resolve, duration * 400));
+  await new Promise((resolve) => setTimeout(resolve, duration * 200));
+  await restartB();
+  await new Promise((resolve) => setTimeout(resolve, duration * 200));
   clearInterval(loadTimer);
   phase = 'load stopped: waiting for every worker to agree';
   // Every request the driver sent has been answered (or failed) before the check.

@@ -1,6 +1,7 @@
 // One "machine" of the demo: a cluster primary running collective's hub, linked to the other
 // machine's hub over TCP (through the demo's link), and 2 workers serving HTTP. Run by
-// demo/index.mjs; it talks to it with JSON lines on stdout.
+// demo/index.mjs; it talks to it with JSON lines on stdout. With DEMO_PERSIST_DIR its hub keeps
+// the store there, and comes back from it when the demo kills and restarts this machine.
 import cluster from 'node:cluster';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
@@ -31,8 +32,10 @@ if (cluster.isPrimary) {
     heartbeatMs: 250,
     antiEntropyMs: 500,
     reconnectMaxMs: 500,
+    ...(process.env.DEMO_PERSIST_DIR === undefined ? {} : { persist: { dir: process.env.DEMO_PERSIST_DIR } }),
   });
-  say({ hub: hub.port });
+  // What it holds as it starts: read back from its disk (nothing has come from the peer yet).
+  say({ hub: hub.port, id: hub.id, total: hub.get('requests.total') ?? 0 });
   hub.on('peer:up', () => say({ peer: 'up' }));
   hub.on('peer:down', () => say({ peer: 'down' }));
   cluster.on('message', (worker, message) => {

@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-// `npm run demo`, short: two cluster primaries linked over TCP, cut and healed, must converge
-// with totals equal to the requests acknowledged, show every user's session expire on every
+// `npm run demo`, short: two cluster primaries linked over TCP, cut and healed, one killed and
+// restarted from its disk, must converge with totals equal to the requests acknowledged, show every user's session expire on every
 // worker once the load stops, and leave no process behind.
 const demo = fileURLToPath(new URL('../demo/index.mjs', import.meta.url));
 
@@ -32,6 +32,10 @@ describe('npm run demo', () => {
     expect(output).toMatch(/running for 6 s/);
     expect(output, output).toMatch(/cut the link between A and B/);
     expect(output).toMatch(/healed the link/);
+    // Machine B's primary killed and started again: its store comes back from its disk, as itself.
+    expect(output).toMatch(/killed machine B's primary with SIGKILL/);
+    const [, restoredTotal] = /machine B started again from its disk: hub \S+ \(the same id\), requests\.total read back: (\d+)/.exec(output) ?? [];
+    expect(Number(restoredTotal), output).toBeGreaterThan(0);
     expect(output).toMatch(/converged: all 4 workers read total (\d+) = the requests acknowledged/);
     expect(output).toMatch(/sessions expired on every worker of both machines \(expiries each saw: A1 [1-9]\d*, A2 [1-9]\d*, B1 [1-9]\d*, B2 [1-9]\d*\)/);
     expect(code, output).toBe(0);
