@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Tinypool } from 'tinypool';
@@ -38,6 +41,26 @@ describe('collective.pool(): tinypool threads as members', () => {
     const views = await Promise.all([0, 1, 2, 3].map(() => pool.run({ path: 'hits', value: 400 }, { name: 'view' })));
     for (const view of views) expect(view).toEqual(hub.get());
     expect(hub.stats().members).toBe(2);
+  });
+
+  it('a durable write from a thread resolves once its hub has it on disk, and is refused where the hub has no persist', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'collective-thread-durable-'));
+    try {
+      const persisted = new Collective(undefined, undefined, { persist: { dir, fsync: 'never' } });
+      hubs.push(persisted);
+      const pool = persisted.pool({ filename: task, maxThreads: 1 });
+      pools.push(pool);
+      expect(await pool.run({ path: 'flags.beta', value: true }, { name: 'durable' })).toEqual({ ok: true });
+      expect(persisted.stats().persist!.fsyncs).toBeGreaterThan(0);
+      expect(persisted.get('flags.beta')).toBe(true);
+      const { pool: memoryOnly, hub } = await hubWithPool({ maxThreads: 1, minThreads: 1 });
+      expect(await memoryOnly.run({ path: 'a', value: 1 }, { name: 'durable' })).toEqual({ ok: false, code: 'ERR_COLLECTIVE_NOT_PERSISTENT' });
+      expect(hub.get('a')).toBe(1); // the write itself was applied
+    } finally {
+      await Promise.all(pools.splice(0).map((pool) => pool.destroy()));
+      await Promise.all(hubs.splice(0).map((hub) => hub.close()));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a new thread holds what the hub held before it, as soon as ready() resolves', async () => {
