@@ -13,11 +13,13 @@ export const MAX_RECORD_BYTES = 1024 * 1024 * 1024;
 
 /** One record holding `payload` as JSON. */
 export function encodeRecord(payload: unknown): Buffer {
-  const body = Buffer.from(JSON.stringify(payload), 'utf8');
-  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + body.length);
-  record.writeUInt32BE(body.length, 0);
-  record.writeUInt32BE(crc32(body), 4);
-  body.copy(record, RECORD_HEADER_BYTES);
+  const text = JSON.stringify(payload);
+  // The text goes straight into the record's buffer: one copy, not two.
+  const length = Buffer.byteLength(text, 'utf8');
+  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + length);
+  record.write(text, RECORD_HEADER_BYTES, 'utf8');
+  record.writeUInt32BE(length, 0);
+  record.writeUInt32BE(crc32(record, RECORD_HEADER_BYTES), 4);
   return record;
 }
 
