@@ -51,6 +51,15 @@ describe('the handshake between hubs', () => {
     expect(peerOf(b)).toMatchObject({ id: 'hubA', listenPort: 8124 });
   });
 
+  it('tells each side the incarnation of the other (one per start of a hub), and refuses a malformed one', () => {
+    const [a] = run(settings('hubA', { incarnation: '0123456789abcdef' }), settings('hubB', { incarnation: 'fedcba9876543210' }));
+    expect(peerOf(a)).toMatchObject({ id: 'hubB', incarnation: 'fedcba9876543210' });
+    const hello = JSON.parse(JSON.stringify(new Handshake(settings('hubB', { incarnation: 'fedcba9876543210' })).start()));
+    for (const bad of ['short', 42, 'FEDCBA9876543210', '{"__proto__":1}']) {
+      expect(() => decodePeerFrame({ ...hello, p: { ...hello.p, i: bad } }, limits), String(bad)).toThrow(/incarnation/);
+    }
+  });
+
   it('succeeds with the same secret on both sides (the proof travels, never the secret)', () => {
     const [a, b] = run(settings('hubA', { secret: 'shared' }), settings('hubB', { secret: 'shared' }));
     expect(peerOf(a)?.id).toBe('hubB');

@@ -52,6 +52,38 @@ describe('a session between hubs', () => {
     expect(time.now - cutAt).toBeGreaterThan(600);
   });
 
+  it('a peer restarted with its state (same id, new incarnation) replaces its life before, whose link is dead but not yet noticed; a second route to the same life is still refused', () => {
+    const { time, network, a, b, link } = world();
+    const { out: before } = link();
+    time.advance(time.now + 100);
+    expect(a.protocol.isUp(before)).toBe(true);
+    // b's process dies without a word (the link goes silent), and comes back from its disk at
+    // the same address, as itself: a replica from its snapshot, a new protocol.
+    network.cut(0, 1);
+    const clock = time.clock(() => 0);
+    const again = Replica.fromSnapshot(JSON.parse(JSON.stringify(b.replica.snapshot())), { id: 'hubB' as NodeId, now: () => clock.now() });
+    const restarted = new PeerProtocol(again, SETTINGS, clock, () => undefined);
+    const links = network.connect(0, 2, 'a>b again');
+    restarted.open(links[1], 'in', { address: 'a', warnAs: 'a' });
+    const after = a.protocol.open(links[0], 'out', { address: 'b', warnAs: 'b' });
+    time.advance(time.now + 100);
+    expect(before.closed).toBe(true);
+    expect(a.closes.some((reason) => (reason as { code?: string } | undefined)?.code === 'ERR_COLLECTIVE_PEER_RESTARTED')).toBe(true);
+    expect(a.protocol.isUp(after)).toBe(true);
+    a.replica.set('x', 1);
+    time.advance(time.now + 100);
+    expect(again.get('x')).toBe(1);
+    // The same life reached at a second address: one stream is enough.
+    const second = network.connect(0, 2, 'a>b second route');
+    restarted.open(second[1], 'in', { address: 'a', warnAs: 'a' });
+    const duplicate = a.protocol.open(second[0], 'out', { address: 'b-other', warnAs: 'b-other' });
+    time.advance(time.now + 100);
+    expect(duplicate.closed).toBe(true);
+    expect(a.closes.at(-1)).toMatchObject({ code: 'ERR_COLLECTIVE_DUPLICATE_ROUTE' });
+    expect(a.protocol.isUp(after)).toBe(true);
+    restarted.close();
+  });
+
   it('a peer that never completes the handshake is dropped at handshakeTimeoutMs (ERR_COLLECTIVE_HANDSHAKE_TIMEOUT)', () => {
     const { time, network, a } = world(CALM, { handshakeTimeoutMs: 400 });
     const [mine] = network.connect(0, 1, 'a>nobody'); // nobody runs the protocol on the other end
