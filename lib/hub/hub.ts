@@ -233,7 +233,13 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   static async start(options: StartOptions = {}): Promise<Collective> {
     const { listen, peers, ...settings } = options;
     const hub = new Collective(listen, peers, settings);
-    await hub.listening();
+    try {
+      await hub.listening();
+    } catch (error) {
+      // Nobody gets this hub to close: what it holds (timers, its persist directory) goes now.
+      await hub.close();
+      throw error;
+    }
     return hub;
   }
 

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -239,6 +240,20 @@ describe('persist: bad options and durability without a disk', () => {
     for (const [persist, message] of bad) {
       expect(() => new Collective(undefined, undefined, { persist: persist as never })).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_INVALID_OPTION', message: expect.stringMatching(message) }));
     }
+  });
+
+  it('a hub that could not start gives its directory back (a second try with the same directory works)', async () => {
+    const dir = freshDir();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      await expect(Collective.start({ listen: { host: '127.0.0.1', port }, persist: { dir } })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+    const hub = await start(dir);
+    await hub.set('a', 1);
   });
 
   it('says why a directory cannot be used', async () => {
