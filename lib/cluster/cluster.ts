@@ -166,7 +166,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Collec
   const { workers, respawn } = checkOptions(options);
   const { workers: _w, exec: _e, args: _a, respawn: _r, maxWorkerBacklog: _m, listen, peers, ...settings } = options;
   const hub = new ClusterHub(listen, peers, settings);
-  await hub.listening();
+  try {
+    await hub.listening();
+  } catch (error) {
+    // Nobody gets this hub to close: what it holds (timers, its persist directory) goes now.
+    await hub.close();
+    throw error;
+  }
   reserveChannel(options);
   hub.start(workers, respawn, options.maxWorkerBacklog);
   return hub;
