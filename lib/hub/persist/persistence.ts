@@ -77,7 +77,8 @@ export class Persistence {
       const recovered = recover(settings.dir, limits);
       for (const note of recovered.notes) log('recovery: %s', note);
       if (recovered.newIdBecause !== undefined) log('the state of hub %s is kept, under a new id: %s', recovered.previousId, recovered.newIdBecause);
-      log('read back %d ops of logs%s', recovered.ops.length, recovered.snapshot === undefined ? '' : ' over a snapshot');
+      if (recovered.previousId === undefined) log('%s holds no state: a new hub', settings.dir);
+      else log('read back %d ops of logs%s, written by hub %s', recovered.ops.length, recovered.snapshot === undefined ? '' : ' over a snapshot', recovered.previousId);
       return new Persistence(settings, lock, recovered, recovered.logBytes, log);
     } catch (error) {
       lock.release();
