@@ -48,7 +48,9 @@ export class Persistence {
   readonly #settings: PersistSettings;
   readonly #lock: DirectoryLock;
   readonly #log: Log;
-  readonly recovered: Recovered;
+  // What the directory held, until `start` (then it is dropped: the snapshot read back and the
+  // ops of the logs are the replica's now, and must not be kept twice).
+  #recovered: Recovered | undefined;
   #journal: Journal | undefined;
   #id: NodeId | undefined;
   #logBytes: number;
@@ -64,7 +66,7 @@ export class Persistence {
   private constructor(settings: PersistSettings, lock: DirectoryLock, recovered: Recovered, logBytes: number, log: Log) {
     this.#settings = settings;
     this.#lock = lock;
-    this.recovered = recovered;
+    this.#recovered = recovered;
     this.#logBytes = logBytes;
     this.#log = log;
   }
@@ -92,12 +94,13 @@ export class Persistence {
    * the next start reads it as this hub's.
    */
   start(id: NodeId, snapshot: () => ReplicaSnapshot): void {
+    const { previousId, predecessors, ops, nextGeneration } = this.recovered;
+    this.#recovered = undefined;
     this.#id = id;
     this.#take = snapshot;
-    this.#unsnapshotted = this.recovered.ops.length > 0;
-    const { previousId, predecessors } = this.recovered;
+    this.#unsnapshotted = ops.length > 0;
     this.#predecessors = previousId === undefined || previousId === id ? predecessors : [...predecessors, previousId].slice(-MAX_PREDECESSORS);
-    let generation = this.recovered.nextGeneration;
+    let generation = nextGeneration;
     if (previousId !== undefined && previousId !== id) {
       this.#writeSnapshotNow(generation, snapshot());
       generation++;
@@ -108,6 +111,12 @@ export class Persistence {
   /** The ids this directory's state was kept under before this hub's (oldest first). */
   get predecessors(): readonly NodeId[] {
     return this.#predecessors;
+  }
+
+  /** What the directory held: to build the replica from, before `start`. */
+  get recovered(): Recovered {
+    if (this.#recovered === undefined) throw new Error('what the directory held is read once, before start()');
+    return this.#recovered;
   }
 
   /** Takes an op applied by the hub (written at the end of this turn). */

@@ -10,6 +10,7 @@ import type { Persistence } from './persistence.js';
 export function restoreReplica(persistence: Persistence, options: ReplicaOptions, dir: string): Replica {
   const recovered = persistence.recovered;
   if (options.id !== undefined && recovered.previousId !== undefined && options.id !== recovered.previousId) {
+    void persistence.close();
     throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `The \`id\` option (${options.id}) differs from the id of the hub that wrote ${dir} (${recovered.previousId}): leave \`id\` unset with \`persist\``);
   }
   const id = recovered.id ?? options.id;

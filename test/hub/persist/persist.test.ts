@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -254,6 +254,18 @@ describe('persist: bad options and durability without a disk', () => {
     }
     const hub = await start(dir);
     await hub.set('a', 1);
+  });
+
+  it('refuses an id option that differs from the directory\'s, and gives the directory back', async () => {
+    const dir = freshDir();
+    const first = await start(dir);
+    await first.set('a', 1);
+    await first.close();
+    hubs.length = 0;
+    await expect(Collective.start({ id: 'someoneelse', persist: { dir } })).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_INVALID_OPTION', message: expect.stringContaining(first.id) });
+    await waitFor(() => !existsSync(join(dir, 'LOCK')), 2000, 'the lock to be given back');
+    const again = await start(dir, {});
+    expect(again.id).toBe(first.id);
   });
 
   it('says why a directory cannot be used', async () => {
