@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PersistError } from '../../errors.js';
@@ -67,6 +67,21 @@ export async function writeSnapshotFile(dir: string, bytes: Buffer): Promise<voi
   syncDirectory(dir);
 }
 
+/** `writeSnapshotFile`, done before returning (the hub waits: a new id, a restamp, a close). */
+export function writeSnapshotFileSync(dir: string, bytes: Buffer): void {
+  const temp = join(dir, SNAPSHOT_TEMP);
+  const fd = openSync(temp, 'w', 0o644);
+  try {
+    let at = 0;
+    while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, join(dir, SNAPSHOT_FILE));
+  syncDirectory(dir);
+}
+
 /** Makes the entries of `dir` (files created, renamed, removed) durable. */
 export function syncDirectory(dir: string): void {
   let fd: number | undefined;
@@ -86,13 +101,6 @@ export function syncDirectory(dir: string): void {
 export function removeLogsBefore(dir: string, generation: number): void {
   for (const older of logGenerations(dir)) if (older < generation) unlinkSync(join(dir, logName(older)));
   syncDirectory(dir);
-}
-
-/** Moves a file aside as `<name>.corrupt-<time>` (kept for whoever wants to look at it). */
-export function setAside(dir: string, name: string): string {
-  const aside = `${name}.corrupt-${Date.now()}`;
-  renameSync(join(dir, name), join(dir, aside));
-  return aside;
 }
 
 /** ERR_COLLECTIVE_PERSIST_IO with the cause's message. */

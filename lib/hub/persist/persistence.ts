@@ -1,11 +1,9 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import type { NodeId } from '../../core/clock.js';
 import type { DecodeLimits } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
 import type { ReplicaSnapshot } from '../../core/replica-types.js';
 import { bootId } from './boot.js';
-import { ensureDirectory, ioError, removeLogsBefore, SNAPSHOT_FILE, syncDirectory, writeSnapshotFile } from './directory.js';
+import { ensureDirectory, ioError, removeLogsBefore, writeSnapshotFile, writeSnapshotFileSync } from './directory.js';
 import { Journal, type FsyncMode } from './journal.js';
 import { lockDirectory, type DirectoryLock } from './lock.js';
 import { encodeRecord } from './records.js';
@@ -225,19 +223,8 @@ export class Persistence {
   // before it shares a restamped write), and the logs before it dropped.
   #writeSnapshotNow(generation: number, snapshot: ReplicaSnapshot): void {
     const dir = this.#settings.dir;
-    const temp = join(dir, `${SNAPSHOT_FILE}.tmp`);
     try {
-      const fd = openSync(temp, 'w', 0o644);
-      try {
-        const bytes = encodeRecord(this.#snapshotRecord(generation, snapshot));
-        let at = 0;
-        while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(temp, join(dir, SNAPSHOT_FILE));
-      syncDirectory(dir);
+      writeSnapshotFileSync(dir, encodeRecord(this.#snapshotRecord(generation, snapshot)));
       removeLogsBefore(dir, generation);
     } catch (error) {
       throw ioError(`Cannot write the snapshot of ${dir}`, error);
