@@ -2,6 +2,9 @@
 // own its process). MODE=raw measures plain process.send relays, MODE=collective the same jobs
 // through collective. Prints one line `RESULT <json>`.
 import cluster from 'node:cluster';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import collective from 'collective';
 
 const MODE = process.env.MODE;
@@ -103,7 +106,9 @@ async function rawWorker() {
 
 // ---- collective: the same jobs through collective.cluster() ----
 async function collectivePrimary() {
-  const hub = await collective.cluster({ workers: 2 });
+  // PERSIST=<fsync mode>: the hub keeps its store on disk (the persist part of the bench).
+  const dir = process.env.PERSIST === undefined ? undefined : mkdtempSync(join(tmpdir(), 'collective-bench-cluster-'));
+  const hub = await collective.cluster({ workers: 2, ...(dir === undefined ? {} : { persist: { dir, fsync: process.env.PERSIST } }) });
   const results = [];
   cluster.on('message', (worker, message) => {
     if (message.result) results.push(message.result);
@@ -113,6 +118,7 @@ async function collectivePrimary() {
     const check = setInterval(() => results.length === 2 && (clearInterval(check), resolve()), 5);
   });
   await hub.close();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   console.log(`RESULT ${JSON.stringify(merge(results))}`);
 }
 

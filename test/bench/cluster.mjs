@@ -6,9 +6,10 @@ import { median, table } from './harness.mjs';
 
 const script = fileURLToPath(new URL('./cluster-bench.mjs', import.meta.url));
 
-function runOnce(mode, ops) {
+/** One run of the cluster bench: `mode` raw or collective; `persist` an fsync mode for the hub. */
+export function runOnce(mode, ops, persist) {
   const out = execFileSync(process.execPath, [script], {
-    env: { ...process.env, MODE: mode, OPS: String(ops) },
+    env: { ...process.env, MODE: mode, OPS: String(ops), ...(persist === undefined ? {} : { PERSIST: persist }) },
     encoding: 'utf8',
     timeout: 120_000,
   });

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Collective } from '../../dist/esm/index.js';
 import { encodeRecord } from '../../dist/esm/hub/persist/records.js';
 import { runsOf } from '../../dist/esm/hub/persist/journal.js';
+import { runOnce } from './cluster.mjs';
 import { median, table } from './harness.mjs';
 
 const BATCH = 100; // writes per turn of the event loop
@@ -17,6 +18,7 @@ const ROUND_MS = 1000;
 const ROUNDS = 5;
 const STORE_KEYS = 1_000_000;
 const DURABLE_WRITERS = 10;
+const CLUSTER_OPS = 100_000; // per worker
 
 const turn = () => new Promise(setImmediate);
 const value = (i) => ({ user: i, seen: i * 7 });
@@ -124,11 +126,18 @@ export async function runPersistBench() {
     modes.raw.push(await rawRate());
   }
   const rate = Object.fromEntries(Object.entries(modes).map(([mode, rates]) => [mode, median(rates)]));
+  // The same writes from 2 cluster workers through their hub, with and without persist.
+  const relay = { memory: [], interval: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    relay.memory.push(runOnce('collective', CLUSTER_OPS).opsPerSecond);
+    relay.interval.push(runOnce('collective', CLUSTER_OPS, 'interval').opsPerSecond);
+  }
   const clean = await restart(true);
   const killed = await restart(false);
   const per = `${BATCH} sets per turn on ${HOT_KEYS} keys`;
   table(`persist: writes/s of a hub (${per}), and restarts of a ${STORE_KEYS / 1e6}M-key store`, [
     [`persist fsync 'interval'`, rate.interval, 'no persist', rate.memory, '>= 0.8x'],
+    [`cluster: 2 workers' incr through a hub with persist 'interval'`, median(relay.interval), 'the same hub without persist', median(relay.memory), '>= 0.8x'],
     [`persist fsync 'never'`, rate.never, 'no persist', rate.memory],
     [`persist fsync 'always' (writes not awaited on disk)`, rate.always, 'no persist', rate.memory],
     // Two readings of "'always' next to raw appends + fsync": the hub writing in 'always' mode
@@ -142,7 +151,7 @@ export async function runPersistBench() {
     ['restart after kill -9 (the snapshot, and the logs since)', { ms: killed.ms }, undefined, undefined, '< 3000 ms'],
     ['close (writes the snapshot)', { ms: clean.closeMs }],
   ]);
-  return { rate, restartMs: { clean: clean.ms, killed: killed.ms }, closeMs: clean.closeMs };
+  return { rate, cluster: { memory: median(relay.memory), interval: median(relay.interval) }, restartMs: { clean: clean.ms, killed: killed.ms }, closeMs: clean.closeMs };
 }
 
 if (process.env.PERSIST_BENCH_CHILD !== undefined) await writer(process.env.PERSIST_BENCH_CHILD);
