@@ -325,7 +325,8 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     if (this.#persistence === undefined) {
       return handled(Promise.reject(new PersistError('ERR_COLLECTIVE_NOT_PERSISTENT', 'A durable write needs a hub with `persist` (this one keeps its store in memory only)')));
     }
-    return handled(this.#persistence.durable());
+    // Marked handled where it is made: a turn's durable writes share one promise.
+    return this.#persistence.durable();
   }
 
   #open(): Replica {

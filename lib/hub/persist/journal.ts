@@ -17,10 +17,25 @@ export interface LogHeader {
   boot: string;
 }
 
-interface Waiter {
-  readonly upTo: number;
+// Everyone waiting for the bytes up to `upTo` to be fsynced: one promise for them all (a turn's
+// durable writes, however many, share their record's), marked handled once, so that nobody's
+// un-awaited durable write becomes an unhandled rejection.
+interface Wait {
+  upTo: number;
+  readonly promise: Promise<void>;
   resolve(): void;
   reject(error: Error): void;
+}
+
+function newWait(upTo: number): Wait {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  promise.catch(() => undefined);
+  return { upTo, promise, resolve, reject };
 }
 
 /**
@@ -41,9 +56,10 @@ export class Journal {
   #written = 0;
   #synced = 0;
   #syncing = false;
-  #waiters: Waiter[] = [];
-  // Waiting for ops not written yet: they get their offset when this turn's record is written.
-  #waitingForRecord: Omit<Waiter, 'upTo'>[] = [];
+  // Waits for written bytes, in order of `upTo`.
+  #waiters: Wait[] = [];
+  // The wait for the ops not written yet: it gets its offset when this turn's record is written.
+  #turnWait: Wait | undefined;
   // Files switched away from while an fsync of theirs was running: closed once it ends.
   #retired: number[] = [];
   #failed: PersistError | undefined;
@@ -91,10 +107,14 @@ export class Journal {
     if (ops.length === 0 || this.#failed !== undefined) return;
     this.#pending = [];
     this.#append(encodeRecord({ o: runsOf(ops) }));
-    const upTo = this.#written;
-    for (const waiter of this.#waitingForRecord.splice(0)) {
-      if (this.#failed !== undefined) waiter.reject(this.#failed);
-      else this.#waiters.push({ ...waiter, upTo });
+    const wait = this.#turnWait;
+    this.#turnWait = undefined;
+    if (wait !== undefined) {
+      if (this.#failed !== undefined) wait.reject(this.#failed);
+      else {
+        wait.upTo = this.#written;
+        this.#waiters.push(wait);
+      }
     }
     if (this.#mode === 'always' || this.#waiters.length > 0) this.#sync();
   }
@@ -104,13 +124,15 @@ export class Journal {
    * record is written (at the end of the turn, one record for all) and an fsync covers it.
    */
   durable(): Promise<void> {
-    if (this.#failed !== undefined) return Promise.reject(this.#failed);
-    if (this.#pending.length > 0) return new Promise((resolve, reject) => this.#waitingForRecord.push({ resolve, reject }));
+    if (this.#failed !== undefined) return newWaitRejected(this.#failed);
+    if (this.#pending.length > 0) return (this.#turnWait ??= newWait(Number.POSITIVE_INFINITY)).promise;
     if (this.#synced >= this.#written) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.#waiters.push({ upTo: this.#written, resolve, reject });
-      this.#sync();
-    });
+    const last = this.#waiters[this.#waiters.length - 1];
+    if (last !== undefined && last.upTo === this.#written) return last.promise;
+    const wait = newWait(this.#written);
+    this.#waiters.push(wait);
+    this.#sync();
+    return wait.promise;
   }
 
   /**
@@ -152,6 +174,8 @@ export class Journal {
     this.#settle();
     for (const waiter of this.#waiters) waiter.reject(this.#failed ?? new PersistError('ERR_COLLECTIVE_PERSIST_IO', 'The log was closed'));
     this.#waiters = [];
+    this.#turnWait?.reject(this.#failed ?? new PersistError('ERR_COLLECTIVE_PERSIST_IO', 'The log was closed'));
+    this.#turnWait = undefined;
     if (!this.#syncing) closeSync(this.#fd);
     else this.#retired.push(this.#fd);
   }
@@ -206,23 +230,26 @@ export class Journal {
   }
 
   #settle(): void {
-    if (this.#waiters.length === 0) return;
-    const waiting: Waiter[] = [];
-    for (const waiter of this.#waiters) {
-      if (waiter.upTo <= this.#synced) waiter.resolve();
-      else waiting.push(waiter);
-    }
-    this.#waiters = waiting;
+    let done = 0;
+    while (done < this.#waiters.length && this.#waiters[done]!.upTo <= this.#synced) this.#waiters[done++]!.resolve();
+    if (done > 0) this.#waiters.splice(0, done);
   }
 
   #fail(error: PersistError): void {
     if (this.#failed !== undefined) return;
     this.#failed = error;
     this.#log('persistence stopped: %s', error.message);
-    for (const waiter of [...this.#waiters, ...this.#waitingForRecord]) waiter.reject(error);
+    for (const waiter of this.#waiters) waiter.reject(error);
     this.#waiters = [];
-    this.#waitingForRecord = [];
+    this.#turnWait?.reject(error);
+    this.#turnWait = undefined;
   }
+}
+
+function newWaitRejected(error: Error): Promise<void> {
+  const wait = newWait(0);
+  wait.reject(error);
+  return wait.promise;
 }
 
 function writeAll(fd: number, bytes: Buffer): void {
