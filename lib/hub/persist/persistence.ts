@@ -98,11 +98,11 @@ export class Persistence {
     this.#take = snapshot;
     this.#unsnapshotted = ops.length > 0;
     this.#predecessors = previousId === undefined || previousId === id ? predecessors : [...predecessors, previousId].slice(-MAX_PREDECESSORS);
-    let generation = nextGeneration;
-    if (previousId !== undefined && previousId !== id) {
-      this.#writeSnapshotNow(generation, snapshot());
-      generation++;
-    }
+    const generation = nextGeneration;
+    // Under a new id over kept state: that state is written as this id's snapshot first. It
+    // stands for the start of log `generation`, which follows it: after a snapshot of
+    // generation S come exactly the logs S, S+1, ... (recover() checks it).
+    if (previousId !== undefined && previousId !== id) this.#writeSnapshotNow(generation, snapshot());
     this.#journal = new Journal(this.#settings.dir, generation, this.#header(), this.#settings.fsync, this.#settings.intervalMs, this.#log);
   }
 

@@ -60,6 +60,15 @@ export function recover(dir: string, decodeLimits: DecodeLimits): Recovered {
   const generations = logGenerations(dir).filter((generation) => snapshotRecord === undefined || generation >= snapshotRecord.generation);
   const ops: Op[] = [];
   let lostShared: string | undefined;
+  // The logs after a snapshot of generation S are S, S+1, ... with no hole (without a snapshot,
+  // from the first): one missing held ops that may have been shared (a partial backup, a file
+  // removed by hand). What is there is read all the same.
+  const first = snapshotRecord?.generation ?? generations[0];
+  const missing = first === undefined ? undefined : generations.findIndex((generation, index) => generation !== first + index);
+  if (missing !== undefined && missing !== -1) {
+    lostShared = `log ${first! + missing} is missing`;
+    notes.push(`${lostShared}: the logs after it are read all the same`);
+  }
   let lastClean = true;
   let lastBoot: string | undefined;
   let logBytes = 0;

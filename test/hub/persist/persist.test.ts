@@ -198,6 +198,18 @@ describe('persist: a hub restarted from its directory', () => {
     expect(record).toMatchObject({ id: again.id, predecessors: [hub.id] });
   });
 
+  it('takes a new id when a log is missing between others (what it held may have been shared), reading the rest', async () => {
+    const dir = freshDir();
+    const id = await crashedWriter(dir, 3);
+    expect(await crashedWriter(dir, 5)).toBe(id);
+    expect(await crashedWriter(dir, 7)).toBe(id);
+    expect(logFiles(dir)).toEqual([logName(1), logName(2), logName(3)]);
+    rmSync(join(dir, logName(2)));
+    const again = await start(dir);
+    expect(again.id).not.toBe(id);
+    expect(again.get('k7')).toBe(7);
+  });
+
   it('takes a new id when its last log was not closed in an earlier boot of the machine (its unsynced tail may be gone)', async () => {
     const dir = freshDir();
     const id = await crashedWriter(dir, 1);
