@@ -102,7 +102,11 @@ export class Persistence {
     // Under a new id over kept state: that state is written as this id's snapshot first. It
     // stands for the start of log `generation`, which follows it: after a snapshot of
     // generation S come exactly the logs S, S+1, ... (recover() checks it).
-    if (previousId !== undefined && previousId !== id) this.#writeSnapshotNow(generation, snapshot());
+    if (previousId !== undefined && previousId !== id) {
+      this.#writeSnapshotNow(generation, snapshot());
+      this.#logBytes = 0;
+      this.#unsnapshotted = false;
+    }
     this.#journal = new Journal(this.#settings.dir, generation, this.#header(), this.#settings.fsync, this.#settings.intervalMs, this.#log);
   }
 
