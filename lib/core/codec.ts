@@ -122,6 +122,11 @@ function decodeExpiry(kind: OpKind, expireAt: unknown, keepTtl: true | undefined
   return keepTtl === true ? { keepTtl } : { expireAt: decodeExpireAt(expireAt) };
 }
 
+// A decoded value, checked and frozen: adopted in place where the input is the decoder's own.
+function storedValue(raw: unknown, where: string, maxBytes: number, limits: DecodeLimits): JsonValue {
+  return limits.adopt === true ? adoptValue(raw, where, maxBytes) : toStoredValue(raw, where, maxBytes);
+}
+
 function decodeValue(kind: OpKind, raw: unknown, present: boolean, path: readonly string[], limits: DecodeLimits): JsonValue | undefined {
   if (kind === 'incr') {
     if (typeof raw !== 'number' || !Number.isFinite(raw)) throw bad('incr amount');
@@ -136,7 +141,7 @@ function decodeValue(kind: OpKind, raw: unknown, present: boolean, path: readonl
     return undefined;
   }
   if (!present) throw bad(`${kind} op without a value`);
-  return (limits.adopt === true ? adoptValue : toStoredValue)(raw, path.join('.'), limits.maxValueBytes);
+  return storedValue(raw, path.join('.'), limits.maxValueBytes, limits);
 }
 
 function opOf(kind: OpKind, path: readonly string[], seq: number, stamp: Stamp, value: JsonValue | undefined, expiry?: { expireAt?: number; keepTtl?: true }): Op {
@@ -297,7 +302,7 @@ export function decodeNodeInto(node: TreeNode, input: unknown, path: string[], l
     return;
   }
   if (input.a === 1) node.base = ABSENT;
-  else if ('b' in input) node.base = (limits.adopt === true ? adoptValue : toStoredValue)(input.b, path.join('.') || '(root)', Infinity) as Slot;
+  else if ('b' in input) node.base = storedValue(input.b, path.join('.') || '(root)', Infinity, limits) as Slot;
   const where = (op: Op): Op => {
     if (op.path.length !== path.length || op.path.some((key, i) => key !== path[i])) throw bad('snapshot op path');
     ops.push(op);
@@ -357,7 +362,7 @@ function decodeBucket(input: unknown, path: string[], limits: DecodeLimits, ops:
     const state = input.s;
     if (!isRecord(state)) throw bad('snapshot bucket state');
     const where = path.join('.');
-    const value: Slot = state.a === 1 ? ABSENT : 'b' in state ? ((limits.adopt === true ? adoptValue : toStoredValue)(state.b, where, Infinity) as Slot) : bad('snapshot bucket value') as never;
+    const value: Slot = state.a === 1 ? ABSENT : 'b' in state ? (storedValue(state.b, where, Infinity, limits) as Slot) : bad('snapshot bucket value') as never;
     const armed: Armed[] = [];
     if (state.m !== undefined) {
       if (!Array.isArray(state.m) || state.m.length > MAX_ARMED) throw bad('snapshot bucket expiries');

@@ -60,16 +60,16 @@ export function isPlainObject(value: unknown): value is { readonly [key: string]
 
 class ValueChecker {
   // With `adopt`, containers are checked and frozen in place rather than copied (see adoptValue).
-  adopt = false;
+  constructor(
+    readonly where: string,
+    readonly maxBytes: number,
+    readonly adopt = false,
+  ) {}
+
   // Rough JSON length so far: exact for structure and numbers, string length for strings
   // (escapes are not counted), which is what the limit is documented to measure.
   size = 0;
   readonly #ancestors = new Set<object>();
-
-  constructor(
-    readonly where: string,
-    readonly maxBytes: number,
-  ) {}
 
   fail(at: string, why: string): never {
     throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Invalid value for \`${this.where}\`${at}: ${why}`);
@@ -109,13 +109,15 @@ class ValueChecker {
     }
   }
 
+  // A container checked and frozen: a copy, or with `adopt` the value itself (JSON.parse's
+  // output, which holds no cycle, no hole and no class instance, but may hold a `__proto__`
+  // key as an own property: refused here as anywhere).
   copyContainer(value: object, at: string): JsonValue {
-    if (this.adopt) return this.adoptContainer(value, at);
     if (this.#ancestors.has(value)) this.fail(at, 'it contains a cycle');
     this.#ancestors.add(value);
     let result: JsonValue;
     if (Array.isArray(value)) {
-      const items: JsonValue[] = new Array(value.length);
+      const items: JsonValue[] = this.adopt ? (value as JsonValue[]) : new Array(value.length);
       this.grow(2);
       for (let i = 0; i < value.length; i++) {
         if (!(i in value)) this.fail(`${at}[${i}]`, 'sparse arrays are not JSON');
@@ -124,7 +126,7 @@ class ValueChecker {
       }
       result = Object.freeze(items);
     } else if (isPlainObject(value)) {
-      const entries: Record<string, JsonValue> = {};
+      const entries: Record<string, JsonValue> = this.adopt ? (value as Record<string, JsonValue>) : {};
       this.grow(2);
       for (const key of Object.keys(value)) {
         if (!isAllowedKey(key)) this.fail(`${at}.${key}`, `the key \`${key}\` is never allowed`);
@@ -137,28 +139,6 @@ class ValueChecker {
     }
     this.#ancestors.delete(value);
     return result;
-  }
-
-  // JSON.parse's output: no cycles, no sparse arrays, no class instances are possible, but a key
-  // can be `__proto__` (an own property there), and the size still counts.
-  adoptContainer(value: object, at: string): JsonValue {
-    if (Array.isArray(value)) {
-      this.grow(2);
-      for (let i = 0; i < value.length; i++) {
-        this.copy(value[i], `${at}[${i}]`);
-        this.grow(1);
-      }
-    } else if (isPlainObject(value)) {
-      this.grow(2);
-      for (const key of Object.keys(value)) {
-        if (!isAllowedKey(key)) this.fail(`${at}.${key}`, `the key \`${key}\` is never allowed`);
-        this.grow(key.length + 4);
-        this.copy((value as Record<string, unknown>)[key], `${at}.${key}`);
-      }
-    } else {
-      this.fail(at, `${describe(value)} is not a plain object or array`);
-    }
-    return Object.freeze(value) as JsonValue;
   }
 }
 
@@ -181,9 +161,7 @@ export function toStoredValue(
  * holds a reference to it): checked the same way, and deep-frozen in place instead of copied.
  */
 export function adoptValue(value: unknown, where: string, maxBytes: number = DEFAULT_MAX_VALUE_BYTES): JsonValue {
-  const checker = new ValueChecker(where, maxBytes);
-  checker.adopt = true;
-  return checker.copy(value, '');
+  return new ValueChecker(where, maxBytes, true).copy(value, '');
 }
 
 /** Deep equality of two stored values (frozen JSON), short-cutting on shared references. */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import type { Tinypool } from 'tinypool';
-import { ClosedError, PersistError, describe, inputTypeError } from '../errors.js';
+import { ClosedError, describe, inputTypeError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
 import { isAfter, type NodeId } from '../core/clock.js';
 import { ExpiryTimer, turnClock } from '../core/expiry-timer.js';
@@ -25,7 +25,7 @@ import type { WatchListener } from '../core/watchers.js';
 import type { CollectiveEvents, CollectiveOptions, CollectiveStats, HostAddress, StartOptions } from '../types.js';
 import { hubSettings, type HubSettings } from './settings.js';
 import { PeerWarnings } from './warnings.js';
-import { Persistence } from './persist/persistence.js';
+import { notPersistent, Persistence } from './persist/persistence.js';
 import { restoreReplica } from './persist/restore.js';
 
 type Callback = (collective: Collective) => void;
@@ -59,7 +59,6 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   readonly #warnings = new PeerWarnings();
   readonly #persistence: Persistence | undefined;
   #closed = false;
-  #compactScheduled = false;
   #collectScheduled = false;
   #sinceCollect = 0;
   #opsApplied = 0;
@@ -83,10 +82,10 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       onApplied: (op, restated) => this.#applied(op, restated),
       onReplaced: () => {
         this.#relay.replaced();
-        this.#compact();
+        this.#persistence?.compactSoon();
       },
       // Its logs hold its own writes under the stamps they had: never to be read back now.
-      onRestamped: () => this.#persistence?.compactNow(() => this.#replica.snapshot()),
+      onRestamped: () => this.#persistence?.compactNow(),
       maxDepth: settings.maxDepth,
       maxValueBytes: settings.maxValueBytes,
       ...(settings.id === undefined ? {} : { id: settings.id }),
@@ -265,13 +264,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
 
   #applied(op: Op, restated: Segments | null | undefined): void {
     // First: the log's record of this turn is written before anything is sent (see Journal).
-    if (this.#persistence !== undefined) {
-      this.#persistence.record(op);
-      if (this.#persistence.due && !this.#compactScheduled) {
-        this.#compactScheduled = true;
-        setImmediate(() => this.#compact());
-      }
-    }
+    this.#persistence?.record(op);
     this.#opsApplied++;
     this.#relay.applied(op, restated);
     if (touchesExpiry(op) || restated !== undefined) this.#expiryTimer.arm();
@@ -313,20 +306,10 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     this.#relay.horizon(horizon.wall);
   }
 
-  // A new snapshot on disk, when persisted (the logs grew, or the state was replaced whole).
-  #compact(): void {
-    this.#compactScheduled = false;
-    if (this.#persistence === undefined || this.#closed) return;
-    void this.#persistence.compact(() => this.#replica.snapshot());
-  }
-
-  // What `{ durable: true }` waits for: every write so far fsynced.
+  // What `{ durable: true }` waits for: every write so far fsynced. Marked handled where it is
+  // made (a turn's durable writes share one promise).
   #durable(): Promise<void> {
-    if (this.#persistence === undefined) {
-      return handled(Promise.reject(new PersistError('ERR_COLLECTIVE_NOT_PERSISTENT', 'A durable write needs a hub with `persist` (this one keeps its store in memory only)')));
-    }
-    // Marked handled where it is made: a turn's durable writes share one promise.
-    return this.#persistence.durable();
+    return this.#persistence?.durable() ?? notPersistent();
   }
 
   #open(): Replica {

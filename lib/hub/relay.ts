@@ -1,4 +1,3 @@
-import { PersistError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ABSENT } from '../core/node.js';
 import type { Op } from '../core/op.js';
@@ -7,11 +6,8 @@ import type { JsonValue } from '../core/value.js';
 import type { Replica } from '../core/replica.js';
 import type { Link } from '../links/link.js';
 import { encodeArmed, type Intent, type WireItem } from '../wire/member.js';
+import { notPersistent } from './persist/persistence.js';
 import { MemberServer, type MemberServerStats, type MemberSession, type Upstream } from './member-server.js';
-
-function notPersistent(): Promise<void> {
-  return Promise.reject(new PersistError('ERR_COLLECTIVE_NOT_PERSISTENT', 'this hub keeps its store in memory only'));
-}
 
 /**
  * A hub's side of its members (cluster workers, threads): their writes are stamped and applied

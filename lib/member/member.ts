@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { ClosedError, NotReadyError, PersistError, ProtocolError, TimeoutError, describe, inputTypeError } from '../errors.js';
+import { ClosedError, NotReadyError, ProtocolError, TimeoutError, describe, inputTypeError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
 import { CEILING_NODE, type NodeId, type Stamp } from '../core/clock.js';
 import { ABSENT } from '../core/node.js';
@@ -19,10 +19,10 @@ import {
   encodeArmed,
   encodeIntent,
   type DecodedHubMessage,
-  type DurableAnswer,
   type StreamItem,
   type WireReply,
 } from '../wire/member.js';
+import { DurableRequests } from './durable-requests.js';
 import { overlay } from './overlay.js';
 import { PendingWrites, handled, type PendingWrite } from './pending.js';
 
@@ -98,9 +98,8 @@ export class Member extends EventEmitter<MemberEvents> {
   readonly #watchers = new Watchers((path) => this.#confirmed(path));
   readonly #pending = new PendingWrites();
   #outbox: PendingWrite[] = [];
-  // Durable requests sent, by number, waiting for the hub's answer (see #durable).
-  readonly #durableRequests = new Map<number, { resolve(): void; reject(error: Error): void }>();
-  #nextDurable = 1;
+  readonly #durable = new DurableRequests();
+  #flushScheduled = false;
   #position = 0;
   #me = 0;
   #hub = '';
@@ -160,7 +159,10 @@ export class Member extends EventEmitter<MemberEvents> {
       return;
     }
     if (message.t === 'snapshot') this.#applySnapshot(message);
-    else if (message.t === 'durable') this.#durableAnswer(message);
+    else if (message.t === 'durable') {
+      this.#durable.answer(message);
+      if (this.#durable.size === 0) this.#updateRef();
+    }
     else {
       // Replies first: a failed cas is answered in the same message as the writes after it.
       for (const reply of message.r ?? []) {
@@ -267,39 +269,27 @@ export class Member extends EventEmitter<MemberEvents> {
   // The link keeps the process alive only while an answer is awaited (the snapshot, or the
   // acknowledgement of a write): a worker that is done must be able to exit.
   #updateRef(): void {
-    if (this.#state === 'connecting' || this.#pending.size > 0 || this.#durableRequests.size > 0) this.#link.ref?.();
+    if (this.#state === 'connecting' || this.#pending.size > 0 || this.#durable.size > 0) this.#link.ref?.();
     else this.#link.unref?.();
-  }
-
-  // The hub says the writes before durable request `d` are on disk, or why they are not.
-  #durableAnswer(answer: DurableAnswer): void {
-    const request = this.#durableRequests.get(answer.d);
-    if (request === undefined) return;
-    this.#durableRequests.delete(answer.d);
-    if (answer.e === undefined) request.resolve();
-    else if (answer.e === 'ERR_COLLECTIVE_CLOSED') request.reject(new ClosedError('the hub closed before the writes were on disk'));
-    else {
-      const why = answer.e === 'ERR_COLLECTIVE_NOT_PERSISTENT' ? 'the hub has no `persist`: a durable write needs one' : 'the hub could not write its disk';
-      request.reject(new PersistError(answer.e, why));
-    }
-    if (this.#durableRequests.size === 0) this.#updateRef();
-  }
-
-  // Asks the hub to answer once every write sent so far is on disk: sent after them, now.
-  #durable(): Promise<void> {
-    if (this.#state === 'closed') return handled(Promise.reject(new ClosedError()));
-    if (this.#outbox.length > 0) this.#flushOutbox();
-    const request = this.#nextDurable++;
-    const answered = new Promise<void>((resolve, reject) => this.#durableRequests.set(request, { resolve, reject }));
-    this.#link.ref?.();
-    if (!this.#link.send({ t: 'durable', d: request })) this.#linkOnClose(undefined);
-    return handled(answered);
   }
 
   // `done` (a write's promise), resolved only once the hub also has it on disk.
   #afterDisk<T>(done: Promise<T>, durable: boolean): Promise<T> {
     if (!durable) return done;
-    return handled(Promise.all([done, this.#durable()]).then(([value]) => value));
+    if (this.#state === 'closed') return handled(Promise.reject(new ClosedError()));
+    const onDisk = this.#durable.request();
+    this.#link.ref?.();
+    this.#scheduleFlush();
+    return handled(Promise.all([done, onDisk]).then(([value]) => value));
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flushOutbox();
+    });
   }
 
   #linkOnClose(reason: Error | undefined): void {
@@ -313,8 +303,7 @@ export class Member extends EventEmitter<MemberEvents> {
     if (wasConnecting) this.#rejectReady(error);
     this.#outbox = [];
     this.#pending.rejectAll(error);
-    for (const request of this.#durableRequests.values()) request.reject(error);
-    this.#durableRequests.clear();
+    this.#durable.rejectAll(error);
     this.emit('close');
   }
 
@@ -344,18 +333,22 @@ export class Member extends EventEmitter<MemberEvents> {
     if (this.#state === 'closed') return handled(Promise.reject(new ClosedError()));
     const write = this.#pending.add(kind, segments, value, expected, expiry);
     if (this.#pending.size === 1) this.#updateRef();
-    if (this.#outbox.length === 0) setImmediate(() => this.#flushOutbox());
+    this.#scheduleFlush();
     this.#outbox.push(write);
     return write.batch.promise;
   }
 
+  // Sends the turn's writes, then the turn's durable request (answered once they are on disk).
   #flushOutbox(): void {
     const writes = this.#outbox;
     this.#outbox = [];
     this.#pending.endBatch(); // writes from now on leave in the next message
-    if (writes.length === 0) return;
-    const intents = writes.map((write) => encodeIntent(write.kind, write.path, write.value, write.expected, write.expiry));
-    if (!this.#link.send({ t: 'write', i: writes[0]!.id, w: intents })) this.#linkOnClose(undefined);
+    if (writes.length > 0) {
+      const intents = writes.map((write) => encodeIntent(write.kind, write.path, write.value, write.expected, write.expiry));
+      if (!this.#link.send({ t: 'write', i: writes[0]!.id, w: intents })) return this.#linkOnClose(undefined);
+    }
+    const durable = this.#durable.take();
+    if (durable !== undefined && !this.#link.send({ t: 'durable', d: durable })) this.#linkOnClose(undefined);
   }
 
   #path(path: Path): Segments {
@@ -375,7 +368,7 @@ export class Member extends EventEmitter<MemberEvents> {
     if (this.#state === 'closed') throw new ClosedError();
     const write = this.#pending.add(kind, path, value, expected, expiry);
     if (this.#pending.size === 1) this.#updateRef();
-    if (this.#outbox.length === 0) setImmediate(() => this.#flushOutbox());
+    this.#scheduleFlush();
     this.#outbox.push(write);
     return write.id;
   }
@@ -399,7 +392,7 @@ export class Member extends EventEmitter<MemberEvents> {
 
   /** Sends the writes of this turn now rather than at the end of the turn (a finished task). */
   sendNow(): void {
-    if (this.#outbox.length > 0) this.#flushOutbox();
+    this.#flushOutbox();
   }
 
   /**

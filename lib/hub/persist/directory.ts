@@ -67,13 +67,18 @@ export async function writeSnapshotFile(dir: string, bytes: Buffer): Promise<voi
   syncDirectory(dir);
 }
 
+/** Writes all of `bytes` at `fd`'s position (a write may take less than it was given). */
+export function writeAll(fd: number, bytes: Buffer): void {
+  let at = 0;
+  while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
+}
+
 /** `writeSnapshotFile`, done before returning (the hub waits: a new id, a restamp, a close). */
 export function writeSnapshotFileSync(dir: string, bytes: Buffer): void {
   const temp = join(dir, SNAPSHOT_TEMP);
   const fd = openSync(temp, 'w', 0o644);
   try {
-    let at = 0;
-    while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
+    writeAll(fd, bytes);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

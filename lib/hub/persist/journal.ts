@@ -1,9 +1,9 @@
-import { closeSync, fdatasync, fdatasyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeRun } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
 import { PersistError } from '../../errors.js';
-import { logName, ioError, syncDirectory } from './directory.js';
+import { logName, ioError, syncDirectory, writeAll } from './directory.js';
 import { encodeRecord } from './records.js';
 
 /** When the log is fsynced: see `PersistOptions.fsync`. */
@@ -50,6 +50,7 @@ export class Journal {
   readonly #dir: string;
   readonly #mode: FsyncMode;
   readonly #log: (format: string, ...args: unknown[]) => void;
+  readonly #onWritten: () => void;
   #fd: number;
   #generation: number;
   #pending: Op[] = [];
@@ -70,10 +71,19 @@ export class Journal {
   syncs = 0;
   fileBytes = 0;
 
-  constructor(dir: string, generation: number, header: Omit<LogHeader, 'generation'>, mode: FsyncMode, intervalMs: number, log: (format: string, ...args: unknown[]) => void) {
+  /** `onWritten` is called after each record of ops is written. */
+  constructor(
+    dir: string,
+    generation: number,
+    header: Omit<LogHeader, 'generation'>,
+    { fsync: mode, intervalMs }: { fsync: FsyncMode; intervalMs: number },
+    log: (format: string, ...args: unknown[]) => void,
+    onWritten: () => void,
+  ) {
     this.#dir = dir;
     this.#mode = mode;
     this.#log = log;
+    this.#onWritten = onWritten;
     this.#generation = generation;
     this.#fd = this.#create(generation, header);
     if (mode === 'interval') {
@@ -117,6 +127,7 @@ export class Journal {
       }
     }
     if (this.#mode === 'always' || this.#waiters.length > 0) this.#sync();
+    this.#onWritten();
   }
 
   /**
@@ -142,9 +153,6 @@ export class Journal {
   switchTo(generation: number, header: Omit<LogHeader, 'generation'>): void {
     this.write();
     const old = this.#fd;
-    this.#fd = this.#create(generation, header);
-    this.#generation = generation;
-    this.fileBytes = 0;
     try {
       fdatasyncSync(old);
       this.#synced = this.#written;
@@ -152,6 +160,9 @@ export class Journal {
     } catch (error) {
       this.#fail(ioError('Cannot fsync the log', error));
     }
+    // Everything before the new log is on disk now: its header's bytes count as synced too.
+    this.#fd = this.#create(generation, header);
+    this.#generation = generation;
     if (this.#syncing) this.#retired.push(old);
     else closeSync(old);
   }
@@ -172,10 +183,7 @@ export class Journal {
       }
     }
     this.#settle();
-    for (const waiter of this.#waiters) waiter.reject(this.#failed ?? new PersistError('ERR_COLLECTIVE_PERSIST_IO', 'The log was closed'));
-    this.#waiters = [];
-    this.#turnWait?.reject(this.#failed ?? new PersistError('ERR_COLLECTIVE_PERSIST_IO', 'The log was closed'));
-    this.#turnWait = undefined;
+    this.#rejectAll(this.#failed ?? new PersistError('ERR_COLLECTIVE_PERSIST_IO', 'The log was closed'));
     if (!this.#syncing) closeSync(this.#fd);
     else this.#retired.push(this.#fd);
   }
@@ -192,7 +200,7 @@ export class Journal {
     fdatasyncSync(fd);
     syncDirectory(this.#dir);
     this.#written += first.length;
-    this.#synced = Math.max(this.#synced, this.#written);
+    this.#synced = this.#written;
     this.fileBytes = first.length;
     return fd;
   }
@@ -239,6 +247,10 @@ export class Journal {
     if (this.#failed !== undefined) return;
     this.#failed = error;
     this.#log('persistence stopped: %s', error.message);
+    this.#rejectAll(error);
+  }
+
+  #rejectAll(error: Error): void {
     for (const waiter of this.#waiters) waiter.reject(error);
     this.#waiters = [];
     this.#turnWait?.reject(error);
@@ -250,11 +262,6 @@ function newWaitRejected(error: Error): Promise<void> {
   const wait = newWait(0);
   wait.reject(error);
   return wait.promise;
-}
-
-function writeAll(fd: number, bytes: Buffer): void {
-  let at = 0;
-  while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
 /** A batch of ops as runs (core/codec.ts): each run one origin's ops with consecutive seqs. */

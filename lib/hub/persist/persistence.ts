@@ -2,6 +2,7 @@ import type { NodeId } from '../../core/clock.js';
 import type { DecodeLimits } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
 import type { ReplicaSnapshot } from '../../core/replica-types.js';
+import { PersistError } from '../../errors.js';
 import { bootId } from './boot.js';
 import { ensureDirectory, ioError, removeLogsBefore, writeSnapshotFile, writeSnapshotFileSync } from './directory.js';
 import { Journal, type FsyncMode } from './journal.js';
@@ -15,6 +16,16 @@ export interface PersistSettings {
   readonly fsync: FsyncMode;
   readonly intervalMs: number;
   readonly compactBytes: number;
+}
+
+/**
+ * What `{ durable: true }` gets from a hub without `persist`: a rejection, marked handled (a
+ * write nobody awaits must not crash the process).
+ */
+export function notPersistent(): Promise<void> {
+  const refused = Promise.reject(new PersistError('ERR_COLLECTIVE_NOT_PERSISTENT', 'A durable write needs a hub with `persist` (this one keeps its store in memory only)'));
+  refused.catch(() => undefined);
+  return refused;
 }
 
 /** Figures of a hub's persistence, for `stats().persist`. */
@@ -60,6 +71,8 @@ export class Persistence {
   // Reads the state now, for snapshots; and whether the logs hold ops no snapshot has.
   #take: (() => ReplicaSnapshot) | undefined;
   #unsnapshotted = false;
+  #compactScheduled = false;
+  #closed = false;
 
   private constructor(settings: PersistSettings, lock: DirectoryLock, recovered: Recovered, logBytes: number, log: Log) {
     this.#settings = settings;
@@ -103,11 +116,11 @@ export class Persistence {
     // stands for the start of log `generation`, which follows it: after a snapshot of
     // generation S come exactly the logs S, S+1, ... (recover() checks it).
     if (previousId !== undefined && previousId !== id) {
-      this.#writeSnapshotNow(generation, snapshot());
+      this.#writeSnapshotSync(generation, encodeRecord(this.#snapshotRecord(generation, snapshot())));
       this.#logBytes = 0;
       this.#unsnapshotted = false;
     }
-    this.#journal = new Journal(this.#settings.dir, generation, this.#header(), this.#settings.fsync, this.#settings.intervalMs, this.#log);
+    this.#journal = new Journal(this.#settings.dir, generation, this.#header(), this.#settings, this.#log, () => this.#written());
   }
 
   /** The ids this directory's state was kept under before this hub's (oldest first). */
@@ -127,57 +140,64 @@ export class Persistence {
     this.#journal!.record(op);
   }
 
+  // After each record written: past `compactBytes`, a compaction.
+  #written(): void {
+    if (this.#logBytes + this.#journal!.fileBytes > this.#settings.compactBytes) this.compactSoon();
+  }
+
   /** Resolves once every op recorded so far is fsynced. */
   durable(): Promise<void> {
     return this.#journal!.durable();
   }
 
-  /** Whether the logs grew enough since the last snapshot for a compaction to pay. */
-  get due(): boolean {
-    return this.#logBytes + this.#journal!.fileBytes > this.#settings.compactBytes && this.#compacting === undefined;
-  }
-
   /**
-   * Writes a new snapshot (`take` reads the state now) and drops the logs it covers. Appends go
+   * Writes a new snapshot and drops the logs it covers, soon (on the next turn, once however
+   * many asked): the logs grew past `compactBytes`, or the state was replaced whole. Appends go
    * to a new log from the moment the state is taken; the snapshot is written off the event
-   * loop's thread, only `take` and its encoding hold it.
+   * loop's thread, only taking it and encoding it hold the loop.
    */
-  compact(take: () => ReplicaSnapshot): Promise<void> {
-    if (this.#compacting !== undefined) return this.#compacting;
-    const journal = this.#journal!;
-    const generation = journal.generation + 1;
-    const started = performance.now();
-    journal.switchTo(generation, this.#header());
-    this.#unsnapshotted = false;
-    const bytes = encodeRecord(this.#snapshotRecord(generation, take()));
-    const pause = performance.now() - started;
-    if (pause > this.#longestPauseMs) this.#longestPauseMs = pause;
-    this.#logBytes = 0;
-    this.#compacting = writeSnapshotFile(this.#settings.dir, bytes)
-      .then(() => {
-        removeLogsBefore(this.#settings.dir, generation);
-        this.#compactions++;
-        this.#log('compacted: snapshot of generation %d, %d bytes, %d ms on the event loop', generation, bytes.length, pause.toFixed(1));
-      })
-      .catch((error: unknown) => this.#log('compaction failed (the logs stay): %s', (error as Error).message))
-      .finally(() => {
-        this.#compacting = undefined;
-      });
-    return this.#compacting;
+  compactSoon(): void {
+    if (this.#compactScheduled || this.#compacting !== undefined || this.#closed) return;
+    this.#compactScheduled = true;
+    setImmediate(() => {
+      this.#compactScheduled = false;
+      if (this.#closed || this.#compacting !== undefined) return;
+      const { generation, bytes } = this.#beginSnapshot();
+      this.#compacting = writeSnapshotFile(this.#settings.dir, bytes)
+        .then(() => {
+          removeLogsBefore(this.#settings.dir, generation);
+          this.#compactions++;
+          this.#log('compacted: snapshot of generation %d, %d bytes', generation, bytes.length);
+        })
+        .catch((error: unknown) => this.#log('compaction failed (the logs stay): %s', (error as Error).message))
+        .finally(() => {
+          this.#compacting = undefined;
+        });
+    });
   }
 
   /**
-   * `compact`, written before returning: for a state that must not be read back from the logs
-   * (the hub restamped its own writes, and the logs hold them under their old stamps).
+   * A compaction written before returning: for a state that must not be read back from the
+   * logs (the hub restamped its own writes, and the logs hold them under their old stamps).
    */
-  compactNow(take: () => ReplicaSnapshot): void {
+  compactNow(): void {
+    const { generation, bytes } = this.#beginSnapshot();
+    this.#writeSnapshotSync(generation, bytes);
+    this.#compactions++;
+  }
+
+  // Starts the next log and takes the state as the snapshot that stands for its start: what a
+  // compaction holds the event loop for (the longest is reported).
+  #beginSnapshot(): { generation: number; bytes: Buffer } {
+    const started = performance.now();
     const journal = this.#journal!;
     const generation = journal.generation + 1;
     journal.switchTo(generation, this.#header());
     this.#unsnapshotted = false;
-    this.#writeSnapshotNow(generation, take());
     this.#logBytes = 0;
-    this.#compactions++;
+    const bytes = encodeRecord(this.#snapshotRecord(generation, this.#take!()));
+    this.#longestPauseMs = Math.max(this.#longestPauseMs, performance.now() - started);
+    return { generation, bytes };
   }
 
   /**
@@ -186,10 +206,11 @@ export class Persistence {
    * reads a snapshot and replays nothing.
    */
   async close(): Promise<void> {
+    this.#closed = true;
     await this.#compacting;
     if (this.#journal !== undefined && this.#unsnapshotted && this.#journal.failed === undefined) {
       try {
-        this.compactNow(this.#take!);
+        this.compactNow();
       } catch (error) {
         this.#log('no snapshot at close (the logs stay): %s', (error as Error).message);
       }
@@ -223,12 +244,12 @@ export class Persistence {
     return { v: 1, id: this.#id!, boot: bootId() };
   }
 
-  // A snapshot of generation `generation` written synchronously (before the hub serves, or
+  // A snapshot of generation `generation` written before returning (before the hub serves, or
   // before it shares a restamped write), and the logs before it dropped.
-  #writeSnapshotNow(generation: number, snapshot: ReplicaSnapshot): void {
+  #writeSnapshotSync(generation: number, bytes: Buffer): void {
     const dir = this.#settings.dir;
     try {
-      writeSnapshotFileSync(dir, encodeRecord(this.#snapshotRecord(generation, snapshot)));
+      writeSnapshotFileSync(dir, bytes);
       removeLogsBefore(dir, generation);
     } catch (error) {
       throw ioError(`Cannot write the snapshot of ${dir}`, error);

@@ -24,8 +24,6 @@ export const MAX_PREDECESSORS = 1000;
 
 /** What a `persist.dir` held, read back. */
 export interface Recovered {
-  /** The id the hub keeps; undefined when it must start under a new one (`newIdBecause`). */
-  readonly id: NodeId | undefined;
   /** The id the directory was written under, if it held anything. */
   readonly previousId: NodeId | undefined;
   /** The ids it was written under before that one (see SnapshotRecord.predecessors). */
@@ -98,7 +96,6 @@ export function recover(dir: string, decodeLimits: DecodeLimits): Recovered {
   }
   const nextGeneration = Math.max(snapshotRecord?.generation ?? 0, ...generations) + 1;
   return {
-    id: lostShared === undefined ? (id as NodeId | undefined) : undefined,
     previousId: id as NodeId | undefined,
     predecessors: (snapshotRecord?.predecessors ?? []) as NodeId[],
     newIdBecause: lostShared,

@@ -13,7 +13,8 @@ export function restoreReplica(persistence: Persistence, options: ReplicaOptions
     void persistence.close();
     throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `The \`id\` option (${options.id}) differs from the id of the hub that wrote ${dir} (${recovered.previousId}): leave \`id\` unset with \`persist\``);
   }
-  const id = recovered.id ?? options.id;
+  // The id read back is kept, unless the recovery says writes peers hold may be lost.
+  const id = (recovered.newIdBecause === undefined ? recovered.previousId : undefined) ?? options.id;
   const withId: ReplicaOptions = id === undefined ? options : { ...options, id };
   let replica: Replica;
   try {
