@@ -7,6 +7,7 @@ import {
   MEMBER_PROTOCOL_VERSION,
   decodeIntent,
   decodeMemberMessage,
+  durableAnswer,
   type HubMessage,
   type Intent,
   type MemberLimits,
@@ -142,12 +143,8 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
   // A member waits for its writes to be on disk: answered once the upstream says they are.
   #durable(session: MemberSession, request: number): void {
     this.#upstream.durable().then(
-      () => session.link.send({ t: 'durable', d: request }),
-      (error: unknown) => {
-        const code = (error as { code?: unknown }).code;
-        const known = code === 'ERR_COLLECTIVE_NOT_PERSISTENT' || code === 'ERR_COLLECTIVE_CLOSED' ? code : 'ERR_COLLECTIVE_PERSIST_IO';
-        session.link.send({ t: 'durable', d: request, e: known });
-      },
+      () => session.link.send(durableAnswer(request)),
+      (error: unknown) => session.link.send(durableAnswer(request, error)),
     );
   }
 

@@ -90,13 +90,20 @@ export type MemberMessage =
   | { t: 'durable'; d: number };
 
 /** The codes a `durable` answer may carry (`e`): why the writes are not on disk. */
-const DURABLE_ERRORS: ReadonlySet<string> = new Set(['ERR_COLLECTIVE_NOT_PERSISTENT', 'ERR_COLLECTIVE_PERSIST_IO', 'ERR_COLLECTIVE_CLOSED']);
+const DURABLE_ERRORS: ReadonlySet<unknown> = new Set(['ERR_COLLECTIVE_NOT_PERSISTENT', 'ERR_COLLECTIVE_PERSIST_IO', 'ERR_COLLECTIVE_CLOSED']);
 
 /** The answer to a `durable` request: `e` the code of the failure, if it failed. */
 export interface DurableAnswer {
   t: 'durable';
   d: number;
   e?: 'ERR_COLLECTIVE_NOT_PERSISTENT' | 'ERR_COLLECTIVE_PERSIST_IO' | 'ERR_COLLECTIVE_CLOSED';
+}
+
+/** The answer to durable request `request`: done, or failed with `error` (its code, if known). */
+export function durableAnswer(request: number, error?: unknown): DurableAnswer {
+  if (error === undefined) return { t: 'durable', d: request };
+  const code = (error as { code?: unknown } | null)?.code;
+  return { t: 'durable', d: request, e: DURABLE_ERRORS.has(code) ? (code as NonNullable<DurableAnswer['e']>) : 'ERR_COLLECTIVE_PERSIST_IO' };
 }
 
 /** A message from a hub to a member. */
