@@ -379,7 +379,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>, options?: SetOptions & DurableOption): Promise<boolean> {
     const durable = wantsDurable(options);
     const done = this.#open().cas(path, expected, next, options) !== undefined;
-    return durable && done ? this.#durable().then(() => done) : Promise.resolve(done);
+    return durable && done ? handled(this.#durable().then(() => done)) : Promise.resolve(done);
   }
 
   /**
