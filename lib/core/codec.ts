@@ -6,7 +6,7 @@ import { ABSENT, NO_BASE, TreeNode, type Slot } from './node.js';
 import type { Op, OpKind } from './op.js';
 import { adoptPath, isAllowedKey } from './path.js';
 import type { VersionVector } from './horizon.js';
-import { adoptValue, isPlainObject, toStoredValue, type JsonValue } from './value.js';
+import { adoptValue, isPlainObject, toStoredValue, type JsonValue, type ValuePlace } from './value.js';
 
 /**
  * Plain-JSON forms of ops, version vectors and tree snapshots, and their decoders. Everything
@@ -123,7 +123,7 @@ function decodeExpiry(kind: OpKind, expireAt: unknown, keepTtl: true | undefined
 }
 
 // A decoded value, checked and frozen: adopted in place where the input is the decoder's own.
-function storedValue(raw: unknown, where: string, maxBytes: number, limits: DecodeLimits): JsonValue {
+function storedValue(raw: unknown, where: ValuePlace, maxBytes: number, limits: DecodeLimits): JsonValue {
   return limits.adopt === true ? adoptValue(raw, where, maxBytes) : toStoredValue(raw, where, maxBytes);
 }
 
@@ -141,7 +141,7 @@ function decodeValue(kind: OpKind, raw: unknown, present: boolean, path: readonl
     return undefined;
   }
   if (!present) throw bad(`${kind} op without a value`);
-  return storedValue(raw, path.join('.'), limits.maxValueBytes, limits);
+  return storedValue(raw, path, limits.maxValueBytes, limits);
 }
 
 function opOf(kind: OpKind, path: readonly string[], seq: number, stamp: Stamp, value: JsonValue | undefined, expiry?: { expireAt?: number; keepTtl?: true }): Op {
@@ -361,8 +361,7 @@ function decodeBucket(input: unknown, path: string[], limits: DecodeLimits, ops:
   if (input.s !== undefined) {
     const state = input.s;
     if (!isRecord(state)) throw bad('snapshot bucket state');
-    const where = path.join('.');
-    const value: Slot = state.a === 1 ? ABSENT : 'b' in state ? (storedValue(state.b, where, Infinity, limits) as Slot) : bad('snapshot bucket value') as never;
+    const value: Slot = state.a === 1 ? ABSENT : 'b' in state ? (storedValue(state.b, path, Infinity, limits) as Slot) : bad('snapshot bucket value') as never;
     const armed: Armed[] = [];
     if (state.m !== undefined) {
       if (!Array.isArray(state.m) || state.m.length > MAX_ARMED) throw bad('snapshot bucket expiries');

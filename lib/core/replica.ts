@@ -4,7 +4,7 @@ import { decodeNodeInto, decodeStamp, encodeNode, type DecodeLimits } from './co
 import type { Frontier, VersionEntry, VersionVector } from './horizon.js';
 import { ABSENT } from './node.js';
 import type { Op, OpKind } from './op.js';
-import { DEFAULT_MAX_DEPTH, formatPath, parsePath, type Path, type Segments } from './path.js';
+import { DEFAULT_MAX_DEPTH, parsePath, type Path, type Segments } from './path.js';
 import { Sequences } from './sequences.js';
 import { ReplicatedTree, type Exported, type Restated, type TreeMetadata } from './tree.js';
 import type { Due } from './schedule.js';
@@ -73,7 +73,7 @@ export class Replica {
   set(path: Path, value: unknown, options?: SetOptions): Op {
     const segments = this.path(path);
     const expiry = writeExpiry(options, segments, true);
-    return this.#local('set', segments, toStoredValue(value, formatPath(segments), this.limits.maxValueBytes), expiry);
+    return this.#local('set', segments, toStoredValue(value, segments, this.limits.maxValueBytes), expiry);
   }
 
   /** Stamps and applies a local delete (it clears any expiry at or below `path`). */
@@ -94,7 +94,7 @@ export class Replica {
   append(path: Path, value: unknown, options?: ExpiryOptions): Op {
     const segments = this.path(path);
     const expiry = writeExpiry(options, segments, false);
-    return this.#local('append', segments, toStoredValue(value, formatPath(segments), this.limits.maxValueBytes), expiry);
+    return this.#local('append', segments, toStoredValue(value, segments, this.limits.maxValueBytes), expiry);
   }
 
   /**
@@ -157,7 +157,7 @@ export class Replica {
   cas(path: Path, expected: unknown, next: unknown, options?: SetOptions): Op | undefined {
     const segments = this.path(path);
     const expiry = writeExpiry(options, segments, true);
-    const nextValue = toStoredValue(next, formatPath(segments), this.limits.maxValueBytes);
+    const nextValue = toStoredValue(next, segments, this.limits.maxValueBytes);
     // `expected` is only compared, never stored: it needs no copy.
     return this.casValidated(segments, expected === undefined ? null : (expected as JsonValue), nextValue, expiry);
   }

@@ -1,6 +1,6 @@
 import { DEFAULTS } from '../defaults.js';
 import { describe, inputRangeError, inputTypeError } from '../errors.js';
-import { isAllowedKey } from './path.js';
+import { formatPath, isAllowedKey, type Segments } from './path.js';
 
 /** A JSON value as the store holds it: deep-frozen, plain objects and arrays only. */
 export type JsonValue =
@@ -58,13 +58,20 @@ export function isPlainObject(value: unknown): value is { readonly [key: string]
   return proto === Object.prototype || proto === null;
 }
 
+/** Where a value is written, for error messages: a path's segments are formatted only on error. */
+export type ValuePlace = string | Segments;
+
 class ValueChecker {
   // With `adopt`, containers are checked and frozen in place rather than copied (see adoptValue).
   constructor(
-    readonly where: string,
+    readonly place: ValuePlace,
     readonly maxBytes: number,
     readonly adopt = false,
   ) {}
+
+  get where(): string {
+    return typeof this.place === 'string' ? this.place : formatPath(this.place);
+  }
 
   // Rough JSON length so far: exact for structure and numbers, string length for strings
   // (escapes are not counted), which is what the limit is documented to measure.
@@ -150,7 +157,7 @@ class ValueChecker {
  */
 export function toStoredValue(
   value: unknown,
-  where: string,
+  where: ValuePlace,
   maxBytes: number = DEFAULT_MAX_VALUE_BYTES,
 ): JsonValue {
   return new ValueChecker(where, maxBytes).copy(value, '');
@@ -160,7 +167,7 @@ export function toStoredValue(
  * `toStoredValue` for a value the caller owns outright, fresh from `JSON.parse` (nobody else
  * holds a reference to it): checked the same way, and deep-frozen in place instead of copied.
  */
-export function adoptValue(value: unknown, where: string, maxBytes: number = DEFAULT_MAX_VALUE_BYTES): JsonValue {
+export function adoptValue(value: unknown, where: ValuePlace, maxBytes: number = DEFAULT_MAX_VALUE_BYTES): JsonValue {
   return new ValueChecker(where, maxBytes, true).copy(value, '');
 }
 

@@ -4,7 +4,7 @@ import { logger, type Logger } from '../log.js';
 import { CEILING_NODE, type NodeId, type Stamp } from '../core/clock.js';
 import { ABSENT } from '../core/node.js';
 import type { Op, OpKind } from '../core/op.js';
-import { DEFAULT_MAX_DEPTH, formatPath, parsePath, type Path, type Segments } from '../core/path.js';
+import { DEFAULT_MAX_DEPTH, parsePath, type Path, type Segments } from '../core/path.js';
 import { ExpiryTimer, turnClock } from '../core/expiry-timer.js';
 import type { Due } from '../core/schedule.js';
 import { FOLD_EVERY, ReplicatedTree, type FinalOp, type TreeMetadata } from '../core/tree.js';
@@ -356,7 +356,7 @@ export class Member extends EventEmitter<MemberEvents> {
   }
 
   #value(path: Segments, value: unknown): JsonValue {
-    return toStoredValue(value, formatPath(path), this.#limits.maxValueBytes);
+    return toStoredValue(value, path, this.#limits.maxValueBytes);
   }
 
   /**

@@ -194,9 +194,8 @@ export function decodeIntent(input: unknown, id: number, limits: MemberLimits, p
   } else if (kind === 'ttl') {
     intent.value = input.v === null ? null : checkTtl(input.v, path);
   } else if (kind !== 'delete') {
-    const where = path.join('.');
-    intent.value = toStoredValue(input.v, where, limits.maxValueBytes);
-    if (kind === 'cas') intent.expected = input.e === undefined ? null : toStoredValue(input.e, where, limits.maxValueBytes);
+    intent.value = toStoredValue(input.v, path, limits.maxValueBytes);
+    if (kind === 'cas') intent.expected = input.e === undefined ? null : toStoredValue(input.e, path, limits.maxValueBytes);
   }
   return intent;
 }
@@ -283,7 +282,7 @@ function decodeItem(input: unknown, position: number, hub: string, limits: Membe
   if (input.w !== undefined) decodeExpireAt(input.w);
   if (input.r !== undefined) {
     if (input.r !== 1) throw new TypeError('malformed restated flag');
-    if (input.v !== undefined) input.v = toStoredValue(input.v, path.join('.'), Infinity);
+    if (input.v !== undefined) input.v = toStoredValue(input.v, path, Infinity);
     if (input.m !== undefined) input.m = decodeArmed(input.m, limits.maxDepth - path.length, true);
     if (input.c !== undefined && (input.c !== 1 || input.v !== undefined)) throw new TypeError('malformed restated parents flag');
   } else if (kind === 'incr') {
@@ -292,7 +291,7 @@ function decodeItem(input: unknown, position: number, hub: string, limits: Membe
     if (input.v !== undefined) throw new TypeError('delete item with a value');
   } else if (kind === 'ttl') {
     if (input.v !== null) decodeExpireAt(input.v);
-  } else input.v = toStoredValue(input.v, path.join('.'), Infinity);
+  } else input.v = toStoredValue(input.v, path, Infinity);
   if (input.r === undefined && (input.x !== undefined || input.q !== undefined)) {
     if (kind === 'delete' || kind === 'ttl' || (input.q !== undefined && (input.q !== 1 || kind !== 'set' || input.x !== undefined))) throw new TypeError('malformed item expiry');
     if (input.x !== undefined) decodeExpireAt(input.x);

@@ -57,6 +57,8 @@ describe('Collective (a hub in one process)', () => {
     const h = hub();
     // The compiler refuses a function too (JsonInput); the run-time check is for JavaScript callers.
     expect(() => h.set('a', (() => 1) as never)).toThrow(/Invalid value for `a`/);
+    expect(() => h.set('users.1', { at: new Date() } as never)).toThrow(/Invalid value for `users\.1`\.at/);
+    expect(() => h.append(['users', '2'], [1n] as never)).toThrow(/Invalid value for `users\.2`\[0\]/);
     expect(() => h.set('a..b', 1)).toThrow(TypeError);
     expect(() => h.decr('a', 'x' as unknown as number)).toThrow(TypeError);
     expect(() => new Collective({} as never)).toThrow(/local address/);

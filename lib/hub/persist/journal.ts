@@ -4,7 +4,7 @@ import { encodeRun } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
 import { PersistError } from '../../errors.js';
 import { logName, ioError, syncDirectory, writeAll } from './directory.js';
-import { encodeRecord } from './records.js';
+import { encodeRecord, RecordEncoder } from './records.js';
 
 /** When the log is fsynced: see `PersistOptions.fsync`. */
 export type FsyncMode = 'always' | 'interval' | 'never';
@@ -54,6 +54,7 @@ export class Journal {
   #fd: number;
   #generation: number;
   #pending: Op[] = [];
+  readonly #encoder = new RecordEncoder();
   #written = 0;
   #synced = 0;
   #syncing = false;
@@ -116,7 +117,7 @@ export class Journal {
     const ops = this.#pending;
     if (ops.length === 0 || this.#failed !== undefined) return;
     this.#pending = [];
-    this.#append(encodeRecord({ o: runsOf(ops) }));
+    this.#append(this.#encoder.encode({ o: runsOf(ops) }));
     const wait = this.#turnWait;
     this.#turnWait = undefined;
     if (wait !== undefined) {

@@ -23,6 +23,35 @@ export function encodeRecord(payload: unknown): Buffer {
   return record;
 }
 
+// The largest scratch buffer a `RecordEncoder` keeps between records; a larger record gets a
+// buffer of its own.
+const KEPT_SCRATCH_BYTES = 1024 * 1024;
+
+/**
+ * `encodeRecord` for a writer that writes each record out before it encodes the next (the
+ * journal): the record is encoded into one scratch buffer kept from record to record, which
+ * saves measuring the text first and allocating a buffer per record.
+ */
+export class RecordEncoder {
+  #scratch = Buffer.allocUnsafe(64 * 1024);
+
+  /** The record holding `payload`: a view of the scratch buffer, valid until the next call. */
+  encode(payload: unknown): Buffer {
+    const text = JSON.stringify(payload);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const most = RECORD_HEADER_BYTES + text.length * 3;
+    let buffer = this.#scratch;
+    if (most > buffer.length) {
+      buffer = Buffer.allocUnsafe(most);
+      if (most <= KEPT_SCRATCH_BYTES) this.#scratch = buffer;
+    }
+    const length = buffer.write(text, RECORD_HEADER_BYTES, 'utf8');
+    buffer.writeUInt32BE(length, 0);
+    buffer.writeUInt32BE(crc32(buffer, RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + length), 4);
+    return buffer.subarray(0, RECORD_HEADER_BYTES + length);
+  }
+}
+
 /** What reading a file of records found. */
 export interface ReadRecords {
   /** The payloads of the good records, parsed, in order. */
