@@ -36,4 +36,14 @@ export const DEFAULTS = Object.freeze({
   persistIntervalMs: 1000,
   /** Logs past this many bytes since the last snapshot make a new one. */
   persistCompactBytes: 16 * 1024 * 1024,
+  /** The Redis server of `redis` without a `url`. */
+  redisUrl: 'redis://localhost:6379',
+  /** How often a hub linked through Redis announces its frontier and reads the others'. */
+  redisAnnounceMs: 100,
+  /** How often the leader of a Redis group stores a snapshot, when something changed. */
+  redisSnapshotMs: 10_000,
+  /** Own writes a hub linked through Redis keeps for a second append. */
+  redisMaxQueuedOps: 1_000_000,
+  /** The largest group snapshot read from Redis (the most a Redis string holds). */
+  redisMaxSnapshotBytes: 512 * 1024 * 1024,
 });

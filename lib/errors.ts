@@ -53,6 +53,10 @@ export type CollectiveErrorCode =
   | 'ERR_COLLECTIVE_NOT_READY'
   | 'ERR_COLLECTIVE_CLOSED'
   | 'ERR_COLLECTIVE_TIMEOUT'
+  /** The `redis` option is used and the `redis` package is not installed. */
+  | 'ERR_COLLECTIVE_REDIS_MISSING'
+  /** Another live hub of the Redis group runs under this hub's `redis.name`. */
+  | 'ERR_COLLECTIVE_REDIS_NAME_IN_USE'
   | PersistErrorCode
   | LinkErrorCode;
 

@@ -56,6 +56,9 @@ export type {
   Path,
   PersistOptions,
   PersistStats,
+  RedisHubStats,
+  RedisOptions,
+  RedisStats,
   StartOptions,
   WatchListener,
 } from './types.js';

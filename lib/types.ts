@@ -5,9 +5,10 @@ import type { Change, WatchListener } from './core/watchers.js';
 import type { CollectiveErrorCode, PeerError } from './errors.js';
 import type { PeerStats } from './mesh/types.js';
 import type { PersistStats } from './hub/persist/persistence.js';
+import type { RedisHubStats, RedisStats } from './mesh/redis/tier.js';
 import type { DurableOption } from './operations.js';
 
-export type { Change, DurableOption, JsonInput, JsonValue, NodeId, Path, PeerStats, PersistStats, WatchListener };
+export type { Change, DurableOption, JsonInput, JsonValue, NodeId, Path, PeerStats, PersistStats, RedisHubStats, RedisStats, WatchListener };
 
 /** Where a hub listens or where a peer hub is reached (the seed's `{ host, port }`). */
 export interface HostAddress {
@@ -65,6 +66,42 @@ export interface CollectiveOptions {
    * @default undefined (memory only)
    */
   persist?: PersistOptions;
+  /**
+   * Link this hub with the other hubs of a group through Redis Streams instead of the TCP mesh
+   * (see the README, Several machines through Redis). Not with `listen`/`peers` (or the seed's
+   * `local`/`allHosts`): one tier between hubs per hub. Needs the `redis` package.
+   * @default undefined (the TCP mesh, or alone)
+   */
+  redis?: RedisOptions;
+}
+
+/** How a hub reaches its group through Redis (`redis`). */
+export interface RedisOptions {
+  /** The Redis server: `redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS. @default 'redis://localhost:6379' */
+  url?: string;
+  /** The group's name: hubs with the same name (and server) share one store. Letters, digits, `_.-`, at most 64. */
+  group: string;
+  /**
+   * The name this hub runs under, one live hub per name (a machine's host name, say): a hub
+   * that restarts without its state under the same name retires its life before at once,
+   * instead of leaving GC waiting for it. A second live hub under a name in use is refused
+   * (`ERR_COLLECTIVE_REDIS_NAME_IN_USE`).
+   * @default undefined (a hub that vanishes without closing stays counted by GC until it is back)
+   */
+  name?: string;
+  /**
+   * Options handed to node-redis's `createClient` as they are (`socket: { tls, ca, ... }`,
+   * `username`, `password`, `database`, `socket.reconnectStrategy`, ...); `url` is added, and
+   * replies are always RESP2.
+   * @default {}
+   */
+  client?: Record<string, unknown>;
+  /** How often the hub announces its frontier to the group and reads the others'. @default 100 */
+  announceMs?: number;
+  /** How often the leader (the live hub with the lowest id) stores a snapshot for newcomers, when something changed. @default 10000 */
+  snapshotMs?: number;
+  /** Own writes kept in memory for a second append after Redis loses them; past it they come from the store itself. @default 1000000 */
+  maxQueuedOps?: number;
 }
 
 /** Where and how a hub keeps its store on disk (`persist`). */
@@ -145,6 +182,8 @@ export interface CollectiveStats {
   gc: { runs: number; waits: number; members: number };
   /** With `persist`: the log, fsyncs and compactions. */
   persist?: PersistStats;
+  /** With `redis`: the group's hubs, the streams, what was refused. */
+  redis?: RedisStats;
 }
 
 /** Events of a hub. */

@@ -22,11 +22,14 @@ const RULES: Record<string, { lib: string[]; external: string[] }> = {
   mesh: { lib: ['core', 'wire', 'links/link.ts', 'errors.ts', 'log.ts'], external: ['node:events'] },
   // Transports under the protocol.
   'mesh/tcp': { lib: ['mesh', 'core', 'links', 'log.ts'], external: ['node:net', 'node:tls'] },
+  // Hubs linked through Redis Streams: the same core, wire and membership, and node-redis,
+  // loaded only when used (an optional peer dependency).
+  'mesh/redis': { lib: ['mesh', 'core', 'wire', 'errors.ts', 'log.ts', 'defaults.ts'], external: ['node:events', 'redis'] },
   // The follower cache of a hub.
   member: { lib: ['core', 'wire', 'links/link.ts', 'errors.ts', 'log.ts', 'defaults.ts', 'operations.ts'], external: ['node:events'] },
   // A machine's replica: the member server, the hub, its settings.
   hub: {
-    lib: ['core', 'wire', 'links', 'mesh', 'mesh/tcp', 'member', 'threads', 'hub/persist', 'errors.ts', 'log.ts', 'defaults.ts', 'operations.ts', 'types.ts'],
+    lib: ['core', 'wire', 'links', 'mesh', 'mesh/tcp', 'mesh/redis', 'member', 'threads', 'hub/persist', 'errors.ts', 'log.ts', 'defaults.ts', 'operations.ts', 'types.ts'],
     external: ['node:events', 'node:worker_threads', 'node:tls', 'tinypool'],
   },
   // A hub's store on disk: Node's fs only.
@@ -37,7 +40,7 @@ const RULES: Record<string, { lib: string[]; external: string[] }> = {
   threads: { lib: ['member', 'links', 'errors.ts'], external: ['node:url', 'node:worker_threads', 'node:module', 'tinypool'] },
   // The public face, and the leaves everyone uses.
   '.': {
-    lib: ['core', 'wire', 'links', 'mesh', 'member', 'hub', 'hub/persist', 'cluster', 'threads', 'errors.ts', 'log.ts', 'defaults.ts', 'operations.ts', 'types.ts', 'process-slot.ts', 'collective.ts'],
+    lib: ['core', 'wire', 'links', 'mesh', 'mesh/redis', 'member', 'hub', 'hub/persist', 'cluster', 'threads', 'errors.ts', 'log.ts', 'defaults.ts', 'operations.ts', 'types.ts', 'process-slot.ts', 'collective.ts'],
     external: ['node:cluster', 'node:worker_threads', 'node:tls', 'debug', 'tinypool'],
   },
 };

@@ -196,6 +196,20 @@ export function encodeRun(ops: readonly Op[]): unknown[] {
   return run;
 }
 
+/** Ops of any origins and seqs as runs (`encodeRun`): each run one origin's ops with consecutive seqs. */
+export function encodeRuns(ops: readonly Op[]): unknown[][] {
+  const runs: unknown[][] = [];
+  let start = 0;
+  for (let i = 1; i <= ops.length; i++) {
+    const previous = ops[i - 1]!;
+    const op = ops[i];
+    if (op !== undefined && op.stamp.node === previous.stamp.node && op.seq === previous.seq + 1) continue;
+    runs.push(encodeRun(ops.slice(start, i)));
+    start = i;
+  }
+  return runs;
+}
+
 /** Validates and decodes a run (see `encodeRun`); values come back deep-frozen copies. */
 export function decodeRun(input: unknown, limits: DecodeLimits): Op[] {
   if (!Array.isArray(input) || input.length < RUN_HEAD + RUN_FIELDS || (input.length - RUN_HEAD) % RUN_FIELDS !== 0) throw bad('op run');

@@ -16,6 +16,8 @@ import { Folding } from '../mesh/gc.js';
 import { GC_PACE_MS } from '../mesh/membership.js';
 import { PeerProtocol } from '../mesh/protocol.js';
 import { TcpMesh } from '../mesh/tcp/mesh.js';
+import { connectRedisTier } from '../mesh/redis/connect.js';
+import type { RedisTier } from '../mesh/redis/tier.js';
 import { HubRelay } from './relay.js';
 import { attachWorker, createPool, type PoolOptions } from '../threads/pool.js';
 import type { JsonInput, JsonValue } from '../core/value.js';
@@ -52,6 +54,8 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   readonly #relay: HubRelay;
   readonly #protocol: PeerProtocol | undefined;
   readonly #mesh: TcpMesh | undefined;
+  // Linked through Redis instead: set once the `redis` package is loaded.
+  #redis: RedisTier | undefined;
   readonly #folding: Folding | undefined;
   readonly #expiryTimer: ExpiryTimer;
   readonly #started: Promise<void>;
@@ -110,10 +114,10 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       this.#sampledOps = this.#opsApplied;
     }, 1000);
     this.#rateTimer.unref();
-    const networked = local !== undefined || settings.peers.length > 0;
+    const networked = local !== undefined || settings.peers.length > 0 || settings.redis !== undefined;
     // Alone, the hub has seen every op there is and keeps no op records (see Replica.setSolo).
     this.#replica.setSolo(!networked);
-    if (networked) {
+    if (networked && settings.redis === undefined) {
       const log = logger('mesh', this.id);
       const protocol = new PeerProtocol(
         this.#replica,
@@ -154,18 +158,40 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       // Linked hubs fold once every member of the group has told its frontier: at the pace
       // frontiers travel.
       this.#folding = new Folding(this.#replica, systemClock, () => protocol.horizon(mesh.ready()), Math.min(settings.antiEntropyMs, GC_PACE_MS), (horizon) => this.#relay.horizon(horizon.wall));
+    } else if (settings.redis !== undefined) {
+      this.#started = this.#startRedis(settings);
+      this.#folding = new Folding(this.#replica, systemClock, () => this.#redis?.horizon(), GC_PACE_MS, (horizon) => this.#relay.horizon(horizon.wall));
     } else this.#started = Promise.resolve();
     this.#started.then(
       () => {
         this.#log('started');
         // As collective.js did: the callback runs once every listed peer has been tried once.
-        if (callback !== undefined) void (this.#mesh?.firstRound() ?? Promise.resolve()).then(() => callback(this));
+        if (callback !== undefined) void (this.#mesh?.firstRound() ?? this.#redis?.firstRound() ?? Promise.resolve()).then(() => callback(this));
       },
       (error: Error) => {
         this.#log('could not start: %s', error.message);
         this.emit('error', error);
       },
     );
+  }
+
+  async #startRedis(settings: HubSettings): Promise<void> {
+    const redis = settings.redis!;
+    const tier = await connectRedisTier(
+      this.#replica,
+      { ...redis, maxDepth: settings.maxDepth, maxValueBytes: settings.maxValueBytes, maxEntryBytes: settings.maxFrameBytes, leaves: settings.persist === undefined },
+      logger('redis', this.id),
+    );
+    if (this.#closed) {
+      await tier.close();
+      return;
+    }
+    this.#redis = tier;
+    if (this.#persistence !== undefined) tier.predecessors(this.#persistence.predecessors);
+    tier.on('peer:up', (id, address) => this.#notify('peer:up', id, address));
+    tier.on('peer:down', (id, address) => this.#notify('peer:down', id, address));
+    // Own writes made before the tier existed: its stream rebuilds them from the replica.
+    await tier.start();
   }
 
   // Calls every listener of a hub event, each on its own: one that throws stops neither the
@@ -269,7 +295,8 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     this.#relay.applied(op, restated);
     if (touchesExpiry(op) || restated !== undefined) this.#expiryTimer.arm();
     this.#protocol?.localOp(op);
-    if (this.#protocol === undefined && ++this.#sinceCollect >= FOLD_EVERY && !this.#collectScheduled) {
+    this.#redis?.localOp(op);
+    if (this.#folding === undefined && ++this.#sinceCollect >= FOLD_EVERY && !this.#collectScheduled) {
       this.#collectScheduled = true;
       setImmediate(() => this.#collectSolo());
     }
@@ -286,7 +313,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     const due = this.#replica.expireDue();
     if (due.length === 0) return;
     // Alone, nothing earlier can come: what expired is folded away now (and in the members).
-    if (this.#protocol === undefined) this.#collectSolo();
+    if (this.#folding === undefined) this.#collectSolo();
     if (this.listenerCount('change') === 0) return;
     for (const entry of due) this.#notify('change', { path: formatPath(entry.path), segments: entry.path, op: 'expire', origin: this.id });
   }
@@ -455,8 +482,9 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       rejectedIntents: relay.rejectedIntents,
       watchers: this.#replica.watcherCount(),
       metadata: this.#replica.metadata(),
-      gc: { runs: (this.#folding?.runs ?? 0) + this.#soloFolds, waits: this.#folding?.waits ?? 0, members: this.#protocol?.members ?? 0 },
+      gc: { runs: (this.#folding?.runs ?? 0) + this.#soloFolds, waits: this.#folding?.waits ?? 0, members: this.#protocol?.members ?? this.#redis?.members ?? 0 },
       ...(this.#persistence === undefined ? {} : { persist: this.#persistence.stats() }),
+      ...(this.#redis === undefined ? {} : { redis: this.#redis.stats() }),
     };
   }
 
@@ -469,6 +497,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     clearInterval(this.#rateTimer);
     this.#relay.close();
     await this.#mesh?.close();
+    await this.#redis?.close();
     await this.#persistence?.close();
     this.#log('closed');
     this.#notify('close');

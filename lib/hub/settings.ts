@@ -3,7 +3,8 @@ import { DEFAULTS } from '../defaults.js';
 import { describe, inputRangeError, inputTypeError } from '../errors.js';
 import type { NodeId } from '../core/clock.js';
 import type { HostAddress } from '../mesh/types.js';
-import type { CollectiveOptions, PersistOptions } from '../types.js';
+import type { CollectiveOptions, PersistOptions, RedisOptions } from '../types.js';
+import { GROUP_PATTERN } from '../wire/redis.js';
 import type { PersistSettings } from './persist/persistence.js';
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1|\[::1\])$/;
@@ -41,6 +42,18 @@ export interface HubSettings {
   readonly reconnectMaxMs: number;
   readonly lagGraceMs: number;
   readonly persist: PersistSettings | undefined;
+  readonly redis: RedisSettings | undefined;
+}
+
+/** The `redis` option, checked and completed. */
+export interface RedisSettings {
+  readonly url: string;
+  readonly group: string;
+  readonly name: string | undefined;
+  readonly client: Record<string, unknown>;
+  readonly announceMs: number;
+  readonly snapshotMs: number;
+  readonly maxQueuedOps: number;
 }
 
 function sameAddress(a: HostAddress, b: HostAddress): boolean {
@@ -80,6 +93,9 @@ export function hubSettings(local: HostAddress | undefined, allHosts: readonly H
     }
   }
   if (local !== undefined) checkListen(local, options);
+  if (options.redis !== undefined && (local !== undefined || peers.length > 0)) {
+    throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', 'A hub links to other hubs through `redis` or through `listen`/`peers`, not both');
+  }
   const reconnectMaxMs = options.reconnectMaxMs ?? DEFAULTS.reconnectMaxMs;
   return {
     id: options.id as NodeId | undefined,
@@ -100,6 +116,32 @@ export function hubSettings(local: HostAddress | undefined, allHosts: readonly H
     reconnectMaxMs,
     lagGraceMs: DEFAULTS.lagGraceMs,
     persist: options.persist === undefined ? undefined : persistSettings(options.persist),
+    redis: options.redis === undefined ? undefined : redisSettings(options.redis),
+  };
+}
+
+function redisSettings(redis: RedisOptions): RedisSettings {
+  const invalid = (what: string, value: unknown) => inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected ${what}, got ${describe(value)}`);
+  if (typeof redis !== 'object' || redis === null) throw invalid('`redis` to be { url?, group, name?, client? }', redis);
+  if (typeof redis.group !== 'string' || !GROUP_PATTERN.test(redis.group)) throw invalid('`redis.group` to be 1 to 64 letters, digits or `_.-`', redis.group);
+  if (redis.url !== undefined && (typeof redis.url !== 'string' || !/^rediss?:\/\//.test(redis.url))) throw invalid('`redis.url` to be a redis:// or rediss:// URL', redis.url);
+  if (redis.name !== undefined && (typeof redis.name !== 'string' || redis.name.length === 0 || redis.name.length > 300)) throw invalid('`redis.name` to be a string of 1 to 300 characters', redis.name);
+  if (redis.client !== undefined && (typeof redis.client !== 'object' || redis.client === null)) throw invalid('`redis.client` to be an object of node-redis options', redis.client);
+  for (const name of ['announceMs', 'snapshotMs', 'maxQueuedOps'] as const) {
+    const value = redis[name];
+    if (value === undefined) continue;
+    const message = `Expected \`redis.${name}\` to be an integer of at least 1, got ${describe(value)}`;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', message);
+    if (value < 1) throw inputRangeError('ERR_COLLECTIVE_INVALID_OPTION', message);
+  }
+  return {
+    url: redis.url ?? DEFAULTS.redisUrl,
+    group: redis.group,
+    name: redis.name,
+    client: redis.client ?? {},
+    announceMs: redis.announceMs ?? DEFAULTS.redisAnnounceMs,
+    snapshotMs: redis.snapshotMs ?? DEFAULTS.redisSnapshotMs,
+    maxQueuedOps: redis.maxQueuedOps ?? DEFAULTS.redisMaxQueuedOps,
   };
 }
 

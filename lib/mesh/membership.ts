@@ -1,4 +1,5 @@
-import type { NodeId, Stamp } from '../core/clock.js';
+import { CEILING_NODE, compareStamps, type NodeId, type Stamp } from '../core/clock.js';
+import type { Logger } from '../log.js';
 import { computeHorizon, type Frontier } from '../core/horizon.js';
 import type { Replica } from '../core/replica.js';
 import { MAX_GROUP_IDS, type GroupMessage, type VectorMessage } from '../wire/peer.js';
@@ -202,4 +203,21 @@ export class Membership {
   get counts(): { members: number; retired: number } {
     return { members: this.#members.size, retired: this.#retired.size };
   }
+}
+
+/**
+ * The GC horizon a hub of `membership`'s group may fold at now, or undefined; for either tier
+ * between hubs (the TCP mesh, Redis). `ready`: the tier has reached everyone it was told of.
+ * First forgets the ops lost with a hub gone for good (Membership.lost), then takes the horizon
+ * of every member's frontier, never later than GC_LAG_MS behind wall time: a hub joining right
+ * now (the group not yet told of it) stamps its writes at about now.
+ */
+export function groupHorizon(membership: Membership, replica: Replica, ready: boolean, maxAgeMs: number, now: number, log: Logger): Stamp | undefined {
+  for (const [origin, seq] of membership.lost(replica.frontier(), ready, maxAgeMs, now)) {
+    if (replica.forgetLost(origin, seq)) log('op %s#%d was lost with its hub: nobody alive holds it; moving past it', origin, seq);
+  }
+  const horizon = membership.horizon(replica.frontier(), ready, maxAgeMs, now);
+  if (horizon === undefined) return undefined;
+  const lag: Stamp = { wall: now - GC_LAG_MS, count: 0, node: CEILING_NODE };
+  return compareStamps(horizon, lag) < 0 ? horizon : lag;
 }

@@ -19,7 +19,7 @@
 import { EventEmitter } from 'node:events';
 import { ProtocolError, type PeerError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { CEILING_NODE, compareStamps, type NodeId, type Stamp } from '../core/clock.js';
+import type { NodeId, Stamp } from '../core/clock.js';
 import type { Op } from '../core/op.js';
 import type { Replica } from '../core/replica.js';
 import type { Link } from '../links/link.js';
@@ -28,7 +28,7 @@ import type { GroupMessage, VectorMessage, WirePeerFrame } from '../wire/peer.js
 import type { MeshClock } from './clock.js';
 import { peerFailure, Rejections, type LinkContext } from './failures.js';
 import type { PeerInfo } from './handshake.js';
-import { GC_LAG_MS, Membership } from './membership.js';
+import { groupHorizon, Membership } from './membership.js';
 import { Receiver } from './receiver.js';
 import { Sender } from './sender.js';
 import { PeerSession, type Direction, type SessionContext, type SessionHost, type StreamRole } from './session.js';
@@ -236,15 +236,7 @@ export class PeerProtocol extends EventEmitter<ProtocolEvents> implements Sessio
    * stamps its writes at about now.
    */
   horizon(ready: boolean): Stamp | undefined {
-    const now = this.clock.now();
-    const maxAge = 3 * this.settings.antiEntropyMs + 1000;
-    for (const [origin, seq] of this.#membership.lost(this.replica.frontier(), ready, maxAge, now)) {
-      if (this.replica.forgetLost(origin, seq)) this.log('op %s#%d was lost with its hub: nobody alive holds it; moving past it', origin, seq);
-    }
-    const horizon = this.#membership.horizon(this.replica.frontier(), ready, maxAge, now);
-    if (horizon === undefined) return undefined;
-    const lag: Stamp = { wall: now - GC_LAG_MS, count: 0, node: CEILING_NODE };
-    return compareStamps(horizon, lag) < 0 ? horizon : lag;
+    return groupHorizon(this.#membership, this.replica, ready, 3 * this.settings.antiEntropyMs + 1000, this.clock.now(), this.log);
   }
 
   /**

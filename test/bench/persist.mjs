@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Collective } from '../../dist/esm/index.js';
 import { encodeRecord } from '../../dist/esm/hub/persist/records.js';
-import { runsOf } from '../../dist/esm/hub/persist/journal.js';
+import { encodeRuns } from '../../dist/esm/core/codec.js';
 import { runOnce } from './cluster.mjs';
 import { median, table } from './harness.mjs';
 
@@ -71,7 +71,7 @@ async function rawRate(withSets = false) {
   const fd = openSync(join(dir, 'raw'), 'w');
   const hub = withSets ? await Collective.start({}) : undefined;
   const ops = Array.from({ length: BATCH }, (_, i) => ({ kind: 'set', path: ['users', `u${i}`], value: value(i), seq: i + 1, stamp: { wall: Date.now(), count: i, node: 'benchhub0001' } }));
-  const record = encodeRecord({ o: runsOf(ops) });
+  const record = encodeRecord({ o: encodeRuns(ops) });
   let done = 0;
   const started = performance.now();
   while (performance.now() - started < ROUND_MS) {

@@ -1,6 +1,6 @@
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeRun } from '../../core/codec.js';
+import { encodeRuns } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
 import { PersistError } from '../../errors.js';
 import { logName, ioError, syncDirectory, writeAll } from './directory.js';
@@ -117,7 +117,7 @@ export class Journal {
     const ops = this.#pending;
     if (ops.length === 0 || this.#failed !== undefined) return;
     this.#pending = [];
-    this.#append(this.#encoder.encode({ o: runsOf(ops) }));
+    this.#append(this.#encoder.encode({ o: encodeRuns(ops) }));
     const wait = this.#turnWait;
     this.#turnWait = undefined;
     if (wait !== undefined) {
@@ -263,18 +263,4 @@ function newWaitRejected(error: Error): Promise<void> {
   const wait = newWait(0);
   wait.reject(error);
   return wait.promise;
-}
-
-/** A batch of ops as runs (core/codec.ts): each run one origin's ops with consecutive seqs. */
-export function runsOf(ops: readonly Op[]): unknown[][] {
-  const runs: unknown[][] = [];
-  let start = 0;
-  for (let i = 1; i <= ops.length; i++) {
-    const previous = ops[i - 1]!;
-    const op = ops[i];
-    if (op !== undefined && op.stamp.node === previous.stamp.node && op.seq === previous.seq + 1) continue;
-    runs.push(encodeRun(ops.slice(start, i)));
-    start = i;
-  }
-  return runs;
 }

@@ -1,0 +1,46 @@
+import type { Replica } from '../../core/replica.js';
+import { DEFAULTS } from '../../defaults.js';
+import type { Logger } from '../../log.js';
+import { systemClock } from '../clock.js';
+import { NodeRedisStore } from './node-redis.js';
+import { RedisTier } from './tier.js';
+
+/** What a hub gives its Redis tier: the `redis` option checked, and the limits of what it reads. */
+export interface RedisConnectSettings {
+  readonly url: string;
+  readonly group: string;
+  readonly name: string | undefined;
+  readonly client: Record<string, unknown>;
+  readonly announceMs: number;
+  readonly snapshotMs: number;
+  readonly maxQueuedOps: number;
+  readonly maxDepth: number;
+  readonly maxValueBytes: number;
+  readonly maxEntryBytes: number;
+  /** A clean close leaves the group for good (a hub without `persist`). */
+  readonly leaves: boolean;
+}
+
+/**
+ * The Redis tier of a hub on node-redis and the system clock: loads the `redis` package
+ * (ERR_COLLECTIVE_REDIS_MISSING without it) and starts connecting; the tier is returned at
+ * once, before Redis answers.
+ */
+export async function connectRedisTier(replica: Replica, settings: RedisConnectSettings, log: Logger): Promise<RedisTier> {
+  const store = await NodeRedisStore.open({ ...settings.client, url: settings.url }, log);
+  return new RedisTier(
+    replica,
+    store,
+    {
+      group: settings.group,
+      name: settings.name,
+      announceMs: settings.announceMs,
+      snapshotMs: settings.snapshotMs,
+      maxQueuedOps: settings.maxQueuedOps,
+      leaves: settings.leaves,
+      limits: { maxDepth: settings.maxDepth, maxValueBytes: settings.maxValueBytes, maxEntryBytes: settings.maxEntryBytes, maxSnapshotBytes: DEFAULTS.redisMaxSnapshotBytes },
+    },
+    systemClock,
+    log,
+  );
+}

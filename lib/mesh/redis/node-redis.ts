@@ -1,0 +1,168 @@
+import { CollectiveError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { GroupStore, RawEntry } from './store.js';
+
+// The part of a node-redis client this store uses: written here, so that collective's types
+// never name the optional `redis` package (a user without it still compiles).
+interface Client {
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  sendCommand(args: string[]): Promise<unknown>;
+  duplicate(): Client;
+  on(event: 'error' | 'ready' | 'end', listener: (error?: Error) => void): unknown;
+  destroy(): void;
+}
+
+/** The options a hub gives node-redis: `RedisOptions.client`, with its `url`. */
+export type ClientOptions = Record<string, unknown>;
+
+// Stores a snapshot only if its vector covers the one stored: an unreadable stored vector (not
+// written by collective) is overwritten.
+const PUT_SNAPSHOT = `
+local stored = redis.call('GET', KEYS[2])
+if stored then
+  local ok, old = pcall(cjson.decode, stored)
+  local new = cjson.decode(ARGV[2])
+  if ok and type(old) == 'table' then
+    for origin, seq in pairs(old) do
+      if type(seq) == 'number' and (tonumber(new[origin]) or 0) < seq then return 0 end
+    end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2])
+return 1
+`;
+
+/**
+ * Loads the optional `redis` package, or says exactly what to install: it is a peer
+ * dependency only hubs linked through Redis need.
+ */
+export async function loadRedis(): Promise<{ createClient(options: ClientOptions): Client }> {
+  try {
+    return (await import('redis')) as unknown as { createClient(options: ClientOptions): Client };
+  } catch (error) {
+    throw new CollectiveError('ERR_COLLECTIVE_REDIS_MISSING', 'The `redis` option needs the official Redis client: npm install redis', { cause: error });
+  }
+}
+
+/**
+ * The group store on node-redis: one connection for commands, and one for the blocking reads
+ * (a blocked `XREAD` holds its connection). Both reconnect on their own (node-redis's
+ * strategy); while down, the tier issues nothing but its pending read.
+ */
+export class NodeRedisStore implements GroupStore {
+  readonly #commands: Client;
+  readonly #reader: Client;
+  readonly #onReady: (() => void)[] = [];
+
+  private constructor(commands: Client, reader: Client) {
+    this.#commands = commands;
+    this.#reader = reader;
+  }
+
+  /** Starts connecting (it does not wait: the hub serves its machine meanwhile). */
+  static async open(options: ClientOptions, log: Logger): Promise<NodeRedisStore> {
+    const { createClient } = await loadRedis();
+    // RESP2: replies as plain arrays, whatever the client's default protocol.
+    const commands = createClient({ ...options, RESP: 2 });
+    const reader = commands.duplicate();
+    const store = new NodeRedisStore(commands, reader);
+    for (const [client, role] of [
+      [commands, 'commands'],
+      [reader, 'reads'],
+    ] as const) {
+      // Reconnects are the client's; an error with no listener would crash the process.
+      client.on('error', (error) => log('redis (%s): %s', role, error?.message));
+    }
+    commands.on('ready', () => {
+      for (const listener of store.#onReady) listener();
+    });
+    // A first connection that fails is retried by the client; its errors come as events.
+    commands.connect().catch(() => undefined);
+    reader.connect().catch(() => undefined);
+    return store;
+  }
+
+  get ready(): boolean {
+    return this.#commands.isReady;
+  }
+
+  onReady(listener: () => void): void {
+    this.#onReady.push(listener);
+  }
+
+  async append(key: string, id: string, fields: readonly string[]): Promise<boolean> {
+    try {
+      await this.#commands.sendCommand(['XADD', key, id, ...fields]);
+      return true;
+    } catch (error) {
+      if (/equal or smaller/.test((error as Error).message)) return false;
+      throw error;
+    }
+  }
+
+  async read(cursors: readonly (readonly [string, string])[], count: number, blockMs: number): Promise<Map<string, RawEntry[]>> {
+    const reply = await this.#reader.sendCommand(['XREAD', 'COUNT', String(count), 'BLOCK', String(blockMs), 'STREAMS', ...cursors.map(([key]) => key), ...cursors.map(([, after]) => after)]);
+    const streams = new Map<string, RawEntry[]>();
+    if (!Array.isArray(reply)) return streams;
+    for (const stream of reply) {
+      if (!Array.isArray(stream) || typeof stream[0] !== 'string') continue;
+      streams.set(stream[0], entriesOf(stream[1]));
+    }
+    return streams;
+  }
+
+  async range(key: string, after: string, count: number): Promise<RawEntry[]> {
+    return entriesOf(await this.#commands.sendCommand(['XRANGE', key, `(${after}`, '+', 'COUNT', String(count)]));
+  }
+
+  async top(key: string): Promise<string | undefined> {
+    return entriesOf(await this.#commands.sendCommand(['XREVRANGE', key, '+', '-', 'COUNT', '1']))[0]?.id;
+  }
+
+  async trim(key: string, minId: string): Promise<void> {
+    await this.#commands.sendCommand(['XTRIM', key, 'MINID', minId]);
+  }
+
+  async announce(key: string, field: string, text: string): Promise<void> {
+    await this.#commands.sendCommand(['HSET', key, field, text]);
+  }
+
+  async announcements(key: string, most: number): Promise<Map<string, string> | 'too many'> {
+    const length = Number(await this.#commands.sendCommand(['HLEN', key]));
+    if (length > most) return 'too many';
+    const flat = await this.#commands.sendCommand(['HGETALL', key]);
+    const fields = new Map<string, string>();
+    if (!Array.isArray(flat)) return fields;
+    for (let i = 0; i + 1 < flat.length; i += 2) if (typeof flat[i] === 'string' && typeof flat[i + 1] === 'string') fields.set(flat[i], flat[i + 1]);
+    return fields;
+  }
+
+  async get(key: string, most: number): Promise<string | undefined | 'too large'> {
+    const length = Number(await this.#commands.sendCommand(['STRLEN', key]));
+    if (length > most) return 'too large';
+    const value = await this.#commands.sendCommand(['GET', key]);
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  async putSnapshot(snapshotKey: string, vectorKey: string, snapshot: string, vector: string): Promise<boolean> {
+    return Number(await this.#commands.sendCommand(['EVAL', PUT_SNAPSHOT, '2', snapshotKey, vectorKey, snapshot, vector])) === 1;
+  }
+
+  async close(): Promise<void> {
+    this.#commands.destroy();
+    this.#reader.destroy();
+  }
+}
+
+// A stream reply's entries ([[id, [field, value, ...]], ...]); anything else is left out.
+function entriesOf(reply: unknown): RawEntry[] {
+  if (!Array.isArray(reply)) return [];
+  const entries: RawEntry[] = [];
+  for (const entry of reply) {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || !Array.isArray(entry[1])) continue;
+    entries.push({ id: entry[0], fields: (entry[1] as unknown[]).map((field) => (typeof field === 'string' ? field : '')) });
+  }
+  return entries;
+}

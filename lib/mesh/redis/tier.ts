@@ -1,0 +1,478 @@
+/**
+ * Hubs linked through Redis Streams instead of the TCP mesh (the `redis` option).
+ *
+ * A log fits this better than a link: each hub appends its own ops to a stream of its own
+ * (mesh/redis/own-stream.ts) and reads every other hub's from where its version vector stands
+ * (mesh/redis/reader.ts), so a write costs one append however many hubs there are, and a hub
+ * that was away reads on from its position instead of asking each peer for a delta. So the
+ * pairwise parts of the peer protocol (handshakes, vector exchanges, deltas) have no use here;
+ * what carries over is the rest: the same ops, stamps, runs and version vectors, and the same
+ * group membership and GC horizon (mesh/membership.ts), fed by announcements in a hash instead
+ * of frontier frames. A snapshot in Redis bootstraps newcomers, and streams are trimmed only
+ * below what it covers and every member has read (wire/redis.ts has the keys).
+ */
+import { EventEmitter } from 'node:events';
+import type { NodeId, Stamp } from '../../core/clock.js';
+import type { DecodeLimits } from '../../core/codec.js';
+import type { Op } from '../../core/op.js';
+import { Replica } from '../../core/replica.js';
+import type { ReplicaSnapshot } from '../../core/replica-types.js';
+import { CollectiveError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { newIncarnation } from '../../wire/auth.js';
+import { MAX_GROUP_IDS } from '../../wire/peer.js';
+import { decodeAnnouncement, encodeAnnouncement, entryId, groupKeys, seqsOf, type Announcement, type GroupKeys } from '../../wire/redis.js';
+import type { MeshClock } from '../clock.js';
+import { groupHorizon, Membership } from '../membership.js';
+import { OwnStream } from './own-stream.js';
+import { StreamReader } from './reader.js';
+import type { GroupStore } from './store.js';
+
+/** The settings of a hub's Redis tier, every one given (see DEFAULTS). */
+export interface RedisTierSettings {
+  readonly group: string;
+  /** The name this hub runs under (one live hub per name); a hub under it before is gone for good. */
+  readonly name: string | undefined;
+  /** How often the hub announces its frontier and reads the others'. */
+  readonly announceMs: number;
+  /** How often the leader (the lowest live id) writes a snapshot, when something changed. */
+  readonly snapshotMs: number;
+  /** Own ops kept in memory for a second append (see OwnStream). */
+  readonly maxQueuedOps: number;
+  /** A clean close leaves the group for good (a hub without `persist`: its id never comes back). */
+  readonly leaves: boolean;
+  readonly limits: DecodeLimits & { maxEntryBytes: number; maxSnapshotBytes: number };
+}
+
+/** Events of the Redis tier. */
+export interface RedisTierEvents {
+  /** A hub of the group announced itself (first, or again after being silent). */
+  'peer:up': [id: string, address: string];
+  /** A hub of the group has been silent past the heartbeat, or left. */
+  'peer:down': [id: string, address: string];
+}
+
+/** One hub of the group as `stats().redis` shows it. */
+export interface RedisHubStats {
+  id: string;
+  name: string | undefined;
+  /** Milliseconds since its last announcement, by this hub's clock. */
+  silentMs: number;
+  /** It closed for good. */
+  left: boolean;
+  /** This hub's writes it has not read yet (from its announcement). */
+  behind: number;
+}
+
+/** Counters of a hub's Redis tier. */
+export interface RedisStats {
+  group: string;
+  name: string | undefined;
+  connected: boolean;
+  hubs: RedisHubStats[];
+  /** Own ops not yet known to be in this hub's stream (queued while Redis is away). */
+  queuedOps: number;
+  entriesAppended: number;
+  entriesRead: number;
+  opsRead: number;
+  /** Entries, announcements and snapshots refused as malformed, never applied. */
+  rejected: { entries: number; announcements: number; snapshots: number };
+  snapshotsWritten: number;
+  /** Snapshots adopted (at start, and to fill a gap). */
+  bootstraps: number;
+  /** Streams found with a gap at this hub's position (filled by a snapshot, never skipped). */
+  gaps: number;
+  /** Commands that failed (Redis away). */
+  errors: number;
+}
+
+/** The Redis tier of one hub. */
+export class RedisTier extends EventEmitter<RedisTierEvents> {
+  readonly #replica: Replica;
+  readonly #store: GroupStore;
+  readonly #settings: RedisTierSettings;
+  readonly #clock: MeshClock;
+  readonly #log: Logger;
+  readonly #keys: GroupKeys;
+  readonly #membership: Membership;
+  readonly #own: OwnStream;
+  readonly #reader: StreamReader;
+  readonly #incarnation = newIncarnation();
+  readonly #startedAt: number;
+  // Per hub heard of: its latest announcement, and when (by this hub's clock) it last changed.
+  readonly #heard = new Map<NodeId, { announcement: Announcement; changedAt: number; up: boolean }>();
+  #stopTimer: (() => void) | undefined;
+  #round: Promise<void> | undefined;
+  #bootstrapped = false;
+  #lastSnapshotAt = 0;
+  #lastSnapshotVector = '';
+  #gapSince: number | undefined;
+  // Per origin behind what it says it holds: this hub's position, and rounds it has not moved.
+  readonly #stuck = new Map<NodeId, { position: number; rounds: number }>();
+  #closed = false;
+  #fatal: CollectiveError | undefined;
+  readonly #firstRound: Promise<void>;
+  #firstRoundDone!: () => void;
+  readonly #rejected = { entries: 0, announcements: 0, snapshots: 0 };
+  #snapshotsWritten = 0;
+  #bootstraps = 0;
+  #gaps = 0;
+  #errors = 0;
+
+  constructor(replica: Replica, store: GroupStore, settings: RedisTierSettings, clock: MeshClock, log: Logger) {
+    super();
+    this.#replica = replica;
+    this.#store = store;
+    this.#settings = settings;
+    this.#clock = clock;
+    this.#log = log;
+    this.#keys = groupKeys(settings.group);
+    this.#membership = new Membership(replica.id);
+    this.#startedAt = clock.now();
+    this.#own = new OwnStream(replica, store, this.#keys.stream(replica.id), settings, log);
+    this.#reader = new StreamReader(replica, store, this.#keys, { blockMs: Math.max(settings.announceMs, 250), limits: settings.limits }, clock, {
+      gap: (origin, from) => {
+        this.#gaps++;
+        this.#log('the stream of %s starts at %d, past this hub at %d: waiting for a snapshot that covers it', origin, from, replica.vector()[origin]?.seq ?? 0);
+        this.#gapSince ??= clock.now();
+      },
+      refused: (origin, id, reason) => {
+        this.#rejected.entries++;
+        this.#log('refused entry %s of the stream of %s: %s', id, origin, reason);
+      },
+    }, log);
+    this.#firstRound = new Promise((resolve) => (this.#firstRoundDone = resolve));
+    store.onReady(() => this.#kick());
+  }
+
+  /** The ids this hub's persisted state was kept under before its current one: retired. */
+  predecessors(ids: readonly NodeId[]): void {
+    this.#membership.predecessors(ids);
+  }
+
+  /**
+   * Starts announcing and reading. When Redis answers now, it first checks that no other live
+   * hub runs under this hub's name (rejecting with ERR_COLLECTIVE_REDIS_NAME_IN_USE), and adopts
+   * the group's snapshot; when it does not, the hub serves its machine and catches up later.
+   */
+  async start(): Promise<void> {
+    this.#stopTimer = this.#clock.every(this.#settings.announceMs, () => this.#kick());
+    this.#reader.start();
+    if (this.#store.ready) await this.#kick();
+    if (this.#fatal !== undefined) throw this.#fatal;
+  }
+
+  /** Resolves once a first round with Redis is done (the seed's constructor callback waits for it). */
+  firstRound(): Promise<void> {
+    return this.#firstRound;
+  }
+
+  // One round at a time: announcements, snapshot, trims.
+  #kick(): Promise<void> {
+    if (this.#closed || this.#fatal !== undefined || !this.#store.ready) return Promise.resolve();
+    this.#round ??= this.#roundOnce().finally(() => (this.#round = undefined));
+    return this.#round;
+  }
+
+  async #roundOnce(): Promise<void> {
+    try {
+      const hashed = await this.#store.announcements(this.#keys.hubs, MAX_GROUP_IDS);
+      if (!this.#bootstrapped) {
+        this.#checkName(hashed);
+        await this.#bootstrap();
+        this.#bootstrapped = true;
+      }
+      if (this.#own.appended === undefined) await this.#own.resume();
+      this.#heardAll(hashed);
+      await this.#announce(false);
+      await this.#probeStuck();
+      if (this.#reader.paused.size > 0) await this.#fillGaps();
+      if (this.#leader()) await this.#snapshotAndTrim();
+      this.#firstRoundDone();
+    } catch (error) {
+      if (error instanceof CollectiveError && error.code === 'ERR_COLLECTIVE_REDIS_NAME_IN_USE') {
+        // This hub must not take part: it stops here, and start() says why.
+        this.#fatal = error;
+        this.#stopTimer?.();
+        this.#reader.close();
+        this.#log('%s', error.message);
+        return;
+      }
+      this.#errors++;
+      this.#log('a round with Redis failed: %s', (error as Error).message);
+    }
+  }
+
+  #checkName(hashed: Map<string, string> | 'too many'): void {
+    const name = this.#settings.name;
+    if (name === undefined || hashed === 'too many') return;
+    for (const [field, text] of hashed) {
+      if (field === this.#replica.id) continue;
+      let announcement: Announcement;
+      try {
+        announcement = decodeAnnouncement(field, text, this.#settings.limits.maxEntryBytes);
+      } catch {
+        continue;
+      }
+      if (announcement.name !== name || announcement.left === true) continue;
+      // Its clock and this one agree within the skew the group allows; a hub announcing within
+      // three rounds is alive.
+      if (Math.abs(this.#clock.now() - announcement.at) < 3 * this.#settings.announceMs + 1000) {
+        throw new CollectiveError('ERR_COLLECTIVE_REDIS_NAME_IN_USE', `Hub ${announcement.id} of group ${this.#settings.group} runs under the name ${name}: give each hub its own redis.name`);
+      }
+    }
+    this.#membership.livesAt(this.#replica.id, name);
+  }
+
+  // Adopts the group's snapshot, if there is one and it holds anything this hub lacks.
+  async #bootstrap(): Promise<boolean> {
+    const text = await this.#store.get(this.#keys.snapshot, this.#settings.limits.maxSnapshotBytes);
+    if (text === undefined) return false;
+    if (text === 'too large') {
+      this.#refusedSnapshot(`over the limit of ${this.#settings.limits.maxSnapshotBytes} bytes`);
+      return false;
+    }
+    let snapshot: ReplicaSnapshot;
+    try {
+      snapshot = JSON.parse(text) as ReplicaSnapshot;
+      // Checked whole before anything of it is used.
+      const incoming = Replica.fromSnapshot(snapshot, { ...this.#settings.limits });
+      const mine = this.#replica.vector();
+      const adds = Object.entries(incoming.vector()).some(([origin, entry]) => entry.seq > (mine[origin]?.seq ?? 0));
+      if (!adds) return false;
+      this.#replica.adoptSnapshot(snapshot);
+    } catch (error) {
+      this.#refusedSnapshot((error as Error).message);
+      return false;
+    }
+    this.#bootstraps++;
+    this.#reader.rewind();
+    this.#log('adopted the group snapshot');
+    return true;
+  }
+
+  #refusedSnapshot(reason: string): void {
+    this.#rejected.snapshots++;
+    this.#log('refused the group snapshot: %s', reason);
+  }
+
+  #heardAll(hashed: Map<string, string> | 'too many'): void {
+    if (hashed === 'too many') {
+      this.#rejected.announcements++;
+      this.#log('the group hash holds more than %d hubs: refused', MAX_GROUP_IDS);
+      return;
+    }
+    const now = this.#clock.now();
+    const maxAge = this.#maxAgeMs;
+    for (const [field, text] of hashed) {
+      if (field === this.#replica.id) continue;
+      let announcement: Announcement;
+      try {
+        announcement = decodeAnnouncement(field, text, this.#settings.limits.maxEntryBytes);
+      } catch (error) {
+        this.#rejected.announcements++;
+        this.#log('refused the announcement under %s: %s', field.slice(0, 40), (error as Error).message);
+        continue;
+      }
+      this.#heardOne(announcement, now);
+    }
+    for (const [id, heard] of this.#heard) {
+      if (heard.up && (heard.announcement.left === true || now - heard.changedAt > maxAge)) {
+        heard.up = false;
+        this.emit('peer:down', id, 'redis');
+      }
+    }
+  }
+
+  #heardOne(announcement: Announcement, now: number): void {
+    const { id } = announcement;
+    this.#reader.add(id);
+    const before = this.#heard.get(id);
+    if (before !== undefined && before.announcement.at === announcement.at && before.announcement.incarnation === announcement.incarnation) return;
+    const heard = { announcement, changedAt: now, up: before?.up ?? false };
+    this.#heard.set(id, heard);
+    if (announcement.left === true) {
+      // Gone for good: its stream is read to the end, and GC counts it no more.
+      this.#membership.replaced(id, this.#replica.id);
+      return;
+    }
+    if (announcement.name !== undefined && announcement.name === this.#settings.name && announcement.at < this.#startedAt) {
+      // An earlier life of this hub's name, restarted without its state.
+      this.#membership.replaced(id, this.#replica.id);
+      return;
+    }
+    this.#membership.join(id);
+    if (announcement.name !== undefined) this.#membership.livesAt(id, announcement.name);
+    this.#membership.heard(id, announcement.message, now);
+    const { folded, clock } = announcement.message;
+    if (folded !== undefined && this.#replica.heardFold(folded, announcement.message.vector)) this.#log('%s folded at %d.%d', id, folded.wall, folded.count);
+    this.#replica.observe(clock);
+    // It holds more of a stream than this hub took, and this hub's cursor ran ahead: read again.
+    for (const origin of this.#reader.origins) {
+      if ((announcement.message.vector[origin]?.seq ?? 0) > (this.#replica.vector()[origin]?.seq ?? 0) && this.#reader.ahead(origin)) this.#reader.rewind(origin);
+    }
+    if (!heard.up) {
+      heard.up = true;
+      this.emit('peer:up', id, 'redis');
+    }
+    const seen = this.#membership.seenBy(id, this.#replica.id);
+    if (seen !== undefined) this.#own.seenByAll(this.#seenByAll());
+  }
+
+  // The highest own seq every member has read (the own stream keeps what is above it).
+  #seenByAll(): number {
+    let least = this.#replica.vector()[this.#replica.id]?.seq ?? 0;
+    for (const [id, heard] of this.#heard) {
+      if (heard.announcement.left === true) continue;
+      const seen = this.#membership.seenBy(id, this.#replica.id);
+      if (seen === undefined) return 0;
+      least = Math.min(least, seen);
+    }
+    return least;
+  }
+
+  async #announce(left: boolean): Promise<void> {
+    const message = this.#membership.message(this.#replica);
+    const name = this.#settings.name;
+    const places = name === undefined ? message.places : [...(message.places ?? []), [this.#replica.id, name] as const];
+    const announcement: Announcement = { id: this.#replica.id, incarnation: this.#incarnation, at: this.#clock.now(), name, left, message: { ...message, places } };
+    await this.#store.announce(this.#keys.hubs, this.#replica.id, encodeAnnouncement(announcement));
+  }
+
+  // Streams whose origin holds more than this hub took, with no progress for three rounds.
+  async #probeStuck(): Promise<void> {
+    const vector = this.#replica.vector();
+    for (const origin of this.#reader.origins) {
+      const position = vector[origin]?.seq ?? 0;
+      const says = this.#heard.get(origin)?.announcement.message.vector[origin]?.seq ?? 0;
+      const stuck = this.#stuck.get(origin);
+      if (says <= position) {
+        this.#stuck.delete(origin);
+        continue;
+      }
+      if (stuck === undefined || stuck.position !== position) {
+        this.#stuck.set(origin, { position, rounds: 1 });
+        continue;
+      }
+      if (++stuck.rounds < 3) continue;
+      this.#stuck.delete(origin);
+      await this.#reader.probe(origin);
+    }
+  }
+
+  // A stream paused at a gap: a newer snapshot may cover it (tried at most once a second).
+  async #fillGaps(): Promise<void> {
+    const now = this.#clock.now();
+    if (this.#gapSince !== undefined && now - this.#gapSince < 1000 && this.#bootstraps > 0) return;
+    this.#gapSince = now;
+    if (await this.#bootstrap()) this.#gapSince = undefined;
+  }
+
+  // The leader is the lowest id among the live hubs: it writes the snapshot and trims.
+  #leader(): boolean {
+    const now = this.#clock.now();
+    for (const [id, heard] of this.#heard) {
+      if (heard.announcement.left !== true && now - heard.changedAt <= this.#maxAgeMs && id < this.#replica.id) return false;
+    }
+    return true;
+  }
+
+  async #snapshotAndTrim(): Promise<void> {
+    const now = this.#clock.now();
+    const vector = JSON.stringify(seqsOf(this.#replica.vector()));
+    if (now - this.#lastSnapshotAt >= this.#settings.snapshotMs && vector !== this.#lastSnapshotVector && this.#reader.paused.size === 0) {
+      this.#lastSnapshotAt = now;
+      const written = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, JSON.stringify(this.#replica.snapshot()), vector);
+      if (written) {
+        this.#snapshotsWritten++;
+        this.#lastSnapshotVector = vector;
+      }
+    }
+    await this.#trim();
+  }
+
+  // Trims each stream below what the stored snapshot covers and every member has read: a
+  // newcomer starts from the snapshot, and nobody needs an entry below both.
+  async #trim(): Promise<void> {
+    if (this.#lastSnapshotVector === '') return;
+    if (this.horizon() === undefined) return; // some member's frontier is missing or stale
+    const covered = JSON.parse(this.#lastSnapshotVector) as Record<string, number>;
+    for (const origin of [this.#replica.id, ...this.#reader.origins]) {
+      let below = covered[origin] ?? 0;
+      for (const [id, heard] of this.#heard) {
+        if (heard.announcement.left === true) continue;
+        below = Math.min(below, this.#membership.seenBy(id, origin) ?? 0);
+      }
+      if (below > 0) await this.#store.trim(this.#keys.stream(origin), entryId(below + 1));
+    }
+  }
+
+  get #maxAgeMs(): number {
+    return 3 * this.#settings.announceMs + 1000;
+  }
+
+  /** Streams an op this hub stamped (appended at the end of the turn). */
+  localOp(op: Op): void {
+    this.#own.record(op);
+  }
+
+  /** The GC horizon this hub may fold at now, or undefined (see groupHorizon). */
+  horizon(): Stamp | undefined {
+    const ready = this.#bootstrapped && this.#reader.paused.size === 0;
+    return groupHorizon(this.#membership, this.#replica, ready, this.#maxAgeMs, this.#clock.now(), this.#log);
+  }
+
+  /** How many other hubs GC counts as members of the group. */
+  get members(): number {
+    return this.#membership.counts.members;
+  }
+
+  /** The hubs of the group heard of. */
+  hubs(): RedisHubStats[] {
+    const now = this.#clock.now();
+    const own = this.#replica.vector()[this.#replica.id]?.seq ?? 0;
+    return [...this.#heard.values()].map(({ announcement, changedAt }) => ({
+      id: announcement.id,
+      name: announcement.name,
+      silentMs: now - changedAt,
+      left: announcement.left === true,
+      behind: Math.max(0, own - (announcement.message.vector[this.#replica.id]?.seq ?? 0)),
+    }));
+  }
+
+  stats(): RedisStats {
+    return {
+      group: this.#settings.group,
+      name: this.#settings.name,
+      connected: this.#store.ready,
+      hubs: this.hubs(),
+      queuedOps: this.#own.queued,
+      entriesAppended: this.#own.entries,
+      entriesRead: this.#reader.entries,
+      opsRead: this.#reader.ops,
+      rejected: { ...this.#rejected },
+      snapshotsWritten: this.#snapshotsWritten,
+      bootstraps: this.#bootstraps,
+      gaps: this.#gaps,
+      errors: this.#errors + this.#own.failures,
+    };
+  }
+
+  /** Appends what is left and, for a hub that leaves for good, says so; then disconnects. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#stopTimer?.();
+    await this.#round;
+    this.#closed = true;
+    this.#reader.close();
+    try {
+      if (this.#store.ready) {
+        await this.#own.close();
+        await this.#announce(this.#settings.leaves && this.#own.queued === 0);
+      }
+    } catch (error) {
+      this.#log('could not say goodbye to Redis: %s', (error as Error).message);
+    }
+    await this.#store.close();
+  }
+}
