@@ -306,6 +306,18 @@ export class Replica {
     return { kind: 'ops', ops, vector: this.vector(), clock: this.#clock.peek() };
   }
 
+  /**
+   * This replica's own ops held past `seq` (not overwritten, not folded), in seq order, and the
+   * seq they follow: past `seq` where GC folded further (every member held those ops then).
+   */
+  ownOpsAfter(seq: number): { from: number; ops: Op[] } {
+    const from = Math.max(seq, this.#sequences.foldedSeq(this.id));
+    const ops: Op[] = [];
+    for (const op of this.#tree.ops()) if (op.stamp.node === this.id && op.seq > from) ops.push(op);
+    ops.sort((a, b) => a.seq - b.seq);
+    return { from, ops };
+  }
+
   /** Applies what another replica's `delta()` returned. */
   applyDelta(delta: Delta): void {
     if (delta.kind === 'snapshot') {

@@ -119,6 +119,11 @@ export class Sequences {
     if (seq > (this.#folded.get(origin) ?? 0)) this.#folded.set(origin, seq);
   }
 
+  /** The highest seq of `origin` GC folded away (0 if none). */
+  foldedSeq(origin: string): number {
+    return this.#folded.get(origin) ?? 0;
+  }
+
   /** GC folded at `horizon`. */
   foldedAt(horizon: Stamp): void {
     if (this.#foldedTo === undefined || isAfter(horizon, this.#foldedTo)) this.#foldedTo = horizon;

@@ -179,7 +179,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     const redis = settings.redis!;
     const tier = await connectRedisTier(
       this.#replica,
-      { ...redis, maxDepth: settings.maxDepth, maxValueBytes: settings.maxValueBytes, maxEntryBytes: settings.maxFrameBytes, leaves: settings.persist === undefined },
+      { ...redis, maxDepth: settings.maxDepth, maxValueBytes: settings.maxValueBytes, maxEntryBytes: settings.maxFrameBytes, leaves: settings.persist === undefined, startTimeoutMs: settings.handshakeTimeoutMs },
       logger('redis', this.id),
     );
     if (this.#closed) {

@@ -19,6 +19,8 @@ export interface RedisConnectSettings {
   readonly maxEntryBytes: number;
   /** A clean close leaves the group for good (a hub without `persist`). */
   readonly leaves: boolean;
+  /** How long starting waits for a first round with Redis. */
+  readonly startTimeoutMs: number;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function connectRedisTier(replica: Replica, settings: RedisConnectS
       snapshotMs: settings.snapshotMs,
       maxQueuedOps: settings.maxQueuedOps,
       leaves: settings.leaves,
+      startTimeoutMs: settings.startTimeoutMs,
       limits: { maxDepth: settings.maxDepth, maxValueBytes: settings.maxValueBytes, maxEntryBytes: settings.maxEntryBytes, maxSnapshotBytes: DEFAULTS.redisMaxSnapshotBytes },
     },
     systemClock,

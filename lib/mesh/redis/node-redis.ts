@@ -16,11 +16,11 @@ interface Client {
 /** The options a hub gives node-redis: `RedisOptions.client`, with its `url`. */
 export type ClientOptions = Record<string, unknown>;
 
-// Stores a snapshot only if its vector covers the one stored: an unreadable stored vector (not
-// written by collective) is overwritten.
+// Stores a snapshot only if its vector covers the one stored (unless forced: the one stored is
+// not what it claims); an unreadable stored vector (not written by collective) is overwritten.
 const PUT_SNAPSHOT = `
 local stored = redis.call('GET', KEYS[2])
-if stored then
+if stored and ARGV[3] ~= '1' then
   local ok, old = pcall(cjson.decode, stored)
   local new = cjson.decode(ARGV[2])
   if ok and type(old) == 'table' then
@@ -121,6 +121,25 @@ export class NodeRedisStore implements GroupStore {
     return entriesOf(await this.#commands.sendCommand(['XREVRANGE', key, '+', '-', 'COUNT', '1']))[0]?.id;
   }
 
+  async lastId(key: string): Promise<string | undefined> {
+    if (Number(await this.#commands.sendCommand(['EXISTS', key])) === 0) return undefined;
+    const info = await this.#commands.sendCommand(['XINFO', 'STREAM', key]);
+    if (!Array.isArray(info)) return undefined;
+    const at = info.indexOf('last-generated-id');
+    return at >= 0 && typeof info[at + 1] === 'string' ? (info[at + 1] as string) : undefined;
+  }
+
+  async remove(key: string, id: string): Promise<void> {
+    await this.#commands.sendCommand(['XDEL', key, id]);
+  }
+
+  async settle(key: string): Promise<void> {
+    // An explicit id at or below the last one ever added is refused, even once that entry is
+    // gone: the last id goes back to the top entry's (or 0-1 for a stream left empty).
+    const top = await this.top(key);
+    await this.#commands.sendCommand(['XSETID', key, top ?? '0-1']);
+  }
+
   async trim(key: string, minId: string): Promise<void> {
     await this.#commands.sendCommand(['XTRIM', key, 'MINID', minId]);
   }
@@ -146,8 +165,8 @@ export class NodeRedisStore implements GroupStore {
     return typeof value === 'string' ? value : undefined;
   }
 
-  async putSnapshot(snapshotKey: string, vectorKey: string, snapshot: string, vector: string): Promise<boolean> {
-    return Number(await this.#commands.sendCommand(['EVAL', PUT_SNAPSHOT, '2', snapshotKey, vectorKey, snapshot, vector])) === 1;
+  async putSnapshot(snapshotKey: string, vectorKey: string, snapshot: string, vector: string, force: boolean): Promise<boolean> {
+    return Number(await this.#commands.sendCommand(['EVAL', PUT_SNAPSHOT, '2', snapshotKey, vectorKey, snapshot, vector, force ? '1' : '0'])) === 1;
   }
 
   async close(): Promise<void> {

@@ -30,12 +30,17 @@ export class OwnStream {
   // The highest seq the stream holds, as far as this hub knows; undefined until checked.
   #appended: number | undefined;
   #appending = false;
+  // Bumped on each reconnection: an append that completes across one says nothing of where the
+  // stream stands now.
+  #epoch = 0;
   #scheduled = false;
   #closed = false;
   /** Entries appended, ops dropped from memory past the bound (rebuilt from the replica if needed), append failures. */
   entries = 0;
   rebuilt = 0;
   failures = 0;
+  /** Entries in this hub's stream that it did not write, removed. */
+  refused = 0;
 
   constructor(replica: Replica, store: GroupStore, key: string, settings: { maxQueuedOps: number; limits: DecodeLimits & { maxEntryBytes: number } }, log: Logger) {
     this.#replica = replica;
@@ -87,6 +92,15 @@ export class OwnStream {
     this.#keptFrom += drop;
   }
 
+  /**
+   * The connection came back: Redis may have restarted and lost the tail of the stream, so
+   * where it stands is checked again (resume) before anything more is appended.
+   */
+  reconnected(): void {
+    this.#appended = undefined;
+    this.#epoch++;
+  }
+
   /** Appends what is pending at the end of this turn. */
   schedule(): void {
     if (this.#scheduled || this.#closed) return;
@@ -99,31 +113,39 @@ export class OwnStream {
 
   /**
    * Connected (first, or again): checks where the stream stands. Above this hub's own seq are
-   * its ops from a life before whose disk lost them (they come back here); below what it
+   * its ops from a life before whose disk lost them (they come back here), or entries a
+   * stranger wrote (removed, with a reason: they would block this hub's appends); below what it
    * appended, Redis lost the tail (it is appended again).
    */
   async resume(): Promise<void> {
-    const top = await this.#store.top(this.#key);
-    let stands = top === undefined ? 0 : (seqOfEntryId(top) ?? 0);
-    if (stands > this.#ownSeq) stands = await this.#takeBack(stands);
+    const stands = await this.#takeBack();
     if (this.#appended !== undefined && stands < this.#appended) this.#log('the stream of %s stands at %d, not %d: Redis lost its tail; appending it again', this.#id, stands, this.#appended);
     this.#appended = stands;
     await this.flush();
   }
 
-  // Reads back the entries above the own seq (written by this hub before a restart whose disk
-  // had not kept them): returns where the stream stands after those it could take.
-  async #takeBack(top: number): Promise<number> {
+  // Reads the entries above the own seq: takes back this hub's own, removes anything else.
+  // Returns where the stream stands then.
+  async #takeBack(): Promise<number> {
     let after = this.#ownSeq;
     let taken = 0;
+    let removed = 0;
+    let cursor = entryId(after);
     for (;;) {
-      const entries = await this.#store.range(this.#key, entryId(after), 1000);
+      const entries = await this.#store.range(this.#key, cursor, 1000);
       if (entries.length === 0) break;
       for (const raw of entries) {
-        const entry = decodeEntry(this.#id, raw.id, raw.fields, this.#limits);
-        if (entry.from > this.#ownSeq) {
-          this.#log('own stream has a gap at %d: keeping %d', entry.from, this.#ownSeq);
-          return this.#ownSeq;
+        cursor = raw.id;
+        let entry;
+        try {
+          entry = decodeEntry(this.#id, raw.id, raw.fields, this.#limits);
+          if (entry.from > after) throw new TypeError(`an entry after ${entry.from}, past ${after}`);
+        } catch (error) {
+          this.refused++;
+          removed++;
+          this.#log('removed entry %s from the stream of %s: %s', raw.id, this.#id, (error as Error).message);
+          await this.#store.remove(this.#key, raw.id);
+          continue;
         }
         const receiver = this.#replica.receiveDelta(entry.stamp);
         receiver.apply(entry.ops);
@@ -132,8 +154,11 @@ export class OwnStream {
         after = entry.upTo;
       }
     }
+    if (removed > 0) await this.#store.settle(this.#key);
     if (taken > 0) this.#log('took back %d own ops from the stream, up to %d', taken, after);
-    return after;
+    // The last id added, not the top entry: entries every member read may be trimmed away.
+    const last = await this.#store.lastId(this.#key);
+    return last === undefined ? 0 : Math.min(seqOfEntryId(last) ?? 0, after);
   }
 
   /** Appends every own op the stream lacks, one entry after another (one in flight at a time). */
@@ -142,11 +167,14 @@ export class OwnStream {
     const own = this.#ownSeq;
     if (own <= this.#appended) return;
     this.#appending = true;
+    const epoch = this.#epoch;
     try {
       while (this.#appended !== undefined && this.#appended < this.#ownSeq && !this.#closed) {
         const from = this.#appended;
         const [upTo, fields] = this.#next(from);
-        if (!(await this.#store.append(this.#key, entryId(upTo), fields))) {
+        const added = await this.#store.append(this.#key, entryId(upTo), fields);
+        if (epoch !== this.#epoch) break;
+        if (!added) {
           // Something this hub did not write sits at or past upTo: where the stream stands is
           // checked again (resume) before anything more is appended.
           this.failures++;
@@ -159,7 +187,7 @@ export class OwnStream {
       }
     } catch (error) {
       this.failures++;
-      this.#log('could not append to the stream: %s (again once connected)', (error as Error).message);
+      this.#log('could not append to the stream: %s (again once connected)', (error as Error).message || (error as Error).name);
       // Where the stream stands is checked again before the next append (resume()).
       this.#appended = undefined;
     } finally {
@@ -177,16 +205,12 @@ export class OwnStream {
       return [last.seq, entryFields(from, { ...last.stamp, seq: last.seq }, [encodeRun(ops)], true)];
     }
     const latest = this.#replica.vector()[this.#id]!;
-    const ask: Record<string, { seq: number }> = {};
-    for (const [origin, entry] of Object.entries(this.#replica.vector())) ask[origin] = { seq: entry.seq };
-    ask[this.#id] = { seq: from };
-    const delta = this.#replica.delta(ask);
-    // Behind the fold (a snapshot): every member has the folded ops already.
-    const ops = delta.kind === 'ops' ? delta.ops.filter((op) => op.stamp.node === this.#id) : [];
-    ops.sort((a, b) => a.seq - b.seq);
+    // Folded ops are held by every member (GC waited for them all); a newcomer takes them from
+    // the snapshot.
+    const { from: after, ops } = this.#replica.ownOpsAfter(from);
     this.rebuilt++;
-    this.#log('rebuilt the entry of own ops %d to %d from the replica (%d not overwritten)', from + 1, latest.seq, ops.length);
-    return [latest.seq, entryFields(from, { ...latest.stamp, seq: latest.seq }, encodeRuns(ops), ops.length === latest.seq - from)];
+    this.#log('rebuilt the entry of own ops %d to %d from the replica (%d not overwritten)', after + 1, latest.seq, ops.length);
+    return [latest.seq, entryFields(after, { ...latest.stamp, seq: latest.seq }, encodeRuns(ops), ops.length === latest.seq - after)];
   }
 
   /** Appends what is left (if connected), then stops. */

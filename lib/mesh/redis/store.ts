@@ -27,6 +27,12 @@ export interface GroupStore {
   range(key: string, after: string, count: number): Promise<RawEntry[]>;
   /** The id of the stream's last entry, if it has one (`XREVRANGE ... COUNT 1`). */
   top(key: string): Promise<string | undefined>;
+  /** The last id ever added to the stream, even if trimmed since (`XINFO STREAM`); undefined without the stream. */
+  lastId(key: string): Promise<string | undefined>;
+  /** Removes one entry (`XDEL`). */
+  remove(key: string, id: string): Promise<void>;
+  /** Sets the stream's last id back to its top entry's (`XSETID`), after entries past it were removed. */
+  settle(key: string): Promise<void>;
   /** Removes the entries before `minId` (`XTRIM MINID`). */
   trim(key: string, minId: string): Promise<void>;
   /** Sets `field` of hash `key` (`HSET`). */
@@ -38,8 +44,9 @@ export interface GroupStore {
   /**
    * Stores a snapshot and its `{ origin: seq }` vector, atomically, only if that vector covers
    * the one stored (or none is, or the one stored is unreadable): snapshots never go back.
+   * `force` stores it anyway (what is stored was found not to be what it claims).
    */
-  putSnapshot(snapshotKey: string, vectorKey: string, snapshot: string, vector: string): Promise<boolean>;
+  putSnapshot(snapshotKey: string, vectorKey: string, snapshot: string, vector: string, force: boolean): Promise<boolean>;
   /** Closes the connections; commands in flight fail. */
   close(): Promise<void>;
 }

@@ -41,6 +41,8 @@ export interface RedisTierSettings {
   readonly maxQueuedOps: number;
   /** A clean close leaves the group for good (a hub without `persist`: its id never comes back). */
   readonly leaves: boolean;
+  /** How long start() waits for a first round with Redis. */
+  readonly startTimeoutMs: number;
   readonly limits: DecodeLimits & { maxEntryBytes: number; maxSnapshotBytes: number };
 }
 
@@ -109,6 +111,8 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   #gapSince: number | undefined;
   // Per origin behind what it says it holds: this hub's position, and rounds it has not moved.
   readonly #stuck = new Map<NodeId, { position: number; rounds: number }>();
+  // Hubs under this hub's name that announced lately, watched for a heartbeat before it takes the name.
+  readonly #nameWatch = new Map<NodeId, { at: number; since: number }>();
   #closed = false;
   #fatal: CollectiveError | undefined;
   readonly #firstRound: Promise<void>;
@@ -142,7 +146,10 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       },
     }, log);
     this.#firstRound = new Promise((resolve) => (this.#firstRoundDone = resolve));
-    store.onReady(() => this.#kick());
+    store.onReady(() => {
+      this.#own.reconnected();
+      void this.#kick();
+    });
   }
 
   /** The ids this hub's persisted state was kept under before its current one: retired. */
@@ -151,14 +158,17 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   }
 
   /**
-   * Starts announcing and reading. When Redis answers now, it first checks that no other live
-   * hub runs under this hub's name (rejecting with ERR_COLLECTIVE_REDIS_NAME_IN_USE), and adopts
-   * the group's snapshot; when it does not, the hub serves its machine and catches up later.
+   * Starts announcing and reading, and waits (up to `startTimeoutMs`) for a first round with
+   * Redis: it checks that no other live hub runs under this hub's name (rejecting with
+   * ERR_COLLECTIVE_REDIS_NAME_IN_USE) and adopts the group's snapshot. When Redis does not
+   * answer by then, the hub serves its machine and catches up later.
    */
   async start(): Promise<void> {
     this.#stopTimer = this.#clock.every(this.#settings.announceMs, () => this.#kick());
     this.#reader.start();
-    if (this.#store.ready) await this.#kick();
+    let cancel: (() => void) | undefined;
+    await Promise.race([this.#firstRound, new Promise<void>((resolve) => (cancel = this.#clock.after(this.#settings.startTimeoutMs, resolve)))]);
+    cancel?.();
     if (this.#fatal !== undefined) throw this.#fatal;
   }
 
@@ -178,11 +188,12 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     try {
       const hashed = await this.#store.announcements(this.#keys.hubs, MAX_GROUP_IDS);
       if (!this.#bootstrapped) {
-        this.#checkName(hashed);
+        if (!this.#nameFree(hashed)) return;
         await this.#bootstrap();
         this.#bootstrapped = true;
       }
       if (this.#own.appended === undefined) await this.#own.resume();
+      else await this.#own.flush();
       this.#heardAll(hashed);
       await this.#announce(false);
       await this.#probeStuck();
@@ -196,6 +207,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
         this.#stopTimer?.();
         this.#reader.close();
         this.#log('%s', error.message);
+        this.#firstRoundDone();
         return;
       }
       this.#errors++;
@@ -203,9 +215,15 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     }
   }
 
-  #checkName(hashed: Map<string, string> | 'too many'): void {
+  // Whether this hub may take its name now. Another hub under it that announced lately may be
+  // alive, or killed a moment ago: it is watched for a heartbeat (announceMs apart). One that
+  // announces again is alive (ERR_COLLECTIVE_REDIS_NAME_IN_USE); one silent past the heartbeat
+  // was an earlier life of the name.
+  #nameFree(hashed: Map<string, string> | 'too many'): boolean {
     const name = this.#settings.name;
-    if (name === undefined || hashed === 'too many') return;
+    if (name === undefined || hashed === 'too many') return true;
+    const now = this.#clock.now();
+    let free = true;
     for (const [field, text] of hashed) {
       if (field === this.#replica.id) continue;
       let announcement: Announcement;
@@ -214,14 +232,16 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       } catch {
         continue;
       }
-      if (announcement.name !== name || announcement.left === true) continue;
-      // Its clock and this one agree within the skew the group allows; a hub announcing within
-      // three rounds is alive.
-      if (Math.abs(this.#clock.now() - announcement.at) < 3 * this.#settings.announceMs + 1000) {
+      if (announcement.name !== name || announcement.left === true || now - announcement.at > this.#maxAgeMs) continue;
+      const watched = this.#nameWatch.get(announcement.id);
+      if (watched === undefined) this.#nameWatch.set(announcement.id, { at: announcement.at, since: now });
+      else if (watched.at !== announcement.at) {
         throw new CollectiveError('ERR_COLLECTIVE_REDIS_NAME_IN_USE', `Hub ${announcement.id} of group ${this.#settings.group} runs under the name ${name}: give each hub its own redis.name`);
-      }
+      } else if (now - watched.since > this.#maxAgeMs) continue;
+      free = false;
     }
-    this.#membership.livesAt(this.#replica.id, name);
+    if (free) this.#membership.livesAt(this.#replica.id, name);
+    return free;
   }
 
   // Adopts the group's snapshot, if there is one and it holds anything this hub lacks.
@@ -382,13 +402,32 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     const vector = JSON.stringify(seqsOf(this.#replica.vector()));
     if (now - this.#lastSnapshotAt >= this.#settings.snapshotMs && vector !== this.#lastSnapshotVector && this.#reader.paused.size === 0) {
       this.#lastSnapshotAt = now;
-      const written = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, JSON.stringify(this.#replica.snapshot()), vector);
+      const snapshot = JSON.stringify(this.#replica.snapshot());
+      let written = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, snapshot, vector, false);
+      // Refused: a snapshot ahead of this hub's is stored, or what is stored is not what its
+      // vector claims (written by something else): then it is replaced.
+      if (!written && !(await this.#storedSnapshotHolds())) written = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, snapshot, vector, true);
       if (written) {
         this.#snapshotsWritten++;
         this.#lastSnapshotVector = vector;
       }
     }
     await this.#trim();
+  }
+
+  // Whether the stored snapshot is one, and its stored vector is the snapshot's own.
+  async #storedSnapshotHolds(): Promise<boolean> {
+    const [text, vector] = await Promise.all([this.#store.get(this.#keys.snapshot, this.#settings.limits.maxSnapshotBytes), this.#store.get(this.#keys.snapshotVector, 1024 * 1024)]);
+    if (typeof text !== 'string' || typeof vector !== 'string' || text === 'too large' || vector === 'too large') return false;
+    try {
+      const stored = Replica.fromSnapshot(JSON.parse(text) as ReplicaSnapshot, { ...this.#settings.limits });
+      const claimed = JSON.parse(vector) as Record<string, unknown>;
+      const own = seqsOf(stored.vector());
+      return Object.keys(claimed).length === Object.keys(own).length && Object.entries(own).every(([origin, seq]) => claimed[origin] === seq);
+    } catch (error) {
+      this.#refusedSnapshot((error as Error).message);
+      return false;
+    }
   }
 
   // Trims each stream below what the stored snapshot covers and every member has read: a
@@ -450,7 +489,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       entriesAppended: this.#own.entries,
       entriesRead: this.#reader.entries,
       opsRead: this.#reader.ops,
-      rejected: { ...this.#rejected },
+      rejected: { ...this.#rejected, entries: this.#rejected.entries + this.#own.refused },
       snapshotsWritten: this.#snapshotsWritten,
       bootstraps: this.#bootstraps,
       gaps: this.#gaps,
