@@ -163,11 +163,14 @@ describe.skipIf(REDIS_SERVER === undefined)('hubs linked through Redis Streams, 
       const stats = (await Promise.all(hubs.map((hub) => hub.stats()))) as unknown as Stats[];
       return stats[1]!.redis.rejected.entries >= 3 && stats.every((s) => s.redis.rejected.announcements >= 2);
     }, 15_000, 'the garbage to be refused and counted');
-    // A late hub refuses the bad snapshot and still catches up from the streams.
+    // A late hub still catches up: from the streams, or from a good snapshot that replaced the bad one.
     const late = await redisHub();
     await Promise.all(hubs.map((hub) => hub.write('incr', 'count', 1, 10)));
     const state = await converged([...hubs, late], (s) => s.count === 40, 'the hubs to go on');
     expect(Object.keys(state)).toEqual(['count']);
-    expect(((await late.stats()) as unknown as Stats).redis.rejected.snapshots).toBeGreaterThanOrEqual(1);
+    // The bad snapshot was refused by whoever read it first: the late hub bootstrapping, or
+    // the leader finding it is not what its vector claims (and replacing it).
+    const all = (await Promise.all([...hubs, late].map((hub) => hub.stats()))) as unknown as Stats[];
+    expect(all.reduce((sum, s) => sum + s.redis.rejected.snapshots, 0)).toBeGreaterThanOrEqual(1);
   });
 });
