@@ -51,6 +51,12 @@ describe.skipIf(skip !== undefined)('installed from git', () => {
     const expected = { got: 'quz', cluster: 'function' };
     expect(JSON.parse(run(['-e', `var Collective = require('collective'); ${seed}`]))).toEqual(expected);
     expect(JSON.parse(run(['--input-type=module', '-e', `import Collective from 'collective'; ${seed}`]))).toEqual(expected);
+    // The optional peer dependency is not installed with it; using `redis` says what to install.
+    expect(existsSync(join(project, 'node_modules', 'redis'))).toBe(false);
+    const withRedis = `Collective.start({ redis: { group: 'g' } }).then(() => console.log('started'), (e) => console.log(JSON.stringify({ code: e.code, message: e.message })));`;
+    for (const output of [run(['-e', `var Collective = require('collective'); ${withRedis}`]), run(['--input-type=module', '-e', `import Collective from 'collective'; ${withRedis}`])]) {
+      expect(JSON.parse(output)).toEqual({ code: 'ERR_COLLECTIVE_REDIS_MISSING', message: expect.stringContaining('npm install redis') });
+    }
     // Every source map names a file that shipped.
     const maps = (readdirSync(join(installed, 'dist'), { recursive: true }) as string[]).filter((file) => file.endsWith('.map'));
     expect(maps.length).toBeGreaterThan(20);

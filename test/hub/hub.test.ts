@@ -83,6 +83,18 @@ describe('Collective (a hub in one process)', () => {
     expect(() => hub(undefined, [], { maxClockSkewMs: Number.NaN })).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_INVALID_OPTION' }));
   });
 
+  it('refuses a bad `redis` option, and both tiers between hubs at once, naming what is wrong', () => {
+    const tcp = { host: '127.0.0.1', port: 0 };
+    expect(() => hub(tcp, [], { redis: { group: 'g' } })).toThrow(/through `redis` or through `listen`\/`peers`, not both/);
+    expect(() => hub(undefined, [{ host: '127.0.0.1', port: 7000 }], { redis: { group: 'g' } })).toThrow(/not both/);
+    expect(() => hub(undefined, [], { redis: { group: 'a:b' } })).toThrow(/`redis.group` to be 1 to 64 letters/);
+    expect(() => hub(undefined, [], { redis: {} as never })).toThrow(/`redis.group`/);
+    expect(() => hub(undefined, [], { redis: { group: 'g', url: 'http://x' } })).toThrow(/redis:\/\/ or rediss:\/\//);
+    expect(() => hub(undefined, [], { redis: { group: 'g', name: '' } })).toThrow(/`redis.name`/);
+    expect(() => hub(undefined, [], { redis: { group: 'g', announceMs: 0 } })).toThrow(RangeError);
+    expect(() => hub(undefined, [], { redis: { group: 'g', client: 'x' as never } })).toThrow(/node-redis options/);
+  });
+
   it('start() rejects when the port is taken', async () => {
     const first = await Collective.start({ listen: { host: '127.0.0.1', port: 0 } });
     hubs.push(first);

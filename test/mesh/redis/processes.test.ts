@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Collective } from '../../../lib/index.js';
 import { converged, HubProcess, killHubProcesses } from '../../helpers/hub-process.js';
 import { NO_REDIS_REASON, REDIS_SERVER, RedisServer } from '../../helpers/redis-server.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -134,6 +135,14 @@ describe.skipIf(REDIS_SERVER === undefined)('hubs linked through Redis Streams, 
     await Promise.all(hubs.map((hub) => hub.write('incr', 'count', 1, 500)));
     await converged(hubs, (s) => s.count === 8000, '16 hubs to agree', 60_000);
     console.log(`16 hubs over Redis: 8000 increments counted everywhere in ${Date.now() - started} ms`);
+  });
+
+  it('refuses a second live hub under a name in use (ERR_COLLECTIVE_REDIS_NAME_IN_USE)', { timeout: 30_000 }, async () => {
+    server = await RedisServer.start();
+    const first = await redisHub({ REDIS_NAME: 'web-1' });
+    await expect(Collective.start({ redis: { url: server.url, group: 'shop', name: 'web-1' } })).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_REDIS_NAME_IN_USE', message: expect.stringContaining(first.id) });
+    const other = await Collective.start({ redis: { url: server.url, group: 'shop', name: 'web-2' } });
+    await other.close();
   });
 
   it('refuses bad data in the group keys with a reason and a counter, and goes on', { timeout: 60_000 }, async () => {
