@@ -61,17 +61,25 @@ if (role === 'raw-sink') {
     });
   });
   process.on('disconnect', () => process.exit(0));
+} else if (role === 'xadd-source' || role === 'xread-sink') {
+  await rawStream(role);
 } else {
-  const hub = await Collective.start({
-    listen: { host: '127.0.0.1', port: 0 },
-    peers: process.env.PEER ? [{ host: '127.0.0.1', port: Number(process.env.PEER) }] : [],
-  });
+  // Linked through Redis with REDIS_URL, over TCP otherwise.
+  const hub = await Collective.start(
+    process.env.REDIS_URL
+      ? { redis: { url: process.env.REDIS_URL, group: 'bench', snapshotMs: 1000 } }
+      : { listen: { host: '127.0.0.1', port: 0 }, peers: process.env.PEER ? [{ host: '127.0.0.1', port: Number(process.env.PEER) }] : [] },
+  );
+  const linked = () =>
+    hub.stats().redis !== undefined
+      ? hub.stats().redis.hubs.some((other) => !other.left && other.silentMs < 1000)
+      : hub.stats().peers.some((peer) => peer.outbound === 'up' && peer.inbound);
   const latencies = [];
   hub.watch('ping', (value) => value && latencies.push(now() - value.at));
   process.on('message', async (message) => {
     switch (message.cmd) {
       case 'linked': {
-        while (!hub.stats().peers.some((peer) => peer.outbound === 'up' && peer.inbound)) await new Promise((r) => setTimeout(r, 5));
+        while (!linked()) await new Promise((r) => setTimeout(r, 5));
         return process.send({ re: message.cmd });
       }
       case 'write': {
@@ -88,6 +96,9 @@ if (role === 'raw-sink') {
       }
       case 'fill': {
         for (let i = 0; i < message.n; i++) hub.set(`k${i % 1000}.k${Math.floor(i / 1000)}`, i);
+        // Through Redis: once a snapshot newer than the fill is stored for newcomers.
+        const written = hub.stats().redis?.snapshotsWritten;
+        if (written !== undefined) while (hub.stats().redis.snapshotsWritten === written) await new Promise((r) => setTimeout(r, 20));
         return process.send({ re: message.cmd });
       }
       case 'count': {
@@ -110,5 +121,43 @@ if (role === 'raw-sink') {
     }
   });
   process.send({ port: hub.port });
+  process.on('disconnect', () => process.exit(0));
+}
+
+// The raw baseline of the Redis tier: the same batches as a hub's (1000 incr per turn, as one
+// JSON run), appended with XADD by one process and read with blocking XREADs by another.
+async function rawStream(role) {
+  const { createClient } = await import('redis');
+  const client = createClient({ url: process.env.REDIS_URL, RESP: 2 });
+  await client.connect();
+  const key = 'bench:raw';
+  const n = Number(process.env.N);
+  if (role === 'xread-sink') {
+    process.send({ ready: true });
+    let count = 0;
+    let cursor = '0-0';
+    while (count < n) {
+      const reply = await client.sendCommand(['XREAD', 'COUNT', '100', 'BLOCK', '1000', 'STREAMS', key, cursor]);
+      for (const [, entries] of reply ?? []) {
+        for (const [id, fields] of entries) {
+          cursor = id;
+          count += (JSON.parse(fields[1]).length - 4) / 5;
+        }
+      }
+    }
+    process.send({ done: now() });
+  } else {
+    const run = ['aaaaaaaaaaaa', 1, Date.now(), [['hits']]];
+    for (let i = 0; i < 1000; i++) run.push(2, 0, 1, 0, i);
+    const text = JSON.stringify(run);
+    const start = now();
+    const pending = [];
+    for (let i = 0; i < n; i += 1000) {
+      pending.push(client.sendCommand(['XADD', key, '*', 'o', text]));
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(pending);
+    process.send({ start });
+  }
   process.on('disconnect', () => process.exit(0));
 }

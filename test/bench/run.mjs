@@ -7,6 +7,7 @@ import { runPersistBench } from './persist.mjs';
 import { runMeshBench } from './mesh.mjs';
 import { runThreadsBench } from './threads.mjs';
 import { runRedisBench } from './redis.mjs';
+import { runRedisTierBench } from './redis-tier.mjs';
 import { summary } from './harness.mjs';
 
 const figures = {
@@ -20,6 +21,7 @@ const figures = {
   mesh: await runMeshBench({ rounds: 3, ops: 300_000 }),
 };
 figures.redis = await runRedisBench({ collectiveRelay: figures.cluster.relayOpsPerSecond });
+figures.redisTier = await runRedisTierBench({ meshOpsPerSecond: figures.mesh.hubOpsPerSecond });
 summary();
 const jsonAt = process.argv.indexOf('--json');
 if (jsonAt !== -1) {

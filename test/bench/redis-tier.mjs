@@ -1,0 +1,125 @@
+// Hubs linked through Redis (`redis`): replicated ops/s from one hub to another, next to raw
+// XADD/XREAD of the same batches and to the TCP mesh's figure of the same run, and the time a
+// new hub takes to bootstrap 1M keys from the group's snapshot. Only where a `redis-server`
+// runs (it is started here on a free port); otherwise it says it skipped.
+import { fork, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { median, table } from './harness.mjs';
+
+const script = fileURLToPath(new URL('./mesh-bench.mjs', import.meta.url));
+
+function start(env) {
+  const child = fork(script, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = (what = env.ROLE) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`redis bench: no answer from ${env.ROLE} (${what}) within 120 s`));
+      }, 120_000);
+      child.once('message', (message) => {
+        clearTimeout(timer);
+        resolve(message);
+      });
+    });
+  const ask = (message) => {
+    const reply = next(JSON.stringify(message));
+    child.send(message);
+    return reply;
+  };
+  return { child, next, ask };
+}
+
+async function redisServer() {
+  const port = await new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port: free } = server.address();
+      server.close(() => resolve(free));
+    });
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'collective-bench-redis-'));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  for (let i = 0; i < 200; i++) {
+    if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.startsWith('PONG')) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    flush: () => spawnSync('redis-cli', ['-p', String(port), 'flushall']),
+    stop() {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function rawStream(url, n) {
+  const sink = start({ ROLE: 'xread-sink', REDIS_URL: url, N: String(n) });
+  await sink.next();
+  const source = start({ ROLE: 'xadd-source', REDIS_URL: url, N: String(n) });
+  const [{ start: began }, { done }] = await Promise.all([source.next(), sink.next()]);
+  sink.child.kill();
+  source.child.kill();
+  return n / ((done - began) / 1000);
+}
+
+async function hubs(url, n) {
+  const a = start({ ROLE: 'hub', REDIS_URL: url });
+  await a.next();
+  const b = start({ ROLE: 'hub', REDIS_URL: url });
+  await b.next();
+  await Promise.all([a.ask({ cmd: 'linked' }), b.ask({ cmd: 'linked' })]);
+  const awaited = b.ask({ cmd: 'await', path: 'hits', value: n });
+  const { start: began } = await a.ask({ cmd: 'write', n });
+  const { done } = await awaited;
+  a.child.kill();
+  b.child.kill();
+  return n / ((done - began) / 1000);
+}
+
+async function bootstrap(url, keys) {
+  const a = start({ ROLE: 'hub', REDIS_URL: url });
+  await a.next();
+  await a.ask({ cmd: 'fill', n: keys });
+  const began = Date.now();
+  const b = start({ ROLE: 'hub', REDIS_URL: url });
+  await b.next();
+  await b.ask({ cmd: 'await', path: `k${(keys - 1) % 1000}.k${Math.floor((keys - 1) / 1000)}`, value: keys - 1 });
+  const seconds = (Date.now() - began) / 1000;
+  const { keys: have } = await b.ask({ cmd: 'count' });
+  if (have !== keys) throw new Error(`the new hub holds ${have} keys, expected ${keys}`);
+  a.child.kill();
+  b.child.kill();
+  return seconds;
+}
+
+export async function runRedisTierBench({ rounds = 3, ops = 300_000, bootstrapKeys = 1_000_000, meshOpsPerSecond } = {}) {
+  if (spawnSync('redis-server', ['--version']).status !== 0) {
+    console.log('\nhubs through Redis: skipped (no redis-server on this machine)');
+    return undefined;
+  }
+  const server = await redisServer();
+  try {
+    const results = { raw: [], hub: [] };
+    for (let round = 0; round < rounds; round++) {
+      server.flush();
+      results.raw.push(await rawStream(server.url, ops));
+      server.flush();
+      results.hub.push(await hubs(server.url, ops));
+    }
+    server.flush();
+    const bootstrapSeconds = await bootstrap(server.url, bootstrapKeys);
+    const figures = { hubOpsPerSecond: median(results.hub), rawStreamOpsPerSecond: median(results.raw), bootstrapSeconds, bootstrapKeys, rounds: results };
+    table(`hubs through Redis: ${ops} incr from one hub to another, median of ${rounds} rounds`, [
+      ['hub to hub through Redis, until the other hub applied all', figures.hubOpsPerSecond, 'raw XADD/XREAD of the same batches (1000 ops each)', figures.rawStreamOpsPerSecond, '>= 0.7x'],
+      ...(meshOpsPerSecond === undefined ? [] : [['hub to hub through Redis (same figure)', figures.hubOpsPerSecond, 'hub to hub over the TCP mesh, same run', meshOpsPerSecond]]),
+      [`a new hub bootstraps ${bootstrapKeys} keys from the group snapshot`, { s: bootstrapSeconds }],
+    ]);
+    return figures;
+  } finally {
+    server.stop();
+  }
+}
