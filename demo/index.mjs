@@ -1,13 +1,14 @@
-// `npm run demo [-- --duration 20]` (or `npm run demo --duration=20`): two "machines" (two cluster primaries, each a collective
+// `npm run demo [-- --duration 20] [--redis]` (or `npm run demo --duration=20`): two "machines" (two cluster primaries, each a collective
 // hub with 2 HTTP workers) linked over TCP with a generated secret, through a link this demo
-// owns. A load driver sends requests to all four workers; each request increments counters,
+// owns (with `--redis`: through a redis-server the demo starts, each machine through a link of
+// its own, which the demo cuts instead). A load driver sends requests to all four workers; each request increments counters,
 // writes a recent-events ring and a per-user value. Midway the link is cut for a while: the
 // machines diverge; after the heal they converge. Then machine B's primary is killed with
 // SIGKILL and started again: its hub persists, and comes back from its disk with its id and
 // its data. It ends by checking that every worker reads the same data and that the totals match
 // the requests acknowledged, then that every user's session (each request sets it with a 1.5 s
 // ttl) expired on every worker of both machines: exit 0 if so, 1 if not.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +38,13 @@ function parseDuration(argv, env) {
 }
 
 const duration = parseDuration(process.argv.slice(2), process.env);
+// `--redis` (or `npm run demo --redis`): the machines link through a redis-server the demo
+// starts, each through a link of its own, which the demo cuts as it cuts the TCP link otherwise.
+const viaRedis = process.argv.includes('--redis') || process.env.npm_config_redis === 'true';
+if (viaRedis && spawnSync('redis-server', ['--version']).status !== 0) {
+  console.error('npm run demo -- --redis needs a redis-server on the PATH (Debian: apt-get install redis-server)');
+  process.exit(2);
+}
 const tty = process.stdout.isTTY === true;
 const started = Date.now();
 const elapsed = () => (Date.now() - started) / 1000;
@@ -61,8 +69,10 @@ function note(text) {
 
 function startMachine(name, peerPort) {
   const persist = name === 'B' ? { DEMO_PERSIST_DIR: persistDir } : {};
+  // Through Redis, `peerPort` is this machine's own link to Redis.
+  const tier = viaRedis ? { DEMO_REDIS_URL: `redis://127.0.0.1:${peerPort}` } : { DEMO_PEER: String(peerPort), DEMO_SECRET: secret };
   const child = spawn(process.execPath, [machineScript], {
-    env: { ...process.env, DEMO_MACHINE: name, DEMO_PEER: String(peerPort), DEMO_SECRET: secret, ...persist },
+    env: { ...process.env, DEMO_MACHINE: name, ...tier, ...persist },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const machine = { name, child, hub: undefined, id: undefined, total: undefined, peer: 'down', exited: false, killing: false };
@@ -223,6 +233,7 @@ async function finish(verdict, code) {
   for (const orphan of orphans) process.kill(orphan.pid, 'SIGKILL');
   agent.destroy();
   await Promise.all(Object.values(links).map((link) => link.close()));
+  redisServer?.kill('SIGKILL');
   rmSync(persistDir, { recursive: true, force: true });
   console.log(verdict);
   console.log(orphans.length === 0 ? 'all processes stopped' : `killed ${orphans.length} leftover worker(s)`);
@@ -248,12 +259,26 @@ async function restartB() {
   const again = startMachine('B', linkPorts.B);
   again.killing = true; // its workers are not serving yet
   await until(() => again.hub !== undefined, 15_000, 'machine B to start again');
-  links.A.target(again.hub);
+  if (!viaRedis) links.A.target(again.hub);
   note(`machine B started again from its disk: hub ${again.id}${again.id === id ? ' (the same id)' : ` (a NEW id, was ${id})`}, requests.total read back: ${again.total}`);
   if (again.id !== id) throw new Error(`machine B came back under a new id (${again.id}, was ${id})`);
   await until(() => workers.filter((worker) => worker.machine === 'B' && !oldPids.has(worker.pid)).length === 2 && again.peer === 'up', 20_000, "machine B's workers and link");
   again.killing = false;
   phase = 'machine B back: converging';
+}
+
+// The demo's own redis-server (with --redis), on a free port, no persistence; stopped at the end.
+let redisServer;
+async function startRedis() {
+  const port = await new Promise((resolve) => {
+    const probe = http.createServer().listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address();
+      probe.close(() => resolve(free));
+    });
+  });
+  redisServer = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  await until(() => spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.startsWith('PONG'), 10_000, 'redis-server to start');
+  return port;
 }
 
 // ---- the run ----
@@ -262,11 +287,19 @@ try {
   const [portA, portB] = [await links.A.listen(), await links.B.listen()];
   linkPorts.A = portA;
   linkPorts.B = portB;
+  if (viaRedis) {
+    const redisPort = await startRedis();
+    links.A.target(redisPort);
+    links.B.target(redisPort);
+    note(`machines linked through Redis (redis-server on port ${redisPort}), each through a link of its own`);
+  }
   const a = startMachine('A', portA);
   const b = startMachine('B', portB);
   await until(() => a.hub !== undefined && b.hub !== undefined, 15_000, 'both hubs to listen');
-  links.A.target(b.hub);
-  links.B.target(a.hub);
+  if (!viaRedis) {
+    links.A.target(b.hub);
+    links.B.target(a.hub);
+  }
   await until(() => workers.length === 4 && a.peer === 'up' && b.peer === 'up', 20_000, 'the workers and the link');
   phase = 'linked';
   note(`running for ${duration} s`);
@@ -277,7 +310,7 @@ try {
   links.A.cut();
   links.B.cut();
   phase = 'PARTITIONED: the machines diverge';
-  note('cut the link between A and B');
+  note(viaRedis ? 'cut both machines off Redis' : 'cut the link between A and B');
   await new Promise((resolve) => setTimeout(resolve, duration * 300));
   links.A.heal();
   links.B.heal();

@@ -1,5 +1,6 @@
 // One "machine" of the demo: a cluster primary running collective's hub, linked to the other
-// machine's hub over TCP (through the demo's link), and 2 workers serving HTTP. Run by
+// machine's hub over TCP (through the demo's link), or through Redis (through its link to
+// Redis), and 2 workers serving HTTP. Run by
 // demo/index.mjs; it talks to it with JSON lines on stdout. With DEMO_PERSIST_DIR its hub keeps
 // the store there, and comes back from it when the demo kills and restarts this machine.
 import cluster from 'node:cluster';
@@ -23,11 +24,14 @@ function canonical(value) {
 }
 
 if (cluster.isPrimary) {
+  // Linked through Redis with DEMO_REDIS_URL (`npm run demo -- --redis`), over TCP otherwise.
+  const tier =
+    process.env.DEMO_REDIS_URL !== undefined
+      ? { redis: { url: process.env.DEMO_REDIS_URL, group: 'demo', name: machine, snapshotMs: 2000, client: { socket: { reconnectStrategy: () => 200 } } } }
+      : { listen: { host: '127.0.0.1', port: 0 }, peers: [{ host: '127.0.0.1', port: Number(process.env.DEMO_PEER) }], secret: process.env.DEMO_SECRET };
   const hub = await collective.cluster({
     workers: 2,
-    listen: { host: '127.0.0.1', port: 0 },
-    peers: [{ host: '127.0.0.1', port: Number(process.env.DEMO_PEER) }],
-    secret: process.env.DEMO_SECRET,
+    ...tier,
     // Quick to notice the cut and to redial after the heal, for a short demo.
     heartbeatMs: 250,
     antiEntropyMs: 500,
@@ -35,8 +39,10 @@ if (cluster.isPrimary) {
     ...(process.env.DEMO_PERSIST_DIR === undefined ? {} : { persist: { dir: process.env.DEMO_PERSIST_DIR } }),
   });
   // What it holds as it starts: read back from its disk (nothing has come from the peer yet).
-  say({ hub: hub.port, id: hub.id, total: hub.get('requests.total') ?? 0 });
+  say({ hub: hub.port ?? 0, id: hub.id, total: hub.get('requests.total') ?? 0 });
   hub.on('peer:up', () => say({ peer: 'up' }));
+  // Through Redis, the other machine may have announced itself before this listener was there.
+  if (hub.stats().redis?.hubs.some((other) => !other.left && other.silentMs < 1000)) say({ peer: 'up' });
   hub.on('peer:down', () => say({ peer: 'down' }));
   cluster.on('message', (worker, message) => {
     if (message?.http !== undefined) say({ worker: worker.id, pid: worker.process.pid, http: message.http });

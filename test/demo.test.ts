@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { REDIS_SERVER } from './helpers/redis-server.js';
 
 // `npm run demo`, short: two cluster primaries linked over TCP, cut and healed, one killed and
 // restarted from its disk, must converge with totals equal to the requests acknowledged, show every user's session expire on every
@@ -56,6 +57,20 @@ describe('npm run demo', () => {
     expect(output).toMatch(/linked: A1 total=\d+ \(A \d+, B \d+\) lag \d+ ms \(max \d+\)/);
     const verdict = output.indexOf('sessions expired on every worker');
     expect(output.slice(verdict)).not.toMatch(/link to the other machine/);
+  });
+
+  it.skipIf(REDIS_SERVER === undefined)('--redis: the machines link through Redis, cut off it and back, and converge the same way', { timeout: 60_000 }, async () => {
+    const { code, output } = await runDemo(['--duration', '6', '--redis']);
+    expect(output, output).toMatch(/machines linked through Redis \(redis-server on port \d+\)/);
+    expect(output).toMatch(/cut both machines off Redis/);
+    expect(output).toMatch(/machine A: link to the other machine down/);
+    expect(output).toMatch(/machine B started again from its disk: hub \S+ \(the same id\)/);
+    expect(output).toMatch(/converged: all 4 workers read total (\d+) = the requests acknowledged/);
+    expect(output).toMatch(/sessions expired on every worker of both machines/);
+    expect(code, output).toBe(0);
+    const pids = [...output.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
+    expect(pids).toHaveLength(4);
+    expect(pids.filter(alive)).toEqual([]);
   });
 
   it('refuses a duration given the npm ways (--duration=N, --duration N without `--`) when out of range', async () => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { REDIS_SERVER, RedisServer } from './helpers/redis-server.js';
 import { waitFor } from './helpers/wait.js';
 
 // The README's quick starts, run as pasted: every code block marked `<!-- tested: <file> -->`
@@ -85,7 +86,7 @@ async function countsUp(ports: number[], requests: number): Promise<number[]> {
 
 describe('the README quick starts run as pasted', { timeout: 60_000 }, () => {
   it('finds the marked blocks', () => {
-    expect([...blocks.keys()].sort()).toEqual(['expiry.mjs', 'machine.mjs', 'main.mjs', 'one.mjs', 'persist.mjs', 'seed.cjs', 'server.mjs', 'task.mjs']);
+    expect([...blocks.keys()].sort()).toEqual(['expiry.mjs', 'machine.mjs', 'main.mjs', 'one.mjs', 'persist.mjs', 'redis-machine.mjs', 'seed.cjs', 'server.mjs', 'task.mjs']);
   });
 
   it('sessions and rate limits that expire', async () => {
@@ -142,6 +143,25 @@ describe('the README quick starts run as pasted', { timeout: 60_000 }, () => {
     b.child.kill('SIGTERM');
     expect(await a.exited, a.output()).toBe(0);
     expect(await b.exited, b.output()).toBe(0);
+  });
+
+  it.skipIf(REDIS_SERVER === undefined)('several machines through Redis, on one box: two primaries count as one; SIGTERM stops each', async () => {
+    const redis = await RedisServer.start();
+    try {
+      const [httpA, httpB] = await freePorts(2);
+      const a = run('redis-machine.mjs', { REDIS_URL: redis.url, MACHINE: 'a', HTTP_PORT: String(httpA) });
+      const b = run('redis-machine.mjs', { REDIS_URL: redis.url, MACHINE: 'b', HTTP_PORT: String(httpB) });
+      await waitFor(() => /is in the group/.test(a.output()) && /is in the group/.test(b.output()), 15_000, 'both machines to see each other');
+      await waitFor(async () => (await fetchText(httpA!)) !== undefined && (await fetchText(httpB!)) !== undefined, 15_000, 'both to serve');
+      const shown = await countsUp([httpA!, httpB!], 8);
+      expect(shown.every((count) => Number.isInteger(count))).toBe(true);
+      a.child.kill('SIGTERM');
+      b.child.kill('SIGTERM');
+      expect(await a.exited, a.output()).toBe(0);
+      expect(await b.exited, b.output()).toBe(0);
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('collective.js code (its ports swapped for free ones)', async () => {

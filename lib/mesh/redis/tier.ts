@@ -109,6 +109,8 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   #lastSnapshotAt = 0;
   #lastSnapshotVector = '';
   #gapSince: number | undefined;
+  // When the last round with Redis completed.
+  #lastRoundAt = 0;
   // Per origin behind what it says it holds: this hub's position, and rounds it has not moved.
   readonly #stuck = new Map<NodeId, { position: number; rounds: number }>();
   // Hubs under this hub's name that announced lately, watched for a heartbeat before it takes the name.
@@ -179,6 +181,9 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
 
   // One round at a time: announcements, snapshot, trims.
   #kick(): Promise<void> {
+    // Redis away, or a round stalled (a link that drops bytes without an error): this hub hears
+    // nobody now, and says so.
+    if (this.#clock.now() - this.#lastRoundAt > this.#maxAgeMs) this.#allDown();
     if (this.#closed || this.#fatal !== undefined || !this.#store.ready) return Promise.resolve();
     this.#round ??= this.#roundOnce().finally(() => (this.#round = undefined));
     return this.#round;
@@ -199,6 +204,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       await this.#probeStuck();
       if (this.#reader.paused.size > 0) await this.#fillGaps();
       if (this.#leader()) await this.#snapshotAndTrim();
+      this.#lastRoundAt = this.#clock.now();
       this.#firstRoundDone();
     } catch (error) {
       if (error instanceof CollectiveError && error.code === 'ERR_COLLECTIVE_REDIS_NAME_IN_USE') {
@@ -301,6 +307,14 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
         heard.up = false;
         this.emit('peer:down', id, 'redis');
       }
+    }
+  }
+
+  #allDown(): void {
+    for (const [id, heard] of this.#heard) {
+      if (!heard.up) continue;
+      heard.up = false;
+      this.emit('peer:down', id, 'redis');
     }
   }
 
