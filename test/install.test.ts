@@ -54,7 +54,7 @@ describe.skipIf(skip !== undefined)('installed from git', () => {
     // The optional peer dependency is not installed with it; using `redis` says what to install.
     expect(existsSync(join(project, 'node_modules', 'redis'))).toBe(false);
     const withRedis = `Collective.start({ redis: { group: 'g' } }).then(() => console.log('started'), (e) => console.log(JSON.stringify({ code: e.code, message: e.message })));`;
-    for (const output of [run(['-e', `var Collective = require('collective'); ${withRedis}`]), run(['--input-type=module', '-e', `import Collective from 'collective'; ${withRedis}`])]) {
+    for (const output of [run(['-e', `var { Collective } = require('collective'); ${withRedis}`]), run(['--input-type=module', '-e', `import { Collective } from 'collective'; ${withRedis}`])]) {
       expect(JSON.parse(output)).toEqual({ code: 'ERR_COLLECTIVE_REDIS_MISSING', message: expect.stringContaining('npm install redis') });
     }
     // Every source map names a file that shipped.

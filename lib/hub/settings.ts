@@ -5,6 +5,7 @@ import type { NodeId } from '../core/clock.js';
 import type { HostAddress } from '../mesh/types.js';
 import type { CollectiveOptions, PersistOptions, RedisOptions } from '../types.js';
 import { GROUP_PATTERN } from '../wire/redis.js';
+import type { RedisGroupSettings } from '../mesh/redis/connect.js';
 import type { PersistSettings } from './persist/persistence.js';
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1|\[::1\])$/;
@@ -42,19 +43,9 @@ export interface HubSettings {
   readonly reconnectMaxMs: number;
   readonly lagGraceMs: number;
   readonly persist: PersistSettings | undefined;
-  readonly redis: RedisSettings | undefined;
+  readonly redis: RedisGroupSettings | undefined;
 }
 
-/** The `redis` option, checked and completed. */
-export interface RedisSettings {
-  readonly url: string;
-  readonly group: string;
-  readonly name: string | undefined;
-  readonly client: Record<string, unknown>;
-  readonly announceMs: number;
-  readonly snapshotMs: number;
-  readonly maxQueuedOps: number;
-}
 
 function sameAddress(a: HostAddress, b: HostAddress): boolean {
   return (a.host ?? 'localhost') === (b.host ?? 'localhost') && a.port === b.port;
@@ -120,7 +111,7 @@ export function hubSettings(local: HostAddress | undefined, allHosts: readonly H
   };
 }
 
-function redisSettings(redis: RedisOptions): RedisSettings {
+function redisSettings(redis: RedisOptions): RedisGroupSettings {
   const invalid = (what: string, value: unknown) => inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected ${what}, got ${describe(value)}`);
   if (typeof redis !== 'object' || redis === null) throw invalid('`redis` to be { url?, group, name?, client? }', redis);
   if (typeof redis.group !== 'string' || !GROUP_PATTERN.test(redis.group)) throw invalid('`redis.group` to be 1 to 64 letters, digits or `_.-`', redis.group);

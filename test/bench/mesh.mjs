@@ -5,14 +5,15 @@ import { median, table } from './harness.mjs';
 
 const script = fileURLToPath(new URL('./mesh-bench.mjs', import.meta.url));
 
-function start(env) {
+/** A process of mesh-bench.mjs in role `env.ROLE`, and ways to wait for and ask it things. */
+export function start(env) {
   const child = fork(script, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   // A bench must fail loudly rather than hang: every answer has a deadline.
   const next = (what = env.ROLE) =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        reject(new Error(`mesh bench: no answer from ${env.ROLE} (${what}) within 120 s`));
+        reject(new Error(`bench: no answer from ${env.ROLE} (${what}) within 120 s`));
       }, 120_000);
       child.once('message', (message) => {
         clearTimeout(timer);

@@ -2,36 +2,13 @@
 // XADD/XREAD of the same batches and to the TCP mesh's figure of the same run, and the time a
 // new hub takes to bootstrap 1M keys from the group's snapshot. Only where a `redis-server`
 // runs (it is started here on a free port); otherwise it says it skipped.
-import { fork, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { median, table } from './harness.mjs';
-
-const script = fileURLToPath(new URL('./mesh-bench.mjs', import.meta.url));
-
-function start(env) {
-  const child = fork(script, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = (what = env.ROLE) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`redis bench: no answer from ${env.ROLE} (${what}) within 120 s`));
-      }, 120_000);
-      child.once('message', (message) => {
-        clearTimeout(timer);
-        resolve(message);
-      });
-    });
-  const ask = (message) => {
-    const reply = next(JSON.stringify(message));
-    child.send(message);
-    return reply;
-  };
-  return { child, next, ask };
-}
+import { start } from './mesh.mjs';
 
 async function redisServer() {
   const port = await new Promise((resolve) => {

@@ -5,8 +5,8 @@ import { systemClock } from '../clock.js';
 import { NodeRedisStore } from './node-redis.js';
 import { RedisTier } from './tier.js';
 
-/** What a hub gives its Redis tier: the `redis` option checked, and the limits of what it reads. */
-export interface RedisConnectSettings {
+/** The `redis` option, checked and completed (hub/settings.ts). */
+export interface RedisGroupSettings {
   readonly url: string;
   readonly group: string;
   readonly name: string | undefined;
@@ -14,6 +14,10 @@ export interface RedisConnectSettings {
   readonly announceMs: number;
   readonly snapshotMs: number;
   readonly maxQueuedOps: number;
+}
+
+/** What a hub gives its Redis tier: the `redis` option checked, and the limits of what it reads. */
+export interface RedisConnectSettings extends RedisGroupSettings {
   readonly maxDepth: number;
   readonly maxValueBytes: number;
   readonly maxEntryBytes: number;
