@@ -70,12 +70,17 @@ async function hubs(n, pings) {
 const keyOf = (i) => `k${i % 1000}.k${Math.floor(i / 1000)}`;
 const lastKey = (keys) => keyOf(keys - 1);
 
-export async function sync(keys) {
-  const a = start({ ROLE: 'hub' });
+/**
+ * Seconds for a new hub to hold the `keys` another one wrote: over TCP, or through the Redis at
+ * `redisUrl` (where it starts from the group snapshot the first hub stored after the fill).
+ */
+export async function sync(keys, redisUrl) {
+  const tier = redisUrl === undefined ? {} : { REDIS_URL: redisUrl };
+  const a = start({ ROLE: 'hub', ...tier });
   const { port } = await a.next();
   await a.ask({ cmd: 'fill', n: keys });
   const began = Date.now();
-  const b = start({ ROLE: 'hub', PEER: String(port) });
+  const b = start({ ROLE: 'hub', ...(redisUrl === undefined ? { PEER: String(port) } : tier) });
   await b.next();
   // The last key written is there once the sync is (a delta is applied in stamp order, a
   // snapshot at once); then count every key once.

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, table } from './harness.mjs';
-import { start } from './mesh.mjs';
+import { start, sync } from './mesh.mjs';
 
 async function redisServer() {
   const port = await new Promise((resolve) => {
@@ -57,22 +57,6 @@ async function hubs(url, n) {
   return n / ((done - began) / 1000);
 }
 
-async function bootstrap(url, keys) {
-  const a = start({ ROLE: 'hub', REDIS_URL: url });
-  await a.next();
-  await a.ask({ cmd: 'fill', n: keys });
-  const began = Date.now();
-  const b = start({ ROLE: 'hub', REDIS_URL: url });
-  await b.next();
-  await b.ask({ cmd: 'await', path: `k${(keys - 1) % 1000}.k${Math.floor((keys - 1) / 1000)}`, value: keys - 1 });
-  const seconds = (Date.now() - began) / 1000;
-  const { keys: have } = await b.ask({ cmd: 'count' });
-  if (have !== keys) throw new Error(`the new hub holds ${have} keys, expected ${keys}`);
-  a.child.kill();
-  b.child.kill();
-  return seconds;
-}
-
 export async function runRedisTierBench({ rounds = 3, ops = 300_000, bootstrapKeys = 1_000_000, meshOpsPerSecond } = {}) {
   if (spawnSync('redis-server', ['--version']).status !== 0) {
     console.log('\nhubs through Redis: skipped (no redis-server on this machine)');
@@ -88,7 +72,7 @@ export async function runRedisTierBench({ rounds = 3, ops = 300_000, bootstrapKe
       results.hub.push(await hubs(server.url, ops));
     }
     server.flush();
-    const bootstrapSeconds = await bootstrap(server.url, bootstrapKeys);
+    const bootstrapSeconds = await sync(bootstrapKeys, server.url);
     const figures = { hubOpsPerSecond: median(results.hub), rawStreamOpsPerSecond: median(results.raw), bootstrapSeconds, bootstrapKeys, rounds: results };
     table(`hubs through Redis: ${ops} incr from one hub to another, median of ${rounds} rounds`, [
       ['hub to hub through Redis, until the other hub applied all', figures.hubOpsPerSecond, 'raw XADD/XREAD of the same batches (1000 ops each)', figures.rawStreamOpsPerSecond, '>= 0.7x'],
