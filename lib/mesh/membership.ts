@@ -193,6 +193,11 @@ export class Membership {
     return lost;
   }
 
+  /** Whether `id` is gone for good. */
+  isRetired(id: NodeId): boolean {
+    return this.#retired.has(id);
+  }
+
   /** How far `id`'s latest frontier says it has applied `origin`'s ops, if it told one. */
   seenBy(id: NodeId, origin: string): number | undefined {
     const heard = this.#frontiers.get(id);

@@ -42,6 +42,12 @@ export class VirtualTime {
     if (until > this.now) this.now = until;
   }
 
+  /** When the next event is due, if one waits. */
+  get nextAt(): number | undefined {
+    while (this.#heap.length > 0 && this.#heap[0]!.cancelled) this.#pop();
+    return this.#heap[0]?.at;
+  }
+
   /** Whether any event is waiting. */
   get idle(): boolean {
     while (this.#heap.length > 0 && this.#heap[0]!.cancelled) this.#pop();

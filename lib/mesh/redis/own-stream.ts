@@ -22,6 +22,7 @@ export class OwnStream {
   readonly #store: GroupStore;
   readonly #key: string;
   readonly #log: Logger;
+  readonly #defer: (callback: () => void) => void;
   readonly #maxQueuedOps: number;
   readonly #limits: DecodeLimits & { maxEntryBytes: number };
   // Own ops kept, in seq order; #kept[0] is op #keptFrom.
@@ -30,6 +31,7 @@ export class OwnStream {
   // The highest seq the stream holds, as far as this hub knows; undefined until checked.
   #appended: number | undefined;
   #appending = false;
+  #shared = false;
   // Bumped on each reconnection: an append that completes across one says nothing of where the
   // stream stands now.
   #epoch = 0;
@@ -42,7 +44,16 @@ export class OwnStream {
   /** Entries in this hub's stream that it did not write, removed. */
   refused = 0;
 
-  constructor(replica: Replica, store: GroupStore, key: string, settings: { maxQueuedOps: number; limits: DecodeLimits & { maxEntryBytes: number } }, log: Logger) {
+  /** `defer` runs a callback once the work of this turn is done (MeshClock.defer). */
+  constructor(
+    replica: Replica,
+    store: GroupStore,
+    key: string,
+    settings: { maxQueuedOps: number; limits: DecodeLimits & { maxEntryBytes: number } },
+    defer: (callback: () => void) => void,
+    log: Logger,
+  ) {
+    this.#defer = defer;
     this.#replica = replica;
     this.#store = store;
     this.#key = key;
@@ -67,6 +78,17 @@ export class OwnStream {
   /** Own ops not yet known to be in the stream. */
   get queued(): number {
     return Math.max(0, this.#ownSeq - (this.#appended ?? 0));
+  }
+
+  /** Whether any own op has left for Redis (an append was sent): it can no longer be restamped. */
+  get shared(): boolean {
+    return this.#shared;
+  }
+
+  /** The replica restamped its own ops (none shared yet): the ops kept are stale, rebuilt from it. */
+  restamped(): void {
+    this.#kept = [];
+    this.#keptFrom = 1;
   }
 
   /** Takes an op this hub stamped; it goes out at the end of the turn. */
@@ -105,7 +127,7 @@ export class OwnStream {
   schedule(): void {
     if (this.#scheduled || this.#closed) return;
     this.#scheduled = true;
-    setImmediate(() => {
+    this.#defer(() => {
       this.#scheduled = false;
       void this.flush();
     });
@@ -172,6 +194,7 @@ export class OwnStream {
       while (this.#appended !== undefined && this.#appended < this.#ownSeq && !this.#closed) {
         const from = this.#appended;
         const [upTo, fields] = this.#next(from);
+        this.#shared = true;
         const added = await this.#store.append(this.#key, entryId(upTo), fields);
         if (epoch !== this.#epoch) break;
         if (!added) {

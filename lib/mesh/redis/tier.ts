@@ -108,13 +108,19 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   #bootstrapped = false;
   #lastSnapshotAt = 0;
   #lastSnapshotVector = '';
+  // The stored snapshot's vector as last read, and since when it reads so.
+  #storedVector: string | undefined | 'too large';
+  #storedSince = 0;
   #gapSince: number | undefined;
-  // When the last round with Redis completed.
+  // When the last round with Redis completed, and since when rounds have gone on unbroken.
   #lastRoundAt = 0;
+  #inContactSince: number | undefined;
   // Per origin behind what it says it holds: this hub's position, and rounds it has not moved.
   readonly #stuck = new Map<NodeId, { position: number; rounds: number }>();
   // Hubs under this hub's name that announced lately, watched for a heartbeat before it takes the name.
   readonly #nameWatch = new Map<NodeId, { at: number; since: number }>();
+  // Origins held here but absent from the hash, and since when (see #retireUnannounced).
+  readonly #absentSince = new Map<NodeId, number>();
   #closed = false;
   #fatal: CollectiveError | undefined;
   readonly #firstRound: Promise<void>;
@@ -135,7 +141,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     this.#keys = groupKeys(settings.group);
     this.#membership = new Membership(replica.id);
     this.#startedAt = clock.now();
-    this.#own = new OwnStream(replica, store, this.#keys.stream(replica.id), settings, log);
+    this.#own = new OwnStream(replica, store, this.#keys.stream(replica.id), settings, (callback) => clock.defer(callback), log);
     this.#reader = new StreamReader(replica, store, this.#keys, { blockMs: Math.max(settings.announceMs, 250), limits: settings.limits }, clock, {
       gap: (origin, from) => {
         this.#gaps++;
@@ -149,6 +155,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     }, log);
     this.#firstRound = new Promise((resolve) => (this.#firstRoundDone = resolve));
     store.onReady(() => {
+      this.#inContactSince = undefined;
       this.#own.reconnected();
       void this.#kick();
     });
@@ -183,7 +190,10 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   #kick(): Promise<void> {
     // Redis away, or a round stalled (a link that drops bytes without an error): this hub hears
     // nobody now, and says so.
-    if (this.#clock.now() - this.#lastRoundAt > this.#maxAgeMs) this.#allDown();
+    if (this.#clock.now() - this.#lastRoundAt > this.#maxAgeMs) {
+      this.#allDown();
+      this.#inContactSince = undefined;
+    }
     if (this.#closed || this.#fatal !== undefined || !this.#store.ready) return Promise.resolve();
     this.#round ??= this.#roundOnce().finally(() => (this.#round = undefined));
     return this.#round;
@@ -192,19 +202,23 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   async #roundOnce(): Promise<void> {
     try {
       const hashed = await this.#store.announcements(this.#keys.hubs, MAX_GROUP_IDS);
+      const nameFree = this.#bootstrapped || this.#nameFree(hashed);
+      // Heard and announced from the first round on, even while the name is being checked: the
+      // group then counts this hub for GC, and folds nothing it may still send.
+      this.#heardAll(hashed);
+      await this.#announce(false);
       if (!this.#bootstrapped) {
-        if (!this.#nameFree(hashed)) return;
+        if (!nameFree) return;
         await this.#bootstrap();
         this.#bootstrapped = true;
       }
       if (this.#own.appended === undefined) await this.#own.resume();
       else await this.#own.flush();
-      this.#heardAll(hashed);
-      await this.#announce(false);
       await this.#probeStuck();
       if (this.#reader.paused.size > 0) await this.#fillGaps();
-      if (this.#leader()) await this.#snapshotAndTrim();
+      await this.#snapshotAndTrim(this.#leader());
       this.#lastRoundAt = this.#clock.now();
+      this.#inContactSince ??= this.#lastRoundAt;
       this.#firstRoundDone();
     } catch (error) {
       if (error instanceof CollectiveError && error.code === 'ERR_COLLECTIVE_REDIS_NAME_IN_USE') {
@@ -214,9 +228,12 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
         this.#reader.close();
         this.#log('%s', error.message);
         this.#firstRoundDone();
+        // It announced itself while it checked: it leaves, so that GC does not wait for it.
+        await this.#announce(true).catch(() => undefined);
         return;
       }
       this.#errors++;
+      this.#inContactSince = undefined;
       this.#log('a round with Redis failed: %s', (error as Error).message);
     }
   }
@@ -263,6 +280,8 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       snapshot = JSON.parse(text) as ReplicaSnapshot;
       // Checked whole before anything of it is used.
       const incoming = Replica.fromSnapshot(snapshot, { ...this.#settings.limits });
+      const foldedTo = incoming.foldedTo;
+      if (foldedTo !== undefined) this.#restampBelow(foldedTo, incoming.clockCeiling(), 'the group snapshot');
       const mine = this.#replica.vector();
       const adds = Object.entries(incoming.vector()).some(([origin, entry]) => entry.seq > (mine[origin]?.seq ?? 0));
       if (!adds) return false;
@@ -302,10 +321,31 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       }
       this.#heardOne(announcement, now);
     }
+    this.#retireUnannounced(hashed, now);
     for (const [id, heard] of this.#heard) {
       if (heard.up && (heard.announcement.left === true || now - heard.changedAt > maxAge)) {
         heard.up = false;
         this.emit('peer:down', id, 'redis');
+      }
+    }
+  }
+
+  // Origins this hub holds ops of (from a snapshot, or read before) that have no announcement in
+  // the hash past the heartbeat: every live hub rewrites its own each round, so such an origin is
+  // gone (it died before anyone here heard of it, and Redis lost what it said). Counting it as a
+  // member would hold GC back forever.
+  #retireUnannounced(hashed: Map<string, string>, now: number): void {
+    for (const origin of Object.keys(this.#replica.vector()) as NodeId[]) {
+      if (origin === this.#replica.id || hashed.has(origin) || this.#membership.isRetired(origin)) {
+        this.#absentSince.delete(origin);
+        continue;
+      }
+      const since = this.#absentSince.get(origin);
+      if (since === undefined) this.#absentSince.set(origin, now);
+      else if (now - since > this.#maxAgeMs) {
+        this.#absentSince.delete(origin);
+        this.#membership.replaced(origin, this.#replica.id);
+        this.#log('%s has not announced itself in the group: gone for good', origin);
       }
     }
   }
@@ -339,6 +379,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     if (announcement.name !== undefined) this.#membership.livesAt(id, announcement.name);
     this.#membership.heard(id, announcement.message, now);
     const { folded, clock } = announcement.message;
+    if (folded !== undefined) this.#restampBelow(folded, clock, id);
     if (folded !== undefined && this.#replica.heardFold(folded, announcement.message.vector)) this.#log('%s folded at %d.%d', id, folded.wall, folded.count);
     this.#replica.observe(clock);
     // It holds more of a stream than this hub took, and this hub's cursor ran ahead: read again.
@@ -351,6 +392,15 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     }
     const seen = this.#membership.seenBy(id, this.#replica.id);
     if (seen !== undefined) this.#own.seenByAll(this.#seenByAll());
+  }
+
+  // A hub that wrote before it heard from its group (started while Redis was away) may find
+  // the group folded past its writes: while none of them left it, they are stamped again after
+  // `clock` (Replica.restampOwn), as a hub joining the mesh does.
+  #restampBelow(folded: Stamp, clock: Stamp, by: string): void {
+    if (this.#own.shared || !this.#replica.restampOwn(folded, clock)) return;
+    this.#own.restamped();
+    this.#log('restamped the writes made before joining: %s folded past them', by);
   }
 
   // The highest own seq every member has read (the own stream keeps what is above it).
@@ -373,12 +423,15 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     await this.#store.announce(this.#keys.hubs, this.#replica.id, encodeAnnouncement(announcement));
   }
 
-  // Streams whose origin holds more than this hub took, with no progress for three rounds.
+  // Streams of which the group holds more than this hub took, with no progress for three rounds.
   async #probeStuck(): Promise<void> {
     const vector = this.#replica.vector();
     for (const origin of this.#reader.origins) {
       const position = vector[origin]?.seq ?? 0;
-      const says = this.#heard.get(origin)?.announcement.message.vector[origin]?.seq ?? 0;
+      // What the group holds of it: its own word, or another hub's that read further (the
+      // origin may be gone, and Redis may have lost what it said last).
+      let says = 0;
+      for (const { announcement } of this.#heard.values()) says = Math.max(says, announcement.message.vector[origin]?.seq ?? 0);
       const stuck = this.#stuck.get(origin);
       if (says <= position) {
         this.#stuck.delete(origin);
@@ -400,6 +453,9 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     if (this.#gapSince !== undefined && now - this.#gapSince < 1000 && this.#bootstraps > 0) return;
     this.#gapSince = now;
     if (await this.#bootstrap()) this.#gapSince = undefined;
+    // Read on from where this hub stands now (it may have got there another way); a gap still
+    // there pauses the stream again at once.
+    else this.#reader.rewind();
   }
 
   // The leader is the lowest id among the live hubs: it writes the snapshot and trims.
@@ -411,22 +467,40 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     return true;
   }
 
-  async #snapshotAndTrim(): Promise<void> {
+  // The leader stores a snapshot every snapshotMs when it would hold more than the stored one.
+  // Any other hub does too once the stored one has not moved for three times that while it holds
+  // more: a leader waiting for a gap itself cannot fill anyone's.
+  async #snapshotAndTrim(leader: boolean): Promise<void> {
     const now = this.#clock.now();
-    const vector = JSON.stringify(seqsOf(this.#replica.vector()));
-    if (now - this.#lastSnapshotAt >= this.#settings.snapshotMs && vector !== this.#lastSnapshotVector && this.#reader.paused.size === 0) {
+    if (now - this.#lastSnapshotAt >= this.#settings.snapshotMs && !this.#waitsForGap()) {
       this.#lastSnapshotAt = now;
-      const snapshot = JSON.stringify(this.#replica.snapshot());
-      let written = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, snapshot, vector, false);
-      // Refused: a snapshot ahead of this hub's is stored, or what is stored is not what its
-      // vector claims (written by something else): then it is replaced.
-      if (!written && !(await this.#storedSnapshotHolds())) written = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, snapshot, vector, true);
-      if (written) {
-        this.#snapshotsWritten++;
-        this.#lastSnapshotVector = vector;
+      const vector = JSON.stringify(seqsOf(this.#replica.vector()));
+      const stored = await this.#store.get(this.#keys.snapshotVector, 1024 * 1024);
+      if (stored !== this.#storedVector) {
+        this.#storedVector = stored;
+        this.#storedSince = now;
       }
+      const stale = now - this.#storedSince > 3 * this.#settings.snapshotMs;
+      if (stored === vector) this.#lastSnapshotVector = vector;
+      else if (leader || stale) await this.#putSnapshot(vector);
     }
-    await this.#trim();
+    if (leader) await this.#trim();
+  }
+
+  async #putSnapshot(vector: string): Promise<void> {
+    const snapshot = JSON.stringify(this.#replica.snapshot());
+    let written = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, snapshot, vector, false);
+    if (!written) {
+      // Refused: the stored one holds ops this hub lacks (a leader before it read further), and
+      // this hub takes them; or it is not what its vector claims (written by something else),
+      // and is replaced.
+      if (await this.#storedSnapshotHolds()) await this.#bootstrap();
+      else written = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, snapshot, vector, true);
+    }
+    if (written) {
+      this.#snapshotsWritten++;
+      this.#lastSnapshotVector = vector;
+    }
   }
 
   // Whether the stored snapshot is one, and its stored vector is the snapshot's own.
@@ -471,8 +545,23 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
 
   /** The GC horizon this hub may fold at now, or undefined (see groupHorizon). */
   horizon(): Stamp | undefined {
-    const ready = this.#bootstrapped && this.#reader.paused.size === 0;
+    // Not before every hub that started about when this one did has had time to announce itself:
+    // a group of hubs has no list of who is in it, only the hash.
+    // Counted from the start of this hub's latest unbroken run of rounds with Redis: after an
+    // outage it may not have heard of hubs that started meanwhile.
+    const now = this.#clock.now();
+    const warm = this.#inContactSince !== undefined && now - this.#inContactSince >= this.#maxAgeMs && now - this.#lastRoundAt <= this.#maxAgeMs;
+    const ready = warm && this.#bootstrapped && !this.#waitsForGap();
     return groupHorizon(this.#membership, this.#replica, ready, this.#maxAgeMs, this.#clock.now(), this.#log);
+  }
+
+  // Whether a stream is paused at a gap that may still be filled. One of a hub gone for good
+  // may never be (its last entries lost with Redis, and nobody else read them): GC goes on by
+  // the group's rules (groupHorizon forgets ops lost with their hub), and a snapshot still
+  // fills it if some hub had read further.
+  #waitsForGap(): boolean {
+    for (const origin of this.#reader.paused) if (!this.#membership.isRetired(origin)) return true;
+    return false;
   }
 
   /** How many other hubs GC counts as members of the group. */
