@@ -13,13 +13,15 @@
  * - `collective:<group>:hubs`: a hash, per hub id its announcement (JSON): its frontier and
  *   what it knows of the group (a peer `frontier` message), when it said so, its incarnation,
  *   the name it runs under, and whether it left for good.
- * - `collective:<group>:snapshot` (a replica snapshot, JSON) and `...:snapshot:vector` (its
+ * - `collective:<group>:snapshot` (a replica snapshot, and what its writer knew of the group:
+ *   whom it counted as members or gone, and their names; JSON) and `...:snapshot:vector` (its
  *   version vector as `{ origin: seq }`, which a newer snapshot must cover).
  */
 import { decodeNodeId, decodeRun, decodeStamp, type DecodeLimits } from '../core/codec.js';
 import { compareStamps, type NodeId, type Stamp } from '../core/clock.js';
 import type { Op } from '../core/op.js';
-import { decodePeerFrame, vectorFrame, type VectorMessage } from './peer.js';
+import type { ReplicaSnapshot } from '../core/replica-types.js';
+import { decodePeerFrame, membersFrame, vectorFrame, type GroupMessage, type VectorMessage } from './peer.js';
 
 /** The version of the entry and announcement formats. */
 export const REDIS_FORMAT = 1;
@@ -180,4 +182,28 @@ export function seqsOf(vector: Readonly<Record<string, { readonly seq: number } 
   const seqs: Record<string, number> = {};
   for (const [origin, entry] of Object.entries(vector)) if (entry !== undefined) seqs[origin] = entry.seq;
   return seqs;
+}
+
+/** The text of the group snapshot: the replica's, and what its writer knew of the group. */
+export function encodeGroupSnapshot(snapshot: ReplicaSnapshot, group: GroupMessage): string {
+  return JSON.stringify({ v: REDIS_FORMAT, r: snapshot, g: membersFrame(group).p });
+}
+
+/**
+ * Checks the envelope of a group snapshot and what it says of the group; the replica snapshot
+ * inside is checked whole by Replica.fromSnapshot before any of it is used. Throws a TypeError.
+ */
+export function decodeGroupSnapshot(text: string): { snapshot: ReplicaSnapshot; group: GroupMessage } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new TypeError('a group snapshot that is not JSON');
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TypeError('a group snapshot that is not an object');
+  const input = raw as Record<string, unknown>;
+  if (input.v !== REDIS_FORMAT || typeof input.r !== 'object' || input.r === null) throw new TypeError(`a group snapshot not of format ${REDIS_FORMAT}`);
+  const frame = decodePeerFrame({ t: 'members', p: input.g }, { maxDepth: 1, maxValueBytes: 0 });
+  if (frame.t !== 'members') throw new TypeError('a group snapshot without its group');
+  return { snapshot: input.r as ReplicaSnapshot, group: frame.group };
 }

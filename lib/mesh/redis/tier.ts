@@ -16,12 +16,11 @@ import type { NodeId, Stamp } from '../../core/clock.js';
 import type { DecodeLimits } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
 import { Replica } from '../../core/replica.js';
-import type { ReplicaSnapshot } from '../../core/replica-types.js';
 import { CollectiveError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { newIncarnation } from '../../wire/auth.js';
-import { MAX_GROUP_IDS } from '../../wire/peer.js';
-import { decodeAnnouncement, encodeAnnouncement, entryId, groupKeys, seqsOf, type Announcement, type GroupKeys } from '../../wire/redis.js';
+import { MAX_GROUP_IDS, type GroupMessage } from '../../wire/peer.js';
+import { decodeAnnouncement, decodeGroupSnapshot, encodeAnnouncement, encodeGroupSnapshot, entryId, groupKeys, seqsOf, type Announcement, type GroupKeys } from '../../wire/redis.js';
 import type { MeshClock } from '../clock.js';
 import { groupHorizon, Membership } from '../membership.js';
 import { OwnStream } from './own-stream.js';
@@ -119,8 +118,6 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   readonly #stuck = new Map<NodeId, { position: number; rounds: number }>();
   // Hubs under this hub's name that announced lately, watched for a heartbeat before it takes the name.
   readonly #nameWatch = new Map<NodeId, { at: number; since: number }>();
-  // Origins held here but absent from the hash, and since when (see #retireUnannounced).
-  readonly #absentSince = new Map<NodeId, number>();
   #closed = false;
   #fatal: CollectiveError | undefined;
   readonly #firstRound: Promise<void>;
@@ -258,7 +255,8 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       if (announcement.name !== name || announcement.left === true || now - announcement.at > this.#maxAgeMs) continue;
       const watched = this.#nameWatch.get(announcement.id);
       if (watched === undefined) this.#nameWatch.set(announcement.id, { at: announcement.at, since: now });
-      else if (watched.at !== announcement.at) {
+      // Announced again since (a later time: Redis restarted from its file may show an earlier one).
+      else if (announcement.at > watched.at) {
         throw new CollectiveError('ERR_COLLECTIVE_REDIS_NAME_IN_USE', `Hub ${announcement.id} of group ${this.#settings.group} runs under the name ${name}: give each hub its own redis.name`);
       } else if (now - watched.since > this.#maxAgeMs) continue;
       free = false;
@@ -275,11 +273,12 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       this.#refusedSnapshot(`over the limit of ${this.#settings.limits.maxSnapshotBytes} bytes`);
       return false;
     }
-    let snapshot: ReplicaSnapshot;
     try {
-      snapshot = JSON.parse(text) as ReplicaSnapshot;
+      const { snapshot, group } = decodeGroupSnapshot(text);
       // Checked whole before anything of it is used.
       const incoming = Replica.fromSnapshot(snapshot, { ...this.#settings.limits });
+      // Whom its writer knew: a hub gone before this one heard of it is known by its name.
+      this.#membership.heardGroup(group);
       const foldedTo = incoming.foldedTo;
       if (foldedTo !== undefined) this.#restampBelow(foldedTo, incoming.clockCeiling(), 'the group snapshot');
       const mine = this.#replica.vector();
@@ -321,31 +320,10 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       }
       this.#heardOne(announcement, now);
     }
-    this.#retireUnannounced(hashed, now);
     for (const [id, heard] of this.#heard) {
       if (heard.up && (heard.announcement.left === true || now - heard.changedAt > maxAge)) {
         heard.up = false;
         this.emit('peer:down', id, 'redis');
-      }
-    }
-  }
-
-  // Origins this hub holds ops of (from a snapshot, or read before) that have no announcement in
-  // the hash past the heartbeat: every live hub rewrites its own each round, so such an origin is
-  // gone (it died before anyone here heard of it, and Redis lost what it said). Counting it as a
-  // member would hold GC back forever.
-  #retireUnannounced(hashed: Map<string, string>, now: number): void {
-    for (const origin of Object.keys(this.#replica.vector()) as NodeId[]) {
-      if (origin === this.#replica.id || hashed.has(origin) || this.#membership.isRetired(origin)) {
-        this.#absentSince.delete(origin);
-        continue;
-      }
-      const since = this.#absentSince.get(origin);
-      if (since === undefined) this.#absentSince.set(origin, now);
-      else if (now - since > this.#maxAgeMs) {
-        this.#absentSince.delete(origin);
-        this.#membership.replaced(origin, this.#replica.id);
-        this.#log('%s has not announced itself in the group: gone for good', origin);
       }
     }
   }
@@ -415,11 +393,18 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     return least;
   }
 
-  async #announce(left: boolean): Promise<void> {
-    const message = this.#membership.message(this.#replica);
+  // What this hub knows of the group, its own name among the places: a hub that restarts under
+  // the name retires this one by it, even if Redis lost every announcement this one made (its
+  // ops may reach others only through a snapshot it wrote).
+  #group(): GroupMessage {
+    const group = this.#membership.group();
     const name = this.#settings.name;
-    const places = name === undefined ? message.places : [...(message.places ?? []), [this.#replica.id, name] as const];
-    const announcement: Announcement = { id: this.#replica.id, incarnation: this.#incarnation, at: this.#clock.now(), name, left, message: { ...message, places } };
+    return name === undefined ? group : { ...group, places: [...(group.places ?? []), [this.#replica.id, name] as const] };
+  }
+
+  async #announce(left: boolean): Promise<void> {
+    const message = { ...this.#membership.message(this.#replica), ...this.#group() };
+    const announcement: Announcement = { id: this.#replica.id, incarnation: this.#incarnation, at: this.#clock.now(), name: this.#settings.name, left, message };
     await this.#store.announce(this.#keys.hubs, this.#replica.id, encodeAnnouncement(announcement));
   }
 
@@ -488,7 +473,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   }
 
   async #putSnapshot(vector: string): Promise<void> {
-    const snapshot = JSON.stringify(this.#replica.snapshot());
+    const snapshot = encodeGroupSnapshot(this.#replica.snapshot(), this.#group());
     let written = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, snapshot, vector, false);
     if (!written) {
       // Refused: the stored one holds ops this hub lacks (a leader before it read further), and
@@ -508,7 +493,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     const [text, vector] = await Promise.all([this.#store.get(this.#keys.snapshot, this.#settings.limits.maxSnapshotBytes), this.#store.get(this.#keys.snapshotVector, 1024 * 1024)]);
     if (typeof text !== 'string' || typeof vector !== 'string' || text === 'too large' || vector === 'too large') return false;
     try {
-      const stored = Replica.fromSnapshot(JSON.parse(text) as ReplicaSnapshot, { ...this.#settings.limits });
+      const stored = Replica.fromSnapshot(decodeGroupSnapshot(text).snapshot, { ...this.#settings.limits });
       const claimed = JSON.parse(vector) as Record<string, unknown>;
       const own = seqsOf(stored.vector());
       return Object.keys(claimed).length === Object.keys(own).length && Object.entries(own).every(([origin, seq]) => claimed[origin] === seq);
