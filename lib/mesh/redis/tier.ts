@@ -20,9 +20,10 @@ import { CollectiveError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { newIncarnation } from '../../wire/auth.js';
 import { MAX_GROUP_IDS, type GroupMessage } from '../../wire/peer.js';
-import { decodeAnnouncement, decodeGroupSnapshot, encodeAnnouncement, encodeGroupSnapshot, entryId, groupKeys, seqsOf, type Announcement, type GroupKeys } from '../../wire/redis.js';
+import { decodeAnnouncement, encodeAnnouncement, entryId, groupKeys, seqsOf, type Announcement, type GroupKeys } from '../../wire/redis.js';
 import type { MeshClock } from '../clock.js';
 import { groupHorizon, Membership } from '../membership.js';
+import { GroupSnapshot } from './group-snapshot.js';
 import { OwnStream } from './own-stream.js';
 import { StreamReader } from './reader.js';
 import type { GroupStore } from './store.js';
@@ -98,6 +99,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   readonly #membership: Membership;
   readonly #own: OwnStream;
   readonly #reader: StreamReader;
+  readonly #snapshot: GroupSnapshot;
   readonly #incarnation = newIncarnation();
   readonly #startedAt: number;
   // Per hub heard of: its latest announcement, and when (by this hub's clock) it last changed.
@@ -122,9 +124,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   #fatal: CollectiveError | undefined;
   readonly #firstRound: Promise<void>;
   #firstRoundDone!: () => void;
-  readonly #rejected = { entries: 0, announcements: 0, snapshots: 0 };
-  #snapshotsWritten = 0;
-  #bootstraps = 0;
+  readonly #rejected = { entries: 0, announcements: 0 };
   #gaps = 0;
   #errors = 0;
 
@@ -150,6 +150,19 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
         this.#log('refused entry %s of the stream of %s: %s', id, origin, reason);
       },
     }, log);
+    this.#snapshot = new GroupSnapshot(
+      replica,
+      store,
+      this.#keys,
+      settings.limits,
+      {
+        group: () => this.#group(),
+        heardGroup: (group) => this.#membership.heardGroup(group),
+        foldedAt: (folded, clock) => this.#restampBelow(folded, clock, 'the group snapshot'),
+        adopted: () => this.#reader.rewind(),
+      },
+      log,
+    );
     this.#firstRound = new Promise((resolve) => (this.#firstRoundDone = resolve));
     store.onReady(() => {
       this.#inContactSince = undefined;
@@ -206,7 +219,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       await this.#announce(false);
       if (!this.#bootstrapped) {
         if (!nameFree) return;
-        await this.#bootstrap();
+        await this.#snapshot.adopt();
         this.#bootstrapped = true;
       }
       if (this.#own.appended === undefined) await this.#own.resume();
@@ -263,41 +276,6 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     }
     if (free) this.#membership.livesAt(this.#replica.id, name);
     return free;
-  }
-
-  // Adopts the group's snapshot, if there is one and it holds anything this hub lacks.
-  async #bootstrap(): Promise<boolean> {
-    const text = await this.#store.get(this.#keys.snapshot, this.#settings.limits.maxSnapshotBytes);
-    if (text === undefined) return false;
-    if (text === 'too large') {
-      this.#refusedSnapshot(`over the limit of ${this.#settings.limits.maxSnapshotBytes} bytes`);
-      return false;
-    }
-    try {
-      const { snapshot, group } = decodeGroupSnapshot(text);
-      // Checked whole before anything of it is used.
-      const incoming = Replica.fromSnapshot(snapshot, { ...this.#settings.limits });
-      // Whom its writer knew: a hub gone before this one heard of it is known by its name.
-      this.#membership.heardGroup(group);
-      const foldedTo = incoming.foldedTo;
-      if (foldedTo !== undefined) this.#restampBelow(foldedTo, incoming.clockCeiling(), 'the group snapshot');
-      const mine = this.#replica.vector();
-      const adds = Object.entries(incoming.vector()).some(([origin, entry]) => entry.seq > (mine[origin]?.seq ?? 0));
-      if (!adds) return false;
-      this.#replica.adoptSnapshot(snapshot);
-    } catch (error) {
-      this.#refusedSnapshot((error as Error).message);
-      return false;
-    }
-    this.#bootstraps++;
-    this.#reader.rewind();
-    this.#log('adopted the group snapshot');
-    return true;
-  }
-
-  #refusedSnapshot(reason: string): void {
-    this.#rejected.snapshots++;
-    this.#log('refused the group snapshot: %s', reason);
   }
 
   #heardAll(hashed: Map<string, string> | 'too many'): void {
@@ -435,9 +413,9 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   // A stream paused at a gap: a newer snapshot may cover it (tried at most once a second).
   async #fillGaps(): Promise<void> {
     const now = this.#clock.now();
-    if (this.#gapSince !== undefined && now - this.#gapSince < 1000 && this.#bootstraps > 0) return;
+    if (this.#gapSince !== undefined && now - this.#gapSince < 1000 && this.#snapshot.adoptions > 0) return;
     this.#gapSince = now;
-    if (await this.#bootstrap()) this.#gapSince = undefined;
+    if (await this.#snapshot.adopt()) this.#gapSince = undefined;
     // Read on from where this hub stands now (it may have got there another way); a gap still
     // there pauses the stream again at once.
     else this.#reader.rewind();
@@ -460,47 +438,15 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     if (now - this.#lastSnapshotAt >= this.#settings.snapshotMs && !this.#waitsForGap()) {
       this.#lastSnapshotAt = now;
       const vector = JSON.stringify(seqsOf(this.#replica.vector()));
-      const stored = await this.#store.get(this.#keys.snapshotVector, 1024 * 1024);
+      const stored = await this.#snapshot.storedVector();
       if (stored !== this.#storedVector) {
         this.#storedVector = stored;
         this.#storedSince = now;
       }
       const stale = now - this.#storedSince > 3 * this.#settings.snapshotMs;
-      if (stored === vector) this.#lastSnapshotVector = vector;
-      else if (leader || stale) await this.#putSnapshot(vector);
+      if (stored === vector || ((leader || stale) && (await this.#snapshot.put(vector)))) this.#lastSnapshotVector = vector;
     }
     if (leader) await this.#trim();
-  }
-
-  async #putSnapshot(vector: string): Promise<void> {
-    const snapshot = encodeGroupSnapshot(this.#replica.snapshot(), this.#group());
-    let written = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, snapshot, vector, false);
-    if (!written) {
-      // Refused: the stored one holds ops this hub lacks (a leader before it read further), and
-      // this hub takes them; or it is not what its vector claims (written by something else),
-      // and is replaced.
-      if (await this.#storedSnapshotHolds()) await this.#bootstrap();
-      else written = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, snapshot, vector, true);
-    }
-    if (written) {
-      this.#snapshotsWritten++;
-      this.#lastSnapshotVector = vector;
-    }
-  }
-
-  // Whether the stored snapshot is one, and its stored vector is the snapshot's own.
-  async #storedSnapshotHolds(): Promise<boolean> {
-    const [text, vector] = await Promise.all([this.#store.get(this.#keys.snapshot, this.#settings.limits.maxSnapshotBytes), this.#store.get(this.#keys.snapshotVector, 1024 * 1024)]);
-    if (typeof text !== 'string' || typeof vector !== 'string' || text === 'too large' || vector === 'too large') return false;
-    try {
-      const stored = Replica.fromSnapshot(decodeGroupSnapshot(text).snapshot, { ...this.#settings.limits });
-      const claimed = JSON.parse(vector) as Record<string, unknown>;
-      const own = seqsOf(stored.vector());
-      return Object.keys(claimed).length === Object.keys(own).length && Object.entries(own).every(([origin, seq]) => claimed[origin] === seq);
-    } catch (error) {
-      this.#refusedSnapshot((error as Error).message);
-      return false;
-    }
   }
 
   // Trims each stream below what the stored snapshot covers and every member has read: a
@@ -577,9 +523,9 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       entriesAppended: this.#own.entries,
       entriesRead: this.#reader.entries,
       opsRead: this.#reader.ops,
-      rejected: { ...this.#rejected, entries: this.#rejected.entries + this.#own.refused },
-      snapshotsWritten: this.#snapshotsWritten,
-      bootstraps: this.#bootstraps,
+      rejected: { entries: this.#rejected.entries + this.#own.refused, announcements: this.#rejected.announcements, snapshots: this.#snapshot.refused },
+      snapshotsWritten: this.#snapshot.written,
+      bootstraps: this.#snapshot.adoptions,
       gaps: this.#gaps,
       errors: this.#errors + this.#own.failures,
     };

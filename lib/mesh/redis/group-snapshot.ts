@@ -1,0 +1,113 @@
+import type { Stamp } from '../../core/clock.js';
+import type { DecodeLimits } from '../../core/codec.js';
+import { Replica } from '../../core/replica.js';
+import type { Logger } from '../../log.js';
+import type { GroupMessage } from '../../wire/peer.js';
+import { decodeGroupSnapshot, encodeGroupSnapshot, seqsOf, type GroupKeys } from '../../wire/redis.js';
+import type { GroupStore } from './store.js';
+
+/** What the group snapshot needs of its tier. */
+export interface SnapshotHost {
+  /** What this hub knows of the group, stored with its snapshot. */
+  group(): GroupMessage;
+  /** What the snapshot's writer knew of the group. */
+  heardGroup(group: GroupMessage): void;
+  /** The snapshot folded at `folded`: own writes below it that never left are stamped again. */
+  foldedAt(folded: Stamp, clock: Stamp): void;
+  /** A snapshot was adopted: the streams are read again from the new position. */
+  adopted(): void;
+}
+
+/**
+ * The group's snapshot in Redis, for newcomers and for readers at a gap: read, checked whole
+ * and adopted; stored only when it covers the one stored (a Lua compare-and-set: snapshots never
+ * go back), and replacing one that is not what its vector claims.
+ */
+export class GroupSnapshot {
+  readonly #replica: Replica;
+  readonly #store: GroupStore;
+  readonly #keys: GroupKeys;
+  readonly #limits: DecodeLimits & { maxSnapshotBytes: number };
+  readonly #host: SnapshotHost;
+  readonly #log: Logger;
+  /** Snapshots stored, adopted, refused as malformed. */
+  written = 0;
+  adoptions = 0;
+  refused = 0;
+
+  constructor(replica: Replica, store: GroupStore, keys: GroupKeys, limits: DecodeLimits & { maxSnapshotBytes: number }, host: SnapshotHost, log: Logger) {
+    this.#replica = replica;
+    this.#store = store;
+    this.#keys = keys;
+    this.#limits = limits;
+    this.#host = host;
+    this.#log = log;
+  }
+
+  /** Adopts the stored snapshot, if there is one and it holds anything this hub lacks. */
+  async adopt(): Promise<boolean> {
+    const text = await this.#store.get(this.#keys.snapshot, this.#limits.maxSnapshotBytes);
+    if (text === undefined) return false;
+    if (text === 'too large') return this.#refuse(`over the limit of ${this.#limits.maxSnapshotBytes} bytes`);
+    try {
+      const { snapshot, group } = decodeGroupSnapshot(text);
+      // Checked whole before anything of it is used.
+      const incoming = Replica.fromSnapshot(snapshot, { ...this.#limits });
+      // Whom its writer knew: a hub gone before this one heard of it is known by its name.
+      this.#host.heardGroup(group);
+      const folded = incoming.foldedTo;
+      if (folded !== undefined) this.#host.foldedAt(folded, incoming.clockCeiling());
+      const mine = this.#replica.vector();
+      const adds = Object.entries(incoming.vector()).some(([origin, entry]) => entry.seq > (mine[origin]?.seq ?? 0));
+      if (!adds) return false;
+      this.#replica.adoptSnapshot(snapshot);
+    } catch (error) {
+      return this.#refuse((error as Error).message);
+    }
+    this.adoptions++;
+    this.#host.adopted();
+    this.#log('adopted the group snapshot');
+    return true;
+  }
+
+  /** The stored snapshot's `{ origin: seq }` vector, as stored. */
+  storedVector(): Promise<string | undefined | 'too large'> {
+    return this.#store.get(this.#keys.snapshotVector, 1024 * 1024);
+  }
+
+  /**
+   * Stores this hub's snapshot, whose vector is `vector`. Refused, because the stored one holds
+   * ops this hub lacks (a hub before it read further), it takes those instead; refused because
+   * the stored one is not what its vector claims (written by something else), it replaces it.
+   */
+  async put(vector: string): Promise<boolean> {
+    const snapshot = encodeGroupSnapshot(this.#replica.snapshot(), this.#host.group());
+    let written = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, snapshot, vector, false);
+    if (!written) {
+      if (await this.#storedHolds()) await this.adopt();
+      else written = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, snapshot, vector, true);
+    }
+    if (written) this.written++;
+    return written;
+  }
+
+  // Whether the stored snapshot is one, and its stored vector is the snapshot's own.
+  async #storedHolds(): Promise<boolean> {
+    const [text, vector] = await Promise.all([this.#store.get(this.#keys.snapshot, this.#limits.maxSnapshotBytes), this.storedVector()]);
+    if (typeof text !== 'string' || typeof vector !== 'string' || text === 'too large' || vector === 'too large') return false;
+    try {
+      const stored = Replica.fromSnapshot(decodeGroupSnapshot(text).snapshot, { ...this.#limits });
+      const claimed = JSON.parse(vector) as Record<string, unknown>;
+      const own = seqsOf(stored.vector());
+      return Object.keys(claimed).length === Object.keys(own).length && Object.entries(own).every(([origin, seq]) => claimed[origin] === seq);
+    } catch (error) {
+      return this.#refuse((error as Error).message);
+    }
+  }
+
+  #refuse(reason: string): false {
+    this.refused++;
+    this.#log('refused the group snapshot: %s', reason);
+    return false;
+  }
+}
