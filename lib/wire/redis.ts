@@ -157,14 +157,7 @@ export function encodeAnnouncement(announcement: Announcement): string {
 /** Checks an announcement read from the hash under `field`; throws a TypeError naming what is wrong. */
 export function decodeAnnouncement(field: string, text: string, maxBytes: number): Announcement {
   if (text.length > maxBytes) throw new TypeError(`an announcement of ${text.length} bytes, over the limit of ${maxBytes}`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new TypeError('an announcement that is not JSON');
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TypeError('an announcement that is not an object');
-  const input = raw as Record<string, unknown>;
+  const input = parseObject(text, 'an announcement');
   if (input.v !== REDIS_FORMAT) throw new TypeError(`announcement format ${String(input.v).slice(0, 20)}, not ${REDIS_FORMAT}`);
   const id = decodeNodeId(input.id);
   if (id !== field) throw new TypeError(`an announcement of ${id} under ${field.slice(0, 40)}`);
@@ -194,16 +187,21 @@ export function encodeGroupSnapshot(snapshot: ReplicaSnapshot, group: GroupMessa
  * inside is checked whole by Replica.fromSnapshot before any of it is used. Throws a TypeError.
  */
 export function decodeGroupSnapshot(text: string): { snapshot: ReplicaSnapshot; group: GroupMessage } {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new TypeError('a group snapshot that is not JSON');
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TypeError('a group snapshot that is not an object');
-  const input = raw as Record<string, unknown>;
+  const input = parseObject(text, 'a group snapshot');
   if (input.v !== REDIS_FORMAT || typeof input.r !== 'object' || input.r === null) throw new TypeError(`a group snapshot not of format ${REDIS_FORMAT}`);
   const frame = decodePeerFrame({ t: 'members', p: input.g }, { maxDepth: 1, maxValueBytes: 0 });
   if (frame.t !== 'members') throw new TypeError('a group snapshot without its group');
   return { snapshot: input.r as ReplicaSnapshot, group: frame.group };
+}
+
+// The JSON object `text` holds; throws a TypeError naming `what` otherwise.
+function parseObject(text: string, what: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new TypeError(`${what} that is not JSON`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TypeError(`${what} that is not an object`);
+  return raw as Record<string, unknown>;
 }
