@@ -24,6 +24,7 @@ import { decodeAnnouncement, encodeAnnouncement, entryId, groupKeys, seqsOf, typ
 import type { MeshClock } from '../clock.js';
 import { groupHorizon, Membership } from '../membership.js';
 import { GroupSnapshot } from './group-snapshot.js';
+import { NameClaim } from './name-claim.js';
 import { OwnStream } from './own-stream.js';
 import { StreamReader } from './reader.js';
 import type { GroupStore } from './store.js';
@@ -118,8 +119,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   #inContactSince: number | undefined;
   // Per origin behind what it says it holds: this hub's position, and rounds it has not moved.
   readonly #stuck = new Map<NodeId, { position: number; rounds: number }>();
-  // Hubs under this hub's name that announced lately, watched for a heartbeat before it takes the name.
-  readonly #nameWatch = new Map<NodeId, { at: number; since: number }>();
+  readonly #nameClaim: NameClaim | undefined;
   #closed = false;
   #fatal: CollectiveError | undefined;
   readonly #firstRound: Promise<void>;
@@ -138,6 +138,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     this.#keys = groupKeys(settings.group);
     this.#membership = new Membership(replica.id);
     this.#startedAt = clock.now();
+    this.#nameClaim = settings.name === undefined ? undefined : new NameClaim(settings.name, settings.group, this.#maxAgeMs);
     this.#own = new OwnStream(replica, store, this.#keys.stream(replica.id), settings, (callback) => clock.defer(callback), log);
     this.#reader = new StreamReader(replica, store, this.#keys, { blockMs: Math.max(settings.announceMs, 250), limits: settings.limits }, clock, {
       gap: (origin, from) => {
@@ -211,11 +212,11 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
 
   async #roundOnce(): Promise<void> {
     try {
-      const hashed = await this.#store.announcements(this.#keys.hubs, MAX_GROUP_IDS);
-      const nameFree = this.#bootstrapped || this.#nameFree(hashed);
+      const announcements = this.#announcements(await this.#store.announcements(this.#keys.hubs, MAX_GROUP_IDS));
+      const nameFree = this.#bootstrapped || this.#nameFree(announcements);
       // Heard and announced from the first round on, even while the name is being checked: the
       // group then counts this hub for GC, and folds nothing it may still send.
-      this.#heardAll(hashed);
+      this.#heardAll(announcements);
       await this.#announce(false);
       if (!this.#bootstrapped) {
         if (!nameFree) return;
@@ -248,58 +249,39 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     }
   }
 
-  // Whether this hub may take its name now. Another hub under it that announced lately may be
-  // alive, or killed a moment ago: it is watched for a heartbeat (announceMs apart). One that
-  // announces again is alive (ERR_COLLECTIVE_REDIS_NAME_IN_USE); one silent past the heartbeat
-  // was an earlier life of the name.
-  #nameFree(hashed: Map<string, string> | 'too many'): boolean {
-    const name = this.#settings.name;
-    if (name === undefined || hashed === 'too many') return true;
-    const now = this.#clock.now();
-    let free = true;
-    for (const [field, text] of hashed) {
-      if (field === this.#replica.id) continue;
-      let announcement: Announcement;
-      try {
-        announcement = decodeAnnouncement(field, text, this.#settings.limits.maxEntryBytes);
-      } catch {
-        continue;
-      }
-      if (announcement.name !== name || announcement.left === true || now - announcement.at > this.#maxAgeMs) continue;
-      const watched = this.#nameWatch.get(announcement.id);
-      if (watched === undefined) this.#nameWatch.set(announcement.id, { at: announcement.at, since: now });
-      // Announced again since (a later time: Redis restarted from its file may show an earlier one).
-      else if (announcement.at > watched.at) {
-        throw new CollectiveError('ERR_COLLECTIVE_REDIS_NAME_IN_USE', `Hub ${announcement.id} of group ${this.#settings.group} runs under the name ${name}: give each hub its own redis.name`);
-      } else if (now - watched.since > this.#maxAgeMs) continue;
-      free = false;
-    }
-    if (free) this.#membership.livesAt(this.#replica.id, name);
-    return free;
-  }
-
-  #heardAll(hashed: Map<string, string> | 'too many'): void {
+  // The announcements of the other hubs, checked (a malformed one is refused and counted).
+  #announcements(hashed: Map<string, string> | 'too many'): Announcement[] {
     if (hashed === 'too many') {
       this.#rejected.announcements++;
       this.#log('the group hash holds more than %d hubs: refused', MAX_GROUP_IDS);
-      return;
+      return [];
     }
-    const now = this.#clock.now();
-    const maxAge = this.#maxAgeMs;
+    const announcements: Announcement[] = [];
     for (const [field, text] of hashed) {
       if (field === this.#replica.id) continue;
-      let announcement: Announcement;
       try {
-        announcement = decodeAnnouncement(field, text, this.#settings.limits.maxEntryBytes);
+        announcements.push(decodeAnnouncement(field, text, this.#settings.limits.maxEntryBytes));
       } catch (error) {
         this.#rejected.announcements++;
         this.#log('refused the announcement under %s: %s', field.slice(0, 40), (error as Error).message);
-        continue;
       }
-      this.#heardOne(announcement, now);
     }
+    return announcements;
+  }
+
+  // Whether this hub may take its name now (see NameClaim); once it may, it lives there.
+  #nameFree(announcements: readonly Announcement[]): boolean {
+    if (this.#nameClaim === undefined) return true;
+    if (!this.#nameClaim.free(announcements, this.#clock.now())) return false;
+    this.#membership.livesAt(this.#replica.id, this.#settings.name!);
+    return true;
+  }
+
+  #heardAll(announcements: readonly Announcement[]): void {
+    const now = this.#clock.now();
+    for (const announcement of announcements) this.#heardOne(announcement, now);
     for (const [id, heard] of this.#heard) {
-      if (heard.up && (heard.announcement.left === true || now - heard.changedAt > maxAge)) {
+      if (heard.up && (heard.announcement.left === true || now - heard.changedAt > this.#maxAgeMs)) {
         heard.up = false;
         this.emit('peer:down', id, 'redis');
       }
