@@ -265,6 +265,11 @@ export class Replica {
     this.#keepOwnSeqAhead(origin, this.#sequences.advance(origin, entry));
   }
 
+  /** The last contiguous seq of `origin` applied (0 for none): one entry of the vector, without building it. */
+  seqOf(origin: string): number {
+    return this.#sequences.seq(origin);
+  }
+
   /** This replica's version vector: per origin, the last contiguous seq applied. */
   vector(): VersionVector {
     return this.#sequences.vector();

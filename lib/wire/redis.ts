@@ -60,13 +60,14 @@ export function seqOfEntryId(id: string): number | undefined {
 }
 
 /**
- * The fields of an entry following seq `from`, up to `upTo`, holding `runs` (core/codec.ts
- * runs of the origin's ops, seqs increasing). Usually the ops are every seq from + 1 to upTo;
- * an entry rebuilt from a replica holds only the ops not overwritten since, and `upTo`'s stamp.
+ * The fields of an entry following seq `from` and holding `runs` (core/codec.ts runs of the
+ * origin's ops, seqs increasing): every op from + 1 on, or, for an entry rebuilt from a replica
+ * that holds only the ops not overwritten since, those and `lastStamp`, the stamp of its last
+ * seq (the entry's id).
  */
-export function entryFields(from: number, upTo: Stamp & { seq: number }, runs: unknown[][], complete: boolean): string[] {
+export function entryFields(from: number, runs: unknown[][], lastStamp?: Stamp): string[] {
   const fields = ['v', String(REDIS_FORMAT), 'f', String(from), 'o', JSON.stringify(runs)];
-  if (!complete) fields.push('s', `${upTo.wall},${upTo.count}`);
+  if (lastStamp !== undefined) fields.push('s', `${lastStamp.wall},${lastStamp.count}`);
   return fields;
 }
 
@@ -170,10 +171,17 @@ export function decodeAnnouncement(field: string, text: string, maxBytes: number
   return { id, incarnation: input.i, at: input.at, name: input.n as string | undefined, left: input.q === 1, message: frame.message };
 }
 
-/** The `{ origin: seq }` form of a vector stored beside a snapshot (what a newer one must cover). */
+/**
+ * The `{ origin: seq }` form of a vector stored beside a snapshot (what a newer one must cover),
+ * origins sorted: two hubs holding the same vector write the same text, which is what tells a
+ * hub the stored snapshot holds all it does.
+ */
 export function seqsOf(vector: Readonly<Record<string, { readonly seq: number } | undefined>>): Record<string, number> {
   const seqs: Record<string, number> = {};
-  for (const [origin, entry] of Object.entries(vector)) if (entry !== undefined) seqs[origin] = entry.seq;
+  for (const origin of Object.keys(vector).sort()) {
+    const entry = vector[origin];
+    if (entry !== undefined) seqs[origin] = entry.seq;
+  }
   return seqs;
 }
 

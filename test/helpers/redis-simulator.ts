@@ -133,6 +133,7 @@ export class RedisSimulation {
     this.stats.gaps += stats.gaps;
     this.stats.bootstraps += stats.bootstraps;
     this.stats.snapshots += stats.snapshotsWritten;
+    this.stats.rebuilt += stats.entriesRebuilt;
     this.stats.folds += hub.folding.runs;
   }
 
@@ -200,6 +201,34 @@ export class RedisSimulation {
       await this.#advanceTo(this.time.now + 100);
       if ([...this.hubs.values()].every((hub) => hub.replica.metadata().ops === 0 && hub.replica.metadata().nodes === 1)) return;
     }
+  }
+
+  /**
+   * Runs on, quiet, until no stream holds an entry every live hub has read and the stored
+   * snapshot covers (or `ms` passed); returns how many such entries are left: the trims' debt.
+   */
+  async trimAll(ms = 10_000): Promise<number> {
+    const deadline = this.time.now + ms;
+    let left = this.#untrimmed();
+    while (left > 0 && this.time.now < deadline) {
+      await this.#advanceTo(this.time.now + 100);
+      left = this.#untrimmed();
+    }
+    return left;
+  }
+
+  #untrimmed(): number {
+    const state = this.server.state;
+    const stored = state.strings.get('collective:sim:snapshot:vector');
+    const covered = stored === undefined ? {} : (JSON.parse(stored) as Record<string, number>);
+    const hubs = [...this.hubs.values()];
+    let left = 0;
+    for (const [key, stream] of state.streams) {
+      const origin = key.slice('collective:sim:ops:'.length);
+      const read = Math.min(covered[origin] ?? 0, ...hubs.map((hub) => hub.replica.vector()[origin]?.seq ?? 0));
+      left += stream.entries.filter((entry) => Number(entry.id.split('-')[0]) <= read).length;
+    }
+    return left;
   }
 
   /** The oracle's state of every op some live hub took. */

@@ -37,7 +37,7 @@ export class OwnStream {
   #epoch = 0;
   #scheduled = false;
   #closed = false;
-  /** Entries appended, ops dropped from memory past the bound (rebuilt from the replica if needed), append failures. */
+  /** Entries appended, entries rebuilt from the replica (their ops no longer kept), append failures. */
   entries = 0;
   rebuilt = 0;
   failures = 0;
@@ -67,7 +67,7 @@ export class OwnStream {
   }
 
   get #ownSeq(): number {
-    return this.#replica.vector()[this.#id]?.seq ?? 0;
+    return this.#replica.seqOf(this.#id);
   }
 
   /** The highest seq known to be in the stream (undefined until checked after connecting). */
@@ -97,8 +97,9 @@ export class OwnStream {
     if (this.#kept.length === 0) this.#keptFrom = op.seq;
     this.#kept.push(op);
     if (this.#kept.length > this.#maxQueuedOps) {
-      // Past the bound: the oldest go (the replica still holds those not overwritten).
-      const drop = this.#kept.length - this.#maxQueuedOps;
+      // Past the bound: the oldest quarter goes at once (the replica still holds those not
+      // overwritten), so that a long outage does not shift the whole array on every write.
+      const drop = this.#kept.length - Math.floor((this.#maxQueuedOps * 3) / 4);
       this.#kept.splice(0, drop);
       this.#keptFrom += drop;
     }
@@ -225,7 +226,7 @@ export class OwnStream {
       const start = from + 1 - this.#keptFrom;
       const ops = this.#kept.slice(start, start + OPS_PER_ENTRY);
       const last = ops[ops.length - 1]!;
-      return [last.seq, entryFields(from, { ...last.stamp, seq: last.seq }, [encodeRun(ops)], true)];
+      return [last.seq, entryFields(from, [encodeRun(ops)])];
     }
     const latest = this.#replica.vector()[this.#id]!;
     // Folded ops are held by every member (GC waited for them all); a newcomer takes them from
@@ -233,7 +234,7 @@ export class OwnStream {
     const { from: after, ops } = this.#replica.ownOpsAfter(from);
     this.rebuilt++;
     this.#log('rebuilt the entry of own ops %d to %d from the replica (%d not overwritten)', after + 1, latest.seq, ops.length);
-    return [latest.seq, entryFields(after, { ...latest.stamp, seq: latest.seq }, encodeRuns(ops), ops.length === latest.seq - after)];
+    return [latest.seq, entryFields(after, encodeRuns(ops), ops.length === latest.seq - after ? undefined : latest.stamp)];
   }
 
   /** Appends what is left (if connected), then stops. */

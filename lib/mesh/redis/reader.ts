@@ -96,7 +96,7 @@ export class StreamReader {
   }
 
   #position(origin: NodeId): number {
-    return this.#replica.vector()[origin]?.seq ?? 0;
+    return this.#replica.seqOf(origin);
   }
 
   /** Starts the read loop. */

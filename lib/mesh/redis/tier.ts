@@ -76,6 +76,8 @@ export interface RedisStats {
   /** Own ops not yet known to be in this hub's stream (queued while Redis is away). */
   queuedOps: number;
   entriesAppended: number;
+  /** Of those, entries rebuilt from the replica: own ops past `maxQueuedOps` no longer kept. */
+  entriesRebuilt: number;
   entriesRead: number;
   opsRead: number;
   /** Entries, announcements and snapshots refused as malformed, never applied. */
@@ -143,7 +145,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     this.#reader = new StreamReader(replica, store, this.#keys, { blockMs: Math.max(settings.announceMs, 250), limits: settings.limits }, clock, {
       gap: (origin, from) => {
         this.#gaps++;
-        this.#log('the stream of %s starts at %d, past this hub at %d: waiting for a snapshot that covers it', origin, from, replica.vector()[origin]?.seq ?? 0);
+        this.#log('the stream of %s starts at %d, past this hub at %d: waiting for a snapshot that covers it', origin, from, replica.seqOf(origin));
         this.#gapSince ??= clock.now();
       },
       refused: (origin, id, reason) => {
@@ -280,6 +282,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   #heardAll(announcements: readonly Announcement[]): void {
     const now = this.#clock.now();
     for (const announcement of announcements) this.#heardOne(announcement, now);
+    this.#own.seenByAll(this.#readByAll(this.#replica.id));
     for (const [id, heard] of this.#heard) {
       if (heard.up && (heard.announcement.left === true || now - heard.changedAt > this.#maxAgeMs)) {
         heard.up = false;
@@ -322,14 +325,12 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     this.#replica.observe(clock);
     // It holds more of a stream than this hub took, and this hub's cursor ran ahead: read again.
     for (const origin of this.#reader.origins) {
-      if ((announcement.message.vector[origin]?.seq ?? 0) > (this.#replica.vector()[origin]?.seq ?? 0) && this.#reader.ahead(origin)) this.#reader.rewind(origin);
+      if ((announcement.message.vector[origin]?.seq ?? 0) > this.#replica.seqOf(origin) && this.#reader.ahead(origin)) this.#reader.rewind(origin);
     }
     if (!heard.up) {
       heard.up = true;
       this.emit('peer:up', id, 'redis');
     }
-    const seen = this.#membership.seenBy(id, this.#replica.id);
-    if (seen !== undefined) this.#own.seenByAll(this.#seenByAll());
   }
 
   // A hub that wrote before it heard from its group (started while Redis was away) may find
@@ -341,14 +342,14 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     this.#log('restamped the writes made before joining: %s folded past them', by);
   }
 
-  // The highest own seq every member has read (the own stream keeps what is above it).
-  #seenByAll(): number {
-    let least = this.#replica.vector()[this.#replica.id]?.seq ?? 0;
-    for (const [id, heard] of this.#heard) {
-      if (heard.announcement.left === true) continue;
-      const seen = this.#membership.seenBy(id, this.#replica.id);
-      if (seen === undefined) return 0;
-      least = Math.min(least, seen);
+  // The highest seq of `origin` this hub and every member has read, by their latest frontiers
+  // (0 while one has told none). Hubs gone for good (left, or retired by their name) read no
+  // more, and hold nothing back.
+  #readByAll(origin: NodeId): number {
+    let least = this.#replica.seqOf(origin);
+    for (const id of this.#heard.keys()) {
+      if (this.#membership.isRetired(id)) continue;
+      least = Math.min(least, this.#membership.seenBy(id, origin) ?? 0);
     }
     return least;
   }
@@ -370,9 +371,8 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
 
   // Streams of which the group holds more than this hub took, with no progress for three rounds.
   async #probeStuck(): Promise<void> {
-    const vector = this.#replica.vector();
     for (const origin of this.#reader.origins) {
-      const position = vector[origin]?.seq ?? 0;
+      const position = this.#replica.seqOf(origin);
       // What the group holds of it: its own word, or another hub's that read further (the
       // origin may be gone, and Redis may have lost what it said last).
       let says = 0;
@@ -438,11 +438,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     if (this.horizon() === undefined) return; // some member's frontier is missing or stale
     const covered = JSON.parse(this.#lastSnapshotVector) as Record<string, number>;
     for (const origin of [this.#replica.id, ...this.#reader.origins]) {
-      let below = covered[origin] ?? 0;
-      for (const [id, heard] of this.#heard) {
-        if (heard.announcement.left === true) continue;
-        below = Math.min(below, this.#membership.seenBy(id, origin) ?? 0);
-      }
+      const below = Math.min(covered[origin] ?? 0, this.#readByAll(origin));
       if (below > 0) await this.#store.trim(this.#keys.stream(origin), entryId(below + 1));
     }
   }
@@ -485,7 +481,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   /** The hubs of the group heard of. */
   hubs(): RedisHubStats[] {
     const now = this.#clock.now();
-    const own = this.#replica.vector()[this.#replica.id]?.seq ?? 0;
+    const own = this.#replica.seqOf(this.#replica.id);
     return [...this.#heard.values()].map(({ announcement, changedAt }) => ({
       id: announcement.id,
       name: announcement.name,
@@ -503,6 +499,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       hubs: this.hubs(),
       queuedOps: this.#own.queued,
       entriesAppended: this.#own.entries,
+      entriesRebuilt: this.#own.rebuilt,
       entriesRead: this.#reader.entries,
       opsRead: this.#reader.ops,
       rejected: { entries: this.#rejected.entries + this.#own.refused, announcements: this.#rejected.announcements, snapshots: this.#snapshot.refused },
