@@ -112,7 +112,10 @@ export function decodeEntry(origin: NodeId, id: string, flat: readonly string[],
   }
   if (!Array.isArray(raw)) throw new TypeError('entry ops that are not a list of runs');
   const ops: Op[] = [];
-  for (const run of raw) ops.push(...decodeRun(run, { ...limits, adopt: true }));
+  // The ops are fresh from JSON.parse: their values are checked and frozen in place.
+  const adopting = { ...limits, adopt: true };
+  // One by one: a run may hold more ops than a call can take as arguments.
+  for (const run of raw) for (const op of decodeRun(run, adopting)) ops.push(op);
   let previous = from;
   for (const op of ops) {
     if (op.stamp.node !== origin) throw new TypeError(`ops of ${op.stamp.node} in the stream of ${origin}`);

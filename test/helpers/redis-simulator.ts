@@ -63,6 +63,7 @@ export class RedisSimulation {
   readonly #snapshotLogs = new Map<string, Map<string, Op>>();
   #generation = 0;
   readonly #maxQueuedOps: number;
+  readonly #opsPerEntry: number | undefined;
 
   constructor(seed: number) {
     this.seed = seed;
@@ -70,6 +71,8 @@ export class RedisSimulation {
     this.server = new SimRedisServer(this.time, this.rng);
     this.stats = { seed, writes: 0, hubCrashes: 0, redisRestarts: 0, entriesLost: 0, cuts: 0, gaps: 0, bootstraps: 0, snapshots: 0, rebuilt: 0, folds: 0, settleMs: 0 };
     this.#maxQueuedOps = this.rng.chance(0.5) ? this.rng.int(5, 50) : 1_000_000;
+    // Half the runs split what a hub appends into entries of a few ops (kept and rebuilt alike).
+    this.#opsPerEntry = this.rng.chance(0.5) ? this.rng.int(1, 8) : undefined;
     const slots = this.rng.int(3, 5);
     for (let slot = 0; slot < slots; slot++) this.#start(slot);
   }
@@ -107,7 +110,7 @@ export class RedisSimulation {
     tier = new RedisTier(
       replica,
       store,
-      { group: 'sim', name: `slot${slot}`, announceMs: 100, snapshotMs: 1000, maxQueuedOps: this.#maxQueuedOps, leaves: true, startTimeoutMs: 500, limits: { maxDepth: 32, maxValueBytes: 1 << 20, maxEntryBytes: 1 << 24, maxSnapshotBytes: 1 << 28 } },
+      { group: 'sim', name: `slot${slot}`, announceMs: 100, snapshotMs: 1000, maxQueuedOps: this.#maxQueuedOps, ...(this.#opsPerEntry === undefined ? {} : { opsPerEntry: this.#opsPerEntry }), leaves: true, startTimeoutMs: 500, limits: { maxDepth: 32, maxValueBytes: 1 << 20, maxEntryBytes: 1 << 24, maxSnapshotBytes: 1 << 28 } },
       clock,
       process.env.REDIS_SIM_LOG === undefined ? () => undefined : (format: string, ...args: unknown[]) => console.log(`${this.time.now} [${id}] ${format}`, ...args),
     );

@@ -1,4 +1,4 @@
-import type { NodeId } from '../../core/clock.js';
+import type { NodeId, Stamp } from '../../core/clock.js';
 import { encodeRun, encodeRuns, type DecodeLimits } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
 import type { Replica } from '../../core/replica.js';
@@ -6,8 +6,8 @@ import type { Logger } from '../../log.js';
 import { decodeEntry, entryFields, entryId, seqOfEntryId } from '../../wire/redis.js';
 import type { GroupStore } from './store.js';
 
-// Most ops per stream entry: an entry is read whole, and a reader's XREAD takes many at once.
-const OPS_PER_ENTRY = 10_000;
+/** Most ops per stream entry unless told otherwise: an entry is read whole, and an XREAD takes many. */
+export const OPS_PER_ENTRY = 10_000;
 
 /**
  * A hub's own stream in its group: the ops it stamps, appended at the end of each turn as one
@@ -24,10 +24,14 @@ export class OwnStream {
   readonly #log: Logger;
   readonly #defer: (callback: () => void) => void;
   readonly #maxQueuedOps: number;
+  readonly #opsPerEntry: number;
   readonly #limits: DecodeLimits & { maxEntryBytes: number };
   // Own ops kept, in seq order; #kept[0] is op #keptFrom.
   #kept: Op[] = [];
   #keptFrom = 1;
+  // Entries being rebuilt from the replica: the seq the next follows, the ops not yet sent, and
+  // where the last ends.
+  #rebuild: { from: number; ops: Op[]; at: number; latest: Stamp & { seq: number } } | undefined;
   // The highest seq the stream holds, as far as this hub knows; undefined until checked.
   #appended: number | undefined;
   #appending = false;
@@ -49,7 +53,7 @@ export class OwnStream {
     replica: Replica,
     store: GroupStore,
     key: string,
-    settings: { maxQueuedOps: number; limits: DecodeLimits & { maxEntryBytes: number } },
+    settings: { maxQueuedOps: number; opsPerEntry?: number; limits: DecodeLimits & { maxEntryBytes: number } },
     defer: (callback: () => void) => void,
     log: Logger,
   ) {
@@ -58,6 +62,7 @@ export class OwnStream {
     this.#store = store;
     this.#key = key;
     this.#maxQueuedOps = settings.maxQueuedOps;
+    this.#opsPerEntry = settings.opsPerEntry ?? OPS_PER_ENTRY;
     this.#limits = settings.limits;
     this.#log = log;
   }
@@ -89,6 +94,7 @@ export class OwnStream {
   restamped(): void {
     this.#kept = [];
     this.#keptFrom = 1;
+    this.#rebuild = undefined;
   }
 
   /** Takes an op this hub stamped; it goes out at the end of the turn. */
@@ -121,6 +127,7 @@ export class OwnStream {
    */
   reconnected(): void {
     this.#appended = undefined;
+    this.#rebuild = undefined;
     this.#epoch++;
   }
 
@@ -220,21 +227,35 @@ export class OwnStream {
   }
 
   // The next entry after `from`: the ops kept, or (when some after `from` are no longer kept)
-  // one entry rebuilt from the replica up to the latest own op: the ops not overwritten since.
+  // entries rebuilt from the replica up to the latest own op: the ops not overwritten since, at
+  // most `opsPerEntry` an entry (each but the last ends at an op it holds, whose stamp it has).
   #next(from: number): [number, string[]] {
     if (from + 1 >= this.#keptFrom && from + 1 < this.#keptFrom + this.#kept.length) {
       const start = from + 1 - this.#keptFrom;
-      const ops = this.#kept.slice(start, start + OPS_PER_ENTRY);
-      const last = ops[ops.length - 1]!;
-      return [last.seq, entryFields(from, [encodeRun(ops)])];
+      const ops = this.#kept.slice(start, start + this.#opsPerEntry);
+      return [ops[ops.length - 1]!.seq, entryFields(from, [encodeRun(ops)])];
     }
-    const latest = this.#replica.vector()[this.#id]!;
-    // Folded ops are held by every member (GC waited for them all); a newcomer takes them from
-    // the snapshot.
-    const { from: after, ops } = this.#replica.ownOpsAfter(from);
-    this.rebuilt++;
-    this.#log('rebuilt the entry of own ops %d to %d from the replica (%d not overwritten)', after + 1, latest.seq, ops.length);
-    return [latest.seq, entryFields(after, encodeRuns(ops), ops.length === latest.seq - after ? undefined : latest.stamp)];
+    let rebuild = this.#rebuild;
+    if (rebuild === undefined || rebuild.from !== from) {
+      const latest = this.#replica.vector()[this.#id]!;
+      // Folded ops are held by every member (GC waited for them all); a newcomer takes them from
+      // the snapshot.
+      const { from: after, ops } = this.#replica.ownOpsAfter(from);
+      this.#rebuild = rebuild = { from: after, ops, at: 0, latest: { ...latest.stamp, seq: latest.seq } };
+      this.rebuilt++;
+      this.#log('rebuilt the entries of own ops %d to %d from the replica (%d not overwritten)', after + 1, latest.seq, ops.length);
+    }
+    const ops = rebuild.ops.slice(rebuild.at, rebuild.at + this.#opsPerEntry);
+    const final = rebuild.at + ops.length >= rebuild.ops.length;
+    const upTo = final ? rebuild.latest : { ...ops[ops.length - 1]!.stamp, seq: ops[ops.length - 1]!.seq };
+    const complete = ops.length === upTo.seq - rebuild.from;
+    const fields = entryFields(rebuild.from, encodeRuns(ops), complete ? undefined : upTo);
+    if (final) this.#rebuild = undefined;
+    else {
+      rebuild.at += ops.length;
+      rebuild.from = upTo.seq;
+    }
+    return [upTo.seq, fields];
   }
 
   /** Appends what is left (if connected), then stops. */

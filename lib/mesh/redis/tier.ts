@@ -40,6 +40,8 @@ export interface RedisTierSettings {
   readonly snapshotMs: number;
   /** Own ops kept in memory for a second append (see OwnStream). */
   readonly maxQueuedOps: number;
+  /** Most ops per stream entry (OPS_PER_ENTRY unless given: the simulator makes it small). */
+  readonly opsPerEntry?: number;
   /** A clean close leaves the group for good (a hub without `persist`: its id never comes back). */
   readonly leaves: boolean;
   /** How long start() waits for a first round with Redis. */
