@@ -308,6 +308,9 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     if (before !== undefined && before.announcement.at === announcement.at && before.announcement.incarnation === announcement.incarnation) return;
     const heard = { announcement, changedAt: now, up: before?.up ?? false };
     this.#heard.set(id, heard);
+    // Every stream some hub holds ops of is read here too: its origin may be gone, its
+    // announcements lost with Redis, and its ops left only in its stream or a snapshot.
+    for (const origin of Object.keys(announcement.message.vector) as NodeId[]) this.#reader.add(origin);
     if (announcement.left === true) {
       // Gone for good: its stream is read to the end, and GC counts it no more.
       this.#membership.replaced(id, this.#replica.id);
