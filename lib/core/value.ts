@@ -69,37 +69,36 @@ class ValueChecker {
     readonly adopt = false,
   ) {}
 
-  get where(): string {
-    return typeof this.place === 'string' ? this.place : formatPath(this.place);
-  }
-
   // Rough JSON length so far: exact for structure and numbers, string length for strings
   // (escapes are not counted), which is what the limit is documented to measure.
   size = 0;
-  readonly #ancestors = new Set<object>();
+  // The containers being checked (to refuse a cycle) and the keys leading to the current part
+  // (for error messages): stacks, so that nothing is allocated per key unless a check fails.
+  readonly #containers: object[] = [];
+  readonly #keys: (string | number)[] = [];
 
-  fail(at: string, why: string): never {
-    throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Invalid value for \`${this.where}\`${at}: ${why}`);
+  fail(why: string): never {
+    const where = typeof this.place === 'string' ? this.place : formatPath(this.place);
+    const at = this.#keys.map((key) => (typeof key === 'number' ? `[${key}]` : `.${key}`)).join('');
+    throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Invalid value for \`${where}\`${at}: ${why}`);
   }
 
   grow(bytes: number): void {
     this.size += bytes;
     if (this.size > this.maxBytes) {
-      throw inputRangeError(
-        'ERR_COLLECTIVE_VALUE_TOO_LARGE',
-        `Value for \`${this.where}\` is over the limit of ${this.maxBytes} bytes of JSON`,
-      );
+      const where = typeof this.place === 'string' ? this.place : formatPath(this.place);
+      throw inputRangeError('ERR_COLLECTIVE_VALUE_TOO_LARGE', `Value for \`${where}\` is over the limit of ${this.maxBytes} bytes of JSON`);
     }
   }
 
   /** Returns a deep-frozen copy of `value`, throwing on anything that is not JSON. */
-  copy(value: unknown, at: string): JsonValue {
+  copy(value: unknown): JsonValue {
     switch (typeof value) {
       case 'string':
         this.grow(value.length + 2);
         return value;
       case 'number':
-        if (!Number.isFinite(value)) this.fail(at, `${describe(value)} is not a finite number`);
+        if (!Number.isFinite(value)) this.fail(`${describe(value)} is not a finite number`);
         this.grow(8);
         return value;
       case 'boolean':
@@ -110,25 +109,29 @@ class ValueChecker {
           this.grow(4);
           return null;
         }
-        return this.copyContainer(value, at);
+        return this.copyContainer(value);
       default:
-        return this.fail(at, `${describe(value)} is not a JSON value`);
+        return this.fail(`${describe(value)} is not a JSON value`);
     }
   }
 
   // A container checked and frozen: a copy, or with `adopt` the value itself (JSON.parse's
   // output, which holds no cycle, no hole and no class instance, but may hold a `__proto__`
   // key as an own property: refused here as anywhere).
-  copyContainer(value: object, at: string): JsonValue {
-    if (this.#ancestors.has(value)) this.fail(at, 'it contains a cycle');
-    this.#ancestors.add(value);
+  copyContainer(value: object): JsonValue {
+    const containers = this.#containers;
+    const keys = this.#keys;
+    if (!this.adopt && containers.includes(value)) this.fail('it contains a cycle');
+    containers.push(value);
     let result: JsonValue;
     if (Array.isArray(value)) {
       const items: JsonValue[] = this.adopt ? (value as JsonValue[]) : new Array(value.length);
       this.grow(2);
       for (let i = 0; i < value.length; i++) {
-        if (!(i in value)) this.fail(`${at}[${i}]`, 'sparse arrays are not JSON');
-        items[i] = this.copy(value[i], `${at}[${i}]`);
+        keys.push(i);
+        if (!(i in value)) this.fail('sparse arrays are not JSON');
+        items[i] = this.copy(value[i]);
+        keys.pop();
         this.grow(1);
       }
       result = Object.freeze(items);
@@ -136,15 +139,18 @@ class ValueChecker {
       const entries: Record<string, JsonValue> = this.adopt ? (value as Record<string, JsonValue>) : {};
       this.grow(2);
       for (const key of Object.keys(value)) {
-        if (!isAllowedKey(key)) this.fail(`${at}.${key}`, `the key \`${key}\` is never allowed`);
+        keys.push(key);
+        if (!isAllowedKey(key)) this.fail(`the key \`${key}\` is never allowed`);
         this.grow(key.length + 4);
-        entries[key] = this.copy((value as Record<string, unknown>)[key], `${at}.${key}`);
+        const item = this.copy((value as Record<string, unknown>)[key]);
+        if (!this.adopt) entries[key] = item;
+        keys.pop();
       }
       result = Object.freeze(entries);
     } else {
-      this.fail(at, `${describe(value)} is not a plain object or array`);
+      this.fail(`${describe(value)} is not a plain object or array`);
     }
-    this.#ancestors.delete(value);
+    containers.pop();
     return result;
   }
 }
@@ -160,7 +166,7 @@ export function toStoredValue(
   where: ValuePlace,
   maxBytes: number = DEFAULT_MAX_VALUE_BYTES,
 ): JsonValue {
-  return new ValueChecker(where, maxBytes).copy(value, '');
+  return new ValueChecker(where, maxBytes).copy(value);
 }
 
 /**
@@ -168,7 +174,7 @@ export function toStoredValue(
  * holds a reference to it): checked the same way, and deep-frozen in place instead of copied.
  */
 export function adoptValue(value: unknown, where: ValuePlace, maxBytes: number = DEFAULT_MAX_VALUE_BYTES): JsonValue {
-  return new ValueChecker(where, maxBytes, true).copy(value, '');
+  return new ValueChecker(where, maxBytes, true).copy(value);
 }
 
 /** Deep equality of two stored values (frozen JSON), short-cutting on shared references. */

@@ -11,6 +11,7 @@ import {
   type HubMessage,
   type Intent,
   type MemberLimits,
+  type OwnEntry,
   type WireItem,
   type WireReply,
 } from '../wire/member.js';
@@ -55,6 +56,24 @@ export interface Upstream {
   durable(): Promise<void>;
 }
 
+/** A member's own write in the stream: that member gets the write's intent id in place of the item. */
+export interface OwnWrite {
+  readonly session: MemberSession;
+  readonly intent: number;
+  /** The time the write was made (ms), where its item carries it (see WireItem.w). */
+  readonly time?: number;
+}
+
+// Consecutive items of a stream message written by one member (`session`), or by none: that
+// member gets `intents`, every other the items, encoded once (`json`).
+interface OwnRun {
+  readonly session: MemberSession | undefined;
+  readonly from: number;
+  to: number;
+  readonly intents: OwnEntry[];
+  json?: string;
+}
+
 /** Events of a member server, re-emitted by the hub. */
 export interface MemberServerEvents {
   'member:up': [member: number];
@@ -87,6 +106,9 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
   // The stream not yet sent: its items, the position of the first, and who was acknowledged.
   #outbox: WireItem[] = [];
   #outboxFirst = 0;
+  // Per item of the outbox, once any item in it is a member's own plain write: that member and
+  // the write's intent id there (it gets the id in place of the item), or undefined.
+  #writers: (OwnWrite | undefined)[] | undefined;
   #position = 0;
   // The horizon to tell members (ms), and the last one told.
   #horizon = Number.NEGATIVE_INFINITY;
@@ -220,16 +242,23 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     this.#schedule();
   }
 
-  /** The next item of the hub's stream, at `position` (one after the last). */
-  stream(item: WireItem, position: number): void {
+  /**
+   * The next item of the hub's stream, at `position` (one after the last). `own`: the item is
+   * that member's write exactly as it sent it (see isPlainIntent), and it gets the intent id
+   * alone.
+   */
+  stream(item: WireItem, position: number, own?: OwnWrite): void {
     if (this.#outbox.length === 0) this.#outboxFirst = position;
     this.#position = position;
     if (this.#sessions.size === 0) {
       // Nobody to tell; a member joining later gets it in its snapshot.
       this.#outbox.length = 0;
+      this.#writers = undefined;
       return;
     }
+    if (own !== undefined && this.#writers === undefined) this.#writers = new Array<undefined>(this.#outbox.length);
     this.#outbox.push(item);
+    this.#writers?.push(own);
     this.#schedule();
   }
 
@@ -271,8 +300,10 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
   flush(): void {
     this.#flushScheduled = false;
     const items = this.#outbox;
+    const writers = this.#writers;
     const first = items.length > 0 ? this.#outboxFirst : this.#position + 1;
     this.#outbox = [];
+    this.#writers = undefined;
     const message: HubMessage = { t: 'stream', n: first, s: items };
     if (this.#acked.size > 0) {
       message.a = [...this.#acked].map((session) => [session.number, session.acknowledged]);
@@ -283,6 +314,10 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
       this.#horizonSent = this.#horizon;
     }
     if (items.length === 0 && message.a === undefined && message.h === undefined && !this.#anyReplies()) return;
+    if (writers !== undefined) {
+      this.#sendWithOwnWrites(message, writers);
+      return;
+    }
     let shared: string | undefined;
     for (const session of this.#sessions.values()) {
       if (!session.synced) continue;
@@ -291,6 +326,51 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
         session.replies = [];
       } else if (session.link.sendEncoded !== undefined) session.link.sendEncoded((shared ??= JSON.stringify(message)));
       else session.link.send(message);
+    }
+  }
+
+  // A stream message where some items are members' own writes: each member gets its own as
+  // intent ids and everything else in full. Consecutive items of one writer (or of none) form
+  // runs, each encoded once and joined per member, so the items are encoded once however many
+  // members there are.
+  #sendWithOwnWrites(message: Extract<HubMessage, { t: 'stream' }>, writers: readonly (OwnWrite | undefined)[]): void {
+    const items = message.s as WireItem[];
+    const runs: OwnRun[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const session = writers[i]?.session;
+      let run = runs[runs.length - 1];
+      if (run === undefined || run.session !== session) runs.push((run = { session, from: i, to: i + 1, intents: [] }));
+      else run.to = i + 1;
+      const own = writers[i];
+      if (own !== undefined) run.intents.push(own.time === undefined ? own.intent : [own.intent, own.time]);
+    }
+    const tail = (replies: WireReply[] | undefined): string => {
+      let text = '';
+      if (message.a !== undefined) text += `,"a":${JSON.stringify(message.a)}`;
+      if (message.h !== undefined) text += `,"h":${JSON.stringify(message.h)}`;
+      if (replies !== undefined) text += `,"r":${JSON.stringify(replies)}`;
+      return text;
+    };
+    for (const session of this.#sessions.values()) {
+      if (!session.synced) continue;
+      const replies = session.replies.length > 0 ? session.replies : undefined;
+      session.replies = [];
+      if (session.link.sendEncoded === undefined) {
+        // A link that takes objects (a worker's IPC channel): the same message as objects.
+        const entries: (WireItem | OwnEntry)[] = [];
+        for (const run of runs) {
+          if (run.session === session) entries.push(...run.intents);
+          else for (let i = run.from; i < run.to; i++) entries.push(items[i]!);
+        }
+        session.link.send(replies === undefined ? { ...message, s: entries } : { ...message, s: entries, r: replies });
+        continue;
+      }
+      const parts: string[] = [];
+      for (const run of runs) {
+        if (run.session === session) parts.push(JSON.stringify(run.intents).slice(1, -1));
+        else parts.push((run.json ??= JSON.stringify(items.slice(run.from, run.to)).slice(1, -1)));
+      }
+      session.link.sendEncoded(`{"t":"stream","n":${message.n},"s":[${parts.join(',')}]${tail(replies)}}`);
     }
   }
 

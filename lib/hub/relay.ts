@@ -5,9 +5,9 @@ import type { Segments } from '../core/path.js';
 import type { JsonValue } from '../core/value.js';
 import type { Replica } from '../core/replica.js';
 import type { Link } from '../links/link.js';
-import { encodeArmed, type Intent, type WireItem } from '../wire/member.js';
+import { encodeArmed, isPlainIntent, type Intent, type WireItem } from '../wire/member.js';
 import { notPersistent } from './persist/persistence.js';
-import { MemberServer, type MemberServerStats, type MemberSession, type Upstream } from './member-server.js';
+import { MemberServer, type MemberServerStats, type MemberSession, type OwnWrite, type Upstream } from './member-server.js';
 
 /**
  * A hub's side of its members (cluster workers, threads): their writes are stamped and applied
@@ -26,6 +26,8 @@ export class HubRelay implements Upstream {
   #toldHorizon = Number.NEGATIVE_INFINITY;
 
   readonly #durable: () => Promise<void>;
+  // The member write being applied now, if it is a plain one (see submit).
+  #writing: OwnWrite | undefined;
 
   /**
    * `durable` resolves once every write applied so far is on disk (see Upstream.durable); by
@@ -60,6 +62,9 @@ export class HubRelay implements Upstream {
   }
 
   submit(session: MemberSession, intent: Intent): void {
+    // A plain write streams back to its writer as its intent id (see isPlainIntent); `applied`
+    // runs within the write below and takes this.
+    if (isPlainIntent(intent)) this.#writing = { session, intent: intent.id };
     if (intent.kind === 'cas') {
       if (this.#replica.casValidated(intent.path, intent.expected ?? null, intent.value!, intent.expiry) === undefined) {
         this.server.reply(session, { i: intent.id, ok: false });
@@ -69,6 +74,7 @@ export class HubRelay implements Upstream {
     } else {
       this.#replica.writeValidated(intent.kind, intent.path, intent.value, intent.expiry);
     }
+    this.#writing = undefined;
     this.server.acknowledge(session, intent.id);
   }
 
@@ -83,6 +89,8 @@ export class HubRelay implements Upstream {
    * later write wipes it: members apply the stream in arrival order.
    */
   applied(op: Op, restated?: Segments | null): void {
+    const own = this.#writing;
+    this.#writing = undefined;
     if (restated === null) return;
     if (op.expireAt !== undefined) this.#armed(op.expireAt);
     else if (op.kind === 'ttl' && typeof op.value === 'number') this.#armed(op.value);
@@ -108,7 +116,10 @@ export class HubRelay implements Upstream {
       if (this.#mayBeArmed()) item.w = op.stamp.wall;
     }
     if (op.stamp.node !== this.#replica.id) item.o = op.stamp.node;
-    this.server.stream(item, position);
+    // The writer already holds the write: it gets the intent id alone (with the item's time,
+    // if it has one), unless the hub restated it.
+    if (own === undefined || restated !== undefined) this.server.stream(item, position);
+    else this.server.stream(item, position, item.w === undefined ? own : { ...own, time: item.w });
   }
 
   /** The hub's horizon moved to `time` (ms): its members may fire for good what is due by then. */

@@ -86,9 +86,14 @@ export class ThreadRelay implements Upstream {
       const forwarded = this.#byHere.get(reply.i);
       if (forwarded !== undefined) this.server.reply(forwarded.session, { i: forwarded.there, ok: reply.ok });
     }
+    // The items travel on as they came (their position and origin filled in: threads read them
+    // alike); a thread's own plain write goes back to it as its intent id there.
+    for (const item of items) {
+      const forwarded = item.i === undefined ? undefined : this.#byHere.get(item.i);
+      this.server.stream(item as WireItem, item.n, forwarded === undefined ? undefined : { session: forwarded.session, intent: forwarded.there });
+    }
+    // After the items: they name the writes the acknowledgement forgets.
     this.#acknowledge(acked);
-    // The items travel on as they came (their position and origin filled in: threads read them alike).
-    for (const item of items) this.server.stream(item as WireItem, item.n);
     if (horizon !== undefined) this.server.horizon(horizon);
     // Right away rather than at the end of the turn: the worker already waited for this message.
     this.server.flush();

@@ -3,7 +3,11 @@ import { ProtocolError } from '../errors.js';
 
 /** Events of a link. `close` fires once, with the reason when the link failed. */
 export interface LinkEvents {
-  /** A message arrived: untrusted, to be checked by the receiver's wire guards. */
+  /**
+   * A message arrived: untrusted, to be checked by the receiver's wire guards. It is the
+   * receiver's own (freshly decoded, held by nobody else), so the guards may check and freeze
+   * its values in place instead of copying them.
+   */
   message: [message: unknown];
   close: [reason: Error | undefined];
 }

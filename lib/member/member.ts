@@ -18,7 +18,9 @@ import {
   decodeHubMessage,
   encodeArmed,
   encodeIntent,
+  isPlainIntent,
   type DecodedHubMessage,
+  type OwnEntry,
   type StreamItem,
   type WireReply,
 } from '../wire/member.js';
@@ -173,7 +175,8 @@ export class Member extends EventEmitter<MemberEvents> {
         }
         this.#pending.casOutcome(reply.i, reply.ok);
       }
-      for (const item of message.s) this.#applyItem(item);
+      const items = this.#applyStream(message.n, message.s);
+      if (items === undefined) return;
       if (message.h !== undefined) this.#horizon(message.h);
       let acked: number | undefined;
       for (const [member, intent] of message.a ?? []) {
@@ -182,8 +185,38 @@ export class Member extends EventEmitter<MemberEvents> {
         acked = intent;
       }
       this.#settle();
-      if (this.listenerCount('stream') > 0) this.emit('stream', message.s, acked, message.r ?? [], message.h);
+      if (this.listenerCount('stream') > 0) this.emit('stream', items, acked, message.r ?? [], message.h);
     }
+  }
+
+  // Applies the items of a stream message (from position `first`); its own writes come as
+  // their intent ids and are applied from the pending writes. Returns the items, own writes
+  // included, for the 'stream' event; undefined when the hub named a write this member does not
+  // hold (a broken hub: the link is dropped).
+  #applyStream(first: number, entries: readonly (StreamItem | OwnEntry)[]): StreamItem[] | undefined {
+    const items: StreamItem[] = [];
+    let find: ((id: number) => PendingWrite | undefined) | undefined;
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!;
+      if (typeof entry === 'object' && !Array.isArray(entry)) {
+        this.#applyItem(entry);
+        items.push(entry);
+        continue;
+      }
+      if (first + index <= this.#position) continue; // already in the snapshot this member took
+      const id = typeof entry === 'number' ? entry : entry[0];
+      const write = (find ??= this.#pending.finder())(id);
+      if (write === undefined || !isPlainIntent(write)) {
+        this.#link.close(new ProtocolError(`the hub streamed back write ${id}, which this member does not hold as a plain write`));
+        return undefined;
+      }
+      const item: StreamItem = { k: write.kind as OpKind, p: write.path as string[], n: first + index, o: this.#hub, i: id };
+      if (write.value !== undefined) item.v = write.value;
+      if (typeof entry !== 'number') item.w = entry[1];
+      this.#applyItem(item);
+      items.push(item);
+    }
+    return items;
   }
 
   #applySnapshot(message: Extract<DecodedHubMessage, { t: 'snapshot' }>): void {

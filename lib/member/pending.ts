@@ -132,6 +132,20 @@ export class PendingWrites {
     return false;
   }
 
+  /**
+   * Finds pending writes by id, for ids asked in increasing order (the hub streams a member's
+   * own writes back as their ids, in the order it applied them): one walk of the queue for a
+   * whole stream message, however many of its writes it names.
+   */
+  finder(): (id: number) => PendingWrite | undefined {
+    const walk = this.#queue[Symbol.iterator]();
+    let current = walk.next();
+    return (id) => {
+      while (!current.done && current.value.id < id) current = walk.next();
+      return !current.done && current.value.id === id ? current.value : undefined;
+    };
+  }
+
   /** Settles, in id order, every write the hub has answered. */
   settle(): void {
     for (let write = this.#queue.peek(); write !== undefined; write = this.#queue.peek()) {

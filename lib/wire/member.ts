@@ -5,12 +5,15 @@
  *     hello { v }                     ------->
  *                                     <-------    snapshot { tree, at, you, w, limits }
  *     write { i, w: [intent...] }     ------->        (stamps, applies, in its one order)
- *                                     <-------    stream { n, s: [item...], a?, r? }
+ *                                     <-------    stream { n, s: [item | intent id...], a?, r? }
  *     durable { d }                   ------->        (once every write before it is on disk)
  *                                     <-------    durable { d, e? }
  *
  * The hub streams every applied write to every member in one order (a write that came late
- * from a peer hub as the value it left, `r: 1`: see WireItem). Numbers are implied to
+ * from a peer hub as the value it left, `r: 1`: see WireItem). A member's own plain writes
+ * (set, delete, incr, append without expiry options) come back to it as their intent id alone,
+ * a number in place of the item (or `[id, w]` where the item would carry its time `w`): it holds
+ * the write itself, pending, and applies it there. Numbers are implied to
  * keep messages small: the intents of a write message have ids `i, i+1, ...`, and the items of
  * a stream message have positions `n, n+1, ...`. An item's origin `o` is omitted when it is the
  * hub itself. `a` lists, per member, the last of its intents applied so far: the hub applies a
@@ -23,11 +26,11 @@
 import { decodeExpireAt } from '../core/codec.js';
 import type { OpKind } from '../core/op.js';
 import { adoptPath, adoptPathLike, type Segments } from '../core/path.js';
-import { toStoredValue, type JsonValue } from '../core/value.js';
+import { adoptValue, type JsonValue } from '../core/value.js';
 import { checkTtl, writeExpiry, type WriteExpiry } from '../core/write-options.js';
 
 /** Version of this protocol; a peer speaking another is refused. */
-export const MEMBER_PROTOCOL_VERSION = 1;
+export const MEMBER_PROTOCOL_VERSION = 2;
 
 /**
  * A write as a member sends it: not yet stamped, so not yet ordered. Its id is implied. `t` is
@@ -70,10 +73,14 @@ export interface WireItem {
 /** Per member: [member number, its last intent applied]. */
 export type WireAcks = [member: number, intent: number][];
 
-/** A decoded item: its position in the stream and its origin filled in. */
+/**
+ * A decoded item: its position in the stream and its origin filled in; `i`, for a member's own
+ * write streamed back as its intent id, that id.
+ */
 export interface StreamItem extends WireItem {
   n: number;
   o: string;
+  i?: number;
 }
 
 /** An answer to one member only: a failed cas (`ok: false`) or a refused intent (`error`). */
@@ -109,14 +116,29 @@ export function durableAnswer(request: number, error?: unknown): DurableAnswer {
 /** A message from a hub to a member. */
 export type HubMessage =
   | { t: 'snapshot'; v: number; hub: string; you: number; at: number; w: number; limits: MemberLimits; tree: JsonValue; x?: [string[], number][] }
-  | { t: 'stream'; n: number; s: WireItem[]; a?: WireAcks; r?: WireReply[]; h?: number }
+  | { t: 'stream'; n: number; s: (WireItem | OwnEntry)[]; a?: WireAcks; r?: WireReply[]; h?: number }
   | DurableAnswer;
+
+/**
+ * A member's own write in its stream: its intent id, or `[id, w]` with the time the write was
+ * made (ms), sent while anything may be armed (see WireItem.w).
+ */
+export type OwnEntry = number | [intent: number, time: number];
+
+/**
+ * Whether the hub may stream `intent`'s write back to its writer as the intent id alone: a
+ * write that the hub applies exactly as sent (not a cas or ttl, which the hub decides, and no
+ * expiry option, whose time the hub sets).
+ */
+export function isPlainIntent(intent: { readonly kind: string; readonly expiry?: unknown }): boolean {
+  return intent.kind !== 'cas' && intent.kind !== 'ttl' && intent.expiry === undefined;
+}
 
 /** A hub message as the member uses it: stream items numbered, origins filled in. */
 export type DecodedHubMessage =
   | Extract<HubMessage, { t: 'snapshot' }>
   | DurableAnswer
-  | { t: 'stream'; s: StreamItem[]; a?: WireAcks; r?: WireReply[]; h?: number };
+  | { t: 'stream'; n: number; s: (StreamItem | OwnEntry)[]; a?: WireAcks; r?: WireReply[]; h?: number };
 
 /** Limits applied while decoding. */
 export interface MemberLimits {
@@ -194,8 +216,9 @@ export function decodeIntent(input: unknown, id: number, limits: MemberLimits, p
   } else if (kind === 'ttl') {
     intent.value = input.v === null ? null : checkTtl(input.v, path);
   } else if (kind !== 'delete') {
-    intent.value = toStoredValue(input.v, path, limits.maxValueBytes);
-    if (kind === 'cas') intent.expected = input.e === undefined ? null : toStoredValue(input.e, path, limits.maxValueBytes);
+    // Fresh from the link (see LinkEvents): checked and frozen in place, not copied.
+    intent.value = adoptValue(input.v, path, limits.maxValueBytes);
+    if (kind === 'cas') intent.expected = input.e === undefined ? null : adoptValue(input.e, path, limits.maxValueBytes);
   }
   return intent;
 }
@@ -214,7 +237,7 @@ export function decodeHubMessage(input: unknown, limits: MemberLimits, hub: stri
     }
     const limits = input.limits;
     if (!isRecord(limits) || !isCount(limits.maxDepth, 1) || !isCount(limits.maxValueBytes, 1)) throw new TypeError('malformed snapshot limits');
-    const tree = toStoredValue(input.tree, '(snapshot)', Infinity);
+    const tree = adoptValue(input.tree, '(snapshot)', Infinity);
     const snapshot: DecodedHubMessage = {
       t: 'snapshot',
       v: input.v,
@@ -232,12 +255,21 @@ export function decodeHubMessage(input: unknown, limits: MemberLimits, hub: stri
     if (!Array.isArray(input.s) || !isCount(input.n, 1)) throw new TypeError('malformed stream');
     const first = input.n;
     let previous: Segments | undefined;
+    let lastOwn = 0;
     const items = input.s.map((item, index) => {
+      if (typeof item === 'number' || Array.isArray(item)) {
+        // One of the member's own writes, by intent id (in the order the hub applied them).
+        const id: unknown = typeof item === 'number' ? item : item[0];
+        if (!isCount(id, lastOwn + 1) || (Array.isArray(item) && item.length !== 2)) throw new TypeError('malformed own write in the stream');
+        if (Array.isArray(item)) decodeExpireAt(item[1]);
+        lastOwn = id;
+        return item as OwnEntry;
+      }
       const decoded = decodeItem(item, first + index, hub, limits, previous);
       previous = decoded.p as Segments;
       return decoded;
     });
-    const message: DecodedHubMessage = { t: 'stream', s: items };
+    const message: DecodedHubMessage = { t: 'stream', n: first, s: items };
     if (input.h !== undefined) message.h = decodeExpireAt(input.h);
     if (input.a !== undefined) {
       if (!Array.isArray(input.a)) throw new TypeError('malformed acknowledgements');
@@ -282,7 +314,7 @@ function decodeItem(input: unknown, position: number, hub: string, limits: Membe
   if (input.w !== undefined) decodeExpireAt(input.w);
   if (input.r !== undefined) {
     if (input.r !== 1) throw new TypeError('malformed restated flag');
-    if (input.v !== undefined) input.v = toStoredValue(input.v, path, Infinity);
+    if (input.v !== undefined) input.v = adoptValue(input.v, path, Infinity);
     if (input.m !== undefined) input.m = decodeArmed(input.m, limits.maxDepth - path.length, true);
     if (input.c !== undefined && (input.c !== 1 || input.v !== undefined)) throw new TypeError('malformed restated parents flag');
   } else if (kind === 'incr') {
@@ -291,7 +323,7 @@ function decodeItem(input: unknown, position: number, hub: string, limits: Membe
     if (input.v !== undefined) throw new TypeError('delete item with a value');
   } else if (kind === 'ttl') {
     if (input.v !== null) decodeExpireAt(input.v);
-  } else input.v = toStoredValue(input.v, path, Infinity);
+  } else input.v = adoptValue(input.v, path, Infinity);
   if (input.r === undefined && (input.x !== undefined || input.q !== undefined)) {
     if (kind === 'delete' || kind === 'ttl' || (input.q !== undefined && (input.q !== 1 || kind !== 'set' || input.x !== undefined))) throw new TypeError('malformed item expiry');
     if (input.x !== undefined) decodeExpireAt(input.x);

@@ -1,6 +1,9 @@
 // Cluster benchmarks, run as their own process by test/bench/run.mjs (a cluster primary must
-// own its process). MODE=raw measures plain process.send relays, MODE=collective the same jobs
-// through collective. Prints one line `RESULT <json>`.
+// own its process). MODE=raw measures plain process.send relays to every worker, MODE=raw-others
+// relays that send each batch to the other workers only, MODE=collective the same jobs through
+// collective. WORKLOAD=incr (the default): 1000 incr of one key per turn; WORKLOAD=sets: 100 sets
+// per turn over 1000 keys of depth 2 of the worker's own (`w<id>.k<n>`), each a small object.
+// Prints one line `RESULT <json>`.
 import cluster from 'node:cluster';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,22 +13,30 @@ import collective from 'collective';
 const MODE = process.env.MODE;
 const OPS = Number(process.env.OPS ?? 200_000); // per worker
 const PINGS = Number(process.env.PINGS ?? 1000);
+const SETS = process.env.WORKLOAD === 'sets';
+const PER_TURN = SETS ? 100 : 1000;
+const KEYS = 1000;
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms, CLOCK_MONOTONIC: shared by processes
 
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-// ---- raw: process.send, batched per tick, relayed by the primary to every worker ----
+// ---- raw: process.send, batched per tick, relayed by the primary to every worker (or, with
+// MODE=raw-others, to every worker but the writer) ----
 async function rawPrimary() {
   const workers = [cluster.fork(), cluster.fork()];
-  let outbox = [];
+  const toOthers = MODE === 'raw-others';
+  // One outbox per receiver: what each must be sent at the end of the turn.
+  const outboxes = new Map(workers.map((worker) => [worker, []]));
   let scheduled = false;
   const relay = () => {
     scheduled = false;
-    const batch = outbox;
-    outbox = [];
-    for (const worker of workers) worker.send({ b: batch });
+    for (const [worker, batch] of outboxes) {
+      if (batch.length === 0) continue;
+      outboxes.set(worker, []);
+      worker.send({ b: batch });
+    }
   };
   const results = [];
   let ready = 0;
@@ -34,7 +45,10 @@ async function rawPrimary() {
       // Start barrier: a message relayed to a worker before it listens would be lost.
       if (message.ready && ++ready === workers.length) for (const w of workers) w.send({ go: true });
       if (message.b) {
-        for (const op of message.b) outbox.push(op);
+        for (const [receiver, outbox] of outboxes) {
+          if (toOthers && receiver === worker && message.b[0]?.ping === undefined) continue;
+          for (const op of message.b) outbox.push(op);
+        }
         if (!scheduled) {
           scheduled = true;
           setImmediate(relay);
@@ -52,45 +66,46 @@ async function rawPrimary() {
 
 async function rawWorker() {
   const me = cluster.worker.id;
+  // Writes this worker must see: every worker's, or only the other's (raw-others).
+  const expected = MODE === 'raw-others' ? OPS : 2 * OPS;
   let seen = 0;
-  let done;
-  const allSeen = new Promise((resolve) => (done = resolve));
+  let allSeen;
+  const throughputDone = new Promise((resolve) => (allSeen = resolve));
+  let lastPing;
+  const pingsDone = new Promise((resolve) => (lastPing = resolve));
   const latencies = [];
   let go;
   const started = new Promise((resolve) => (go = resolve));
+  // One listener for both phases: pings may arrive while the writes are still being counted.
   process.on('message', (message) => {
     if (message.go) return go();
     for (const op of message.b) {
-      seen++;
-      if (op.ping !== undefined && op.from !== me) latencies.push(now() - op.ping);
+      if (op.ping === undefined) {
+        if (++seen === expected) allSeen();
+        continue;
+      }
+      if (op.from !== me) latencies.push(now() - op.ping);
+      if (op.last) lastPing();
     }
-    if (seen === 2 * OPS) done();
   });
   process.send({ ready: true });
   await started;
   // Throughput: OPS small writes, batched per tick as collective does.
   const cpuStart = process.cpuUsage();
   const start = now();
-  for (let i = 0; i < OPS; i += 1000) {
+  for (let i = 0; i < OPS; i += PER_TURN) {
     const batch = [];
-    for (let j = 0; j < 1000; j++) batch.push({ k: 'incr', p: ['hits'], v: 1 });
+    for (let j = i; j < i + PER_TURN; j++) {
+      batch.push(SETS ? { k: 'set', p: [`w${me}`, `k${j % KEYS}`], v: { n: j, by: me } } : { k: 'incr', p: ['hits'], v: 1 });
+    }
     process.send({ b: batch });
     await new Promise((r) => setImmediate(r));
   }
-  await allSeen;
+  await throughputDone;
   const seconds = (now() - start) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   process.send({ cpu: (cpu.user + cpu.system) / 1000 });
   // Latency: one ping every 2 ms from worker 1, timed on arrival at worker 2.
-  seen = 0;
-  const pingsDone = new Promise((resolve) => (done = resolve));
-  process.removeAllListeners('message');
-  process.on('message', (message) => {
-    for (const op of message.b) {
-      if (op.from !== me) latencies.push(now() - op.ping);
-      if (op.last) done();
-    }
-  });
   if (me === 1) {
     for (let i = 0; i < PINGS; i++) {
       process.send({ b: [{ from: me, ping: now(), last: i === PINGS - 1 }] });
@@ -130,21 +145,24 @@ async function collectiveWorker() {
   while (collective.get('ready') !== 2) await new Promise((r) => setTimeout(r, 1));
   const cpuStart = process.cpuUsage();
   const start = now();
-  for (let i = 0; i < OPS; i += 1000) {
-    for (let j = 0; j < 1000; j++) collective.incr('hits');
+  for (let i = 0; i < OPS; i += PER_TURN) {
+    if (SETS) for (let j = i; j < i + PER_TURN; j++) collective.set(`w${me}.k${j % KEYS}`, { n: j, by: me });
+    else for (let j = 0; j < PER_TURN; j++) collective.incr('hits');
     await new Promise((r) => setImmediate(r));
   }
   await collective.flush();
-  // Own writes are confirmed; wait for the other worker's. (A 1 ms poll: spinning on
-  // setImmediate would burn the CPU the measurement needs.)
-  while (collective.get('hits') !== 2 * OPS) await new Promise((r) => setTimeout(r, 1));
+  // Own writes are confirmed; wait for the other worker's (its last write, applied after all
+  // the others). A 1 ms poll: spinning on setImmediate would burn the CPU the measurement needs.
+  const other = me === 1 ? 2 : 1;
+  const othersDone = SETS ? () => collective.get(`w${other}.k${(OPS - 1) % KEYS}`)?.n === OPS - 1 : () => collective.get('hits') === 2 * OPS;
+  while (!othersDone()) await new Promise((r) => setTimeout(r, 1));
   const seconds = (now() - start) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   process.send({ cpu: (cpu.user + cpu.system) / 1000 });
   // get inside a worker: a hot key.
   let sink = 0;
   const getStart = now();
-  for (let i = 0; i < 2_000_000; i++) sink += collective.get('hits') === undefined ? 0 : 1;
+  for (let i = 0; i < 2_000_000; i++) sink += collective.get(SETS ? 'w2.k17' : 'hits') === undefined ? 0 : 1;
   const getsPerSecond = 2_000_000 / ((now() - getStart) / 1000);
   // Latency: worker 1 sets a timestamp every 2 ms; worker 2 watches it.
   const latencies = [];
@@ -191,5 +209,5 @@ function merge(results) {
 
 // Exit cleanly when stopped, so that profilers (node --cpu-prof) write their output.
 if (cluster.isWorker) process.on("SIGTERM", () => process.exit(0));
-if (MODE === 'raw') await (cluster.isPrimary ? rawPrimary() : rawWorker());
+if (MODE === 'raw' || MODE === 'raw-others') await (cluster.isPrimary ? rawPrimary() : rawWorker());
 else await (cluster.isPrimary ? collectivePrimary() : collectiveWorker());

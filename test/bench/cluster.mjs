@@ -6,10 +6,13 @@ import { median, table } from './harness.mjs';
 
 const script = fileURLToPath(new URL('./cluster-bench.mjs', import.meta.url));
 
-/** One run of the cluster bench: `mode` raw or collective; `persist` an fsync mode for the hub. */
-export function runOnce(mode, ops, persist) {
+/**
+ * One run of the cluster bench: `mode` raw, raw-others or collective; `persist` an fsync mode
+ * for the hub; `workload` incr or sets (see cluster-bench.mjs).
+ */
+export function runOnce(mode, ops, persist, workload = 'incr') {
   const out = execFileSync(process.execPath, [script], {
-    env: { ...process.env, MODE: mode, OPS: String(ops), ...(persist === undefined ? {} : { PERSIST: persist }) },
+    env: { ...process.env, MODE: mode, OPS: String(ops), WORKLOAD: workload, ...(persist === undefined ? {} : { PERSIST: persist }) },
     encoding: 'utf8',
     timeout: 120_000,
   });
@@ -21,9 +24,15 @@ export function runOnce(mode, ops, persist) {
 export function runClusterBench({ rounds = 3, ops = 200_000 } = {}) {
   const raw = [];
   const ours = [];
+  // The fan-out workload: sets of each worker's own keys, against relays to every worker and
+  // to the other workers only.
+  const fanOut = { raw: [], rawOthers: [], ours: [] };
   for (let round = 0; round < rounds; round++) {
     raw.push(runOnce('raw', ops));
     ours.push(runOnce('collective', ops));
+    fanOut.raw.push(runOnce('raw', ops, undefined, 'sets').opsPerSecond);
+    fanOut.rawOthers.push(runOnce('raw-others', ops, undefined, 'sets').opsPerSecond);
+    fanOut.ours.push(runOnce('collective', ops, undefined, 'sets').opsPerSecond);
   }
   const pick = (list, key) => median(list.map((r) => r[key]));
   const results = {
@@ -34,9 +43,14 @@ export function runClusterBench({ rounds = 3, ops = 200_000 } = {}) {
     rawLatencyP50Ms: pick(raw, 'p50'),
     rawLatencyP99Ms: pick(raw, 'p99'),
     workerGetsPerSecond: pick(ours, 'getsPerSecond'),
+    fanOutOpsPerSecond: median(fanOut.ours),
+    rawFanOutOpsPerSecond: median(fanOut.raw),
+    rawFanOutToOthersOpsPerSecond: median(fanOut.rawOthers),
   };
   table(`cluster: 2 workers each writing ${ops} incr, median of ${rounds} rounds`, [
     ['relay: every worker has seen every write', results.relayOpsPerSecond, 'raw process.send, batched per tick', results.rawRelayOpsPerSecond, '>= 0.7x'],
+    ['fan-out: 100 sets per turn over 1000 keys of depth 2', results.fanOutOpsPerSecond, 'raw relay to the other workers only', results.rawFanOutToOthersOpsPerSecond, '>= 0.6x'],
+    ['fan-out: the same', results.fanOutOpsPerSecond, 'raw relay to every worker', results.rawFanOutOpsPerSecond],
     ['get in a worker (hot key)', results.workerGetsPerSecond],
     ['worker-to-worker latency p50 at 500 writes/s', { ms: results.latencyP50Ms }, 'raw relay p50', { ms: results.rawLatencyP50Ms }],
     ['worker-to-worker latency p99 at 500 writes/s', { ms: results.latencyP99Ms }, 'raw relay p99', { ms: results.rawLatencyP99Ms }, '< 1 ms'],

@@ -48,10 +48,18 @@ function hub(): HubRelay {
 
 const replicaOf = (relay: HubRelay): Replica => (relay as unknown as { replica: Replica }).replica;
 
+// Per member: how many of its own writes the stream gave back as intent ids (not items).
+const ownEntries = new WeakMap<Member, number>();
+
 async function member(serve: (link: Link) => void, pair: Pair): Promise<Member> {
   const [served, mine] = await pair();
   serve(served);
   const joined = new Member(mine);
+  ownEntries.set(joined, 0);
+  mine.on('message', (message) => {
+    const entries = (message as { s?: unknown[] }).s ?? [];
+    ownEntries.set(joined, ownEntries.get(joined)! + entries.filter((entry) => typeof entry !== 'object' || Array.isArray(entry)).length);
+  });
   closers.push(() => void joined.close());
   await joined.ready();
   return joined;
@@ -73,6 +81,8 @@ async function exercise(members: Member[], hubState: () => unknown): Promise<voi
   const trees = members.map((each) => each.get());
   for (const tree of trees) expect(tree).toEqual(trees[0]);
   expect((trees[0] as { log: string[] }).log.slice().sort()).toEqual(members.map((_, i) => `m${i}`));
+  // Each member's 100 incr and its append came back to it as ids; its cas, decided by the hub, did not.
+  for (const each of members) expect(ownEntries.get(each)).toBe(101);
 }
 
 describe.each(Object.entries(kinds))('the member protocol over %s links', (_name, pair) => {

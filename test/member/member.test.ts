@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { Collective } from '../../lib/index.js';
 import { MemoryLink } from '../../lib/links/memory.js';
 import { Member } from '../../lib/member/member.js';
+import { MEMBER_PROTOCOL_VERSION } from '../../lib/wire/member.js';
 import { memoryMembers } from '../helpers/members.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -119,6 +120,61 @@ describe('Member over a memory link', () => {
   });
 });
 
+describe('own writes in the stream', () => {
+  it('a writer gets its plain writes back as intent ids, every other member the items, in one order', async () => {
+    const h = hub();
+    const [a, b] = [member(h), member(h)];
+    await Promise.all([a.ready(), b.ready()]);
+    // A third member on a raw link, to read the stream as it travels.
+    const [hubEnd, raw] = MemoryLink.pair();
+    h.attachMember(hubEnd);
+    const seen: { s?: unknown[] }[] = [];
+    raw.on('message', (message) => seen.push(message as { s?: unknown[] }));
+    raw.send({ t: 'hello', v: MEMBER_PROTOCOL_VERSION });
+    await waitFor(() => seen.length > 0, 2000, 'the raw member snapshot');
+    raw.send({ t: 'write', i: 1, w: [{ k: 'set', p: ['r', 'x'], v: 1 }, { k: 'cas', p: ['n'], v: 2, e: null }, { k: 'append', p: ['log'], v: 'raw' }] });
+    const changes: string[] = [];
+    a.watch('a', (value, change) => changes.push(`${change.op} ${JSON.stringify(value)}`));
+    await a.set('a.x', 1);
+    await waitFor(() => b.get('r.x') === 1 && b.get('log')?.length === 1 && a.get('n') === 2, 2000, 'everything everywhere');
+    await Promise.all([a.append('log', 'a'), b.append('log', 'b'), a.delete('a.x'), b.incr('n')]);
+    await waitFor(() => b.get('log')?.length === 3 && a.get('log')?.length === 3, 2000, 'the appends everywhere');
+    expect(a.get('log')).toEqual(h.get('log'));
+    expect(b.get('log')).toEqual(h.get('log'));
+    expect([a.get('n'), b.get('n'), h.get('n')]).toEqual([3, 3, 3]);
+    expect(a.get('a')).toEqual({});
+    expect(changes).toEqual(['set {"x":1}', 'delete {}']); // its own writes, applied from its pending ones
+    // What the raw member got back of its own: the plain set and append as ids 1 and 3; the cas
+    // in full, as the set the hub decided.
+    const entries = seen.flatMap((message) => message.s ?? []);
+    expect(entries.filter((entry) => typeof entry === 'number')).toEqual([1, 3]);
+    expect(entries).toContainEqual({ k: 'set', p: ['n'], v: 2 });
+    // Once an expiry may be armed, items carry their time: own writes come back as [id, time].
+    raw.send({ t: 'write', i: 4, w: [{ k: 'set', p: ['t'], v: 1, t: 60_000 }, { k: 'set', p: ['u'], v: 2 }] });
+    await waitFor(() => seen.flatMap((message) => message.s ?? []).some((entry) => Array.isArray(entry)), 2000, 'the own write with its time');
+    const later = seen.flatMap((message) => message.s ?? []);
+    expect(later).toContainEqual(expect.objectContaining({ k: 'set', p: ['t'], v: 1, x: expect.any(Number), w: expect.any(Number) }));
+    expect(later.filter((entry) => Array.isArray(entry))).toEqual([[5, expect.any(Number)]]);
+    await a.set('a.y', 3);
+    await waitFor(() => b.get('a.y') === 3 && a.ttl('t') !== undefined, 2000, 'a later write everywhere');
+    expect(a.get('a.y')).toBe(3);
+  });
+
+  it('a hub that names a write its member does not hold loses that member, which rejects what it waits for', async () => {
+    const [hubEnd, memberEnd] = MemoryLink.pair();
+    const m = new Member(memberEnd);
+    hubEnd.on('message', (message) => {
+      if ((message as { t: string }).t === 'hello') {
+        hubEnd.send({ t: 'snapshot', v: MEMBER_PROTOCOL_VERSION, hub: 'h', you: 1, at: 0, w: 0, limits: { maxDepth: 32, maxValueBytes: 1024 }, tree: {} });
+      } else if ((message as { t: string }).t === 'write') hubEnd.send({ t: 'stream', n: 1, s: [5] });
+    });
+    await m.ready();
+    await expect(m.set('a', 1)).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_CLOSED' });
+    expect(m.stats().ready).toBe(false);
+    hubEnd.close();
+  });
+});
+
 describe('the hub facing a broken member', () => {
   it('drops a link that sends garbage, counts it, and keeps serving the others', async () => {
     const h = hub();
@@ -140,7 +196,7 @@ describe('the hub facing a broken member', () => {
     h.attachMember(hubEnd);
     const messages: unknown[] = [];
     raw.on('message', (message) => messages.push(message));
-    raw.send({ t: 'hello', v: 1 });
+    raw.send({ t: 'hello', v: MEMBER_PROTOCOL_VERSION });
     raw.send({ t: 'write', i: 1, w: [{ k: 'set', p: ['__proto__', 'polluted'], v: 1 }, { k: 'set', p: ['ok'], v: 2 }] });
     await waitFor(() => h.get('ok') === 2, 2000, 'the good intent');
     await waitFor(() => messages.some((m) => (m as { r?: unknown[] }).r !== undefined), 2000, 'the error reply');

@@ -57,16 +57,26 @@ describe('intents (one write of a member)', () => {
 describe('hub to member messages', () => {
   it('numbers stream items and fills in their origin; checks acknowledgements and replies', () => {
     const message = decodeHubMessage({ t: 'stream', n: 5, s: [{ k: 'set', p: ['a'], v: 1 }, { k: 'incr', p: ['b'], v: 2, o: 'peer' }], a: [[1, 3]], r: [{ i: 2, ok: false }] }, limits, 'hub');
-    expect(message).toEqual({ t: 'stream', s: [{ k: 'set', p: ['a'], v: 1, n: 5, o: 'hub' }, { k: 'incr', p: ['b'], v: 2, n: 6, o: 'peer' }], a: [[1, 3]], r: [{ i: 2, ok: false }] });
+    expect(message).toEqual({ t: 'stream', n: 5, s: [{ k: 'set', p: ['a'], v: 1, n: 5, o: 'hub' }, { k: 'incr', p: ['b'], v: 2, n: 6, o: 'peer' }], a: [[1, 3]], r: [{ i: 2, ok: false }] });
   });
 
   it('takes restated items: the whole value now at the path, or none when it is gone, whatever the write’s kind', () => {
     const message = decodeHubMessage({ t: 'stream', n: 1, s: [{ k: 'incr', p: ['a'], v: { b: 1 }, r: 1 }, { k: 'set', p: ['c'], r: 1 }] }, limits, 'hub');
-    expect(message).toEqual({ t: 'stream', s: [{ k: 'incr', p: ['a'], v: { b: 1 }, r: 1, n: 1, o: 'hub' }, { k: 'set', p: ['c'], r: 1, n: 2, o: 'hub' }] });
+    expect(message).toEqual({ t: 'stream', n: 1, s: [{ k: 'incr', p: ['a'], v: { b: 1 }, r: 1, n: 1, o: 'hub' }, { k: 'set', p: ['c'], r: 1, n: 2, o: 'hub' }] });
     if (message.t === 'stream') expect(Object.isFrozen(message.s[0]!.v)).toBe(true);
   });
 
+  it('keeps a member’s own writes as their intent ids, at their positions', () => {
+    const message = decodeHubMessage({ t: 'stream', n: 3, s: [7, { k: 'set', p: ['a'], v: 1 }, 8, [9, 1000]] }, limits, 'hub');
+    expect(message).toEqual({ t: 'stream', n: 3, s: [7, { k: 'set', p: ['a'], v: 1, n: 4, o: 'hub' }, 8, [9, 1000]] });
+  });
+
   it.each([
+    ['own writes out of order', { t: 'stream', n: 1, s: [3, 2] }],
+    ['an own write that is not an id', { t: 'stream', n: 1, s: [1.5] }],
+    ['an own write with id 0', { t: 'stream', n: 1, s: [0] }],
+    ['an own write with a bad time', { t: 'stream', n: 1, s: [[1, -5]] }],
+    ['an own write with more than a time', { t: 'stream', n: 1, s: [[1, 5, 6]] }],
     ['a restated item with another flag', { t: 'stream', n: 1, s: [{ k: 'set', p: ['a'], v: 1, r: 2 }] }],
     ['a restated item with a value that is not JSON', { t: 'stream', n: 1, s: [{ k: 'set', p: ['a'], v: { x: Number.NaN }, r: 1 }] }],
     ['a snapshot of another version', { t: 'snapshot', v: 9, hub: 'h', you: 1, at: 0, w: 0, limits, tree: {} }],
