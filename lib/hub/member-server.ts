@@ -56,14 +56,6 @@ export interface Upstream {
   durable(): Promise<void>;
 }
 
-/** A member's own write in the stream: that member gets the write's intent id in place of the item. */
-export interface OwnWrite {
-  readonly session: MemberSession;
-  readonly intent: number;
-  /** The time the write was made (ms), where its item carries it (see WireItem.w). */
-  readonly time?: number;
-}
-
 // Consecutive items of a stream message written by one member (`session`), or by none: that
 // member gets `intents`, every other the items, encoded once (`json`).
 interface OwnRun {
@@ -106,9 +98,11 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
   // The stream not yet sent: its items, the position of the first, and who was acknowledged.
   #outbox: WireItem[] = [];
   #outboxFirst = 0;
-  // Per item of the outbox, once any item in it is a member's own plain write: that member and
-  // the write's intent id there (it gets the id in place of the item), or undefined.
-  #writers: (OwnWrite | undefined)[] | undefined;
+  // Per item of the outbox, once any item in it is a member's own plain write: that member, or
+  // undefined, and what it gets in place of the item (see OwnEntry). Parallel arrays, so that
+  // nothing is allocated per item.
+  #writers: (MemberSession | undefined)[] | undefined;
+  #ownEntries: OwnEntry[] = [];
   #position = 0;
   // The horizon to tell members (ms), and the last one told.
   #horizon = Number.NEGATIVE_INFINITY;
@@ -243,22 +237,29 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
   }
 
   /**
-   * The next item of the hub's stream, at `position` (one after the last). `own`: the item is
-   * that member's write exactly as it sent it (see isPlainIntent), and it gets the intent id
-   * alone.
+   * The next item of the hub's stream, at `position` (one after the last). `writer`: the item is
+   * that member's write exactly as it sent it (see isPlainIntent), and it gets `own` alone (the
+   * write's intent id, with the item's time if it has one).
    */
-  stream(item: WireItem, position: number, own?: OwnWrite): void {
+  stream(item: WireItem, position: number, writer?: MemberSession, own: OwnEntry = 0): void {
     if (this.#outbox.length === 0) this.#outboxFirst = position;
     this.#position = position;
     if (this.#sessions.size === 0) {
       // Nobody to tell; a member joining later gets it in its snapshot.
       this.#outbox.length = 0;
       this.#writers = undefined;
+      this.#ownEntries.length = 0;
       return;
     }
-    if (own !== undefined && this.#writers === undefined) this.#writers = new Array<undefined>(this.#outbox.length);
+    if (writer !== undefined && this.#writers === undefined) {
+      this.#writers = new Array<undefined>(this.#outbox.length);
+      this.#ownEntries = new Array<number>(this.#outbox.length).fill(0);
+    }
     this.#outbox.push(item);
-    this.#writers?.push(own);
+    if (this.#writers !== undefined) {
+      this.#writers.push(writer);
+      this.#ownEntries.push(own);
+    }
     this.#schedule();
   }
 
@@ -301,9 +302,11 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     this.#flushScheduled = false;
     const items = this.#outbox;
     const writers = this.#writers;
+    const ownEntries = this.#ownEntries;
     const first = items.length > 0 ? this.#outboxFirst : this.#position + 1;
     this.#outbox = [];
     this.#writers = undefined;
+    this.#ownEntries = [];
     const message: HubMessage = { t: 'stream', n: first, s: items };
     if (this.#acked.size > 0) {
       message.a = [...this.#acked].map((session) => [session.number, session.acknowledged]);
@@ -315,7 +318,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     }
     if (items.length === 0 && message.a === undefined && message.h === undefined && !this.#anyReplies()) return;
     if (writers !== undefined) {
-      this.#sendWithOwnWrites(message, writers);
+      this.#sendWithOwnWrites(message, writers, ownEntries);
       return;
     }
     let shared: string | undefined;
@@ -333,16 +336,15 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
   // intent ids and everything else in full. Consecutive items of one writer (or of none) form
   // runs, each encoded once and joined per member, so the items are encoded once however many
   // members there are.
-  #sendWithOwnWrites(message: Extract<HubMessage, { t: 'stream' }>, writers: readonly (OwnWrite | undefined)[]): void {
+  #sendWithOwnWrites(message: Extract<HubMessage, { t: 'stream' }>, writers: readonly (MemberSession | undefined)[], ownEntries: readonly OwnEntry[]): void {
     const items = message.s as WireItem[];
     const runs: OwnRun[] = [];
     for (let i = 0; i < items.length; i++) {
-      const session = writers[i]?.session;
+      const session = writers[i];
       let run = runs[runs.length - 1];
       if (run === undefined || run.session !== session) runs.push((run = { session, from: i, to: i + 1, intents: [] }));
       else run.to = i + 1;
-      const own = writers[i];
-      if (own !== undefined) run.intents.push(own.time === undefined ? own.intent : [own.intent, own.time]);
+      if (session !== undefined) run.intents.push(ownEntries[i]!);
     }
     const tail = (replies: WireReply[] | undefined): string => {
       let text = '';

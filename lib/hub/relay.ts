@@ -7,7 +7,7 @@ import type { Replica } from '../core/replica.js';
 import type { Link } from '../links/link.js';
 import { encodeArmed, isPlainIntent, type Intent, type WireItem } from '../wire/member.js';
 import { notPersistent } from './persist/persistence.js';
-import { MemberServer, type MemberServerStats, type MemberSession, type OwnWrite, type Upstream } from './member-server.js';
+import { MemberServer, type MemberServerStats, type MemberSession, type Upstream } from './member-server.js';
 
 /**
  * A hub's side of its members (cluster workers, threads): their writes are stamped and applied
@@ -26,8 +26,9 @@ export class HubRelay implements Upstream {
   #toldHorizon = Number.NEGATIVE_INFINITY;
 
   readonly #durable: () => Promise<void>;
-  // The member write being applied now, if it is a plain one (see submit).
-  #writing: OwnWrite | undefined;
+  // The member write being applied now, if it is a plain one (see submit): its member, its id.
+  #writer: MemberSession | undefined;
+  #writerIntent = 0;
 
   /**
    * `durable` resolves once every write applied so far is on disk (see Upstream.durable); by
@@ -64,7 +65,10 @@ export class HubRelay implements Upstream {
   submit(session: MemberSession, intent: Intent): void {
     // A plain write streams back to its writer as its intent id (see isPlainIntent); `applied`
     // runs within the write below and takes this.
-    if (isPlainIntent(intent)) this.#writing = { session, intent: intent.id };
+    if (isPlainIntent(intent)) {
+      this.#writer = session;
+      this.#writerIntent = intent.id;
+    }
     if (intent.kind === 'cas') {
       if (this.#replica.casValidated(intent.path, intent.expected ?? null, intent.value!, intent.expiry) === undefined) {
         this.server.reply(session, { i: intent.id, ok: false });
@@ -74,7 +78,7 @@ export class HubRelay implements Upstream {
     } else {
       this.#replica.writeValidated(intent.kind, intent.path, intent.value, intent.expiry);
     }
-    this.#writing = undefined;
+    this.#writer = undefined;
     this.server.acknowledge(session, intent.id);
   }
 
@@ -89,8 +93,8 @@ export class HubRelay implements Upstream {
    * later write wipes it: members apply the stream in arrival order.
    */
   applied(op: Op, restated?: Segments | null): void {
-    const own = this.#writing;
-    this.#writing = undefined;
+    const writer = this.#writer;
+    this.#writer = undefined;
     if (restated === null) return;
     if (op.expireAt !== undefined) this.#armed(op.expireAt);
     else if (op.kind === 'ttl' && typeof op.value === 'number') this.#armed(op.value);
@@ -118,8 +122,8 @@ export class HubRelay implements Upstream {
     if (op.stamp.node !== this.#replica.id) item.o = op.stamp.node;
     // The writer already holds the write: it gets the intent id alone (with the item's time,
     // if it has one), unless the hub restated it.
-    if (own === undefined || restated !== undefined) this.server.stream(item, position);
-    else this.server.stream(item, position, item.w === undefined ? own : { ...own, time: item.w });
+    if (writer === undefined || restated !== undefined) this.server.stream(item, position);
+    else this.server.stream(item, position, writer, item.w === undefined ? this.#writerIntent : [this.#writerIntent, item.w]);
   }
 
   /** The hub's horizon moved to `time` (ms): its members may fire for good what is due by then. */

@@ -90,7 +90,8 @@ export class ThreadRelay implements Upstream {
     // alike); a thread's own plain write goes back to it as its intent id there.
     for (const item of items) {
       const forwarded = item.i === undefined ? undefined : this.#byHere.get(item.i);
-      this.server.stream(item as WireItem, item.n, forwarded === undefined ? undefined : { session: forwarded.session, intent: forwarded.there });
+      if (forwarded === undefined) this.server.stream(item as WireItem, item.n);
+      else this.server.stream(item as WireItem, item.n, forwarded.session, item.w === undefined ? forwarded.there : [forwarded.there, item.w]);
     }
     // After the items: they name the writes the acknowledgement forgets.
     this.#acknowledge(acked);

@@ -18,6 +18,24 @@ const PER_TURN = SETS ? 100 : 1000;
 const KEYS = 1000;
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms, CLOCK_MONOTONIC: shared by processes
 
+// PROFILE=<dir>: each process writes a CPU profile of the throughput phase there (the primary's
+// from its start to both workers' reports), for `node --cpu-prof`-style analysis.
+async function startProfile() {
+  if (process.env.PROFILE === undefined) return async () => undefined;
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    const name = cluster.isPrimary ? 'primary' : `worker-${cluster.worker.id}`;
+    writeFileSync(join(process.env.PROFILE, `${MODE}-${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -91,6 +109,7 @@ async function rawWorker() {
   process.send({ ready: true });
   await started;
   // Throughput: OPS small writes, batched per tick as collective does.
+  const stopProfile = await startProfile();
   const cpuStart = process.cpuUsage();
   const start = now();
   for (let i = 0; i < OPS; i += PER_TURN) {
@@ -104,6 +123,7 @@ async function rawWorker() {
   await throughputDone;
   const seconds = (now() - start) / 1000;
   const cpu = process.cpuUsage(cpuStart);
+  await stopProfile();
   process.send({ cpu: (cpu.user + cpu.system) / 1000 });
   // Latency: one ping every 2 ms from worker 1, timed on arrival at worker 2.
   if (me === 1) {
@@ -143,6 +163,7 @@ async function collectiveWorker() {
   // Both workers start together: each waits until the other is ready.
   await collective.incr('ready');
   while (collective.get('ready') !== 2) await new Promise((r) => setTimeout(r, 1));
+  const stopProfile = await startProfile();
   const cpuStart = process.cpuUsage();
   const start = now();
   for (let i = 0; i < OPS; i += PER_TURN) {
@@ -158,6 +179,7 @@ async function collectiveWorker() {
   while (!othersDone()) await new Promise((r) => setTimeout(r, 1));
   const seconds = (now() - start) / 1000;
   const cpu = process.cpuUsage(cpuStart);
+  await stopProfile();
   process.send({ cpu: (cpu.user + cpu.system) / 1000 });
   // get inside a worker: a hot key.
   let sink = 0;
@@ -189,9 +211,11 @@ async function collectiveWorker() {
 
 // Diagnostics (CPU_REPORT=1): CPU ms of each process during the throughput phase.
 const primaryCpuStart = process.cpuUsage();
+const stopPrimaryProfile = cluster.isPrimary ? await startProfile() : undefined;
 const workerCpu = [];
 function reportCpu(ms) {
   workerCpu.push(ms);
+  if (workerCpu.length === 2) void stopPrimaryProfile?.();
   if (workerCpu.length === 2 && process.env.CPU_REPORT) {
     const own = process.cpuUsage(primaryCpuStart);
     console.error(`cpu ms: primary ${((own.user + own.system) / 1000).toFixed(0)}, workers ${workerCpu.map((v) => v.toFixed(0)).join(', ')}`);

@@ -58,7 +58,9 @@ async function member(serve: (link: Link) => void, pair: Pair): Promise<Member> 
   ownEntries.set(joined, 0);
   mine.on('message', (message) => {
     const entries = (message as { s?: unknown[] }).s ?? [];
-    ownEntries.set(joined, ownEntries.get(joined)! + entries.filter((entry) => typeof entry !== 'object' || Array.isArray(entry)).length);
+    for (const entry of entries) {
+      if (typeof entry === 'number' || (Array.isArray(entry) && typeof entry[1] === 'number')) ownEntries.set(joined, ownEntries.get(joined)! + 1);
+    }
   });
   closers.push(() => void joined.close());
   await joined.ready();
@@ -100,6 +102,13 @@ describe.each(Object.entries(kinds))('the member protocol over %s links', (_name
     const threads = [await member((link) => tier.attach(link), pair), await member((link) => tier.attach(link), pair)];
     await exercise(threads, () => replicaOf(relay).get());
     expect(worker.get('hits')).toBe(200);
+    // With an expiry armed, items carry their time, and so do a thread's own writes coming back.
+    await threads[0]!.set('session', 1, { ttl: 60_000 });
+    const before = ownEntries.get(threads[1]!)!;
+    await threads[1]!.set('after', 2);
+    await waitFor(() => threads[0]!.get('after') === 2 && worker.get('after') === 2, 5000, 'the write after the expiry');
+    expect(ownEntries.get(threads[1]!)).toBe(before + 1);
+    expect(threads[1]!.ttl('session')).toBeGreaterThan(0);
   });
 });
 
