@@ -4,7 +4,7 @@ import { decodeNodeInto, decodeStamp, encodeNode, type DecodeLimits } from './co
 import type { Frontier, VersionEntry, VersionVector } from './horizon.js';
 import { ABSENT } from './node.js';
 import type { Op, OpKind } from './op.js';
-import { DEFAULT_MAX_DEPTH, parsePath, type Path, type Segments } from './path.js';
+import { DEFAULT_MAX_DEPTH, parsePath, readPath, type Path, type Segments } from './path.js';
 import { Sequences } from './sequences.js';
 import { ReplicatedTree, type Exported, type Restated, type TreeMetadata } from './tree.js';
 import type { Due } from './schedule.js';
@@ -54,7 +54,7 @@ export class Replica {
   /** The value at `path` (deep-frozen), or `undefined`; with no path, the whole tree. */
   get(path?: Path): JsonValue | undefined {
     if (path === undefined) return this.#tree.getAll();
-    const value = this.#tree.get(parsePath(path, this.limits.maxDepth));
+    const value = this.#tree.get(readPath(path, this.limits.maxDepth));
     return value === ABSENT ? undefined : value;
   }
 

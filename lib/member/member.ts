@@ -4,7 +4,7 @@ import { logger, type Logger } from '../log.js';
 import { CEILING_NODE, type NodeId, type Stamp } from '../core/clock.js';
 import { ABSENT } from '../core/node.js';
 import type { Op, OpKind } from '../core/op.js';
-import { DEFAULT_MAX_DEPTH, parsePath, type Path, type Segments } from '../core/path.js';
+import { DEFAULT_MAX_DEPTH, parsePath, readPath, type Path, type Segments } from '../core/path.js';
 import { ExpiryTimer, turnClock } from '../core/expiry-timer.js';
 import type { Due } from '../core/schedule.js';
 import { FOLD_EVERY, ReplicatedTree, type FinalOp, type TreeMetadata } from '../core/tree.js';
@@ -353,7 +353,7 @@ export class Member extends EventEmitter<MemberEvents> {
       if (all === undefined) return this.#tree.getAll();
       return overlay((p) => (p.length === 0 ? this.#tree.getAll() : this.#tree.get(p)), [], all) as JsonValue;
     }
-    const segments = parsePath(path, this.#limits.maxDepth);
+    const segments = readPath(path, this.#limits.maxDepth);
     const pending = this.#pending.replayedFor(segments[0]!);
     if (pending === undefined) return this.#confirmed(segments);
     const value = overlay((p) => this.#tree.get(p), segments, pending);

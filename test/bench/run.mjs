@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { runClusterBench } from './cluster.mjs';
 import { runCoreBench } from './core.mjs';
+import { runMemberReadBench } from './member-reads.mjs';
 import { runExpiryBench } from './expiry.mjs';
 import { runPersistBench } from './persist.mjs';
 import { runMeshBench } from './mesh.mjs';
@@ -14,6 +15,7 @@ const figures = {
   node: process.version,
   date: new Date().toISOString(),
   core: runCoreBench(),
+  memberReads: await runMemberReadBench(),
   expiry: runExpiryBench(),
   persist: await runPersistBench(),
   cluster: runClusterBench(),

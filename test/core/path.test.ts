@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatPath, isPrefixOf, parsePath } from '../../lib/core/path.js';
+import { formatPath, isPrefixOf, parsePath, readPath } from '../../lib/core/path.js';
 
 describe('parsePath', () => {
   it('splits dotted strings and keeps array segments whole', () => {
@@ -52,6 +52,35 @@ describe('parsePath', () => {
     expect(() => parsePath(deep)).toThrow(/33 segments, the limit is 32/);
     expect(parsePath('a.b.c', 3)).toHaveLength(3);
     expect(() => parsePath('a.b.c.d', 3)).toThrow(RangeError);
+  });
+});
+
+describe('readPath (a path for a read, cached only now and then)', () => {
+  it('reads what parsePath reads, and refuses what it refuses, with the same errors', () => {
+    const paths = ['a.b.c', 'solo', ['a', 'b.c'], '', 'a..b', '__proto__', 'a.constructor', ['a', ''], 42, Array.from({ length: 33 }, (_, i) => `k${i}`).join('.')];
+    for (const path of paths) {
+      let parsed: unknown;
+      let read: unknown;
+      try {
+        parsed = parsePath(path);
+      } catch (error) {
+        parsed = error;
+      }
+      try {
+        read = readPath(path);
+      } catch (error) {
+        read = error;
+      }
+      expect(read).toEqual(parsed);
+      if (parsed instanceof Error) expect((read as Error).constructor).toBe(parsed.constructor);
+    }
+    expect(() => readPath('a.b.c.d', 3)).toThrow(RangeError);
+  });
+
+  it('caches a path read again and again, as parsePath does', () => {
+    const reads = Array.from({ length: 20 }, () => readPath('hot.read.path'));
+    expect(reads.at(-1)).toBe(parsePath('hot.read.path'));
+    expect(Object.isFrozen(reads.at(-1))).toBe(true);
   });
 });
 
