@@ -33,7 +33,11 @@ interface Watcher {
  * nothing.
  */
 export class Watchers {
-  readonly #watchers = new Set<Watcher>();
+  // By the first segment of their path: an op can change the value at a path only if their
+  // paths share it (one is a prefix of the other), so an op meets only the watchers under its
+  // own first segment, however many others there are.
+  readonly #byKey = new Map<string, Set<Watcher>>();
+  #size = 0;
   readonly #read: (path: Segments) => JsonValue | undefined;
 
   constructor(read: (path: Segments) => JsonValue | undefined) {
@@ -43,19 +47,25 @@ export class Watchers {
   /** Adds a listener; returns the function that removes it. */
   add(prefix: Segments, listener: WatchListener): () => void {
     const watcher: Watcher = { prefix, listener, last: this.#read(prefix) };
-    this.#watchers.add(watcher);
+    const key = prefix[0]!;
+    let sameKey = this.#byKey.get(key);
+    if (sameKey === undefined) this.#byKey.set(key, (sameKey = new Set()));
+    sameKey.add(watcher);
+    this.#size++;
     return () => {
-      this.#watchers.delete(watcher);
+      if (!sameKey.delete(watcher)) return;
+      this.#size--;
+      if (sameKey.size === 0 && this.#byKey.get(key) === sameKey) this.#byKey.delete(key);
     };
   }
 
   get size(): number {
-    return this.#watchers.size;
+    return this.#size;
   }
 
   /** After the whole state was replaced: calls every listener whose value changed. */
   resync(origin: NodeId): void {
-    for (const watcher of this.#watchers) {
+    for (const watcher of [...this.#byKey.values()].flatMap((sameKey) => [...sameKey])) {
       const value = this.#read(watcher.prefix);
       if (jsonEqual(value, watcher.last)) continue;
       watcher.last = value;
@@ -86,9 +96,11 @@ export class Watchers {
   }
 
   #notify(path: Segments, kind: Change['op'], origin: NodeId): void {
-    if (this.#watchers.size === 0) return;
+    if (this.#size === 0) return;
+    const sameKey = this.#byKey.get(path[0]!);
+    if (sameKey === undefined) return;
     let change: Change | undefined;
-    for (const watcher of this.#watchers) {
+    for (const watcher of sameKey) {
       if (!isPrefixOf(watcher.prefix, path) && !isPrefixOf(path, watcher.prefix)) continue;
       const value = this.#read(watcher.prefix);
       if (jsonEqual(value, watcher.last)) continue;
