@@ -96,9 +96,9 @@ if (role === 'raw-sink') {
       }
       case 'fill': {
         for (let i = 0; i < message.n; i++) hub.set(`k${i % 1000}.k${Math.floor(i / 1000)}`, i);
-        // Through Redis: once a snapshot newer than the fill is stored for newcomers.
-        const written = hub.stats().redis?.snapshotsWritten;
-        if (written !== undefined) while (hub.stats().redis.snapshotsWritten === written) await new Promise((r) => setTimeout(r, 20));
+        // Through Redis: once the snapshot stored for newcomers holds every write of the fill
+        // (its vector, stored beside it, says up to which of this hub's writes).
+        if (process.env.REDIS_URL) await snapshotCovers(hub.id, hub.stats().opsLocal);
         return process.send({ re: message.cmd });
       }
       case 'count': {
@@ -122,6 +122,19 @@ if (role === 'raw-sink') {
   });
   process.send({ port: hub.port });
   process.on('disconnect', () => process.exit(0));
+}
+
+// Resolves once the group's stored snapshot holds this hub's writes up to `seq`.
+async function snapshotCovers(id, seq) {
+  const { createClient } = await import('redis');
+  const client = createClient({ url: process.env.REDIS_URL, RESP: 2 });
+  await client.connect();
+  for (;;) {
+    const vector = await client.get('collective:bench:snapshot:vector');
+    if (vector !== null && (JSON.parse(vector)[id] ?? 0) >= seq) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await client.quit();
 }
 
 // The raw baseline of the Redis tier: the same batches as a hub's (1000 incr per turn, as one
