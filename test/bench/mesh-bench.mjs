@@ -99,6 +99,9 @@ if (role === 'raw-sink') {
         // Through Redis: once the snapshot stored for newcomers holds every write of the fill
         // (its vector, stored beside it, says up to which of this hub's writes).
         if (process.env.REDIS_URL) await snapshotCovers(hub.id, hub.stats().opsLocal);
+        // Over TCP: once GC folded the fill (one pass over 1M op records, ~1.6 s during which
+        // the hub answers nobody), so that the figure is the sync, not the writer's fold.
+        else while (hub.stats().metadata.ops > 0) await new Promise((r) => setTimeout(r, 20));
         return process.send({ re: message.cmd });
       }
       case 'count': {
