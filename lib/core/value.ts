@@ -61,6 +61,9 @@ export function isPlainObject(value: unknown): value is { readonly [key: string]
 /** Where a value is written, for error messages: a path's segments are formatted only on error. */
 export type ValuePlace = string | Segments;
 
+// The keys of a check that met no container yet: none (shared, never written to).
+const NO_KEYS = Object.freeze([]) as unknown as (string | number)[];
+
 class ValueChecker {
   // With `adopt`, containers are checked and frozen in place rather than copied (see adoptValue).
   constructor(
@@ -73,9 +76,10 @@ class ValueChecker {
   // (escapes are not counted), which is what the limit is documented to measure.
   size = 0;
   // The containers being checked (to refuse a cycle) and the keys leading to the current part
-  // (for error messages): stacks, so that nothing is allocated per key unless a check fails.
-  readonly #containers: object[] = [];
-  readonly #keys: (string | number)[] = [];
+  // (for error messages): stacks, so that nothing is allocated per key unless a check fails,
+  // made at the first container (a primitive value needs neither).
+  #containers: object[] | undefined;
+  #keys: (string | number)[] = NO_KEYS;
 
   fail(why: string): never {
     const where = typeof this.place === 'string' ? this.place : formatPath(this.place);
@@ -119,7 +123,8 @@ class ValueChecker {
   // output, which holds no cycle, no hole and no class instance, but may hold a `__proto__`
   // key as an own property: refused here as anywhere).
   copyContainer(value: object): JsonValue {
-    const containers = this.#containers;
+    const containers = (this.#containers ??= []);
+    if (this.#keys === NO_KEYS) this.#keys = [];
     const keys = this.#keys;
     if (!this.adopt && containers.includes(value)) this.fail('it contains a cycle');
     containers.push(value);

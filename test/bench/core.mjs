@@ -1,29 +1,10 @@
 // Core benchmarks: reads and applies on a 100k-key tree of depth 3, next to a plain object
 // walk measured in the same run. Run with `npm run bench` (it builds dist/ first).
 import { Replica } from '../../dist/esm/core/replica.js';
-import { compare, rate, median, table } from './harness.mjs';
-
-const FANOUT = [47, 47, 46]; // 101,614 leaves at depth 3
-
-function buildPaths() {
-  const paths = [];
-  for (let a = 0; a < FANOUT[0]; a++)
-    for (let b = 0; b < FANOUT[1]; b++) for (let c = 0; c < FANOUT[2]; c++) paths.push(`u${a}.p${b}.k${c}`);
-  return paths;
-}
-
-function shuffle(items, seed = 7) {
-  let state = seed;
-  const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
-  }
-  return items;
-}
+import { compare, depth3Paths, rate, median, shuffle, table } from './harness.mjs';
 
 export function runCoreBench() {
-  const paths = buildPaths();
+  const paths = depth3Paths();
   // Both key lists are allocated in key order and read through the same shuffle. (Splitting
   // after shuffling would lay the baseline's arrays out in reading order, a cache locality
   // that no program holding its keys elsewhere gets, and that flattered the baseline ~4x.)

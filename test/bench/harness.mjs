@@ -14,6 +14,24 @@ export function rate(fn, ops, ms = 300) {
   return (done / elapsed) * 1000;
 }
 
+/** The keys of the read benchmarks: 101,614 dotted paths of depth 3 (`u<a>.p<b>.k<c>`). */
+export function depth3Paths(fanout = [47, 47, 46]) {
+  const paths = [];
+  for (let a = 0; a < fanout[0]; a++) for (let b = 0; b < fanout[1]; b++) for (let c = 0; c < fanout[2]; c++) paths.push(`u${a}.p${b}.k${c}`);
+  return paths;
+}
+
+/** Shuffles `items` in place with a seeded generator (the same order in every run). */
+export function shuffle(items, seed = 7) {
+  let state = seed;
+  const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
+}
+
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];

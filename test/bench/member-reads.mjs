@@ -5,26 +5,13 @@
 import { Collective } from '../../dist/esm/index.js';
 import { MemoryLink } from '../../dist/esm/links/memory.js';
 import { Member } from '../../dist/esm/member/member.js';
-import { compare, table } from './harness.mjs';
-
-const FANOUT = [47, 47, 46];
-
-function shuffle(items, seed = 11) {
-  let state = seed;
-  const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
-  }
-  return items;
-}
+import { compare, depth3Paths, shuffle, table } from './harness.mjs';
 
 export async function runMemberReadBench() {
-  const paths = [];
-  for (let a = 0; a < FANOUT[0]; a++) for (let b = 0; b < FANOUT[1]; b++) for (let c = 0; c < FANOUT[2]; c++) paths.push(`u${a}.p${b}.k${c}`);
+  const paths = depth3Paths();
   // As in the core bench: both key lists allocated in key order, read through one shuffle.
   const splitInKeyOrder = paths.map((path) => path.split('.'));
-  const permutation = shuffle(paths.map((_, i) => i));
+  const permutation = shuffle(paths.map((_, i) => i), 11);
   const order = permutation.map((i) => paths[i]);
   const split = permutation.map((i) => splitInKeyOrder[i]);
   const plain = {};
