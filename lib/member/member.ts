@@ -25,7 +25,7 @@ import {
   type WireReply,
 } from '../wire/member.js';
 import { DurableRequests } from './durable-requests.js';
-import { overlay } from './overlay.js';
+import { overlay, type ReplayedWrite } from './overlay.js';
 import { PendingWrites, handled, type PendingWrite } from './pending.js';
 
 /** Options of a member. */
@@ -348,14 +348,21 @@ export class Member extends EventEmitter<MemberEvents> {
   /** The value at `path` (deep-frozen), or `undefined`; with no path, the whole tree. */
   get(path?: Path): JsonValue | undefined {
     if (this.#state === 'connecting') throw new NotReadyError();
-    if (path === undefined) {
-      const all = this.#pending.allReplayed();
-      if (all === undefined) return this.#tree.getAll();
-      return overlay((p) => (p.length === 0 ? this.#tree.getAll() : this.#tree.get(p)), [], all) as JsonValue;
-    }
+    if (path === undefined) return this.#getAll();
     const segments = readPath(path, this.#limits.maxDepth);
     const pending = this.#pending.replayedFor(segments[0]!);
-    if (pending === undefined) return this.#confirmed(segments);
+    return pending === undefined ? this.#confirmed(segments) : this.#overlaid(segments, pending);
+  }
+
+  // The slow paths of `get`, apart: closures in `get` itself would make V8 allocate a context
+  // on every read (measured: a hot read ~15% slower).
+  #getAll(): JsonValue | undefined {
+    const all = this.#pending.allReplayed();
+    if (all === undefined) return this.#tree.getAll();
+    return overlay((p) => (p.length === 0 ? this.#tree.getAll() : this.#tree.get(p)), [], all) as JsonValue;
+  }
+
+  #overlaid(segments: Segments, pending: Iterable<ReplayedWrite>): JsonValue | undefined {
     const value = overlay((p) => this.#tree.get(p), segments, pending);
     return value === ABSENT ? undefined : value;
   }
