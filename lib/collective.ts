@@ -23,7 +23,7 @@ import type { ClusterOptions, CollectiveOptions, CollectiveStats, HostAddress, R
 // use), whichever copy of this module (ESM or CommonJS) got there first.
 const slot = processSlot();
 
-function memberOfThisWorker(options: ReadyOptions = {}): Member | undefined {
+function memberOfThisWorker(options?: ReadyOptions): Member | undefined {
   // A thread's member lives in a slot of its own (threads/slot.ts). Threads inherit their
   // process's environment, so this test comes before the cluster one.
   if (!isMainThread) return threadSlot().member;
@@ -31,7 +31,7 @@ function memberOfThisWorker(options: ReadyOptions = {}): Member | undefined {
   if (!cluster.isWorker) return undefined;
   const link = connectToPrimary();
   if (link === undefined) return undefined;
-  const member = new Member(link, options.timeout === undefined ? {} : { readyTimeout: options.timeout });
+  const member = new Member(link, options?.timeout === undefined ? {} : { readyTimeout: options.timeout });
   slot.member = member;
   member.once('close', () => {
     if (slot.member === member) slot.member = undefined;
