@@ -57,11 +57,12 @@ function format(value) {
   if (typeof value === 'number') return formatRate(value);
   if (value.ms !== undefined) return `${value.ms.toFixed(3)} ms`;
   if (value.bytes !== undefined) return `${value.bytes.toFixed(0)} B`;
+  if (value.mb !== undefined) return `${value.mb.toFixed(0)} MB`;
   return `${value.s.toFixed(2)} s`;
 }
 
 function magnitude(value) {
-  return typeof value === 'number' ? value : (value.ms ?? value.bytes ?? value.s);
+  return typeof value === 'number' ? value : (value.ms ?? value.bytes ?? value.mb ?? value.s);
 }
 
 // Every row printed, for the one summary table at the end of `npm run bench`.

@@ -9,6 +9,7 @@ import { runMeshBench } from './mesh.mjs';
 import { runThreadsBench } from './threads.mjs';
 import { runRedisBench } from './redis.mjs';
 import { runRedisTierBench } from './redis-tier.mjs';
+import { runSnapshotStallBench } from './snapshot-stall.mjs';
 import { summary } from './harness.mjs';
 
 const figures = {
@@ -21,6 +22,7 @@ const figures = {
   cluster: runClusterBench(),
   threads: await runThreadsBench({ rounds: 3, ops: 200_000 }),
   mesh: await runMeshBench({ rounds: 3, ops: 300_000 }),
+  snapshotStall: runSnapshotStallBench(),
 };
 figures.redis = await runRedisBench({ collectiveRelay: figures.cluster.relayOpsPerSecond });
 figures.redisTier = await runRedisTierBench({ meshOpsPerSecond: figures.mesh.hubOpsPerSecond });

@@ -1,0 +1,62 @@
+// How long a hub stops answering while it sends a snapshot: a cluster primary holding a store
+// of about `MB` megabytes of JSON (sessions of ~200 bytes), one of its workers killed and
+// respawned. Reports the longest pause of the primary's event loop while the new worker takes
+// its snapshot (`monitorEventLoopDelay`), how long the worker waited, and the primary's RSS
+// before and at its peak. Run on its own: `node test/bench/snapshot-stall.mjs [MB]`; part of
+// `npm run bench` at 200 MB. Prints one line `RESULT <json>` when run as a script.
+import { execFileSync } from 'node:child_process';
+import cluster from 'node:cluster';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import collective from 'collective';
+import { table } from './harness.mjs';
+
+const SESSION = { user: 0, data: 'x'.repeat(150), tags: ['a', 'b'] };
+
+async function primary(megabytes) {
+  const hub = await collective.cluster({ workers: 1 });
+  const sessions = Math.round((megabytes * 1e6) / JSON.stringify({ s0: SESSION }).length);
+  for (let i = 0; i < sessions; i++) hub.set(['sessions', `s${i}`], { ...SESSION, user: i });
+  await hub.flush();
+  // Let the GC fold the fill, so that the pause measured is the snapshot's.
+  while (hub.stats().metadata.ops > 0) await new Promise((r) => setTimeout(r, 20));
+  const rssBefore = process.memoryUsage().rss;
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 5);
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const joined = new Promise((resolve) => hub.once('member:up', resolve));
+  const ready = new Promise((resolve) => cluster.once('message', (_worker, message) => message?.ready && resolve()));
+  const started = Date.now();
+  for (const worker of Object.values(cluster.workers)) worker.process.kill('SIGKILL');
+  await joined;
+  await ready;
+  const workerWaitMs = Date.now() - started;
+  delay.disable();
+  clearInterval(sampler);
+  rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  await hub.close();
+  return { megabytes, sessions, longestPauseMs: delay.max / 1e6, workerWaitMs, rssBeforeMb: rssBefore / 1e6, rssPeakMb: rssPeak / 1e6 };
+}
+
+async function worker() {
+  await collective.ready({ timeout: 120_000 });
+  process.send({ ready: true });
+}
+
+/** Runs the measurement in a process of its own (a cluster primary must own its process). */
+export function runSnapshotStallBench({ megabytes = 200 } = {}) {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), String(megabytes)], { encoding: 'utf8', timeout: 600_000 });
+  const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+  if (line === undefined) throw new Error(`snapshot stall bench printed no result:\n${out}`);
+  const result = JSON.parse(line.slice('RESULT '.length));
+  table(`a worker respawned next to ${result.sessions} sessions (${megabytes} MB of JSON)`, [
+    ['longest pause of the primary while the worker takes its snapshot', { ms: result.longestPauseMs }, undefined, undefined, '< 50 ms'],
+    ['until the new worker is ready', { ms: result.workerWaitMs }],
+    ["the primary's RSS at its peak", { mb: result.rssPeakMb }, 'before the worker was killed', { mb: result.rssBeforeMb }],
+  ]);
+  return result;
+}
+
+if (cluster.isWorker) await worker();
+else if (import.meta.url === `file://${process.argv[1]}`) console.log(`RESULT ${JSON.stringify(await primary(Number(process.argv[2] ?? 200)))}`);
