@@ -7,7 +7,7 @@ import { HubRelay } from '../../lib/hub/relay.js';
 import { MemoryLink } from '../../lib/links/memory.js';
 import { logger } from '../../lib/log.js';
 import { Member } from '../../lib/member/member.js';
-import { opSpecArb, stampOps } from '../helpers/arbitraries.js';
+import { opSpecArb, stampOps, type OpSpec } from '../helpers/arbitraries.js';
 import { waitFor } from '../helpers/wait.js';
 
 // A hub's replica, its relay and one member over a memory link, wired as lib/hub/hub.ts wires
@@ -58,6 +58,24 @@ describe('HubRelay: members equal their hub', () => {
     }
   });
 
+  it('an own write made after an expiry came due, on a hub with peers, fires it first on its writer too (its time comes back with its id)', async () => {
+    const { replica, member, caughtUp, close } = await hubWithMember(Date.now);
+    try {
+      await member.incr('window', 1, { ttl: 20 });
+      await member.incr('window', 1, { ttl: 20 });
+      const due = Date.now() + 20;
+      await waitFor(() => Date.now() > due + 5, 2000, 'the window to end');
+      // No horizon has passed it (a hub with peers): the hub fires it before this incr, by the
+      // incr's time, and so must the member that wrote it.
+      await member.incr('window', 1);
+      await caughtUp();
+      expect(replica.get('window')).toBe(1);
+      expect(member.get('window')).toBe(1);
+    } finally {
+      close();
+    }
+  });
+
   it('for any ops from peer hubs, arriving in any order (late ones among later ones)', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -79,6 +97,61 @@ describe('HubRelay: members equal their hub', () => {
           }
         },
       ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('for any writes of several members (their own coming back as ids) among late ops from peers', async () => {
+    // A member write: kind, path, value, and whether it asks for a ttl (while one may be armed,
+    // own writes come back with their time).
+    const memberWriteArb = fc.record({
+      member: fc.integer({ min: 0, max: 2 }),
+      kind: fc.constantFrom('set', 'set', 'delete', 'incr', 'append', 'cas'),
+      path: fc.constantFrom(['a'], ['a', 'b'], ['c'], ['c', 'd', 'e']),
+      value: fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constantFrom('x', 'y'), fc.constant({ k: 1 })),
+      ttl: fc.option(fc.constantFrom(60_000, 120_000), { freq: 4 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(memberWriteArb, opSpecArb), { maxLength: 40 }), fc.integer({ min: 1, max: 6 }), async (steps, turn) => {
+        // The hub on the real clock, as its members are: their expiries are read by it.
+        const { replica, relay, member, caughtUp, close } = await hubWithMember(Date.now);
+        const members = [member];
+        for (let i = 0; i < 2; i++) {
+          const [hubEnd, memberEnd] = MemoryLink.pair(`relay-test-${i}`);
+          relay.attach(hubEnd);
+          members.push(new Member(memberEnd));
+        }
+        try {
+          await Promise.all(members.map((each) => each.ready()));
+          const peerOps = stampOps(steps.filter((step) => 'node' in step) as OpSpec[]);
+          let nextPeerOp = 0;
+          for (let index = 0; index < steps.length; index++) {
+            const step = steps[index]!;
+            if ('node' in step) {
+              // Peers' ops, some late: applied in stamp order but after the members' own writes.
+              replica.receiveDelta({ wall: 0, count: 0, node: 'n1' as NodeId }).apply(peerOps.slice(nextPeerOp, ++nextPeerOp) as Op[]);
+            } else {
+              const writer = members[step.member]!;
+              const options = step.ttl === null ? undefined : { ttl: step.ttl };
+              const done =
+                step.kind === 'set' ? writer.set(step.path, step.value, options)
+                : step.kind === 'delete' ? writer.delete(step.path)
+                : step.kind === 'incr' ? writer.incr(step.path, typeof step.value === 'number' ? step.value : 1, options)
+                : step.kind === 'append' ? writer.append(step.path, step.value, options)
+                : writer.cas(step.path, null, step.value, options);
+              done.catch(() => undefined);
+            }
+            if (index % turn === 0) await new Promise((resolve) => setImmediate(resolve));
+          }
+          await Promise.all(members.map((each) => each.flush()));
+          await caughtUp();
+          for (const each of members) await waitFor(() => each.stats().position === relay.server.position, 2000, 'every member to catch up');
+          for (const each of members) expect(each.get()).toEqual(replica.get());
+        } finally {
+          for (const each of members.slice(1)) void each.close();
+          close();
+        }
+      }),
       { numRuns: 150 },
     );
   });
