@@ -474,7 +474,14 @@ export class Replica {
    * simply takes the snapshot.
    */
   adoptSnapshot(snapshot: ReplicaSnapshot): void {
-    const incoming = Replica.fromSnapshot(snapshot, { id: this.id, ...this.limits });
+    this.adoptReplica(Replica.fromSnapshot(snapshot, { id: this.id, ...this.limits }));
+  }
+
+  /**
+   * `adoptSnapshot` of a snapshot already decoded, and so checked whole, into `incoming` (which
+   * is taken over: not to be used after).
+   */
+  adoptReplica(incoming: Replica): void {
     const theirs = incoming.vector();
     const mine = this.vector();
     const missing = [...this.#tree.ops()].filter((op) => op.seq > (theirs[op.stamp.node]?.seq ?? 0));
