@@ -104,6 +104,16 @@ if (role === 'raw-sink') {
         else while (hub.stats().metadata.ops > 0) await new Promise((r) => setTimeout(r, 20));
         return process.send({ re: message.cmd });
       }
+      case 'heap': {
+        // The heap with everything unreachable collected (twice: weak references, finalizers).
+        const { setFlagsFromString } = await import('node:v8');
+        const { runInNewContext } = await import('node:vm');
+        setFlagsFromString('--expose-gc');
+        const collectGarbage = runInNewContext('gc');
+        collectGarbage();
+        collectGarbage();
+        return process.send({ re: message.cmd, bytes: process.memoryUsage().heapUsed });
+      }
       case 'count': {
         const tree = hub.get() ?? {};
         let keys = 0;

@@ -1,6 +1,8 @@
 // Hub-to-hub figures next to raw sockets, each in separate processes, in one run.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { median, table } from './harness.mjs';
 
 const script = fileURLToPath(new URL('./mesh-bench.mjs', import.meta.url));
@@ -26,6 +28,24 @@ export function start(env) {
     return reply;
   };
   return { child, next, ask };
+}
+
+// Bytes per key of a plain object holding what `fill` writes (`k<i % 1000>.k<i / 1000>` = i),
+// with everything unreachable collected.
+function plainObjectBytesPerKey(keys) {
+  setFlagsFromString('--expose-gc');
+  const collectGarbage = runInNewContext('gc');
+  const heap = () => {
+    collectGarbage();
+    collectGarbage();
+    return process.memoryUsage().heapUsed;
+  };
+  const before = heap();
+  const plain = {};
+  for (let i = 0; i < keys; i++) (plain[`k${i % 1000}`] ??= {})[`k${Math.floor(i / 1000)}`] = i;
+  const after = heap();
+  if (Object.keys(plain).length === 0) throw new Error('nothing held');
+  return (after - before) / keys;
 }
 
 function percentile(values, p) {
@@ -75,6 +95,14 @@ const lastKey = (keys) => keyOf(keys - 1);
  * `redisUrl` (where it starts from the group snapshot the first hub stored after the fill).
  */
 export async function sync(keys, redisUrl) {
+  return (await syncAndWeigh(keys, redisUrl)).seconds;
+}
+
+/**
+ * `sync`, and what the new hub's heap holds then per key (with everything unreachable
+ * collected), less an empty hub's: a hub with a peer, its store folded.
+ */
+export async function syncAndWeigh(keys, redisUrl) {
   const tier = redisUrl === undefined ? {} : { REDIS_URL: redisUrl };
   const a = start({ ROLE: 'hub', ...tier });
   const { port } = await a.next();
@@ -88,9 +116,14 @@ export async function sync(keys, redisUrl) {
   const seconds = (Date.now() - began) / 1000;
   const { keys: have } = await b.ask({ cmd: 'count' });
   if (have !== keys) throw new Error(`the new hub holds ${have} keys, expected ${keys}`);
+  const { bytes: held } = await b.ask({ cmd: 'heap' });
   a.child.kill();
   b.child.kill();
-  return seconds;
+  const empty = start({ ROLE: 'hub' });
+  await empty.next();
+  const { bytes: emptyHeap } = await empty.ask({ cmd: 'heap' });
+  empty.child.kill();
+  return { seconds, bytesPerKey: (held - emptyHeap) / keys };
 }
 
 export async function runMeshBench({ rounds = 3, ops = 500_000, pings = 500, syncKeys = 1_000_000 } = {}) {
@@ -109,7 +142,8 @@ export async function runMeshBench({ rounds = 3, ops = 500_000, pings = 500, syn
     if (round === 0) results.hubLatency = linked.latencies;
   }
   phase('sync');
-  const syncSeconds = await sync(syncKeys);
+  const { seconds: syncSeconds, bytesPerKey: hubBytesPerKey } = await syncAndWeigh(syncKeys);
+  const plainBytesPerKey = plainObjectBytesPerKey(syncKeys);
   const figures = {
     hubOpsPerSecond: median(results.hub),
     rawBatchedOpsPerSecond: median(results.raw100),
@@ -120,6 +154,8 @@ export async function runMeshBench({ rounds = 3, ops = 500_000, pings = 500, syn
     rawLatencyP99Ms: percentile(results.rawLatency, 99),
     syncSeconds,
     syncKeys,
+    hubBytesPerKey,
+    plainBytesPerKey,
   };
   table(`hubs over TCP: ${ops} incr from one hub to another, median of ${rounds} rounds`, [
     ['hub to hub, until the other hub applied all', figures.hubOpsPerSecond, 'raw socket, 100 messages per write', figures.rawBatchedOpsPerSecond, '>= 1M ops/s'],
@@ -127,6 +163,7 @@ export async function runMeshBench({ rounds = 3, ops = 500_000, pings = 500, syn
     ['hub-to-hub latency p50 at 500 writes/s', { ms: figures.latencyP50Ms }, 'raw socket, half a round trip, p50', { ms: figures.rawLatencyP50Ms }],
     ['hub-to-hub latency p99 at 500 writes/s', { ms: figures.latencyP99Ms }, 'raw socket, half a round trip, p99', { ms: figures.rawLatencyP99Ms }, '< 2 ms'],
     [`a new hub syncs ${syncKeys} keys`, { s: syncSeconds }],
+    ['memory per key of that hub (it has a peer), after the sync', { bytes: hubBytesPerKey }, 'plain object, same data', { bytes: plainBytesPerKey }, '<= 1.5x'],
   ]);
   return figures;
 }
