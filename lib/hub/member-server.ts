@@ -16,6 +16,7 @@ import {
   type WireReply,
 } from '../wire/member.js';
 import type { Segments } from '../core/path.js';
+import { jsonSlices } from '../wire/json-slices.js';
 
 /** A member being served: a cluster worker, or a thread. */
 export interface MemberSession {
@@ -64,6 +65,14 @@ interface OwnRun {
   to: number;
   readonly intents: OwnEntry[];
   json?: string;
+}
+
+// A snapshot message's JSON text in parts: its header (everything but the tree), then the tree
+// in slices.
+function* snapshotParts(header: string, tree: JsonValue): Generator<string, void, undefined> {
+  yield `${header.slice(0, -1)},"tree":`;
+  yield* jsonSlices(tree);
+  yield '}';
 }
 
 /** Events of a member server, re-emitted by the hub. */
@@ -189,7 +198,15 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
       tree,
     };
     if (armed !== undefined && armed.length > 0) message.x = armed;
-    session.link.send(message);
+    const link = session.link;
+    if (link.sendInParts === undefined) {
+      link.send(message);
+      return;
+    }
+    // A large store is encoded and written over several turns: the tree is a frozen value, so
+    // what the hub writes meanwhile changes nothing of it (it follows in the stream).
+    const { tree: _tree, ...header } = message;
+    link.sendInParts(snapshotParts(JSON.stringify(header), tree));
   }
 
   #reject(link: Link, why: string): void {

@@ -32,6 +32,12 @@ export interface Link<Out extends object = object> extends EventEmitter<LinkEven
    * transport carries JSON text. Same contract as `send`.
    */
   sendEncoded?(json: string): boolean;
+  /**
+   * Sends one message whose JSON text comes in parts (see wire/json-slices.ts), written a few
+   * per turn as the transport takes them, so that no turn writes the whole of a large message
+   * (a snapshot); messages sent meanwhile follow it. Where a transport has no use for it, absent.
+   */
+  sendInParts?(parts: Iterator<string>): boolean;
   /** Closes the link; `close` is emitted once. */
   close(reason?: Error): void;
   /** Keeps the process alive for this link (while an answer is awaited), where that applies. */

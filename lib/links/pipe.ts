@@ -14,6 +14,10 @@ const log = logger('pipe');
  */
 export const MAX_PIPE_MESSAGE_BYTES = 500 * 1024 * 1024;
 
+// A message in parts is written while the socket holds less than this, for this long per turn.
+const PARTS_HIGH_WATER = 4 * 1024 * 1024;
+const PARTS_TURN_MS = 8;
+
 /** Options of a pipe link. */
 export interface PipeLinkOptions extends BacklogOptions {
   /** Longest message accepted. @default MAX_PIPE_MESSAGE_BYTES */
@@ -33,6 +37,10 @@ export class PipeLink extends BaseLink {
   readonly #maxMessageBytes: number;
   #buffered: string[] = [];
   #bufferedBytes = 0;
+  // The message going out in parts, if any, and what waits behind it.
+  #parts: Iterator<string> | undefined;
+  #waiting: (string | Iterator<string>)[] = [];
+  #waitingBytes = 0;
 
   constructor(socket: Socket, label: string, options: PipeLinkOptions = {}) {
     super();
@@ -83,13 +91,63 @@ export class PipeLink extends BaseLink {
   /** Sends a message already encoded with JSON.stringify (encode once, send to many). */
   sendEncoded(json: string): boolean {
     if (this.closed || this.#socket.destroyed) return false;
+    if (this.#parts !== undefined) return this.#queue(json);
     this.#socket.write(`${json}\n`);
     return this.keepUnlessLagging(this.#backlog.check(this.#socket), log);
   }
 
-  /** Bytes written and not yet taken by the other side. */
+  sendInParts(parts: Iterator<string>): boolean {
+    if (this.closed || this.#socket.destroyed) return false;
+    if (this.#parts !== undefined) return this.#queue(parts);
+    this.#parts = parts;
+    this.#pump();
+    return !this.closed;
+  }
+
+  // While a message goes out in parts, what is sent meanwhile waits here, in order (bounded
+  // like the socket's backlog: a reader that far behind is dropped).
+  #queue(message: string | Iterator<string>): boolean {
+    this.#waiting.push(message);
+    if (typeof message === 'string') this.#waitingBytes += message.length;
+    if (this.#waitingBytes <= this.#backlog.maxBacklogBytes) return true;
+    return this.keepUnlessLagging(`over ${this.#backlog.maxBacklogBytes} bytes waiting behind a message sent in parts`, log);
+  }
+
+  // Writes parts of the message in progress for a few milliseconds, or until the socket holds
+  // enough (then on 'drain'); then what waited behind it, until another message in parts.
+  #pump = (): void => {
+    const socket = this.#socket;
+    const started = Date.now();
+    while (this.#parts !== undefined) {
+      if (this.closed || socket.destroyed) return;
+      if (socket.writableLength > PARTS_HIGH_WATER) {
+        socket.once('drain', this.#pump);
+        return;
+      }
+      if (Date.now() - started >= PARTS_TURN_MS) {
+        setImmediate(this.#pump);
+        return;
+      }
+      const next = this.#parts.next();
+      if (next.done !== true) {
+        socket.write(next.value);
+        continue;
+      }
+      socket.write('\n');
+      this.#parts = undefined;
+      while (this.#parts === undefined && this.#waiting.length > 0) {
+        const message = this.#waiting.shift()!;
+        if (typeof message === 'string') {
+          this.#waitingBytes -= message.length;
+          socket.write(`${message}\n`);
+        } else this.#parts = message;
+      }
+    }
+  };
+
+  /** Bytes written and not yet taken by the other side (and waiting behind a message in parts). */
   get queuedBytes(): number {
-    return this.#socket.writableLength;
+    return this.#socket.writableLength + this.#waitingBytes;
   }
 
   ref(): void {

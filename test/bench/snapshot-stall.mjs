@@ -18,8 +18,9 @@ async function primary(megabytes) {
   const sessions = Math.round((megabytes * 1e6) / JSON.stringify({ s0: SESSION }).length);
   for (let i = 0; i < sessions; i++) hub.set(['sessions', `s${i}`], { ...SESSION, user: i });
   await hub.flush();
-  // Let the GC fold the fill, so that the pause measured is the snapshot's.
-  while (hub.stats().metadata.ops > 0) await new Promise((r) => setTimeout(r, 20));
+  // Let the GC fold the fill (op records, then nodes), so that the pause measured is the
+  // snapshot's.
+  while (hub.stats().metadata.ops > 0 || hub.stats().metadata.nodes > 2) await new Promise((r) => setTimeout(r, 20));
   const rssBefore = process.memoryUsage().rss;
   let rssPeak = rssBefore;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 5);

@@ -112,6 +112,35 @@ describe.each(Object.entries(kinds))('the member protocol over %s links', (_name
   });
 });
 
+describe('a snapshot sent in parts (a pipe)', () => {
+  it('a member joining a large store while writes go on gets it whole, then every write, in order', async () => {
+    const relay = hub();
+    const replica = replicaOf(relay);
+    for (let i = 0; i < 60_000; i++) replica.set(['big', `k${i}`], { n: i, pad: 'x'.repeat(20) });
+    const [served, mine] = await kinds.pipe!();
+    relay.attach(served);
+    const joined = new Member(mine);
+    closers.push(() => void joined.close());
+    // Writes on every turn until the member is ready: some are made while its snapshot is in
+    // parts on the way, and must come after it.
+    let writes = 0;
+    const writer = setInterval(() => {
+      for (let i = 0; i < 50; i++) {
+        replica.incr('counter', 1);
+        replica.set(['big', `k${writes % 60_000}`], { n: -writes - 1 }); // not -0: JSON has none
+        writes++;
+      }
+    }, 1);
+    await joined.ready();
+    const atReady = writes;
+    await waitFor(() => writes > atReady + 500, 5000, 'writes after the snapshot');
+    clearInterval(writer);
+    await waitFor(() => joined.position === relay.server.position, 5000, 'the member to catch up');
+    expect(joined.get('counter')).toBe(writes);
+    expect(joined.get()).toEqual(replica.get());
+  });
+});
+
 describe('the member protocol over cluster IPC (a worker in a forked child)', () => {
   const children: ChildProcess[] = [];
   afterEach(() => {

@@ -20,6 +20,40 @@ describe('PipeLink', () => {
     expect(got).toEqual([{ a: 1 }, { b: 2 }, { c: 'x\ny' }, { d: [1, 2] }]);
   });
 
+  it('sends a message in parts over several turns, and what is sent meanwhile after it, in order', async () => {
+    const [mine, theirs] = await socketPair();
+    const sender = new PipeLink(mine, 'sender');
+    const receiver = new PipeLink(theirs, 'receiver');
+    const got: unknown[] = [];
+    receiver.on('message', (message) => got.push(message));
+    const big = { list: Array.from({ length: 1_000_000 }, (_, i) => `item ${i}`) };
+    let turnsWithParts = 0;
+    let lastTurn: unknown;
+    // Parts of about 64 KB (13 MB in all: more than the socket takes in one turn), and a count of
+    // the turns they were taken in.
+    function* parts(): Generator<string> {
+      const text = JSON.stringify(big);
+      for (let at = 0; at < text.length; at += 65_536) {
+        if (lastTurn === undefined) {
+          turnsWithParts++;
+          lastTurn = setImmediate(() => (lastTurn = undefined));
+        }
+        yield text.slice(at, at + 65_536);
+      }
+    }
+    sender.sendEncoded('{"n":1}');
+    sender.sendInParts(parts());
+    sender.sendEncoded('{"n":2}');
+    sender.sendInParts(['{"n":', '3}'][Symbol.iterator]());
+    sender.send({ n: 4 });
+    await waitFor(() => got.length === 5, 10_000, 'five messages');
+    expect(got).toEqual([{ n: 1 }, big, { n: 2 }, { n: 3 }, { n: 4 }]);
+    expect(turnsWithParts).toBeGreaterThan(1);
+    expect(sender.queuedBytes).toBe(0);
+    sender.close();
+    receiver.close();
+  });
+
   it('closes, with a reason, on a line that is not JSON', async () => {
     const [mine, theirs] = await socketPair();
     const link = new PipeLink(mine, 'test');

@@ -1,0 +1,95 @@
+import type { JsonValue } from '../core/value.js';
+
+/** How much JSON text a slice holds, at least (the last one may hold less). */
+export const JSON_SLICE_CHARS = 256 * 1024;
+
+// A subtree of at most this many values is encoded by one JSON.stringify call: native and fast,
+// and short enough (well under a millisecond) not to hold a turn up.
+const NATIVE_VALUES = 2048;
+
+// How many values `value` holds (itself included), counting no further than `budget`; the keys
+// of objects too large to count are kept in `listed`, so that they are listed once (listing the
+// keys of an object of a million keys is the slow part: no turn should do it twice).
+function valuesIn(value: JsonValue, budget: number, listed: Map<object, string[]>): number {
+  if (typeof value !== 'object' || value === null) return 1;
+  let count = 1;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length && count <= budget; i++) count += valuesIn(value[i] as JsonValue, budget - count, listed);
+    return count;
+  }
+  const keys = listed.get(value) ?? Object.keys(value);
+  if (keys.length >= budget) {
+    listed.set(value, keys);
+    return budget + 1;
+  }
+  for (let i = 0; i < keys.length && count <= budget; i++) count += valuesIn((value as Record<string, JsonValue>)[keys[i]!]!, budget - count, listed);
+  return count;
+}
+
+/**
+ * The JSON text of `value` (exactly `JSON.stringify(value)`) in slices of about `sliceChars`
+ * characters, so that a caller can encode a large value over several turns of the event loop
+ * and send each slice as it comes: no turn encodes more than a slice and a small subtree, and
+ * the whole text never exists at once. `value` must not change meanwhile (stored values are
+ * frozen). `nativeValues`: subtrees of at most this many values are encoded in one call.
+ */
+export function* jsonSlices(value: JsonValue, sliceChars = JSON_SLICE_CHARS, nativeValues = NATIVE_VALUES): Generator<string, void, undefined> {
+  const pieces: string[] = [];
+  let size = 0;
+  // Containers being written, each with where it is: [container, its keys or undefined for an
+  // array, the next index].
+  const stack: [JsonValue, string[] | undefined, number][] = [];
+  const open = (container: JsonValue, keys: string[] | undefined): void => {
+    pieces.push(keys === undefined ? '[' : '{');
+    stack.push([container, keys, 0]);
+    size += 1;
+  };
+  // Objects whose keys were listed while counting (see valuesIn): each is opened next.
+  const listed = new Map<object, string[]>();
+  // A value: small ones natively, large containers opened to be walked.
+  const write = (item: JsonValue): void => {
+    if (typeof item === 'object' && item !== null && valuesIn(item, nativeValues, listed) > nativeValues) {
+      let keys: string[] | undefined;
+      if (!Array.isArray(item)) {
+        keys = listed.get(item) ?? Object.keys(item);
+        listed.delete(item);
+      }
+      open(item, keys);
+      return;
+    }
+    const text = JSON.stringify(item);
+    pieces.push(text);
+    size += text.length;
+  };
+  write(value);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const [container, keys, index] = top;
+    const length = keys === undefined ? (container as readonly JsonValue[]).length : keys.length;
+    if (index === length) {
+      stack.pop();
+      pieces.push(keys === undefined ? ']' : '}');
+      size += 1;
+    } else {
+      top[2] = index + 1;
+      if (index > 0) {
+        pieces.push(',');
+        size += 1;
+      }
+      if (keys === undefined) write((container as readonly JsonValue[])[index]!);
+      else {
+        const key = keys[index]!;
+        const label = `${JSON.stringify(key)}:`;
+        pieces.push(label);
+        size += label.length;
+        write((container as Record<string, JsonValue>)[key]!);
+      }
+    }
+    if (size >= sliceChars) {
+      yield pieces.join('');
+      pieces.length = 0;
+      size = 0;
+    }
+  }
+  if (pieces.length > 0) yield pieces.join('');
+}
