@@ -98,14 +98,15 @@ const CACHE_EVERY_NTH_MISS = 8;
  */
 export function readPath(path: unknown, maxDepth: number = DEFAULT_MAX_DEPTH): Segments {
   if (typeof path !== 'string') return parsePath(path, maxDepth);
-  const young = youngPaths.get(path);
-  if (young !== undefined && young.length <= maxDepth) return young;
-  let segments: Segments | undefined = oldPaths.get(path);
-  if (segments !== undefined) cachePath(path, segments);
-  else if (++uncachedMisses >= CACHE_EVERY_NTH_MISS) {
-    uncachedMisses = 0;
-    segments = parseString(path);
-  } else segments = splitString(path);
+  let segments = cachedPath(path);
+  if (segments === undefined) {
+    if (++uncachedMisses < CACHE_EVERY_NTH_MISS) segments = splitString(path);
+    else {
+      uncachedMisses = 0;
+      segments = Object.freeze(splitString(path));
+      cachePath(path, segments);
+    }
+  }
   checkDepth(path, segments.length, maxDepth);
   return segments;
 }

@@ -61,9 +61,6 @@ export function isPlainObject(value: unknown): value is { readonly [key: string]
 /** Where a value is written, for error messages: a path's segments are formatted only on error. */
 export type ValuePlace = string | Segments;
 
-// The keys of a check that met no container yet: none (shared, never written to).
-const NO_KEYS = Object.freeze([]) as unknown as (string | number)[];
-
 class ValueChecker {
   // With `adopt`, containers are checked and frozen in place rather than copied (see adoptValue).
   constructor(
@@ -75,23 +72,25 @@ class ValueChecker {
   // Rough JSON length so far: exact for structure and numbers, string length for strings
   // (escapes are not counted), which is what the limit is documented to measure.
   size = 0;
-  // The containers being checked (to refuse a cycle) and the keys leading to the current part
-  // (for error messages): stacks, so that nothing is allocated per key unless a check fails,
-  // made at the first container (a primitive value needs neither).
+  // The keys leading to the part being checked (for error messages), and the containers on the
+  // way (to refuse a cycle; JSON.parse's output, adopted, holds none): stacks made at the first
+  // container, so that nothing is allocated per key, nor at all for a primitive.
+  #keys: (string | number)[] | undefined;
   #containers: object[] | undefined;
-  #keys: (string | number)[] = NO_KEYS;
+
+  get where(): string {
+    return typeof this.place === 'string' ? this.place : formatPath(this.place);
+  }
 
   fail(why: string): never {
-    const where = typeof this.place === 'string' ? this.place : formatPath(this.place);
-    const at = this.#keys.map((key) => (typeof key === 'number' ? `[${key}]` : `.${key}`)).join('');
-    throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Invalid value for \`${where}\`${at}: ${why}`);
+    const at = (this.#keys ?? []).map((key) => (typeof key === 'number' ? `[${key}]` : `.${key}`)).join('');
+    throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Invalid value for \`${this.where}\`${at}: ${why}`);
   }
 
   grow(bytes: number): void {
     this.size += bytes;
     if (this.size > this.maxBytes) {
-      const where = typeof this.place === 'string' ? this.place : formatPath(this.place);
-      throw inputRangeError('ERR_COLLECTIVE_VALUE_TOO_LARGE', `Value for \`${where}\` is over the limit of ${this.maxBytes} bytes of JSON`);
+      throw inputRangeError('ERR_COLLECTIVE_VALUE_TOO_LARGE', `Value for \`${this.where}\` is over the limit of ${this.maxBytes} bytes of JSON`);
     }
   }
 
@@ -123,11 +122,10 @@ class ValueChecker {
   // output, which holds no cycle, no hole and no class instance, but may hold a `__proto__`
   // key as an own property: refused here as anywhere).
   copyContainer(value: object): JsonValue {
-    const containers = (this.#containers ??= []);
-    if (this.#keys === NO_KEYS) this.#keys = [];
-    const keys = this.#keys;
-    if (!this.adopt && containers.includes(value)) this.fail('it contains a cycle');
-    containers.push(value);
+    const keys = (this.#keys ??= []);
+    const containers = this.adopt ? undefined : (this.#containers ??= []);
+    if (containers?.includes(value)) this.fail('it contains a cycle');
+    containers?.push(value);
     let result: JsonValue;
     if (Array.isArray(value)) {
       const items: JsonValue[] = this.adopt ? (value as JsonValue[]) : new Array(value.length);
@@ -155,7 +153,7 @@ class ValueChecker {
     } else {
       this.fail(`${describe(value)} is not a plain object or array`);
     }
-    containers.pop();
+    containers?.pop();
     return result;
   }
 }

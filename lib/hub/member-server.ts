@@ -16,7 +16,7 @@ import {
   type WireReply,
 } from '../wire/member.js';
 import type { Segments } from '../core/path.js';
-import { jsonSlices } from '../wire/json-slices.js';
+import { encodeStream, ownRuns, snapshotParts, streamMessage } from './stream-text.js';
 
 /** A member being served: a cluster worker, or a thread. */
 export interface MemberSession {
@@ -55,24 +55,6 @@ export interface Upstream {
    * CollectiveError (ERR_COLLECTIVE_NOT_PERSISTENT without `persist`).
    */
   durable(): Promise<void>;
-}
-
-// Consecutive items of a stream message written by one member (`session`), or by none: that
-// member gets `intents`, every other the items, encoded once (`json`).
-interface OwnRun {
-  readonly session: MemberSession | undefined;
-  readonly from: number;
-  to: number;
-  readonly intents: OwnEntry[];
-  json?: string;
-}
-
-// A snapshot message's JSON text in parts: its header (everything but the tree), then the tree
-// in slices.
-function* snapshotParts(header: string, tree: JsonValue): Generator<string, void, undefined> {
-  yield `${header.slice(0, -1)},"tree":`;
-  yield* jsonSlices(tree);
-  yield '}';
 }
 
 /** Events of a member server, re-emitted by the hub. */
@@ -334,62 +316,17 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
       this.#horizonSent = this.#horizon;
     }
     if (items.length === 0 && message.a === undefined && message.h === undefined && !this.#anyReplies()) return;
-    if (writers !== undefined) {
-      this.#sendWithOwnWrites(message, writers, ownEntries);
-      return;
-    }
+    // A member with no own items and no replies gets the message all share (see stream-text.ts).
+    const runs = ownRuns(items.length, writers, ownEntries);
     let shared: string | undefined;
-    for (const session of this.#sessions.values()) {
-      if (!session.synced) continue;
-      if (session.replies.length > 0) {
-        session.link.send({ ...message, r: session.replies });
-        session.replies = [];
-      } else if (session.link.sendEncoded !== undefined) session.link.sendEncoded((shared ??= JSON.stringify(message)));
-      else session.link.send(message);
-    }
-  }
-
-  // A stream message where some items are members' own writes: each member gets its own as
-  // intent ids and everything else in full. Consecutive items of one writer (or of none) form
-  // runs, each encoded once and joined per member, so the items are encoded once however many
-  // members there are.
-  #sendWithOwnWrites(message: Extract<HubMessage, { t: 'stream' }>, writers: readonly (MemberSession | undefined)[], ownEntries: readonly OwnEntry[]): void {
-    const items = message.s as WireItem[];
-    const runs: OwnRun[] = [];
-    for (let i = 0; i < items.length; i++) {
-      const session = writers[i];
-      let run = runs[runs.length - 1];
-      if (run === undefined || run.session !== session) runs.push((run = { session, from: i, to: i + 1, intents: [] }));
-      else run.to = i + 1;
-      if (session !== undefined) run.intents.push(ownEntries[i]!);
-    }
-    const tail = (replies: WireReply[] | undefined): string => {
-      let text = '';
-      if (message.a !== undefined) text += `,"a":${JSON.stringify(message.a)}`;
-      if (message.h !== undefined) text += `,"h":${JSON.stringify(message.h)}`;
-      if (replies !== undefined) text += `,"r":${JSON.stringify(replies)}`;
-      return text;
-    };
     for (const session of this.#sessions.values()) {
       if (!session.synced) continue;
       const replies = session.replies.length > 0 ? session.replies : undefined;
       session.replies = [];
-      if (session.link.sendEncoded === undefined) {
-        // A link that takes objects (a worker's IPC channel): the same message as objects.
-        const entries: (WireItem | OwnEntry)[] = [];
-        for (const run of runs) {
-          if (run.session === session) entries.push(...run.intents);
-          else for (let i = run.from; i < run.to; i++) entries.push(items[i]!);
-        }
-        session.link.send(replies === undefined ? { ...message, s: entries } : { ...message, s: entries, r: replies });
-        continue;
-      }
-      const parts: string[] = [];
-      for (const run of runs) {
-        if (run.session === session) parts.push(JSON.stringify(run.intents).slice(1, -1));
-        else parts.push((run.json ??= JSON.stringify(items.slice(run.from, run.to)).slice(1, -1)));
-      }
-      session.link.sendEncoded(`{"t":"stream","n":${message.n},"s":[${parts.join(',')}]${tail(replies)}}`);
+      const own = writers !== undefined && runs.some((run) => run.session === session);
+      if (session.link.sendEncoded === undefined) session.link.send(streamMessage(message, runs, session, own, replies));
+      else if (!own && replies === undefined) session.link.sendEncoded((shared ??= encodeStream(message, runs, undefined, undefined)));
+      else session.link.sendEncoded(encodeStream(message, runs, session, replies));
     }
   }
 

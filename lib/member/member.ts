@@ -175,8 +175,9 @@ export class Member extends EventEmitter<MemberEvents> {
         }
         this.#pending.casOutcome(reply.i, reply.ok);
       }
-      const items = this.#applyStream(message.n, message.s);
-      if (items === undefined) return;
+      // The items go on to this member's own members, if it serves any (a worker's threads).
+      const items: StreamItem[] | undefined = this.listenerCount('stream') > 0 ? [] : undefined;
+      if (!this.#applyStream(message.n, message.s, items)) return;
       if (message.h !== undefined) this.#horizon(message.h);
       let acked: number | undefined;
       for (const [member, intent] of message.a ?? []) {
@@ -185,22 +186,21 @@ export class Member extends EventEmitter<MemberEvents> {
         acked = intent;
       }
       this.#settle();
-      if (this.listenerCount('stream') > 0) this.emit('stream', items, acked, message.r ?? [], message.h);
+      if (items !== undefined) this.emit('stream', items, acked, message.r ?? [], message.h);
     }
   }
 
   // Applies the items of a stream message (from position `first`); its own writes come as
-  // their intent ids and are applied from the pending writes. Returns the items, own writes
-  // included, for the 'stream' event; undefined when the hub named a write this member does not
-  // hold (a broken hub: the link is dropped).
-  #applyStream(first: number, entries: readonly (StreamItem | OwnEntry)[]): StreamItem[] | undefined {
-    const items: StreamItem[] = [];
+  // their intent ids and are applied from the pending writes. Collects the items, own writes
+  // included, into `items` if given; false when the hub named a write this member does not hold
+  // (a broken hub: the link is dropped).
+  #applyStream(first: number, entries: readonly (StreamItem | OwnEntry)[], items: StreamItem[] | undefined): boolean {
     let find: ((id: number) => PendingWrite | undefined) | undefined;
     for (let index = 0; index < entries.length; index++) {
       const entry = entries[index]!;
       if (typeof entry === 'object' && !Array.isArray(entry)) {
         this.#applyItem(entry);
-        items.push(entry);
+        items?.push(entry);
         continue;
       }
       if (first + index <= this.#position) continue; // already in the snapshot this member took
@@ -208,15 +208,15 @@ export class Member extends EventEmitter<MemberEvents> {
       const write = (find ??= this.#pending.finder())(id);
       if (write === undefined || !isPlainIntent(write)) {
         this.#link.close(new ProtocolError(`the hub streamed back write ${id}, which this member does not hold as a plain write`));
-        return undefined;
+        return false;
       }
       const item: StreamItem = { k: write.kind as OpKind, p: write.path as string[], n: first + index, o: this.#hub, i: id };
       if (write.value !== undefined) item.v = write.value;
       if (typeof entry !== 'number') item.w = entry[1];
       this.#applyItem(item);
-      items.push(item);
+      items?.push(item);
     }
-    return items;
+    return true;
   }
 
   #applySnapshot(message: Extract<DecodedHubMessage, { t: 'snapshot' }>): void {

@@ -1,0 +1,82 @@
+import type { JsonValue } from '../core/value.js';
+import { jsonSlices } from '../wire/json-slices.js';
+import type { HubMessage, OwnEntry, WireReply } from '../wire/member.js';
+
+// What a member server writes to its members, as text: stream messages where members' own
+// writes come back to them as intent ids, and snapshots in parts. A member is whatever the
+// server uses to tell them apart (`S`: its sessions), compared by identity.
+
+type StreamMessage = Extract<HubMessage, { t: 'stream' }>;
+
+/**
+ * Consecutive items of a stream message written by one member (`session`), or by none: that
+ * member gets `intents`, every other the items, encoded once (`json`).
+ */
+export interface OwnRun<S> {
+  readonly session: S | undefined;
+  readonly from: number;
+  to: number;
+  readonly intents: OwnEntry[];
+  json?: string;
+}
+
+/**
+ * A stream message for `session` as an object (for links that take objects: a worker's IPC
+ * channel): its own writes as intent ids if `own`, its replies.
+ */
+export function streamMessage<S>(message: StreamMessage, runs: readonly OwnRun<S>[], session: S, own: boolean, replies: WireReply[] | undefined): StreamMessage {
+  let s = message.s;
+  if (own) {
+    s = [];
+    for (const run of runs) {
+      if (run.session === session) s.push(...run.intents);
+      else for (let i = run.from; i < run.to; i++) s.push(message.s[i]!);
+    }
+  }
+  return replies === undefined ? { ...message, s } : { ...message, s, r: replies };
+}
+
+/**
+ * The JSON text of a stream message for `session` (undefined: a member with nothing of its own
+ * in it): each run of items encoded once (kept on the run), its own runs as intent ids.
+ */
+export function encodeStream<S>(message: StreamMessage, runs: OwnRun<S>[], session: S | undefined, replies: WireReply[] | undefined): string {
+  const parts: string[] = [];
+  for (const run of runs) {
+    if (run.session === session && session !== undefined) parts.push(JSON.stringify(run.intents).slice(1, -1));
+    else if (run.to > run.from) {
+      const items = run.from === 0 && run.to === message.s.length ? message.s : message.s.slice(run.from, run.to);
+      parts.push((run.json ??= JSON.stringify(items).slice(1, -1)));
+    }
+  }
+  let text = `{"t":"stream","n":${message.n},"s":[${parts.join(',')}]`;
+  if (message.a !== undefined) text += `,"a":${JSON.stringify(message.a)}`;
+  if (message.h !== undefined) text += `,"h":${JSON.stringify(message.h)}`;
+  if (replies !== undefined) text += `,"r":${JSON.stringify(replies)}`;
+  return `${text}}`;
+}
+
+/** A snapshot message's JSON text in parts: its header (everything but the tree), then the tree in slices. */
+export function* snapshotParts(header: string, tree: JsonValue): Generator<string, void, undefined> {
+  yield `${header.slice(0, -1)},"tree":`;
+  yield* jsonSlices(tree);
+  yield '}';
+}
+
+/**
+ * The runs of a stream message of `count` items: consecutive items of one writer (`writers`,
+ * with what each gets in `ownEntries`), or of none; one run of none where no item is a
+ * member's own.
+ */
+export function ownRuns<S>(count: number, writers: readonly (S | undefined)[] | undefined, ownEntries: readonly OwnEntry[]): OwnRun<S>[] {
+  if (writers === undefined) return [{ session: undefined, from: 0, to: count, intents: [] }];
+  const runs: OwnRun<S>[] = [];
+  for (let i = 0; i < count; i++) {
+    const session = writers[i];
+    let run = runs[runs.length - 1];
+    if (run === undefined || run.session !== session) runs.push((run = { session, from: i, to: i + 1, intents: [] }));
+    else run.to = i + 1;
+    if (session !== undefined) run.intents.push(ownEntries[i]!);
+  }
+  return runs;
+}
