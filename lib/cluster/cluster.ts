@@ -105,6 +105,10 @@ class ClusterHub extends Collective {
 
   #fork(): void {
     const worker = cluster.fork();
+    // Node emits 'error' on a Worker whose IPC send failed because it is exiting (EPIPE,
+    // ERR_IPC_CHANNEL_CLOSED: cluster's own messages, or the application's); with no listener
+    // that would crash this primary. Its exit follows, and is handled there.
+    worker.on('error', (error: Error) => log('worker %d: %s', worker.id, error.message));
     this.#forked.add(worker);
     this.#startedAt.set(worker, Date.now());
   }

@@ -111,6 +111,11 @@ describe('collective.cluster() with real forked workers', () => {
     expect(result.members).toBe(3);
   });
 
+  it('a worker whose IPC channel fails (an error event on its Worker) does not crash the primary', async () => {
+    const result = await run('worker-error', { WORKERS: '1' });
+    expect(result).toMatchObject({ survived: true, members: 1, reports: [{ id: 1, ok: true }] });
+  });
+
   it('a worker killed mid-stream loses only its unacknowledged writes; the hub keeps serving', async () => {
     const result = await run('abrupt', { WORKERS: '3', N: '200' });
     // Workers 2, 3 and the replacement of worker 1 each add 200.
