@@ -10,6 +10,7 @@ import {
   durableAnswer,
   type HubMessage,
   type Intent,
+  type MemberIdentity,
   type MemberLimits,
   type OwnEntry,
   type WireItem,
@@ -30,6 +31,10 @@ export interface MemberSession {
   /** Whether it has its snapshot (only then does it get the stream). */
   synced: boolean;
   replies: WireReply[];
+  /** Who it said it is in its hello. */
+  readonly self: MemberIdentity;
+  /** When it joined (ms since the epoch). */
+  readonly since: number;
 }
 
 /** Where a server's members' writes go, and where its state comes from. */
@@ -63,9 +68,34 @@ export interface MemberServerEvents {
   'member:down': [member: number];
 }
 
+/** One member attached to a hub, as `stats().memberList` shows it. */
+export interface MemberLinkStats {
+  /** Its number at the hub. */
+  member: number;
+  /** `'worker'`, or `'thread'` for a worker thread. */
+  kind: 'worker' | 'thread';
+  /** Its process id, and for a thread its thread id, as it told them (undefined if it did not). */
+  pid: number | undefined;
+  thread: number | undefined;
+  /** The link it is served over (`worker:3`, `thread-port`, ...). */
+  link: string;
+  /** When it joined, in ms since the epoch. */
+  since: number;
+  /** Its writes the hub received. */
+  writes: number;
+  /** Of those, the ones not yet applied by the hub: writes in flight. */
+  pending: number;
+  /** Bytes written to it and not yet taken by it (where the link can tell). */
+  queuedBytes: number;
+  /** Whether it has its snapshot and follows the stream. */
+  synced: boolean;
+}
+
 /** Counters of a member server. */
 export interface MemberServerStats {
   members: number;
+  /** Each member attached now. */
+  list: MemberLinkStats[];
   /** Messages from members dropped as malformed (each also closed that member's link). */
   rejectedMessages: number;
   /** Writes refused (bad path or value): answered with an error. */
@@ -127,7 +157,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
         return;
       }
       if (message.t === 'hello') {
-        session ??= this.#join(link);
+        session ??= this.#join(link, { pid: message.p, thread: message.th });
         const joining = session;
         // Asked again (a member that resynchronizes): a fresh snapshot.
         this.#upstream.ready().then(
@@ -155,8 +185,8 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     );
   }
 
-  #join(link: Link): MemberSession {
-    const session: MemberSession = { number: this.#next++, link, received: 0, acknowledged: 0, synced: false, replies: [] };
+  #join(link: Link, self: MemberIdentity): MemberSession {
+    const session: MemberSession = { number: this.#next++, link, received: 0, acknowledged: 0, synced: false, replies: [], self, since: Date.now() };
     this.#sessions.set(session.number, session);
     this.#log('member %d joined (%s)', session.number, link.label);
     this.emit('member:up', session.number);
@@ -337,8 +367,25 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
 
   stats(): MemberServerStats {
     let queuedBytes = 0;
-    for (const session of this.#sessions.values()) queuedBytes += session.link.queuedBytes ?? 0;
-    return { members: this.#sessions.size, rejectedMessages: this.#rejectedMessages, rejectedIntents: this.#rejectedIntents, queuedBytes };
+    const list: MemberLinkStats[] = [];
+    for (const session of this.#sessions.values()) {
+      const queued = session.link.queuedBytes ?? 0;
+      queuedBytes += queued;
+      const { pid, thread } = session.self;
+      list.push({
+        member: session.number,
+        kind: thread === undefined ? 'worker' : 'thread',
+        pid,
+        thread,
+        link: session.link.label,
+        since: session.since,
+        writes: session.received,
+        pending: session.received - session.acknowledged,
+        queuedBytes: queued,
+        synced: session.synced,
+      });
+    }
+    return { members: this.#sessions.size, list, rejectedMessages: this.#rejectedMessages, rejectedIntents: this.#rejectedIntents, queuedBytes };
   }
 
   /** Sends what waits, then closes every member's link. */

@@ -14,12 +14,14 @@ import { setArguments, wantsDurable, type DurableOption, type Operation } from '
 import { Watchers, type WatchListener } from '../core/watchers.js';
 import type { Link } from '../links/link.js';
 import {
-  MEMBER_PROTOCOL_VERSION,
   decodeHubMessage,
   encodeArmed,
   encodeIntent,
+  helloMessage,
   isPlainIntent,
   type DecodedHubMessage,
+  type MemberIdentity,
+  type MemberMessage,
   type OwnEntry,
   type StreamItem,
   type WireReply,
@@ -36,6 +38,8 @@ export interface MemberOptions {
   maxDepth?: number;
   /** Largest value accepted, in bytes of JSON. @default 1048576 (1 MiB) */
   maxValueBytes?: number;
+  /** Who this member is, told to its hub (stats, dashboard). @default { pid: process.pid } */
+  self?: MemberIdentity;
 }
 
 /** A member's counters. */
@@ -111,11 +115,13 @@ export class Member extends EventEmitter<MemberEvents> {
   #resolveReady!: () => void;
   #rejectReady!: (error: Error) => void;
   #readyTimer: NodeJS.Timeout | undefined;
+  readonly #hello: MemberMessage;
 
   constructor(link: Link, options: MemberOptions = {}) {
     super();
     this.#link = link;
     this.#log = logger('member', `${link.label}`);
+    this.#hello = helloMessage(options.self ?? { pid: process.pid });
     this.#limits = {
       maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
       maxValueBytes: options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
@@ -131,7 +137,7 @@ export class Member extends EventEmitter<MemberEvents> {
     link.on('message', (message) => this.#linkOnMessage(message));
     link.on('close', (reason) => this.#linkOnClose(reason));
     link.ref?.(); // until the snapshot arrives
-    if (!link.send({ t: 'hello', v: MEMBER_PROTOCOL_VERSION })) this.#linkOnClose(undefined);
+    if (!link.send(this.#hello)) this.#linkOnClose(undefined);
   }
 
   /** Resolves once the member holds its hub's snapshot. */
@@ -252,7 +258,7 @@ export class Member extends EventEmitter<MemberEvents> {
     if (item.n !== this.#position + 1) {
       // The link is ordered and reliable, so this is a broken hub; start over from a snapshot.
       this.#log('stream gap at %d (expected %d): asking for a snapshot', item.n, this.#position + 1);
-      this.#link.send({ t: 'hello', v: MEMBER_PROTOCOL_VERSION });
+      this.#link.send(this.#hello);
       return;
     }
     this.#position = item.n;

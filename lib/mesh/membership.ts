@@ -198,6 +198,11 @@ export class Membership {
     return this.#retired.has(id);
   }
 
+  /** `id`'s latest frontier, and when it came (this hub's clock), if it told one. */
+  latest(id: NodeId): { readonly frontier: Frontier; readonly at: number } | undefined {
+    return this.#frontiers.get(id);
+  }
+
   /** How far `id`'s latest frontier says it has applied `origin`'s ops, if it told one. */
   seenBy(id: NodeId, origin: string): number | undefined {
     const heard = this.#frontiers.get(id);

@@ -27,6 +27,7 @@ import { newIncarnation } from '../wire/auth.js';
 import type { GroupMessage, VectorMessage, WirePeerFrame } from '../wire/peer.js';
 import type { MeshClock } from './clock.js';
 import { peerFailure, Rejections, type LinkContext } from './failures.js';
+import { peerLag, type PeerLag } from './lag.js';
 import type { PeerInfo } from './handshake.js';
 import { groupHorizon, Membership } from './membership.js';
 import { Receiver } from './receiver.js';
@@ -262,10 +263,15 @@ export class PeerProtocol extends EventEmitter<ProtocolEvents> implements Sessio
     return this.#senders.get(session)?.up === true;
   }
 
-  /** This hub's writes `id` has not confirmed yet, from its latest frontier (undefined before one came). */
-  behind(id: string): number | undefined {
-    const seen = this.#membership.seenBy(id as NodeId, this.replica.id);
-    return seen === undefined ? undefined : Math.max(0, (this.replica.vector()[this.replica.id]?.seq ?? 0) - seen);
+  /**
+   * How far `id` trails this hub's writes, and how far its clock is ahead of this hub's
+   * (its clock in its latest frontier less this hub's when it came: the one-way delay
+   * included), from its latest frontier; undefined before one came.
+   */
+  lag(id: string): (PeerLag & { clockOffsetMs: number }) | undefined {
+    const heard = this.#membership.latest(id as NodeId);
+    if (heard === undefined) return undefined;
+    return { ...peerLag(this.replica.vector(), heard.frontier.vector, this.replica.id), clockOffsetMs: heard.frontier.clock.wall - heard.at };
   }
 
   /** How many other hubs GC counts as members of the group. */

@@ -32,6 +32,10 @@ export interface PeerStats {
   inbound: boolean;
   /** This hub's writes the peer has not confirmed yet (from its latest frontier): the lag, in ops. */
   behind: number | undefined;
+  /** The same lag in write time: how much older the latest write it confirmed is than this hub's latest (0 when it has all). */
+  lagMs: number | undefined;
+  /** How far its clock is ahead of this hub's (negative: behind), estimated from its latest frontier, one-way delay included. */
+  clockOffsetMs: number | undefined;
   /** Bytes written to the peer and not yet taken by it. */
   queuedBytes: number;
 }

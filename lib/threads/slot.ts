@@ -1,4 +1,4 @@
-import type { MessagePort } from 'node:worker_threads';
+import { threadId, type MessagePort } from 'node:worker_threads';
 import { PortLink } from '../links/port.js';
 import { Member, type MemberOptions } from '../member/member.js';
 
@@ -33,7 +33,7 @@ export function joinThroughPort(port: MessagePort, label: string, options: Membe
   }
   if (preface !== undefined) port.postMessage(preface);
   const link = new PortLink(port, label);
-  const member = new Member(link, options);
+  const member = new Member(link, { self: { pid: process.pid, thread: threadId }, ...options });
   slot.member = member;
   slot.link = link;
   member.once('close', () => {

@@ -2,7 +2,7 @@
  * The protocol between a hub and its members (cluster workers, threads), over any link:
  *
  *   member                                   hub
- *     hello { v }                     ------->
+ *     hello { v, p?, th? }            ------->
  *                                     <-------    snapshot { tree, at, you, w, limits }
  *     write { i, w: [intent...] }     ------->        (stamps, applies, in its one order)
  *                                     <-------    stream { n, s: [item | intent id...], a?, r? }
@@ -90,9 +90,18 @@ export interface WireReply {
   error?: string;
 }
 
+/**
+ * Who a member is, told in its hello for the hub's stats and dashboard: its process id and,
+ * for a thread, its thread id. Both are optional on the wire (nothing depends on them).
+ */
+export interface MemberIdentity {
+  pid?: number;
+  thread?: number;
+}
+
 /** A message from a member to its hub. */
 export type MemberMessage =
-  | { t: 'hello'; v: number }
+  | { t: 'hello'; v: number; p?: number; th?: number }
   | { t: 'write'; i: number; w: WireIntent[] }
   | { t: 'durable'; d: number };
 
@@ -177,12 +186,24 @@ export function encodeIntent(kind: OpKind | 'cas', path: Segments, value: JsonVa
   return intent;
 }
 
+/** A member's hello, saying who it is. */
+export function helloMessage(self: MemberIdentity): MemberMessage {
+  const hello: MemberMessage = { t: 'hello', v: MEMBER_PROTOCOL_VERSION };
+  if (self.pid !== undefined) hello.p = self.pid;
+  if (self.thread !== undefined) hello.th = self.thread;
+  return hello;
+}
+
 /** Decodes a member-to-hub message; throws a TypeError naming what is wrong. */
 export function decodeMemberMessage(input: unknown): MemberMessage {
   if (!isRecord(input)) throw new TypeError('message is not an object');
   if (input.t === 'hello') {
     if (input.v !== MEMBER_PROTOCOL_VERSION) throw new TypeError(`unsupported protocol version ${String(input.v)}`);
-    return { t: 'hello', v: input.v };
+    if ((input.p !== undefined && !isCount(input.p)) || (input.th !== undefined && !isCount(input.th))) throw new TypeError('malformed hello');
+    const hello: MemberMessage = { t: 'hello', v: input.v };
+    if (input.p !== undefined) hello.p = input.p;
+    if (input.th !== undefined) hello.th = input.th;
+    return hello;
   }
   if (input.t === 'write') {
     if (!Array.isArray(input.w) || !isCount(input.i, 1)) throw new TypeError('malformed write');

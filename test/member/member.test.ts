@@ -207,3 +207,21 @@ describe('the hub facing a broken member', () => {
     expect(h.stats()).toMatchObject({ rejectedIntents: 1, members: 1 });
   });
 });
+
+describe('who a member is, as its hub lists it', () => {
+  it('lists each member with the pid and thread id its hello told, its writes, and what is in flight', async () => {
+    const h = hub();
+    const worker = member(h);
+    const thread = member(h, { self: { pid: 77, thread: 5 } });
+    await Promise.all([worker.ready(), thread.ready()]);
+    await Promise.all([worker.set('w', 1), worker.incr('n'), thread.set('t', 1)]);
+    const list = h.stats().memberList;
+    expect(list).toHaveLength(2);
+    expect(list[0]).toMatchObject({ kind: 'worker', pid: process.pid, thread: undefined, writes: 2, pending: 0, synced: true, link: 'memory:a' });
+    expect(list[1]).toMatchObject({ kind: 'thread', pid: 77, thread: 5, writes: 1, pending: 0, synced: true });
+    expect(list[0]!.since).toBeLessThanOrEqual(Date.now());
+    await thread.close();
+    await waitFor(() => h.stats().memberList.length === 1, 2000, 'the thread to leave the list');
+  });
+});
+

@@ -13,6 +13,7 @@ const limits = { maxDepth: 4, maxValueBytes: 64 };
 describe('member to hub messages', () => {
   it.each([
     ['a hello of this version', { t: 'hello', v: MEMBER_PROTOCOL_VERSION }],
+    ['a hello saying its pid and thread id', { t: 'hello', v: MEMBER_PROTOCOL_VERSION, p: 4242, th: 3 }],
     ['a write', { t: 'write', i: 1, w: [{ k: 'set', p: ['a'], v: 1 }] }],
   ])('accepts %s', (_what, message) => {
     expect(decodeMemberMessage(message)).toEqual(message);
@@ -23,6 +24,8 @@ describe('member to hub messages', () => {
     ['an array', [1], /not an object/],
     ['another version', { t: 'hello', v: 99 }, /unsupported protocol version 99/],
     ['an unknown type', { t: 'teleport' }, /unknown message type "teleport"/],
+    ['a hello with a pid that is not a count', { t: 'hello', v: MEMBER_PROTOCOL_VERSION, p: '12; rm -rf' }, /malformed hello/],
+    ['a hello with a negative thread id', { t: 'hello', v: MEMBER_PROTOCOL_VERSION, p: 1, th: -1 }, /malformed hello/],
     ['a write without intents', { t: 'write', i: 1 }, /malformed write/],
     ['a write numbered 0', { t: 'write', i: 0, w: [] }, /malformed write/],
   ])('refuses %s, saying why', (_what, message, why) => {

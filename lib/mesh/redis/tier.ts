@@ -11,6 +11,7 @@
  * of frontier frames. A snapshot in Redis bootstraps newcomers, and streams are trimmed only
  * below what it covers and every member has read (wire/redis.ts has the keys).
  */
+import { peerLag } from '../lag.js';
 import { EventEmitter } from 'node:events';
 import type { NodeId, Stamp } from '../../core/clock.js';
 import type { DecodeLimits } from '../../core/codec.js';
@@ -67,6 +68,10 @@ export interface RedisHubStats {
   left: boolean;
   /** This hub's writes it has not read yet (from its announcement). */
   behind: number;
+  /** The same lag in write time (see PeerStats.lagMs). */
+  lagMs: number | undefined;
+  /** How far its clock is ahead of this hub's, from its latest announcement (give or take `announceMs`). */
+  clockOffsetMs: number;
 }
 
 /** Counters of a hub's Redis tier. */
@@ -486,13 +491,14 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   /** The hubs of the group heard of. */
   hubs(): RedisHubStats[] {
     const now = this.#clock.now();
-    const own = this.#replica.seqOf(this.#replica.id);
+    const own = this.#replica.vector();
     return [...this.#heard.values()].map(({ announcement, changedAt }) => ({
       id: announcement.id,
       name: announcement.name,
       silentMs: now - changedAt,
       left: announcement.left === true,
-      behind: Math.max(0, own - (announcement.message.vector[this.#replica.id]?.seq ?? 0)),
+      ...peerLag(own, announcement.message.vector, this.#replica.id),
+      clockOffsetMs: announcement.at - changedAt,
     }));
   }
 

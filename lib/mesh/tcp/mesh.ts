@@ -299,6 +299,10 @@ export class TcpMesh {
   peers(): PeerStats[] {
     const inbound = new Set<string>();
     for (const session of this.#protocol.sessions()) if (session.direction === 'in' && session.open) inbound.add(session.peer!.id);
+    const lagOf = (id: string | undefined): Pick<PeerStats, 'behind' | 'lagMs' | 'clockOffsetMs'> => {
+      const lag = id === undefined ? undefined : this.#protocol.lag(id);
+      return { behind: lag?.behind, lagMs: lag?.lagMs, clockOffsetMs: lag?.clockOffsetMs };
+    };
     const peers: PeerStats[] = this.#dialed
       .filter((peer) => !peer.skip)
       .map((peer) => ({
@@ -306,11 +310,11 @@ export class TcpMesh {
         id: peer.id,
         outbound: peer.state,
         inbound: peer.id !== undefined && inbound.has(peer.id),
-        behind: peer.id === undefined ? undefined : this.#protocol.behind(peer.id),
+        ...lagOf(peer.id),
         queuedBytes: peer.link?.queuedBytes ?? 0,
       }));
     for (const id of inbound) {
-      if (!peers.some((peer) => peer.id === id)) peers.push({ address: 'inbound', id, outbound: 'down', inbound: true, behind: this.#protocol.behind(id), queuedBytes: 0 });
+      if (!peers.some((peer) => peer.id === id)) peers.push({ address: 'inbound', id, outbound: 'down', inbound: true, ...lagOf(id), queuedBytes: 0 });
     }
     return peers;
   }
