@@ -94,6 +94,8 @@ function startMachine(name, peerPort) {
       machine.hub = message.hub;
       machine.id = message.id;
       machine.total = message.total;
+      machine.dashboard = message.dashboard;
+      note(`machine ${name}: dashboard at ${message.dashboard}`);
     }
     if (message.peer !== undefined) {
       machine.peer = message.peer;
@@ -196,6 +198,7 @@ function render() {
   const lines = [
     `collective demo: ${elapsed().toFixed(1)} s of ${duration} s, phase: ${phase}`,
     `requests acknowledged ${sent.ok}, failed ${sent.failed}; link A<->B on the wire: ${links.A.isCut ? 'CUT (hubs notice within 3 heartbeats, 0.75 s)' : 'up'}`,
+    `dashboards: ${Object.values(machines).map((machine) => `${machine.name} ${machine.dashboard ?? '-'}`).join('   ')}`,
     '',
     line(header),
     ...rows.map(line),

@@ -37,9 +37,11 @@ if (cluster.isPrimary) {
     antiEntropyMs: 500,
     reconnectMaxMs: 500,
     ...(process.env.DEMO_PERSIST_DIR === undefined ? {} : { persist: { dir: process.env.DEMO_PERSIST_DIR } }),
+    // The hub's live page, on loopback, on a free port.
+    dashboard: { port: 0 },
   });
   // What it holds as it starts: read back from its disk (nothing has come from the peer yet).
-  say({ hub: hub.port ?? 0, id: hub.id, total: hub.get('requests.total') ?? 0 });
+  say({ hub: hub.port ?? 0, id: hub.id, total: hub.get('requests.total') ?? 0, dashboard: hub.dashboardUrl });
   hub.on('peer:up', () => say({ peer: 'up' }));
   // Through Redis, the other machine may have announced itself before this listener was there.
   if (hub.stats().redis?.hubs.some((other) => !other.left && other.silentMs < 1000)) say({ peer: 'up' });

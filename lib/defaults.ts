@@ -46,4 +46,22 @@ export const DEFAULTS = Object.freeze({
   redisMaxQueuedOps: 1_000_000,
   /** The largest group snapshot read from Redis (the most a Redis string holds). */
   redisMaxSnapshotBytes: 512 * 1024 * 1024,
+  /** Where the dashboard listens: loopback, so that nobody else reaches it by default. */
+  dashboardHost: '127.0.0.1',
+  /** The dashboard's port when `dashboard: {}` names none (Prometheus exporters' range). */
+  dashboardPort: 9464,
+  /** How often the dashboard's event stream sends the hub's stats. */
+  dashboardIntervalMs: 1000,
+  /** Event-stream clients served at once; more are refused (503). */
+  dashboardMaxClients: 256,
+  /** Bytes that may wait for one event-stream client: past it, the client misses events (nothing more is queued for it). */
+  dashboardClientBacklog: 256 * 1024,
+  /** An event-stream client that stays past its backlog this long is disconnected. */
+  dashboardSlowClientMs: 10_000,
+  /** Samples of ops/s the dashboard keeps for a page that opens later (one per interval: 10 minutes). */
+  dashboardHistory: 600,
+  /** The most entries of a subtree `/state` lists at once (`limit`). */
+  dashboardPageSize: 100,
+  /** The largest subtree `/state` returns whole, in nodes (objects, arrays and leaves); larger ones are listed by pages. */
+  dashboardMaxStateNodes: 10_000,
 });

@@ -7,8 +7,9 @@ import type { PeerStats } from './mesh/types.js';
 import type { PersistStats } from './hub/persist/persistence.js';
 import type { RedisHubStats, RedisStats } from './mesh/redis/tier.js';
 import type { DurableOption } from './operations.js';
+import type { MemberLinkStats } from './hub/member-server.js';
 
-export type { Change, DurableOption, JsonInput, JsonValue, NodeId, Path, PeerStats, PersistStats, RedisHubStats, RedisStats, WatchListener };
+export type { Change, DurableOption, JsonInput, JsonValue, MemberLinkStats, NodeId, Path, PeerStats, PersistStats, RedisHubStats, RedisStats, WatchListener };
 
 /** Where a hub listens or where a peer hub is reached (the seed's `{ host, port }`). */
 export interface HostAddress {
@@ -73,6 +74,31 @@ export interface CollectiveOptions {
    * @default undefined (the TCP mesh, or alone)
    */
   redis?: RedisOptions;
+  /**
+   * Serve the hub's dashboard: a live page of its links, members and store, a server-sent
+   * event stream of its stats and a Prometheus `/metrics` (see the README, Dashboard). The hub
+   * starts once it listens. Also later, with `hub.serveDashboard()`.
+   * @default undefined (no dashboard)
+   */
+  dashboard?: DashboardOptions;
+}
+
+/** Where and for whom a hub serves its dashboard (`dashboard`, `serveDashboard()`). */
+export interface DashboardOptions {
+  /** The TCP port; 0 picks a free one (read it back from `url`). @default 9464 */
+  port?: number;
+  /** The address to listen on. Any other than loopback needs a `token` (or `insecure`). @default '127.0.0.1' */
+  host?: string;
+  /**
+   * A secret every request must carry: `Authorization: Bearer <token>`, or `?token=<token>`
+   * in the page's address (the page passes it on). Without one, only loopback is served.
+   * @default undefined (no token)
+   */
+  token?: string;
+  /** Serve a non-loopback address without a `token`. @default false */
+  insecure?: boolean;
+  /** How often the event stream sends the hub's stats, in ms. @default 1000 */
+  intervalMs?: number;
 }
 
 /** How a hub reaches its group through Redis (`redis`). */
@@ -166,6 +192,8 @@ export interface CollectiveStats {
   opsLocal: number;
   /** Members (workers, threads) attached now. */
   members: number;
+  /** Each member attached now: who it is, its writes in flight, what waits to be sent to it. */
+  memberList: MemberLinkStats[];
   /** Member messages dropped as malformed; each also dropped that member's link. */
   rejectedMessages: number;
   /** Member writes refused (bad path or value); the member's promise rejects. */
@@ -177,13 +205,20 @@ export interface CollectiveStats {
   /**
    * Metadata collection between linked hubs: rounds that folded, and rounds that had to wait
    * (a hub of the group down or not heard from lately); `members` counts the other hubs GC
-   * waits for.
+   * waits for; `horizon` is the time (ms since the epoch) below which this hub folded its
+   * metadata away, if it did.
    */
-  gc: { runs: number; waits: number; members: number };
+  gc: { runs: number; waits: number; members: number; horizon: number | undefined };
+  /** Expiries this hub has taken (the subtrees its timer deleted), and when the next is due (ms since the epoch). */
+  expiry: { fired: number; nextDue: number | undefined };
+  /** When this hub started, in ms since the epoch. */
+  startedAt: number;
   /** With `persist`: the log, fsyncs and compactions. */
   persist?: PersistStats;
   /** With `redis`: the group's hubs, the streams, what was refused. */
   redis?: RedisStats;
+  /** With a dashboard: its address, its event-stream clients, and those that fell behind. */
+  dashboard?: { url: string; clients: number; queuedBytes: number; missed: number; dropped: number; refused: number };
 }
 
 /** Events of a hub. */

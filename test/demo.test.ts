@@ -31,6 +31,9 @@ describe('npm run demo', () => {
     // As `npm run demo --duration 6` runs it: npm takes the flag, the 6 arrives bare.
     const { code, output } = await runDemo(['6'], { npm_config_duration: 'true' });
     expect(output).toMatch(/running for 6 s/);
+    // Each machine's hub serves its dashboard, and the demo says where.
+    expect(output).toMatch(/machine A: dashboard at http:\/\/127\.0\.0\.1:\d+\//);
+    expect(output).toMatch(/machine B: dashboard at http:\/\/127\.0\.0\.1:\d+\//);
     expect(output, output).toMatch(/cut the link between A and B/);
     expect(output).toMatch(/healed the link/);
     // Machine B's primary killed and started again: its store comes back from its disk, as itself.

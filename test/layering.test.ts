@@ -29,11 +29,14 @@ const RULES: Record<string, { lib: string[]; external: string[] }> = {
   member: { lib: ['core', 'wire', 'links/link.ts', 'errors.ts', 'log.ts', 'defaults.ts', 'operations.ts'], external: ['node:events'] },
   // A machine's replica: the member server, the hub, its settings.
   hub: {
-    lib: ['core', 'wire', 'links', 'mesh', 'mesh/tcp', 'mesh/redis', 'member', 'threads', 'hub/persist', 'errors.ts', 'log.ts', 'defaults.ts', 'operations.ts', 'types.ts'],
+    lib: ['core', 'wire', 'links', 'mesh', 'mesh/tcp', 'mesh/redis', 'member', 'threads', 'hub/persist', 'dashboard', 'errors.ts', 'log.ts', 'defaults.ts', 'operations.ts', 'types.ts'],
     external: ['node:events', 'node:worker_threads', 'node:tls', 'tinypool'],
   },
   // A hub's store on disk: Node's fs only.
   'hub/persist': { lib: ['core', 'errors.ts'], external: ['node:fs', 'node:fs/promises', 'node:path', 'node:os'] },
+  // The hub's read-only web page, event stream and metrics: it reads the hub through an
+  // interface of its own (stats, get) and imports no role.
+  dashboard: { lib: ['core', 'errors.ts', 'log.ts', 'defaults.ts', 'types.ts'], external: ['node:http', 'node:net', 'node:crypto'] },
   // collective.cluster(): forking, respawn, the worker's channel to its primary.
   cluster: { lib: ['hub', 'links', 'errors.ts', 'log.ts', 'types.ts'], external: ['node:cluster', 'node:net', 'node:os'] },
   // collective.pool(): threads as members.

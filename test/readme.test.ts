@@ -86,7 +86,7 @@ async function countsUp(ports: number[], requests: number): Promise<number[]> {
 
 describe('the README quick starts run as pasted', { timeout: 60_000 }, () => {
   it('finds the marked blocks', () => {
-    expect([...blocks.keys()].sort()).toEqual(['expiry.mjs', 'machine.mjs', 'main.mjs', 'one.mjs', 'persist.mjs', 'redis-machine.mjs', 'seed.cjs', 'server.mjs', 'task.mjs']);
+    expect([...blocks.keys()].sort()).toEqual(['dashboard.mjs', 'expiry.mjs', 'machine.mjs', 'main.mjs', 'one.mjs', 'persist.mjs', 'redis-machine.mjs', 'seed.cjs', 'server.mjs', 'task.mjs']);
   });
 
   it('sessions and rate limits that expire', async () => {
@@ -103,6 +103,12 @@ describe('the README quick starts run as pasted', { timeout: 60_000 }, () => {
     const [, id] = /^run 1 of hub (\S+)\n$/.exec(first.output()) ?? [];
     expect(id, first.output()).toBeDefined();
     expect(second.output()).toBe(`run 2 of hub ${id}\n`);
+  });
+
+  it('see it: the hub serves its dashboard and /metrics', async () => {
+    const dashboard = run('dashboard.mjs');
+    expect(await dashboard.exited, dashboard.output()).toBe(0);
+    expect(dashboard.output()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\ncollective_ops_applied_total 1\n$/);
   });
 
   it('one process', async () => {

@@ -24,8 +24,10 @@ import type { JsonInput, JsonValue } from '../core/value.js';
 import { OPERATIONS, setArguments, wantsDurable, type DurableOption, type Operation } from '../operations.js';
 import type { ExpiryOptions, SetOptions } from '../core/write-options.js';
 import type { WatchListener } from '../core/watchers.js';
-import type { CollectiveEvents, CollectiveOptions, CollectiveStats, HostAddress, StartOptions } from '../types.js';
-import { hubSettings, type HubSettings } from './settings.js';
+import type { CollectiveEvents, CollectiveOptions, CollectiveStats, DashboardOptions, HostAddress, StartOptions } from '../types.js';
+import { dashboardSettings, hubSettings, type HubSettings } from './settings.js';
+import { Dashboard } from '../dashboard/server.js';
+import type { DashboardSettings } from '../dashboard/settings.js';
 import { PeerWarnings } from './warnings.js';
 import { notPersistent, Persistence } from './persist/persistence.js';
 import { restoreReplica } from './persist/restore.js';
@@ -72,6 +74,11 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   #sampledOps = 0;
   #opsPerSecond = 0;
   #opsLocal = 0;
+  #expiriesFired = 0;
+  // The dashboard being opened or served, and once it serves.
+  #dashboard: Promise<Dashboard> | undefined;
+  #dashboardServed: Dashboard | undefined;
+  readonly #startedAt = Date.now();
 
   constructor(local?: HostAddress, allHosts?: readonly HostAddress[], options?: CollectiveOptions | Callback, callback?: Callback) {
     super();
@@ -162,6 +169,10 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       this.#started = this.#startRedis(settings);
       this.#folding = new Folding(this.#replica, systemClock, () => this.#redis?.horizon(), GC_PACE_MS, (horizon) => this.#relay.horizon(horizon.wall));
     } else this.#started = Promise.resolve();
+    if (settings.dashboard !== undefined) {
+      const dashboard = this.#openDashboard(settings.dashboard);
+      this.#started = Promise.all([this.#started, dashboard]).then(() => undefined);
+    }
     this.#started.then(
       () => {
         this.#log('started');
@@ -312,6 +323,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     if (this.#closed) return;
     const due = this.#replica.expireDue();
     if (due.length === 0) return;
+    this.#expiriesFired += due.length;
     // Alone, nothing earlier can come: what expired is folded away now (and in the members).
     if (this.#folding === undefined) this.#collectSolo();
     if (this.listenerCount('change') === 0) return;
@@ -478,14 +490,61 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       queuedBytes: relay.queuedBytes + peers.reduce((sum, peer) => sum + peer.queuedBytes, 0),
       opsLocal: this.#opsLocal,
       members: relay.members,
+      memberList: relay.list,
       rejectedMessages: relay.rejectedMessages,
       rejectedIntents: relay.rejectedIntents,
       watchers: this.#replica.watcherCount(),
       metadata: this.#replica.metadata(),
-      gc: { runs: (this.#folding?.runs ?? 0) + this.#soloFolds, waits: this.#folding?.waits ?? 0, members: this.#protocol?.members ?? this.#redis?.members ?? 0 },
+      gc: {
+        runs: (this.#folding?.runs ?? 0) + this.#soloFolds,
+        waits: this.#folding?.waits ?? 0,
+        members: this.#protocol?.members ?? this.#redis?.members ?? 0,
+        horizon: this.#replica.foldedTo?.wall,
+      },
+      expiry: { fired: this.#expiriesFired, nextDue: this.#replica.nextDue() },
+      startedAt: this.#startedAt,
       ...(this.#persistence === undefined ? {} : { persist: this.#persistence.stats() }),
       ...(this.#redis === undefined ? {} : { redis: this.#redis.stats() }),
+      ...(this.#dashboardServed === undefined ? {} : { dashboard: { url: this.#dashboardServed.url, ...this.#dashboardServed.stats() } }),
     };
+  }
+
+  /**
+   * Serves this hub's dashboard (see the `dashboard` option): resolves with its address once it
+   * listens. One per hub; it closes with the hub.
+   */
+  async serveDashboard(options: DashboardOptions = {}): Promise<{ url: string }> {
+    if (this.#closed) throw new ClosedError();
+    if (this.#dashboard !== undefined) throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', 'This hub serves its dashboard already (one per hub)');
+    const dashboard = await this.#openDashboard(dashboardSettings(options));
+    return { url: dashboard.url };
+  }
+
+  /** Ops applied over the last second (what `stats().opsPerSecond` says, without the rest). */
+  get opsPerSecond(): number {
+    return this.#opsPerSecond;
+  }
+
+  /** The address of this hub's dashboard once it serves one (`http://host:port/`). */
+  get dashboardUrl(): string | undefined {
+    return this.#dashboardServed?.url;
+  }
+
+  #openDashboard(settings: DashboardSettings): Promise<Dashboard> {
+    const opening = Dashboard.open(this, settings, this.#settings.maxDepth, logger('dashboard', this.id));
+    this.#dashboard = opening;
+    return opening.then(
+      async (dashboard) => {
+        // Closed while it opened: it goes at once.
+        if (this.#closed) await dashboard.close();
+        else this.#dashboardServed = dashboard;
+        return dashboard;
+      },
+      (error: unknown) => {
+        this.#dashboard = undefined;
+        throw error;
+      },
+    );
   }
 
   /** Stops the hub: its links to members and peers, and its listening socket. */
@@ -499,6 +558,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     await this.#mesh?.close();
     await this.#redis?.close();
     await this.#persistence?.close();
+    await this.#dashboardServed?.close();
     this.#log('closed');
     this.#notify('close');
   }

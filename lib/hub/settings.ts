@@ -3,10 +3,11 @@ import { DEFAULTS } from '../defaults.js';
 import { describe, inputRangeError, inputTypeError } from '../errors.js';
 import type { NodeId } from '../core/clock.js';
 import type { HostAddress } from '../mesh/types.js';
-import type { CollectiveOptions, PersistOptions, RedisOptions } from '../types.js';
+import type { CollectiveOptions, DashboardOptions, PersistOptions, RedisOptions } from '../types.js';
 import { GROUP_PATTERN } from '../wire/redis.js';
 import type { RedisGroupSettings } from '../mesh/redis/connect.js';
 import type { PersistSettings } from './persist/persistence.js';
+import type { DashboardSettings } from '../dashboard/settings.js';
 
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|::1|\[::1\])$/;
 
@@ -44,6 +45,7 @@ export interface HubSettings {
   readonly lagGraceMs: number;
   readonly persist: PersistSettings | undefined;
   readonly redis: RedisGroupSettings | undefined;
+  readonly dashboard: DashboardSettings | undefined;
 }
 
 
@@ -108,6 +110,7 @@ export function hubSettings(local: HostAddress | undefined, allHosts: readonly H
     lagGraceMs: DEFAULTS.lagGraceMs,
     persist: options.persist === undefined ? undefined : persistSettings(options.persist),
     redis: options.redis === undefined ? undefined : redisSettings(options.redis),
+    dashboard: options.dashboard === undefined ? undefined : dashboardSettings(options.dashboard),
   };
 }
 
@@ -134,6 +137,30 @@ function redisSettings(redis: RedisOptions): RedisGroupSettings {
     snapshotMs: redis.snapshotMs ?? DEFAULTS.redisSnapshotMs,
     maxQueuedOps: redis.maxQueuedOps ?? DEFAULTS.redisMaxQueuedOps,
   };
+}
+
+/**
+ * Checks a dashboard's options and fills in the defaults. Refuses, as `listen` does without a
+ * `secret`, a non-loopback address without a `token` unless `insecure` is set: the page shows
+ * the whole store.
+ */
+export function dashboardSettings(dashboard: DashboardOptions): DashboardSettings {
+  const invalid = (what: string, got: unknown): TypeError => inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected ${what}, got ${describe(got)}`);
+  if (typeof dashboard !== 'object' || dashboard === null) throw invalid('`dashboard` to be { port?, host?, token?, insecure?, intervalMs? }', dashboard);
+  const { port = DEFAULTS.dashboardPort, host = DEFAULTS.dashboardHost, token, insecure = false, intervalMs = DEFAULTS.dashboardIntervalMs } = dashboard;
+  if (!Number.isSafeInteger(port) || port < 0 || port > 65535) throw invalid('`dashboard.port` to be 0..65535', port);
+  if (typeof host !== 'string' || host.length === 0) throw invalid('`dashboard.host` to be a host name or address', host);
+  if (token !== undefined && (typeof token !== 'string' || token.length < 8 || token.length > 1024)) throw invalid('`dashboard.token` to be a string of 8 to 1024 characters', '(a token)');
+  if (typeof insecure !== 'boolean') throw invalid('`dashboard.insecure` to be a boolean', insecure);
+  if (!Number.isSafeInteger(intervalMs) || intervalMs < 10) throw invalid('`dashboard.intervalMs` to be an integer of at least 10', intervalMs);
+  if (!LOOPBACK.test(host) && token === undefined && !insecure) {
+    throw inputTypeError(
+      'ERR_COLLECTIVE_INVALID_OPTION',
+      `Refusing to serve the dashboard on ${host} without a \`token\`: anyone who can reach it could read the whole store. ` +
+        'Set `dashboard.token`, or `insecure: true` on a network that is yours alone.',
+    );
+  }
+  return { port, host, token, intervalMs };
 }
 
 const FSYNC_MODES: ReadonlySet<unknown> = new Set(['always', 'interval', 'never']);

@@ -25,13 +25,16 @@ export class HubProcess {
   readonly id: string;
   /** The port the hub listens on (it asks for port 0 and reports what it got). */
   readonly port: number;
+  /** Everything the fixture said when it was ready (cluster-hub.mjs adds `dashboard`). */
+  readonly ready: Readonly<Record<string, unknown>>;
   #next = 1;
   readonly #waiting = new Map<number, (reply: Record<string, unknown>) => void>();
 
-  private constructor(child: ChildProcess, id: string, port: number) {
+  private constructor(child: ChildProcess, ready: Record<string, unknown>) {
     this.child = child;
-    this.id = id;
-    this.port = port;
+    this.id = ready.id as string;
+    this.port = ready.port as number;
+    this.ready = ready;
     child.on('message', (message: Record<string, unknown>) => {
       const resolve = this.#waiting.get(message.re as number);
       if (resolve === undefined) return;
@@ -61,7 +64,7 @@ export class HubProcess {
       child.once('message', resolve);
       child.once('exit', (code) => reject(new Error(`hub process exited with ${code} before it was ready`)));
     });
-    return new HubProcess(child, ready.id as string, ready.port as number);
+    return new HubProcess(child, ready);
   }
 
   request(message: Record<string, unknown>, timeout = 10_000): Promise<Record<string, unknown>> {
