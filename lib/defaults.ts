@@ -46,6 +46,8 @@ export const DEFAULTS = Object.freeze({
   redisMaxQueuedOps: 1_000_000,
   /** The largest group snapshot read from Redis (the most a Redis string holds). */
   redisMaxSnapshotBytes: 512 * 1024 * 1024,
+  /** How often a worker that serves threads tells its hub their figures (when they changed). */
+  servedReportMs: 1000,
   /** Where the dashboard listens: loopback, so that nobody else reaches it by default. */
   dashboardHost: '127.0.0.1',
   /** The dashboard's port when `dashboard: {}` names none (Prometheus exporters' range). */

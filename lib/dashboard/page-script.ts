@@ -54,10 +54,12 @@ function peersOf(stats) {
 }
 
 function drawTopology(stats, peers) {
-  const members = stats.memberList;
-  const rows = Math.max(members.length, peers.length, 1);
+  // Columns: threads of workers (each linked to its worker), this hub's members, the hub, peers.
+  const members = stats.memberList.filter((m) => m.via === undefined);
+  const served = stats.memberList.filter((m) => m.via !== undefined);
+  const rows = Math.max(members.length, served.length, peers.length, 1);
   const height = Math.max(120, rows * 46 + 20);
-  const svg = el('svg:svg', { viewBox: '0 0 720 ' + height, width: '100%', height, role: 'img', 'aria-label': 'topology' });
+  const svg = el('svg:svg', { viewBox: '0 0 900 ' + height, width: '100%', height, role: 'img', 'aria-label': 'topology' });
   const hubY = height / 2;
   const box = (x, y, w, label, sub, cls, data) => {
     const group = el('svg:g', { class: cls, ...data });
@@ -67,17 +69,24 @@ function drawTopology(stats, peers) {
     return group;
   };
   const place = (i, n) => 20 + (height - 40) * (i + 0.5) / Math.max(n, 1);
-  members.forEach((member, i) => {
-    const y = place(i, members.length);
-    svg.append(el('svg:line', { x1: 130, y1: y, x2: 300, y2: hubY, class: 'link ' + (member.synced ? 'up' : 'connecting') }));
-    svg.append(box(80, y, 140, member.kind + ' #' + member.member, 'pid ' + (member.pid ?? '?') + (member.thread !== undefined ? ' · thread ' + member.thread : ''), 'node member', { 'data-member': member.member }));
+  const memberY = new Map();
+  members.forEach((member, i) => memberY.set(member.member, place(i, members.length)));
+  served.forEach((thread, i) => {
+    const y = place(i, served.length);
+    svg.append(el('svg:line', { x1: 145, y1: y, x2: 200, y2: memberY.get(thread.via) ?? hubY, class: 'link up' }));
+    svg.append(box(80, y, 130, 'thread ' + thread.thread, 'of member #' + thread.via, 'node member thread', { 'data-thread': thread.thread, 'data-via': thread.via }));
+  });
+  members.forEach((member) => {
+    const y = memberY.get(member.member);
+    svg.append(el('svg:line', { x1: 330, y1: y, x2: 460, y2: hubY, class: 'link ' + (member.synced ? 'up' : 'connecting') }));
+    svg.append(box(265, y, 130, member.kind + ' #' + member.member, 'pid ' + (member.pid ?? '?') + (member.thread !== undefined ? ' · thread ' + member.thread : ''), 'node member', { 'data-member': member.member }));
   });
   peers.forEach((peer, i) => {
     const y = place(i, peers.length);
-    svg.append(el('svg:line', { x1: 420, y1: hubY, x2: 570, y2: y, class: 'link ' + peer.state }));
-    svg.append(box(640, y, 150, 'hub ' + peer.id, peer.address + ' · ' + peer.state, 'node peer ' + peer.state, { 'data-peer': peer.id, 'data-state': peer.state }));
+    svg.append(el('svg:line', { x1: 580, y1: hubY, x2: 730, y2: y, class: 'link ' + peer.state }));
+    svg.append(box(810, y, 160, 'hub ' + peer.id, peer.address + ' · ' + peer.state, 'node peer ' + peer.state, { 'data-peer': peer.id, 'data-state': peer.state }));
   });
-  svg.append(box(360, hubY, 130, 'this hub', stats.id, 'node self', { 'data-self': stats.id }));
+  svg.append(box(520, hubY, 130, 'this hub', stats.id, 'node self', { 'data-self': stats.id }));
   $('topology').replaceChildren(svg);
 }
 
@@ -108,7 +117,7 @@ function render(stats) {
     cells: [peer.id, peer.address, peer.state + (peer.inbound ? ' · in' : ''), num(peer.behind), ms(peer.lagMs), ms(peer.clockOffsetMs), peer.queuedBytes === undefined ? '–' : bytes(peer.queuedBytes)],
   })));
   table('members', ['member', 'kind', 'pid', 'thread', 'link', 'writes', 'pending', 'queued', 'synced'], stats.memberList.map((m) => ({
-    attributes: { 'data-member-row': m.member },
+    attributes: m.via === undefined ? { 'data-member-row': m.member } : { 'data-thread-row': m.thread },
     cells: [m.member, m.kind, m.pid ?? '?', m.thread ?? '–', m.link, num(m.writes), num(m.pending), bytes(m.queuedBytes), m.synced ? 'yes' : 'no'],
   })));
   const figures = [

@@ -12,6 +12,7 @@ import {
   type Intent,
   type MemberIdentity,
   type MemberLimits,
+  type ServedMember,
   type OwnEntry,
   type WireItem,
   type WireReply,
@@ -35,6 +36,8 @@ export interface MemberSession {
   readonly self: MemberIdentity;
   /** When it joined (ms since the epoch). */
   readonly since: number;
+  /** The members it serves itself (a worker's threads), as it last told them. */
+  serves: readonly ServedMember[];
 }
 
 /** Where a server's members' writes go, and where its state comes from. */
@@ -89,6 +92,12 @@ export interface MemberLinkStats {
   queuedBytes: number;
   /** Whether it has its snapshot and follows the stream. */
   synced: boolean;
+  /**
+   * For a thread of a cluster worker: the number of the member (the worker) that serves it, as
+   * that worker told (its figures are the worker's, up to a second old). Undefined for a member
+   * of this hub itself.
+   */
+  via: number | undefined;
 }
 
 /** Counters of a member server. */
@@ -166,6 +175,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
         );
       } else if (session === undefined) this.#reject(link, `${message.t} before hello`);
       else if (message.t === 'durable') this.#durable(session, message.d);
+      else if (message.t === 'serves') session.serves = message.m;
       else this.#write(session, message.i, message.w);
     });
     link.on('close', () => {
@@ -186,7 +196,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
   }
 
   #join(link: Link, self: MemberIdentity): MemberSession {
-    const session: MemberSession = { number: this.#next++, link, received: 0, acknowledged: 0, synced: false, replies: [], self, since: Date.now() };
+    const session: MemberSession = { number: this.#next++, link, received: 0, acknowledged: 0, synced: false, replies: [], self, since: Date.now(), serves: [] };
     this.#sessions.set(session.number, session);
     this.#log('member %d joined (%s)', session.number, link.label);
     this.emit('member:up', session.number);
@@ -383,9 +393,35 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
         pending: session.received - session.acknowledged,
         queuedBytes: queued,
         synced: session.synced,
+        via: undefined,
       });
+      for (const served of session.serves) {
+        list.push({
+          member: served.n,
+          kind: 'thread',
+          pid: served.p,
+          thread: served.th,
+          link: `via member ${session.number}`,
+          since: served.s,
+          writes: served.w,
+          pending: served.q,
+          queuedBytes: served.b,
+          synced: true,
+          via: session.number,
+        });
+      }
     }
     return { members: this.#sessions.size, list, rejectedMessages: this.#rejectedMessages, rejectedIntents: this.#rejectedIntents, queuedBytes };
+  }
+
+  /** This server's members as its upstream tells them to the hub (see ServedMember). */
+  served(): ServedMember[] {
+    return [...this.#sessions.values()].map((session) => {
+      const served: ServedMember = { n: session.number, s: session.since, w: session.received, q: session.received - session.acknowledged, b: session.link.queuedBytes ?? 0 };
+      if (session.self.pid !== undefined) served.p = session.self.pid;
+      if (session.self.thread !== undefined) served.th = session.self.thread;
+      return served;
+    });
   }
 
   /** Sends what waits, then closes every member's link. */

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../defaults.js';
 import type { Logger } from '../log.js';
 import type { Link } from '../links/link.js';
 import type { Member } from '../member/member.js';
@@ -26,6 +27,9 @@ export class ThreadRelay implements Upstream {
   readonly #member: Member;
   readonly #forwarded = new Queue<Forwarded>();
   readonly #byHere = new Map<number, Forwarded>();
+  // The threads' figures as last told to the hub, and the timer that tells them again.
+  #told = '[]';
+  #tellTimer: NodeJS.Timeout | undefined;
 
   constructor(member: Member, log: Logger) {
     this.#member = member;
@@ -35,7 +39,30 @@ export class ThreadRelay implements Upstream {
       this.#acknowledge(acked);
       this.server.resync();
     });
-    member.on('close', () => this.server.close());
+    member.on('close', () => {
+      clearInterval(this.#tellTimer);
+      this.server.close();
+    });
+    this.server.on('member:up', () => this.#tellServed());
+    this.server.on('member:down', () => this.#tellServed());
+  }
+
+  // The hub lists a worker's threads too (stats, dashboard): told when one joins or leaves, and
+  // every servedReportMs while any is served, if their figures changed.
+  #tellServed(): void {
+    const served = this.server.served();
+    const text = JSON.stringify(served);
+    if (text !== this.#told) {
+      this.#told = text;
+      this.#member.tellServed(served);
+    }
+    if (served.length > 0 && this.#tellTimer === undefined) {
+      this.#tellTimer = setInterval(() => this.#tellServed(), DEFAULTS.servedReportMs);
+      this.#tellTimer.unref();
+    } else if (served.length === 0) {
+      clearInterval(this.#tellTimer);
+      this.#tellTimer = undefined;
+    }
   }
 
   get hub(): string {

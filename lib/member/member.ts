@@ -22,6 +22,7 @@ import {
   type DecodedHubMessage,
   type MemberIdentity,
   type MemberMessage,
+  type ServedMember,
   type OwnEntry,
   type StreamItem,
   type WireReply,
@@ -138,6 +139,14 @@ export class Member extends EventEmitter<MemberEvents> {
     link.on('close', (reason) => this.#linkOnClose(reason));
     link.ref?.(); // until the snapshot arrives
     if (!link.send(this.#hello)) this.#linkOnClose(undefined);
+  }
+
+  /**
+   * Tells the hub the members this one serves itself (a worker's threads), for its stats and
+   * dashboard. Nothing depends on it; a closed member drops it.
+   */
+  tellServed(served: ServedMember[]): void {
+    if (this.#state !== 'closed') this.#link.send({ t: 'serves', m: served });
   }
 
   /** Resolves once the member holds its hub's snapshot. */

@@ -7,6 +7,7 @@
  *     write { i, w: [intent...] }     ------->        (stamps, applies, in its one order)
  *                                     <-------    stream { n, s: [item | intent id...], a?, r? }
  *     durable { d }                   ------->        (once every write before it is on disk)
+ *     serves { m: [served...] }       ------->        (a worker's own members: its threads)
  *                                     <-------    durable { d, e? }
  *
  * The hub streams every applied write to every member in one order (a write that came late
@@ -99,11 +100,30 @@ export interface MemberIdentity {
   thread?: number;
 }
 
+/**
+ * A member a worker serves itself (a thread of its pool), as it tells its hub for the hub's
+ * stats and dashboard: its number at the worker, pid and thread id, when it joined, its writes,
+ * those in flight, and the bytes queued for it.
+ */
+export interface ServedMember {
+  n: number;
+  p?: number;
+  th?: number;
+  s: number;
+  w: number;
+  q: number;
+  b: number;
+}
+
+/** The most served members one `serves` message may list. */
+export const MAX_SERVED_MEMBERS = 1024;
+
 /** A message from a member to its hub. */
 export type MemberMessage =
   | { t: 'hello'; v: number; p?: number; th?: number }
   | { t: 'write'; i: number; w: WireIntent[] }
-  | { t: 'durable'; d: number };
+  | { t: 'durable'; d: number }
+  | { t: 'serves'; m: ServedMember[] };
 
 /** The codes a `durable` answer may carry (`e`): why the writes are not on disk. */
 const DURABLE_ERRORS: ReadonlySet<unknown> = new Set(['ERR_COLLECTIVE_NOT_PERSISTENT', 'ERR_COLLECTIVE_PERSIST_IO', 'ERR_COLLECTIVE_CLOSED']);
@@ -186,6 +206,22 @@ export function encodeIntent(kind: OpKind | 'cas', path: Segments, value: JsonVa
   return intent;
 }
 
+// A worker's list of the members it serves: bounded, every field a count, nothing else kept.
+function decodeServed(input: unknown): ServedMember[] {
+  if (!Array.isArray(input) || input.length > MAX_SERVED_MEMBERS) throw new TypeError('malformed served members');
+  return input.map((entry: unknown) => {
+    if (!isRecord(entry)) throw new TypeError('malformed served member');
+    const { n, p, th, s, w, q, b } = entry;
+    if (!isCount(n, 1) || !isCount(s) || !isCount(w) || !isCount(q) || !isCount(b) || (p !== undefined && !isCount(p)) || (th !== undefined && !isCount(th))) {
+      throw new TypeError('malformed served member');
+    }
+    const served: ServedMember = { n, s, w, q, b };
+    if (p !== undefined) served.p = p;
+    if (th !== undefined) served.th = th;
+    return served;
+  });
+}
+
 /** A member's hello, saying who it is. */
 export function helloMessage(self: MemberIdentity): MemberMessage {
   const hello: MemberMessage = { t: 'hello', v: MEMBER_PROTOCOL_VERSION };
@@ -213,6 +249,7 @@ export function decodeMemberMessage(input: unknown): MemberMessage {
     if (!isCount(input.d, 1)) throw new TypeError('malformed durable request');
     return { t: 'durable', d: input.d };
   }
+  if (input.t === 'serves') return { t: 'serves', m: decodeServed(input.m) };
   throw new TypeError(`unknown message type ${JSON.stringify(String(input.t)).slice(0, 40)}`);
 }
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { killAll, runFixture } from '../helpers/processes.js';
+import type { MemberLinkStats } from '../../lib/index.js';
 
 // Real cluster applications (test/fixtures/cluster-app.mjs) against the built package: a
 // primary that calls collective.cluster() and forks real workers.
@@ -42,8 +43,24 @@ describe('two cluster primaries linked as hubs over TCP', () => {
 describe('three tiers: collective.pool() threads inside cluster workers', () => {
   it('threads write through their worker to the hub; hub, workers and threads end with one tree', async () => {
     const { result } = await runFixture('cluster-threads.mjs', { WORKERS: '2' });
-    const { reports, hub } = result as { reports: Record<string, unknown>[]; hub: Record<string, unknown> };
+    const { reports, hub, listed } = result as { reports: Record<string, unknown>[]; hub: Record<string, unknown>; listed?: MemberLinkStats[] };
     expect(hub.hits).toBe(200);
+    // The hub lists each worker, and the threads each worker serves (as the worker told it).
+    expect(listed, 'a member list with every thread').toBeDefined();
+    const workers = listed!.filter((member) => member.kind === 'worker');
+    const threads = listed!.filter((member) => member.kind === 'thread');
+    expect(workers).toHaveLength(2);
+    expect(threads).toHaveLength(4);
+    for (const worker of workers) {
+      const own = threads.filter((thread) => thread.via === worker.member);
+      expect(own).toHaveLength(2);
+      for (const thread of own) {
+        expect(thread.pid).toBe(worker.pid);
+        expect(thread.thread).toBeGreaterThan(0);
+        expect(thread.link).toBe(`via member ${worker.member}`);
+      }
+      expect(new Set(own.map((thread) => thread.thread)).size).toBe(2);
+    }
     expect((hub.log as string[]).length).toBe(200);
     expect(new Set(hub.log as string[]).size).toBe(200);
     expect(hub.inside).toBe(0);
