@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CHROMIUM, NO_BROWSER_REASON, launchBrowser } from '../helpers/browser.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { HubProcess, fullMesh, killHubProcesses } from '../helpers/hub-process.js';
+import { REDIS_SERVER, RedisServer } from '../helpers/redis-server.js';
 
 if (CHROMIUM === undefined) console.warn(`skipping the dashboard's browser tests: ${NO_BROWSER_REASON}`);
 
@@ -15,11 +16,14 @@ const HEARTBEAT_MS = 400;
 const INTERVAL_MS = 1000;
 
 let browser: Browser | undefined;
+let redis: RedisServer | undefined;
 const proxies: FaultProxy[] = [];
 
 afterEach(async () => {
   await browser?.close();
   browser = undefined;
+  await redis?.stop();
+  redis = undefined;
   await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
   await killHubProcesses();
 });
@@ -70,5 +74,20 @@ describe.skipIf(CHROMIUM === undefined)('the dashboard in a real headless browse
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`dashboard screenshot: ${shot} (the peer's state turned ${noticedMs} ms after the cut)`);
     expect(errors).toEqual([]);
+  });
+
+  it.skipIf(REDIS_SERVER === undefined)('shows the hubs of a Redis group as peers, and a write of one in the tree browser of the other', { timeout: 60_000 }, async () => {
+    redis = await RedisServer.start();
+    const env = { REDIS_URL: redis.url, REDIS_GROUP: 'dash' };
+    const other = await HubProcess.start([], '', { env });
+    const primary = await HubProcess.start([], '', { script: 'cluster-hub.mjs', env: { ...env, WORKERS: '1', DASHBOARD: '1' } });
+    browser = await launchBrowser();
+    const page = await browser.newPage();
+    await page.goto(primary.ready.dashboard as string);
+    await page.locator(`[data-peer="${other.id}"][data-state="up"]`).waitFor({ timeout: 10_000 });
+    expect(await page.locator('#peers tbody tr td:nth-child(2)').first().textContent()).toBe('redis dash');
+    await other.write('set', 'from.redis', 'hello');
+    await page.locator('#tree button', { hasText: 'from' }).click({ timeout: 10_000 });
+    await page.locator('#tree code', { hasText: '"hello"' }).waitFor({ timeout: 5000 });
   });
 });
