@@ -104,7 +104,8 @@ export class Dashboard {
       this.#route(request, response);
     } catch (error) {
       // A read failed (a bug, not bad input): the hub goes on, this request gets a 500.
-      this.#log('dashboard request %s failed: %s', request.url, (error as Error).message);
+      // The path alone: the query may hold the token.
+      this.#log('dashboard request %s failed: %s', (request.url ?? '').split('?')[0], (error as Error).message);
       if (!response.headersSent) this.#json(response, 500, { error: { code: 'internal', message: 'The dashboard could not answer' } });
       else response.destroy();
     }
@@ -138,7 +139,10 @@ export class Dashboard {
         response.end(PAGE_HTML);
         return;
       case '/events':
-        this.#events.accept(request, response);
+        if (request.method === 'HEAD') {
+          response.writeHead(200, { ...COMMON_HEADERS, 'content-type': 'text/event-stream; charset=utf-8' });
+          response.end();
+        } else this.#events.accept(request, response);
         return;
       case '/metrics':
         response.writeHead(200, { ...COMMON_HEADERS, 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });

@@ -26,8 +26,7 @@ import type { ExpiryOptions, SetOptions } from '../core/write-options.js';
 import type { WatchListener } from '../core/watchers.js';
 import type { CollectiveEvents, CollectiveOptions, CollectiveStats, DashboardOptions, HostAddress, StartOptions } from '../types.js';
 import { dashboardSettings, hubSettings, type HubSettings } from './settings.js';
-import { Dashboard } from '../dashboard/server.js';
-import type { DashboardSettings } from '../dashboard/settings.js';
+import { DashboardSlot } from './dashboard-slot.js';
 import { PeerWarnings } from './warnings.js';
 import { notPersistent, Persistence } from './persist/persistence.js';
 import { restoreReplica } from './persist/restore.js';
@@ -75,9 +74,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   #opsPerSecond = 0;
   #opsLocal = 0;
   #expiriesFired = 0;
-  // The dashboard being opened or served, and once it serves.
-  #dashboard: Promise<Dashboard> | undefined;
-  #dashboardServed: Dashboard | undefined;
+  readonly #dashboard: DashboardSlot;
   readonly #startedAt = Date.now();
 
   constructor(local?: HostAddress, allHosts?: readonly HostAddress[], options?: CollectiveOptions | Callback, callback?: Callback) {
@@ -169,8 +166,9 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       this.#started = this.#startRedis(settings);
       this.#folding = new Folding(this.#replica, systemClock, () => this.#redis?.horizon(), GC_PACE_MS, (horizon) => this.#relay.horizon(horizon.wall));
     } else this.#started = Promise.resolve();
+    this.#dashboard = new DashboardSlot(this, settings.maxDepth, logger('dashboard', this.id));
     if (settings.dashboard !== undefined) {
-      const dashboard = this.#openDashboard(settings.dashboard);
+      const dashboard = this.#dashboard.open(settings.dashboard);
       this.#started = Promise.all([this.#started, dashboard]).then(() => undefined);
     }
     this.#started.then(
@@ -505,7 +503,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       startedAt: this.#startedAt,
       ...(this.#persistence === undefined ? {} : { persist: this.#persistence.stats() }),
       ...(this.#redis === undefined ? {} : { redis: this.#redis.stats() }),
-      ...(this.#dashboardServed === undefined ? {} : { dashboard: { url: this.#dashboardServed.url, ...this.#dashboardServed.stats() } }),
+      ...(this.#dashboard.url === undefined ? {} : { dashboard: this.#dashboard.stats() }),
     };
   }
 
@@ -515,8 +513,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
    */
   async serveDashboard(options: DashboardOptions = {}): Promise<{ url: string }> {
     if (this.#closed) throw new ClosedError();
-    if (this.#dashboard !== undefined) throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', 'This hub serves its dashboard already (one per hub)');
-    const dashboard = await this.#openDashboard(dashboardSettings(options));
+    const dashboard = await this.#dashboard.open(dashboardSettings(options));
     return { url: dashboard.url };
   }
 
@@ -527,24 +524,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
 
   /** The address of this hub's dashboard once it serves one (`http://host:port/`). */
   get dashboardUrl(): string | undefined {
-    return this.#dashboardServed?.url;
-  }
-
-  #openDashboard(settings: DashboardSettings): Promise<Dashboard> {
-    const opening = Dashboard.open(this, settings, this.#settings.maxDepth, logger('dashboard', this.id));
-    this.#dashboard = opening;
-    return opening.then(
-      async (dashboard) => {
-        // Closed while it opened: it goes at once.
-        if (this.#closed) await dashboard.close();
-        else this.#dashboardServed = dashboard;
-        return dashboard;
-      },
-      (error: unknown) => {
-        this.#dashboard = undefined;
-        throw error;
-      },
-    );
+    return this.#dashboard.url;
   }
 
   /** Stops the hub: its links to members and peers, and its listening socket. */
@@ -558,7 +538,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     await this.#mesh?.close();
     await this.#redis?.close();
     await this.#persistence?.close();
-    await this.#dashboardServed?.close();
+    await this.#dashboard.close();
     this.#log('closed');
     this.#notify('close');
   }

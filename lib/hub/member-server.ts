@@ -19,6 +19,9 @@ import {
 } from '../wire/member.js';
 import type { Segments } from '../core/path.js';
 import { encodeStream, ownRuns, snapshotParts, streamMessage } from './stream-text.js';
+import { memberList, servedMembers, type MemberLinkStats } from './member-list.js';
+
+export type { MemberLinkStats };
 
 /** A member being served: a cluster worker, or a thread. */
 export interface MemberSession {
@@ -69,35 +72,6 @@ export interface Upstream {
 export interface MemberServerEvents {
   'member:up': [member: number];
   'member:down': [member: number];
-}
-
-/** One member attached to a hub, as `stats().memberList` shows it. */
-export interface MemberLinkStats {
-  /** Its number at the hub. */
-  member: number;
-  /** `'worker'`, or `'thread'` for a worker thread. */
-  kind: 'worker' | 'thread';
-  /** Its process id, and for a thread its thread id, as it told them (undefined if it did not). */
-  pid: number | undefined;
-  thread: number | undefined;
-  /** The link it is served over (`worker:3`, `thread-port`, ...). */
-  link: string;
-  /** When it joined, in ms since the epoch. */
-  since: number;
-  /** Its writes the hub received. */
-  writes: number;
-  /** Of those, the ones not yet applied by the hub: writes in flight. */
-  pending: number;
-  /** Bytes written to it and not yet taken by it (where the link can tell). */
-  queuedBytes: number;
-  /** Whether it has its snapshot and follows the stream. */
-  synced: boolean;
-  /**
-   * For a thread of a cluster worker: the number of the member (the worker) that serves it, as
-   * that worker told (its figures are the worker's, up to a second old). Undefined for a member
-   * of this hub itself.
-   */
-  via: number | undefined;
 }
 
 /** Counters of a member server. */
@@ -376,52 +350,14 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
   }
 
   stats(): MemberServerStats {
-    let queuedBytes = 0;
-    const list: MemberLinkStats[] = [];
-    for (const session of this.#sessions.values()) {
-      const queued = session.link.queuedBytes ?? 0;
-      queuedBytes += queued;
-      const { pid, thread } = session.self;
-      list.push({
-        member: session.number,
-        kind: thread === undefined ? 'worker' : 'thread',
-        pid,
-        thread,
-        link: session.link.label,
-        since: session.since,
-        writes: session.received,
-        pending: session.received - session.acknowledged,
-        queuedBytes: queued,
-        synced: session.synced,
-        via: undefined,
-      });
-      for (const served of session.serves) {
-        list.push({
-          member: served.n,
-          kind: 'thread',
-          pid: served.p,
-          thread: served.th,
-          link: `via member ${session.number}`,
-          since: served.s,
-          writes: served.w,
-          pending: served.q,
-          queuedBytes: served.b,
-          synced: true,
-          via: session.number,
-        });
-      }
-    }
+    const list = memberList(this.#sessions.values());
+    const queuedBytes = list.reduce((sum, member) => sum + (member.via === undefined ? member.queuedBytes : 0), 0);
     return { members: this.#sessions.size, list, rejectedMessages: this.#rejectedMessages, rejectedIntents: this.#rejectedIntents, queuedBytes };
   }
 
   /** This server's members as its upstream tells them to the hub (see ServedMember). */
   served(): ServedMember[] {
-    return [...this.#sessions.values()].map((session) => {
-      const served: ServedMember = { n: session.number, s: session.since, w: session.received, q: session.received - session.acknowledged, b: session.link.queuedBytes ?? 0 };
-      if (session.self.pid !== undefined) served.p = session.self.pid;
-      if (session.self.thread !== undefined) served.th = session.self.thread;
-      return served;
-    });
+    return servedMembers(this.#sessions.values());
   }
 
   /** Sends what waits, then closes every member's link. */
