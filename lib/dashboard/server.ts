@@ -15,7 +15,7 @@ export interface DashboardSource extends StateSource {
   readonly id: string;
   stats(): CollectiveStats;
   /** `stats().opsPerSecond` alone, without the rest's cost. */
-  readonly opsPerSecond: number;
+  opsPerSecond(): number;
 }
 
 // Host headers a dashboard without a token answers: its own loopback names. A page of another
@@ -53,7 +53,7 @@ export class Dashboard {
     this.#tokens = new TokenCheck(settings.token);
     this.#checksHost = settings.token === undefined && LOOPBACK_HOST.test(settings.host.includes(':') ? `[${settings.host}]` : settings.host);
     this.#state = { maxDepth, pageSize: DEFAULTS.dashboardPageSize, maxNodes: DEFAULTS.dashboardMaxStateNodes };
-    this.#events = new EventStream(() => source.stats(), () => source.opsPerSecond, {
+    this.#events = new EventStream(() => source.stats(), () => source.opsPerSecond(), {
       intervalMs: settings.intervalMs,
       maxClients: DEFAULTS.dashboardMaxClients,
       backlogBytes: DEFAULTS.dashboardClientBacklog,
