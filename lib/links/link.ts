@@ -1,6 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { ProtocolError } from '../errors.js';
 
+/**
+ * Largest message accepted on a link that carries JSON text (a pipe, a port): a longer one is a
+ * broken peer, not data. A snapshot of the whole store is one message, so this is just under
+ * the longest string V8 can hold, which the text must become to be parsed.
+ */
+export const MAX_TEXT_MESSAGE_BYTES = 500 * 1024 * 1024;
+
 /** Events of a link. `close` fires once, with the reason when the link failed. */
 export interface LinkEvents {
   /**

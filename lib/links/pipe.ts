@@ -3,24 +3,18 @@ import { ProtocolError } from '../errors.js';
 import { logger } from '../log.js';
 import { DEFAULTS } from '../defaults.js';
 import { BacklogGuard, type BacklogOptions } from './backlog.js';
-import { BaseLink } from './link.js';
+import { BaseLink, MAX_TEXT_MESSAGE_BYTES } from './link.js';
+import { PartsSender } from './parts.js';
 
 const log = logger('pipe');
 
-/**
- * Largest message accepted on a pipe: a longer line is a broken peer, not data. A message is
- * not split (a snapshot of the whole store is one line), so this is just under the longest
- * string V8 can hold, which the line must become to be parsed.
- */
-export const MAX_PIPE_MESSAGE_BYTES = 500 * 1024 * 1024;
 
-// A message in parts is written while the socket holds less than this, for this long per turn.
+// A message in parts is written while the socket holds less than this.
 const PARTS_HIGH_WATER = 4 * 1024 * 1024;
-const PARTS_TURN_MS = 8;
 
 /** Options of a pipe link. */
 export interface PipeLinkOptions extends BacklogOptions {
-  /** Longest message accepted. @default MAX_PIPE_MESSAGE_BYTES */
+  /** Longest message accepted. @default MAX_TEXT_MESSAGE_BYTES */
   maxMessageBytes?: number;
 }
 
@@ -37,17 +31,26 @@ export class PipeLink extends BaseLink {
   readonly #maxMessageBytes: number;
   #buffered: string[] = [];
   #bufferedBytes = 0;
-  // The message going out in parts, if any, and what waits behind it.
-  #parts: Iterator<string> | undefined;
-  #waiting: (string | Iterator<string>)[] = [];
-  #waitingBytes = 0;
+  // Messages going out in parts, and what waits behind them.
+  readonly #parts: PartsSender;
 
   constructor(socket: Socket, label: string, options: PipeLinkOptions = {}) {
     super();
     this.label = label;
     this.#socket = socket;
-    this.#maxMessageBytes = options.maxMessageBytes ?? MAX_PIPE_MESSAGE_BYTES;
+    this.#maxMessageBytes = options.maxMessageBytes ?? MAX_TEXT_MESSAGE_BYTES;
     this.#backlog = new BacklogGuard({ maxBacklogBytes: options.maxBacklogBytes ?? DEFAULTS.maxWorkerBacklog, lagGraceMs: options.lagGraceMs ?? DEFAULTS.lagGraceMs });
+    this.#parts = new PartsSender({
+      part: (text) => socket.write(text),
+      end: () => socket.write('\n'),
+      whole: (json) => socket.write(`${json}\n`),
+      full: (resume) => {
+        if (socket.writableLength <= PARTS_HIGH_WATER) return false;
+        socket.once('drain', resume);
+        return true;
+      },
+      gone: () => this.closed || socket.destroyed,
+    });
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.#socketOnData(chunk));
     socket.on('error', (error) => this.close(error));
@@ -91,63 +94,28 @@ export class PipeLink extends BaseLink {
   /** Sends a message already encoded with JSON.stringify (encode once, send to many). */
   sendEncoded(json: string): boolean {
     if (this.closed || this.#socket.destroyed) return false;
-    if (this.#parts !== undefined) return this.#queue(json);
+    if (this.#parts.busy) return this.#wait(json);
     this.#socket.write(`${json}\n`);
     return this.keepUnlessLagging(this.#backlog.check(this.#socket), log);
   }
 
   sendInParts(parts: Iterator<string>): boolean {
     if (this.closed || this.#socket.destroyed) return false;
-    if (this.#parts !== undefined) return this.#queue(parts);
-    this.#parts = parts;
-    this.#pump();
+    this.#parts.send(parts);
     return !this.closed;
   }
 
-  // While a message goes out in parts, what is sent meanwhile waits here, in order (bounded
-  // like the socket's backlog: a reader that far behind is dropped).
-  #queue(message: string | Iterator<string>): boolean {
-    this.#waiting.push(message);
-    if (typeof message === 'string') this.#waitingBytes += message.length;
-    if (this.#waitingBytes <= this.#backlog.maxBacklogBytes) return true;
+  // While a message goes out in parts, what is sent meanwhile waits behind it (bounded like
+  // the socket's backlog: a reader that far behind is dropped).
+  #wait(json: string): boolean {
+    this.#parts.wait(json);
+    if (this.#parts.waitingBytes <= this.#backlog.maxBacklogBytes) return true;
     return this.keepUnlessLagging(`over ${this.#backlog.maxBacklogBytes} bytes waiting behind a message sent in parts`, log);
   }
 
-  // Writes parts of the message in progress for a few milliseconds, or until the socket holds
-  // enough (then on 'drain'); then what waited behind it, until another message in parts.
-  #pump = (): void => {
-    const socket = this.#socket;
-    const started = Date.now();
-    while (this.#parts !== undefined) {
-      if (this.closed || socket.destroyed) return;
-      if (socket.writableLength > PARTS_HIGH_WATER) {
-        socket.once('drain', this.#pump);
-        return;
-      }
-      if (Date.now() - started >= PARTS_TURN_MS) {
-        setImmediate(this.#pump);
-        return;
-      }
-      const next = this.#parts.next();
-      if (next.done !== true) {
-        socket.write(next.value);
-        continue;
-      }
-      socket.write('\n');
-      this.#parts = undefined;
-      while (this.#parts === undefined && this.#waiting.length > 0) {
-        const message = this.#waiting.shift()!;
-        if (typeof message === 'string') {
-          this.#waitingBytes -= message.length;
-          socket.write(`${message}\n`);
-        } else this.#parts = message;
-      }
-    }
-  };
-
   /** Bytes written and not yet taken by the other side (and waiting behind a message in parts). */
   get queuedBytes(): number {
-    return this.#socket.writableLength + this.#waitingBytes;
+    return this.#socket.writableLength + this.#parts.waitingBytes;
   }
 
   ref(): void {

@@ -2,7 +2,7 @@
 // of about `MB` megabytes of JSON (sessions of ~200 bytes), one of its workers killed and
 // respawned. Reports the longest pause of the primary's event loop while the new worker takes
 // its snapshot (`monitorEventLoopDelay`), how long the worker waited, and the primary's RSS
-// before and at its peak. Run on its own: `node test/bench/snapshot-stall.mjs [MB]`; part of
+// before and at its peak; then the same for a thread of a pool in the primary joining. Run on its own: `node test/bench/snapshot-stall.mjs [MB]`; part of
 // `npm run bench` at 200 MB. Prints one line `RESULT <json>` when run as a script.
 import { execFileSync } from 'node:child_process';
 import cluster from 'node:cluster';
@@ -36,8 +36,27 @@ async function primary(megabytes) {
   delay.disable();
   clearInterval(sampler);
   rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  // Then a thread joining the primary's hub (collective.pool() in the primary): its snapshot
+  // goes over a MessagePort.
+  const pool = hub.pool({ filename: new URL('./thread-task.mjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });
+  const threadDelay = monitorEventLoopDelay({ resolution: 5 });
+  threadDelay.enable();
+  const threadStarted = Date.now();
+  await pool.run({}, { name: 'warm' });
+  const threadWaitMs = Date.now() - threadStarted;
+  threadDelay.disable();
+  await pool.destroy();
   await hub.close();
-  return { megabytes, sessions, longestPauseMs: delay.max / 1e6, workerWaitMs, rssBeforeMb: rssBefore / 1e6, rssPeakMb: rssPeak / 1e6 };
+  return {
+    megabytes,
+    sessions,
+    longestPauseMs: delay.max / 1e6,
+    workerWaitMs,
+    rssBeforeMb: rssBefore / 1e6,
+    rssPeakMb: rssPeak / 1e6,
+    threadLongestPauseMs: threadDelay.max / 1e6,
+    threadWaitMs,
+  };
 }
 
 async function worker() {
@@ -55,6 +74,8 @@ export function runSnapshotStallBench({ megabytes = 200 } = {}) {
     ['longest pause of the primary while the worker takes its snapshot', { ms: result.longestPauseMs }, undefined, undefined, '< 50 ms'],
     ['until the new worker is ready', { ms: result.workerWaitMs }],
     ["the primary's RSS at its peak", { mb: result.rssPeakMb }, 'before the worker was killed', { mb: result.rssBeforeMb }],
+    ['longest pause of the primary while a thread of its pool takes its snapshot', { ms: result.threadLongestPauseMs }, undefined, undefined, '< 50 ms'],
+    ['until the thread is ready', { ms: result.threadWaitMs }],
   ]);
   return result;
 }

@@ -112,12 +112,12 @@ describe.each(Object.entries(kinds))('the member protocol over %s links', (_name
   });
 });
 
-describe('a snapshot sent in parts (a pipe)', () => {
-  it('a member joining a large store while writes go on gets it whole, then every write, in order', async () => {
+describe('a snapshot sent in parts (a pipe, a port)', () => {
+  it.each(['pipe', 'port'])('over a %s, a member joining a large store while writes go on gets it whole, then every write, in order', async (kind) => {
     const relay = hub();
     const replica = replicaOf(relay);
     for (let i = 0; i < 60_000; i++) replica.set(['big', `k${i}`], { n: i, pad: 'x'.repeat(20) });
-    const [served, mine] = await kinds.pipe!();
+    const [served, mine] = await kinds[kind]!();
     relay.attach(served);
     const joined = new Member(mine);
     closers.push(() => void joined.close());

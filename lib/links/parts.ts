@@ -1,0 +1,91 @@
+// A message in parts is written for this long per turn of the event loop, at most.
+const PARTS_TURN_MS = 8;
+
+/** What a link gives its PartsSender: how to write, and whether the transport is full. */
+export interface PartsTransport {
+  /** Writes one part of the message going out in parts. */
+  part(text: string): void;
+  /** Ends that message. */
+  end(): void;
+  /** Writes a whole message that waited behind it. */
+  whole(json: string): void;
+  /**
+   * Whether the transport holds enough for now: then `resume` is called once it takes more.
+   * Transports that cannot tell say false (the turn limit alone paces them).
+   */
+  full(resume: () => void): boolean;
+  /** Whether the link is gone (nothing more is written). */
+  gone(): boolean;
+}
+
+/**
+ * Sends messages whose JSON text comes in parts (Link.sendInParts) over a link: a few
+ * milliseconds of parts per turn, while the transport takes them; what the link sends
+ * meanwhile waits behind, in order, and goes out after the message's end. One per link.
+ */
+export class PartsSender {
+  readonly #transport: PartsTransport;
+  #parts: Iterator<string> | undefined;
+  readonly #waiting: (string | Iterator<string>)[] = [];
+  #waitingBytes = 0;
+
+  constructor(transport: PartsTransport) {
+    this.#transport = transport;
+  }
+
+  /** Whether a message is going out in parts (what is sent now must wait: see `wait`). */
+  get busy(): boolean {
+    return this.#parts !== undefined;
+  }
+
+  /** Bytes of whole messages waiting behind the one in parts. */
+  get waitingBytes(): number {
+    return this.#waitingBytes;
+  }
+
+  /** Starts sending `parts`, or queues them behind the message going out. */
+  send(parts: Iterator<string>): void {
+    if (this.#parts !== undefined) {
+      this.#waiting.push(parts);
+      return;
+    }
+    this.#parts = parts;
+    this.#pump();
+  }
+
+  /** Queues a whole message behind the one going out in parts. */
+  wait(json: string): void {
+    this.#waiting.push(json);
+    this.#waitingBytes += json.length;
+  }
+
+  // Writes parts for a few milliseconds, or until the transport is full (then when it takes
+  // more); at a message's end, what waited behind it, until another message in parts.
+  #pump = (): void => {
+    const transport = this.#transport;
+    const started = Date.now();
+    while (this.#parts !== undefined) {
+      if (transport.gone()) return;
+      if (transport.full(this.#pump)) return;
+      if (Date.now() - started >= PARTS_TURN_MS) {
+        setImmediate(this.#pump);
+        return;
+      }
+      const next = this.#parts.next();
+      if (next.done !== true) {
+        transport.part(next.value);
+        continue;
+      }
+      transport.end();
+      this.#parts = undefined;
+      while (this.#parts === undefined && this.#waiting.length > 0) {
+        const message = this.#waiting.shift()!;
+        if (typeof message !== 'string') this.#parts = message;
+        else {
+          this.#waitingBytes -= message.length;
+          transport.whole(message);
+        }
+      }
+    }
+  };
+}
