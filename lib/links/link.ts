@@ -45,6 +45,11 @@ export interface Link<Out extends object = object> extends EventEmitter<LinkEven
    * (a snapshot); messages sent meanwhile follow it. Where a transport has no use for it, absent.
    */
   sendInParts?(parts: Iterator<string>): boolean;
+  /**
+   * The same for a link of typed frames (TCP between hubs): a message of `type` whose payload's
+   * JSON text comes in parts.
+   */
+  sendPayloadInParts?(type: string, parts: Iterator<string>): boolean;
   /** Closes the link; `close` is emitted once. */
   close(reason?: Error): void;
   /** Keeps the process alive for this link (while an answer is awaited), where that applies. */
@@ -53,6 +58,11 @@ export interface Link<Out extends object = object> extends EventEmitter<LinkEven
   unref?(): void;
   /** Bytes written and not yet taken by the other side, where the transport can tell. */
   readonly queuedBytes?: number;
+  /**
+   * Bytes received so far, where the transport counts them: a message that takes longer to
+   * arrive than a peer may stay silent still shows the peer alive.
+   */
+  readonly bytesReceived?: number;
 }
 
 /** Shared bookkeeping of links: the closed flag, the single `close` event, safe delivery. */

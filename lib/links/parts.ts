@@ -1,14 +1,17 @@
 // A message in parts is written for this long per turn of the event loop, at most.
 const PARTS_TURN_MS = 8;
 
-/** What a link gives its PartsSender: how to write, and whether the transport is full. */
-export interface PartsTransport {
+/**
+ * What a link gives its PartsSender: how to write, and whether the transport is full. `Whole`
+ * is how the link holds a whole message (its JSON text, or its encoded frames).
+ */
+export interface PartsTransport<Whole = string> {
   /** Writes one part of the message going out in parts. */
   part(text: string): void;
   /** Ends that message. */
   end(): void;
   /** Writes a whole message that waited behind it. */
-  whole(json: string): void;
+  whole(message: Whole): void;
   /**
    * Whether the transport holds enough for now: then `resume` is called once it takes more.
    * Transports that cannot tell say false (the turn limit alone paces them).
@@ -23,13 +26,14 @@ export interface PartsTransport {
  * milliseconds of parts per turn, while the transport takes them; what the link sends
  * meanwhile waits behind, in order, and goes out after the message's end. One per link.
  */
-export class PartsSender {
-  readonly #transport: PartsTransport;
+export class PartsSender<Whole = string> {
+  readonly #transport: PartsTransport<Whole>;
   #parts: Iterator<string> | undefined;
-  readonly #waiting: (string | Iterator<string>)[] = [];
+  // Whole messages with their size, and messages in parts, in the order they were sent.
+  readonly #waiting: ([Whole, number] | Iterator<string>)[] = [];
   #waitingBytes = 0;
 
-  constructor(transport: PartsTransport) {
+  constructor(transport: PartsTransport<Whole>) {
     this.#transport = transport;
   }
 
@@ -53,10 +57,10 @@ export class PartsSender {
     this.#pump();
   }
 
-  /** Queues a whole message behind the one going out in parts. */
-  wait(json: string): void {
-    this.#waiting.push(json);
-    this.#waitingBytes += json.length;
+  /** Queues a whole message (of `bytes` bytes) behind the one going out in parts. */
+  wait(message: Whole, bytes: number): void {
+    this.#waiting.push([message, bytes]);
+    this.#waitingBytes += bytes;
   }
 
   // Writes parts for a few milliseconds, or until the transport is full (then when it takes
@@ -80,10 +84,10 @@ export class PartsSender {
       this.#parts = undefined;
       while (this.#parts === undefined && this.#waiting.length > 0) {
         const message = this.#waiting.shift()!;
-        if (typeof message !== 'string') this.#parts = message;
+        if (!Array.isArray(message)) this.#parts = message;
         else {
-          this.#waitingBytes -= message.length;
-          transport.whole(message);
+          this.#waitingBytes -= message[1];
+          transport.whole(message[0]);
         }
       }
     }

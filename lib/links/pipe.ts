@@ -108,7 +108,7 @@ export class PipeLink extends BaseLink {
   // While a message goes out in parts, what is sent meanwhile waits behind it (bounded like
   // the socket's backlog: a reader that far behind is dropped).
   #wait(json: string): boolean {
-    this.#parts.wait(json);
+    this.#parts.wait(json, json.length);
     if (this.#parts.waitingBytes <= this.#backlog.maxBacklogBytes) return true;
     return this.keepUnlessLagging(`over ${this.#backlog.maxBacklogBytes} bytes waiting behind a message sent in parts`, log);
   }

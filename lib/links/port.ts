@@ -91,7 +91,7 @@ export class PortLink extends BaseLink {
   /** Sends a message already encoded with JSON.stringify (encode once, send to many). */
   sendEncoded(json: string): boolean {
     if (this.closed) return false;
-    if (this.#parts.busy) this.#parts.wait(json);
+    if (this.#parts.busy) this.#parts.wait(json, json.length);
     else this.#port.postMessage(json);
     return true;
   }

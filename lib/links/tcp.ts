@@ -1,12 +1,16 @@
 import type { Socket } from 'node:net';
 import { logger } from '../log.js';
 import { DEFAULTS } from '../defaults.js';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrames } from '../wire/frame.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrames, endFrame, moreFrames } from '../wire/frame.js';
 import { ProtocolError } from '../errors.js';
 import { BacklogGuard, type BacklogOptions } from './backlog.js';
 import { BaseLink } from './link.js';
+import { PartsSender } from './parts.js';
 
 const log = logger('tcp');
+
+// A message in parts is written while the socket holds less than this.
+const PARTS_HIGH_WATER = 4 * 1024 * 1024;
 
 /** What a TCP link carries: a message type (the frame's type) and a JSON payload. */
 export interface FrameMessage {
@@ -33,11 +37,27 @@ export class TcpLink extends BaseLink<FrameMessage> {
   readonly #decoder: FrameDecoder;
   readonly #maxFrameBytes: number;
   readonly #backlog: BacklogGuard;
+  // Messages going out in parts (their frames: `more`, then one of their type, which ends it),
+  // and those end frames, in order; whole messages wait behind them as their frames.
+  readonly #parts: PartsSender<Buffer[]>;
+  readonly #partEnds: Buffer[] = [];
+  #bytesReceived = 0;
 
   constructor(socket: Socket, label: string, options: TcpLinkOptions = {}) {
     super();
     this.label = label;
     this.#socket = socket;
+    this.#parts = new PartsSender<Buffer[]>({
+      part: (text) => this.#write(moreFrames(text, this.#maxFrameBytes)),
+      end: () => socket.write(this.#partEnds.shift()!),
+      whole: (frames) => this.#write(frames),
+      full: (resume) => {
+        if (socket.writableLength <= PARTS_HIGH_WATER) return false;
+        socket.once('drain', resume);
+        return true;
+      },
+      gone: () => this.closed || socket.destroyed,
+    });
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.#decoder = new FrameDecoder(this.#maxFrameBytes);
     this.#backlog = new BacklogGuard({ maxBacklogBytes: options.maxBacklogBytes ?? DEFAULTS.maxPeerBacklog, lagGraceMs: options.lagGraceMs ?? DEFAULTS.lagGraceMs });
@@ -48,6 +68,7 @@ export class TcpLink extends BaseLink<FrameMessage> {
   }
 
   #socketOnData(chunk: Buffer): void {
+    this.#bytesReceived += chunk.length;
     let frames;
     try {
       frames = this.#decoder.push(chunk);
@@ -78,18 +99,52 @@ export class TcpLink extends BaseLink<FrameMessage> {
       log('%s: cannot send a %s message: %s', this.label, String(message.t), (error as Error).message);
       return false;
     }
+    if (this.#parts.busy) {
+      // Behind a message in parts: it waits, bounded like the socket's backlog.
+      this.#parts.wait(frames, frames.reduce((sum, frame) => sum + frame.length, 0));
+      if (this.#parts.waitingBytes <= this.#backlog.maxBacklogBytes) return true;
+      return this.keepUnlessLagging(`over ${this.#backlog.maxBacklogBytes} bytes waiting behind a message sent in parts`, log);
+    }
+    this.#write(frames);
+    return this.keepUnlessLagging(this.#backlog.check(this.#socket), log);
+  }
+
+  /**
+   * Sends a message of `type` whose payload's JSON text comes in parts (a snapshot: see
+   * wire/json-slices.ts), as `more` frames written a few milliseconds' worth per turn while the
+   * socket takes them, then the frame that closes it; what is sent meanwhile follows it.
+   */
+  sendPayloadInParts(type: string, parts: Iterator<string>): boolean {
+    if (this.closed || this.#socket.destroyed) return false;
+    let end: Buffer;
+    try {
+      end = endFrame(type);
+    } catch (error) {
+      log('%s: cannot send a %s message: %s', this.label, type, (error as Error).message);
+      return false;
+    }
+    this.#partEnds.push(end);
+    this.#parts.send(parts);
+    return !this.closed;
+  }
+
+  #write(frames: Buffer[]): void {
     if (frames.length === 1) this.#socket.write(frames[0]!);
     else {
       this.#socket.cork();
       for (const frame of frames) this.#socket.write(frame);
       this.#socket.uncork();
     }
-    return this.keepUnlessLagging(this.#backlog.check(this.#socket), log);
   }
 
-  /** Bytes written and not yet taken by the peer. */
+  /** Bytes written and not yet taken by the peer (and waiting behind a message in parts). */
   get queuedBytes(): number {
-    return this.#socket.writableLength;
+    return this.#socket.writableLength + this.#parts.waitingBytes;
+  }
+
+  /** Bytes received so far (see Link.bytesReceived). */
+  get bytesReceived(): number {
+    return this.#bytesReceived;
   }
 
   /** The address of the other side, for logs. */

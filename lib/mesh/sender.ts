@@ -3,7 +3,7 @@ import type { NodeId } from '../core/clock.js';
 import type { VersionVector } from '../core/horizon.js';
 import type { Op } from '../core/op.js';
 import type { Replica } from '../core/replica.js';
-import { deltaFrame, membersFrame, opsFrame, snapshotFrame, syncedFrame, type GroupMessage, type PeerFrame, type VectorMessage } from '../wire/peer.js';
+import { deltaFrame, membersFrame, opsFrame, syncedFrame, type GroupMessage, type PeerFrame, type VectorMessage } from '../wire/peer.js';
 import type { PeerSession, StreamRole } from './session.js';
 
 /** Ops per `delta` or `ops` frame. */
@@ -94,7 +94,7 @@ export class Sender implements StreamRole {
     // Whatever of other hubs' ops follows, the peer learns first what this hub knows of them.
     this.session.send(membersFrame(this.#host.group()));
     if (delta.kind === 'snapshot') {
-      this.session.send(snapshotFrame(delta.snapshot));
+      this.session.sendSnapshot(delta.snapshot);
       return;
     }
     const id = ++this.#deltas;

@@ -1,7 +1,10 @@
 import { ProtocolError, TimeoutError } from '../errors.js';
 import type { NodeId } from '../core/clock.js';
 import type { Link } from '../links/link.js';
-import { decodePeerFrame, PING_FRAME, type PeerFrame, type WirePeerFrame } from '../wire/peer.js';
+import { decodePeerFrame, PING_FRAME, snapshotFrame, type PeerFrame, type WirePeerFrame } from '../wire/peer.js';
+import { jsonSlices } from '../wire/json-slices.js';
+import type { ReplicaSnapshot } from '../core/replica-types.js';
+import type { JsonValue } from '../core/value.js';
 import type { Logger } from '../log.js';
 import type { Replica } from '../core/replica.js';
 import type { MeshClock } from './clock.js';
@@ -66,6 +69,8 @@ export class PeerSession {
   readonly #host: SessionHost;
   readonly #handshake: Handshake;
   #lastReceived: number;
+  // The link's count of bytes received at the last heartbeat, where it keeps one.
+  #bytesAtBeat: number | undefined;
   #lastSent: number;
   readonly #stopTimers: (() => void)[] = [];
 
@@ -118,6 +123,19 @@ export class PeerSession {
     return this.link.send(frame);
   }
 
+  /**
+   * Sends the whole state: encoded a slice at a time where the link can send a payload in
+   * parts (TCP), so that a large store's snapshot holds no turn for long. The snapshot is made
+   * of fresh objects and frozen values: what this hub applies meanwhile changes nothing of it,
+   * and follows it on the link.
+   */
+  sendSnapshot(snapshot: ReplicaSnapshot): boolean {
+    const frame = snapshotFrame(snapshot);
+    if (this.link.sendPayloadInParts === undefined) return this.send(frame);
+    this.#lastSent = this.#host.clock.now();
+    return this.link.sendPayloadInParts(frame.t, jsonSlices(frame.p as unknown as JsonValue));
+  }
+
   /** Closes the link (the protocol hears of it through the link's close). */
   close(reason?: Error): void {
     this.link.close(reason);
@@ -125,6 +143,12 @@ export class PeerSession {
 
   #beat(heartbeatMs: number): void {
     const now = this.#host.clock.now();
+    // Bytes of a message still arriving (a large snapshot takes seconds) are a peer alive.
+    const bytes = this.link.bytesReceived;
+    if (bytes !== undefined && bytes !== this.#bytesAtBeat) {
+      this.#bytesAtBeat = bytes;
+      this.#lastReceived = now;
+    }
     const silent = now - this.#lastReceived;
     if (silent > 3 * heartbeatMs) {
       this.#host.log('%s: dropping the link: nothing received for %d ms', this.link.label, silent);

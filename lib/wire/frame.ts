@@ -103,6 +103,26 @@ export function encodeFrames(type: string, payload: unknown, maxFrameBytes = DEF
   return frames;
 }
 
+/**
+ * A message whose payload's JSON text comes in parts (a snapshot encoded a slice at a time):
+ * each part as `more` frames, then, at the end, a frame of the message's type with no payload
+ * of its own, which closes it (a decoder joins the parts as for encodeFrames). The receiver
+ * bounds the whole at MAX_MESSAGE_BYTES.
+ */
+export function moreFrames(part: string, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer[] {
+  const bytes = Buffer.from(part, 'utf8');
+  const size = Math.min(PART_BYTES, maxFrameBytes - 2 - MORE.length);
+  const frames: Buffer[] = [];
+  for (let start = 0; start < bytes.length; start += size) frames.push(frameOf(MORE, bytes.subarray(start, start + size), Math.min(size, bytes.length - start)));
+  return frames;
+}
+
+/** The frame that closes a message sent as `more` frames (see moreFrames). */
+export function endFrame(type: string): Buffer {
+  if (!TYPE.test(type) || type === MORE) throw new TypeError(`invalid frame type ${JSON.stringify(type)}`);
+  return frameOf(type, '', 0);
+}
+
 /** Encodes one frame. Throws a RangeError if it would exceed `maxFrameBytes`. */
 export function encodeFrame(type: string, payload: unknown, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer {
   if (!TYPE.test(type)) throw new TypeError(`invalid frame type ${JSON.stringify(type)}`);

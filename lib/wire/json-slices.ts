@@ -37,11 +37,11 @@ export function* jsonSlices(value: JsonValue, sliceChars = JSON_SLICE_CHARS, nat
   const pieces: string[] = [];
   let size = 0;
   // Containers being written, each with where it is: [container, its keys or undefined for an
-  // array, the next index].
-  const stack: [JsonValue, string[] | undefined, number][] = [];
+  // array, the next index, whether an object has written a member yet].
+  const stack: [JsonValue, string[] | undefined, number, boolean][] = [];
   const open = (container: JsonValue, keys: string[] | undefined): void => {
     pieces.push(keys === undefined ? '[' : '{');
-    stack.push([container, keys, 0]);
+    stack.push([container, keys, 0, false]);
     size += 1;
   };
   // Objects whose keys were listed while counting (see valuesIn): each is opened next.
@@ -72,17 +72,28 @@ export function* jsonSlices(value: JsonValue, sliceChars = JSON_SLICE_CHARS, nat
       size += 1;
     } else {
       top[2] = index + 1;
-      if (index > 0) {
-        pieces.push(',');
-        size += 1;
-      }
-      if (keys === undefined) write((container as readonly JsonValue[])[index]!);
-      else {
+      if (keys === undefined) {
+        if (index > 0) {
+          pieces.push(',');
+          size += 1;
+        }
+        // As JSON.stringify: what has no JSON form (undefined) is null in an array.
+        const item = (container as readonly JsonValue[])[index];
+        if (item === undefined) {
+          pieces.push('null');
+          size += 4;
+        } else write(item);
+      } else {
         const key = keys[index]!;
-        const label = `${JSON.stringify(key)}:`;
-        pieces.push(label);
-        size += label.length;
-        write((container as Record<string, JsonValue>)[key]!);
+        const item = (container as Record<string, JsonValue | undefined>)[key];
+        // ... and left out of an object, key and all.
+        if (item !== undefined) {
+          const label = `${top[3] ? ',' : ''}${JSON.stringify(key)}:`;
+          top[3] = true;
+          pieces.push(label);
+          size += label.length;
+          write(item);
+        }
       }
     }
     if (size >= sliceChars) {

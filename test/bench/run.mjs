@@ -10,6 +10,7 @@ import { runThreadsBench } from './threads.mjs';
 import { runRedisBench } from './redis.mjs';
 import { runRedisTierBench } from './redis-tier.mjs';
 import { runSnapshotStallBench } from './snapshot-stall.mjs';
+import { runHubJoinStallBench } from './hub-join-stall.mjs';
 import { summary } from './harness.mjs';
 
 const figures = {
@@ -23,6 +24,7 @@ const figures = {
   threads: await runThreadsBench({ rounds: 3, ops: 200_000 }),
   mesh: await runMeshBench({ rounds: 3, ops: 300_000 }),
   snapshotStall: runSnapshotStallBench(),
+  hubJoinStall: runHubJoinStallBench(),
 };
 figures.redis = await runRedisBench({ collectiveRelay: figures.cluster.relayOpsPerSecond });
 figures.redisTier = await runRedisTierBench({ meshOpsPerSecond: figures.mesh.hubOpsPerSecond });

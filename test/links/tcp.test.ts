@@ -34,6 +34,36 @@ describe('TcpLink', () => {
     expect(got).toEqual([{ t: 'ops', p: [{ k: 'set' }] }, { t: 'synced', p: null }]);
   });
 
+  it('sends a payload in parts, as more frames over several turns, and what is sent meanwhile after it, in order', async () => {
+    const [a, b] = await socketPair();
+    const [left, right] = [link(a, 'left', { maxFrameBytes: 64 * 1024 }), link(b, 'right', { maxFrameBytes: 64 * 1024 })];
+    const got: unknown[] = [];
+    right.on('message', (message) => got.push(message));
+    const big = { list: Array.from({ length: 1_000_000 }, (_, i) => `item ${i} é`) };
+    let turnsWithParts = 0;
+    let lastTurn: unknown;
+    function* parts(): Generator<string> {
+      const text = JSON.stringify(big);
+      for (let at = 0; at < text.length; at += 200_000) {
+        if (lastTurn === undefined) {
+          turnsWithParts++;
+          lastTurn = setImmediate(() => (lastTurn = undefined));
+        }
+        yield text.slice(at, at + 200_000);
+      }
+    }
+    left.send({ t: 'ping', p: 1 });
+    expect(left.sendPayloadInParts('snapshot', parts())).toBe(true);
+    left.send({ t: 'ops', p: 2 });
+    left.sendPayloadInParts('snapshot', ['{"n":', '3}'][Symbol.iterator]());
+    left.send({ t: 'ops', p: 4 });
+    expect(left.sendPayloadInParts('NOT A TYPE', ['1'][Symbol.iterator]())).toBe(false);
+    await waitFor(() => got.length === 5, 20_000, 'five messages');
+    expect(got).toEqual([{ t: 'ping', p: 1 }, { t: 'snapshot', p: big }, { t: 'ops', p: 2 }, { t: 'snapshot', p: { n: 3 } }, { t: 'ops', p: 4 }]);
+    expect(turnsWithParts).toBeGreaterThan(1);
+    expect(left.queuedBytes).toBe(0);
+  });
+
   it.each([
     ['text that is not a frame', Buffer.from('hello there, anyone home?\n'), 'ERR_COLLECTIVE_NOT_A_PEER'],
     ['an HTTP request', Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), 'ERR_COLLECTIVE_NOT_A_PEER'],

@@ -52,6 +52,29 @@ describe('a session between hubs', () => {
     expect(time.now - cutAt).toBeGreaterThan(600);
   });
 
+  it('a link whose bytes keep arriving (a large message, seconds long) is not silent; once they stop, it is dropped after three heartbeats', () => {
+    const { time, network, a, b, link } = world();
+    const { out, links } = link();
+    time.advance(time.now + 100);
+    expect(out.open).toBe(true);
+    // Nothing whole arrives either way from now on, but bytes do, as while a long message is
+    // on its way (TcpLink counts them).
+    network.cut(0, 1);
+    let bytes = 0;
+    for (const end of links) Object.defineProperty(end, 'bytesReceived', { get: () => bytes });
+    for (let step = 0; step < 30; step++) {
+      bytes += 65_536;
+      time.advance(time.now + 100);
+    }
+    expect(out.closed).toBe(false);
+    const stoppedAt = time.now;
+    time.advance(time.now + 2000);
+    expect(out.closed).toBe(true);
+    expect(a.closes.at(-1)).toMatchObject({ code: 'ERR_COLLECTIVE_PEER_SILENT' });
+    expect(b.closes.at(-1)).toMatchObject({ code: 'ERR_COLLECTIVE_PEER_SILENT' });
+    expect(time.now - stoppedAt).toBeGreaterThan(600);
+  });
+
   it('a peer restarted with its state (same id, new incarnation) replaces its life before, whose link is dead but not yet noticed; a second route to the same life is still refused', () => {
     const { time, network, a, b, link } = world();
     const { out: before } = link();
