@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import collective, { Collective, type JsonInput, type JsonValue } from '../lib/index.js';
+import collective, { Collective, type CollectiveStats, type DashboardOptions, type JsonInput, type JsonValue, type MemberLinkStats } from '../lib/index.js';
 
 // The compiler refuses what the store refuses at run time: values are typed as JSON. (These
 // are checked by `npm run typecheck`, part of `npm test`: a `@ts-expect-error` line that
@@ -45,3 +45,15 @@ describe('value types', () => {
     void hub.close();
   });
 });
+
+describe('the dashboard and the stats it reads', () => {
+  it('takes its options on the hub and from serveDashboard, and says where it is', () => {
+    expectTypeOf<DashboardOptions>().toEqualTypeOf<{ port?: number; host?: string; token?: string; insecure?: boolean; intervalMs?: number }>();
+    expectTypeOf(new Collective().serveDashboard).parameter(0).toEqualTypeOf<DashboardOptions | undefined>();
+    expectTypeOf(new Collective().serveDashboard).returns.toEqualTypeOf<Promise<{ url: string }>>();
+    expectTypeOf<Collective['dashboardUrl']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<CollectiveStats['memberList']>().toEqualTypeOf<MemberLinkStats[]>();
+    expectTypeOf<MemberLinkStats['kind']>().toEqualTypeOf<'worker' | 'thread'>();
+  });
+});
+
