@@ -22,6 +22,16 @@ class Exposition {
     if (value !== undefined) this.family(name, type, help, [[undefined, value]]);
   }
 
+  /** A family of one sample per entry, labelled by `labels`; entries whose value is unknown are left out. */
+  each<T>(name: string, type: 'counter' | 'gauge', help: string, entries: readonly T[], labels: (entry: T) => Labels, value: (entry: T) => number | undefined): void {
+    const samples: Sample[] = [];
+    for (const entry of entries) {
+      const known = value(entry);
+      if (known !== undefined) samples.push([labels(entry), known]);
+    }
+    this.family(name, type, help, samples);
+  }
+
   text(): string {
     return `${this.#lines.join('\n')}\n`;
   }
@@ -78,23 +88,24 @@ export function renderMetrics(stats: CollectiveStats, events: EventStreamStats):
 
 function memberMetrics(out: Exposition, stats: CollectiveStats): void {
   out.one('members', 'gauge', 'Members (workers, threads) attached now.', stats.members);
-  const labels = (member: CollectiveStats['memberList'][number]): Labels => ({ member: String(member.member), kind: member.kind, pid: String(member.pid ?? '') });
-  out.family('member_writes_total', 'counter', 'Writes received from a member.', stats.memberList.map((member) => [labels(member), member.writes]));
-  out.family('member_pending_writes', 'gauge', 'Writes received from a member and not yet applied.', stats.memberList.map((member) => [labels(member), member.pending]));
-  out.family('member_queued_bytes', 'gauge', 'Bytes written to a member and not yet taken by it.', stats.memberList.map((member) => [labels(member), member.queuedBytes]));
+  const members = stats.memberList;
+  const labels = (member: (typeof members)[number]): Labels => ({ member: String(member.member), kind: member.kind, pid: String(member.pid ?? '') });
+  out.each('member_writes_total', 'counter', 'Writes received from a member.', members, labels, (member) => member.writes);
+  out.each('member_pending_writes', 'gauge', 'Writes received from a member and not yet applied.', members, labels, (member) => member.pending);
+  out.each('member_queued_bytes', 'gauge', 'Bytes written to a member and not yet taken by it.', members, labels, (member) => member.queuedBytes);
   out.one('rejected_messages_total', 'counter', 'Member messages dropped as malformed.', stats.rejectedMessages);
   out.one('rejected_intents_total', 'counter', 'Member writes refused (bad path or value).', stats.rejectedIntents);
 }
 
 function peerMetrics(out: Exposition, stats: CollectiveStats): void {
   out.one('connections', 'gauge', 'Links to peer hubs open now, both directions.', stats.connections);
-  const known = stats.peers.filter((peer) => peer.id !== undefined);
-  const labels = (peer: { id: string | undefined; address: string }): Labels => ({ peer: peer.id ?? '', address: peer.address });
-  out.family('peer_up', 'gauge', 'Whether this hub\'s stream to a peer is synced and live (1) or not (0).', stats.peers.map((peer) => [labels(peer), peer.outbound === 'up' ? 1 : 0]));
-  out.family('peer_behind_writes', 'gauge', 'This hub\'s writes a peer has not confirmed yet.', known.flatMap((peer) => (peer.behind === undefined ? [] : [[labels(peer), peer.behind] as const])));
-  out.family('peer_lag_seconds', 'gauge', 'How much older the latest write a peer confirmed is than this hub\'s latest.', known.flatMap((peer) => (peer.lagMs === undefined ? [] : [[labels(peer), peer.lagMs / 1000] as const])));
-  out.family('peer_clock_offset_seconds', 'gauge', 'How far a peer\'s clock is ahead of this hub\'s, estimated.', known.flatMap((peer) => (peer.clockOffsetMs === undefined ? [] : [[labels(peer), peer.clockOffsetMs / 1000] as const])));
-  out.family('peer_queued_bytes', 'gauge', 'Bytes written to a peer and not yet taken by it.', stats.peers.map((peer) => [labels(peer), peer.queuedBytes]));
+  const peers = stats.peers;
+  const labels = (peer: (typeof peers)[number]): Labels => ({ peer: peer.id ?? '', address: peer.address });
+  out.each('peer_up', 'gauge', 'Whether this hub\'s stream to a peer is synced and live (1) or not (0).', peers, labels, (peer) => (peer.outbound === 'up' ? 1 : 0));
+  out.each('peer_behind_writes', 'gauge', 'This hub\'s writes a peer has not confirmed yet.', peers, labels, (peer) => peer.behind);
+  out.each('peer_lag_seconds', 'gauge', 'How much older the latest write a peer confirmed is than this hub\'s latest.', peers, labels, (peer) => seconds(peer.lagMs));
+  out.each('peer_clock_offset_seconds', 'gauge', 'How far a peer\'s clock is ahead of this hub\'s, estimated.', peers, labels, (peer) => seconds(peer.clockOffsetMs));
+  out.each('peer_queued_bytes', 'gauge', 'Bytes written to a peer and not yet taken by it.', peers, labels, (peer) => peer.queuedBytes);
 }
 
 function persistMetrics(out: Exposition, stats: CollectiveStats): void {
@@ -121,7 +132,7 @@ function redisMetrics(out: Exposition, stats: CollectiveStats): void {
   out.family('redis_gaps_total', 'counter', 'Streams found with a gap at this hub\'s position.', [[group, redis.gaps]]);
   out.family('redis_errors_total', 'counter', 'Redis commands that failed.', [[group, redis.errors]]);
   const hub = (entry: (typeof redis.hubs)[number]): Labels => ({ ...group, peer: entry.id, name: entry.name ?? '' });
-  out.family('redis_hub_behind_writes', 'gauge', 'This hub\'s writes a hub of the group has not read yet.', redis.hubs.map((entry) => [hub(entry), entry.behind]));
-  out.family('redis_hub_lag_seconds', 'gauge', 'How much older the latest write a hub of the group read is than this hub\'s latest.', redis.hubs.flatMap((entry) => (entry.lagMs === undefined ? [] : [[hub(entry), entry.lagMs / 1000] as const])));
-  out.family('redis_hub_silent_seconds', 'gauge', 'Time since a hub of the group last announced itself.', redis.hubs.map((entry) => [hub(entry), entry.silentMs / 1000]));
+  out.each('redis_hub_behind_writes', 'gauge', 'This hub\'s writes a hub of the group has not read yet.', redis.hubs, hub, (entry) => entry.behind);
+  out.each('redis_hub_lag_seconds', 'gauge', 'How much older the latest write a hub of the group read is than this hub\'s latest.', redis.hubs, hub, (entry) => seconds(entry.lagMs));
+  out.each('redis_hub_silent_seconds', 'gauge', 'Time since a hub of the group last announced itself.', redis.hubs, hub, (entry) => seconds(entry.silentMs));
 }

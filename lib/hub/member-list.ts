@@ -73,7 +73,7 @@ export function memberList(sessions: Iterable<ListedSession>): MemberLinkStats[]
         writes: served.w,
         pending: served.q,
         queuedBytes: served.b,
-        synced: true,
+        synced: served.y !== 0,
         via: session.number,
       });
     }
@@ -87,6 +87,7 @@ export function servedMembers(sessions: Iterable<ListedSession>): ServedMember[]
     const served: ServedMember = { n: session.number, s: session.since, w: session.received, q: session.received - session.acknowledged, b: session.link.queuedBytes ?? 0 };
     if (session.self.pid !== undefined) served.p = session.self.pid;
     if (session.self.thread !== undefined) served.th = session.self.thread;
+    if (!session.synced) served.y = 0;
     return served;
   });
 }

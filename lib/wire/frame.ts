@@ -95,11 +95,24 @@ export function encodeFrames(type: string, payload: unknown, maxFrameBytes = DEF
   const bytes = Buffer.from(json, 'utf8');
   if (bytes.length + overhead <= maxFrameBytes) return [frameOf(type, bytes, bytes.length)];
   if (bytes.length > MAX_MESSAGE_BYTES) throw new RangeError(`a ${type} message of ${bytes.length} bytes is over the limit of ${MAX_MESSAGE_BYTES}`);
-  const part = Math.min(PART_BYTES, maxFrameBytes - 2 - 32);
+  // Every part but the last as `more` frames; the last (1 to a part's size) in a frame of the type.
+  const size = partSize(maxFrameBytes);
+  const last = Math.floor((bytes.length - 1) / size) * size;
+  const frames = moreFramesOf(bytes.subarray(0, last), maxFrameBytes);
+  frames.push(frameOf(type, bytes.subarray(last), bytes.length - last));
+  return frames;
+}
+
+// The payload bytes per frame of a message split into `more` frames: room is left for the
+// longest type, since the last part goes in a frame of the message's own type.
+function partSize(maxFrameBytes: number): number {
+  return Math.min(PART_BYTES, maxFrameBytes - 2 - 32);
+}
+
+function moreFramesOf(bytes: Buffer, maxFrameBytes: number): Buffer[] {
+  const size = partSize(maxFrameBytes);
   const frames: Buffer[] = [];
-  let start = 0;
-  for (; bytes.length - start > part; start += part) frames.push(frameOf(MORE, bytes.subarray(start, start + part), part));
-  frames.push(frameOf(type, bytes.subarray(start), bytes.length - start));
+  for (let start = 0; start < bytes.length; start += size) frames.push(frameOf(MORE, bytes.subarray(start, start + size), Math.min(size, bytes.length - start)));
   return frames;
 }
 
@@ -110,11 +123,7 @@ export function encodeFrames(type: string, payload: unknown, maxFrameBytes = DEF
  * bounds the whole at MAX_MESSAGE_BYTES.
  */
 export function moreFrames(part: string, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer[] {
-  const bytes = Buffer.from(part, 'utf8');
-  const size = Math.min(PART_BYTES, maxFrameBytes - 2 - MORE.length);
-  const frames: Buffer[] = [];
-  for (let start = 0; start < bytes.length; start += size) frames.push(frameOf(MORE, bytes.subarray(start, start + size), Math.min(size, bytes.length - start)));
-  return frames;
+  return moreFramesOf(Buffer.from(part, 'utf8'), maxFrameBytes);
 }
 
 /** The frame that closes a message sent as `more` frames (see moreFrames). */

@@ -103,7 +103,7 @@ export interface MemberIdentity {
 /**
  * A member a worker serves itself (a thread of its pool), as it tells its hub for the hub's
  * stats and dashboard: its number at the worker, pid and thread id, when it joined, its writes,
- * those in flight, and the bytes queued for it.
+ * those in flight, the bytes queued for it, and `y: 0` while it waits for its snapshot.
  */
 export interface ServedMember {
   n: number;
@@ -113,6 +113,7 @@ export interface ServedMember {
   w: number;
   q: number;
   b: number;
+  y?: 0;
 }
 
 /** The most served members one `serves` message may list. */
@@ -211,13 +212,14 @@ function decodeServed(input: unknown): ServedMember[] {
   if (!Array.isArray(input) || input.length > MAX_SERVED_MEMBERS) throw new TypeError('malformed served members');
   return input.map((entry: unknown) => {
     if (!isRecord(entry)) throw new TypeError('malformed served member');
-    const { n, p, th, s, w, q, b } = entry;
-    if (!isCount(n, 1) || !isCount(s) || !isCount(w) || !isCount(q) || !isCount(b) || (p !== undefined && !isCount(p)) || (th !== undefined && !isCount(th))) {
+    const { n, p, th, s, w, q, b, y } = entry;
+    if (!isCount(n, 1) || !isCount(s) || !isCount(w) || !isCount(q) || !isCount(b) || (p !== undefined && !isCount(p)) || (th !== undefined && !isCount(th)) || (y !== undefined && y !== 0)) {
       throw new TypeError('malformed served member');
     }
     const served: ServedMember = { n, s, w, q, b };
     if (p !== undefined) served.p = p;
     if (th !== undefined) served.th = th;
+    if (y === 0) served.y = 0;
     return served;
   });
 }

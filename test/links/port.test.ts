@@ -1,6 +1,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PortLink } from '../../lib/links/port.js';
+import { partsOverTurns } from '../helpers/parts.js';
 import { waitFor } from '../helpers/wait.js';
 
 // A PortLink over one end of a real MessageChannel; the test drives the other end or a second link.
@@ -23,29 +24,15 @@ describe('PortLink', () => {
     const got: unknown[] = [];
     receiver.on('message', (message) => got.push(message));
     const big = { list: Array.from({ length: 1_000_000 }, (_, i) => `item ${i}`) };
-    let turnsWithParts = 0;
-    let lastTurn: unknown;
-    function* parts(): Generator<string> {
-      const text = JSON.stringify(big);
-      for (let at = 0; at < text.length; at += 65_536) {
-        if (lastTurn === undefined) {
-          turnsWithParts++;
-          lastTurn = setImmediate(() => (lastTurn = undefined));
-        }
-        // Slow parts (each takes ~1 ms to make): a turn holds a few, not all.
-        const until = performance.now() + 1;
-        while (performance.now() < until);
-        yield text.slice(at, at + 65_536);
-      }
-    }
+    const { parts, turns } = partsOverTurns(big, 65_536, 1);
     sender.sendEncoded('{"n":1}');
-    sender.sendInParts(parts());
+    sender.sendInParts(parts);
     sender.sendEncoded('{"n":2}');
     sender.sendInParts(['{"n":', '3}'][Symbol.iterator]());
     sender.send({ n: 4 });
     await waitFor(() => got.length === 5, 20_000, 'five messages');
     expect(got).toEqual([{ n: 1 }, big, { n: 2 }, { n: 3 }, { n: 4 }]);
-    expect(turnsWithParts).toBeGreaterThan(1);
+    expect(turns()).toBeGreaterThan(1);
   });
 
   it('closes, with a reason, on a whole message arriving inside one sent in parts', async () => {

@@ -4,6 +4,7 @@ import { PEER_PROTOCOL_VERSION, encodeFrame } from '../../lib/wire/frame.js';
 
 const V = PEER_PROTOCOL_VERSION.toString(16).padStart(2, '0');
 import { destroySockets, socketPair } from '../helpers/sockets.js';
+import { partsOverTurns } from '../helpers/parts.js';
 import { waitFor } from '../helpers/wait.js';
 
 const links: TcpLink[] = [];
@@ -40,27 +41,16 @@ describe('TcpLink', () => {
     const got: unknown[] = [];
     right.on('message', (message) => got.push(message));
     const big = { list: Array.from({ length: 1_000_000 }, (_, i) => `item ${i} é`) };
-    let turnsWithParts = 0;
-    let lastTurn: unknown;
-    function* parts(): Generator<string> {
-      const text = JSON.stringify(big);
-      for (let at = 0; at < text.length; at += 200_000) {
-        if (lastTurn === undefined) {
-          turnsWithParts++;
-          lastTurn = setImmediate(() => (lastTurn = undefined));
-        }
-        yield text.slice(at, at + 200_000);
-      }
-    }
+    const { parts, turns } = partsOverTurns(big, 200_000);
     left.send({ t: 'ping', p: 1 });
-    expect(left.sendPayloadInParts('snapshot', parts())).toBe(true);
+    expect(left.sendPayloadInParts('snapshot', parts)).toBe(true);
     left.send({ t: 'ops', p: 2 });
     left.sendPayloadInParts('snapshot', ['{"n":', '3}'][Symbol.iterator]());
     left.send({ t: 'ops', p: 4 });
     expect(left.sendPayloadInParts('NOT A TYPE', ['1'][Symbol.iterator]())).toBe(false);
     await waitFor(() => got.length === 5, 20_000, 'five messages');
     expect(got).toEqual([{ t: 'ping', p: 1 }, { t: 'snapshot', p: big }, { t: 'ops', p: 2 }, { t: 'snapshot', p: { n: 3 } }, { t: 'ops', p: 4 }]);
-    expect(turnsWithParts).toBeGreaterThan(1);
+    expect(turns()).toBeGreaterThan(1);
     expect(left.queuedBytes).toBe(0);
   });
 

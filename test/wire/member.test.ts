@@ -14,7 +14,7 @@ describe('member to hub messages', () => {
   it.each([
     ['a hello of this version', { t: 'hello', v: MEMBER_PROTOCOL_VERSION }],
     ['a hello saying its pid and thread id', { t: 'hello', v: MEMBER_PROTOCOL_VERSION, p: 4242, th: 3 }],
-    ['a worker listing the threads it serves', { t: 'serves', m: [{ n: 1, p: 4242, th: 3, s: 1700000000000, w: 12, q: 1, b: 0 }, { n: 2, s: 0, w: 0, q: 0, b: 0 }] }],
+    ['a worker listing the threads it serves', { t: 'serves', m: [{ n: 1, p: 4242, th: 3, s: 1700000000000, w: 12, q: 1, b: 0 }, { n: 2, s: 0, w: 0, q: 0, b: 0, y: 0 }] }],
     ['a write', { t: 'write', i: 1, w: [{ k: 'set', p: ['a'], v: 1 }] }],
   ])('accepts %s', (_what, message) => {
     expect(decodeMemberMessage(message)).toEqual(message);
@@ -29,6 +29,7 @@ describe('member to hub messages', () => {
     ['served members that are not a list', { t: 'serves', m: { n: 1 } }, /malformed served members/],
     ['more served members than a message may list', { t: 'serves', m: Array.from({ length: 1025 }, (_, i) => ({ n: i + 1, s: 0, w: 0, q: 0, b: 0 })) }, /malformed served members/],
     ['a served member with a field that is not a count', { t: 'serves', m: [{ n: 1, s: 0, w: 'many', q: 0, b: 0 }] }, /malformed served member/],
+    ['a served member with a synced flag other than 0', { t: 'serves', m: [{ n: 1, s: 0, w: 0, q: 0, b: 0, y: 1 }] }, /malformed served member/],
     ['a served member numbered 0', { t: 'serves', m: [{ n: 0, s: 0, w: 0, q: 0, b: 0 }] }, /malformed served member/],
     ['a hello with a negative thread id', { t: 'hello', v: MEMBER_PROTOCOL_VERSION, p: 1, th: -1 }, /malformed hello/],
     ['a write without intents', { t: 'write', i: 1 }, /malformed write/],
