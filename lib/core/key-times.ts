@@ -1,11 +1,11 @@
 /**
  * The expiry times of the kids a node folded into its base (TreeNode.folded): a time (ms) per
  * key for reads, over a null-prototype object (V8 looks up internalized keys in one faster
- * than in a Map, and an entry costs less), and the same entries in time order for the tree's
- * schedule, as a heap in two flat arrays. Folding a kid is meant to cost a few dozen bytes: no
- * object per key here.
+ * than in a Map, and an entry costs less), and the same entries in time order, in heaps of two
+ * flat arrays: those still to come up in the tree's schedule, and those taken since, until GC
+ * fires them. Folding a kid is meant to cost a few dozen bytes: no object per key here.
  *
- * The heap is not kept in step with deletions: an entry whose key no longer has that time is
+ * The heaps are not kept in step with deletions: an entry whose key no longer has that time is
  * skipped when it comes up.
  */
 export class KeyTimes {
@@ -14,13 +14,11 @@ export class KeyTimes {
   #epoch: number | undefined;
   #times: Record<string, number> = Object.create(null) as Record<string, number>;
   #size = 0;
-  // A min-heap of (time, key), in two arrays.
-  readonly #heapTimes: number[] = [];
-  readonly #heapKeys: string[] = [];
-  // The earliest time of a key with no heap entry (set after it was taken off the schedule, or
-  // taken since: a key stays here until GC fires it for good). Only lowered until the table
-  // empties: a bound, not the minimum.
-  #unscheduledMin = Number.POSITIVE_INFINITY;
+  // Keys still to come up in `takeDue`, as (time, key) in a min-heap.
+  readonly #due = new TimeHeap();
+  // Keys taken off the schedule (by `takeDue`, or before they were folded here), still in the
+  // table until GC fires them for good (`takeFired`): a GC lag's worth, not every key.
+  readonly #taken = new TimeHeap();
   /** The time of this node's entry in the tree's schedule (Infinity: none). */
   scheduledAt = Number.POSITIVE_INFINITY;
 
@@ -45,15 +43,17 @@ export class KeyTimes {
     if (this.#times[key] === undefined) this.#size++;
     this.#epoch ??= time;
     this.#times[key] = time - this.#epoch;
-    if (due) this.#push(time, key);
-    else if (time < this.#unscheduledMin) this.#unscheduledMin = time;
+    (due ? this.#due : this.#taken).push(time, key);
     return this;
   }
 
   delete(key: string): boolean {
     if (this.#times[key] === undefined) return false;
     delete this.#times[key];
-    if (--this.#size === 0) this.#unscheduledMin = Number.POSITIVE_INFINITY;
+    if (--this.#size === 0) {
+      this.#due.clear();
+      this.#taken.clear();
+    }
     return true;
   }
 
@@ -66,19 +66,20 @@ export class KeyTimes {
   }
 
   /**
-   * No key's time is before this one (the heap's top may be a key deleted since: it only
-   * bounds them): before it, a read needs no lookup here.
+   * No key's time is before this one (a heap's top may be a key deleted since: it only bounds
+   * them): before it, a read needs no lookup here.
    */
   get earliest(): number {
-    const top = this.#heapTimes.length > 0 ? this.#heapTimes[0]! : Number.POSITIVE_INFINITY;
-    return top < this.#unscheduledMin ? top : this.#unscheduledMin;
+    const due = this.#due.top();
+    const taken = this.#taken.top();
+    return due < taken ? due : taken;
   }
 
   /** The earliest time still to come up, if any. */
   nextTime(): number | undefined {
-    while (this.#heapTimes.length > 0) {
-      if (this.get(this.#heapKeys[0]!) === this.#heapTimes[0]) return this.#heapTimes[0];
-      this.#pop();
+    while (this.#due.size > 0) {
+      if (this.get(this.#due.topKey()) === this.#due.top()) return this.#due.top();
+      this.#due.pop();
     }
     return undefined;
   }
@@ -87,23 +88,86 @@ export class KeyTimes {
   takeDue(time: number): [string, number][] {
     const taken: [string, number][] = [];
     let seen: Set<string> | undefined;
-    while (this.#heapTimes.length > 0 && this.#heapTimes[0]! <= time) {
-      const at = this.#heapTimes[0]!;
-      const key = this.#heapKeys[0]!;
-      this.#pop();
+    while (this.#due.size > 0 && this.#due.top() <= time) {
+      const at = this.#due.top();
+      const key = this.#due.topKey();
+      this.#due.pop();
       if (this.get(key) !== at) continue;
       // The same key and time twice (folded, unfolded and folded again): once.
       if ((seen ??= new Set()).has(key)) continue;
       seen.add(key);
       taken.push([key, at]);
-      if (at < this.#unscheduledMin) this.#unscheduledMin = at;
+      this.#taken.push(at, key);
     }
     return taken;
   }
 
-  #push(time: number, key: string): void {
-    const times = this.#heapTimes;
-    const keys = this.#heapKeys;
+  /**
+   * Deletes the keys whose time is at or before `time` (GC fires them for good: nothing earlier
+   * can come any more) and returns them: those taken off the schedule already, and those still
+   * on it (their entries there are skipped when they come up). O(keys fired), not O(keys).
+   */
+  takeFired(time: number): string[] {
+    const fired: string[] = [];
+    const fire = (at: number, key: string): void => {
+      if (this.get(key) === at && this.delete(key)) fired.push(key);
+    };
+    while (this.#taken.size > 0 && this.#taken.top() <= time) {
+      const at = this.#taken.top();
+      const key = this.#taken.topKey();
+      this.#taken.pop();
+      fire(at, key);
+    }
+    this.#due.visitUpTo(time, fire);
+    return fired;
+  }
+}
+
+/** A min-heap of (time, key) pairs, in two flat arrays: no object per entry. */
+class TimeHeap {
+  readonly #times: number[] = [];
+  readonly #keys: string[] = [];
+
+  get size(): number {
+    return this.#times.length;
+  }
+
+  /** The earliest time (Infinity when empty). */
+  top(): number {
+    return this.#times.length > 0 ? this.#times[0]! : Number.POSITIVE_INFINITY;
+  }
+
+  topKey(): string {
+    return this.#keys[0]!;
+  }
+
+  clear(): void {
+    this.#times.length = 0;
+    this.#keys.length = 0;
+  }
+
+  /**
+   * Calls `visit` for every entry at or before `time`, without taking any off (the heap's order
+   * prunes the rest). Entries with their time may go meanwhile: the entries are read first.
+   */
+  visitUpTo(time: number, visit: (at: number, key: string) => void): void {
+    const found: number[] = [];
+    const stack: number[] = this.#times.length > 0 ? [0] : [];
+    while (stack.length > 0) {
+      const at = stack.pop()!;
+      if (this.#times[at]! > time) continue;
+      found.push(at);
+      const left = 2 * at + 1;
+      if (left < this.#times.length) stack.push(left);
+      if (left + 1 < this.#times.length) stack.push(left + 1);
+    }
+    const entries = found.map((at) => [this.#times[at]!, this.#keys[at]!] as const);
+    for (const [at, key] of entries) visit(at, key);
+  }
+
+  push(time: number, key: string): void {
+    const times = this.#times;
+    const keys = this.#keys;
     let at = times.length;
     times.push(time);
     keys.push(key);
@@ -118,9 +182,9 @@ export class KeyTimes {
     keys[at] = key;
   }
 
-  #pop(): void {
-    const times = this.#heapTimes;
-    const keys = this.#heapKeys;
+  pop(): void {
+    const times = this.#times;
+    const keys = this.#keys;
     const lastTime = times.pop()!;
     const lastKey = keys.pop()!;
     if (times.length === 0) return;

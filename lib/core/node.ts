@@ -63,6 +63,17 @@ export class TreeNode {
   viewTimed = false;
   bucket: Bucket | undefined = undefined;
   folded: KeyTimes | undefined = undefined;
+  /**
+   * The object GC last folded kids into here: the base while `base` is this very object. Until
+   * something outside holds it (`foldBaseShared`), the next fold adds to it in place, so that
+   * folding a few kids into a parent of a million keys costs a few keys, not a copy of the
+   * million. Whatever hands the base out (a view, a snapshot, a bucket) calls `shareBase` first.
+   */
+  foldBase: Record<string, JsonValue> | undefined = undefined;
+  /** How many keys `foldBase` holds: a parent of many stays a node (see ReplicatedTree). */
+  foldBaseKeys = 0;
+  /** Whether `foldBase` was handed out (and frozen): the next fold into it copies it. */
+  foldBaseShared = false;
 
   constructor(start: Slot) {
     this.start = start;
@@ -149,6 +160,18 @@ export class TreeNode {
 }
 
 /**
+ * The base of `node` as one that may be handed out: frozen, and no longer added to in place
+ * (the next fold into it copies it first).
+ */
+export function shareBase(node: TreeNode): Slot | typeof NO_BASE {
+  if (node.base === node.foldBase && !node.foldBaseShared) {
+    Object.freeze(node.foldBase);
+    node.foldBaseShared = true;
+  }
+  return node.base;
+}
+
+/**
  * Replays the first `count` of `ops` on `start`; `touch` (a descendant write) turns the value
  * into an object just before the first op stamped after it, or at the end if none is.
  */
@@ -219,6 +242,8 @@ function rebuildView(node: TreeNode, clock: ExpiryClock): Slot {
     if (kid.viewUntil < until) until = kid.viewUntil;
     return kidValue;
   });
+  // The view is the base itself (no kid, nothing expired): it leaves the node now.
+  if (value === node.foldBase) shareBase(node);
   node.view = value;
   node.viewUntil = until;
   node.viewTimed = until !== Number.POSITIVE_INFINITY;

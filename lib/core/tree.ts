@@ -19,6 +19,7 @@ import {
   recompute,
   refresh,
   replay,
+  shareBase,
   viewOf,
   type ExpiryClock,
   type Slot,
@@ -33,14 +34,18 @@ import { isPlainObject, type JsonValue } from './value.js';
 
 /**
  * How many writes a replica takes between folds of what it may fold at once (a hub alone, a
- * member applying its hub's stream): a fold copies each parent object it folds into, and
- * spacing folds by at least the width of such a parent keeps that cost amortized O(1) a write.
+ * member applying its hub's stream): a fold walks the nodes written since the last, and copies
+ * each small parent it folds into (a parent of many keys it adds to in place, see foldTuning);
+ * spacing folds keeps both amortized O(1) a write.
  */
 export const FOLD_EVERY = 10_000;
 
 /** How much bookkeeping the tree holds beyond the data itself. */
 export interface TreeMetadata {
-  /** Nodes that carry ops, a base or kids (the root counts). */
+  /**
+   * Nodes that hold op records or expiries, or kids that do (the root counts); not those that
+   * hold only values (parents of many keys kept for GC to fold into in place: data, not metadata).
+   */
   nodes: number;
   /** Op records held: live own ops and touches. */
   ops: number;
@@ -91,6 +96,37 @@ function foldsWithExpiry(kid: TreeNode): boolean {
   if (bucket === undefined || bucket.records.length > 0 || bucket.base === undefined) return false;
   const { value, armed } = bucket.base;
   return value !== ABSENT && armed.length === 1 && armed[0]!.path.length === 0 && kid.kids === undefined;
+}
+
+/**
+ * How GC treats the parents it folds kids into. `keepNodeKeys`: from this many keys, a base GC
+ * folds into in place keeps its node when the node holds nothing else, rather than going into
+ * its parent's base: there it would be frozen into the parent's, and the next writes below it
+ * would start from a copy of it again. Smaller objects go back into their parent: a node each
+ * would cost more than their copies. Tests lower it to run the kept nodes' paths often.
+ * @internal
+ */
+export const foldTuning = { keepNodeKeys: 64 };
+
+// Whether `node` is a parent of many keys that GC folds into (sessions, users).
+function keepsFolding(node: TreeNode): boolean {
+  return node.base === node.foldBase && node.foldBaseKeys >= foldTuning.keepNodeKeys;
+}
+
+// Adds the op records of the subtree at `node` to `counts`, and its nodes that hold records or
+// expiries, or kids that do; returns whether `node` is one. Nodes holding only values (parents
+// GC keeps to fold into in place, and the kids they kept) are data, not metadata.
+function countMetadata(node: TreeNode, counts: TreeMetadata): boolean {
+  counts.ops += node.ops.length + (node.touch === undefined ? 0 : 1) + (node.bucket?.records.length ?? 0);
+  let holds = node.ops.length > 0 || node.touch !== undefined || node.bucket !== undefined || node.folded !== undefined;
+  if (node.kids !== undefined) for (const key in node.kids) if (countMetadata(node.kids[key]!, counts)) holds = true;
+  if (holds) counts.nodes++;
+  return holds;
+}
+
+// Whether `node` holds no record, kid or expiry: only its value (base or start).
+function holdsOnlyValue(node: TreeNode): boolean {
+  return node.ops.length === 0 && node.touch === undefined && node.kids === undefined && node.bucket === undefined && node.folded === undefined;
 }
 
 export class ReplicatedTree {
@@ -309,7 +345,8 @@ export class ReplicatedTree {
     }
     for (const op of node.ops) records.push(op);
     if (node.touch !== undefined) records.push(node.touch);
-    let folded = node.base !== NO_BASE ? node.base : undefined;
+    const base = shareBase(node);
+    let folded = base !== NO_BASE ? base : undefined;
     if (node.folded !== undefined) for (const [key, at] of node.folded) armed.push({ path: [...relative, key], at });
     // With live own ops, kids hold only later records (their folded content was wiped).
     const own = node.ops.length > 0 || node.touch !== undefined;
@@ -526,10 +563,9 @@ export class ReplicatedTree {
     // can come any more), as in a bucket.
     const collapsed: [string, Slot][] = [];
     let kidsOld = false;
-    if (node.folded !== undefined) {
-      for (const [key, at] of node.folded) {
-        if (at > horizon.wall) continue;
-        node.folded.delete(key);
+    // Through the table's heaps: a parent of a million sessions is not walked at every round.
+    if (node.folded !== undefined && node.folded.earliest <= horizon.wall) {
+      for (const key of node.folded.takeFired(horizon.wall)) {
         collapsed.push([key, ABSENT]);
         kidsOld = true;
       }
@@ -542,7 +578,7 @@ export class ReplicatedTree {
         kidsOld = this.#collectNode(kid, horizon, folded, path) || kidsOld;
         path.pop();
         if (kid.isEmpty()) node.removeKid(key);
-        else if (kid.ops.length === 0 && kid.touch === undefined && kid.kids === undefined && kid.bucket === undefined && kid.folded === undefined) {
+        else if (holdsOnlyValue(kid) && !keepsFolding(kid)) {
           collapsed.push([key, viewOf(kid, this.#clock)]);
           node.removeKid(key);
         } else if (node.touch === undefined && foldsWithExpiry(kid)) {
@@ -554,6 +590,12 @@ export class ReplicatedTree {
           node.removeKid(key);
           this.#schedule.foldedKid();
           kidsOld = true;
+        } else if (kid.base === kid.foldBase && kid.start !== ABSENT) {
+          // The kid's value is its own base now, whatever this node holds at its key: that old
+          // value goes (it may be a copy of the kid's million keys, from a snapshot).
+          collapsed.push([key, ABSENT]);
+          kid.start = ABSENT;
+          kidsOld = true;
         }
       }
       if (node.folded !== undefined) this.#schedule.trackFolded(node.folded, path);
@@ -561,18 +603,38 @@ export class ReplicatedTree {
     if (kidsOld) {
       hadOld = true;
       const current = asObject(node.base !== NO_BASE ? node.base : node.start);
-      const merged: Record<string, JsonValue> = { ...(current as Record<string, JsonValue>) };
-      for (const [key, value] of collapsed) {
-        if (value === ABSENT) delete merged[key];
-        else merged[key] = value;
-      }
-      node.base = Object.freeze(merged);
+      if (collapsed.length > 0) this.#foldInto(node, current, collapsed);
+      else node.base = current;
     }
     if (hadOld) {
       node.own = foldOwn(node);
       node.view = STALE;
     }
     return hadOld;
+  }
+
+  // Sets the collapsed kids' values (ABSENT: none) in `current`, the base of `node` or what it
+  // starts from, as its new base: in place while nothing outside holds the object the last fold
+  // built, else in a copy, which the next folds then add to.
+  #foldInto(node: TreeNode, current: Slot, collapsed: readonly [string, Slot][]): void {
+    let merged = node.foldBase;
+    let keys = node.foldBaseKeys;
+    if (merged === undefined || merged !== current || node.foldBaseShared) {
+      // Counted only when copied from elsewhere (a snapshot's, a parent's): a copy of the last
+      // fold's own object keeps its count.
+      if (merged !== current) keys = Object.keys(current as object).length;
+      merged = { ...(current as Record<string, JsonValue>) };
+    }
+    for (const [key, value] of collapsed) {
+      const had = Object.hasOwn(merged, key);
+      if (value !== ABSENT) merged[key] = value;
+      else if (had) delete merged[key];
+      if (had !== (value !== ABSENT)) keys += had ? -1 : 1;
+    }
+    node.base = merged;
+    node.foldBase = merged;
+    node.foldBaseKeys = keys;
+    node.foldBaseShared = false;
   }
 
   // Folds a bucket; one left with no record and nothing armed is a plain node again (or
@@ -603,16 +665,9 @@ export class ReplicatedTree {
 
   /** Counts nodes and op records: what GC is meant to keep small. */
   metadata(): TreeMetadata {
-    let nodes = 0;
-    let ops = 0;
-    const stack: TreeNode[] = [this.root];
-    while (stack.length > 0) {
-      const node = stack.pop()!;
-      nodes++;
-      ops += node.ops.length + (node.touch === undefined ? 0 : 1) + (node.bucket?.records.length ?? 0);
-      if (node.kids !== undefined) for (const key in node.kids) stack.push(node.kids[key]!);
-    }
-    return { nodes, ops };
+    const counts = { nodes: 0, ops: 0 };
+    if (!countMetadata(this.root, counts)) counts.nodes++; // the root counts
+    return counts;
   }
 
   /** When the next armed expiry comes due (ms), if any. */

@@ -283,8 +283,7 @@ export class Member extends EventEmitter<MemberEvents> {
     }
     if (item.x !== undefined || item.m !== undefined || item.k === 'ttl') this.#expiryTimer.arm();
     // applyFinal keeps no op records, only nodes (a deleted path stays a node until folded):
-    // fold now and then. Folding copies the parents it folds into, so every 10k items keeps
-    // that cost amortized even under a parent with 10k children.
+    // fold now and then (FOLD_EVERY says why not at every item).
     if (++this.#sinceCollect >= FOLD_EVERY) {
       this.#sinceCollect = 0;
       this.#tree.collect(positionStamp(this.#position));

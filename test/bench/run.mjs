@@ -11,6 +11,7 @@ import { runRedisBench } from './redis.mjs';
 import { runRedisTierBench } from './redis-tier.mjs';
 import { runSnapshotStallBench } from './snapshot-stall.mjs';
 import { runHubJoinStallBench } from './hub-join-stall.mjs';
+import { runBigParentBench } from './big-parent.mjs';
 import { summary } from './harness.mjs';
 
 const figures = {
@@ -25,6 +26,7 @@ const figures = {
   mesh: await runMeshBench({ rounds: 3, ops: 300_000 }),
   snapshotStall: runSnapshotStallBench(),
   hubJoinStall: runHubJoinStallBench(),
+  bigParent: runBigParentBench(),
 };
 figures.redis = await runRedisBench({ collectiveRelay: figures.cluster.relayOpsPerSecond });
 figures.redisTier = await runRedisTierBench({ meshOpsPerSecond: figures.mesh.hubOpsPerSecond });

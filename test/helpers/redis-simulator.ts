@@ -15,6 +15,7 @@ import type { Op } from '../../lib/core/op.js';
 import { Replica } from '../../lib/core/replica.js';
 import { Folding } from '../../lib/mesh/gc.js';
 import { RedisTier } from '../../lib/mesh/redis/tier.js';
+import { tuneFoldsFor } from './fold-tuning.js';
 import { oracleState } from './oracle.js';
 import { Random } from './random.js';
 import { SimRedisServer, type SimRedisConnection } from './sim-redis.js';
@@ -67,6 +68,7 @@ export class RedisSimulation {
 
   constructor(seed: number) {
     this.seed = seed;
+    tuneFoldsFor(seed);
     this.rng = new Random(seed);
     this.server = new SimRedisServer(this.time, this.rng);
     this.stats = { seed, writes: 0, hubCrashes: 0, redisRestarts: 0, entriesLost: 0, cuts: 0, gaps: 0, bootstraps: 0, snapshots: 0, rebuilt: 0, folds: 0, settleMs: 0 };

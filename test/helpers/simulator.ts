@@ -18,6 +18,7 @@ import { PeerProtocol } from '../../lib/mesh/protocol.js';
 import type { PeerSession } from '../../lib/mesh/session.js';
 import type { ProtocolSettings } from '../../lib/mesh/types.js';
 import { decodePeerFrame } from '../../lib/wire/peer.js';
+import { tuneFoldsFor } from './fold-tuning.js';
 import { oracleState } from './oracle.js';
 import { Random } from './random.js';
 import { CALM, SimNetwork, type NetworkFaults, type SimLink } from './sim-network.js';
@@ -166,6 +167,7 @@ export class Simulation {
 
   constructor(seed: number) {
     this.seed = seed;
+    tuneFoldsFor(seed);
     this.rng = new Random(seed);
     this.stats = {
       seed,

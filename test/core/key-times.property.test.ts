@@ -1,0 +1,61 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { KeyTimes } from '../../lib/core/key-times.js';
+
+// KeyTimes (the expiry times of kids folded into a parent) against a plain model: a time per
+// key, and which keys are still to come up in the schedule.
+const runs = Number(process.env.COLLECTIVE_PROPERTY_RUNS ?? 2000);
+
+const keyArb = fc.constantFrom('a', 'b', 'c', 'd', 'e');
+const timeArb = fc.integer({ min: 0, max: 20 });
+const stepArb = fc.oneof(
+  fc.record({ kind: fc.constant('set' as const), key: keyArb, time: timeArb, due: fc.boolean() }),
+  fc.record({ kind: fc.constant('delete' as const), key: keyArb }),
+  fc.record({ kind: fc.constant('takeDue' as const), time: timeArb }),
+  fc.record({ kind: fc.constant('takeFired' as const), time: timeArb }),
+);
+
+describe('KeyTimes', () => {
+  it('fires for good exactly the keys due by a time, takes each due key off the schedule once, and bounds them all', () => {
+    fc.assert(
+      fc.property(fc.array(stepArb, { maxLength: 40 }), (steps) => {
+        const table = new KeyTimes();
+        const times = new Map<string, number>();
+        const toCome = new Set<string>();
+        for (const step of steps) {
+          if (step.kind === 'set') {
+            table.set(step.key, step.time, step.due);
+            // Set again at the same time, a key still to come stays so (its entry still holds).
+            if (step.due) toCome.add(step.key);
+            else if (times.get(step.key) !== step.time) toCome.delete(step.key);
+            times.set(step.key, step.time);
+          } else if (step.kind === 'delete') {
+            expect(table.delete(step.key)).toBe(times.delete(step.key));
+            toCome.delete(step.key);
+          } else if (step.kind === 'takeDue') {
+            const expected = [...toCome].filter((key) => times.get(key)! <= step.time);
+            const taken = table.takeDue(step.time);
+            expect(taken.map(([key]) => key).sort()).toEqual(expected.sort());
+            for (const [key, at] of taken) expect(at).toBe(times.get(key));
+            for (const key of expected) toCome.delete(key);
+          } else {
+            const expected = [...times].filter(([, at]) => at <= step.time).map(([key]) => key);
+            expect(table.takeFired(step.time).sort()).toEqual(expected.sort());
+            for (const key of expected) {
+              times.delete(key);
+              toCome.delete(key);
+            }
+          }
+          expect(table.size).toBe(times.size);
+          for (const [key, at] of times) {
+            expect(table.get(key)).toBe(at);
+            expect(table.earliest).toBeLessThanOrEqual(at);
+          }
+          const next = [...toCome].map((key) => times.get(key)!);
+          expect(table.nextTime()).toBe(next.length === 0 ? undefined : Math.min(...next));
+        }
+      }),
+      { numRuns: runs },
+    );
+  });
+});
