@@ -295,7 +295,7 @@ export function encodeNode(node: TreeNode): NodeSnapshot {
     return snapshot;
   }
   // A snapshot is sent a slice at a time, over many turns: the base must not change meanwhile.
-  const base = shareBase(node);
+  const base = shareBase(node, false);
   if (base === ABSENT) snapshot.a = 1;
   else if (base !== NO_BASE) snapshot.b = base;
   if (node.ops.length > 0) snapshot.o = node.ops.map(encodeOp);

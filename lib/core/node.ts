@@ -11,6 +11,13 @@ export { ABSENT, EMPTY_OBJECT, applyOp, asObject, project, type Slot } from './s
 /** The clock expiries are read by (ms); called only where something is armed. */
 export type ExpiryClock = () => number;
 
+/**
+ * Who holds a node's `foldBase` besides the node (see TreeNode.foldBase): nobody; a snapshot
+ * being encoded, over several turns (not frozen: freezing a million keys takes tens of ms);
+ * users or a bucket (frozen).
+ */
+export type BaseHeld = 'nobody' | 'snapshot' | 'frozen';
+
 /** Marks a node without a GC-folded base. */
 export const NO_BASE: unique symbol = Symbol('collective.no-base');
 
@@ -64,16 +71,17 @@ export class TreeNode {
   bucket: Bucket | undefined = undefined;
   folded: KeyTimes | undefined = undefined;
   /**
-   * The object GC last folded kids into here: the base while `base` is this very object. Until
-   * something outside holds it (`foldBaseShared`), the next fold adds to it in place, so that
+   * The object GC last folded kids into here: the base while `base` is this very object. While
+   * nothing outside holds it (`foldBaseHeld`), the next fold adds to it in place, so that
    * folding a few kids into a parent of a million keys costs a few keys, not a copy of the
-   * million. Whatever hands the base out (a view, a snapshot, a bucket) calls `shareBase` first.
+   * million. Whatever hands the base out calls `shareBase` first: a view or a bucket freezes it,
+   * a snapshot (internal, read over several turns) only holds it.
    */
   foldBase: Record<string, JsonValue> | undefined = undefined;
   /** How many keys `foldBase` holds: a parent of many stays a node (see ReplicatedTree). */
   foldBaseKeys = 0;
-  /** Whether `foldBase` was handed out (and frozen): the next fold into it copies it. */
-  foldBaseShared = false;
+  /** Who holds `foldBase` besides this node: the next fold into it copies it first. */
+  foldBaseHeld: BaseHeld = 'nobody';
 
   constructor(start: Slot) {
     this.start = start;
@@ -160,13 +168,13 @@ export class TreeNode {
 }
 
 /**
- * The base of `node` as one that may be handed out: frozen, and no longer added to in place
- * (the next fold into it copies it first).
+ * The base of `node` as one that may be handed out (`frozen`, for users) or held while read
+ * over several turns (a snapshot): either way no longer added to in place.
  */
-export function shareBase(node: TreeNode): Slot | typeof NO_BASE {
-  if (node.base === node.foldBase && !node.foldBaseShared) {
-    Object.freeze(node.foldBase);
-    node.foldBaseShared = true;
+export function shareBase(node: TreeNode, frozen = true): Slot | typeof NO_BASE {
+  if (node.base === node.foldBase && node.foldBaseHeld !== 'frozen') {
+    if (frozen) Object.freeze(node.foldBase);
+    node.foldBaseHeld = frozen ? 'frozen' : 'snapshot';
   }
   return node.base;
 }

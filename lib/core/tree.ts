@@ -619,7 +619,7 @@ export class ReplicatedTree {
   #foldInto(node: TreeNode, current: Slot, collapsed: readonly [string, Slot][]): void {
     let merged = node.foldBase;
     let keys = node.foldBaseKeys;
-    if (merged === undefined || merged !== current || node.foldBaseShared) {
+    if (merged === undefined || merged !== current || node.foldBaseHeld !== 'nobody') {
       // Counted only when copied from elsewhere (a snapshot's, a parent's): a copy of the last
       // fold's own object keeps its count.
       if (merged !== current) keys = Object.keys(current as object).length;
@@ -634,7 +634,7 @@ export class ReplicatedTree {
     node.base = merged;
     node.foldBase = merged;
     node.foldBaseKeys = keys;
-    node.foldBaseShared = false;
+    node.foldBaseHeld = 'nobody';
   }
 
   // Folds a bucket; one left with no record and nothing armed is a plain node again (or
