@@ -8,8 +8,6 @@ import {
   STALE,
   TreeNode,
   applyOp,
-  asObject,
-  foldOwn,
   kidsWrite,
   overlayKids,
   latestBelow,
@@ -18,7 +16,6 @@ import {
   pruneKidsOlder,
   recompute,
   refresh,
-  replay,
   shareBase,
   viewOf,
   type ExpiryClock,
@@ -26,8 +23,8 @@ import {
 } from './node.js';
 import { touchesExpiry, type Op } from './op.js';
 import { isPrefixOf, samePath, type Segments } from './path.js';
-import { KeyTimes } from './key-times.js';
 import { ExpirySchedule } from './expiry-schedule.js';
+import { collectTree, treeMetadata, type TreeMetadata } from './fold.js';
 import type { Due } from './schedule.js';
 import { valueIn, withValueIn } from './subtree.js';
 import { isPlainObject, type JsonValue } from './value.js';
@@ -39,17 +36,6 @@ import { isPlainObject, type JsonValue } from './value.js';
  * spacing folds keeps both amortized O(1) a write.
  */
 export const FOLD_EVERY = 10_000;
-
-/** How much bookkeeping the tree holds beyond the data itself. */
-export interface TreeMetadata {
-  /**
-   * Nodes that hold op records or expiries, or kids that do (the root counts); not those that
-   * hold only values (parents of many keys kept for GC to fold into in place: data, not metadata).
-   */
-  nodes: number;
-  /** Op records held: live own ops and touches. */
-  ops: number;
-}
 
 /**
  * How an applied op changed a tree, for a follower that applies changes in arrival order (a
@@ -89,46 +75,6 @@ function isOverwrite(op: Pick<Op, 'kind'>): boolean {
  * every op received, sorted by stamp, on an empty tree (DESIGN.md section 3), expiries
  * included (section 7): a subtree that holds one is kept as a Bucket, replayed by the rule.
  */
-// Whether a kid can be folded into its parent's base with its expiry beside it: a bucket
-// holding only a value (no record left) with one expiry, at its root.
-function foldsWithExpiry(kid: TreeNode): boolean {
-  const bucket = kid.bucket;
-  if (bucket === undefined || bucket.records.length > 0 || bucket.base === undefined) return false;
-  const { value, armed } = bucket.base;
-  return value !== ABSENT && armed.length === 1 && armed[0]!.path.length === 0 && kid.kids === undefined;
-}
-
-/**
- * How GC treats the parents it folds kids into. `keepNodeKeys`: from this many keys, a base GC
- * folds into in place keeps its node when the node holds nothing else, rather than going into
- * its parent's base: there it would be frozen into the parent's, and the next writes below it
- * would start from a copy of it again. Smaller objects go back into their parent: a node each
- * would cost more than their copies. Tests lower it to run the kept nodes' paths often.
- * @internal
- */
-export const foldTuning = { keepNodeKeys: 64 };
-
-// Whether `node` is a parent of many keys that GC folds into (sessions, users).
-function keepsFolding(node: TreeNode): boolean {
-  return node.base === node.foldBase && node.foldBaseKeys >= foldTuning.keepNodeKeys;
-}
-
-// Adds the op records of the subtree at `node` to `counts`, and its nodes that hold records or
-// expiries, or kids that do; returns whether `node` is one. Nodes holding only values (parents
-// GC keeps to fold into in place, and the kids they kept) are data, not metadata.
-function countMetadata(node: TreeNode, counts: TreeMetadata): boolean {
-  counts.ops += node.ops.length + (node.touch === undefined ? 0 : 1) + (node.bucket?.records.length ?? 0);
-  let holds = node.ops.length > 0 || node.touch !== undefined || node.bucket !== undefined || node.folded !== undefined;
-  if (node.kids !== undefined) for (const key in node.kids) if (countMetadata(node.kids[key]!, counts)) holds = true;
-  if (holds) counts.nodes++;
-  return holds;
-}
-
-// Whether `node` holds no record, kid or expiry: only its value (base or start).
-function holdsOnlyValue(node: TreeNode): boolean {
-  return node.ops.length === 0 && node.touch === undefined && node.kids === undefined && node.bucket === undefined && node.folded === undefined;
-}
-
 export class ReplicatedTree {
   readonly root: TreeNode = new TreeNode(EMPTY_OBJECT);
   #latest: Stamp | undefined;
@@ -536,119 +482,9 @@ export class ReplicatedTree {
    * below `horizon` (see `computeHorizon`). Returns the ops folded away.
    */
   collect(horizon: Stamp): Op[] {
-    const folded: Op[] = [];
-    this.#collectNode(this.root, horizon, folded, []);
+    const folded = collectTree(this.root, horizon, this.#clock, this.#schedule);
     this.#schedule.collected();
     return folded;
-  }
-
-  // Returns whether the subtree holds anything at or below the horizon (before folding).
-  #collectNode(node: TreeNode, horizon: Stamp, folded: Op[], path: string[]): boolean {
-    if (node.bucket !== undefined) return this.#collectBucket(node, horizon, folded);
-    let count = 0;
-    while (count < node.ops.length && !isAfter(node.ops[count]!.stamp, horizon)) count++;
-    const touchOld = node.touch !== undefined && !isAfter(node.touch.stamp, horizon);
-    let hadOld = count > 0 || touchOld || node.base !== NO_BASE;
-    if (count > 0 || touchOld) {
-      const start = node.base !== NO_BASE ? node.base : node.start;
-      node.base = replay(start, node.ops, count, touchOld ? node.touch!.stamp : undefined);
-      // A loop, not a spread: a hot node can hold more records than a call takes arguments.
-      for (const op of node.takeOps(count)) folded.push(op);
-      if (touchOld) {
-        folded.push(node.touch!);
-        node.touch = undefined;
-      }
-    }
-    // Kids folded with their expiries: those due by the horizon fire for good (nothing earlier
-    // can come any more), as in a bucket.
-    const collapsed: [string, Slot][] = [];
-    let kidsOld = false;
-    // Through the table's heaps: a parent of a million sessions is not walked at every round.
-    if (node.folded !== undefined && node.folded.earliest <= horizon.wall) {
-      for (const key of node.folded.takeFired(horizon.wall)) {
-        collapsed.push([key, ABSENT]);
-        kidsOld = true;
-      }
-      if (node.folded.size === 0) node.folded = undefined;
-    }
-    // Kids only hold ops later than every own op, so with own ops left there is nothing to fold.
-    if (node.ops.length === 0 && node.kids !== undefined) {
-      for (const [key, kid] of node.kidEntries()) {
-        path.push(key);
-        kidsOld = this.#collectNode(kid, horizon, folded, path) || kidsOld;
-        path.pop();
-        if (kid.isEmpty()) node.removeKid(key);
-        else if (holdsOnlyValue(kid) && !keepsFolding(kid)) {
-          collapsed.push([key, viewOf(kid, this.#clock)]);
-          node.removeKid(key);
-        } else if (node.touch === undefined && foldsWithExpiry(kid)) {
-          // A value with one expiry at its root: kept in this node's base, its expiry beside it.
-          const state = kid.bucket!.base!;
-          collapsed.push([key, state.value]);
-          const at = state.armed[0]!.at;
-          (node.folded ??= new KeyTimes()).set(key, at, this.#schedule.toCome(at));
-          node.removeKid(key);
-          this.#schedule.foldedKid();
-          kidsOld = true;
-        } else if (kid.base === kid.foldBase && kid.start !== ABSENT) {
-          // The kid's value is its own base now, whatever this node holds at its key: that old
-          // value goes (it may be a copy of the kid's million keys, from a snapshot).
-          collapsed.push([key, ABSENT]);
-          kid.start = ABSENT;
-          kidsOld = true;
-        }
-      }
-      if (node.folded !== undefined) this.#schedule.trackFolded(node.folded, path);
-    }
-    if (kidsOld) {
-      hadOld = true;
-      const current = asObject(node.base !== NO_BASE ? node.base : node.start);
-      if (collapsed.length > 0) this.#foldInto(node, current, collapsed);
-      else node.base = current;
-    }
-    if (hadOld) {
-      node.own = foldOwn(node);
-      node.view = STALE;
-    }
-    return hadOld;
-  }
-
-  // Sets the collapsed kids' values (ABSENT: none) in `current`, the base of `node` or what it
-  // starts from, as its new base: in place while nothing outside holds the object the last fold
-  // built, else in a copy, which the next folds then add to.
-  #foldInto(node: TreeNode, current: Slot, collapsed: readonly [string, Slot][]): void {
-    let merged = node.foldBase;
-    let keys = node.foldBaseKeys;
-    if (merged === undefined || merged !== current || node.foldBaseHeld !== 'nobody') {
-      // Counted only when copied from elsewhere (a snapshot's, a parent's): a copy of the last
-      // fold's own object keeps its count.
-      if (merged !== current) keys = Object.keys(current as object).length;
-      merged = { ...(current as Record<string, JsonValue>) };
-    }
-    for (const [key, value] of collapsed) {
-      const had = Object.hasOwn(merged, key);
-      if (value !== ABSENT) merged[key] = value;
-      else if (had) delete merged[key];
-      if (had !== (value !== ABSENT)) keys += had ? -1 : 1;
-    }
-    node.base = merged;
-    node.foldBase = merged;
-    node.foldBaseKeys = keys;
-    node.foldBaseHeld = 'nobody';
-  }
-
-  // Folds a bucket; one left with no record and nothing armed is a plain node again (or
-  // nothing, when it never changed its start). Returns whether it holds folded writes.
-  #collectBucket(node: TreeNode, horizon: Stamp, folded: Op[]): boolean {
-    const bucket = node.bucket!;
-    for (const op of bucket.fold(horizon, node.start)) folded.push(op);
-    node.view = STALE;
-    if (bucket.records.length > 0 || (bucket.base !== undefined && bucket.base.armed.length > 0)) return bucket.baseWrites;
-    node.bucket = undefined;
-    if (bucket.base === undefined || !bucket.baseWrites) return false;
-    node.base = bucket.base.value;
-    node.own = node.base;
-    return true;
   }
 
   /** Every op record held (live own ops and touches), for deltas and snapshots. */
@@ -665,9 +501,7 @@ export class ReplicatedTree {
 
   /** Counts nodes and op records: what GC is meant to keep small. */
   metadata(): TreeMetadata {
-    const counts = { nodes: 0, ops: 0 };
-    if (!countMetadata(this.root, counts)) counts.nodes++; // the root counts
-    return counts;
+    return treeMetadata(this.root);
   }
 
   /** When the next armed expiry comes due (ms), if any. */

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareStamps, type NodeId } from '../../lib/core/clock.js';
 import { encodeNode } from '../../lib/core/codec.js';
 import type { Op } from '../../lib/core/op.js';
-import { foldTuning, ReplicatedTree } from '../../lib/core/tree.js';
+import { foldTuning } from '../../lib/core/fold.js';
+import { ReplicatedTree } from '../../lib/core/tree.js';
 import { expiringOpSpecArb, stampExpiringOps } from '../helpers/arbitraries.js';
 import { oracleState } from '../helpers/oracle.js';
 

@@ -1,4 +1,4 @@
-import { foldTuning } from '../../lib/core/tree.js';
+import { foldTuning } from '../../lib/core/fold.js';
 
 // The thresholds of foldTuning.keepNodeKeys that seeds take in turn: parents GC folds into in
 // place and keeps as nodes from 1 or 2 keys (the simulators name 3 keys a level), or from 64
