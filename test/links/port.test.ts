@@ -1,8 +1,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PortLink } from '../../lib/links/port.js';
-import { partsOverTurns } from '../helpers/parts.js';
-import { waitFor } from '../helpers/wait.js';
+import { expectPartsInOrder } from '../helpers/parts.js';
 
 // A PortLink over one end of a real MessageChannel; the test drives the other end or a second link.
 const links: PortLink[] = [];
@@ -21,18 +20,7 @@ function pair(): [PortLink, PortLink] {
 describe('PortLink', () => {
   it('sends a message in parts over several turns, and what is sent meanwhile after it, in order', async () => {
     const [sender, receiver] = pair();
-    const got: unknown[] = [];
-    receiver.on('message', (message) => got.push(message));
-    const big = { list: Array.from({ length: 1_000_000 }, (_, i) => `item ${i}`) };
-    const { parts, turns } = partsOverTurns(big, 65_536, 1);
-    sender.sendEncoded('{"n":1}');
-    sender.sendInParts(parts);
-    sender.sendEncoded('{"n":2}');
-    sender.sendInParts(['{"n":', '3}'][Symbol.iterator]());
-    sender.send({ n: 4 });
-    await waitFor(() => got.length === 5, 20_000, 'five messages');
-    expect(got).toEqual([{ n: 1 }, big, { n: 2 }, { n: 3 }, { n: 4 }]);
-    expect(turns()).toBeGreaterThan(1);
+    await expectPartsInOrder(sender, receiver, { costMs: 1, timeoutMs: 20_000 });
   });
 
   it('closes, with a reason, on a whole message arriving inside one sent in parts', async () => {
