@@ -1,3 +1,4 @@
+import { BaseKeys } from './base-keys.js';
 import { isAfter, type Stamp } from './clock.js';
 import type { ExpirySchedule } from './expiry-schedule.js';
 import { KeyTimes } from './key-times.js';
@@ -164,21 +165,37 @@ class TreeFolder {
   #foldInto(node: TreeNode, current: Slot, collapsed: readonly [string, Slot][]): void {
     let merged = node.foldBase;
     let keys = node.foldBaseKeys;
+    let listed = node.foldBaseListed;
     if (merged === undefined || merged !== current || node.foldBaseHeld !== 'nobody') {
-      // Counted only when copied from elsewhere (a snapshot's, a parent's): a copy of the last
-      // fold's own object keeps its count.
-      if (merged !== current) keys = Object.keys(current as object).length;
+      // Counted and listed only when copied from elsewhere (a snapshot's, a parent's): a copy of
+      // the last fold's own object keeps its count and a copy of its list.
+      if (merged !== current) {
+        const names = Object.keys(current as object);
+        keys = names.length;
+        listed = keys >= foldTuning.keepNodeKeys ? new BaseKeys(names) : undefined;
+      } else listed = listed?.copy();
       merged = { ...(current as Record<string, JsonValue>) };
     }
+    // Listed from the fold that may take it to many keys (a few keys to list then, not a million).
+    if (listed === undefined && keys + collapsed.length >= foldTuning.keepNodeKeys) listed = new BaseKeys(Object.keys(merged));
     for (const [key, value] of collapsed) {
       const had = Object.hasOwn(merged, key);
-      if (value !== ABSENT) merged[key] = value;
-      else if (had) delete merged[key];
-      if (had !== (value !== ABSENT)) keys += had ? -1 : 1;
+      if (value !== ABSENT) {
+        merged[key] = value;
+        if (!had) {
+          keys++;
+          listed?.added(key);
+        }
+      } else if (had) {
+        delete merged[key];
+        keys--;
+        listed?.removed(key, keys);
+      }
     }
     node.base = merged;
     node.foldBase = merged;
     node.foldBaseKeys = keys;
+    node.foldBaseListed = listed;
     node.foldBaseHeld = 'nobody';
   }
 

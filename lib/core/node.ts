@@ -1,3 +1,4 @@
+import type { BaseKeys } from './base-keys.js';
 import type { Bucket } from './bucket.js';
 import type { KeyTimes } from './key-times.js';
 import { compareStamps, isAfter, type Stamp } from './clock.js';
@@ -80,6 +81,8 @@ export class TreeNode {
   foldBase: Record<string, JsonValue> | undefined = undefined;
   /** How many keys `foldBase` holds: a parent of many stays a node (see ReplicatedTree). */
   foldBaseKeys = 0;
+  /** The keys of `foldBase`, listed for snapshots once it holds many (see BaseKeys). */
+  foldBaseListed: BaseKeys | undefined = undefined;
   /** Who holds `foldBase` besides this node: the next fold into it copies it first. */
   foldBaseHeld: BaseHeld = 'nobody';
 
@@ -176,6 +179,9 @@ export function shareBase(node: TreeNode, frozen = true): Slot | typeof NO_BASE 
     if (frozen) Object.freeze(node.foldBase);
     node.foldBaseHeld = frozen ? 'frozen' : 'snapshot';
   }
+  // A snapshot walks the keys the folds listed, not Object.keys of a million (the next fold
+  // copies the base, so those keys stay its keys).
+  if (node.base === node.foldBase) node.foldBaseListed?.listFor(node.foldBase);
   return node.base;
 }
 

@@ -529,10 +529,10 @@ export class ReplicatedTree {
     }
     const armed: Armed[] = [];
     const below = this.#nodeAt(path);
-    if (below !== undefined) this.#armedBelow(below, [], armed);
-    if (armed.length === 0) return { value: this.get(path), armed, underObject };
+    if (below === undefined) return { value: this.get(path), armed, underObject };
+    this.#armedBelow(below, [], armed);
     // Read without firing anything: the follower fires by its own clock.
-    return { value: this.#unmasked(path), armed, underObject };
+    return { value: this.#unmasked(below), armed, underObject };
   }
 
   #nodeAt(path: Segments): TreeNode | undefined {
@@ -553,11 +553,18 @@ export class ReplicatedTree {
     for (const [key, kid] of node.kidEntries()) this.#armedBelow(kid, [...relative, key], armed);
   }
 
-  // The value at `path` with no expiry fired by a clock: built afresh, not from the cached views.
-  #unmasked(path: Segments): Slot {
-    const visit = (node: TreeNode): Slot => (node.bucket !== undefined ? node.bucket.current(node.start).value : overlayKids(node, node.own, visit));
-    const node = this.#nodeAt(path);
-    return node === undefined ? this.get(path) : visit(node);
+  // The value of the subtree at `node` with no expiry fired by a clock, to be sent (a member's
+  // snapshot, a restated write): cached views where nothing in them expires, and a base GC folds
+  // into in place held rather than frozen (freezing a million keys takes tens of ms; held, the
+  // next fold copies it instead of adding to it).
+  #unmasked(node: TreeNode): Slot {
+    if (node.bucket !== undefined) return node.bucket.current(node.start).value;
+    if (node.view !== STALE && !node.viewTimed) return node.view;
+    if (node.kids === undefined) {
+      if (node.own === node.base) shareBase(node, false);
+      return node.own;
+    }
+    return overlayKids(node, node.own, (kid) => this.#unmasked(kid));
   }
 
   /** The latest stamp applied, if any. */

@@ -31,6 +31,7 @@ export class PipeLink extends BaseLink {
   readonly #maxMessageBytes: number;
   #buffered: string[] = [];
   #bufferedBytes = 0;
+  #charsReceived = 0;
   // Messages going out in parts, and what waits behind them.
   readonly #parts: PartsSender;
 
@@ -58,6 +59,7 @@ export class PipeLink extends BaseLink {
   }
 
   #socketOnData(chunk: string): void {
+    this.#charsReceived += chunk.length;
     let start = 0;
     for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', start)) {
       const line = this.#buffered.length === 0 ? chunk.slice(start, end) : this.#buffered.join('') + chunk.slice(start, end);
@@ -84,6 +86,11 @@ export class PipeLink extends BaseLink {
       }
       this.#buffered.push(chunk.slice(start));
     }
+  }
+
+  /** Characters of JSON text received so far (see Link.bytesReceived: a count that grows is enough). */
+  get bytesReceived(): number {
+    return this.#charsReceived;
   }
 
   send(message: object): boolean {

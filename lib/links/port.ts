@@ -25,6 +25,7 @@ export class PortLink extends BaseLink {
   // The parts of a message arriving in parts, and their length so far.
   #arriving: string[] = [];
   #arrivingBytes = 0;
+  #charsReceived = 0;
 
   constructor(port: MessagePort, label: string) {
     super();
@@ -51,6 +52,7 @@ export class PortLink extends BaseLink {
       this.close(new ProtocolError('a message on the port is not JSON text', 'ERR_COLLECTIVE_FRAME_JSON'));
       return;
     }
+    this.#charsReceived += message.length;
     if (message.startsWith(PART)) {
       this.#arrivingBytes += message.length - 1;
       if (this.#arrivingBytes > MAX_TEXT_MESSAGE_BYTES) {
@@ -81,6 +83,11 @@ export class PortLink extends BaseLink {
       return;
     }
     this.deliver(parsed);
+  }
+
+  /** Characters of JSON text received so far (see Link.bytesReceived: a count that grows is enough). */
+  get bytesReceived(): number {
+    return this.#charsReceived;
   }
 
   send(message: object): boolean {

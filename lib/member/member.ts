@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { ClosedError, NotReadyError, ProtocolError, TimeoutError, describe, inputTypeError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
+import { DEFAULTS } from '../defaults.js';
 import { CEILING_NODE, type NodeId, type Stamp } from '../core/clock.js';
 import { ABSENT } from '../core/node.js';
 import type { Op, OpKind } from '../core/op.js';
@@ -34,7 +35,11 @@ import { PendingWrites, handled, type PendingWrite } from './pending.js';
 
 /** Options of a member. */
 export interface MemberOptions {
-  /** How long `ready()` waits for the hub's snapshot before it rejects. @default 5000 */
+  /**
+   * How long `ready()` waits for the hub to answer before it rejects: from the start, then
+   * again for as long as the snapshot keeps arriving (where the link counts what it received).
+   * @default 5000
+   */
   readyTimeout?: number;
   /** Deepest path accepted. @default 32 */
   maxDepth?: number;
@@ -117,6 +122,8 @@ export class Member extends EventEmitter<MemberEvents> {
   #resolveReady!: () => void;
   #rejectReady!: (error: Error) => void;
   #readyTimer: NodeJS.Timeout | undefined;
+  // What the link had received when the ready timer was last armed.
+  #receivedAtArm = 0;
   readonly #hello: MemberMessage;
 
   constructor(link: Link, options: MemberOptions = {}) {
@@ -134,7 +141,7 @@ export class Member extends EventEmitter<MemberEvents> {
         this.#rejectReady = reject;
       }),
     );
-    const timeout = options.readyTimeout ?? 5000;
+    const timeout = options.readyTimeout ?? DEFAULTS.readyTimeoutMs;
     this.#readyTimer = setTimeout(() => this.#readyTimedOut(timeout), timeout);
     link.on('message', (message) => this.#linkOnMessage(message));
     link.on('close', (reason) => this.#linkOnClose(reason));
@@ -158,6 +165,14 @@ export class Member extends EventEmitter<MemberEvents> {
   #readyTimedOut(timeout: number): void {
     this.#readyTimer = undefined;
     if (this.#state !== 'connecting') return;
+    // A hub whose snapshot is still arriving (a large store takes seconds) has answered: wait
+    // while its parts keep coming.
+    const received = this.#link.bytesReceived;
+    if (received !== undefined && received !== this.#receivedAtArm) {
+      this.#receivedAtArm = received;
+      this.#readyTimer = setTimeout(() => this.#readyTimedOut(timeout), timeout);
+      return;
+    }
     this.#rejectReady(
       new TimeoutError(
         `no collective hub answered within ${timeout} ms: start one in the primary with collective.cluster() ` +

@@ -1,3 +1,4 @@
+import { listedKeysOf } from '../core/base-keys.js';
 import type { JsonValue } from '../core/value.js';
 
 /** How much JSON text a slice holds, at least (the last one may hold less). */
@@ -10,14 +11,14 @@ const NATIVE_VALUES = 2048;
 // How many values `value` holds (itself included), counting no further than `budget`; the keys
 // of objects too large to count are kept in `listed`, so that they are listed once (listing the
 // keys of an object of a million keys is the slow part: no turn should do it twice).
-function valuesIn(value: JsonValue, budget: number, listed: Map<object, string[]>): number {
+function valuesIn(value: JsonValue, budget: number, listed: Map<object, readonly string[]>): number {
   if (typeof value !== 'object' || value === null) return 1;
   let count = 1;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length && count <= budget; i++) count += valuesIn(value[i] as JsonValue, budget - count, listed);
     return count;
   }
-  const keys = listed.get(value) ?? Object.keys(value);
+  const keys = listed.get(value) ?? keysOf(value);
   if (keys.length >= budget) {
     listed.set(value, keys);
     return budget + 1;
@@ -26,9 +27,16 @@ function valuesIn(value: JsonValue, budget: number, listed: Map<object, string[]
   return count;
 }
 
+// The keys of an object: those a fold listed for a parent of many keys (the object of a snapshot
+// may be one: listing it anew would stop the event loop), else its own. A listed key the object
+// no longer holds is left out as one whose value is undefined.
+function keysOf(value: object): readonly string[] {
+  return listedKeysOf(value) ?? Object.keys(value);
+}
+
 /**
- * The JSON text of `value` (exactly `JSON.stringify(value)`) in slices of about `sliceChars`
- * characters, so that a caller can encode a large value over several turns of the event loop
+ * The JSON text of `value` (that of `JSON.stringify(value)`, but for the order of the keys of a
+ * parent a fold listed: see `keysOf`) in slices of about `sliceChars` characters, so that a caller can encode a large value over several turns of the event loop
  * and send each slice as it comes: no turn encodes more than a slice and a small subtree, and
  * the whole text never exists at once. `value` must not change meanwhile (stored values are
  * frozen). `nativeValues`: subtrees of at most this many values are encoded in one call.
@@ -38,20 +46,20 @@ export function* jsonSlices(value: JsonValue, sliceChars = JSON_SLICE_CHARS, nat
   let size = 0;
   // Containers being written, each with where it is: [container, its keys or undefined for an
   // array, the next index, whether an object has written a member yet].
-  const stack: [JsonValue, string[] | undefined, number, boolean][] = [];
-  const open = (container: JsonValue, keys: string[] | undefined): void => {
+  const stack: [JsonValue, readonly string[] | undefined, number, boolean][] = [];
+  const open = (container: JsonValue, keys: readonly string[] | undefined): void => {
     pieces.push(keys === undefined ? '[' : '{');
     stack.push([container, keys, 0, false]);
     size += 1;
   };
   // Objects whose keys were listed while counting (see valuesIn): each is opened next.
-  const listed = new Map<object, string[]>();
+  const listed = new Map<object, readonly string[]>();
   // A value: small ones natively, large containers opened to be walked.
   const write = (item: JsonValue): void => {
     if (typeof item === 'object' && item !== null && valuesIn(item, nativeValues, listed) > nativeValues) {
-      let keys: string[] | undefined;
+      let keys: readonly string[] | undefined;
       if (!Array.isArray(item)) {
-        keys = listed.get(item) ?? Object.keys(item);
+        keys = listed.get(item) ?? keysOf(item);
         listed.delete(item);
       }
       open(item, keys);

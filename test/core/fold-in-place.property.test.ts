@@ -5,6 +5,8 @@ import { encodeNode } from '../../lib/core/codec.js';
 import type { Op } from '../../lib/core/op.js';
 import { foldTuning } from '../../lib/core/fold.js';
 import { ReplicatedTree } from '../../lib/core/tree.js';
+import type { JsonValue } from '../../lib/core/value.js';
+import { jsonSlices } from '../../lib/wire/json-slices.js';
 import { expiringOpSpecArb, stampExpiringOps } from '../helpers/arbitraries.js';
 import { oracleState } from '../helpers/oracle.js';
 
@@ -73,6 +75,8 @@ describe('GC folding into parents in place', () => {
           expect(JSON.stringify(value), what).toBe(text);
           // A snapshot is a plain record around the values it carries; a view is frozen through.
           if (!what.startsWith('snapshot')) expect(deepFrozen(value), `${what} is frozen`).toBe(true);
+          // A snapshot sent now, in slices (walking the keys the folds listed), is still what it was.
+          else expect(JSON.parse([...jsonSlices(value as JsonValue, 8, 1)].join('')), `${what} in slices`).toEqual(JSON.parse(text));
         }
       }),
       { numRuns: runs },
