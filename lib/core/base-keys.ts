@@ -1,8 +1,12 @@
-// The keys of a parent GC folds into in place (TreeNode.foldBase), listed as the folds add them:
-// a snapshot of a parent of a million keys walks this list a slice at a time, where
-// `Object.keys` of the object would stop the event loop for about half a second.
+import type { JsonValue } from './value.js';
 
-// Objects handed to a snapshot, with their listed keys (see `listedKeysOf`).
+// The keys of a parent GC folds into in place (TreeNode.foldBase), listed as the folds add them,
+// and the snapshots reading it meanwhile: a snapshot of a parent of a million keys walks this
+// list a slice at a time (where `Object.keys` of the object would stop the event loop for about
+// half a second), and the folds that change the parent while it does keep what it must still
+// read (where a copy of the parent would stop the event loop for about two seconds).
+
+// Frozen objects handed out, with their listed keys (see `listedKeysOf`).
 const listedKeys = new WeakMap<object, readonly string[]>();
 
 // Keys deleted since the list was last compacted, beyond which it is compacted: a quarter of
@@ -10,18 +14,98 @@ const listedKeys = new WeakMap<object, readonly string[]>();
 const MIN_COMPACTION = 1024;
 
 /**
+ * A parent GC folds into in place, as it was when a snapshot took it, with what was written
+ * over it then (the values of its kids that GC had not folded yet, `overlay`): read by key while
+ * the folds go on changing the parent, which tell it the values they replace (`changing`).
+ * JSON.stringify sees the object it stands for (`toJSON`); `jsonSlices` walks it a slice at a
+ * time. Nothing else should read it: it is not a plain object.
+ */
+export class BaseReading {
+  readonly #base: Readonly<Record<string, JsonValue>>;
+  readonly #keys: readonly string[];
+  readonly #length: number;
+  // What this snapshot holds at keys its parent held no value for.
+  readonly #extraKeys: readonly string[];
+  readonly #overlay: ReadonlyMap<string, JsonValue | undefined> | undefined;
+  // Values of the parent's keys as they were, for the keys changed since (undefined: absent).
+  readonly #before = new Map<string, JsonValue | undefined>();
+
+  constructor(base: Readonly<Record<string, JsonValue>>, keys: readonly string[], overlay?: ReadonlyMap<string, JsonValue | undefined>) {
+    this.#base = base;
+    this.#keys = keys;
+    this.#length = keys.length;
+    this.#overlay = overlay;
+    const extra: string[] = [];
+    if (overlay !== undefined) for (const key of overlay.keys()) if (!Object.hasOwn(base, key)) extra.push(key);
+    this.#extraKeys = extra;
+  }
+
+  /** How many keys to walk (`keyAt`); some may hold nothing (`valueOf` is undefined). */
+  get size(): number {
+    return this.#length + this.#extraKeys.length;
+  }
+
+  /** The `index`th key to walk; each key once. */
+  keyAt(index: number): string {
+    return index < this.#length ? this.#keys[index]! : this.#extraKeys[index - this.#length]!;
+  }
+
+  /** The value at `key` when the snapshot was taken; undefined for none. */
+  valueOf(key: string): JsonValue | undefined {
+    if (this.#overlay !== undefined && this.#overlay.has(key)) return this.#overlay.get(key);
+    if (this.#before.has(key)) return this.#before.get(key);
+    return Object.hasOwn(this.#base, key) ? this.#base[key] : undefined;
+  }
+
+  /** A fold is about to change `key` of the parent, which holds `old` there now. */
+  changing(key: string, old: JsonValue | undefined): void {
+    if (!this.#before.has(key)) this.#before.set(key, old);
+  }
+
+  /** The object this stands for, for JSON.stringify: the parent itself while nothing changed it. */
+  toJSON(): Readonly<Record<string, JsonValue>> {
+    if (this.#before.size === 0 && this.#overlay === undefined) return this.#base;
+    const object: Record<string, JsonValue> = {};
+    for (let i = 0; i < this.size; i++) {
+      const key = this.keyAt(i);
+      const value = this.valueOf(key);
+      if (value !== undefined) object[key] = value;
+    }
+    return object;
+  }
+}
+
+/**
  * The keys of one base, in a list that only grows between compactions: a key deleted stays in
  * it (and is remembered as gone) until enough are gone to rebuild it, and a gone key added again
  * is not listed twice. The list therefore holds every key of the base, once, plus the gone ones.
+ * It also knows the snapshots still reading the base (`read`), to tell them of every change.
  */
 export class BaseKeys {
   #list: string[];
   readonly #gone: Set<string>;
+  // Snapshots reading the base: weakly, as nothing tells when a snapshot is done (it is once
+  // its text is written, or its link gone, and then nobody holds it).
+  #readings: WeakRef<BaseReading>[] = [];
 
   /** `keys`: the base's keys, taken over (not copied). */
   constructor(keys: string[], gone: Set<string> = new Set()) {
     this.#list = keys;
     this.#gone = gone;
+  }
+
+  /** `key` of `base` (the object these are the keys of) is about to change: the readings keep what it holds now. */
+  changing(key: string, base: Readonly<Record<string, JsonValue>>): void {
+    if (this.#readings.length === 0) return;
+    const old = Object.hasOwn(base, key) ? base[key] : undefined;
+    let live = 0;
+    for (const ref of this.#readings) {
+      const reading = ref.deref();
+      if (reading === undefined) continue;
+      reading.changing(key, old);
+      this.#readings[live++] = ref;
+    }
+    this.#readings.length = live;
   }
 
   /** `key` was added to the base (it did not hold it). */
@@ -39,14 +123,21 @@ export class BaseKeys {
     }
   }
 
-  /** The same keys, for a copy of the base (this list may be held by a snapshot meanwhile). */
+  /** The same keys, for a copy of the base (no reading of this base reads the copy). */
   copy(): BaseKeys {
     return new BaseKeys(this.#list.slice(), new Set(this.#gone));
   }
 
+  /** `base` (the object these are the keys of) as it is now, with `overlay` over it, for a snapshot. */
+  read(base: Readonly<Record<string, JsonValue>>, overlay?: ReadonlyMap<string, JsonValue | undefined>): BaseReading {
+    const reading = new BaseReading(base, this.#list, overlay);
+    this.#readings.push(new WeakRef(reading));
+    return reading;
+  }
+
   /**
-   * Lists these keys for `base` (the object they are the keys of) to whoever encodes it while
-   * it does not change (`listedKeysOf`): a snapshot.
+   * Lists these keys for `base`, frozen and handed out (the next fold copies it: these stay its
+   * keys), to whoever encodes it (`listedKeysOf`).
    */
   listFor(base: object): void {
     listedKeys.set(base, this.#list);

@@ -2,7 +2,7 @@ import { CEILING_NODE, compareStamps, type NodeId, type Stamp } from './clock.js
 import { Bucket } from './bucket.js';
 import type { Armed, ExpiryState } from './expiry.js';
 import { KeyTimes } from './key-times.js';
-import { ABSENT, NO_BASE, TreeNode, shareBase, type Slot } from './node.js';
+import { ABSENT, NO_BASE, TreeNode, readBase, type Slot } from './node.js';
 import type { Op, OpKind } from './op.js';
 import { adoptPath, isAllowedKey } from './path.js';
 import type { VersionVector } from './horizon.js';
@@ -294,8 +294,8 @@ export function encodeNode(node: TreeNode): NodeSnapshot {
     snapshot.e = e;
     return snapshot;
   }
-  // A snapshot is sent a slice at a time, over many turns: the base must not change meanwhile.
-  const base = shareBase(node, false);
+  // A snapshot is sent a slice at a time, over many turns: it reads the base as it is now.
+  const base = readBase(node);
   if (base === ABSENT) snapshot.a = 1;
   else if (base !== NO_BASE) snapshot.b = base;
   if (node.ops.length > 0) snapshot.o = node.ops.map(encodeOp);

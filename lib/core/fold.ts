@@ -163,13 +163,16 @@ class TreeFolder {
   // starts from, as its new base: in place while nothing outside holds the object the last fold
   // built, else in a copy, which the next folds then add to.
   #foldInto(node: TreeNode, current: Slot, collapsed: readonly [string, Slot][]): void {
-    let merged = node.foldBase;
     let keys = node.foldBaseKeys;
     let listed = node.foldBaseListed;
-    if (merged === undefined || merged !== current || node.foldBaseHeld !== 'nobody') {
+    // In place while nobody holds the base: snapshots of a listed one read it through readings
+    // (told of each change below) and do not hold it.
+    let merged: Record<string, JsonValue>;
+    if (node.foldBase === current && node.foldBaseHeld === 'nobody') merged = node.foldBase;
+    else {
       // Counted and listed only when copied from elsewhere (a snapshot's, a parent's): a copy of
       // the last fold's own object keeps its count and a copy of its list.
-      if (merged !== current) {
+      if (node.foldBase !== current) {
         const names = Object.keys(current as object);
         keys = names.length;
         listed = keys >= foldTuning.keepNodeKeys ? new BaseKeys(names) : undefined;
@@ -180,6 +183,7 @@ class TreeFolder {
     if (listed === undefined && keys + collapsed.length >= foldTuning.keepNodeKeys) listed = new BaseKeys(Object.keys(merged));
     for (const [key, value] of collapsed) {
       const had = Object.hasOwn(merged, key);
+      if (had || value !== ABSENT) listed?.changing(key, merged);
       if (value !== ABSENT) {
         merged[key] = value;
         if (!had) {

@@ -179,10 +179,29 @@ export function shareBase(node: TreeNode, frozen = true): Slot | typeof NO_BASE 
     if (frozen) Object.freeze(node.foldBase);
     node.foldBaseHeld = frozen ? 'frozen' : 'snapshot';
   }
-  // A snapshot walks the keys the folds listed, not Object.keys of a million (the next fold
-  // copies the base, so those keys stay its keys).
-  if (node.base === node.foldBase) node.foldBaseListed?.listFor(node.foldBase);
+  // Whoever encodes it walks the keys the folds listed, not Object.keys of a million.
+  if (frozen && node.base === node.foldBase) node.foldBaseListed?.listFor(node.foldBase);
   return node.base;
+}
+
+/**
+ * Whether the base of `node` is a parent of many keys that GC folds into in place even while
+ * snapshots read it (see `readBase`): listed, and not frozen (handed out, so copied by the next fold).
+ */
+export function readsInPlace(node: TreeNode): boolean {
+  return node.foldBaseListed !== undefined && node.base === node.foldBase && node.foldBaseHeld !== 'frozen';
+}
+
+/**
+ * The base of `node` for a snapshot read over several turns: where it `readsInPlace`, a reading
+ * of it, with `overlay` (its kids' values, undefined: none) over it; the folds go on adding to
+ * the base in place and tell the reading what they change (see BaseReading). Any other base is
+ * held as it is (the next fold copies it), and `overlay` must be undefined.
+ */
+export function readBase(node: TreeNode, overlay?: ReadonlyMap<string, JsonValue | undefined>): Slot | typeof NO_BASE {
+  if (!readsInPlace(node)) return shareBase(node, false);
+  // Not a JSON value, but read as the object it stands for by whatever encodes it.
+  return node.foldBaseListed!.read(node.foldBase!, overlay) as unknown as JsonValue;
 }
 
 /**

@@ -14,6 +14,8 @@ import {
   laterOp,
   project,
   pruneKidsOlder,
+  readBase,
+  readsInPlace,
   recompute,
   refresh,
   shareBase,
@@ -560,9 +562,15 @@ export class ReplicatedTree {
   #unmasked(node: TreeNode): Slot {
     if (node.bucket !== undefined) return node.bucket.current(node.start).value;
     if (node.view !== STALE && !node.viewTimed) return node.view;
-    if (node.kids === undefined) {
-      if (node.own === node.base) shareBase(node, false);
-      return node.own;
+    if (node.kids === undefined) return node.own === node.base ? (readBase(node) as Slot) : node.own;
+    if (node.own === node.base && readsInPlace(node)) {
+      // A parent of many keys with the writes GC has not folded yet over it, not copied.
+      const overlay = new Map<string, JsonValue | undefined>();
+      for (const key in node.kids) {
+        const value = this.#unmasked(node.kids[key]!);
+        overlay.set(key, value === ABSENT ? undefined : value);
+      }
+      return readBase(node, overlay) as Slot;
     }
     return overlayKids(node, node.own, (kid) => this.#unmasked(kid));
   }

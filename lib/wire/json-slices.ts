@@ -1,4 +1,4 @@
-import { listedKeysOf } from '../core/base-keys.js';
+import { BaseReading, listedKeysOf } from '../core/base-keys.js';
 import type { JsonValue } from '../core/value.js';
 
 /** How much JSON text a slice holds, at least (the last one may hold less). */
@@ -13,6 +13,8 @@ const NATIVE_VALUES = 2048;
 // keys of an object of a million keys is the slow part: no turn should do it twice).
 function valuesIn(value: JsonValue, budget: number, listed: Map<object, readonly string[]>): number {
   if (typeof value !== 'object' || value === null) return 1;
+  // A snapshot's reading of a parent of many keys is walked, never stringified whole.
+  if (value instanceof BaseReading) return budget + 1;
   let count = 1;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length && count <= budget; i++) count += valuesIn(value[i] as JsonValue, budget - count, listed);
@@ -34,22 +36,38 @@ function keysOf(value: object): readonly string[] {
   return listedKeysOf(value) ?? Object.keys(value);
 }
 
+// An object being written, walked by key: a plain object through its keys, or a snapshot's
+// reading of a parent of many keys (core/base-keys.ts) through its own.
+interface ObjectWalk {
+  readonly size: number;
+  keyAt(index: number): string;
+  valueOf(key: string): JsonValue | undefined;
+}
+
+function walkOf(object: object, keys: readonly string[]): ObjectWalk {
+  if (object instanceof BaseReading) return object;
+  const values = object as Record<string, JsonValue | undefined>;
+  return { size: keys.length, keyAt: (index) => keys[index]!, valueOf: (key) => values[key] };
+}
+
 /**
  * The JSON text of `value` (that of `JSON.stringify(value)`, but for the order of the keys of a
- * parent a fold listed: see `keysOf`) in slices of about `sliceChars` characters, so that a caller can encode a large value over several turns of the event loop
- * and send each slice as it comes: no turn encodes more than a slice and a small subtree, and
- * the whole text never exists at once. `value` must not change meanwhile (stored values are
- * frozen). `nativeValues`: subtrees of at most this many values are encoded in one call.
+ * parent a fold listed: see `keysOf`) in slices of about `sliceChars` characters, so that a
+ * caller can encode a large value over several turns of the event loop and send each slice as
+ * it comes: no turn encodes more than a slice and a small subtree, and the whole text never
+ * exists at once. `value` must not change meanwhile (stored values are frozen; a snapshot's
+ * reading of a parent GC folds into in place keeps what it read). `nativeValues`: subtrees of at
+ * most this many values are encoded in one call.
  */
 export function* jsonSlices(value: JsonValue, sliceChars = JSON_SLICE_CHARS, nativeValues = NATIVE_VALUES): Generator<string, void, undefined> {
   const pieces: string[] = [];
   let size = 0;
-  // Containers being written, each with where it is: [container, its keys or undefined for an
-  // array, the next index, whether an object has written a member yet].
-  const stack: [JsonValue, readonly string[] | undefined, number, boolean][] = [];
-  const open = (container: JsonValue, keys: readonly string[] | undefined): void => {
-    pieces.push(keys === undefined ? '[' : '{');
-    stack.push([container, keys, 0, false]);
+  // Containers being written, each with where it is: [an array, or an object's walk, the next
+  // index, whether an object has written a member yet].
+  const stack: [readonly JsonValue[] | ObjectWalk, number, boolean][] = [];
+  const open = (container: readonly JsonValue[] | ObjectWalk): void => {
+    pieces.push(Array.isArray(container) ? '[' : '{');
+    stack.push([container, 0, false]);
     size += 1;
   };
   // Objects whose keys were listed while counting (see valuesIn): each is opened next.
@@ -57,12 +75,11 @@ export function* jsonSlices(value: JsonValue, sliceChars = JSON_SLICE_CHARS, nat
   // A value: small ones natively, large containers opened to be walked.
   const write = (item: JsonValue): void => {
     if (typeof item === 'object' && item !== null && valuesIn(item, nativeValues, listed) > nativeValues) {
-      let keys: readonly string[] | undefined;
-      if (!Array.isArray(item)) {
-        keys = listed.get(item) ?? keysOf(item);
+      if (Array.isArray(item)) open(item as readonly JsonValue[]);
+      else {
+        open(walkOf(item, item instanceof BaseReading ? [] : (listed.get(item) ?? keysOf(item))));
         listed.delete(item);
       }
-      open(item, keys);
       return;
     }
     const text = JSON.stringify(item);
@@ -72,15 +89,16 @@ export function* jsonSlices(value: JsonValue, sliceChars = JSON_SLICE_CHARS, nat
   write(value);
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
-    const [container, keys, index] = top;
-    const length = keys === undefined ? (container as readonly JsonValue[]).length : keys.length;
+    const [container, index] = top;
+    const isArray = Array.isArray(container);
+    const length = isArray ? container.length : (container as ObjectWalk).size;
     if (index === length) {
       stack.pop();
-      pieces.push(keys === undefined ? ']' : '}');
+      pieces.push(isArray ? ']' : '}');
       size += 1;
     } else {
-      top[2] = index + 1;
-      if (keys === undefined) {
+      top[1] = index + 1;
+      if (isArray) {
         if (index > 0) {
           pieces.push(',');
           size += 1;
@@ -92,12 +110,13 @@ export function* jsonSlices(value: JsonValue, sliceChars = JSON_SLICE_CHARS, nat
           size += 4;
         } else write(item);
       } else {
-        const key = keys[index]!;
-        const item = (container as Record<string, JsonValue | undefined>)[key];
+        const walk = container as ObjectWalk;
+        const key = walk.keyAt(index);
+        const item = walk.valueOf(key);
         // ... and left out of an object, key and all.
         if (item !== undefined) {
-          const label = `${top[3] ? ',' : ''}${JSON.stringify(key)}:`;
-          top[3] = true;
+          const label = `${top[2] ? ',' : ''}${JSON.stringify(key)}:`;
+          top[2] = true;
           pieces.push(label);
           size += label.length;
           write(item);

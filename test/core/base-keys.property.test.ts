@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BaseKeys, listedKeysOf } from '../../lib/core/base-keys.js';
+import { BaseKeys, listedKeysOf, type BaseReading } from '../../lib/core/base-keys.js';
+import type { JsonValue } from '../../lib/core/value.js';
+import { jsonSlices } from '../../lib/wire/json-slices.js';
 
 // The keys GC lists for a parent of many (what a snapshot walks instead of Object.keys) against
 // a plain set of the keys held: every key held listed exactly once, whatever was deleted and
@@ -57,5 +59,48 @@ describe('BaseKeys', () => {
     // A key deleted and added again is listed once, before and after a compaction.
     keys.added('k5');
     expect(listed(keys).filter((key) => key === 'k5')).toHaveLength(1);
+  });
+
+  it('keeps, for each reading taken, the object as it was then, however the folds change it after', () => {
+    const stepArb = fc.oneof(
+      fc.record({ kind: fc.constant('write' as const), key: fc.integer({ min: 0, max: 40 }), value: fc.integer() }),
+      fc.record({ kind: fc.constant('delete' as const), key: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({ kind: fc.constant('read' as const), overlay: fc.array(fc.tuple(fc.integer({ min: 0, max: 45 }), fc.option(fc.integer(), { nil: undefined })), { maxLength: 4 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(stepArb, { maxLength: 80 }), (steps) => {
+        const base: Record<string, JsonValue> = {};
+        const keys = new BaseKeys([]);
+        const readings: { reading: BaseReading; expected: Record<string, JsonValue> }[] = [];
+        for (const step of steps) {
+          if (step.kind === 'read') {
+            const overlay = new Map(step.overlay.map(([key, value]) => [`k${key}`, value] as const));
+            const expected = { ...base };
+            for (const [key, value] of overlay) {
+              if (value === undefined) delete expected[key];
+              else expected[key] = value;
+            }
+            readings.push({ reading: keys.read(base, overlay.size > 0 ? overlay : undefined), expected });
+            continue;
+          }
+          const key = `k${step.key}`;
+          const had = Object.hasOwn(base, key);
+          if (step.kind === 'write') {
+            keys.changing(key, base);
+            base[key] = step.value;
+            if (!had) keys.added(key);
+          } else if (had) {
+            keys.changing(key, base);
+            delete base[key];
+            keys.removed(key, Object.keys(base).length);
+          }
+        }
+        for (const { reading, expected } of readings) {
+          expect(JSON.parse(JSON.stringify(reading))).toEqual(expected);
+          expect(JSON.parse([...jsonSlices({ r: reading as unknown as JsonValue }, 4, 1)].join(''))).toEqual({ r: expected });
+        }
+      }),
+      { numRuns: runs },
+    );
   });
 });

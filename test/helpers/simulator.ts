@@ -494,7 +494,8 @@ export class Simulation {
     const disk = this.#disks.get(hub.slot);
     if (disk === undefined || !hub.alive) return;
     this.#fsync(hub);
-    disk.snapshot = hub.replica.snapshot();
+    // As text, as a real disk holds it: a snapshot may read parents of many keys through readings.
+    disk.snapshot = JSON.parse(JSON.stringify(hub.replica.snapshot())) as ReplicaSnapshot;
     disk.ops = [];
     disk.synced = 0;
     disk.log = new Map(hub.log);

@@ -116,7 +116,11 @@ describe('a snapshot sent in parts (a pipe, a port)', () => {
   it.each(['pipe', 'port'])('over a %s, a member joining a large store while writes go on gets it whole, then every write, in order', async (kind) => {
     const relay = hub();
     const replica = replicaOf(relay);
-    for (let i = 0; i < 60_000; i++) replica.set(['big', `k${i}`], { n: i, pad: 'x'.repeat(20) });
+    let last = replica.set(['big', 'k0'], { n: 0, pad: '' });
+    for (let i = 1; i < 60_000; i++) last = replica.set(['big', `k${i}`], { n: i, pad: 'x'.repeat(150) });
+    // Folded into one parent of many keys, which the folds below go on adding to in place while
+    // the snapshot reads it: what it sends must be that parent as it was when it was taken.
+    replica.collect(last.stamp);
     const [served, mine] = await kinds[kind]!();
     relay.attach(served);
     const joined = new Member(mine);
@@ -127,9 +131,12 @@ describe('a snapshot sent in parts (a pipe, a port)', () => {
     const writer = setInterval(() => {
       for (let i = 0; i < 50; i++) {
         replica.incr('counter', 1);
-        replica.set(['big', `k${writes % 60_000}`], { n: -writes - 1 }); // not -0: JSON has none
+        // A count inside the parent: a snapshot that read a later value of it would count twice.
+        replica.incr(['big', 'hits'], 1);
+        last = replica.set(['big', `k${writes % 60_000}`], { n: -writes - 1 }); // not -0: JSON has none
         writes++;
       }
+      replica.collect(last.stamp);
     }, 1);
     await joined.ready();
     const atReady = writes;
@@ -137,6 +144,7 @@ describe('a snapshot sent in parts (a pipe, a port)', () => {
     clearInterval(writer);
     await waitFor(() => joined.position === relay.server.position, 5000, 'the member to catch up');
     expect(joined.get('counter')).toBe(writes);
+    expect(joined.get('big.hits')).toBe(writes);
     expect(joined.get()).toEqual(replica.get());
   });
 });
