@@ -144,10 +144,11 @@ export class Replica {
 
   /**
    * The whole state at `path` for a follower (a hub's member): its value before any expiry fires
-   * by a clock, and the expiries armed at or below it (see ReplicatedTree.export).
+   * by a clock, and the expiries armed at or below it (see ReplicatedTree.export, which says
+   * what `overTurns` is for).
    */
-  export(path: Segments): Exported {
-    return this.#tree.export(path);
+  export(path: Segments, overTurns = false): Exported {
+    return this.#tree.export(path, overTurns);
   }
 
   /**

@@ -516,8 +516,13 @@ export class ReplicatedTree {
     return this.#schedule.takeDue(time);
   }
 
-  /** The whole state at `path` for a follower (see Exported). */
-  export(path: Segments): Exported {
+  /**
+   * The whole state at `path` for a follower (see Exported). `overTurns`: the value is to be
+   * encoded as JSON text over several turns (a snapshot in parts), so parents GC folds into in
+   * place come as readings of them (see BaseReading), not copies; only `JSON.stringify` and
+   * `jsonSlices` can encode those.
+   */
+  export(path: Segments, overTurns = false): Exported {
     const underObject = this.holdsObject(path.slice(0, -1));
     const found = this.#bucketOn(path);
     if (found !== undefined) {
@@ -534,7 +539,7 @@ export class ReplicatedTree {
     if (below === undefined) return { value: this.get(path), armed, underObject };
     this.#armedBelow(below, [], armed);
     // Read without firing anything: the follower fires by its own clock.
-    return { value: this.#unmasked(below), armed, underObject };
+    return { value: this.#unmasked(below, overTurns), armed, underObject };
   }
 
   #nodeAt(path: Segments): TreeNode | undefined {
@@ -556,23 +561,26 @@ export class ReplicatedTree {
   }
 
   // The value of the subtree at `node` with no expiry fired by a clock, to be sent (a member's
-  // snapshot, a restated write): cached views where nothing in them expires, and a base GC folds
-  // into in place held rather than frozen (freezing a million keys takes tens of ms; held, the
-  // next fold copies it instead of adding to it).
-  #unmasked(node: TreeNode): Slot {
+  // snapshot, a restated write): cached views where nothing in them expires; with `overTurns`, a
+  // parent GC folds into in place as a reading of it, with the writes GC has not folded yet over
+  // it (neither frozen nor copied: the folds go on adding to it and keep for the reading what
+  // they replace); else a base held as it is (the next fold copies it).
+  #unmasked(node: TreeNode, overTurns: boolean): Slot {
     if (node.bucket !== undefined) return node.bucket.current(node.start).value;
     if (node.view !== STALE && !node.viewTimed) return node.view;
-    if (node.kids === undefined) return node.own === node.base ? (readBase(node) as Slot) : node.own;
-    if (node.own === node.base && readsInPlace(node)) {
-      // A parent of many keys with the writes GC has not folded yet over it, not copied.
+    if (node.kids === undefined) {
+      if (node.own !== node.base) return node.own;
+      return overTurns ? (readBase(node) as Slot) : (shareBase(node, false) as Slot);
+    }
+    if (overTurns && node.own === node.base && readsInPlace(node)) {
       const overlay = new Map<string, JsonValue | undefined>();
       for (const key in node.kids) {
-        const value = this.#unmasked(node.kids[key]!);
+        const value = this.#unmasked(node.kids[key]!, true);
         overlay.set(key, value === ABSENT ? undefined : value);
       }
       return readBase(node, overlay) as Slot;
     }
-    return overlayKids(node, node.own, (kid) => this.#unmasked(kid));
+    return overlayKids(node, node.own, (kid) => this.#unmasked(kid, overTurns));
   }
 
   /** The latest stamp applied, if any. */

@@ -53,7 +53,8 @@ export interface Upstream {
   /**
    * The state the hub confirmed, and its position in the hub's stream: a member's snapshot.
    * `tree` holds what expiries have not fired for good yet; `armed` lists them ([path, time]):
-   * a member hides them by its own clock.
+   * a member hides them by its own clock. `tree` is for JSON text only, now or over several
+   * turns: it may read parents of many keys through readings (see ReplicatedTree.export).
    */
   snapshot(): { tree: JsonValue; at: number; armed?: [string[], number][] };
   /**
@@ -196,7 +197,9 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     if (armed !== undefined && armed.length > 0) message.x = armed;
     const link = session.link;
     if (link.sendInParts === undefined) {
-      link.send(message);
+      // The tree may read parents of many keys over several turns (see Upstream.snapshot): as
+      // plain JSON for a link that takes objects (an IPC channel may clone them structurally).
+      link.send({ ...message, tree: JSON.parse(JSON.stringify(tree)) as JsonValue });
       return;
     }
     // A large store is encoded and written over several turns: the tree is a frozen value, so

@@ -57,7 +57,8 @@ export class HubRelay implements Upstream {
   }
 
   snapshot(): { tree: JsonValue; at: number; armed: [string[], number][] } {
-    const { value, armed } = this.#replica.export([]);
+    // Sent in parts where the link can (see MemberServer), read over several turns.
+    const { value, armed } = this.#replica.export([], true);
     for (const entry of armed) this.#armed(entry.at);
     return { tree: value === ABSENT ? {} : value, at: this.#position, armed: encodeArmed(armed) };
   }

@@ -446,7 +446,8 @@ export class Member extends EventEmitter<MemberEvents> {
   /** The state the hub confirmed, without pending writes (the whole tree: for snapshots). Only once ready. */
   confirmed(): ConfirmedState {
     if (this.#state === 'connecting') throw new NotReadyError();
-    const { value, armed } = this.#tree.export([]);
+    // Sent to this member's threads in parts (see MemberServer), read over several turns.
+    const { value, armed } = this.#tree.export([], true);
     return { hub: this.#hub, at: this.#position, tree: value === ABSENT ? {} : value, armed: encodeArmed(armed), limits: this.limits };
   }
 

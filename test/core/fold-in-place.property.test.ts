@@ -34,7 +34,7 @@ const roundsArb = fc.array(expiringOpSpecArb, { minLength: 1, maxLength: 40 }).c
   return fc.tuple(
     fc.constant(ops),
     fc.array(fc.integer({ min: 1, max: ops.length }), { maxLength: 6 }),
-    fc.array(fc.constantFrom('all', 'a', 'a.b', 'b', 'snapshot', 'export', 'none'), { minLength: 7, maxLength: 7 }),
+    fc.array(fc.constantFrom('all', 'a', 'a.b', 'b', 'snapshot', 'export', 'export whole', 'none'), { minLength: 7, maxLength: 7 }),
   );
 });
 
@@ -67,9 +67,10 @@ describe('GC folding into parents in place', () => {
           const read = reads[round % reads.length]!;
           let value: unknown;
           if (read === 'snapshot') value = encodeNode(tree.root);
-          else if (read === 'export') {
-            // A member's snapshot: nothing fired by a clock, and GC fired for good what came due by now.
-            value = tree.export([]).value;
+          else if (read.startsWith('export')) {
+            // A member's snapshot (sent in parts, or whole): nothing fired by a clock, and GC
+            // fired for good what came due by now.
+            value = tree.export([], read === 'export').value;
             expect(JSON.parse(JSON.stringify(value ?? {})), `export after round ${round}`).toEqual(oracleState(ops.slice(0, end), now) ?? {});
           }
           else if (read === 'all') value = tree.getAll();

@@ -155,13 +155,18 @@ describe('the member protocol over cluster IPC (a worker in a forked child)', ()
     for (const child of children.splice(0)) child.kill('SIGKILL');
   });
 
-  it('a hub and two workers, each over its own IPC channel', async () => {
+  it.each(['json', 'advanced'] as const)('a hub and two workers, each over its own IPC channel (%s serialization)', async (serialization) => {
     const relay = hub();
+    // A parent of many keys, folded: a snapshot reads it through a reading, which an IPC
+    // channel that clones structurally would lose; the hub sends it as plain JSON there.
+    let last = replicaOf(relay).set(['big', 'k0'], 0);
+    for (let i = 1; i < 100; i++) last = replicaOf(relay).set(['big', `k${i}`], i);
+    replicaOf(relay).collect(last.stamp);
     const reports = await Promise.all(
       [0, 1].map(
         (i) =>
           new Promise<Record<string, unknown>>((resolve, reject) => {
-            const child = fork(`${fixtures}ipc-member.mjs`, [String(i)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+            const child = fork(`${fixtures}ipc-member.mjs`, [String(i)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization });
             children.push(child);
             relay.attach(new IpcLink(child, `child ${i}`));
             child.on('message', (message: { report?: Record<string, unknown> }) => message?.report && resolve(message.report));
@@ -169,6 +174,7 @@ describe('the member protocol over cluster IPC (a worker in a forked child)', ()
           }),
       ),
     );
+    expect(reports.map((report) => report.bigKeys)).toEqual([100, 100]);
     expect(reports.filter((report) => report.won)).toHaveLength(1);
     await waitFor(() => (replicaOf(relay).get('hits') as number) === 200, 10_000, 'every write at the hub');
     expect(replicaOf(relay).get('lock')).toBe(`m${reports.findIndex((report) => report.won)}`);
