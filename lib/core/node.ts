@@ -76,7 +76,8 @@ export class TreeNode {
    * nothing outside holds it (`foldBaseHeld`), the next fold adds to it in place, so that
    * folding a few kids into a parent of a million keys costs a few keys, not a copy of the
    * million. Whatever hands the base out calls `shareBase` first: a view or a bucket freezes it,
-   * a snapshot (internal, read over several turns) only holds it.
+   * a snapshot (internal, read over several turns) holds it, or reads it through a reading once
+   * it has many keys (`readBase`: then the folds go on adding to it in place).
    */
   foldBase: Record<string, JsonValue> | undefined = undefined;
   /** How many keys `foldBase` holds: a parent of many stays a node (see ReplicatedTree). */

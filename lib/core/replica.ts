@@ -456,7 +456,11 @@ export class Replica {
     return this.#tree.metadata();
   }
 
-  /** The whole state as plain JSON. */
+  /**
+   * The whole state, for JSON text (`JSON.stringify`, or `jsonSlices` over several turns):
+   * parents GC folds into in place come as readings of them as they are now (see BaseReading),
+   * which only those two encode; parse the text to get plain JSON.
+   */
   snapshot(): ReplicaSnapshot {
     const latest = this.#tree.latest();
     const clock = this.#clock.peek();
