@@ -108,6 +108,14 @@ export class BaseKeys {
     this.#readings.length = live;
   }
 
+  /**
+   * The list as it is now: every key of the base, each once, and perhaps some it no longer holds;
+   * read up to its length now (it may grow after, or be replaced by a compaction).
+   */
+  keys(): readonly string[] {
+    return this.#list;
+  }
+
   /** `key` was added to the base (it did not hold it). */
   added(key: string): void {
     if (!this.#gone.delete(key)) this.#list.push(key);

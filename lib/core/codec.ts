@@ -2,7 +2,8 @@ import { CEILING_NODE, compareStamps, type NodeId, type Stamp } from './clock.js
 import { Bucket } from './bucket.js';
 import type { Armed, ExpiryState } from './expiry.js';
 import { KeyTimes } from './key-times.js';
-import { ABSENT, NO_BASE, TreeNode, readBase, type Slot } from './node.js';
+import { LazyList } from './lazy-list.js';
+import { ABSENT, NO_BASE, TreeNode, readBase, readFolded, type Slot } from './node.js';
 import type { Op, OpKind } from './op.js';
 import { adoptPath, isAllowedKey } from './path.js';
 import type { VersionVector } from './horizon.js';
@@ -301,7 +302,11 @@ export function encodeNode(node: TreeNode): NodeSnapshot {
   if (node.ops.length > 0) snapshot.o = node.ops.map(encodeOp);
   if (node.touch !== undefined) snapshot.t = encodeOp(node.touch);
   if (node.kids !== undefined) snapshot.k = node.kidEntries().map(([key, kid]) => [key, encodeNode(kid)]);
-  if (node.folded !== undefined) snapshot.f = [...node.folded];
+  if (node.folded !== undefined) {
+    // Read lazily, as the base is, where there may be a million (LazyList: JSON text only).
+    const times = readFolded(node);
+    snapshot.f = Array.isArray(times) ? (times as [string, number][]) : (new LazyList([() => times]) as unknown as [string, number][]);
+  }
   return snapshot;
 }
 

@@ -21,6 +21,10 @@ export class KeyTimes {
   readonly #taken = new TimeHeap();
   /** The time of this node's entry in the tree's schedule (Infinity: none). */
   scheduledAt = Number.POSITIVE_INFINITY;
+  // The latest time ever set: no key's time is after it.
+  #latest = Number.NEGATIVE_INFINITY;
+  // Snapshots reading the table (see `read`): weakly, as nothing tells when one is done.
+  #readings: WeakRef<TimesReading>[] = [];
 
   get size(): number {
     return this.#size;
@@ -40,6 +44,8 @@ export class KeyTimes {
    * taken off the schedule already, when its kid was a node of its own).
    */
   set(key: string, time: number, due = true): this {
+    this.#changing(key);
+    if (time > this.#latest) this.#latest = time;
     if (this.#times[key] === undefined) this.#size++;
     this.#epoch ??= time;
     this.#times[key] = time - this.#epoch;
@@ -49,12 +55,43 @@ export class KeyTimes {
 
   delete(key: string): boolean {
     if (this.#times[key] === undefined) return false;
+    this.#changing(key);
     delete this.#times[key];
     if (--this.#size === 0) {
       this.#due.clear();
       this.#taken.clear();
     }
     return true;
+  }
+
+  /** No key's time is after this one (the latest ever set; -Infinity when none was). */
+  get latest(): number {
+    return this.#latest;
+  }
+
+  /**
+   * The table as it is now, for a snapshot read over several turns: `keys` lists (at least)
+   * every key it holds, each once (the keys of the base it belongs to: see BaseKeys), read up to
+   * its length now. The table goes on changing and tells the reading what it replaces.
+   */
+  read(keys: readonly string[]): TimesReading {
+    const reading = new TimesReading(this, keys);
+    this.#readings.push(new WeakRef(reading));
+    return reading;
+  }
+
+  // `key`'s time is about to change: the readings keep what it is now.
+  #changing(key: string): void {
+    if (this.#readings.length === 0) return;
+    const old = this.get(key);
+    let live = 0;
+    for (const ref of this.#readings) {
+      const reading = ref.deref();
+      if (reading === undefined) continue;
+      reading.changing(key, old);
+      this.#readings[live++] = ref;
+    }
+    this.#readings.length = live;
   }
 
   /** [key, time] pairs; a key deleted while iterating is skipped, never revisited. */
@@ -123,6 +160,41 @@ export class KeyTimes {
     // may come to take it, in a replica that runs none).
     while (this.#due.size > 0 && this.#due.top() <= time && this.get(this.#due.topKey()) !== this.#due.top()) this.#due.pop();
     return fired;
+  }
+}
+
+/**
+ * A KeyTimes as it was when a snapshot took it (KeyTimes.read): its [key, time] pairs, walked
+ * from a list of keys while the table goes on changing.
+ */
+export class TimesReading {
+  readonly #table: KeyTimes;
+  readonly #keys: readonly string[];
+  readonly #length: number;
+  /** No key's time is after this one. */
+  readonly latest: number;
+  // Times of the keys changed since, as they were (undefined: none).
+  readonly #before = new Map<string, number | undefined>();
+
+  constructor(table: KeyTimes, keys: readonly string[]) {
+    this.#table = table;
+    this.#keys = keys;
+    this.#length = keys.length;
+    this.latest = table.latest;
+  }
+
+  /** The table is about to change `key`, whose time is `old` now. */
+  changing(key: string, old: number | undefined): void {
+    if (!this.#before.has(key)) this.#before.set(key, old);
+  }
+
+  /** The [key, time] pairs the table held. */
+  *entries(): Generator<[string, number], void, undefined> {
+    for (let i = 0; i < this.#length; i++) {
+      const key = this.#keys[i]!;
+      const time = this.#before.has(key) ? this.#before.get(key) : this.#table.get(key);
+      if (time !== undefined) yield [key, time];
+    }
   }
 }
 

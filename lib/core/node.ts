@@ -206,6 +206,19 @@ export function readBase(node: TreeNode, overlay?: ReadonlyMap<string, JsonValue
 }
 
 /**
+ * The expiry times of the kids `node` folded into its base (`node.folded`, which must be set),
+ * for a snapshot read over several turns: [key, time] pairs, read lazily from the base's listed
+ * keys where it has them (a million folded sessions are not listed in one turn).
+ */
+export function readFolded(node: TreeNode): Iterable<[string, number]> & { latest: number } {
+  const folded = node.folded!;
+  const listed = node.foldBaseListed;
+  if (listed === undefined || node.base !== node.foldBase) return Object.assign([...folded], { latest: folded.latest });
+  const reading = folded.read(listed.keys());
+  return { latest: reading.latest, [Symbol.iterator]: () => reading.entries() };
+}
+
+/**
  * Replays the first `count` of `ops` on `start`; `touch` (a descendant write) turns the value
  * into an object just before the first op stamped after it, or at the end if none is.
  */

@@ -15,6 +15,7 @@ import {
   project,
   pruneKidsOlder,
   readBase,
+  readFolded,
   readsInPlace,
   recompute,
   refresh,
@@ -60,6 +61,17 @@ export interface Exported {
    * ABSENT, a follower makes the parents objects only then.
    */
   underObject: boolean;
+  /**
+   * With `overTurns` (see ReplicatedTree.export): the expiries of kids folded into parents of
+   * many keys, read lazily rather than listed in `armed`, each with its parent's relative path.
+   */
+  armedFolded: FoldedArmed[];
+}
+
+/** The expiries of the kids a parent folded, as [key, time] pairs, below `relative`. */
+export interface FoldedArmed {
+  relative: Segments;
+  times: Iterable<[string, number]> & { latest: number };
 }
 
 // Whether two states of one bucket hold the same value and the same expiries.
@@ -532,14 +544,15 @@ export class ReplicatedTree {
       for (const entry of state.armed) {
         if (isPrefixOf(relative, entry.path)) armed.push({ path: entry.path.slice(relative.length), at: entry.at });
       }
-      return { value: valueIn(state.value, relative), armed, underObject };
+      return { value: valueIn(state.value, relative), armed, underObject, armedFolded: [] };
     }
     const armed: Armed[] = [];
+    const armedFolded: FoldedArmed[] = [];
     const below = this.#nodeAt(path);
-    if (below === undefined) return { value: this.get(path), armed, underObject };
-    this.#armedBelow(below, [], armed);
+    if (below === undefined) return { value: this.get(path), armed, underObject, armedFolded };
+    this.#armedBelow(below, [], armed, overTurns ? armedFolded : undefined);
     // Read without firing anything: the follower fires by its own clock.
-    return { value: this.#unmasked(below, overTurns), armed, underObject };
+    return { value: this.#unmasked(below, overTurns), armed, underObject, armedFolded };
   }
 
   #nodeAt(path: Segments): TreeNode | undefined {
@@ -551,13 +564,18 @@ export class ReplicatedTree {
     return node;
   }
 
-  #armedBelow(node: TreeNode, relative: Segments, armed: Armed[]): void {
+  // Adds to `armed` the expiries armed at or below `node`; where `folded` is given, those of the
+  // kids parents folded go there instead, read lazily.
+  #armedBelow(node: TreeNode, relative: Segments, armed: Armed[], folded: FoldedArmed[] | undefined): void {
     if (node.bucket !== undefined) {
       for (const entry of node.bucket.current(node.start).armed) armed.push({ path: [...relative, ...entry.path], at: entry.at });
       return;
     }
-    if (node.folded !== undefined) for (const [key, at] of node.folded) armed.push({ path: [...relative, key], at });
-    for (const [key, kid] of node.kidEntries()) this.#armedBelow(kid, [...relative, key], armed);
+    if (node.folded !== undefined) {
+      if (folded !== undefined) folded.push({ relative, times: readFolded(node) });
+      else for (const [key, at] of node.folded) armed.push({ path: [...relative, key], at });
+    }
+    for (const [key, kid] of node.kidEntries()) this.#armedBelow(kid, [...relative, key], armed, folded);
   }
 
   // The value of the subtree at `node` with no expiry fired by a clock, to be sent (a member's

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { ProtocolError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { LazyList } from '../core/lazy-list.js';
 import type { JsonValue } from '../core/value.js';
 import type { Link } from '../links/link.js';
 import {
@@ -53,10 +54,10 @@ export interface Upstream {
   /**
    * The state the hub confirmed, and its position in the hub's stream: a member's snapshot.
    * `tree` holds what expiries have not fired for good yet; `armed` lists them ([path, time]):
-   * a member hides them by its own clock. `tree` is for JSON text only, now or over several
-   * turns: it may read parents of many keys through readings (see ReplicatedTree.export).
+   * a member hides them by its own clock. Both are for JSON text only, now or over several
+   * turns: they may read parents of many keys through readings (see ReplicatedTree.export).
    */
-  snapshot(): { tree: JsonValue; at: number; armed?: [string[], number][] };
+  snapshot(): { tree: JsonValue; at: number; armed?: [string[], number][] | LazyList };
   /**
    * Takes a member's write, already checked (path, value). The upstream applies it, or sends it
    * up; either way it later calls `acknowledge` (and `reply` for a failed cas) on the server.
@@ -184,7 +185,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     if (this.#outbox.length > 0) this.flush();
     const { tree, at, armed } = this.#upstream.snapshot();
     session.synced = true;
-    const message: HubMessage = {
+    const header: Omit<Extract<HubMessage, { t: 'snapshot' }>, 'tree' | 'x'> = {
       t: 'snapshot',
       v: MEMBER_PROTOCOL_VERSION,
       hub: this.#upstream.hub,
@@ -192,20 +193,19 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
       at,
       w: session.acknowledged,
       limits: { maxDepth: this.#upstream.limits.maxDepth, maxValueBytes: this.#upstream.limits.maxValueBytes },
-      tree,
     };
-    if (armed !== undefined && armed.length > 0) message.x = armed;
+    const expiries = armed instanceof LazyList || (armed !== undefined && armed.length > 0) ? (armed as unknown as JsonValue) : undefined;
     const link = session.link;
     if (link.sendInParts === undefined) {
-      // The tree may read parents of many keys over several turns (see Upstream.snapshot): as
+      // The tree and expiries may be readings over several turns (see Upstream.snapshot): as
       // plain JSON for a link that takes objects (an IPC channel may clone them structurally).
-      link.send({ ...message, tree: JSON.parse(JSON.stringify(tree)) as JsonValue });
+      const whole = expiries === undefined ? { ...header, tree } : { ...header, tree, x: expiries };
+      link.send(JSON.parse(JSON.stringify(whole)) as HubMessage);
       return;
     }
-    // A large store is encoded and written over several turns: the tree is a frozen value, so
-    // what the hub writes meanwhile changes nothing of it (it follows in the stream).
-    const { tree: _tree, ...header } = message;
-    link.sendInParts(snapshotParts(JSON.stringify(header), tree));
+    // A large store is encoded and written over several turns, tree and expiries as they were
+    // now: what the hub writes meanwhile follows in the stream.
+    link.sendInParts(snapshotParts(JSON.stringify(header), tree, expiries));
   }
 
   #reject(link: Link, why: string): void {

@@ -1,11 +1,12 @@
 import type { Logger } from '../log.js';
 import { ABSENT } from '../core/node.js';
+import type { LazyList } from '../core/lazy-list.js';
 import type { Op } from '../core/op.js';
 import type { Segments } from '../core/path.js';
 import type { JsonValue } from '../core/value.js';
 import type { Replica } from '../core/replica.js';
 import type { Link } from '../links/link.js';
-import { encodeArmed, isPlainIntent, type Intent, type WireItem } from '../wire/member.js';
+import { encodeArmed, encodeSnapshotArmed, isPlainIntent, type Intent, type WireItem } from '../wire/member.js';
 import { notPersistent } from './persist/persistence.js';
 import { MemberServer, type MemberServerStats, type MemberSession, type Upstream } from './member-server.js';
 
@@ -56,11 +57,12 @@ export class HubRelay implements Upstream {
     return Promise.resolve();
   }
 
-  snapshot(): { tree: JsonValue; at: number; armed: [string[], number][] } {
+  snapshot(): { tree: JsonValue; at: number; armed: [string[], number][] | LazyList } {
     // Sent in parts where the link can (see MemberServer), read over several turns.
-    const { value, armed } = this.#replica.export([], true);
+    const { value, armed, armedFolded } = this.#replica.export([], true);
     for (const entry of armed) this.#armed(entry.at);
-    return { tree: value === ABSENT ? {} : value, at: this.#position, armed: encodeArmed(armed) };
+    for (const entry of armedFolded) this.#armed(entry.times.latest);
+    return { tree: value === ABSENT ? {} : value, at: this.#position, armed: encodeSnapshotArmed(armed, armedFolded) };
   }
 
   submit(session: MemberSession, intent: Intent): void {

@@ -56,10 +56,17 @@ export function encodeStream<S>(message: StreamMessage, runs: OwnRun<S>[], sessi
   return `${text}}`;
 }
 
-/** A snapshot message's JSON text in parts: its header (everything but the tree), then the tree in slices. */
-export function* snapshotParts(header: string, tree: JsonValue): Generator<string, void, undefined> {
+/**
+ * A snapshot message's JSON text in parts: its header (everything but the tree and the armed
+ * expiries), then the tree in slices, then the expiries (`x`, if any) in slices.
+ */
+export function* snapshotParts(header: string, tree: JsonValue, expiries?: JsonValue): Generator<string, void, undefined> {
   yield `${header.slice(0, -1)},"tree":`;
   yield* jsonSlices(tree);
+  if (expiries !== undefined) {
+    yield ',"x":';
+    yield* jsonSlices(expiries);
+  }
   yield '}';
 }
 

@@ -77,7 +77,7 @@ export class ThreadRelay implements Upstream {
     return this.#member.ready();
   }
 
-  snapshot(): { tree: ReturnType<Member['confirmed']>['tree']; at: number; armed: [string[], number][] } {
+  snapshot(): { tree: ReturnType<Member['confirmed']>['tree']; at: number; armed: ReturnType<Member['confirmed']>['armed'] } {
     const state = this.#member.confirmed();
     return { tree: state.tree, at: state.at, armed: state.armed };
   }

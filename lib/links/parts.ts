@@ -37,9 +37,12 @@ export class PartsSender<Whole = string> {
     this.#transport = transport;
   }
 
-  /** Whether a message is going out in parts (what is sent now must wait: see `wait`). */
+  /**
+   * Whether a message is going out in parts, or what waited behind one is still going out: what
+   * is sent now must wait (see `wait`), to keep the order.
+   */
   get busy(): boolean {
-    return this.#parts !== undefined;
+    return this.#parts !== undefined || this.#waiting.length > 0;
   }
 
   /** Bytes of whole messages waiting behind the one in parts. */
@@ -47,9 +50,9 @@ export class PartsSender<Whole = string> {
     return this.#waitingBytes;
   }
 
-  /** Starts sending `parts`, or queues them behind the message going out. */
+  /** Starts sending `parts`, or queues them behind what is going out. */
   send(parts: Iterator<string>): void {
-    if (this.#parts !== undefined) {
+    if (this.busy) {
       this.#waiting.push(parts);
       return;
     }
@@ -63,32 +66,34 @@ export class PartsSender<Whole = string> {
     this.#waitingBytes += bytes;
   }
 
-  // Writes parts for a few milliseconds, or until the transport is full (then when it takes
-  // more); at a message's end, what waited behind it, until another message in parts.
+  // Writes for a few milliseconds, or until the transport is full (then again when it takes
+  // more): the parts of the message going out, then what waited behind it, paced the same way
+  // (a snapshot that took seconds has seconds of writes behind it: written at once, they would
+  // stop the event loop in turn), until another message in parts.
   #pump = (): void => {
     const transport = this.#transport;
     const started = Date.now();
-    while (this.#parts !== undefined) {
+    while (this.busy) {
       if (transport.gone()) return;
       if (transport.full(this.#pump)) return;
       if (Date.now() - started >= PARTS_TURN_MS) {
         setImmediate(this.#pump);
         return;
       }
-      const next = this.#parts.next();
-      if (next.done !== true) {
-        transport.part(next.value);
+      if (this.#parts !== undefined) {
+        const next = this.#parts.next();
+        if (next.done !== true) transport.part(next.value);
+        else {
+          transport.end();
+          this.#parts = undefined;
+        }
         continue;
       }
-      transport.end();
-      this.#parts = undefined;
-      while (this.#parts === undefined && this.#waiting.length > 0) {
-        const message = this.#waiting.shift()!;
-        if (!Array.isArray(message)) this.#parts = message;
-        else {
-          this.#waitingBytes -= message[1];
-          transport.whole(message[0]);
-        }
+      const message = this.#waiting.shift()!;
+      if (!Array.isArray(message)) this.#parts = message;
+      else {
+        this.#waitingBytes -= message[1];
+        transport.whole(message[0]);
       }
     }
   };

@@ -4,6 +4,7 @@ import { logger, type Logger } from '../log.js';
 import { DEFAULTS } from '../defaults.js';
 import { CEILING_NODE, type NodeId, type Stamp } from '../core/clock.js';
 import { ABSENT } from '../core/node.js';
+import type { LazyList } from '../core/lazy-list.js';
 import type { Op, OpKind } from '../core/op.js';
 import { DEFAULT_MAX_DEPTH, parsePath, readPath, type Path, type Segments } from '../core/path.js';
 import { ExpiryTimer, turnClock } from '../core/expiry-timer.js';
@@ -17,7 +18,7 @@ import { Watchers, type WatchListener } from '../core/watchers.js';
 import type { Link } from '../links/link.js';
 import {
   decodeHubMessage,
-  encodeArmed,
+  encodeSnapshotArmed,
   encodeIntent,
   helloMessage,
   isPlainIntent,
@@ -85,9 +86,12 @@ export interface MemberEvents {
 export interface ConfirmedState {
   hub: string;
   at: number;
-  /** What no expiry fired for good yet: `armed` says what is due when ([path, time]). */
+  /**
+   * What no expiry fired for good yet: `armed` says what is due when ([path, time]). For JSON
+   * text only (see MemberServer's Upstream.snapshot).
+   */
   tree: JsonValue;
-  armed: [string[], number][];
+  armed: [string[], number][] | LazyList;
   limits: { maxDepth: number; maxValueBytes: number };
 }
 
@@ -447,8 +451,8 @@ export class Member extends EventEmitter<MemberEvents> {
   confirmed(): ConfirmedState {
     if (this.#state === 'connecting') throw new NotReadyError();
     // Sent to this member's threads in parts (see MemberServer), read over several turns.
-    const { value, armed } = this.#tree.export([], true);
-    return { hub: this.#hub, at: this.#position, tree: value === ABSENT ? {} : value, armed: encodeArmed(armed), limits: this.limits };
+    const { value, armed, armedFolded } = this.#tree.export([], true);
+    return { hub: this.#hub, at: this.#position, tree: value === ABSENT ? {} : value, armed: encodeSnapshotArmed(armed, armedFolded), limits: this.limits };
   }
 
   /** The hub's limits (this member's own until its snapshot arrives). */

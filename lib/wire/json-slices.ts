@@ -1,4 +1,5 @@
 import { BaseReading, listedKeysOf } from '../core/base-keys.js';
+import { LazyList } from '../core/lazy-list.js';
 import type { JsonValue } from '../core/value.js';
 
 /** How much JSON text a slice holds, at least (the last one may hold less). */
@@ -13,8 +14,9 @@ const NATIVE_VALUES = 2048;
 // keys of an object of a million keys is the slow part: no turn should do it twice).
 function valuesIn(value: JsonValue, budget: number, listed: Map<object, readonly string[]>): number {
   if (typeof value !== 'object' || value === null) return 1;
-  // A snapshot's reading of a parent of many keys is walked, never stringified whole.
-  if (value instanceof BaseReading) return budget + 1;
+  // A snapshot's reading of a parent of many keys, or a list made as it is read, is walked,
+  // never stringified whole.
+  if (value instanceof BaseReading || value instanceof LazyList) return budget + 1;
   let count = 1;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length && count <= budget; i++) count += valuesIn(value[i] as JsonValue, budget - count, listed);
@@ -44,6 +46,9 @@ interface ObjectWalk {
   valueOf(key: string): JsonValue | undefined;
 }
 
+// An array being written: a plain one by index, or a LazyList's items as they come.
+type ArrayWalk = readonly JsonValue[] | Iterator<JsonValue, void, undefined>;
+
 function walkOf(object: object, keys: readonly string[]): ObjectWalk {
   if (object instanceof BaseReading) return object;
   const values = object as Record<string, JsonValue | undefined>;
@@ -62,11 +67,11 @@ function walkOf(object: object, keys: readonly string[]): ObjectWalk {
 export function* jsonSlices(value: JsonValue, sliceChars = JSON_SLICE_CHARS, nativeValues = NATIVE_VALUES): Generator<string, void, undefined> {
   const pieces: string[] = [];
   let size = 0;
-  // Containers being written, each with where it is: [an array, or an object's walk, the next
-  // index, whether an object has written a member yet].
-  const stack: [readonly JsonValue[] | ObjectWalk, number, boolean][] = [];
-  const open = (container: readonly JsonValue[] | ObjectWalk): void => {
-    pieces.push(Array.isArray(container) ? '[' : '{');
+  // Containers being written, each with where it is: [an array's walk, or an object's, the next
+  // index, whether it has written a member yet].
+  const stack: [{ array: ArrayWalk } | ObjectWalk, number, boolean][] = [];
+  const open = (container: { array: ArrayWalk } | ObjectWalk): void => {
+    pieces.push('array' in container ? '[' : '{');
     stack.push([container, 0, false]);
     size += 1;
   };
@@ -75,7 +80,8 @@ export function* jsonSlices(value: JsonValue, sliceChars = JSON_SLICE_CHARS, nat
   // A value: small ones natively, large containers opened to be walked.
   const write = (item: JsonValue): void => {
     if (typeof item === 'object' && item !== null && valuesIn(item, nativeValues, listed) > nativeValues) {
-      if (Array.isArray(item)) open(item as readonly JsonValue[]);
+      if (Array.isArray(item)) open({ array: item as readonly JsonValue[] });
+      else if (item instanceof LazyList) open({ array: item.items() });
       else {
         open(walkOf(item, item instanceof BaseReading ? [] : (listed.get(item) ?? keysOf(item))));
         listed.delete(item);
@@ -90,37 +96,50 @@ export function* jsonSlices(value: JsonValue, sliceChars = JSON_SLICE_CHARS, nat
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     const [container, index] = top;
-    const isArray = Array.isArray(container);
-    const length = isArray ? container.length : (container as ObjectWalk).size;
-    if (index === length) {
-      stack.pop();
-      pieces.push(isArray ? ']' : '}');
-      size += 1;
-    } else {
-      top[1] = index + 1;
-      if (isArray) {
+    if ('array' in container) {
+      // The next item: by index, or from the list as it comes (done: the end).
+      const array = container.array;
+      let item: JsonValue | undefined;
+      let done: boolean;
+      if (Array.isArray(array)) {
+        done = index === array.length;
+        item = done ? undefined : (array as readonly JsonValue[])[index];
+      } else {
+        const next = (array as Iterator<JsonValue, void, undefined>).next();
+        done = next.done === true;
+        item = next.done === true ? undefined : next.value;
+      }
+      if (done) {
+        stack.pop();
+        pieces.push(']');
+        size += 1;
+      } else {
+        top[1] = index + 1;
         if (index > 0) {
           pieces.push(',');
           size += 1;
         }
         // As JSON.stringify: what has no JSON form (undefined) is null in an array.
-        const item = (container as readonly JsonValue[])[index];
         if (item === undefined) {
           pieces.push('null');
           size += 4;
         } else write(item);
-      } else {
-        const walk = container as ObjectWalk;
-        const key = walk.keyAt(index);
-        const item = walk.valueOf(key);
-        // ... and left out of an object, key and all.
-        if (item !== undefined) {
-          const label = `${top[2] ? ',' : ''}${JSON.stringify(key)}:`;
-          top[2] = true;
-          pieces.push(label);
-          size += label.length;
-          write(item);
-        }
+      }
+    } else if (index === container.size) {
+      stack.pop();
+      pieces.push('}');
+      size += 1;
+    } else {
+      top[1] = index + 1;
+      const key = container.keyAt(index);
+      const item = container.valueOf(key);
+      // ... and left out of an object, key and all.
+      if (item !== undefined) {
+        const label = `${top[2] ? ',' : ''}${JSON.stringify(key)}:`;
+        top[2] = true;
+        pieces.push(label);
+        size += label.length;
+        write(item);
       }
     }
     if (size >= sliceChars) {

@@ -26,6 +26,8 @@
  */
 import { decodeExpireAt } from '../core/codec.js';
 import type { OpKind } from '../core/op.js';
+import { LazyList } from '../core/lazy-list.js';
+import type { FoldedArmed } from '../core/tree.js';
 import { adoptPath, adoptPathLike, type Segments } from '../core/path.js';
 import { adoptValue, toStoredValue, type JsonValue } from '../core/value.js';
 import { checkTtl, writeExpiry, type WriteExpiry } from '../core/write-options.js';
@@ -356,6 +358,21 @@ export function decodeHubMessage(input: unknown, limits: MemberLimits, hub: stri
 /** Armed expiries as they travel to members: [path, time] pairs. */
 export function encodeArmed(armed: readonly { readonly path: readonly string[]; readonly at: number }[]): [string[], number][] {
   return armed.map((entry) => [entry.path as string[], entry.at]);
+}
+
+/**
+ * The same for a snapshot, with `folded` (the expiries of kids folded into parents of many keys,
+ * read lazily: see ReplicatedTree.export): then a LazyList of them all, produced as it is encoded
+ * (a million folded sessions are not listed in one turn), for JSON text only.
+ */
+export function encodeSnapshotArmed(armed: readonly { readonly path: readonly string[]; readonly at: number }[], folded: readonly FoldedArmed[]): [string[], number][] | LazyList {
+  const listed = encodeArmed(armed);
+  if (folded.length === 0) return listed;
+  const below = ({ relative, times }: FoldedArmed) =>
+    function* (): Generator<[string[], number]> {
+      for (const [key, at] of times) yield [[...relative, key], at];
+    };
+  return new LazyList([() => listed, ...folded.map(below)]);
 }
 
 // [path, time] pairs of armed expiries: relative paths (may be empty) or whole ones.

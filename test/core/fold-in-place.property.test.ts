@@ -7,6 +7,7 @@ import { foldTuning } from '../../lib/core/fold.js';
 import { ReplicatedTree } from '../../lib/core/tree.js';
 import type { JsonValue } from '../../lib/core/value.js';
 import { jsonSlices } from '../../lib/wire/json-slices.js';
+import { encodeArmed, encodeSnapshotArmed } from '../../lib/wire/member.js';
 import { expiringOpSpecArb, stampExpiringOps } from '../helpers/arbitraries.js';
 import { oracleState } from '../helpers/oracle.js';
 
@@ -20,6 +21,11 @@ interface HandedOut {
   what: string;
   value: unknown;
   text: string;
+}
+
+// Armed expiries as [path, time] pairs, in one order.
+function sortedArmed(armed: unknown): string[] {
+  return (armed as unknown[]).map((entry) => JSON.stringify(entry)).sort();
 }
 
 function deepFrozen(value: unknown): boolean {
@@ -69,16 +75,22 @@ describe('GC folding into parents in place', () => {
           if (read === 'snapshot') value = encodeNode(tree.root);
           else if (read.startsWith('export')) {
             // A member's snapshot (sent in parts, or whole): nothing fired by a clock, and GC
-            // fired for good what came due by now.
-            value = tree.export([], read === 'export').value;
+            // fired for good what came due by now; its expiries, those of the tree, some read
+            // lazily from parents of many keys.
+            const armedNow = sortedArmed(encodeArmed(tree.export([]).armed));
+            const exported = tree.export([], read === 'export');
+            value = exported.value;
             expect(JSON.parse(JSON.stringify(value ?? {})), `export after round ${round}`).toEqual(oracleState(ops.slice(0, end), now) ?? {});
+            const armed = encodeSnapshotArmed(exported.armed, exported.armedFolded);
+            expect(sortedArmed(JSON.parse(JSON.stringify(armed))), `expiries after round ${round}`).toEqual(armedNow);
+            handedOut.push({ what: `expiries after round ${round}`, value: armed, text: JSON.stringify(armed) });
           }
           else if (read === 'all') value = tree.getAll();
           else if (read !== 'none') value = tree.get(read.split('.'));
           if (value !== undefined && typeof value === 'object') handedOut.push({ what: `${read} after round ${round}`, value, text: JSON.stringify(value) });
         });
         for (const { what, value, text } of handedOut) {
-          if (what.startsWith('snapshot') || what.startsWith('export')) {
+          if (what.startsWith('snapshot') || what.startsWith('export') || what.startsWith('expiries')) {
             // Sent over several turns, as JSON text now and in slices: still what it was when
             // taken (keys may come in another order: a reading walks the keys the folds listed).
             expect(JSON.parse(JSON.stringify(value)), what).toEqual(JSON.parse(text));

@@ -58,4 +58,30 @@ describe('KeyTimes', () => {
       { numRuns: runs },
     );
   });
+
+  it('keeps, for each reading, the pairs the table held when it was taken, read from a list of its keys', () => {
+    const readStepArb = fc.oneof(stepArb, fc.record({ kind: fc.constant('read' as const) }));
+    fc.assert(
+      fc.property(fc.array(readStepArb, { maxLength: 40 }), (steps) => {
+        const table = new KeyTimes();
+        // Every key ever set, once (as a parent's listed keys are: a superset of the table's).
+        const everSet: string[] = [];
+        const readings: { reading: ReturnType<KeyTimes['read']>; held: [string, number][] }[] = [];
+        for (const step of steps) {
+          if (step.kind === 'read') readings.push({ reading: table.read(everSet), held: [...table] });
+          else if (step.kind === 'set') {
+            if (!everSet.includes(step.key)) everSet.push(step.key);
+            table.set(step.key, step.time, step.due);
+          } else if (step.kind === 'delete') table.delete(step.key);
+          else if (step.kind === 'takeDue') table.takeDue(step.time);
+          else table.takeFired(step.time);
+        }
+        for (const { reading, held } of readings) {
+          expect([...reading.entries()].sort()).toEqual(held.sort());
+          for (const [, at] of held) expect(reading.latest).toBeGreaterThanOrEqual(at);
+        }
+      }),
+      { numRuns: runs },
+    );
+  });
 });
