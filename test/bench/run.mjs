@@ -25,6 +25,7 @@ const figures = {
   threads: await runThreadsBench({ rounds: 3, ops: 200_000 }),
   mesh: await runMeshBench({ rounds: 3, ops: 300_000 }),
   snapshotStall: runSnapshotStallBench(),
+  snapshotStallTtl: runSnapshotStallBench({ ttl: true }),
   hubJoinStall: runHubJoinStallBench(),
   bigParent: runBigParentBench(),
 };

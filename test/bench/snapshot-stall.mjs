@@ -3,8 +3,10 @@
 // respawned. Reports the longest pause of the primary's event loop while the new worker takes
 // its snapshot (`monitorEventLoopDelay`), how long the worker waited, and the primary's RSS
 // before and at its peak; then the same while the primary writes under the same parent, and for
-// a thread of a pool in the primary joining. Run on its own: `node test/bench/snapshot-stall.mjs [MB]`; part of
-// `npm run bench` at 200 MB. Prints one line `RESULT <json>` when run as a script.
+// a thread of a pool in the primary joining. With `ttl`, every session expires (in an hour):
+// their expiry times travel in the snapshot too. Run on its own:
+// `node test/bench/snapshot-stall.mjs [MB] [ttl]`; part of `npm run bench` at 200 MB, both ways.
+// Prints one line `RESULT <json>` when run as a script.
 import { execFileSync } from 'node:child_process';
 import cluster from 'node:cluster';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -30,10 +32,11 @@ async function respawn(hub) {
   return { longestPauseMs: delay.max / 1e6, waitMs };
 }
 
-async function primary(megabytes) {
+async function primary(megabytes, ttl) {
   const hub = await collective.cluster({ workers: 1 });
   const sessions = Math.round((megabytes * 1e6) / JSON.stringify({ s0: SESSION }).length);
-  for (let i = 0; i < sessions; i++) hub.set(['sessions', `s${i}`], { ...SESSION, user: i });
+  const options = ttl ? { ttl: 3_600_000 } : undefined;
+  for (let i = 0; i < sessions; i++) hub.set(['sessions', `s${i}`], { ...SESSION, user: i }, options);
   await hub.flush();
   // Let the GC fold the fill (op records, then nodes), so that the pause measured is the
   // snapshot's.
@@ -50,7 +53,7 @@ async function primary(megabytes) {
   // event loop too).
   let writes = 0;
   const writer = setInterval(() => {
-    for (let j = 0; j < 100; j++) hub.set(['sessions', `s${(writes + j * 7919) % sessions}`], { ...SESSION, user: -writes - j });
+    for (let j = 0; j < 100; j++) hub.set(['sessions', `s${(writes + j * 7919) % sessions}`], { ...SESSION, user: -writes - j }, options);
     writes += 100;
   }, 10);
   const writingDelay = monitorEventLoopDelay({ resolution: 5 });
@@ -91,12 +94,12 @@ async function worker() {
 }
 
 /** Runs the measurement in a process of its own (a cluster primary must own its process). */
-export function runSnapshotStallBench({ megabytes = 200 } = {}) {
-  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), String(megabytes)], { encoding: 'utf8', timeout: 600_000 });
+export function runSnapshotStallBench({ megabytes = 200, ttl = false } = {}) {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), String(megabytes), ...(ttl ? ['ttl'] : [])], { encoding: 'utf8', timeout: 600_000 });
   const line = out.split('\n').find((l) => l.startsWith('RESULT '));
   if (line === undefined) throw new Error(`snapshot stall bench printed no result:\n${out}`);
   const result = JSON.parse(line.slice('RESULT '.length));
-  table(`a worker respawned next to ${result.sessions} sessions (${megabytes} MB of JSON)`, [
+  table(`a worker respawned next to ${result.sessions} sessions${ttl ? ' with a ttl' : ''} (${megabytes} MB of JSON)`, [
     ['longest pause of the primary while the worker takes its snapshot', { ms: result.longestPauseMs }, undefined, undefined, '< 50 ms'],
     ['until the new worker is ready', { ms: result.workerWaitMs }],
     ['the same while the primary writes 10k sessions/s under the same parent', { ms: result.writingLongestPauseMs }, 'the same writes, no worker joining (5 s)', { ms: result.writingAloneLongestPauseMs }, '< 50 ms'],
@@ -109,4 +112,4 @@ export function runSnapshotStallBench({ megabytes = 200 } = {}) {
 }
 
 if (cluster.isWorker) await worker();
-else if (import.meta.url === `file://${process.argv[1]}`) console.log(`RESULT ${JSON.stringify(await primary(Number(process.argv[2] ?? 200)))}`);
+else if (import.meta.url === `file://${process.argv[1]}`) console.log(`RESULT ${JSON.stringify(await primary(Number(process.argv[2] ?? 200), process.argv[3] === 'ttl'))}`);
