@@ -1,3 +1,4 @@
+import { LiveReadings } from './live-readings.js';
 import type { JsonValue } from './value.js';
 
 // The keys of a parent GC folds into in place (TreeNode.foldBase), listed as the folds add them,
@@ -84,9 +85,8 @@ export class BaseReading {
 export class BaseKeys {
   #list: string[];
   readonly #gone: Set<string>;
-  // Snapshots reading the base: weakly, as nothing tells when a snapshot is done (it is once
-  // its text is written, or its link gone, and then nobody holds it).
-  #readings: WeakRef<BaseReading>[] = [];
+  // Snapshots reading the base.
+  readonly #readings = new LiveReadings<JsonValue | undefined>();
 
   /** `keys`: the base's keys, taken over (not copied). */
   constructor(keys: string[], gone: Set<string> = new Set()) {
@@ -96,16 +96,7 @@ export class BaseKeys {
 
   /** `key` of `base` (the object these are the keys of) is about to change: the readings keep what it holds now. */
   changing(key: string, base: Readonly<Record<string, JsonValue>>): void {
-    if (this.#readings.length === 0) return;
-    const old = Object.hasOwn(base, key) ? base[key] : undefined;
-    let live = 0;
-    for (const ref of this.#readings) {
-      const reading = ref.deref();
-      if (reading === undefined) continue;
-      reading.changing(key, old);
-      this.#readings[live++] = ref;
-    }
-    this.#readings.length = live;
+    if (!this.#readings.empty) this.#readings.changing(key, Object.hasOwn(base, key) ? base[key] : undefined);
   }
 
   /**
@@ -139,7 +130,7 @@ export class BaseKeys {
   /** `base` (the object these are the keys of) as it is now, with `overlay` over it, for a snapshot. */
   read(base: Readonly<Record<string, JsonValue>>, overlay?: ReadonlyMap<string, JsonValue | undefined>): BaseReading {
     const reading = new BaseReading(base, this.#list, overlay);
-    this.#readings.push(new WeakRef(reading));
+    this.#readings.add(reading);
     return reading;
   }
 

@@ -1,3 +1,5 @@
+import { LiveReadings } from './live-readings.js';
+
 /**
  * The expiry times of the kids a node folded into its base (TreeNode.folded): a time (ms) per
  * key for reads, over a null-prototype object (V8 looks up internalized keys in one faster
@@ -23,8 +25,8 @@ export class KeyTimes {
   scheduledAt = Number.POSITIVE_INFINITY;
   // The latest time ever set: no key's time is after it.
   #latest = Number.NEGATIVE_INFINITY;
-  // Snapshots reading the table (see `read`): weakly, as nothing tells when one is done.
-  #readings: WeakRef<TimesReading>[] = [];
+  // Snapshots reading the table (see `read`).
+  readonly #readings = new LiveReadings<number | undefined>();
 
   get size(): number {
     return this.#size;
@@ -76,22 +78,13 @@ export class KeyTimes {
    */
   read(keys: readonly string[]): TimesReading {
     const reading = new TimesReading(this, keys);
-    this.#readings.push(new WeakRef(reading));
+    this.#readings.add(reading);
     return reading;
   }
 
   // `key`'s time is about to change: the readings keep what it is now.
   #changing(key: string): void {
-    if (this.#readings.length === 0) return;
-    const old = this.get(key);
-    let live = 0;
-    for (const ref of this.#readings) {
-      const reading = ref.deref();
-      if (reading === undefined) continue;
-      reading.changing(key, old);
-      this.#readings[live++] = ref;
-    }
-    this.#readings.length = live;
+    if (!this.#readings.empty) this.#readings.changing(key, this.get(key));
   }
 
   /** [key, time] pairs; a key deleted while iterating is skipped, never revisited. */

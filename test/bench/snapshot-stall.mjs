@@ -2,8 +2,8 @@
 // of about `MB` megabytes of JSON (sessions of ~200 bytes), one of its workers killed and
 // respawned. Reports the longest pause of the primary's event loop while the new worker takes
 // its snapshot (`monitorEventLoopDelay`), how long the worker waited, and the primary's RSS
-// before and at its peak; then the same while the primary writes under the same parent, and for
-// a thread of a pool in the primary joining. With `ttl`, every session expires (in an hour):
+// before and at its peak; then the same for a thread of a pool in the primary joining, and for a
+// worker respawned while the primary writes under the same parent. With `ttl`, every session expires (in an hour):
 // their expiry times travel in the snapshot too. Run on its own:
 // `node test/bench/snapshot-stall.mjs [MB] [ttl]`; part of `npm run bench` at 200 MB, both ways.
 // Prints one line `RESULT <json>` when run as a script.
@@ -47,6 +47,16 @@ async function primary(megabytes, ttl) {
   const quiet = await respawn(hub);
   clearInterval(sampler);
   rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  // Then, still quiet, a thread joining the primary's hub (collective.pool() in the primary):
+  // its snapshot goes over a MessagePort.
+  const pool = hub.pool({ filename: new URL('./thread-task.mjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });
+  const threadDelay = monitorEventLoopDelay({ resolution: 5 });
+  threadDelay.enable();
+  const threadStarted = Date.now();
+  await pool.run({}, { name: 'warm' });
+  const threadWaitMs = Date.now() - threadStarted;
+  threadDelay.disable();
+  await pool.destroy();
   // Again, while the primary writes 10k sessions a second under the same parent (a rolling
   // restart in a live app): GC keeps folding them into the parent the snapshot is reading.
   // The baseline: the same writes for 5 s with no worker joining (GC's folds of them pause the
@@ -62,16 +72,6 @@ async function primary(megabytes, ttl) {
   writingDelay.disable();
   const live = await respawn(hub);
   clearInterval(writer);
-  // Then a thread joining the primary's hub (collective.pool() in the primary): its snapshot
-  // goes over a MessagePort.
-  const pool = hub.pool({ filename: new URL('./thread-task.mjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });
-  const threadDelay = monitorEventLoopDelay({ resolution: 5 });
-  threadDelay.enable();
-  const threadStarted = Date.now();
-  await pool.run({}, { name: 'warm' });
-  const threadWaitMs = Date.now() - threadStarted;
-  threadDelay.disable();
-  await pool.destroy();
   await hub.close();
   return {
     megabytes,
