@@ -85,6 +85,8 @@ export class BaseReading {
 export class BaseKeys {
   #list: string[];
   readonly #gone: Set<string>;
+  // The list's length when it was last trimmed (see `trim`) or made.
+  #trimmedAt: number;
   // Snapshots reading the base.
   readonly #readings = new LiveReadings<JsonValue | undefined>();
 
@@ -92,6 +94,7 @@ export class BaseKeys {
   constructor(keys: string[], gone: Set<string> = new Set()) {
     this.#list = keys;
     this.#gone = gone;
+    this.#trimmedAt = keys.length;
   }
 
   /** `key` of `base` (the object these are the keys of) is about to change: the readings keep what it holds now. */
@@ -105,6 +108,14 @@ export class BaseKeys {
    */
   keys(): readonly string[] {
     return this.#list;
+  }
+
+  /** Drops the room the list grew into beyond its keys, once it has grown by half since (as KeyTimes.trim). */
+  trim(): void {
+    if (this.#list.length < MIN_COMPACTION || this.#list.length < 1.5 * this.#trimmedAt) return;
+    // A new array: a reading may hold the old one.
+    this.#list = this.#list.slice();
+    this.#trimmedAt = this.#list.length;
   }
 
   /** `key` was added to the base (it did not hold it). */

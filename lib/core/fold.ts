@@ -144,7 +144,10 @@ class TreeFolder {
           kidsOld = true;
         }
       }
-      if (node.folded !== undefined) this.#schedule.trackFolded(node.folded, path);
+      if (node.folded !== undefined) {
+        this.#schedule.trackFolded(node.folded, path);
+        node.folded.trim();
+      }
     }
     if (kidsOld) {
       hadOld = true;
@@ -179,8 +182,9 @@ class TreeFolder {
       } else listed = listed?.copy();
       merged = { ...(current as Record<string, JsonValue>) };
     }
-    // Listed from the fold that may take it to many keys (a few keys to list then, not a million).
-    if (listed === undefined && keys + collapsed.length >= foldTuning.keepNodeKeys) listed = new BaseKeys(Object.keys(merged));
+    // Listed from the fold that may take it to many keys, once that fold is done: an array of
+    // exactly its keys (one grown key by key would hold up to half as much again, unused).
+    const listAfter = listed === undefined && keys + collapsed.length >= foldTuning.keepNodeKeys;
     for (const [key, value] of collapsed) {
       const had = Object.hasOwn(merged, key);
       if (had || value !== ABSENT) listed?.changing(key, merged);
@@ -196,6 +200,8 @@ class TreeFolder {
         listed?.removed(key, keys);
       }
     }
+    if (listAfter) listed = new BaseKeys(Object.keys(merged));
+    else listed?.trim();
     node.base = merged;
     node.foldBase = merged;
     node.foldBaseKeys = keys;

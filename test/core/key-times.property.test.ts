@@ -84,4 +84,16 @@ describe('KeyTimes', () => {
       { numRuns: runs },
     );
   });
+
+  it('keeps every entry through trims of its heaps (arrays copied to their length)', () => {
+    const table = new KeyTimes();
+    for (let i = 0; i < 3000; i++) table.set(`k${i}`, 1000 + (i % 500), i % 2 === 0);
+    table.trim();
+    for (let i = 3000; i < 6000; i++) table.set(`k${i}`, 1000 + (i % 500), i % 2 === 0);
+    table.trim();
+    const dueBy1100 = Array.from({ length: 6000 }, (_, i) => i).filter((i) => i % 2 === 0 && 1000 + (i % 500) <= 1100).length;
+    expect(table.takeDue(1100).length).toBe(dueBy1100);
+    expect(table.takeFired(1499).length).toBe(6000);
+    expect(table.size).toBe(0);
+  });
 });
