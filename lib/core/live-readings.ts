@@ -1,3 +1,6 @@
+// From this many readings, adding one first drops those no longer alive.
+const SWEEP_FROM = 16;
+
 /** What a snapshot reading a structure in place keeps: the old value of each key changed after it. */
 export interface Reading<V> {
   changing(key: string, old: V): void;
@@ -18,6 +21,8 @@ export class LiveReadings<V> {
   }
 
   add(reading: Reading<V>): void {
+    // Dead ones go at the next change; a structure that never changes drops them here.
+    if (this.#refs.length >= SWEEP_FROM) this.#refs = this.#refs.filter((ref) => ref.deref() !== undefined);
     this.#refs.push(new WeakRef(reading));
   }
 
