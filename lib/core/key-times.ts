@@ -206,26 +206,26 @@ const TRIM_FROM = 1024;
 
 /** A min-heap of (time, key) pairs, in two flat arrays: no object per entry. */
 class TimeHeap {
-  #times: number[] = [];
+  #times = new TimeColumn();
   #keys: string[] = [];
   // The length at the last `trim`.
   #trimmedAt = 0;
 
   /** Drops the room the arrays grew beyond their entries, once they have grown by half since. */
   trim(): void {
-    if (this.#times.length < TRIM_FROM || this.#times.length < 1.5 * this.#trimmedAt) return;
-    this.#times = this.#times.slice();
+    if (this.#keys.length < TRIM_FROM || this.#keys.length < 1.5 * this.#trimmedAt) return;
+    this.#times.trim();
     this.#keys = this.#keys.slice();
-    this.#trimmedAt = this.#times.length;
+    this.#trimmedAt = this.#keys.length;
   }
 
   get size(): number {
-    return this.#times.length;
+    return this.#keys.length;
   }
 
   /** The earliest time (Infinity when empty). */
   top(): number {
-    return this.#times.length > 0 ? this.#times[0]! : Number.POSITIVE_INFINITY;
+    return this.#keys.length > 0 ? this.#times.at(0) : Number.POSITIVE_INFINITY;
   }
 
   topKey(): string {
@@ -233,7 +233,7 @@ class TimeHeap {
   }
 
   clear(): void {
-    this.#times.length = 0;
+    this.#times = new TimeColumn();
     this.#keys.length = 0;
   }
 
@@ -242,55 +242,127 @@ class TimeHeap {
    * prunes the rest). Entries with their time may go meanwhile: the entries are read first.
    */
   visitUpTo(time: number, visit: (at: number, key: string) => void): void {
+    const times = this.#times;
+    const count = this.#keys.length;
     const found: number[] = [];
-    const stack: number[] = this.#times.length > 0 ? [0] : [];
+    const stack: number[] = count > 0 ? [0] : [];
     while (stack.length > 0) {
       const at = stack.pop()!;
-      if (this.#times[at]! > time) continue;
+      if (times.at(at) > time) continue;
       found.push(at);
       const left = 2 * at + 1;
-      if (left < this.#times.length) stack.push(left);
-      if (left + 1 < this.#times.length) stack.push(left + 1);
+      if (left < count) stack.push(left);
+      if (left + 1 < count) stack.push(left + 1);
     }
-    const entries = found.map((at) => [this.#times[at]!, this.#keys[at]!] as const);
+    const entries = found.map((at) => [times.at(at), this.#keys[at]!] as const);
     for (const [at, key] of entries) visit(at, key);
   }
 
   push(time: number, key: string): void {
     const times = this.#times;
     const keys = this.#keys;
-    let at = times.length;
+    let at = keys.length;
     times.push(time);
     keys.push(key);
     while (at > 0) {
       const parent = (at - 1) >> 1;
-      if (times[parent]! <= time) break;
-      times[at] = times[parent]!;
+      const parentTime = times.at(parent);
+      if (parentTime <= time) break;
+      times.put(at, parentTime);
       keys[at] = keys[parent]!;
       at = parent;
     }
-    times[at] = time;
+    times.put(at, time);
     keys[at] = key;
   }
 
   pop(): void {
     const times = this.#times;
     const keys = this.#keys;
-    const lastTime = times.pop()!;
+    const lastTime = times.pop();
     const lastKey = keys.pop()!;
-    if (times.length === 0) return;
+    const count = keys.length;
+    if (count === 0) return;
     let at = 0;
     for (;;) {
       const left = 2 * at + 1;
-      if (left >= times.length) break;
+      if (left >= count) break;
       const right = left + 1;
-      const child = right < times.length && times[right]! < times[left]! ? right : left;
-      if (times[child]! >= lastTime) break;
-      times[at] = times[child]!;
+      const child = right < count && times.at(right) < times.at(left) ? right : left;
+      const childTime = times.at(child);
+      if (childTime >= lastTime) break;
+      times.put(at, childTime);
       keys[at] = keys[child]!;
       at = child;
     }
-    times[at] = lastTime;
+    times.put(at, lastTime);
     keys[at] = lastKey;
+  }
+}
+
+// Offsets from a column's first time that fit 32 bits (about 24 days either way of it, in ms).
+const MAX_OFFSET = 2 ** 31 - 1;
+
+/**
+ * The times of a heap, by index: 32-bit offsets from the first time pushed while they fit (4
+ * bytes a time rather than a double's 8: a heap holds one per folded expiring kid), whole
+ * doubles from the first that does not. Grows by half again, as an array does.
+ */
+class TimeColumn {
+  #epoch = 0;
+  #offsets: Int32Array | undefined = new Int32Array(16);
+  #wide: Float64Array | undefined;
+  #length = 0;
+
+  at(index: number): number {
+    return this.#offsets !== undefined ? this.#offsets[index]! + this.#epoch : this.#wide![index]!;
+  }
+
+  put(index: number, time: number): void {
+    if (this.#offsets !== undefined) {
+      const offset = time - this.#epoch;
+      if (Number.isInteger(offset) && offset <= MAX_OFFSET && offset >= -MAX_OFFSET) {
+        this.#offsets[index] = offset;
+        return;
+      }
+      this.#widen();
+    }
+    this.#wide![index] = time;
+  }
+
+  push(time: number): void {
+    if (this.#length === 0 && this.#offsets !== undefined) this.#epoch = Number.isInteger(time) ? time : 0;
+    const capacity = this.#offsets?.length ?? this.#wide!.length;
+    if (this.#length === capacity) this.#resize(capacity + (capacity >> 1) + 16);
+    this.put(this.#length++, time);
+  }
+
+  pop(): number {
+    return this.at(--this.#length);
+  }
+
+  /** Drops the room beyond the times held. */
+  trim(): void {
+    this.#resize(this.#length);
+  }
+
+  #resize(capacity: number): void {
+    if (this.#offsets !== undefined) {
+      const offsets = new Int32Array(capacity);
+      offsets.set(this.#offsets.subarray(0, this.#length));
+      this.#offsets = offsets;
+    } else {
+      const wide = new Float64Array(capacity);
+      wide.set(this.#wide!.subarray(0, this.#length));
+      this.#wide = wide;
+    }
+  }
+
+  // A time that does not fit an offset: every time as a double from now on.
+  #widen(): void {
+    const wide = new Float64Array(this.#offsets!.length);
+    for (let i = 0; i < this.#length; i++) wide[i] = this.#offsets![i]! + this.#epoch;
+    this.#wide = wide;
+    this.#offsets = undefined;
   }
 }
