@@ -54,10 +54,11 @@ export interface Upstream {
   /**
    * The state the hub confirmed, and its position in the hub's stream: a member's snapshot.
    * `tree` holds what expiries have not fired for good yet; `armed` lists them ([path, time]):
-   * a member hides them by its own clock. Both are for JSON text only, now or over several
-   * turns: they may read parents of many keys through readings (see ReplicatedTree.export).
+   * a member hides them by its own clock. `overTurns`: for a link that sends JSON text in parts,
+   * over several turns: then both may read parents of many keys through readings (see
+   * ReplicatedTree.export), which only that text encodes; else they are plain JSON.
    */
-  snapshot(): { tree: JsonValue; at: number; armed?: [string[], number][] | LazyList };
+  snapshot(overTurns: boolean): { tree: JsonValue; at: number; armed?: [string[], number][] | LazyList };
   /**
    * Takes a member's write, already checked (path, value). The upstream applies it, or sends it
    * up; either way it later calls `acknowledge` (and `reply` for a failed cas) on the server.
@@ -183,7 +184,8 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     if (session.link.closed) return;
     // What is waiting in the outbox is in the snapshot: send it first, to everyone else.
     if (this.#outbox.length > 0) this.flush();
-    const { tree, at, armed } = this.#upstream.snapshot();
+    const link = session.link;
+    const { tree, at, armed } = this.#upstream.snapshot(link.sendInParts !== undefined);
     session.synced = true;
     const header: Omit<Extract<HubMessage, { t: 'snapshot' }>, 'tree' | 'x'> = {
       t: 'snapshot',
@@ -195,12 +197,9 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
       limits: { maxDepth: this.#upstream.limits.maxDepth, maxValueBytes: this.#upstream.limits.maxValueBytes },
     };
     const expiries = armed instanceof LazyList || (armed !== undefined && armed.length > 0) ? (armed as unknown as JsonValue) : undefined;
-    const link = session.link;
     if (link.sendInParts === undefined) {
-      // The tree and expiries may be readings over several turns (see Upstream.snapshot): as
-      // plain JSON for a link that takes objects (an IPC channel may clone them structurally).
-      const whole = expiries === undefined ? { ...header, tree } : { ...header, tree, x: expiries };
-      link.send(JSON.parse(JSON.stringify(whole)) as HubMessage);
+      // Plain JSON (see Upstream.snapshot): a link that takes objects may clone them structurally.
+      link.send(expiries === undefined ? { ...header, tree } : ({ ...header, tree, x: expiries } as HubMessage));
       return;
     }
     // A large store is encoded and written over several turns, tree and expiries as they were

@@ -57,9 +57,8 @@ export class HubRelay implements Upstream {
     return Promise.resolve();
   }
 
-  snapshot(): { tree: JsonValue; at: number; armed: [string[], number][] | LazyList } {
-    // Sent in parts where the link can (see MemberServer), read over several turns.
-    const { value, armed, armedFolded } = this.#replica.export([], true);
+  snapshot(overTurns: boolean): { tree: JsonValue; at: number; armed: [string[], number][] | LazyList } {
+    const { value, armed, armedFolded } = this.#replica.export([], overTurns);
     for (const entry of armed) this.#armed(entry.at);
     for (const entry of armedFolded) this.#armed(entry.times.latest);
     return { tree: value === ABSENT ? {} : value, at: this.#position, armed: encodeSnapshotArmed(armed, armedFolded) };

@@ -77,8 +77,8 @@ export class ThreadRelay implements Upstream {
     return this.#member.ready();
   }
 
-  snapshot(): { tree: ReturnType<Member['confirmed']>['tree']; at: number; armed: ReturnType<Member['confirmed']>['armed'] } {
-    const state = this.#member.confirmed();
+  snapshot(overTurns: boolean): { tree: ReturnType<Member['confirmed']>['tree']; at: number; armed: ReturnType<Member['confirmed']>['armed'] } {
+    const state = this.#member.confirmed(overTurns);
     return { tree: state.tree, at: state.at, armed: state.armed };
   }
 

@@ -87,8 +87,8 @@ export interface ConfirmedState {
   hub: string;
   at: number;
   /**
-   * What no expiry fired for good yet: `armed` says what is due when ([path, time]). For JSON
-   * text only (see MemberServer's Upstream.snapshot).
+   * What no expiry fired for good yet: `armed` says what is due when ([path, time]). Taken
+   * `overTurns`, for JSON text only (see MemberServer's Upstream.snapshot).
    */
   tree: JsonValue;
   armed: [string[], number][] | LazyList;
@@ -447,11 +447,13 @@ export class Member extends EventEmitter<MemberEvents> {
     return write.id;
   }
 
-  /** The state the hub confirmed, without pending writes (the whole tree: for snapshots). Only once ready. */
-  confirmed(): ConfirmedState {
+  /**
+   * The state the hub confirmed, without pending writes (the whole tree: for snapshots). Only
+   * once ready. `overTurns`: see ReplicatedTree.export.
+   */
+  confirmed(overTurns = false): ConfirmedState {
     if (this.#state === 'connecting') throw new NotReadyError();
-    // Sent to this member's threads in parts (see MemberServer), read over several turns.
-    const { value, armed, armedFolded } = this.#tree.export([], true);
+    const { value, armed, armedFolded } = this.#tree.export([], overTurns);
     return { hub: this.#hub, at: this.#position, tree: value === ABSENT ? {} : value, armed: encodeSnapshotArmed(armed, armedFolded), limits: this.limits };
   }
 
