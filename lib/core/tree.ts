@@ -9,14 +9,10 @@ import {
   TreeNode,
   applyOp,
   kidsWrite,
-  overlayKids,
   latestBelow,
   laterOp,
   project,
   pruneKidsOlder,
-  readBase,
-  readFolded,
-  readsInPlace,
   recompute,
   refresh,
   shareBase,
@@ -27,6 +23,7 @@ import {
 import { touchesExpiry, type Op } from './op.js';
 import { isPrefixOf, samePath, type Segments } from './path.js';
 import { ExpirySchedule } from './expiry-schedule.js';
+import { armedBelow, unmasked, type Exported, type FoldedArmed } from './exported.js';
 import { collectTree, treeMetadata, type TreeMetadata } from './fold.js';
 import type { Due } from './schedule.js';
 import { valueIn, withValueIn } from './subtree.js';
@@ -50,29 +47,6 @@ export type Restated = Segments | null | undefined;
 
 /** An op a follower applies as final: what it writes, without a stamp. */
 export type FinalOp = Pick<Op, 'kind' | 'path' | 'value' | 'expireAt' | 'keepTtl'>;
-
-/** The whole state of a subtree for a follower: its value before any expiry fires by a clock, and what is armed in it. */
-export interface Exported {
-  value: Slot;
-  /** Expiries armed at or below the path, with paths relative to it. */
-  armed: Armed[];
-  /**
-   * Whether the path's parent holds an object (always at the top level): where `value` is
-   * ABSENT, a follower makes the parents objects only then.
-   */
-  underObject: boolean;
-  /**
-   * With `overTurns` (see ReplicatedTree.export): the expiries of kids folded into parents of
-   * many keys, read lazily rather than listed in `armed`, each with its parent's relative path.
-   */
-  armedFolded: FoldedArmed[];
-}
-
-/** The expiries of the kids a parent folded, as [key, time] pairs, below `relative`. */
-export interface FoldedArmed {
-  relative: Segments;
-  times: Iterable<[string, number]> & { latest: number };
-}
 
 // Whether two states of one bucket hold the same value and the same expiries.
 function unchanged(before: { value: Slot; armed: readonly Armed[] }, after: { value: Slot; armed: readonly Armed[] }): boolean {
@@ -550,9 +524,9 @@ export class ReplicatedTree {
     const armedFolded: FoldedArmed[] = [];
     const below = this.#nodeAt(path);
     if (below === undefined) return { value: this.get(path), armed, underObject, armedFolded };
-    this.#armedBelow(below, [], armed, overTurns ? armedFolded : undefined);
+    armedBelow(below, [], armed, overTurns ? armedFolded : undefined);
     // Read without firing anything: the follower fires by its own clock.
-    return { value: this.#unmasked(below, overTurns), armed, underObject, armedFolded };
+    return { value: unmasked(below, overTurns), armed, underObject, armedFolded };
   }
 
   #nodeAt(path: Segments): TreeNode | undefined {
@@ -562,43 +536,6 @@ export class ReplicatedTree {
       if (node === undefined) return undefined;
     }
     return node;
-  }
-
-  // Adds to `armed` the expiries armed at or below `node`; where `folded` is given, those of the
-  // kids parents folded go there instead, read lazily.
-  #armedBelow(node: TreeNode, relative: Segments, armed: Armed[], folded: FoldedArmed[] | undefined): void {
-    if (node.bucket !== undefined) {
-      for (const entry of node.bucket.current(node.start).armed) armed.push({ path: [...relative, ...entry.path], at: entry.at });
-      return;
-    }
-    if (node.folded !== undefined) {
-      if (folded !== undefined) folded.push({ relative, times: readFolded(node) });
-      else for (const [key, at] of node.folded) armed.push({ path: [...relative, key], at });
-    }
-    for (const [key, kid] of node.kidEntries()) this.#armedBelow(kid, [...relative, key], armed, folded);
-  }
-
-  // The value of the subtree at `node` with no expiry fired by a clock, to be sent (a member's
-  // snapshot, a restated write): cached views where nothing in them expires; with `overTurns`, a
-  // parent GC folds into in place as a reading of it, with the writes GC has not folded yet over
-  // it (neither frozen nor copied: the folds go on adding to it and keep for the reading what
-  // they replace); else a base held as it is (the next fold copies it).
-  #unmasked(node: TreeNode, overTurns: boolean): Slot {
-    if (node.bucket !== undefined) return node.bucket.current(node.start).value;
-    if (node.view !== STALE && !node.viewTimed) return node.view;
-    if (node.kids === undefined) {
-      if (node.own !== node.base) return node.own;
-      return overTurns ? (readBase(node) as Slot) : (shareBase(node, false) as Slot);
-    }
-    if (overTurns && node.own === node.base && readsInPlace(node)) {
-      const overlay = new Map<string, JsonValue | undefined>();
-      for (const key in node.kids) {
-        const value = this.#unmasked(node.kids[key]!, true);
-        overlay.set(key, value === ABSENT ? undefined : value);
-      }
-      return readBase(node, overlay) as Slot;
-    }
-    return overlayKids(node, node.own, (kid) => this.#unmasked(kid, overTurns));
   }
 
   /** The latest stamp applied, if any. */

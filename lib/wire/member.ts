@@ -27,7 +27,7 @@
 import { decodeExpireAt } from '../core/codec.js';
 import type { OpKind } from '../core/op.js';
 import { LazyList } from '../core/lazy-list.js';
-import type { FoldedArmed } from '../core/tree.js';
+import type { FoldedArmed } from '../core/exported.js';
 import { adoptPath, adoptPathLike, type Segments } from '../core/path.js';
 import { adoptValue, toStoredValue, type JsonValue } from '../core/value.js';
 import { checkTtl, writeExpiry, type WriteExpiry } from '../core/write-options.js';
