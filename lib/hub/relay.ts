@@ -6,7 +6,8 @@ import type { Segments } from '../core/path.js';
 import type { JsonValue } from '../core/value.js';
 import type { Replica } from '../core/replica.js';
 import type { Link } from '../links/link.js';
-import { encodeArmed, encodeSnapshotArmed, isPlainIntent, type Intent, type WireItem } from '../wire/member.js';
+import { encodeArmed, encodeSnapshotArmed } from '../wire/armed.js';
+import { isPlainIntent, type Intent, type WireItem } from '../wire/member.js';
 import { notPersistent } from './persist/persistence.js';
 import { MemberServer, type MemberServerStats, type MemberSession, type Upstream } from './member-server.js';
 

@@ -18,7 +18,6 @@ import { Watchers, type WatchListener } from '../core/watchers.js';
 import type { Link } from '../links/link.js';
 import {
   decodeHubMessage,
-  encodeSnapshotArmed,
   encodeIntent,
   helloMessage,
   isPlainIntent,
@@ -30,6 +29,7 @@ import {
   type StreamItem,
   type WireReply,
 } from '../wire/member.js';
+import { encodeSnapshotArmed } from '../wire/armed.js';
 import { DurableRequests } from './durable-requests.js';
 import { overlay, type ReplayedWrite } from './overlay.js';
 import { PendingWrites, handled, type PendingWrite } from './pending.js';

@@ -7,7 +7,7 @@ import { foldTuning } from '../../lib/core/fold.js';
 import { ReplicatedTree } from '../../lib/core/tree.js';
 import type { JsonValue } from '../../lib/core/value.js';
 import { jsonSlices } from '../../lib/wire/json-slices.js';
-import { encodeArmed, encodeSnapshotArmed } from '../../lib/wire/member.js';
+import { encodeArmed, encodeSnapshotArmed } from '../../lib/wire/armed.js';
 import { expiringOpSpecArb, stampExpiringOps } from '../helpers/arbitraries.js';
 import { oracleState } from '../helpers/oracle.js';
 
