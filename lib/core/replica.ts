@@ -273,6 +273,17 @@ export class Replica {
     return this.#sequences.seq(origin);
   }
 
+  /**
+   * How many of the ops applied GC has not folded yet, counted by their origins' seqs: what a
+   * snapshot carries as op records rather than folded values (an upper bound: an op a later
+   * write wiped counts until its origin's folds pass it).
+   */
+  unfoldedCount(): number {
+    let count = 0;
+    for (const [origin, entry] of Object.entries(this.#sequences.vector())) count += entry.seq - this.#sequences.foldedSeq(origin);
+    return count;
+  }
+
   /** This replica's version vector: per origin, the last contiguous seq applied. */
   vector(): VersionVector {
     return this.#sequences.vector();

@@ -96,12 +96,14 @@ if (role === 'raw-sink') {
       }
       case 'fill': {
         for (let i = 0; i < message.n; i++) hub.set(`k${i % 1000}.k${Math.floor(i / 1000)}`, i);
-        // Through Redis: once the snapshot stored for newcomers holds every write of the fill
-        // (its vector, stored beside it, says up to which of this hub's writes).
+        // Once GC folded the fill (one pass over 1M op records, ~1.6 s during which the hub
+        // answers nobody), so that the figure is the sync, not the writer's fold; through Redis,
+        // once the snapshot stored for newcomers holds every write of the fill (its vector,
+        // stored beside it, says up to which of this hub's writes), folded, as a group that has
+        // run for a while holds it (the leader stores it again once GC folded what it held).
         if (process.env.REDIS_URL) await snapshotCovers(hub.id, hub.stats().opsLocal);
-        // Over TCP: once GC folded the fill (one pass over 1M op records, ~1.6 s during which
-        // the hub answers nobody), so that the figure is the sync, not the writer's fold.
-        else while (hub.stats().metadata.ops > 0) await new Promise((r) => setTimeout(r, 20));
+        const folded = () => hub.stats().metadata.ops === 0 && (!process.env.REDIS_URL || hub.stats().redis.snapshotOpRecords < 1024);
+        while (!folded()) await new Promise((r) => setTimeout(r, 20));
         return process.send({ re: message.cmd });
       }
       case 'heap': {

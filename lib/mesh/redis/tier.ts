@@ -30,6 +30,10 @@ import { OwnStream } from './own-stream.js';
 import { StreamReader } from './reader.js';
 import type { GroupStore } from './store.js';
 
+// A stored snapshot carrying fewer ops than this unfolded is not stored again for its folds
+// alone (see RedisTier's #foldedSincePut): adopting that many records costs little.
+const REFOLD_FROM_OPS = 1024;
+
 /** The settings of a hub's Redis tier, every one given (see DEFAULTS). */
 export interface RedisTierSettings {
   readonly group: string;
@@ -90,6 +94,8 @@ export interface RedisStats {
   /** Entries, announcements and snapshots refused as malformed, never applied. */
   rejected: { entries: number; announcements: number; snapshots: number };
   snapshotsWritten: number;
+  /** Ops the last snapshot this hub stored carried unfolded (as op records), 0 if it stored none. */
+  snapshotOpRecords: number;
   /** Snapshots adopted (at start, and to fill a gap). */
   bootstraps: number;
   /** Streams found with a gap at this hub's position (filled by a snapshot, never skipped). */
@@ -119,6 +125,9 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   #bootstrapped = false;
   #lastSnapshotAt = 0;
   #lastSnapshotVector = '';
+  // The snapshot this hub stored last: its vector, and how many ops it carried unfolded.
+  #putVector = '';
+  #putUnfolded = 0;
   // The stored snapshot's vector as last read, and since when it reads so.
   #storedVector: string | undefined | 'too large';
   #storedSince = 0;
@@ -436,9 +445,28 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
         this.#storedSince = now;
       }
       const stale = now - this.#storedSince > 3 * this.#settings.snapshotMs;
-      if (stored === vector || ((leader || stale) && (await this.#snapshot.put(vector)))) this.#lastSnapshotVector = vector;
+      const refold = leader && stored === vector && this.#foldedSincePut(vector);
+      if ((stored === vector && !refold) || ((leader || stale || refold) && (await this.#put(vector)))) this.#lastSnapshotVector = vector;
     }
     if (leader) await this.#trim();
+  }
+
+  // Whether GC has folded at least half of the ops the snapshot this hub stored (with `vector`,
+  // still the stored one) carried as op records: the same state stored again is then much
+  // smaller, and a newcomer adopts it in a fraction of the time (measured at 1M keys written at
+  // once: 560 bytes a key adopted as op records, against 50 folded).
+  #foldedSincePut(vector: string): boolean {
+    return vector === this.#putVector && this.#putUnfolded >= REFOLD_FROM_OPS && this.#replica.unfoldedCount() <= this.#putUnfolded / 2;
+  }
+
+  async #put(vector: string): Promise<boolean> {
+    const unfolded = this.#replica.unfoldedCount();
+    const written = await this.#snapshot.put(vector);
+    if (written) {
+      this.#putVector = vector;
+      this.#putUnfolded = unfolded;
+    }
+    return written;
   }
 
   // Trims each stream below what the stored snapshot covers and every member has read: a
@@ -515,6 +543,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       opsRead: this.#reader.ops,
       rejected: { entries: this.#rejected.entries + this.#own.refused, announcements: this.#rejected.announcements, snapshots: this.#snapshot.refused },
       snapshotsWritten: this.#snapshot.written,
+      snapshotOpRecords: this.#putUnfolded,
       bootstraps: this.#snapshot.adoptions,
       gaps: this.#gaps,
       errors: this.#errors + this.#own.failures,

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Replica } from '../../../lib/core/replica.js';
 import { Collective } from '../../../lib/index.js';
+import { decodeGroupSnapshot } from '../../../lib/wire/redis.js';
 import { converged, HubProcess, killHubProcesses } from '../../helpers/hub-process.js';
 import { NO_REDIS_REASON, REDIS_SERVER, RedisServer } from '../../helpers/redis-server.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -59,6 +61,36 @@ describe.skipIf(REDIS_SERVER === undefined)('hubs linked through Redis Streams, 
     const late = await redisHub();
     await converged([...first, late], (s) => Object.keys(s.keys as object).length === 1000, 'the late hub to catch up');
     expect(((await late.stats()) as unknown as Stats).redis.bootstraps).toBeGreaterThanOrEqual(1);
+  });
+
+  it('the group snapshot is stored again once GC folded the op records it carried, and a late hub adopts it folded', { timeout: 60_000 }, async () => {
+    server = await RedisServer.start();
+    const pair = await Promise.all([redisHub({ REDIS_SNAPSHOT_MS: '200' }), redisHub({ REDIS_SNAPSHOT_MS: '200' })]);
+    // The leader (the lower id) stores snapshots; the other, paused, holds the horizon back, so
+    // that the one stored after the writes carries them as op records.
+    const [leader, paused] = pair[0]!.id < pair[1]!.id ? [pair[0]!, pair[1]!] : [pair[1]!, pair[0]!];
+    type SnapshotStats = { redis: { snapshotOpRecords: number }; metadata: { ops: number } };
+    const stats = async (hub: HubProcess): Promise<SnapshotStats> => (await hub.stats()) as unknown as SnapshotStats;
+    paused.signal('SIGSTOP');
+    await leader.write('set', 'keys.k#', 'v#', 3000);
+    await waitFor(async () => (await stats(leader)).redis.snapshotOpRecords >= 3000, 20_000, 'a snapshot stored with the writes unfolded');
+    paused.signal('SIGCONT');
+    // GC folds them once the other hub has read them; the same state is then stored again.
+    await waitFor(async () => (await stats(leader)).metadata.ops === 0, 20_000, 'GC to fold the writes');
+    await waitFor(async () => (await stats(leader)).redis.snapshotOpRecords < 1024, 20_000, 'the snapshot stored again, folded');
+    const client = createClient({ url: server.url });
+    await client.connect();
+    let stored: Replica;
+    try {
+      stored = Replica.fromSnapshot(decodeGroupSnapshot((await client.get('collective:shop:snapshot'))!).snapshot);
+    } finally {
+      client.destroy();
+    }
+    expect(stored.metadata().ops).toBeLessThan(1024);
+    expect(Object.keys(stored.get('keys') as object)).toHaveLength(3000);
+    const late = await redisHub();
+    await converged([leader, paused, late], (s) => Object.keys(s.keys as object).length === 3000, 'the late hub to catch up');
+    expect((await stats(late)).metadata.ops).toBeLessThan(1024);
   });
 
   it('kill -9 of redis-server mid-run, restarted from its AOF: converges with nothing lost', { timeout: 90_000 }, async () => {
