@@ -49,7 +49,7 @@ export function runExpiryBench() {
   };
   // Each pair measured on its own: interleaved in one round, the case right after the random
   // reads of 100k keys ran slower than the same case elsewhere (two identical stores without
-  // ttl, measured as this pair: 0.78-0.91x in that slot, 0.96-1.02x apart).
+  // ttl, measured as this pair: 0.78-0.91x in that slot, 0.91-1.09x apart).
   const readsOf = (expiring, plain) => ({
     ...compare({
       expiringAll: { fn: reads(expiring, order), ops: order.length },
