@@ -274,14 +274,13 @@ export class Replica {
   }
 
   /**
-   * How many of the ops applied GC has not folded yet, counted by their origins' seqs: what a
-   * snapshot carries as op records rather than folded values (an upper bound: an op a later
-   * write wiped counts until its origin's folds pass it).
+   * Whether GC has folded (or dropped) every op applied: each origin's latest op is at or below
+   * the fold point, so a snapshot now holds folded values and no op records.
    */
-  unfoldedCount(): number {
-    let count = 0;
-    for (const [origin, entry] of Object.entries(this.#sequences.vector())) count += entry.seq - this.#sequences.foldedSeq(origin);
-    return count;
+  foldedThrough(): boolean {
+    const folded = this.#sequences.foldedTo;
+    if (folded === undefined) return false;
+    return Object.values(this.#sequences.vector()).every((entry) => !isAfter(entry.stamp, folded));
   }
 
   /** This replica's version vector: per origin, the last contiguous seq applied. */

@@ -102,7 +102,7 @@ if (role === 'raw-sink') {
         // stored beside it, says up to which of this hub's writes), folded, as a group that has
         // run for a while holds it (the leader stores it again once GC folded what it held).
         if (process.env.REDIS_URL) await snapshotCovers(hub.id, hub.stats().opsLocal);
-        const folded = () => hub.stats().metadata.ops === 0 && (!process.env.REDIS_URL || hub.stats().redis.snapshotOpRecords < 1024);
+        const folded = () => hub.stats().metadata.ops === 0 && (!process.env.REDIS_URL || hub.stats().redis.snapshotFolded);
         while (!folded()) await new Promise((r) => setTimeout(r, 20));
         return process.send({ re: message.cmd });
       }

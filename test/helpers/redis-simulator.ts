@@ -15,6 +15,7 @@ import type { Op } from '../../lib/core/op.js';
 import { Replica } from '../../lib/core/replica.js';
 import { Folding } from '../../lib/mesh/gc.js';
 import { RedisTier } from '../../lib/mesh/redis/tier.js';
+import { decodeGroupSnapshot } from '../../lib/wire/redis.js';
 import { tuneFoldsFor } from './fold-tuning.js';
 import { oracleState } from './oracle.js';
 import { Random } from './random.js';
@@ -220,6 +221,25 @@ export class RedisSimulation {
       left = this.#untrimmed();
     }
     return left;
+  }
+
+  /**
+   * Runs on, quiet, until the stored snapshot carries no op record (the leader stores it again
+   * once folded), or `ms` passed; returns how many it carries.
+   */
+  async foldStored(ms = 10_000): Promise<number> {
+    const deadline = this.time.now + ms;
+    let records = this.#storedRecords();
+    while (records > 0 && this.time.now < deadline) {
+      await this.#advanceTo(this.time.now + 100);
+      records = this.#storedRecords();
+    }
+    return records;
+  }
+
+  #storedRecords(): number {
+    const text = this.server.state.strings.get('collective:sim:snapshot');
+    return text === undefined ? 0 : Replica.fromSnapshot(decodeGroupSnapshot(text).snapshot).metadata().ops;
   }
 
   #untrimmed(): number {

@@ -14,8 +14,11 @@ export interface SnapshotHost {
   heardGroup(group: GroupMessage): void;
   /** The snapshot folded at `folded`: own writes below it that never left are stamped again. */
   foldedAt(folded: Stamp, clock: Stamp): void;
-  /** A snapshot was adopted: the streams are read again from the new position. */
-  adopted(): void;
+  /**
+   * A snapshot was adopted: the streams are read again from the new position. `vector` is its
+   * vector as the tier writes one, `folded` whether it held everything folded.
+   */
+  adopted(vector: string, folded: boolean): void;
 }
 
 /**
@@ -49,6 +52,7 @@ export class GroupSnapshot {
     const text = await this.#store.get(this.#keys.snapshot, this.#limits.maxSnapshotBytes);
     if (text === undefined) return false;
     if (text === 'too large') return this.#refuse(`over the limit of ${this.#limits.maxSnapshotBytes} bytes`);
+    let adopted: { vector: string; folded: boolean };
     try {
       const { snapshot, group } = decodeGroupSnapshot(text);
       // Checked whole before anything of it is used.
@@ -60,12 +64,13 @@ export class GroupSnapshot {
       const mine = this.#replica.vector();
       const adds = Object.entries(incoming.vector()).some(([origin, entry]) => entry.seq > (mine[origin]?.seq ?? 0));
       if (!adds) return false;
+      adopted = { vector: JSON.stringify(seqsOf(incoming.vector())), folded: incoming.foldedThrough() };
       this.#replica.adoptReplica(incoming); // decoded once: a snapshot of 1M ops takes seconds
     } catch (error) {
       return this.#refuse((error as Error).message);
     }
     this.adoptions++;
-    this.#host.adopted();
+    this.#host.adopted(adopted.vector, adopted.folded);
     this.#log('adopted the group snapshot');
     return true;
   }

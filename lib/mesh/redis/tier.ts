@@ -30,10 +30,6 @@ import { OwnStream } from './own-stream.js';
 import { StreamReader } from './reader.js';
 import type { GroupStore } from './store.js';
 
-// A stored snapshot carrying fewer ops than this unfolded is not stored again for its folds
-// alone (see RedisTier's #foldedSincePut): adopting that many records costs little.
-const REFOLD_FROM_OPS = 1024;
-
 /** The settings of a hub's Redis tier, every one given (see DEFAULTS). */
 export interface RedisTierSettings {
   readonly group: string;
@@ -94,8 +90,8 @@ export interface RedisStats {
   /** Entries, announcements and snapshots refused as malformed, never applied. */
   rejected: { entries: number; announcements: number; snapshots: number };
   snapshotsWritten: number;
-  /** Ops the last snapshot this hub stored carried unfolded (as op records), 0 if it stored none. */
-  snapshotOpRecords: number;
+  /** Whether the stored snapshot held everything folded (no op records) when this hub last stored or adopted it. */
+  snapshotFolded: boolean;
   /** Snapshots adopted (at start, and to fill a gap). */
   bootstraps: number;
   /** Streams found with a gap at this hub's position (filled by a snapshot, never skipped). */
@@ -125,9 +121,10 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   #bootstrapped = false;
   #lastSnapshotAt = 0;
   #lastSnapshotVector = '';
-  // The snapshot this hub stored last: its vector, and how many ops it carried unfolded.
-  #putVector = '';
-  #putUnfolded = 0;
+  // The stored snapshot as this hub knows it (it stored or adopted it): its vector, and whether
+  // it held everything folded.
+  #knownVector = '';
+  #knownFolded = false;
   // The stored snapshot's vector as last read, and since when it reads so.
   #storedVector: string | undefined | 'too large';
   #storedSince = 0;
@@ -178,7 +175,11 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
         group: () => this.#group(),
         heardGroup: (group) => this.#membership.heardGroup(group),
         foldedAt: (folded, clock) => this.#restampBelow(folded, clock, 'the group snapshot'),
-        adopted: () => this.#reader.rewind(),
+        adopted: (vector, folded) => {
+          this.#knownVector = vector;
+          this.#knownFolded = folded;
+          this.#reader.rewind();
+        },
       },
       log,
     );
@@ -445,26 +446,27 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
         this.#storedSince = now;
       }
       const stale = now - this.#storedSince > 3 * this.#settings.snapshotMs;
-      const refold = leader && stored === vector && this.#foldedSincePut(vector);
+      const refold = leader && stored === vector && this.#worthStoringAgain(vector);
       if ((stored === vector && !refold) || ((leader || stale || refold) && (await this.#put(vector)))) this.#lastSnapshotVector = vector;
     }
     if (leader) await this.#trim();
   }
 
-  // Whether GC has folded at least half of the ops the snapshot this hub stored (with `vector`,
-  // still the stored one) carried as op records: the same state stored again is then much
-  // smaller, and a newcomer adopts it in a fraction of the time (measured at 1M keys written at
-  // once: 560 bytes a key adopted as op records, against 50 folded).
-  #foldedSincePut(vector: string): boolean {
-    return vector === this.#putVector && this.#putUnfolded >= REFOLD_FROM_OPS && this.#replica.unfoldedCount() <= this.#putUnfolded / 2;
+  // Whether the stored snapshot, whose vector is this hub's (`vector`), is worth storing again:
+  // once GC has folded everything in it, when it held op records (a newcomer adopts those in
+  // several times the time and memory of folded values: at 1M keys written at once, 560 bytes
+  // a key against 50) or this hub does not know what it held (stored by a hub tired of waiting
+  // for the leader, or by a leader since gone). Once per vector: then it is known folded.
+  #worthStoringAgain(vector: string): boolean {
+    return (vector !== this.#knownVector || !this.#knownFolded) && this.#replica.foldedThrough();
   }
 
   async #put(vector: string): Promise<boolean> {
-    const unfolded = this.#replica.unfoldedCount();
+    const folded = this.#replica.foldedThrough();
     const written = await this.#snapshot.put(vector);
     if (written) {
-      this.#putVector = vector;
-      this.#putUnfolded = unfolded;
+      this.#knownVector = vector;
+      this.#knownFolded = folded;
     }
     return written;
   }
@@ -543,7 +545,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       opsRead: this.#reader.ops,
       rejected: { entries: this.#rejected.entries + this.#own.refused, announcements: this.#rejected.announcements, snapshots: this.#snapshot.refused },
       snapshotsWritten: this.#snapshot.written,
-      snapshotOpRecords: this.#putUnfolded,
+      snapshotFolded: this.#knownFolded,
       bootstraps: this.#snapshot.adoptions,
       gaps: this.#gaps,
       errors: this.#errors + this.#own.failures,
