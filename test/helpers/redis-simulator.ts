@@ -213,28 +213,27 @@ export class RedisSimulation {
    * Runs on, quiet, until no stream holds an entry every live hub has read and the stored
    * snapshot covers (or `ms` passed); returns how many such entries are left: the trims' debt.
    */
-  async trimAll(ms = 10_000): Promise<number> {
-    const deadline = this.time.now + ms;
-    let left = this.#untrimmed();
-    while (left > 0 && this.time.now < deadline) {
-      await this.#advanceTo(this.time.now + 100);
-      left = this.#untrimmed();
-    }
-    return left;
+  trimAll(ms = 10_000): Promise<number> {
+    return this.#quietUntilNone(() => this.#untrimmed(), ms);
   }
 
   /**
    * Runs on, quiet, until the stored snapshot carries no op record (the leader stores it again
    * once folded), or `ms` passed; returns how many it carries.
    */
-  async foldStored(ms = 10_000): Promise<number> {
+  foldStored(ms = 10_000): Promise<number> {
+    return this.#quietUntilNone(() => this.#storedRecords(), ms);
+  }
+
+  // Runs on, quiet, until `count` is 0 or `ms` passed; returns the last count.
+  async #quietUntilNone(count: () => number, ms: number): Promise<number> {
     const deadline = this.time.now + ms;
-    let records = this.#storedRecords();
-    while (records > 0 && this.time.now < deadline) {
+    let left = count();
+    while (left > 0 && this.time.now < deadline) {
       await this.#advanceTo(this.time.now + 100);
-      records = this.#storedRecords();
+      left = count();
     }
-    return records;
+    return left;
   }
 
   #storedRecords(): number {
