@@ -278,9 +278,7 @@ export class Replica {
    * the fold point, so a snapshot now holds folded values and no op records.
    */
   foldedThrough(): boolean {
-    const folded = this.#sequences.foldedTo;
-    if (folded === undefined) return false;
-    return Object.values(this.#sequences.vector()).every((entry) => !isAfter(entry.stamp, folded));
+    return this.#sequences.foldedThrough();
   }
 
   /** This replica's version vector: per origin, the last contiguous seq applied. */

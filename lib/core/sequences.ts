@@ -129,6 +129,17 @@ export class Sequences {
     if (this.#foldedTo === undefined || isAfter(horizon, this.#foldedTo)) this.#foldedTo = horizon;
   }
 
+  /**
+   * Whether GC has folded (or dropped) every op applied: nothing held ahead of the vector, and
+   * each origin's latest op at or below the horizon folded at.
+   */
+  foldedThrough(): boolean {
+    const folded = this.#foldedTo;
+    if (folded === undefined || this.#ahead.size > 0) return false;
+    for (const { stamp } of this.#applied.values()) if (isAfter(stamp, folded)) return false;
+    return true;
+  }
+
   /** The highest horizon folded at, if any. */
   get foldedTo(): Stamp | undefined {
     return this.#foldedTo;

@@ -14,11 +14,8 @@ export interface SnapshotHost {
   heardGroup(group: GroupMessage): void;
   /** The snapshot folded at `folded`: own writes below it that never left are stamped again. */
   foldedAt(folded: Stamp, clock: Stamp): void;
-  /**
-   * A snapshot was adopted: the streams are read again from the new position. `vector` is its
-   * vector as the tier writes one, `folded` whether it held everything folded.
-   */
-  adopted(vector: string, folded: boolean): void;
+  /** A snapshot was adopted: the streams are read again from the new position. */
+  adopted(): void;
 }
 
 /**
@@ -37,6 +34,10 @@ export class GroupSnapshot {
   written = 0;
   adoptions = 0;
   refused = 0;
+  // The stored snapshot as this hub knows it (it stored or adopted it): its vector, and whether
+  // it held everything folded (no op records).
+  #knownVector = '';
+  #knownFolded = false;
 
   constructor(replica: Replica, store: GroupStore, keys: GroupKeys, limits: DecodeLimits & { maxSnapshotBytes: number }, host: SnapshotHost, log: Logger) {
     this.#replica = replica;
@@ -52,7 +53,6 @@ export class GroupSnapshot {
     const text = await this.#store.get(this.#keys.snapshot, this.#limits.maxSnapshotBytes);
     if (text === undefined) return false;
     if (text === 'too large') return this.#refuse(`over the limit of ${this.#limits.maxSnapshotBytes} bytes`);
-    let adopted: { vector: string; folded: boolean };
     try {
       const { snapshot, group } = decodeGroupSnapshot(text);
       // Checked whole before anything of it is used.
@@ -64,13 +64,13 @@ export class GroupSnapshot {
       const mine = this.#replica.vector();
       const adds = Object.entries(incoming.vector()).some(([origin, entry]) => entry.seq > (mine[origin]?.seq ?? 0));
       if (!adds) return false;
-      adopted = { vector: JSON.stringify(seqsOf(incoming.vector())), folded: incoming.foldedThrough() };
+      this.#know(JSON.stringify(seqsOf(incoming.vector())), incoming.foldedThrough());
       this.#replica.adoptReplica(incoming); // decoded once: a snapshot of 1M ops takes seconds
     } catch (error) {
       return this.#refuse((error as Error).message);
     }
     this.adoptions++;
-    this.#host.adopted(adopted.vector, adopted.folded);
+    this.#host.adopted();
     this.#log('adopted the group snapshot');
     return true;
   }
@@ -86,14 +86,39 @@ export class GroupSnapshot {
    * the stored one is not what its vector claims (written by something else), it replaces it.
    */
   async put(vector: string): Promise<boolean> {
+    const folded = this.#replica.foldedThrough();
     const snapshot = encodeGroupSnapshot(this.#replica.snapshot(), this.#host.group());
     let written = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, snapshot, vector, false);
     if (!written) {
       if (await this.#storedHolds()) await this.adopt();
       else written = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, snapshot, vector, true);
     }
-    if (written) this.written++;
+    if (written) {
+      this.written++;
+      this.#know(vector, folded);
+    }
     return written;
+  }
+
+  /** Whether the stored snapshot held everything folded when this hub last stored or adopted it. */
+  get knownFolded(): boolean {
+    return this.#knownFolded;
+  }
+
+  /**
+   * Whether the stored snapshot, whose vector is this hub's (`vector`), is worth storing again:
+   * once GC has folded everything in it, when it held op records (a newcomer adopts those in
+   * several times the time and memory of folded values: at 1M keys written at once, 560 bytes
+   * a key against 50) or this hub does not know what it held (stored by a hub tired of waiting
+   * for the leader, or by a leader since gone). Once per vector: then it is known folded.
+   */
+  worthStoringAgain(vector: string): boolean {
+    return (vector !== this.#knownVector || !this.#knownFolded) && this.#replica.foldedThrough();
+  }
+
+  #know(vector: string, folded: boolean): void {
+    this.#knownVector = vector;
+    this.#knownFolded = folded;
   }
 
   // Whether the stored snapshot is one, and its stored vector is the snapshot's own.

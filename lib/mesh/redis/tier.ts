@@ -121,10 +121,6 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   #bootstrapped = false;
   #lastSnapshotAt = 0;
   #lastSnapshotVector = '';
-  // The stored snapshot as this hub knows it (it stored or adopted it): its vector, and whether
-  // it held everything folded.
-  #knownVector = '';
-  #knownFolded = false;
   // The stored snapshot's vector as last read, and since when it reads so.
   #storedVector: string | undefined | 'too large';
   #storedSince = 0;
@@ -175,11 +171,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
         group: () => this.#group(),
         heardGroup: (group) => this.#membership.heardGroup(group),
         foldedAt: (folded, clock) => this.#restampBelow(folded, clock, 'the group snapshot'),
-        adopted: (vector, folded) => {
-          this.#knownVector = vector;
-          this.#knownFolded = folded;
-          this.#reader.rewind();
-        },
+        adopted: () => this.#reader.rewind(),
       },
       log,
     );
@@ -446,29 +438,10 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
         this.#storedSince = now;
       }
       const stale = now - this.#storedSince > 3 * this.#settings.snapshotMs;
-      const refold = leader && stored === vector && this.#worthStoringAgain(vector);
-      if ((stored === vector && !refold) || ((leader || stale || refold) && (await this.#put(vector)))) this.#lastSnapshotVector = vector;
+      const refold = leader && stored === vector && this.#snapshot.worthStoringAgain(vector);
+      if ((stored === vector && !refold) || ((leader || stale || refold) && (await this.#snapshot.put(vector)))) this.#lastSnapshotVector = vector;
     }
     if (leader) await this.#trim();
-  }
-
-  // Whether the stored snapshot, whose vector is this hub's (`vector`), is worth storing again:
-  // once GC has folded everything in it, when it held op records (a newcomer adopts those in
-  // several times the time and memory of folded values: at 1M keys written at once, 560 bytes
-  // a key against 50) or this hub does not know what it held (stored by a hub tired of waiting
-  // for the leader, or by a leader since gone). Once per vector: then it is known folded.
-  #worthStoringAgain(vector: string): boolean {
-    return (vector !== this.#knownVector || !this.#knownFolded) && this.#replica.foldedThrough();
-  }
-
-  async #put(vector: string): Promise<boolean> {
-    const folded = this.#replica.foldedThrough();
-    const written = await this.#snapshot.put(vector);
-    if (written) {
-      this.#knownVector = vector;
-      this.#knownFolded = folded;
-    }
-    return written;
   }
 
   // Trims each stream below what the stored snapshot covers and every member has read: a
@@ -545,7 +518,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       opsRead: this.#reader.ops,
       rejected: { entries: this.#rejected.entries + this.#own.refused, announcements: this.#rejected.announcements, snapshots: this.#snapshot.refused },
       snapshotsWritten: this.#snapshot.written,
-      snapshotFolded: this.#knownFolded,
+      snapshotFolded: this.#snapshot.knownFolded,
       bootstraps: this.#snapshot.adoptions,
       gaps: this.#gaps,
       errors: this.#errors + this.#own.failures,
