@@ -31,6 +31,14 @@ export class KeyTimes {
   #earliest = Number.POSITIVE_INFINITY;
   // The latest time ever set: no key's time is after it.
   #latest = Number.NEGATIVE_INFINITY;
+  // The latest time `takeDue` was asked for: every entry of the due heap at or before it is
+  // gone (valid or stale).
+  #dueTakenUpTo = Number.NEGATIVE_INFINITY;
+  // Keys set as taken off already (`due` false) at a time after `#dueTakenUpTo`: an entry of the
+  // due heap left from an earlier time of theirs, by chance the same, must not come up for them
+  // (a heap entry holds while its key has its time, and these have it). Empty in the tree's use,
+  // where `due` is false only at or before the times its schedule took: undefined then.
+  #takenAhead: Map<string, number> | undefined;
   // Snapshots reading the table (see `read`).
   readonly #readings = new LiveReadings<number | undefined>();
 
@@ -53,6 +61,12 @@ export class KeyTimes {
    */
   set(key: string, time: number, due = true): this {
     this.#changing(key);
+    if (due) this.#takenAhead?.delete(key);
+    // Set again at the time it has, a key keeps its place (an entry of it still to come holds).
+    else if (this.get(key) !== time) {
+      this.#takenAhead?.delete(key);
+      if (time > this.#dueTakenUpTo) (this.#takenAhead ??= new Map()).set(key, time);
+    }
     if (time > this.#latest) this.#latest = time;
     if (this.#times[key] === undefined) this.#size++;
     this.#epoch ??= time;
@@ -66,9 +80,11 @@ export class KeyTimes {
     if (this.#times[key] === undefined) return false;
     this.#changing(key);
     delete this.#times[key];
+    this.#takenAhead?.delete(key);
     if (--this.#size === 0) {
       this.#due.clear();
       this.#taken.clear();
+      this.#takenAhead = undefined;
       this.#heapsChanged();
     }
     return true;
@@ -107,6 +123,12 @@ export class KeyTimes {
     this.#earliest = due < taken ? due : taken;
   }
 
+  // Whether the due heap's entry (`at`, `key`) holds: its key still has that time, and was not
+  // set as taken off since.
+  #dueHolds(at: number, key: string): boolean {
+    return this.get(key) === at && this.#takenAhead?.get(key) !== at;
+  }
+
   // `key`'s time is about to change: the readings keep what it is now.
   #changing(key: string): void {
     if (!this.#readings.empty) this.#readings.changing(key, this.get(key));
@@ -131,7 +153,7 @@ export class KeyTimes {
   /** The earliest time still to come up, if any. */
   nextTime(): number | undefined {
     while (this.#due.size > 0) {
-      if (this.get(this.#due.topKey()) === this.#due.top()) return this.#due.top();
+      if (this.#dueHolds(this.#due.top(), this.#due.topKey())) return this.#due.top();
       this.#due.pop();
       this.#heapsChanged();
     }
@@ -146,12 +168,17 @@ export class KeyTimes {
       const at = this.#due.top();
       const key = this.#due.topKey();
       this.#due.pop();
-      if (this.get(key) !== at) continue;
+      if (!this.#dueHolds(at, key)) continue;
       // The same key and time twice (folded, unfolded and folded again): once.
       if ((seen ??= new Set()).has(key)) continue;
       seen.add(key);
       taken.push([key, at]);
       this.#taken.push(at, key);
+    }
+    if (time > this.#dueTakenUpTo) {
+      this.#dueTakenUpTo = time;
+      // No entry left at or before `time` for these to be kept from.
+      if (this.#takenAhead !== undefined) for (const [key, at] of this.#takenAhead) if (at <= time) this.#takenAhead.delete(key);
     }
     this.#heapsChanged();
     return taken;
@@ -176,7 +203,7 @@ export class KeyTimes {
     this.#due.visitUpTo(time, fire);
     // What they leave at the top of the schedule's heap is stale now: off with it (no timer
     // may come to take it, in a replica that runs none).
-    while (this.#due.size > 0 && this.#due.top() <= time && this.get(this.#due.topKey()) !== this.#due.top()) this.#due.pop();
+    while (this.#due.size > 0 && this.#due.top() <= time && !this.#dueHolds(this.#due.top(), this.#due.topKey())) this.#due.pop();
     this.#heapsChanged();
     return fired;
   }
