@@ -14,8 +14,8 @@ import type { Link } from '../links/link.js';
 import { systemClock } from '../mesh/clock.js';
 import { Folding } from '../mesh/gc.js';
 import { GC_PACE_MS } from '../mesh/membership.js';
-import { PeerProtocol } from '../mesh/protocol.js';
-import { TcpMesh } from '../mesh/tcp/mesh.js';
+import type { PeerProtocol } from '../mesh/protocol.js';
+import type { TcpMesh } from '../mesh/tcp/mesh.js';
 import { connectRedisTier } from '../mesh/redis/connect.js';
 import type { RedisTier } from '../mesh/redis/tier.js';
 import { HubRelay } from './relay.js';
@@ -28,6 +28,9 @@ import type { CollectiveEvents, CollectiveOptions, CollectiveStats, DashboardOpt
 import { dashboardSettings, hubSettings, type HubSettings } from './settings.js';
 import { DashboardSlot } from './dashboard-slot.js';
 import { PeerWarnings } from './warnings.js';
+import { HubCounters } from './counters.js';
+import { tcpTier } from './tcp-tier.js';
+import { hubStats, SampledMetadata } from './stats.js';
 import { notPersistent, Persistence } from './persist/persistence.js';
 import { restoreReplica } from './persist/restore.js';
 
@@ -66,17 +69,9 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   #closed = false;
   #collectScheduled = false;
   #sinceCollect = 0;
-  #opsApplied = 0;
-  #soloFolds = 0;
-  // ops/s over the last second, sampled by a timer.
-  readonly #rateTimer: NodeJS.Timeout;
-  #sampledOps = 0;
-  #opsPerSecond = 0;
-  #opsLocal = 0;
-  #expiriesFired = 0;
+  readonly #counters = new HubCounters();
+  readonly #sampledMetadata: SampledMetadata;
   readonly #dashboard: DashboardSlot;
-  #metadataSample: { value: CollectiveStats['metadata']; until: number } | undefined;
-  readonly #startedAt = Date.now();
 
   constructor(local?: HostAddress, allHosts?: readonly HostAddress[], options?: CollectiveOptions | Callback, callback?: Callback) {
     super();
@@ -114,42 +109,12 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       () => this.#replica.nextDue(),
       () => this.#expired(),
     );
-    this.#rateTimer = setInterval(() => {
-      this.#opsPerSecond = this.#opsApplied - this.#sampledOps;
-      this.#sampledOps = this.#opsApplied;
-    }, 1000);
-    this.#rateTimer.unref();
+    this.#sampledMetadata = new SampledMetadata(() => this.#replica.metadata());
     const networked = local !== undefined || settings.peers.length > 0 || settings.redis !== undefined;
     // Alone, the hub has seen every op there is and keeps no op records (see Replica.setSolo).
     this.#replica.setSolo(!networked);
     if (networked && settings.redis === undefined) {
-      const log = logger('mesh', this.id);
-      const protocol = new PeerProtocol(
-        this.#replica,
-        {
-          secret: settings.secret,
-          maxClockSkewMs: settings.maxClockSkewMs,
-          handshakeTimeoutMs: settings.handshakeTimeoutMs,
-          heartbeatMs: settings.heartbeatMs,
-          antiEntropyMs: settings.antiEntropyMs,
-          listenPort: () => this.port,
-        },
-        systemClock,
-        log,
-      );
-      const mesh = new TcpMesh(
-        protocol,
-        {
-          listen: settings.listen,
-          peers: settings.peers,
-          tls: settings.tls,
-          connectTimeoutMs: settings.handshakeTimeoutMs,
-          reconnectMinMs: settings.reconnectMinMs,
-          reconnectMaxMs: settings.reconnectMaxMs,
-          link: { maxFrameBytes: settings.maxFrameBytes, maxBacklogBytes: settings.maxPeerBacklog, lagGraceMs: settings.lagGraceMs },
-        },
-        log,
-      );
+      const { protocol, mesh } = tcpTier(this.#replica, settings, logger('mesh', this.id));
       this.#protocol = protocol;
       this.#mesh = mesh;
       if (this.#persistence !== undefined) protocol.predecessors(this.#persistence.predecessors);
@@ -167,7 +132,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       this.#started = this.#startRedis(settings);
       this.#folding = new Folding(this.#replica, systemClock, () => this.#redis?.horizon(), GC_PACE_MS, (horizon) => this.#relay.horizon(horizon.wall));
     } else this.#started = Promise.resolve();
-    const source = { id: this.id, get: (path?: Path) => this.get(path), stats: () => this.#sampledStats(), opsPerSecond: () => this.#opsPerSecond };
+    const source = { id: this.id, get: (path?: Path) => this.get(path), stats: () => this.#stats(this.#sampledMetadata.read()), opsPerSecond: () => this.#counters.opsPerSecond };
     this.#dashboard = new DashboardSlot(source, settings.maxDepth, logger('dashboard', this.id));
     if (settings.dashboard !== undefined) {
       const dashboard = this.#dashboard.open(settings.dashboard);
@@ -302,7 +267,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   #applied(op: Op, restated: Segments | null | undefined): void {
     // First: the log's record of this turn is written before anything is sent (see Journal).
     this.#persistence?.record(op);
-    this.#opsApplied++;
+    this.#counters.opsApplied++;
     this.#relay.applied(op, restated);
     if (touchesExpiry(op) || restated !== undefined) this.#expiryTimer.arm();
     this.#protocol?.localOp(op);
@@ -311,7 +276,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       this.#collectScheduled = true;
       setImmediate(() => this.#collectSolo());
     }
-    if (op.stamp.node === this.id) this.#opsLocal++;
+    if (op.stamp.node === this.id) this.#counters.opsLocal++;
     if (this.listenerCount('change') > 0) {
       this.#notify('change', { path: formatPath(op.path), segments: op.path, op: op.kind, origin: op.stamp.node });
     }
@@ -323,7 +288,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     if (this.#closed) return;
     const due = this.#replica.expireDue();
     if (due.length === 0) return;
-    this.#expiriesFired += due.length;
+    this.#counters.expiriesFired += due.length;
     // Alone, nothing earlier can come: what expired is folded away now (and in the members).
     if (this.#folding === undefined) this.#collectSolo();
     if (this.listenerCount('change') === 0) return;
@@ -341,7 +306,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     const folded = this.#replica.foldedTo;
     if (folded !== undefined && !isAfter(horizon, folded)) return; // nothing new to fold
     this.#replica.collect(horizon);
-    this.#soloFolds++;
+    this.#counters.soloFolds++;
     this.#relay.horizon(horizon.wall);
   }
 
@@ -477,53 +442,22 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     return this.#stats(this.#replica.metadata());
   }
 
-  // The stats for the dashboard, sampled every second while a page is open: the same, but the
-  // metadata count, a walk of the whole trie (0.9 s with a million live nodes), is taken again
-  // only once 50 times its last cost has passed, so that it takes at most 2% of the hub's time.
-  #sampledStats(): CollectiveStats {
-    const now = performance.now();
-    if (this.#metadataSample === undefined || now >= this.#metadataSample.until) {
-      const value = this.#replica.metadata();
-      const cost = performance.now() - now;
-      this.#metadataSample = { value, until: now + 50 * cost };
-    }
-    return this.#stats(this.#metadataSample.value);
-  }
-
   #stats(metadata: CollectiveStats['metadata']): CollectiveStats {
-    const relay = this.#relay.stats();
-    const rejections = this.#protocol?.rejections;
-    const peers = this.#mesh?.peers() ?? [];
-    return {
-      id: this.id,
-      peers,
-      connections: this.#protocol?.sessionCount ?? 0,
-      rejectedFrames: rejections?.rejectedFrames ?? 0,
-      authFailures: rejections?.authFailures ?? 0,
-      handshakeTimeouts: rejections?.handshakeTimeouts ?? 0,
-      rejections: rejections?.byCode() ?? {},
-      opsApplied: this.#opsApplied,
-      opsPerSecond: this.#opsPerSecond,
-      queuedBytes: relay.queuedBytes + peers.reduce((sum, peer) => sum + peer.queuedBytes, 0),
-      opsLocal: this.#opsLocal,
-      members: relay.members,
-      memberList: relay.list,
-      rejectedMessages: relay.rejectedMessages,
-      rejectedIntents: relay.rejectedIntents,
-      watchers: this.#replica.watcherCount(),
-      metadata,
-      gc: {
-        runs: (this.#folding?.runs ?? 0) + this.#soloFolds,
-        waits: this.#folding?.waits ?? 0,
-        members: this.#protocol?.members ?? this.#redis?.members ?? 0,
-        horizon: this.#replica.foldedTo?.wall,
+    return hubStats(
+      {
+        id: this.id,
+        replica: this.#replica,
+        relay: this.#relay,
+        counters: this.#counters,
+        dashboard: this.#dashboard,
+        protocol: this.#protocol,
+        mesh: this.#mesh,
+        redis: this.#redis,
+        folding: this.#folding,
+        persistence: this.#persistence,
       },
-      expiry: { fired: this.#expiriesFired, nextDue: this.#replica.nextDue() },
-      startedAt: this.#startedAt,
-      ...(this.#persistence === undefined ? {} : { persist: this.#persistence.stats() }),
-      ...(this.#redis === undefined ? {} : { redis: this.#redis.stats() }),
-      ...(this.#dashboard.url === undefined ? {} : { dashboard: this.#dashboard.stats() }),
-    };
+      metadata,
+    );
   }
 
   /**
@@ -547,7 +481,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     this.#closed = true;
     this.#folding?.stop();
     this.#expiryTimer.stop();
-    clearInterval(this.#rateTimer);
+    this.#counters.stop();
     this.#relay.close();
     await this.#mesh?.close();
     await this.#redis?.close();
