@@ -29,7 +29,7 @@ import { dashboardSettings, hubSettings, type HubSettings } from './settings.js'
 import { DashboardSlot } from './dashboard-slot.js';
 import { PeerWarnings } from './warnings.js';
 import { HubCounters } from './counters.js';
-import { tcpTier } from './tcp-tier.js';
+import { keepGroup, tcpTier } from './tcp-tier.js';
 import { hubStats, SampledMetadata } from './stats.js';
 import { notPersistent, Persistence } from './persist/persistence.js';
 import { restoreReplica } from './persist/restore.js';
@@ -114,10 +114,11 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     // Alone, the hub has seen every op there is and keeps no op records (see Replica.setSolo).
     this.#replica.setSolo(!networked);
     if (networked && settings.redis === undefined) {
-      const { protocol, mesh } = tcpTier(this.#replica, settings, logger('mesh', this.id));
+      const log = logger('mesh', this.id);
+      const { protocol, mesh } = tcpTier(this.#replica, settings, log);
       this.#protocol = protocol;
       this.#mesh = mesh;
-      if (this.#persistence !== undefined) protocol.predecessors(this.#persistence.predecessors);
+      if (this.#persistence !== undefined) keepGroup(protocol, this.#persistence, log);
       protocol.on('peer:up', (id, address) => this.#notify('peer:up', id, address));
       protocol.on('peer:down', (id, address) => this.#notify('peer:down', id, address));
       protocol.on('peer:error', (error, warnOnceAs) => {

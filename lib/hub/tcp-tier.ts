@@ -3,6 +3,8 @@ import type { Logger } from '../log.js';
 import { systemClock } from '../mesh/clock.js';
 import { PeerProtocol } from '../mesh/protocol.js';
 import { TcpMesh } from '../mesh/tcp/mesh.js';
+import { decodeGroup, encodeGroup } from '../wire/peer.js';
+import type { Persistence } from './persist/persistence.js';
 import type { HubSettings } from './settings.js';
 
 /**
@@ -39,4 +41,23 @@ export function tcpTier(replica: Replica, settings: HubSettings, log: Logger): {
     log,
   );
   return { protocol, mesh };
+}
+
+/**
+ * A hub that keeps its state on disk keeps what it knows of its group there too: read back at
+ * start (after the ids its state had before, which it retires), written each time it changes.
+ * What the disk holds is untrusted: a malformed group is logged and left out (the hub then
+ * learns its group from its peers alone, as a new one does).
+ */
+export function keepGroup(protocol: PeerProtocol, persistence: Persistence, log: Logger): void {
+  protocol.predecessors(persistence.predecessors);
+  const kept = persistence.group;
+  if (kept !== undefined) {
+    try {
+      protocol.restoreGroup(decodeGroup(kept));
+    } catch (error) {
+      log('the group kept on disk is malformed (%s): left out', (error as Error).message);
+    }
+  }
+  protocol.on('group', (group) => persistence.recordGroup(encodeGroup(group)));
 }

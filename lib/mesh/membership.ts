@@ -43,14 +43,20 @@ export class Membership {
   // The addresses the group reaches this hub at (others tell it): any other id there is an
   // earlier life of this address, gone for good.
   readonly #own = new Set<string>();
+  // Told when what `group()` returns changed (who counts, who is retired, who lives where).
+  readonly #onChange: (() => void) | undefined;
 
-  constructor(self: NodeId) {
+  /** `onChange` is called whenever what `group()` returns changed (to keep it on disk). */
+  constructor(self: NodeId, onChange?: () => void) {
     this.#self = self;
+    this.#onChange = onChange;
   }
 
   /** A hub linked with this one. */
   join(id: NodeId): void {
-    if (id !== this.#self && !this.#retired.has(id) && this.#members.size < MAX_GROUP_IDS) this.#members.add(id);
+    if (id === this.#self || this.#retired.has(id) || this.#members.has(id) || this.#members.size >= MAX_GROUP_IDS) return;
+    this.#members.add(id);
+    this.#onChange?.();
   }
 
   /** An address that answered as `before` now answers as `now`: `before` is gone for good. */
@@ -65,6 +71,7 @@ export class Membership {
     this.#members.delete(id);
     this.#frontiers.delete(id);
     for (const [address, ids] of this.#places) if (ids.delete(id) && ids.size === 0) this.#places.delete(address);
+    this.#onChange?.();
   }
 
   /**
@@ -94,7 +101,9 @@ export class Membership {
       if (this.#places.size >= MAX_GROUP_IDS) return;
       this.#places.set(address, (ids = new Set()));
     }
+    if (ids.has(id)) return;
     ids.add(id);
+    this.#onChange?.();
   }
 
   /**
@@ -104,7 +113,10 @@ export class Membership {
   reached(id: NodeId, address: string): NodeId[] {
     const before = [...(this.#places.get(address) ?? [])].filter((other) => other !== id);
     for (const other of before) this.replaced(other, id);
+    const known = this.#places.get(address);
+    if (known?.size === 1 && known.has(id)) return before;
     this.#places.set(address, new Set([id]));
+    this.#onChange?.();
     return before;
   }
 

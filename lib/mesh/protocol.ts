@@ -50,6 +50,11 @@ export interface ProtocolEvents {
   'session:open': [session: PeerSession];
   /** A session ended; `reason` when it failed (its `code` says why). */
   'session:close': [session: PeerSession, reason: Error | undefined];
+  /**
+   * What this hub knows of its group changed (once a turn at most): for a hub that keeps its
+   * state on disk to keep this too (see `restoreGroup`).
+   */
+  group: [group: GroupMessage];
 }
 
 // Failures of a link that worked, or of one still being set up: reported, never warned about.
@@ -71,6 +76,7 @@ export class PeerProtocol extends EventEmitter<ProtocolEvents> implements Sessio
   // a group that folded past its stamps can still restamp them (Replica.restampOwn).
   #ownShared = false;
   #flushScheduled = false;
+  #groupChangeScheduled = false;
   #closed = false;
 
   constructor(replica: Replica, settings: ProtocolSettings, clock: MeshClock, log: Logger) {
@@ -79,7 +85,17 @@ export class PeerProtocol extends EventEmitter<ProtocolEvents> implements Sessio
     this.settings = settings;
     this.clock = clock;
     this.log = log;
-    this.#membership = new Membership(replica.id);
+    this.#membership = new Membership(replica.id, () => this.#groupChanged());
+  }
+
+  // Told once a turn: one change often brings others (a group message joins and retires many).
+  #groupChanged(): void {
+    if (this.#groupChangeScheduled) return;
+    this.#groupChangeScheduled = true;
+    this.clock.defer(() => {
+      this.#groupChangeScheduled = false;
+      if (!this.#closed) this.emit('group', this.#membership.group());
+    });
   }
 
   /**
@@ -246,6 +262,17 @@ export class PeerProtocol extends EventEmitter<ProtocolEvents> implements Sessio
    */
   predecessors(ids: readonly NodeId[]): void {
     this.#membership.predecessors(ids);
+  }
+
+  /**
+   * What this hub knew of its group before it restarted (kept on disk from the `group` event),
+   * after `predecessors`. Nobody alive may know it any more: without it, the ops of a hub that
+   * every hub which met it has since forgotten (all restarted) would keep GC waiting for that
+   * hub forever, where knowing its address lets the group retire it once another id answers
+   * there.
+   */
+  restoreGroup(group: GroupMessage): void {
+    this.#membership.heardGroup(group);
   }
 
   /** The open sessions. */

@@ -151,9 +151,14 @@ export function vectorFrame(message: VectorMessage, type: 'vector' | 'frontier' 
 
 /** What the sending end knows of the group, before what it sends of other hubs' ops. */
 export function membersFrame(group: GroupMessage): WirePeerFrame {
+  return { t: 'members', p: encodeGroup(group) };
+}
+
+/** A group as JSON-able data: a `members` frame's payload, and what a hub keeps of it on disk. */
+export function encodeGroup(group: GroupMessage): Record<string, unknown> {
   const p: Record<string, unknown> = { m: group.members, r: group.retired };
   if (group.places !== undefined && group.places.length > 0) p.a = group.places;
-  return { t: 'members', p };
+  return p;
 }
 
 /** Piece `index` of delta `id`: ops, with the sender's clock reading. */
@@ -211,7 +216,8 @@ function decodeVectorMessage(p: unknown): VectorMessage {
   return p.s === 1 ? { ...message, resend: true } : message;
 }
 
-function decodeGroup(p: unknown): GroupMessage {
+/** Reads what `encodeGroup` wrote, from an untrusted source: throws a TypeError if malformed. */
+export function decodeGroup(p: unknown): GroupMessage {
   if (!isRecord(p)) throw new TypeError('members is not an object');
   return { members: decodeIds(p.m, 'group members'), retired: decodeIds(p.r, 'group retired'), places: p.a === undefined ? [] : decodePlaces(p.a) };
 }

@@ -17,7 +17,7 @@ import { Folding } from '../../lib/mesh/gc.js';
 import { PeerProtocol } from '../../lib/mesh/protocol.js';
 import type { PeerSession } from '../../lib/mesh/session.js';
 import type { ProtocolSettings } from '../../lib/mesh/types.js';
-import { decodePeerFrame } from '../../lib/wire/peer.js';
+import { decodePeerFrame, type GroupMessage } from '../../lib/wire/peer.js';
 import { tuneFoldsFor } from './fold-tuning.js';
 import { oracleState } from './oracle.js';
 import { Random } from './random.js';
@@ -92,6 +92,10 @@ interface Disk {
   log: Map<string, Op>;
   /** The ids the disk's state was kept under before `id` (Persistence.predecessors). */
   predecessors: NodeId[];
+  /** What the hub knew of its group, as its snapshot keeps it. */
+  snapshotGroup: GroupMessage | undefined;
+  /** Group records of the logs, each after the first `at` ops (Journal.recordGroup). */
+  groups: { at: number; group: GroupMessage }[];
 }
 
 const SETTINGS: Omit<ProtocolSettings, 'listenPort'> = {
@@ -292,8 +296,16 @@ export class Simulation {
     const folding = new Folding(replica, clock, () => protocol.horizon(ready()));
     hub = { slot, replica, protocol, folding, clock, dialed, log, skew, alive: true };
     if (this.#persisted) {
-      this.#disks.set(slot, { id, snapshot: disk?.snapshot, ops: disk?.ops ?? [], synced: disk?.ops.length ?? 0, log, predecessors: disk?.predecessors ?? [] });
+      const groups = disk?.groups ?? [];
+      this.#disks.set(slot, { id, snapshot: disk?.snapshot, ops: disk?.ops ?? [], synced: disk?.ops.length ?? 0, log, predecessors: disk?.predecessors ?? [], snapshotGroup: disk?.snapshotGroup, groups });
+      // As keepGroup (hub/tcp-tier.ts) does: the earlier ids retired, then the group kept.
       protocol.predecessors(disk?.predecessors ?? []);
+      const kept = groups.length > 0 ? groups[groups.length - 1]!.group : disk?.snapshotGroup;
+      if (kept !== undefined) protocol.restoreGroup(kept);
+      protocol.on('group', (group) => {
+        const own = this.#disks.get(slot);
+        if (own !== undefined && hub.alive) own.groups.push({ at: own.ops.length, group });
+      });
       // fsync every 100 ms ('interval'): what it covers of this hub's own writes is durable.
       clock.every(100, () => this.#fsync(hub));
     }
@@ -468,6 +480,7 @@ export class Simulation {
         this.stats.machineCrashes++;
         const kept = disk.synced + this.rng.int(0, disk.ops.length - disk.synced);
         const lost = disk.ops.splice(kept);
+        disk.groups = disk.groups.filter((record) => record.at <= kept);
         this.stats.tailOpsLost += lost.length;
         disk.log = new Map(victim.log);
         for (const op of lost) disk.log.delete(opKey(op));
@@ -498,6 +511,8 @@ export class Simulation {
     disk.snapshot = JSON.parse(JSON.stringify(hub.replica.snapshot())) as ReplicaSnapshot;
     disk.ops = [];
     disk.synced = 0;
+    disk.snapshotGroup = disk.groups[disk.groups.length - 1]?.group ?? disk.snapshotGroup;
+    disk.groups = [];
     disk.log = new Map(hub.log);
     this.stats.compactions++;
   }

@@ -114,3 +114,28 @@ describe('Membership: where members live, and ops lost with a dead hub', () => {
     expect(group.lost(own({ dead: 4 }), true, 1000, 5000)).toEqual([]);
   });
 });
+
+describe('Membership: telling what changed, to keep it on disk', () => {
+  it('calls onChange when whom it counts, retires or places changes, and not when told what it knows', () => {
+    let changes = 0;
+    const group = new Membership(id('me'), () => changes++);
+    group.join(id('peer'));
+    expect(changes).toBe(1);
+    group.join(id('peer'));
+    group.join(id('me'));
+    expect(changes).toBe(1);
+    group.livesAt(id('peer'), 'host:1');
+    expect(changes).toBe(2);
+    group.livesAt(id('peer'), 'host:1');
+    group.heardGroup(group.group());
+    expect(changes).toBe(2);
+    expect(group.reached(id('peer'), 'host:1')).toEqual([]);
+    expect(changes).toBe(2);
+    expect(group.reached(id('new'), 'host:1')).toEqual(['peer']);
+    expect(changes).toBeGreaterThan(2);
+    // What it says of its group, heard by a hub that restarted knowing nothing, is the same group.
+    const restarted = new Membership(id('me'));
+    restarted.heardGroup(group.group());
+    expect(restarted.group()).toEqual(group.group());
+  });
+});

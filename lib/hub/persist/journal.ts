@@ -132,6 +132,18 @@ export class Journal {
   }
 
   /**
+   * Writes `payload` (what the hub knows of its group, as JSON-able data) as a record of its
+   * own, now: the latest such record is read back with the ops (see recover()). Rare: a record
+   * each time a hub links, retires or learns where one lives.
+   */
+  recordGroup(payload: unknown): void {
+    if (this.#closed || this.#failed !== undefined) return;
+    this.write();
+    this.#append(encodeRecord({ g: payload }));
+    if (this.#mode === 'always') this.#sync();
+  }
+
+  /**
    * Resolves once everything recorded so far is on disk (fsynced): ops of this turn once its
    * record is written (at the end of the turn, one record for all) and an fsync covers it.
    */

@@ -68,6 +68,8 @@ export class Persistence {
   #longestPauseMs = 0;
   // The ids the directory's state was kept under before this hub's (see SnapshotRecord).
   #predecessors: NodeId[] = [];
+  // What the hub last knew of its group (see Journal.recordGroup): in every snapshot too.
+  #group: unknown;
   // Reads the state now, for snapshots; and whether the logs hold ops no snapshot has.
   #take: (() => ReplicaSnapshot) | undefined;
   #unsnapshotted = false;
@@ -105,7 +107,8 @@ export class Persistence {
    * the next start reads it as this hub's.
    */
   start(id: NodeId, snapshot: () => ReplicaSnapshot): void {
-    const { previousId, predecessors, ops, nextGeneration } = this.recovered;
+    const { previousId, predecessors, group, ops, nextGeneration } = this.recovered;
+    this.#group = group;
     this.#recovered = undefined;
     this.#id = id;
     this.#take = snapshot;
@@ -123,6 +126,11 @@ export class Persistence {
     this.#journal = new Journal(this.#settings.dir, generation, this.#header(), this.#settings, this.#log, () => this.#written());
   }
 
+  /** What the hub last kept of its group (`recordGroup`, or read back), unread: untrusted. */
+  get group(): unknown {
+    return this.#group;
+  }
+
   /** The ids this directory's state was kept under before this hub's (oldest first). */
   get predecessors(): readonly NodeId[] {
     return this.#predecessors;
@@ -132,6 +140,12 @@ export class Persistence {
   get recovered(): Recovered {
     if (this.#recovered === undefined) throw new Error('what the directory held is read once, before start()');
     return this.#recovered;
+  }
+
+  /** Keeps what the hub knows of its group now (JSON-able): written at once. */
+  recordGroup(payload: unknown): void {
+    this.#group = payload;
+    this.#journal?.recordGroup(payload);
   }
 
   /** Takes an op applied by the hub (written at the end of this turn). */
@@ -237,6 +251,7 @@ export class Persistence {
   #snapshotRecord(generation: number, snapshot: ReplicaSnapshot): SnapshotRecord {
     const record: SnapshotRecord = { v: 1, id: this.#id!, generation, snapshot };
     if (this.#predecessors.length > 0) record.predecessors = [...this.#predecessors];
+    if (this.#group !== undefined) record.group = this.#group;
     return record;
   }
 

@@ -17,6 +17,8 @@ export interface SnapshotRecord {
   snapshot: ReplicaSnapshot;
   /** The ids the state was kept under before `id` (oldest first, at most MAX_PREDECESSORS). */
   predecessors?: string[];
+  /** What the hub knew of its group (opaque here: the hub reads it, as untrusted). */
+  group?: unknown;
 }
 
 /** How many earlier ids of a directory its snapshot remembers. */
@@ -28,6 +30,11 @@ export interface Recovered {
   readonly previousId: NodeId | undefined;
   /** The ids it was written under before that one (see SnapshotRecord.predecessors). */
   readonly predecessors: NodeId[];
+  /**
+   * What the hub last knew of its group (the latest `g` record of the logs, else the
+   * snapshot's), unread: the hub decodes it as untrusted.
+   */
+  readonly group: unknown;
   /** Why the hub takes a new id although the directory held state. */
   readonly newIdBecause: string | undefined;
   readonly snapshot: ReplicaSnapshot | undefined;
@@ -70,6 +77,7 @@ export function recover(dir: string, decodeLimits: DecodeLimits): Recovered {
   let lastClean = true;
   let lastBoot: string | undefined;
   let logBytes = 0;
+  let group = snapshotRecord?.group;
   for (const generation of generations) {
     const file = readLog(dir, generation, limits);
     logBytes += file.goodBytes;
@@ -83,6 +91,7 @@ export function recover(dir: string, decodeLimits: DecodeLimits): Recovered {
     }
     id ??= file.header.id;
     for (const batch of file.batches) for (const op of batch) ops.push(op);
+    if (file.group !== undefined) group = file.group;
     if (file.problem !== undefined) {
       notes.push(`log ${generation}: ${file.problem}; cut after its last good record (byte ${file.goodBytes})`);
       truncate(join(dir, logName(generation)), file.goodBytes);
@@ -98,6 +107,7 @@ export function recover(dir: string, decodeLimits: DecodeLimits): Recovered {
   return {
     previousId: id as NodeId | undefined,
     predecessors: (snapshotRecord?.predecessors ?? []) as NodeId[],
+    group,
     newIdBecause: lostShared,
     snapshot: snapshotRecord?.snapshot,
     ops,
@@ -143,6 +153,8 @@ function readSnapshot(dir: string): SnapshotRecord | undefined {
 interface LogFile {
   header: { id: string; boot: string } | undefined;
   batches: Op[][];
+  // The last group record (see Journal.recordGroup).
+  group: unknown;
   closed: boolean;
   goodBytes: number;
   problem: string | undefined;
@@ -158,7 +170,7 @@ function readLog(dir: string, generation: number, limits: DecodeLimits): LogFile
     throw ioError(`Cannot read log ${generation} of ${dir}`, error);
   }
   const read = readRecords(bytes);
-  const file: LogFile = { header: undefined, batches: [], closed: false, goodBytes: read.goodBytes, problem: read.problem, tornTail: read.problem === undefined || endsAtTail(bytes, read.goodBytes) };
+  const file: LogFile = { header: undefined, batches: [], group: undefined, closed: false, goodBytes: read.goodBytes, problem: read.problem, tornTail: read.problem === undefined || endsAtTail(bytes, read.goodBytes) };
   const [first, ...rest] = read.records as Record<string, unknown>[];
   if (first === undefined || first.v !== 1 || first.generation !== generation || typeof first.id !== 'string' || typeof first.boot !== 'string') {
     return { ...file, goodBytes: 0, problem: file.problem ?? 'no header', tornTail: bytes.length === 0 };
@@ -168,6 +180,10 @@ function readLog(dir: string, generation: number, limits: DecodeLimits): LogFile
     const record = rest[index]!;
     if (record.closed === true) {
       file.closed = true;
+      continue;
+    }
+    if (record.g !== undefined) {
+      file.group = record.g;
       continue;
     }
     try {
