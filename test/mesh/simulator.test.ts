@@ -18,7 +18,9 @@ const firstSeed = Number(process.env.SIM_FIRST_SEED ?? 1);
 // restarted from its disk under a new id, while the only other hubs that had met two of its
 // group came back without their state; nobody knew where those two had lived, and GC waited
 // for them forever (a linked hub now keeps what it knows of its group on disk).
-const FOUND_SEEDS = [30332];
+// 87547: hubs whose clocks the simulator drew up to 400 ms apart, past the 250 ms the README
+// asks for (it now draws them within it).
+const FOUND_SEEDS = [30332, 87547];
 const range = Array.from({ length: seedCount }, (_, i) => firstSeed + i);
 const seeds = only !== undefined ? [only] : [...range, ...FOUND_SEEDS.filter((seed) => !range.includes(seed))];
 
