@@ -19,12 +19,14 @@ import { decodeGroupSnapshot } from '../../lib/wire/redis.js';
 import { tuneFoldsFor } from './fold-tuning.js';
 import { oracleState } from './oracle.js';
 import { Random } from './random.js';
-import { SimRedisServer, type SimRedisConnection } from './sim-redis.js';
+import { seqOf, SimRedisServer, type SimRedisConnection } from './sim-redis.js';
 import { VirtualTime } from './virtual-time.js';
 
 const KEYS = ['a', 'b', 'c'];
 const PATHS: string[][] = KEYS.flatMap((a) => [[a], ...KEYS.map((b) => [a, b])]);
 const opKey = (op: Op): string => `${op.stamp.node}#${op.seq}`;
+// The key prefix of every hub's op stream in the simulated group.
+const OPS_PREFIX = 'collective:sim:ops:';
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** What a run exercised. */
@@ -199,10 +201,7 @@ export class RedisSimulation {
     // there while Redis restarts, and every hub agreeing without it is not the end (seed 4071).
     for (const [key, stream] of this.server.state.streams) {
       const last = stream.entries.at(-1);
-      if (last === undefined) continue;
-      const origin = key.slice('collective:sim:ops:'.length);
-      const seq = Number(last.id.split('-')[0]);
-      if (hubs.some((hub) => (hub.replica.vector()[origin]?.seq ?? 0) < seq)) return false;
+      if (last !== undefined && seqOf(last.id) > this.#leastApplied(key.slice(OPS_PREFIX.length))) return false;
     }
     // Key order aside: each replica keeps an object's keys in the order it learned them.
     const [first] = hubs;
@@ -254,14 +253,18 @@ export class RedisSimulation {
     const state = this.server.state;
     const stored = state.strings.get('collective:sim:snapshot:vector');
     const covered = stored === undefined ? {} : (JSON.parse(stored) as Record<string, number>);
-    const hubs = [...this.hubs.values()];
     let left = 0;
     for (const [key, stream] of state.streams) {
-      const origin = key.slice('collective:sim:ops:'.length);
-      const read = Math.min(covered[origin] ?? 0, ...hubs.map((hub) => hub.replica.vector()[origin]?.seq ?? 0));
-      left += stream.entries.filter((entry) => Number(entry.id.split('-')[0]) <= read).length;
+      const origin = key.slice(OPS_PREFIX.length);
+      const read = Math.min(covered[origin] ?? 0, this.#leastApplied(origin));
+      left += stream.entries.filter((entry) => seqOf(entry.id) <= read).length;
     }
     return left;
+  }
+
+  // The last seq of `origin` that every live hub has applied.
+  #leastApplied(origin: string): number {
+    return Math.min(...[...this.hubs.values()].map((hub) => hub.replica.vector()[origin]?.seq ?? 0));
   }
 
   /** The oracle's state of every op some live hub took. */

@@ -21,7 +21,8 @@ interface State {
   strings: Map<string, string>;
 }
 
-const seqOf = (id: string): number => Number(id.split('-')[0]);
+/** The seq of a stream entry id (`<seq>-0`). */
+export const seqOf = (id: string): number => Number(id.split('-')[0]);
 
 function copy(state: State): State {
   return {

@@ -439,7 +439,8 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       }
       const stale = now - this.#storedSince > 3 * this.#settings.snapshotMs;
       const refold = leader && stored === vector && this.#snapshot.worthStoringAgain(vector);
-      if ((stored === vector && !refold) || ((leader || stale || refold) && (await this.#snapshot.put(vector)))) this.#lastSnapshotVector = vector;
+      // A refold is the leader's: `leader` lets it store.
+      if ((stored === vector && !refold) || ((leader || stale) && (await this.#snapshot.put(vector)))) this.#lastSnapshotVector = vector;
     }
     if (leader) await this.#trim();
   }
