@@ -1,3 +1,5 @@
+import type { ExpiryClock } from './read-time.js';
+
 // The longest delay setTimeout takes (about 24.8 days); a later expiry wakes the timer early.
 const MAX_DELAY_MS = 2 ** 31 - 1;
 
@@ -56,21 +58,12 @@ export class ExpiryTimer {
 }
 
 /**
- * A clock for reading expiries that reads `now` once per synchronous run of code (until the
- * next microtask): a loop of a million reads costs one clock read, and a value never flickers
- * within one run. Reads see the store as of when the run began, as Redis checks expiries
- * against the time a command began.
+ * A clock for reading expiries that holds one reading for each synchronous run of code (until
+ * the next microtask): a loop of a million reads costs one clock read, and a value never
+ * flickers within one run. Reads see the store as of when the run began, as Redis checks
+ * expiries against the time a command began. The tree that reads by it keeps the reading (see
+ * ReadTime), and so knows that timed views it found holding still hold.
  */
-export function turnClock(now: () => number = Date.now): () => number {
-  let cached: number | undefined;
-  const forget = (): void => {
-    cached = undefined;
-  };
-  return () => {
-    if (cached === undefined) {
-      cached = now();
-      queueMicrotask(forget);
-    }
-    return cached;
-  };
+export function turnClock(now: () => number = Date.now): ExpiryClock {
+  return Object.assign(() => now(), { perTurn: true });
 }

@@ -1,8 +1,9 @@
 import { BaseKeys } from './base-keys.js';
 import { isAfter, type Stamp } from './clock.js';
+import type { ReadTime } from './read-time.js';
 import type { ExpirySchedule } from './expiry-schedule.js';
 import { KeyTimes } from './key-times.js';
-import { ABSENT, NO_BASE, STALE, asObject, foldOwn, replay, viewOf, type ExpiryClock, type Slot, type TreeNode } from './node.js';
+import { ABSENT, NO_BASE, STALE, asObject, foldOwn, replay, viewOf, type Slot, type TreeNode } from './node.js';
 import type { Op } from './op.js';
 import type { JsonValue } from './value.js';
 
@@ -61,13 +62,13 @@ function holdsOnlyValue(node: TreeNode): boolean {
 }
 
 /**
- * Folds the tree at `root` up to `horizon` (see ReplicatedTree.collect), reading expiries by
- * `clock` and keeping `schedule` in step with the kids folded with theirs. Returns the ops
+ * Folds the tree at `root` up to `horizon` (see ReplicatedTree.collect), reading expiries at
+ * `time` and keeping `schedule` in step with the kids folded with theirs. Returns the ops
  * folded away.
  */
-export function collectTree(root: TreeNode, horizon: Stamp, clock: ExpiryClock, schedule: ExpirySchedule): Op[] {
+export function collectTree(root: TreeNode, horizon: Stamp, time: ReadTime, schedule: ExpirySchedule): Op[] {
   const folded: Op[] = [];
-  new TreeFolder(clock, schedule).node(root, horizon, folded, []);
+  new TreeFolder(time, schedule).node(root, horizon, folded, []);
   return folded;
 }
 
@@ -78,13 +79,13 @@ export function treeMetadata(root: TreeNode): TreeMetadata {
   return counts;
 }
 
-// One GC round's walk, with the tree's clock and schedule.
+// One GC round's walk, with the tree's read time and schedule.
 class TreeFolder {
-  readonly #clock: ExpiryClock;
+  readonly #time: ReadTime;
   readonly #schedule: ExpirySchedule;
 
-  constructor(clock: ExpiryClock, schedule: ExpirySchedule) {
-    this.#clock = clock;
+  constructor(time: ReadTime, schedule: ExpirySchedule) {
+    this.#time = time;
     this.#schedule = schedule;
   }
 
@@ -125,7 +126,7 @@ class TreeFolder {
         path.pop();
         if (kid.isEmpty()) node.removeKid(key);
         else if (holdsOnlyValue(kid) && !keepsFolding(kid)) {
-          collapsed.push([key, viewOf(kid, this.#clock)]);
+          collapsed.push([key, viewOf(kid, this.#time)]);
           node.removeKid(key);
         } else if (node.touch === undefined && foldsWithExpiry(kid)) {
           // A value with one expiry at its root: kept in this node's base, its expiry beside it.

@@ -3,14 +3,13 @@ import type { Bucket } from './bucket.js';
 import type { KeyTimes } from './key-times.js';
 import { compareStamps, isAfter, type Stamp } from './clock.js';
 import type { Op } from './op.js';
+import { NOT_HOLDING, type ReadTime } from './read-time.js';
 import { ABSENT, applyOp, asObject, project, type Slot } from './slot.js';
 import { isPlainObject, type JsonValue } from './value.js';
 
 // The values a node holds (core/slot.ts), re-exported for the modules built on nodes.
 export { ABSENT, EMPTY_OBJECT, applyOp, asObject, project, type Slot } from './slot.js';
-
-/** The clock expiries are read by (ms); called only where something is armed. */
-export type ExpiryClock = () => number;
+export type { ExpiryClock } from './read-time.js';
 
 /**
  * Who holds a node's `foldBase` besides the node (see TreeNode.foldBase): nobody; a snapshot
@@ -69,6 +68,8 @@ export class TreeNode {
   viewUntil = Number.POSITIVE_INFINITY;
   /** Whether `viewUntil` is a time (a flag, cheaper to test on every read than the number). */
   viewTimed = false;
+  /** The read epoch in which a timed view was last found holding (see ReadTime). */
+  viewEpoch = NOT_HOLDING;
   bucket: Bucket | undefined = undefined;
   folded: KeyTimes | undefined = undefined;
   /**
@@ -250,29 +251,33 @@ export function kidsWrite(node: TreeNode): boolean {
 
 /**
  * The frozen materialized value of a subtree, rebuilt only where a write made it stale, or
- * where an expiry inside came due (`clock` is read only where one is armed).
+ * where an expiry inside came due (the time is read only where one is armed).
  */
-export function viewOf(node: TreeNode, clock: ExpiryClock): Slot {
-  // Small enough for V8 to inline into every read: the cached view, while it holds.
+export function viewOf(node: TreeNode, time: ReadTime): Slot {
+  // Small enough for V8 to inline into every read: the cached view, while it holds. A timed
+  // one holds while its epoch is current, within a run (see ReadTime).
   const view = node.view;
-  if (view !== STALE && (!node.viewTimed || clock() < node.viewUntil)) return view;
-  return rebuildView(node, clock);
+  if (view !== STALE && (!node.viewTimed || node.viewEpoch === time.holdingEpoch)) return view;
+  return rebuildView(node, time);
 }
 
-// The view of a subtree rebuilt: a write below made it stale, or an expiry inside came due.
-function rebuildView(node: TreeNode, clock: ExpiryClock): Slot {
+// The view of a subtree checked against the time (a timed one, in a new epoch or outside a
+// run: viewOf passes on a view that is not stale only when it is timed), or rebuilt: a write
+// below made it stale, or an expiry inside came due.
+function rebuildView(node: TreeNode, time: ReadTime): Slot {
+  if (node.view !== STALE && time.now() < node.viewUntil) {
+    node.viewEpoch = time.holds(node.viewUntil);
+    return node.view;
+  }
   if (node.bucket !== undefined) {
-    const now = clock();
+    const now = time.now();
     const state = node.bucket.at(now, node.start);
-    node.view = state.value;
-    node.viewUntil = node.bucket.nextChange(now, node.start);
-    node.viewTimed = node.viewUntil !== Number.POSITIVE_INFINITY;
-    return state.value;
+    return settleView(node, state.value, node.bucket.nextChange(now, node.start), time);
   }
   let value = node.own;
   let until = Number.POSITIVE_INFINITY;
   if (node.folded !== undefined) {
-    const now = clock();
+    const now = time.now();
     let expired: string[] | undefined;
     for (const [key, at] of node.folded) {
       if (at <= now) (expired ??= []).push(key);
@@ -285,15 +290,22 @@ function rebuildView(node: TreeNode, clock: ExpiryClock): Slot {
     }
   }
   value = overlayKids(node, value, (kid) => {
-    const kidValue = viewOf(kid, clock);
+    const kidValue = viewOf(kid, time);
     if (kid.viewUntil < until) until = kid.viewUntil;
     return kidValue;
   });
   // The view is the base itself (no kid, nothing expired): it leaves the node now.
   if (value === node.foldBase) shareBase(node);
+  return settleView(node, value, until, time);
+}
+
+// Caches `value` as the view of `node` until `until` (Infinity: until a write below), a timed
+// one stamped as found holding now.
+function settleView(node: TreeNode, value: Slot, until: number, time: ReadTime): Slot {
   node.view = value;
   node.viewUntil = until;
   node.viewTimed = until !== Number.POSITIVE_INFINITY;
+  if (node.viewTimed) node.viewEpoch = time.holds(until);
   return value;
 }
 

@@ -3,6 +3,7 @@ import type { NodeId, Stamp, WallClock } from './clock.js';
 import type { NodeSnapshot } from './codec.js';
 import type { VersionVector } from './horizon.js';
 import type { Op } from './op.js';
+import type { ExpiryClock } from './read-time.js';
 import { formatPath, type Segments } from './path.js';
 import type { WireSequences } from './sequences.js';
 
@@ -16,9 +17,9 @@ export interface ReplicaOptions {
   now?: WallClock;
   /**
    * The clock reads compare expiries with (ms), called only where one is armed; a hub passes
-   * one that reads the wall clock once per turn of the event loop. @default now
+   * one whose reading holds for a synchronous run of code (`turnClock`). @default now
    */
-  expiryClock?: WallClock;
+  expiryClock?: ExpiryClock;
   /** Deepest path accepted. @default 32 */
   maxDepth?: number;
   /** Largest value accepted, in bytes of JSON. @default 1048576 (1 MiB) */

@@ -22,6 +22,7 @@ import {
 } from './node.js';
 import { touchesExpiry, type Op } from './op.js';
 import { isPrefixOf, samePath, type Segments } from './path.js';
+import { ReadTime } from './read-time.js';
 import { ExpirySchedule } from './expiry-schedule.js';
 import { armedBelow, unmasked, type Exported, type FoldedArmed } from './exported.js';
 import { collectTree, treeMetadata, type TreeMetadata } from './fold.js';
@@ -66,30 +67,21 @@ function isOverwrite(op: Pick<Op, 'kind'>): boolean {
 export class ReplicatedTree {
   readonly root: TreeNode = new TreeNode(EMPTY_OBJECT);
   #latest: Stamp | undefined;
-  readonly #readClock: ExpiryClock;
-  // Reads are never before the latest time an op applied was made at (a replica's hybrid clock
-  // is past every stamp it received: an expiry due by then has fired for every read), nor
-  // before an earlier read (a wall clock stepped back never brings an expired value back).
-  #readFloor = Number.NEGATIVE_INFINITY;
-  readonly #clock: ExpiryClock = () => {
-    const now = this.#readClock();
-    if (now > this.#readFloor) this.#readFloor = now;
-    return this.#readFloor;
-  };
+  readonly #time: ReadTime;
   readonly #schedule = new ExpirySchedule(this.root);
 
   /** `clock` reads the time expiries are due by (ms); it is called only where one is armed. */
   constructor(clock: ExpiryClock = Date.now) {
-    this.#readClock = clock;
+    this.#time = new ReadTime(clock);
   }
 
   /** The time reads are at (ms): the clock, unless the latest op or an earlier read is later. */
   readTime(): number {
-    return this.#clock();
+    return this.#time.now();
   }
 
   #saw(time: number): void {
-    if (time > this.#readFloor) this.#readFloor = time;
+    this.#time.saw(time);
   }
 
   /** The value at `path` (frozen), or ABSENT. A walk of the trie, then of plain values. */
@@ -105,14 +97,14 @@ export class ReplicatedTree {
     }
     // A bucket has no kids, so the walk stops at the first one on the path.
     if (node.bucket !== undefined) {
-      const view = viewOf(node, this.#clock);
+      const view = viewOf(node, this.#time);
       return depth === path.length ? view : valueIn(view, path, depth);
     }
-    if (depth === path.length) return viewOf(node, this.#clock);
+    if (depth === path.length) return viewOf(node, this.#time);
     // A kid folded with its expiry (see TreeNode.folded) is gone once that comes: looked up
     // only once the earliest of this node's may have come.
     if (node.folded !== undefined) {
-      const now = this.#clock();
+      const now = this.#time.now();
       if (now >= node.folded.earliest) {
         const at = node.folded.get(path[depth]!);
         if (at !== undefined && now >= at) return ABSENT;
@@ -124,7 +116,7 @@ export class ReplicatedTree {
 
   /** The whole tree as one frozen object. */
   getAll(): JsonValue {
-    return viewOf(this.root, this.#clock) as JsonValue;
+    return viewOf(this.root, this.#time) as JsonValue;
   }
 
   /**
@@ -135,7 +127,7 @@ export class ReplicatedTree {
     const found = this.#bucketOn(path);
     if (found === undefined) return undefined;
     const { node, depth } = found;
-    const now = this.#clock();
+    const now = this.#time.now();
     const state = node.bucket!.at(now, node.start);
     if (valueIn(state.value, path, depth) === ABSENT) return undefined;
     const relative = path.slice(depth);
@@ -470,7 +462,7 @@ export class ReplicatedTree {
    * below `horizon` (see `computeHorizon`). Returns the ops folded away.
    */
   collect(horizon: Stamp): Op[] {
-    const folded = collectTree(this.root, horizon, this.#clock, this.#schedule);
+    const folded = collectTree(this.root, horizon, this.#time, this.#schedule);
     this.#schedule.collected();
     return folded;
   }
