@@ -64,7 +64,7 @@ export function runExpiryBench() {
   const plain = store(0);
   // Both stores measured as a long-running process holds them: once V8 has collected the garbage
   // their building left. Measured right after it, the store built first read slower for it (the
-  // hot reads after GC: 0.82-0.89x built first, 0.93-0.96x built second; 0.93-0.98x either way
+  // hot reads after GC: 0.82-0.89x built first, 0.93-0.96x built second; 0.90-0.98x either way
   // once collected), whichever it was.
   heapUsed();
   const live = readsOf(expiring, plain);
