@@ -65,5 +65,6 @@ export class ExpiryTimer {
  * ReadTime), and so knows that timed views it found holding still hold.
  */
 export function turnClock(now: () => number = Date.now): ExpiryClock {
+  // A function of its own: the flag must not land on `now` itself (Date.now).
   return Object.assign(() => now(), { perTurn: true });
 }

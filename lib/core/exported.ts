@@ -1,5 +1,6 @@
 import type { Armed } from './expiry.js';
-import { ABSENT, STALE, overlayKids, readBase, readFolded, readsInPlace, shareBase, type Slot, type TreeNode } from './node.js';
+import { ABSENT, STALE, readBase, readFolded, readsInPlace, shareBase, type Slot, type TreeNode } from './node.js';
+import { overlayKids } from './view.js';
 import type { Segments } from './path.js';
 import type { JsonValue } from './value.js';
 

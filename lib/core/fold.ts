@@ -3,7 +3,8 @@ import { isAfter, type Stamp } from './clock.js';
 import type { ReadTime } from './read-time.js';
 import type { ExpirySchedule } from './expiry-schedule.js';
 import { KeyTimes } from './key-times.js';
-import { ABSENT, NO_BASE, STALE, asObject, foldOwn, replay, viewOf, type Slot, type TreeNode } from './node.js';
+import { ABSENT, NO_BASE, STALE, asObject, foldOwn, replay, type Slot, type TreeNode } from './node.js';
+import { viewOf } from './view.js';
 import type { Op } from './op.js';
 import type { JsonValue } from './value.js';
 

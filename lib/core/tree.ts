@@ -16,13 +16,13 @@ import {
   recompute,
   refresh,
   shareBase,
-  viewOf,
   type ExpiryClock,
   type Slot,
 } from './node.js';
 import { touchesExpiry, type Op } from './op.js';
 import { isPrefixOf, samePath, type Segments } from './path.js';
 import { ReadTime } from './read-time.js';
+import { viewOf } from './view.js';
 import { ExpirySchedule } from './expiry-schedule.js';
 import { armedBelow, unmasked, type Exported, type FoldedArmed } from './exported.js';
 import { collectTree, treeMetadata, type TreeMetadata } from './fold.js';
@@ -80,10 +80,6 @@ export class ReplicatedTree {
     return this.#time.now();
   }
 
-  #saw(time: number): void {
-    this.#time.saw(time);
-  }
-
   /** The value at `path` (frozen), or ABSENT. A walk of the trie, then of plain values. */
   get(path: Segments): Slot {
     let node = this.root;
@@ -138,7 +134,7 @@ export class ReplicatedTree {
 
   /** Applies one op. Idempotence is the caller's job (the replica drops duplicates by seq). */
   apply(op: Op): Restated {
-    this.#saw(op.stamp.wall);
+    this.#time.saw(op.stamp.wall);
     if (this.#latest === undefined || isAfter(op.stamp, this.#latest)) {
       this.#applyLatest(op);
       this.#latest = op.stamp;
@@ -292,7 +288,7 @@ export class ReplicatedTree {
    * keep. `time` is when it was made (ms): every expiry due by then fires first.
    */
   applyFinal(op: FinalOp, time: number): void {
-    this.#saw(time);
+    this.#time.saw(time);
     const found = this.#bucketOn(op.path);
     if (found !== undefined || touchesExpiry(op as Op)) {
       const node = found?.node ?? this.#reach(op.path);
@@ -363,7 +359,7 @@ export class ReplicatedTree {
 
   /** Records that ops were made up to `time` (ms): reads are never earlier (see `apply`). */
   sawTime(time: number): void {
-    this.#saw(time);
+    this.#time.saw(time);
   }
 
   // An op older than something already held: find what wipes it, or what it wipes, and
@@ -560,7 +556,7 @@ export class ReplicatedTree {
   /** Rebuilds derived state after the root was filled from a snapshot. */
   restored(latest: Stamp | undefined): void {
     this.#latest = latest;
-    if (latest !== undefined) this.#saw(latest.wall);
+    if (latest !== undefined) this.#time.saw(latest.wall);
     recompute(this.root);
     this.#schedule.restart();
   }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { NodeId } from '../../lib/core/clock.js';
 import { ABSENT } from '../../lib/core/node.js';
 import type { Op } from '../../lib/core/op.js';
+import { turnClock } from '../../lib/core/expiry-timer.js';
 import { NOT_HOLDING, ReadTime, type ExpiryClock } from '../../lib/core/read-time.js';
 import { Replica } from '../../lib/core/replica.js';
 import { ReplicatedTree } from '../../lib/core/tree.js';
@@ -16,9 +17,7 @@ import { oracleReplay } from '../helpers/oracle.js';
 const runs = Number(process.env.COLLECTIVE_PROPERTY_RUNS ?? 2000);
 
 // A clock read by a test: `time.now` is what it says; per run, as a hub's.
-function perTurnClock(time: { now: number }): ExpiryClock {
-  return Object.assign(() => time.now, { perTurn: true });
-}
+const perTurnClock = (time: { now: number }): ExpiryClock => turnClock(() => time.now);
 
 // Lets the run end: the microtask that closes it runs before this one resumes.
 const nextRun = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
