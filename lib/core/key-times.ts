@@ -1,4 +1,5 @@
 import { LiveReadings } from './live-readings.js';
+import { NOT_HOLDING } from './read-time.js';
 import { TimeHeap } from './time-heap.js';
 
 /**
@@ -24,6 +25,12 @@ export class KeyTimes {
   readonly #taken = new TimeHeap();
   /** The time of this node's entry in the tree's schedule (Infinity: none). */
   scheduledAt = Number.POSITIVE_INFINITY;
+  /**
+   * The read epoch in which no key here was found due (ReadTime.holds of `earliest`): a read in
+   * that epoch skips the check. Reset whenever `earliest` moves back, so a key set since with an
+   * earlier time is never skipped.
+   */
+  checkedEpoch = NOT_HOLDING;
   // `earliest`, kept by every change of the heaps rather than computed from their tops on each
   // call: every read of a key folded here tests it, and the tops (32-bit offsets made doubles
   // again) cost such a read a boxed double and a tenth of its time (measured: hot reads of
@@ -120,7 +127,9 @@ export class KeyTimes {
   #heapsChanged(): void {
     const due = this.#due.top();
     const taken = this.#taken.top();
-    this.#earliest = due < taken ? due : taken;
+    const earliest = due < taken ? due : taken;
+    if (earliest < this.#earliest) this.checkedEpoch = NOT_HOLDING;
+    this.#earliest = earliest;
   }
 
   // Whether the due heap's entry (`at`, `key`) holds: its key still has that time, and was not

@@ -20,6 +20,7 @@ import {
   type Slot,
 } from './node.js';
 import { touchesExpiry, type Op } from './op.js';
+import type { KeyTimes } from './key-times.js';
 import { isPrefixOf, samePath, type Segments } from './path.js';
 import { ReadTime } from './read-time.js';
 import { viewOf } from './view.js';
@@ -97,17 +98,24 @@ export class ReplicatedTree {
       return depth === path.length ? view : valueIn(view, path, depth);
     }
     if (depth === path.length) return viewOf(node, this.#time);
-    // A kid folded with its expiry (see TreeNode.folded) is gone once that comes: looked up
-    // only once the earliest of this node's may have come.
-    if (node.folded !== undefined) {
-      const now = this.#time.now();
-      if (now >= node.folded.earliest) {
-        const at = node.folded.get(path[depth]!);
-        if (at !== undefined && now >= at) return ABSENT;
-      }
-    }
+    // A kid folded with its expiry (see TreeNode.folded) is gone once that comes: checked once
+    // per read epoch while none of this node's can have come, as a timed view is (ReadTime).
+    const folded = node.folded;
+    if (folded !== undefined && folded.checkedEpoch !== this.#time.holdingEpoch && this.#foldedGone(folded, path[depth]!)) return ABSENT;
     // The rest of the path is not overlaid by any later write: it lies in this node's own value.
     return valueIn(node.own, path, depth);
+  }
+
+  // Whether the kid `key` folded with its expiry into `folded` has expired by the read time. The
+  // table is stamped with the epoch when none of its keys can have (before its earliest time).
+  #foldedGone(folded: KeyTimes, key: string): boolean {
+    const now = this.#time.now();
+    if (now < folded.earliest) {
+      folded.checkedEpoch = this.#time.holds(folded.earliest);
+      return false;
+    }
+    const at = folded.get(key);
+    return at !== undefined && now >= at;
   }
 
   /** The whole tree as one frozen object. */
