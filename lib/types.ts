@@ -5,7 +5,7 @@ import type { Change, WatchListener } from './core/watchers.js';
 import type { CollectiveErrorCode, PeerError } from './errors.js';
 import type { PeerStats } from './mesh/types.js';
 import type { PersistStats } from './hub/persist/persistence.js';
-import type { RedisHubStats, RedisStats } from './mesh/redis/tier.js';
+import type { RedisHubStats, RedisStats } from './mesh/redis/types.js';
 import type { DurableOption } from './operations.js';
 import type { MemberLinkStats } from './hub/member-server.js';
 

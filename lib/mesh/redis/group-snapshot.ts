@@ -38,6 +38,14 @@ export class GroupSnapshot {
   // it held everything folded (no op records).
   #knownVector = '';
   #knownFolded = false;
+  // The stored snapshot's vector as last read, and since when it reads so.
+  #storedVector: string | undefined | 'too large';
+  #storedSince = 0;
+  /**
+   * The vector (`{ origin: seq }` as JSON) of the stored snapshot as this hub last found it
+   * holding what this hub held, or stored it; '' before: what streams may be trimmed below.
+   */
+  covered = '';
 
   constructor(replica: Replica, store: GroupStore, keys: GroupKeys, limits: DecodeLimits & { maxSnapshotBytes: number }, host: SnapshotHost, log: Logger) {
     this.#replica = replica;
@@ -73,6 +81,26 @@ export class GroupSnapshot {
     this.#host.adopted();
     this.#log('adopted the group snapshot');
     return true;
+  }
+
+  /**
+   * One check of the stored snapshot, every `everyMs` (`now`: this hub's clock). The leader
+   * stores this hub's when it would hold more than the stored one, or the same once GC folded
+   * it (worthStoringAgain). Any other hub does too once the stored one has not moved for three
+   * times `everyMs` while this hub holds more: a leader waiting for a gap itself cannot fill
+   * anyone's.
+   */
+  async check(leader: boolean, now: number, everyMs: number): Promise<void> {
+    const vector = JSON.stringify(seqsOf(this.#replica.vector()));
+    const stored = await this.storedVector();
+    if (stored !== this.#storedVector) {
+      this.#storedVector = stored;
+      this.#storedSince = now;
+    }
+    const stale = now - this.#storedSince > 3 * everyMs;
+    const refold = leader && stored === vector && this.worthStoringAgain(vector);
+    // A refold is the leader's: `leader` lets it store.
+    if ((stored === vector && !refold) || ((leader || stale) && (await this.put(vector)))) this.covered = vector;
   }
 
   /** The stored snapshot's `{ origin: seq }` vector, as stored. */

@@ -36,6 +36,8 @@ export class StreamReader {
   readonly #cursors = new Map<NodeId, string>();
   readonly #paused = new Set<NodeId>();
   readonly #byKey = new Map<string, NodeId>();
+  // Per origin the group holds more of than this hub took: its position, and rounds it has not moved.
+  readonly #stuck = new Map<NodeId, { position: number; rounds: number }>();
   #closed = false;
   #running: Promise<void> | undefined;
   /** Entries applied, ops in them. */
@@ -161,6 +163,28 @@ export class StreamReader {
         this.ops += entry.ops.length;
       }
       this.#cursors.set(origin, raw.id);
+    }
+  }
+
+  /**
+   * Probes (see `probe`) each stream of which the group holds more than this hub took, by
+   * `mostHeldOf`, with no progress for three of these rounds.
+   */
+  async probeStuck(mostHeldOf: (origin: NodeId) => number): Promise<void> {
+    for (const origin of this.origins) {
+      const position = this.#position(origin);
+      const stuck = this.#stuck.get(origin);
+      if (mostHeldOf(origin) <= position) {
+        this.#stuck.delete(origin);
+        continue;
+      }
+      if (stuck === undefined || stuck.position !== position) {
+        this.#stuck.set(origin, { position, rounds: 1 });
+        continue;
+      }
+      if (++stuck.rounds < 3) continue;
+      this.#stuck.delete(origin);
+      await this.probe(origin);
     }
   }
 

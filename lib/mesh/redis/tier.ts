@@ -11,94 +11,26 @@
  * of frontier frames. A snapshot in Redis bootstraps newcomers, and streams are trimmed only
  * below what it covers and every member has read (wire/redis.ts has the keys).
  */
-import { peerLag } from '../lag.js';
 import { EventEmitter } from 'node:events';
 import type { NodeId, Stamp } from '../../core/clock.js';
-import type { DecodeLimits } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
 import { Replica } from '../../core/replica.js';
 import { CollectiveError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { newIncarnation } from '../../wire/auth.js';
 import { MAX_GROUP_IDS, type GroupMessage } from '../../wire/peer.js';
-import { decodeAnnouncement, encodeAnnouncement, entryId, groupKeys, seqsOf, type Announcement, type GroupKeys } from '../../wire/redis.js';
+import { encodeAnnouncement, entryId, groupKeys, type Announcement, type GroupKeys } from '../../wire/redis.js';
 import type { MeshClock } from '../clock.js';
 import { groupHorizon, Membership } from '../membership.js';
 import { GroupSnapshot } from './group-snapshot.js';
+import { HeardHubs, type RedisHubStats } from './heard-hubs.js';
+import type { RedisStats, RedisTierEvents, RedisTierSettings } from './types.js';
 import { NameClaim } from './name-claim.js';
 import { OwnStream } from './own-stream.js';
 import { StreamReader } from './reader.js';
 import type { GroupStore } from './store.js';
 
-/** The settings of a hub's Redis tier, every one given (see DEFAULTS). */
-export interface RedisTierSettings {
-  readonly group: string;
-  /** The name this hub runs under (one live hub per name); a hub under it before is gone for good. */
-  readonly name: string | undefined;
-  /** How often the hub announces its frontier and reads the others'. */
-  readonly announceMs: number;
-  /** How often the leader (the lowest live id) writes a snapshot, when something changed. */
-  readonly snapshotMs: number;
-  /** Own ops kept in memory for a second append (see OwnStream). */
-  readonly maxQueuedOps: number;
-  /** Most ops per stream entry (OPS_PER_ENTRY unless given: the simulator makes it small). */
-  readonly opsPerEntry?: number;
-  /** A clean close leaves the group for good (a hub without `persist`: its id never comes back). */
-  readonly leaves: boolean;
-  /** How long start() waits for a first round with Redis. */
-  readonly startTimeoutMs: number;
-  readonly limits: DecodeLimits & { maxEntryBytes: number; maxSnapshotBytes: number };
-}
-
-/** Events of the Redis tier. */
-export interface RedisTierEvents {
-  /** A hub of the group announced itself (first, or again after being silent). */
-  'peer:up': [id: string, address: string];
-  /** A hub of the group has been silent past the heartbeat, or left. */
-  'peer:down': [id: string, address: string];
-}
-
-/** One hub of the group as `stats().redis` shows it. */
-export interface RedisHubStats {
-  id: string;
-  name: string | undefined;
-  /** Milliseconds since its last announcement, by this hub's clock. */
-  silentMs: number;
-  /** It closed for good. */
-  left: boolean;
-  /** This hub's writes it has not read yet (from its announcement). */
-  behind: number;
-  /** The same lag in write time (see PeerStats.lagMs). */
-  lagMs: number | undefined;
-  /** How far its clock is ahead of this hub's, from its latest announcement (give or take `announceMs`). */
-  clockOffsetMs: number;
-}
-
-/** Counters of a hub's Redis tier. */
-export interface RedisStats {
-  group: string;
-  name: string | undefined;
-  connected: boolean;
-  hubs: RedisHubStats[];
-  /** Own ops not yet known to be in this hub's stream (queued while Redis is away). */
-  queuedOps: number;
-  entriesAppended: number;
-  /** Of those, entries rebuilt from the replica: own ops past `maxQueuedOps` no longer kept. */
-  entriesRebuilt: number;
-  entriesRead: number;
-  opsRead: number;
-  /** Entries, announcements and snapshots refused as malformed, never applied. */
-  rejected: { entries: number; announcements: number; snapshots: number };
-  snapshotsWritten: number;
-  /** Whether the stored snapshot held everything folded (no op records) when this hub last stored or adopted it. */
-  snapshotFolded: boolean;
-  /** Snapshots adopted (at start, and to fill a gap). */
-  bootstraps: number;
-  /** Streams found with a gap at this hub's position (filled by a snapshot, never skipped). */
-  gaps: number;
-  /** Commands that failed (Redis away). */
-  errors: number;
-}
+export type { RedisHubStats, RedisStats, RedisTierEvents, RedisTierSettings } from './types.js';
 
 /** The Redis tier of one hub. */
 export class RedisTier extends EventEmitter<RedisTierEvents> {
@@ -114,28 +46,21 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   readonly #snapshot: GroupSnapshot;
   readonly #incarnation = newIncarnation();
   readonly #startedAt: number;
-  // Per hub heard of: its latest announcement, and when (by this hub's clock) it last changed.
-  readonly #heard = new Map<NodeId, { announcement: Announcement; changedAt: number; up: boolean }>();
+  readonly #hubs: HeardHubs;
   #stopTimer: (() => void) | undefined;
   #round: Promise<void> | undefined;
   #bootstrapped = false;
   #lastSnapshotAt = 0;
-  #lastSnapshotVector = '';
-  // The stored snapshot's vector as last read, and since when it reads so.
-  #storedVector: string | undefined | 'too large';
-  #storedSince = 0;
   #gapSince: number | undefined;
   // When the last round with Redis completed, and since when rounds have gone on unbroken.
   #lastRoundAt = 0;
   #inContactSince: number | undefined;
-  // Per origin behind what it says it holds: this hub's position, and rounds it has not moved.
-  readonly #stuck = new Map<NodeId, { position: number; rounds: number }>();
   readonly #nameClaim: NameClaim | undefined;
   #closed = false;
   #fatal: CollectiveError | undefined;
   readonly #firstRound: Promise<void>;
   #firstRoundDone!: () => void;
-  readonly #rejected = { entries: 0, announcements: 0 };
+  #refusedEntries = 0;
   #gaps = 0;
   #errors = 0;
 
@@ -149,6 +74,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     this.#keys = groupKeys(settings.group);
     this.#membership = new Membership(replica.id);
     this.#startedAt = clock.now();
+    this.#hubs = new HeardHubs(replica.id, this.#maxAgeMs, settings.limits.maxEntryBytes, (id, change) => this.emit(change === 'up' ? 'peer:up' : 'peer:down', id, 'redis'), log);
     this.#nameClaim = settings.name === undefined ? undefined : new NameClaim(settings.name, settings.group, this.#maxAgeMs);
     this.#own = new OwnStream(replica, store, this.#keys.stream(replica.id), settings, (callback) => clock.defer(callback), log);
     this.#reader = new StreamReader(replica, store, this.#keys, { blockMs: Math.max(settings.announceMs, 250), limits: settings.limits }, clock, {
@@ -158,7 +84,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
         this.#gapSince ??= clock.now();
       },
       refused: (origin, id, reason) => {
-        this.#rejected.entries++;
+        this.#refusedEntries++;
         this.#log('refused entry %s of the stream of %s: %s', id, origin, reason);
       },
     }, log);
@@ -213,7 +139,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     // Redis away, or a round stalled (a link that drops bytes without an error): this hub hears
     // nobody now, and says so.
     if (this.#clock.now() - this.#lastRoundAt > this.#maxAgeMs) {
-      this.#allDown();
+      this.#hubs.allDown();
       this.#inContactSince = undefined;
     }
     if (this.#closed || this.#fatal !== undefined || !this.#store.ready) return Promise.resolve();
@@ -223,7 +149,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
 
   async #roundOnce(): Promise<void> {
     try {
-      const announcements = this.#announcements(await this.#store.announcements(this.#keys.hubs, MAX_GROUP_IDS));
+      const announcements = this.#hubs.decode(await this.#store.announcements(this.#keys.hubs, MAX_GROUP_IDS));
       const nameFree = this.#bootstrapped || this.#nameFree(announcements);
       // Heard and announced from the first round on, even while the name is being checked: the
       // group then counts this hub for GC, and folds nothing it may still send.
@@ -236,7 +162,9 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       }
       if (this.#own.appended === undefined) await this.#own.resume();
       else await this.#own.flush();
-      await this.#probeStuck();
+      // What the group holds of a stream: its origin's word, or another hub's that read further
+      // (the origin may be gone, and Redis may have lost what it said last).
+      await this.#reader.probeStuck((origin) => this.#hubs.mostHeldOf(origin));
       if (this.#reader.paused.size > 0) await this.#fillGaps();
       await this.#snapshotAndTrim(this.#leader());
       this.#lastRoundAt = this.#clock.now();
@@ -260,26 +188,6 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     }
   }
 
-  // The announcements of the other hubs, checked (a malformed one is refused and counted).
-  #announcements(hashed: Map<string, string> | 'too many'): Announcement[] {
-    if (hashed === 'too many') {
-      this.#rejected.announcements++;
-      this.#log('the group hash holds more than %d hubs: refused', MAX_GROUP_IDS);
-      return [];
-    }
-    const announcements: Announcement[] = [];
-    for (const [field, text] of hashed) {
-      if (field === this.#replica.id) continue;
-      try {
-        announcements.push(decodeAnnouncement(field, text, this.#settings.limits.maxEntryBytes));
-      } catch (error) {
-        this.#rejected.announcements++;
-        this.#log('refused the announcement under %s: %s', field.slice(0, 40), (error as Error).message);
-      }
-    }
-    return announcements;
-  }
-
   // Whether this hub may take its name now (see NameClaim); once it may, it lives there.
   #nameFree(announcements: readonly Announcement[]): boolean {
     if (this.#nameClaim === undefined) return true;
@@ -292,29 +200,13 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     const now = this.#clock.now();
     for (const announcement of announcements) this.#heardOne(announcement, now);
     this.#own.seenByAll(this.#readByAll(this.#replica.id));
-    for (const [id, heard] of this.#heard) {
-      if (heard.up && (heard.announcement.left === true || now - heard.changedAt > this.#maxAgeMs)) {
-        heard.up = false;
-        this.emit('peer:down', id, 'redis');
-      }
-    }
-  }
-
-  #allDown(): void {
-    for (const [id, heard] of this.#heard) {
-      if (!heard.up) continue;
-      heard.up = false;
-      this.emit('peer:down', id, 'redis');
-    }
+    this.#hubs.sweep(now);
   }
 
   #heardOne(announcement: Announcement, now: number): void {
     const { id } = announcement;
     this.#reader.add(id);
-    const before = this.#heard.get(id);
-    if (before !== undefined && before.announcement.at === announcement.at && before.announcement.incarnation === announcement.incarnation) return;
-    const heard = { announcement, changedAt: now, up: before?.up ?? false };
-    this.#heard.set(id, heard);
+    if (!this.#hubs.record(announcement, now)) return;
     // Every stream some hub holds ops of is read here too: its origin may be gone, its
     // announcements lost with Redis, and its ops left only in its stream or a snapshot.
     for (const origin of Object.keys(announcement.message.vector) as NodeId[]) this.#reader.add(origin);
@@ -339,10 +231,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     for (const origin of this.#reader.origins) {
       if ((announcement.message.vector[origin]?.seq ?? 0) > this.#replica.seqOf(origin) && this.#reader.ahead(origin)) this.#reader.rewind(origin);
     }
-    if (!heard.up) {
-      heard.up = true;
-      this.emit('peer:up', id, 'redis');
-    }
+    this.#hubs.up(id);
   }
 
   // A hub that wrote before it heard from its group (started while Redis was away) may find
@@ -359,7 +248,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   // more, and hold nothing back.
   #readByAll(origin: NodeId): number {
     let least = this.#replica.seqOf(origin);
-    for (const id of this.#heard.keys()) {
+    for (const id of this.#hubs.ids()) {
       if (this.#membership.isRetired(id)) continue;
       least = Math.min(least, this.#membership.seenBy(id, origin) ?? 0);
     }
@@ -381,29 +270,6 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     await this.#store.announce(this.#keys.hubs, this.#replica.id, encodeAnnouncement(announcement));
   }
 
-  // Streams of which the group holds more than this hub took, with no progress for three rounds.
-  async #probeStuck(): Promise<void> {
-    for (const origin of this.#reader.origins) {
-      const position = this.#replica.seqOf(origin);
-      // What the group holds of it: its own word, or another hub's that read further (the
-      // origin may be gone, and Redis may have lost what it said last).
-      let says = 0;
-      for (const { announcement } of this.#heard.values()) says = Math.max(says, announcement.message.vector[origin]?.seq ?? 0);
-      const stuck = this.#stuck.get(origin);
-      if (says <= position) {
-        this.#stuck.delete(origin);
-        continue;
-      }
-      if (stuck === undefined || stuck.position !== position) {
-        this.#stuck.set(origin, { position, rounds: 1 });
-        continue;
-      }
-      if (++stuck.rounds < 3) continue;
-      this.#stuck.delete(origin);
-      await this.#reader.probe(origin);
-    }
-  }
-
   // A stream paused at a gap: a newer snapshot may cover it (tried at most once a second).
   async #fillGaps(): Promise<void> {
     const now = this.#clock.now();
@@ -417,30 +283,15 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
 
   // The leader is the lowest id among the live hubs: it writes the snapshot and trims.
   #leader(): boolean {
-    const now = this.#clock.now();
-    for (const [id, heard] of this.#heard) {
-      if (heard.announcement.left !== true && now - heard.changedAt <= this.#maxAgeMs && id < this.#replica.id) return false;
-    }
-    return true;
+    return this.#hubs.lowestLive(this.#replica.id, this.#clock.now());
   }
 
-  // The leader stores a snapshot every snapshotMs when it would hold more than the stored one.
-  // Any other hub does too once the stored one has not moved for three times that while it holds
-  // more: a leader waiting for a gap itself cannot fill anyone's.
+  // The stored snapshot checked every snapshotMs (see GroupSnapshot.check), then the leader trims.
   async #snapshotAndTrim(leader: boolean): Promise<void> {
     const now = this.#clock.now();
     if (now - this.#lastSnapshotAt >= this.#settings.snapshotMs && !this.#waitsForGap()) {
       this.#lastSnapshotAt = now;
-      const vector = JSON.stringify(seqsOf(this.#replica.vector()));
-      const stored = await this.#snapshot.storedVector();
-      if (stored !== this.#storedVector) {
-        this.#storedVector = stored;
-        this.#storedSince = now;
-      }
-      const stale = now - this.#storedSince > 3 * this.#settings.snapshotMs;
-      const refold = leader && stored === vector && this.#snapshot.worthStoringAgain(vector);
-      // A refold is the leader's: `leader` lets it store.
-      if ((stored === vector && !refold) || ((leader || stale) && (await this.#snapshot.put(vector)))) this.#lastSnapshotVector = vector;
+      await this.#snapshot.check(leader, now, this.#settings.snapshotMs);
     }
     if (leader) await this.#trim();
   }
@@ -448,9 +299,9 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   // Trims each stream below what the stored snapshot covers and every member has read: a
   // newcomer starts from the snapshot, and nobody needs an entry below both.
   async #trim(): Promise<void> {
-    if (this.#lastSnapshotVector === '') return;
+    if (this.#snapshot.covered === '') return;
     if (this.horizon() === undefined) return; // some member's frontier is missing or stale
-    const covered = JSON.parse(this.#lastSnapshotVector) as Record<string, number>;
+    const covered = JSON.parse(this.#snapshot.covered) as Record<string, number>;
     for (const origin of [this.#replica.id, ...this.#reader.origins]) {
       const below = Math.min(covered[origin] ?? 0, this.#readByAll(origin));
       if (below > 0) await this.#store.trim(this.#keys.stream(origin), entryId(below + 1));
@@ -494,16 +345,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
 
   /** The hubs of the group heard of. */
   hubs(): RedisHubStats[] {
-    const now = this.#clock.now();
-    const own = this.#replica.vector();
-    return [...this.#heard.values()].map(({ announcement, changedAt }) => ({
-      id: announcement.id,
-      name: announcement.name,
-      silentMs: now - changedAt,
-      left: announcement.left === true,
-      ...peerLag(own, announcement.message.vector, this.#replica.id),
-      clockOffsetMs: announcement.at - changedAt,
-    }));
+    return this.#hubs.stats(this.#replica.vector(), this.#clock.now());
   }
 
   stats(): RedisStats {
@@ -517,7 +359,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       entriesRebuilt: this.#own.rebuilt,
       entriesRead: this.#reader.entries,
       opsRead: this.#reader.ops,
-      rejected: { entries: this.#rejected.entries + this.#own.refused, announcements: this.#rejected.announcements, snapshots: this.#snapshot.refused },
+      rejected: { entries: this.#refusedEntries + this.#own.refused, announcements: this.#hubs.refused, snapshots: this.#snapshot.refused },
       snapshotsWritten: this.#snapshot.written,
       snapshotFolded: this.#snapshot.knownFolded,
       bootstraps: this.#snapshot.adoptions,
