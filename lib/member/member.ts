@@ -1,20 +1,17 @@
 import { EventEmitter } from 'node:events';
-import { ClosedError, NotReadyError, ProtocolError, TimeoutError, describe, inputTypeError } from '../errors.js';
+import { ClosedError, NotReadyError, ProtocolError, describe, inputTypeError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
 import { DEFAULTS } from '../defaults.js';
-import { CEILING_NODE, type NodeId, type Stamp } from '../core/clock.js';
+import type { NodeId } from '../core/clock.js';
 import { ABSENT } from '../core/node.js';
-import type { LazyList } from '../core/lazy-list.js';
-import type { Op, OpKind } from '../core/op.js';
+import type { OpKind } from '../core/op.js';
+import { checkAmount } from '../core/replica-types.js';
 import { DEFAULT_MAX_DEPTH, parsePath, readPath, type Path, type Segments } from '../core/path.js';
-import { ExpiryTimer, turnClock } from '../core/expiry-timer.js';
 import type { Due } from '../core/schedule.js';
-import type { TreeMetadata } from '../core/fold.js';
-import { FOLD_EVERY, ReplicatedTree, type FinalOp } from '../core/tree.js';
 import { DEFAULT_MAX_VALUE_BYTES, toStoredValue, type JsonInput, type JsonValue } from '../core/value.js';
 import { checkTtl, writeExpiry, type ExpiryOptions, type SetOptions, type WriteExpiry } from '../core/write-options.js';
 import { setArguments, wantsDurable, type DurableOption, type Operation } from '../operations.js';
-import { Watchers, type WatchListener } from '../core/watchers.js';
+import type { WatchListener } from '../core/watchers.js';
 import type { Link } from '../links/link.js';
 import {
   decodeHubMessage,
@@ -22,78 +19,19 @@ import {
   helloMessage,
   isPlainIntent,
   type DecodedHubMessage,
-  type MemberIdentity,
   type MemberMessage,
   type ServedMember,
   type OwnEntry,
   type StreamItem,
-  type WireReply,
 } from '../wire/member.js';
-import { encodeSnapshotArmed } from '../wire/armed.js';
+import { ConfirmedTree } from './confirmed.js';
+import type { ConfirmedState, MemberEvents, MemberOptions, MemberStats } from './types.js';
 import { DurableRequests } from './durable-requests.js';
+import { ReadyWait } from './ready-wait.js';
 import { overlay, type ReplayedWrite } from './overlay.js';
 import { PendingWrites, handled, type PendingWrite } from './pending.js';
 
-/** Options of a member. */
-export interface MemberOptions {
-  /**
-   * How long `ready()` waits for the hub to answer before it rejects: from the start, then
-   * again for as long as the snapshot keeps arriving (where the link counts what it received).
-   * @default 5000
-   */
-  readyTimeout?: number;
-  /** Deepest path accepted. @default 32 */
-  maxDepth?: number;
-  /** Largest value accepted, in bytes of JSON. @default 1048576 (1 MiB) */
-  maxValueBytes?: number;
-  /** Who this member is, told to its hub (stats, dashboard). @default { pid: process.pid } */
-  self?: MemberIdentity;
-}
-
-/** A member's counters. */
-export interface MemberStats {
-  /** This member's number at its hub (0 until ready). */
-  member: number;
-  /** The hub's node id ('' until ready). */
-  hub: string;
-  ready: boolean;
-  /** Writes sent and not yet acknowledged by the hub. */
-  pending: number;
-  /** Position in the hub's stream. */
-  position: number;
-  /** Nodes and op records this member's tree holds beyond its data (expired subtrees go once the hub's horizon passes them). */
-  metadata: TreeMetadata;
-}
-
-// The member applies its hub's stream in the hub's order: stamps are the stream positions, so
-// every item is the newest and takes the tree's O(depth) path.
-const STREAM = 'stream' as NodeId;
-const positionStamp = (position: number): Stamp => ({ wall: 0, count: position, node: STREAM });
-
-/**
- * What a member tells a relay of its own members (the threads of a cluster worker): each stream
- * message it applied, with how far the hub acknowledged this member's intents and the hub's
- * replies to them; and each snapshot it took, with the intents that snapshot acknowledged.
- */
-export interface MemberEvents {
-  ready: [];
-  close: [];
-  stream: [items: readonly StreamItem[], acked: number | undefined, replies: readonly WireReply[], horizon: number | undefined];
-  snapshot: [acked: number];
-}
-
-/** The confirmed state of a member (without its pending writes), for its own members' snapshots. */
-export interface ConfirmedState {
-  hub: string;
-  at: number;
-  /**
-   * What no expiry fired for good yet: `armed` says what is due when ([path, time]). Taken
-   * `overTurns`, for JSON text only (see MemberServer's Upstream.snapshot).
-   */
-  tree: JsonValue;
-  armed: [string[], number][] | LazyList;
-  limits: { maxDepth: number; maxValueBytes: number };
-}
+export type { ConfirmedState, MemberEvents, MemberOptions, MemberStats } from './types.js';
 
 /**
  * A follower cache of a hub: serves reads from a local replica of the hub's state, sends
@@ -104,30 +42,14 @@ export class Member extends EventEmitter<MemberEvents> {
   readonly #link: Link;
   readonly #log: Logger;
   #limits: { maxDepth: number; maxValueBytes: number };
-  readonly #clock = turnClock();
-  #tree = new ReplicatedTree(this.#clock);
-  // Tells watchers of expiries as they come due (the tree hides them until the hub's horizon
-  // passes them, then folds them away).
-  readonly #expiryTimer = new ExpiryTimer(
-    () => this.#tree.nextDue(),
-    () => this.#expired(),
-  );
-  readonly #watchers = new Watchers((path) => this.#confirmed(path));
+  readonly #confirmed = new ConfirmedTree();
   readonly #pending = new PendingWrites();
   #outbox: PendingWrite[] = [];
   readonly #durable = new DurableRequests();
   #flushScheduled = false;
-  #position = 0;
   #me = 0;
-  #hub = '';
-  #sinceCollect = 0;
   #state: 'connecting' | 'ready' | 'closed' = 'connecting';
-  readonly #ready: Promise<void>;
-  #resolveReady!: () => void;
-  #rejectReady!: (error: Error) => void;
-  #readyTimer: NodeJS.Timeout | undefined;
-  // What the link had received when the ready timer was last armed.
-  #receivedAtArm = 0;
+  readonly #ready: ReadyWait;
   readonly #hello: MemberMessage;
 
   constructor(link: Link, options: MemberOptions = {}) {
@@ -139,14 +61,7 @@ export class Member extends EventEmitter<MemberEvents> {
       maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
       maxValueBytes: options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES,
     };
-    this.#ready = handled(
-      new Promise<void>((resolve, reject) => {
-        this.#resolveReady = resolve;
-        this.#rejectReady = reject;
-      }),
-    );
-    const timeout = options.readyTimeout ?? DEFAULTS.readyTimeoutMs;
-    this.#readyTimer = setTimeout(() => this.#readyTimedOut(timeout), timeout);
+    this.#ready = new ReadyWait(link, options.readyTimeout ?? DEFAULTS.readyTimeoutMs, () => this.close());
     link.on('message', (message) => this.#linkOnMessage(message));
     link.on('close', (reason) => this.#linkOnClose(reason));
     link.ref?.(); // until the snapshot arrives
@@ -163,33 +78,13 @@ export class Member extends EventEmitter<MemberEvents> {
 
   /** Resolves once the member holds its hub's snapshot. */
   ready(): Promise<void> {
-    return this.#ready;
-  }
-
-  #readyTimedOut(timeout: number): void {
-    this.#readyTimer = undefined;
-    if (this.#state !== 'connecting') return;
-    // A hub whose snapshot is still arriving (a large store takes seconds) has answered: wait
-    // while its parts keep coming.
-    const received = this.#link.bytesReceived;
-    if (received !== undefined && received !== this.#receivedAtArm) {
-      this.#receivedAtArm = received;
-      this.#readyTimer = setTimeout(() => this.#readyTimedOut(timeout), timeout);
-      return;
-    }
-    this.#rejectReady(
-      new TimeoutError(
-        `no collective hub answered within ${timeout} ms: start one in the primary with collective.cluster() ` +
-          '(or attach this thread to a hub)',
-      ),
-    );
-    this.close();
+    return this.#ready.promise;
   }
 
   #linkOnMessage(raw: unknown): void {
     let message: DecodedHubMessage;
     try {
-      message = decodeHubMessage(raw, this.#limits, this.#hub);
+      message = decodeHubMessage(raw, this.#limits, this.#confirmed.hub);
     } catch (error) {
       this.#log('dropping the link to the hub: %s', (error as Error).message);
       this.#link.close(new ProtocolError((error as Error).message));
@@ -213,7 +108,7 @@ export class Member extends EventEmitter<MemberEvents> {
       // The items go on to this member's own members, if it serves any (a worker's threads).
       const items: StreamItem[] | undefined = this.listenerCount('stream') > 0 ? [] : undefined;
       if (!this.#applyStream(message.n, message.s, items)) return;
-      if (message.h !== undefined) this.#horizon(message.h);
+      if (message.h !== undefined) this.#confirmed.horizon(message.h);
       let acked: number | undefined;
       for (const [member, intent] of message.a ?? []) {
         if (member !== this.#me) continue;
@@ -238,14 +133,14 @@ export class Member extends EventEmitter<MemberEvents> {
         items?.push(entry);
         continue;
       }
-      if (first + index <= this.#position) continue; // already in the snapshot this member took
+      if (first + index <= this.#confirmed.position) continue; // already in the snapshot this member took
       const id = typeof entry === 'number' ? entry : entry[0];
       const write = (find ??= this.#pending.finder())(id);
       if (write === undefined || !isPlainIntent(write)) {
         this.#link.close(new ProtocolError(`the hub streamed back write ${id}, which this member does not hold as a plain write`));
         return false;
       }
-      const item: StreamItem = { k: write.kind as OpKind, p: write.path as string[], n: first + index, o: this.#hub, i: id };
+      const item: StreamItem = { k: write.kind as OpKind, p: write.path as string[], n: first + index, o: this.#confirmed.hub, i: id };
       if (write.value !== undefined) item.v = write.value;
       if (typeof entry !== 'number') item.w = entry[1];
       this.#applyItem(item);
@@ -256,10 +151,8 @@ export class Member extends EventEmitter<MemberEvents> {
 
   #applySnapshot(message: Extract<DecodedHubMessage, { t: 'snapshot' }>): void {
     const armed = (message.x ?? []).map(([path, at]): Due => ({ path, at }));
-    this.#tree = ReplicatedTree.fromValue(message.tree, positionStamp(message.at), armed, this.#clock);
-    this.#position = message.at;
+    this.#confirmed.adopt(message.tree, message.at, armed, message.hub as NodeId);
     this.#me = message.you;
-    this.#hub = message.hub;
     this.#limits = { maxDepth: message.limits.maxDepth, maxValueBytes: message.limits.maxValueBytes };
     // Intents up to `w` are already in the snapshot.
     if (this.#pending.casUndecidedUpTo(message.w)) {
@@ -270,62 +163,20 @@ export class Member extends EventEmitter<MemberEvents> {
     this.#settle();
     this.emit('snapshot', message.w);
     this.#log('ready at position %d as member %d of hub %s', message.at, message.you, message.hub);
-    this.#watchers.resync(message.hub as NodeId);
-    this.#expiryTimer.arm();
+    this.#confirmed.live();
     if (this.#state === 'connecting') {
       this.#state = 'ready';
-      if (this.#readyTimer !== undefined) clearTimeout(this.#readyTimer);
-      this.#readyTimer = undefined;
-      this.#resolveReady();
+      this.#ready.done();
       this.emit('ready');
     }
     this.#updateRef();
   }
 
   #applyItem(item: StreamItem): void {
-    if (item.n <= this.#position) return;
-    if (item.n !== this.#position + 1) {
-      // The link is ordered and reliable, so this is a broken hub; start over from a snapshot.
-      this.#log('stream gap at %d (expected %d): asking for a snapshot', item.n, this.#position + 1);
-      this.#link.send(this.#hello);
-      return;
-    }
-    this.#position = item.n;
-    const time = item.w ?? Number.NEGATIVE_INFINITY;
-    if (item.r === 1) {
-      this.#tree.sawTime(time);
-      this.#tree.restate(item.p, item.v === undefined ? ABSENT : item.v, (item.m ?? []).map(([path, at]) => ({ path, at })), item.c === 1);
-    } else {
-      const op: { -readonly [K in keyof FinalOp]: FinalOp[K] } = { kind: item.k, path: item.p, value: item.v };
-      if (item.x !== undefined) op.expireAt = item.x;
-      if (item.q === 1) op.keepTtl = true;
-      this.#tree.applyFinal(op, time);
-    }
-    if (item.x !== undefined || item.m !== undefined || item.k === 'ttl') this.#expiryTimer.arm();
-    // applyFinal keeps no op records, only nodes (a deleted path stays a node until folded):
-    // fold now and then (FOLD_EVERY says why not at every item).
-    if (++this.#sinceCollect >= FOLD_EVERY) {
-      this.#sinceCollect = 0;
-      this.#tree.collect(positionStamp(this.#position));
-    }
-    if (this.#watchers.size === 0) return;
-    const op: Op = { kind: item.k, path: item.p, value: item.v, seq: item.n, stamp: positionStamp(item.n) };
-    this.#watchers.notify(op, item.o as NodeId);
-  }
-
-  // Expiries came due by this process's clock: watchers hear of them, once each. The tree only
-  // hides them until the hub says nothing made before them can come any more.
-  #expired(): void {
-    if (this.#state !== 'ready') return;
-    for (const entry of this.#tree.takeDue(this.#tree.readTime())) this.#watchers.notifyExpired(entry.path, this.#hub as NodeId);
-  }
-
-  // The hub's horizon: nothing made before `time` can come any more, so every expiry due by
-  // then fires for good here too, folded away as a hub's GC does (the tree holds no op records:
-  // only expired subtrees and subtrees with an expiry to fold). Watchers not told yet hear of it.
-  #horizon(time: number): void {
-    for (const entry of this.#tree.takeDue(time)) this.#watchers.notifyExpired(entry.path, this.#hub as NodeId);
-    this.#tree.collect({ wall: time, count: Number.MAX_SAFE_INTEGER, node: CEILING_NODE });
+    if (this.#confirmed.apply(item)) return;
+    // The link is ordered and reliable, so this is a broken hub; start over from a snapshot.
+    this.#log('stream gap at %d (expected %d): asking for a snapshot', item.n, this.#confirmed.position + 1);
+    this.#link.send(this.#hello);
   }
 
   #settle(): void {
@@ -363,20 +214,13 @@ export class Member extends EventEmitter<MemberEvents> {
     if (this.#state === 'closed') return;
     const wasConnecting = this.#state === 'connecting';
     this.#state = 'closed';
-    if (this.#readyTimer !== undefined) clearTimeout(this.#readyTimer);
-    this.#readyTimer = undefined;
-    this.#expiryTimer.stop();
+    this.#confirmed.stop();
     const error = new ClosedError(`the link to the collective hub closed${reason ? `: ${reason.message}` : ''}`);
-    if (wasConnecting) this.#rejectReady(error);
+    if (wasConnecting) this.#ready.fail(error);
     this.#outbox = [];
     this.#pending.rejectAll(error);
     this.#durable.rejectAll(error);
     this.emit('close');
-  }
-
-  #confirmed(path: Segments): JsonValue | undefined {
-    const value = this.#tree.get(path);
-    return value === ABSENT ? undefined : value;
   }
 
   /** The value at `path` (deep-frozen), or `undefined`; with no path, the whole tree. */
@@ -385,31 +229,43 @@ export class Member extends EventEmitter<MemberEvents> {
     if (path === undefined) return this.#getAll();
     const segments = readPath(path, this.#limits.maxDepth);
     const pending = this.#pending.replayedFor(segments[0]!);
-    return pending === undefined ? this.#confirmed(segments) : this.#overlaid(segments, pending);
+    return pending === undefined ? this.#confirmed.get(segments) : this.#overlaid(segments, pending);
   }
 
   // The slow paths of `get`, apart: closures in `get` itself would make V8 allocate a context
   // on every read (measured: a hot read ~15% slower).
   #getAll(): JsonValue | undefined {
     const all = this.#pending.allReplayed();
-    if (all === undefined) return this.#tree.getAll();
-    return overlay((p) => (p.length === 0 ? this.#tree.getAll() : this.#tree.get(p)), [], all) as JsonValue;
+    if (all === undefined) return this.#confirmed.getAll();
+    return overlay((p) => this.#confirmed.slot(p), [], all) as JsonValue;
   }
 
   #overlaid(segments: Segments, pending: Iterable<ReplayedWrite>): JsonValue | undefined {
-    const value = overlay((p) => this.#tree.get(p), segments, pending);
+    const value = overlay((p) => this.#confirmed.slot(p), segments, pending);
     return value === ABSENT ? undefined : value;
+  }
+
+  // A write with its options: an expiry (`keep`: a set's, which keepTtl may keep; see
+  // writeExpiry), and `durable`, which resolves it only once the hub also has it on disk.
+  #submit(kind: OpKind | 'cas', segments: Segments, value: JsonValue, options: unknown, keep: boolean, expected?: JsonValue): Promise<unknown> {
+    const expiry = writeExpiry(options, segments, keep);
+    return this.#afterDisk(this.#write(kind, segments, value, expected, expiry), wantsDurable(options));
   }
 
   // Every promise handed to the caller is marked handled (see `handled`): an un-awaited write
   // whose hub went away must not crash the process.
   #write(kind: OpKind | 'cas', segments: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry): Promise<unknown> {
     if (this.#state === 'closed') return handled(Promise.reject(new ClosedError()));
+    return this.#queue(kind, segments, value, expected, expiry).batch.promise;
+  }
+
+  // A write pending from now, sent at the end of the turn.
+  #queue(kind: OpKind | 'cas', segments: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry): PendingWrite {
     const write = this.#pending.add(kind, segments, value, expected, expiry);
     if (this.#pending.size === 1) this.#updateRef();
     this.#scheduleFlush();
     this.#outbox.push(write);
-    return write.batch.promise;
+    return write;
   }
 
   // Sends the turn's writes, then the turn's durable request (answered once they are on disk).
@@ -440,11 +296,7 @@ export class Member extends EventEmitter<MemberEvents> {
    */
   forward(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry): number {
     if (this.#state === 'closed') throw new ClosedError();
-    const write = this.#pending.add(kind, path, value, expected, expiry);
-    if (this.#pending.size === 1) this.#updateRef();
-    this.#scheduleFlush();
-    this.#outbox.push(write);
-    return write.id;
+    return this.#queue(kind, path, value, expected, expiry).id;
   }
 
   /**
@@ -453,8 +305,7 @@ export class Member extends EventEmitter<MemberEvents> {
    */
   confirmed(overTurns = false): ConfirmedState {
     if (this.#state === 'connecting') throw new NotReadyError();
-    const { value, armed, armedFolded } = this.#tree.export([], overTurns);
-    return { hub: this.#hub, at: this.#position, tree: value === ABSENT ? {} : value, armed: encodeSnapshotArmed(armed, armedFolded), limits: this.limits };
+    return { hub: this.#confirmed.hub, at: this.#confirmed.position, ...this.#confirmed.export(overTurns), limits: this.limits };
   }
 
   /** The hub's limits (this member's own until its snapshot arrives). */
@@ -464,7 +315,7 @@ export class Member extends EventEmitter<MemberEvents> {
 
   /** The last position of the hub's stream this member applied. */
   get position(): number {
-    return this.#position;
+    return this.#confirmed.position;
   }
 
   /** Sends the writes of this turn now rather than at the end of the turn (a finished task). */
@@ -482,9 +333,7 @@ export class Member extends EventEmitter<MemberEvents> {
     if (kind === 'incr') return this.incr(path, value as number);
     if (kind === 'delete') return this.delete(path);
     const segments = this.#path(path);
-    const expiry = writeExpiry(setOptions, segments, true);
-    const durable = wantsDurable(setOptions);
-    return this.#afterDisk(this.#write('set', segments, this.#value(segments, value), undefined, expiry) as Promise<void>, durable);
+    return this.#submit('set', segments, this.#value(segments, value), setOptions, true) as Promise<void>;
   }
 
   /** Deletes the value at `path`. */
@@ -494,39 +343,26 @@ export class Member extends EventEmitter<MemberEvents> {
 
   /** Adds `by` to the number at `path`; `{ ttl }` arms an expiry only where none is armed. */
   incr(path: Path, by: number = 1, options?: ExpiryOptions & DurableOption): Promise<void> {
-    if (typeof by !== 'number' || !Number.isFinite(by)) {
-      throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Expected the amount to be a finite number, got ${describe(by)}`);
-    }
     const segments = this.#path(path);
-    const expiry = writeExpiry(options, segments, false);
-    const durable = wantsDurable(options);
-    return this.#afterDisk(this.#write('incr', segments, by, undefined, expiry) as Promise<void>, durable);
+    return this.#submit('incr', segments, checkAmount(by, segments), options, false) as Promise<void>;
   }
 
   /** Subtracts `by` from the number at `path`; options as for `incr`. */
   decr(path: Path, by: number = 1, options?: ExpiryOptions & DurableOption): Promise<void> {
-    if (typeof by !== 'number' || !Number.isFinite(by)) {
-      throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Expected the amount to be a finite number, got ${describe(by)}`);
-    }
-    return this.incr(path, -by, options);
+    return this.incr(path, -checkAmount(by, this.#path(path)), options);
   }
 
   /** Appends one element to the list at `path`; options as for `incr`. */
   append<T>(path: Path, value: T & JsonInput<T>, options?: ExpiryOptions & DurableOption): Promise<void> {
     const segments = this.#path(path);
-    const expiry = writeExpiry(options, segments, false);
-    const durable = wantsDurable(options);
-    return this.#afterDisk(this.#write('append', segments, this.#value(segments, value), undefined, expiry) as Promise<void>, durable);
+    return this.#submit('append', segments, this.#value(segments, value), options, false) as Promise<void>;
   }
 
   /** Compare-and-set, decided by the hub; resolves with whether it set. Options as for `set`. */
   cas<T>(path: Path, expected: unknown, next: T & JsonInput<T>, options?: SetOptions & DurableOption): Promise<boolean> {
     const segments = this.#path(path);
-    const expiry = writeExpiry(options, segments, true);
-    const durable = wantsDurable(options);
-    const nextValue = this.#value(segments, next);
     const expectedValue = expected === undefined ? null : this.#value(segments, expected);
-    return this.#afterDisk(this.#write('cas', segments, nextValue, expectedValue, expiry) as Promise<boolean>, durable);
+    return this.#submit('cas', segments, this.#value(segments, next), options, true, expectedValue) as Promise<boolean>;
   }
 
   /**
@@ -544,7 +380,7 @@ export class Member extends EventEmitter<MemberEvents> {
    */
   ttl(path: Path): number | undefined {
     if (this.#state === 'connecting') throw new NotReadyError();
-    return this.#tree.ttl(this.#path(path));
+    return this.#confirmed.ttl(this.#path(path));
   }
 
   /** Calls `listener(value, change)` for every confirmed change of the value at `path`. */
@@ -552,7 +388,7 @@ export class Member extends EventEmitter<MemberEvents> {
     if (typeof listener !== 'function') {
       throw inputTypeError('ERR_COLLECTIVE_INVALID_OPTION', `Expected a listener function, got ${describe(listener)}`);
     }
-    return this.#watchers.add(parsePath(path, this.#limits.maxDepth), listener);
+    return this.#confirmed.watchers.add(parsePath(path, this.#limits.maxDepth), listener);
   }
 
   /**
@@ -565,7 +401,8 @@ export class Member extends EventEmitter<MemberEvents> {
   }
 
   stats(): MemberStats {
-    return { member: this.#me, hub: this.#hub, ready: this.#state === 'ready', pending: this.#pending.size, position: this.#position, metadata: this.#tree.metadata() };
+    const confirmed = this.#confirmed;
+    return { member: this.#me, hub: confirmed.hub, ready: this.#state === 'ready', pending: this.#pending.size, position: confirmed.position, metadata: confirmed.metadata() };
   }
 
   /** Leaves the hub; pending writes are rejected with `ERR_COLLECTIVE_CLOSED`. */
