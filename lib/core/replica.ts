@@ -440,14 +440,7 @@ export class Replica {
     const fresh = new ReplicatedTree();
     const restamped = ordered.map((op) => ({ ...op, stamp: this.#clock.tick() }));
     for (const op of restamped) fresh.apply(op);
-    const root = this.#tree.root;
-    root.ops = fresh.root.ops;
-    root.base = fresh.root.base;
-    root.touch = fresh.root.touch;
-    root.kids = fresh.root.kids;
-    root.kidCount = fresh.root.kidCount;
-    root.folded = fresh.root.folded;
-    this.#tree.restored(fresh.latest());
+    this.#tree.takeOver(fresh);
     // The vector's entry carries the stamp of this origin's latest op, as every receiver of the
     // restamped ops will record it (a fresh tick here would make the vectors differ).
     this.#sequences.set(this.id, { seq: own, stamp: restamped[restamped.length - 1]!.stamp });
@@ -544,15 +537,7 @@ export class Replica {
   }
 
   #adopt(other: Replica): void {
-    const root = this.#tree.root;
-    const source = other.#tree.root;
-    root.ops = source.ops;
-    root.base = source.base;
-    root.touch = source.touch;
-    root.kids = source.kids;
-    root.kidCount = source.kidCount;
-    root.folded = source.folded;
-    this.#tree.restored(other.#tree.latest());
+    this.#tree.takeOver(other.#tree);
     this.#sequences.adopt(other.#sequences);
     for (const [origin, entry] of Object.entries(this.#sequences.vector())) this.#keepOwnSeqAhead(origin, entry.seq);
     const latest = other.#tree.latest();

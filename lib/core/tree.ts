@@ -1,5 +1,6 @@
 import { Bucket } from './bucket.js';
-import { compareStamps, isAfter, type Stamp } from './clock.js';
+import { convertToBucket } from './convert.js';
+import { isAfter, type Stamp } from './clock.js';
 import type { Armed } from './expiry.js';
 import {
   ABSENT,
@@ -15,7 +16,6 @@ import {
   pruneKidsOlder,
   recompute,
   refresh,
-  shareBase,
   type ExpiryClock,
   type Slot,
 } from './node.js';
@@ -28,7 +28,7 @@ import { ExpirySchedule } from './expiry-schedule.js';
 import { armedBelow, unmasked, type Exported, type FoldedArmed } from './exported.js';
 import { collectTree, treeMetadata, type TreeMetadata } from './fold.js';
 import type { Due } from './schedule.js';
-import { valueIn, withValueIn } from './subtree.js';
+import { valueIn } from './subtree.js';
 import { isPlainObject, type JsonValue } from './value.js';
 
 /**
@@ -220,7 +220,7 @@ export class ReplicatedTree {
       const node = found?.node ?? this.#reach(op.path);
       const depth = found?.depth ?? op.path.length;
       this.#stale(op.path, depth);
-      if (found === undefined) this.#convert(node, depth);
+      if (found === undefined) convertToBucket(node, depth);
       this.#schedule.track(op.path, depth, node.bucket!.insert(op, node.start));
       return;
     }
@@ -244,52 +244,6 @@ export class ReplicatedTree {
   }
 
   /**
-   * Turns the subtree at `node` into a bucket (it is about to hold an expiry): what GC folded
-   * there becomes the bucket's base, every op record in it the bucket's records.
-   */
-  #convert(node: TreeNode, depth: number): void {
-    const records: Op[] = [];
-    const armed: Armed[] = [];
-    const folded = this.#flatten(node, [], node.start, records, armed);
-    records.sort((a, b) => compareStamps(a.stamp, b.stamp));
-    node.dropOps();
-    node.touch = undefined;
-    node.base = NO_BASE;
-    node.dropKids();
-    node.own = node.start;
-    node.view = STALE;
-    const value = folded === undefined ? node.start : folded;
-    node.bucket = new Bucket(depth, folded === undefined && armed.length === 0 ? undefined : { value, armed }, records, folded !== undefined);
-  }
-
-  // What GC folded in the subtree at `node`: its value before any live record, or undefined
-  // where nothing was folded (it is then `start`). Collects its records and armed expiries
-  // (paths relative to the new root) on the way.
-  #flatten(node: TreeNode, relative: Segments, start: Slot, records: Op[], armed: Armed[]): Slot | undefined {
-    if (node.bucket !== undefined) {
-      const bucket = node.bucket;
-      for (const op of bucket.records) records.push(op);
-      if (bucket.base === undefined) return undefined;
-      for (const entry of bucket.base.armed) armed.push({ path: [...relative, ...entry.path], at: entry.at });
-      return bucket.baseWrites ? bucket.base.value : undefined;
-    }
-    for (const op of node.ops) records.push(op);
-    if (node.touch !== undefined) records.push(node.touch);
-    const base = shareBase(node);
-    let folded = base !== NO_BASE ? base : undefined;
-    if (node.folded !== undefined) for (const [key, at] of node.folded) armed.push({ path: [...relative, key], at });
-    // With live own ops, kids hold only later records (their folded content was wiped).
-    const own = node.ops.length > 0 || node.touch !== undefined;
-    for (const [key, kid] of node.kidEntries()) {
-      const value = folded === undefined ? start : folded;
-      const kidFolded = this.#flatten(kid, [...relative, key], project(value, key), records, armed);
-      // A folded write below made this node an object, whatever it holds there now.
-      if (!own && kidFolded !== undefined) folded = withValueIn(value, [key], kidFolded);
-    }
-    return folded;
-  }
-
-  /**
    * Applies a write that is final: it comes after everything this tree holds and nothing will
    * ever be ordered before it (a member applying its hub's ordered stream, a hub alone). Its
    * effect is folded in at once, keeping no record of it: O(depth), and nothing for the GC to
@@ -302,7 +256,7 @@ export class ReplicatedTree {
       const node = found?.node ?? this.#reach(op.path);
       const depth = found?.depth ?? op.path.length;
       this.#stale(op.path, depth);
-      if (found === undefined) this.#convert(node, depth);
+      if (found === undefined) convertToBucket(node, depth);
       this.#schedule.track(op.path, depth, node.bucket!.applyFinal(op, time, node.start));
       return;
     }
@@ -331,7 +285,7 @@ export class ReplicatedTree {
     const node = found?.node ?? this.#reach(path);
     const depth = found?.depth ?? path.length;
     this.#stale(path, depth);
-    if (found === undefined) this.#convert(node, depth);
+    if (found === undefined) convertToBucket(node, depth);
     this.#schedule.track(path, depth, node.bucket!.restate(path.slice(depth), value, armed, node.start, underObject));
   }
 
@@ -404,7 +358,7 @@ export class ReplicatedTree {
       // A later overwrite here wipes it whole (ops outside buckets never keep an expiry).
       if (target.ops.some((own) => isOverwrite(own) && isAfter(own.stamp, op.stamp))) return null;
       for (const each of chain) each.view = STALE;
-      this.#convert(target, op.path.length);
+      convertToBucket(target, op.path.length);
       const bucket = target.bucket!;
       const before = bucket.current(target.start);
       const wrote = bucket.writes();
@@ -552,13 +506,29 @@ export class ReplicatedTree {
       const found = tree.#bucketOn(due.path);
       const node = found?.node ?? tree.#reach(due.path);
       const depth = found?.depth ?? due.path.length;
-      if (found === undefined) tree.#convert(node, depth);
+      if (found === undefined) convertToBucket(node, depth);
       const bucket = node.bucket!;
       const state = bucket.current(node.start);
       bucket.rebase({ value: state.value, armed: [...state.armed, { path: due.path.slice(depth), at: due.at }] });
       tree.#schedule.add(due);
     }
     return tree;
+  }
+
+  /**
+   * Takes over the nodes of `other` (a tree built from a snapshot, or restamped), which is
+   * not to be used after: what this tree held is dropped, its views and clock kept.
+   */
+  takeOver(other: ReplicatedTree): void {
+    const root = this.root;
+    const source = other.root;
+    root.ops = source.ops;
+    root.base = source.base;
+    root.touch = source.touch;
+    root.kids = source.kids;
+    root.kidCount = source.kidCount;
+    root.folded = source.folded;
+    this.restored(other.latest());
   }
 
   /** Rebuilds derived state after the root was filled from a snapshot. */
