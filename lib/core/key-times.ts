@@ -38,8 +38,9 @@ export class KeyTimes {
   #earliest = Number.POSITIVE_INFINITY;
   // The latest time ever set: no key's time is after it.
   #latest = Number.NEGATIVE_INFINITY;
-  // The latest time `takeDue` was asked for: every entry of the due heap at or before it is
-  // gone (valid or stale).
+  // Every entry of the due heap at or before this time is gone (valid or stale): the latest time
+  // `takeDue` was asked for, unless an entry at or before it was pushed since (then -Infinity,
+  // until the next `takeDue`).
   #dueTakenUpTo = Number.NEGATIVE_INFINITY;
   // Keys set as taken off already (`due` false) at a time after `#dueTakenUpTo`: an entry of the
   // due heap left from an earlier time of theirs, by chance the same, must not come up for them
@@ -74,6 +75,8 @@ export class KeyTimes {
       this.#takenAhead?.delete(key);
       if (time > this.#dueTakenUpTo) (this.#takenAhead ??= new Map()).set(key, time);
     }
+    // An entry pushed at or before what `takeDue` took stays in the due heap until the next one.
+    if (due && time <= this.#dueTakenUpTo) this.#dueTakenUpTo = Number.NEGATIVE_INFINITY;
     if (time > this.#latest) this.#latest = time;
     if (this.#times[key] === undefined) this.#size++;
     this.#epoch ??= time;
