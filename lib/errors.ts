@@ -194,3 +194,13 @@ export function describe(value: unknown): string {
   const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
   return `\`${text}\` (${type})`;
 }
+
+/**
+ * Marks a promise handled and returns it: one that nobody awaits (an un-awaited write whose
+ * hub went away) must never become an unhandled rejection and crash the process, while whoever
+ * awaits it still sees the rejection.
+ */
+export function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}

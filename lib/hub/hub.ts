@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import type { Tinypool } from 'tinypool';
-import { ClosedError, describe, inputTypeError } from '../errors.js';
+import { ClosedError, handled } from '../errors.js';
 import { logger, type Logger } from '../log.js';
 import { isAfter, type NodeId } from '../core/clock.js';
 import { ExpiryTimer, turnClock } from '../core/expiry-timer.js';
 import { touchesExpiry, type Op } from '../core/op.js';
 import { formatPath, type Path, type Segments } from '../core/path.js';
 import { Replica, type ReplicaOptions } from '../core/replica.js';
+import { checkAmount } from '../core/replica-types.js';
 import { computeHorizon } from '../core/horizon.js';
 import { FOLD_EVERY } from '../core/tree.js';
 import type { Link } from '../links/link.js';
@@ -35,13 +36,6 @@ import { notPersistent, Persistence } from './persist/persistence.js';
 import { restoreReplica } from './persist/restore.js';
 
 type Callback = (collective: Collective) => void;
-
-// A promise that nobody awaits must never become an unhandled rejection: mark it handled
-// here, while whoever awaits it still sees the rejection.
-function handled<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
-}
 
 /**
  * A hub: the replica of one machine, with the store API. Constructed the way the original
@@ -360,10 +354,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
 
   /** Subtracts `by` (default 1) from the number at `path`; options as for `incr`. */
   decr(path: Path, by: number = 1, options?: ExpiryOptions & DurableOption): Promise<void> {
-    if (typeof by !== 'number') {
-      throw inputTypeError('ERR_COLLECTIVE_INVALID_VALUE', `Expected the amount to be a finite number, got ${describe(by)}`);
-    }
-    return this.incr(path, -by, options);
+    return this.incr(path, -checkAmount(by, this.#open().path(path)), options);
   }
 
   /**

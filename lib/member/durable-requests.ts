@@ -1,6 +1,5 @@
-import { ClosedError, PersistError } from '../errors.js';
+import { ClosedError, PersistError, handled } from '../errors.js';
 import type { DurableAnswer } from '../wire/member.js';
-import { handled } from './pending.js';
 
 interface Request {
   readonly promise: Promise<void>;

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { ClosedError, NotReadyError, ProtocolError, describe, inputTypeError } from '../errors.js';
+import { ClosedError, NotReadyError, ProtocolError, describe, handled, inputTypeError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
 import { DEFAULTS } from '../defaults.js';
 import type { NodeId } from '../core/clock.js';
@@ -29,7 +29,7 @@ import type { ConfirmedState, MemberEvents, MemberOptions, MemberStats } from '.
 import { DurableRequests } from './durable-requests.js';
 import { ReadyWait } from './ready-wait.js';
 import { overlay, type ReplayedWrite } from './overlay.js';
-import { PendingWrites, handled, type PendingWrite } from './pending.js';
+import { PendingWrites, type PendingWrite } from './pending.js';
 
 export type { ConfirmedState, MemberEvents, MemberOptions, MemberStats } from './types.js';
 

@@ -3,6 +3,7 @@ import type { Segments } from '../core/path.js';
 import type { JsonValue } from '../core/value.js';
 import type { WriteExpiry } from '../core/write-options.js';
 import type { ReplayedWrite } from './overlay.js';
+import { handled } from '../errors.js';
 import { Queue } from './queue.js';
 
 /** A write sent to the hub and not yet acknowledged. Replayed on reads until it is. */
@@ -43,12 +44,6 @@ interface FlushWaiter {
  */
 function decidedByHub(kind: OpKind | 'cas'): boolean {
   return kind === 'cas' || kind === 'ttl';
-}
-
-/** Marks a promise handled: one that nobody awaits must never be an unhandled rejection. */
-export function handled<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
 }
 
 function newBatch(): Batch {

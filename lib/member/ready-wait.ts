@@ -1,6 +1,5 @@
-import { TimeoutError } from '../errors.js';
+import { TimeoutError, handled } from '../errors.js';
 import type { Link } from '../links/link.js';
-import { handled } from './pending.js';
 
 /**
  * A member's wait for its hub's first snapshot: `promise` resolves once it is there (`done`),
