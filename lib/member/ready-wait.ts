@@ -8,7 +8,7 @@ import type { Link } from '../links/link.js';
  * goes on for as long as the link keeps receiving, where it counts what it received.
  */
 export class ReadyWait {
-  /** Settles as said above; marked handled, so that nobody awaiting it is no crash. */
+  /** Settles as said above; marked handled, so that a wait nobody awaits never crashes the process. */
   readonly promise: Promise<void>;
   readonly #link: Link;
   readonly #timeoutMs: number;
