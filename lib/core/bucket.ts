@@ -26,6 +26,15 @@ function armedSince(before: ExpiryState, after: ExpiryState): readonly Armed[] {
 // until an op comes.
 const NO_RECORDS: Op[] = Object.freeze([]) as unknown as Op[];
 
+// The path of a bucket's root relative to itself: one shared array, not an empty one kept per
+// expiring key (in its armed entry).
+const ROOT: Segments = Object.freeze([]) as unknown as Segments;
+
+// `path` relative to a bucket's root at `depth`.
+function relativeTo(path: Segments, depth: number): Segments {
+  return path.length === depth ? ROOT : path.slice(depth);
+}
+
 export class Bucket {
   readonly depth: number;
   /** The folded state, or undefined: then the root's start (its parent's value there), nothing armed. */
@@ -56,7 +65,7 @@ export class Bucket {
   }
 
   #step(state: ExpiryState, op: Op): ExpiryState {
-    return applyWithExpiry(fireDue(state, op.stamp.wall), op.path.slice(this.depth), op);
+    return applyWithExpiry(fireDue(state, op.stamp.wall), relativeTo(op.path, this.depth), op);
   }
 
   /**
@@ -86,7 +95,7 @@ export class Bucket {
   applyFinal(op: Pick<Op, 'kind' | 'path' | 'value' | 'expireAt' | 'keepTtl'>, time: number, start: Slot): readonly Armed[] {
     const before = fireDue(this.current(start), time);
     if (before.value !== this.current(start).value || op.kind !== 'ttl') this.#baseWrites = true;
-    return this.#settle(applyWithExpiry(before, op.path.slice(this.depth), op as Op), before);
+    return this.#settle(applyWithExpiry(before, relativeTo(op.path, this.depth), op as Op), before);
   }
 
   /**

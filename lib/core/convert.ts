@@ -25,7 +25,9 @@ export function convertToBucket(node: TreeNode, depth: number): void {
   node.own = node.start;
   node.view = STALE;
   const value = folded === undefined ? node.start : folded;
-  node.bucket = new Bucket(depth, folded === undefined && armed.length === 0 ? undefined : { value, armed }, records, folded !== undefined);
+  // No records: the bucket's shared empty list, so that its first op makes a list of one (a
+  // fresh empty one would grow room for 16 at its first push, kept as long as the op is).
+  node.bucket = new Bucket(depth, folded === undefined && armed.length === 0 ? undefined : { value, armed }, records.length === 0 ? undefined : records, folded !== undefined);
 }
 
 // What GC folded in the subtree at `node`: its value before any live record, or undefined
