@@ -2,7 +2,7 @@ import { isAfter, type Stamp } from './clock.js';
 import { applyWithExpiry, fireDue, nextDue, unarmed, type Armed, type ExpiryState } from './expiry.js';
 import { ABSENT, type Slot } from './slot.js';
 import type { Op } from './op.js';
-import { isPrefixOf, type Segments } from './path.js';
+import { isPrefixOf, pathBelow, type Segments } from './path.js';
 import { withValueIn, withoutKeyIn } from './subtree.js';
 
 // The entries of `after` that `before` did not hold (states share unchanged entries).
@@ -25,15 +25,6 @@ function armedSince(before: ExpiryState, after: ExpiryState): readonly Armed[] {
 // Most buckets hold no records between folds (a session, a window): they share this one, frozen,
 // until an op comes.
 const NO_RECORDS: Op[] = Object.freeze([]) as unknown as Op[];
-
-// The path of a bucket's root relative to itself: one shared array, not an empty one kept per
-// expiring key (in its armed entry).
-const ROOT: Segments = Object.freeze([]) as unknown as Segments;
-
-// `path` relative to a bucket's root at `depth`.
-function relativeTo(path: Segments, depth: number): Segments {
-  return path.length === depth ? ROOT : path.slice(depth);
-}
 
 export class Bucket {
   readonly depth: number;
@@ -65,7 +56,7 @@ export class Bucket {
   }
 
   #step(state: ExpiryState, op: Op): ExpiryState {
-    return applyWithExpiry(fireDue(state, op.stamp.wall), relativeTo(op.path, this.depth), op);
+    return applyWithExpiry(fireDue(state, op.stamp.wall), pathBelow(op.path, this.depth), op);
   }
 
   /**
@@ -95,7 +86,7 @@ export class Bucket {
   applyFinal(op: Pick<Op, 'kind' | 'path' | 'value' | 'expireAt' | 'keepTtl'>, time: number, start: Slot): readonly Armed[] {
     const before = fireDue(this.current(start), time);
     if (before.value !== this.current(start).value || op.kind !== 'ttl') this.#baseWrites = true;
-    return this.#settle(applyWithExpiry(before, relativeTo(op.path, this.depth), op as Op), before);
+    return this.#settle(applyWithExpiry(before, pathBelow(op.path, this.depth), op as Op), before);
   }
 
   /**

@@ -168,6 +168,15 @@ export function formatPath(segments: Segments): string {
   return segments.join('.');
 }
 
+// The empty path: one shared array (a path relative to itself, kept per expiring key in its
+// armed entry, would otherwise be an empty array each).
+const EMPTY_PATH: Segments = Object.freeze([]) as unknown as Segments;
+
+/** The part of `path` below its first `depth` segments (one shared empty array for none). */
+export function pathBelow(path: Segments, depth: number): Segments {
+  return path.length === depth ? EMPTY_PATH : path.slice(depth);
+}
+
 /** Whether two paths are the same. */
 export function samePath(a: Segments, b: Segments): boolean {
   return a.length === b.length && isPrefixOf(a, b);

@@ -21,7 +21,7 @@ import {
 } from './node.js';
 import { touchesExpiry, type Op } from './op.js';
 import type { KeyTimes } from './key-times.js';
-import { isPrefixOf, samePath, type Segments } from './path.js';
+import { isPrefixOf, pathBelow, samePath, type Segments } from './path.js';
 import { ReadTime } from './read-time.js';
 import { viewOf } from './view.js';
 import { ExpirySchedule } from './expiry-schedule.js';
@@ -190,6 +190,16 @@ export class ReplicatedTree {
     return node;
   }
 
+  // The bucket `path` lands in: `found` (see #bucketOn), or the node at `path` turned into one.
+  // Views on the way are marked stale: what is written there changes them.
+  #bucketFor(path: Segments, found: { node: TreeNode; depth: number } | undefined): { node: TreeNode; depth: number } {
+    const node = found?.node ?? this.#reach(path);
+    const depth = found?.depth ?? path.length;
+    this.#stale(path, depth);
+    if (found === undefined) convertToBucket(node, depth);
+    return { node, depth };
+  }
+
   // The first node on `path` (walking only nodes that exist) that holds a bucket.
   #bucketOn(path: Segments): { node: TreeNode; depth: number } | undefined {
     let node = this.root;
@@ -217,10 +227,7 @@ export class ReplicatedTree {
   #applyLatest(op: Op): void {
     const found = this.#bucketOn(op.path);
     if (found !== undefined || touchesExpiry(op)) {
-      const node = found?.node ?? this.#reach(op.path);
-      const depth = found?.depth ?? op.path.length;
-      this.#stale(op.path, depth);
-      if (found === undefined) convertToBucket(node, depth);
+      const { node, depth } = this.#bucketFor(op.path, found);
       this.#schedule.track(op.path, depth, node.bucket!.insert(op, node.start));
       return;
     }
@@ -253,10 +260,7 @@ export class ReplicatedTree {
     this.#time.saw(time);
     const found = this.#bucketOn(op.path);
     if (found !== undefined || touchesExpiry(op as Op)) {
-      const node = found?.node ?? this.#reach(op.path);
-      const depth = found?.depth ?? op.path.length;
-      this.#stale(op.path, depth);
-      if (found === undefined) convertToBucket(node, depth);
+      const { node, depth } = this.#bucketFor(op.path, found);
       this.#schedule.track(op.path, depth, node.bucket!.applyFinal(op, time, node.start));
       return;
     }
@@ -282,11 +286,8 @@ export class ReplicatedTree {
       else this.#drop(path);
       return;
     }
-    const node = found?.node ?? this.#reach(path);
-    const depth = found?.depth ?? path.length;
-    this.#stale(path, depth);
-    if (found === undefined) convertToBucket(node, depth);
-    this.#schedule.track(path, depth, node.bucket!.restate(path.slice(depth), value, armed, node.start, underObject));
+    const { node, depth } = this.#bucketFor(path, found);
+    this.#schedule.track(path, depth, node.bucket!.restate(pathBelow(path, depth), value, armed, node.start, underObject));
   }
 
   // Nothing at `path` any more, and its parent is not made an object for it: its node goes.
@@ -503,13 +504,10 @@ export class ReplicatedTree {
     tree.restored(latest);
     // Outer paths first: an expiry inside another one's subtree joins its bucket.
     for (const due of [...armed].sort((a, b) => a.path.length - b.path.length)) {
-      const found = tree.#bucketOn(due.path);
-      const node = found?.node ?? tree.#reach(due.path);
-      const depth = found?.depth ?? due.path.length;
-      if (found === undefined) convertToBucket(node, depth);
+      const { node, depth } = tree.#bucketFor(due.path, tree.#bucketOn(due.path));
       const bucket = node.bucket!;
       const state = bucket.current(node.start);
-      bucket.rebase({ value: state.value, armed: [...state.armed, { path: due.path.slice(depth), at: due.at }] });
+      bucket.rebase({ value: state.value, armed: [...state.armed, { path: pathBelow(due.path, depth), at: due.at }] });
       tree.#schedule.add(due);
     }
     return tree;
@@ -517,7 +515,8 @@ export class ReplicatedTree {
 
   /**
    * Takes over the nodes of `other` (a tree built from a snapshot, or restamped), which is
-   * not to be used after: what this tree held is dropped, its views and clock kept.
+   * not to be used after: what this tree held is dropped; its read time and schedule stay
+   * its own, and its views are rebuilt (see `restored`).
    */
   takeOver(other: ReplicatedTree): void {
     const root = this.root;
