@@ -1,6 +1,7 @@
 import type { Armed } from './expiry.js';
 import { ABSENT, STALE, readBase, readFolded, readsInPlace, shareBase, type Slot, type TreeNode } from './node.js';
 import { overlayKids } from './view.js';
+import { UNTIMED } from './read-time.js';
 import type { Segments } from './path.js';
 import type { JsonValue } from './value.js';
 
@@ -55,7 +56,7 @@ export function armedBelow(node: TreeNode, relative: Segments, armed: Armed[], f
  */
 export function unmasked(node: TreeNode, overTurns: boolean): Slot {
   if (node.bucket !== undefined) return node.bucket.current(node.start).value;
-  if (node.view !== STALE && !node.viewTimed) return node.view;
+  if (node.view !== STALE && node.viewEpoch === UNTIMED) return node.view;
   if (node.kids === undefined) {
     if (node.own !== node.base) return node.own;
     return overTurns ? (readBase(node) as Slot) : (shareBase(node, false) as Slot);

@@ -66,9 +66,10 @@ export class TreeNode {
   view: Slot | typeof STALE = STALE;
   /** The view holds until this time (ms): an expiry in the subtree comes due then. */
   viewUntil = Number.POSITIVE_INFINITY;
-  /** Whether `viewUntil` is a time (a flag, cheaper to test on every read than the number). */
-  viewTimed = false;
-  /** The read epoch in which a timed view was last found holding (see ReadTime). */
+  /**
+   * `UNTIMED` while `viewUntil` is not a time; else the read epoch in which the view was last
+   * found holding (see ReadTime). One small integer, cheaper to test on every read than the time.
+   */
   viewEpoch = NOT_HOLDING;
   bucket: Bucket | undefined = undefined;
   folded: KeyTimes | undefined = undefined;

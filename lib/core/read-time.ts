@@ -1,6 +1,12 @@
 /** The epoch stamp of a timed view not found holding (or never checked): it matches no epoch. */
 export const NOT_HOLDING = -1;
 
+/**
+ * The epoch stamp of a view that holds until a write (nothing in it expires): a read tests the
+ * same field for it as for a timed view, and one constant instead of the epoch.
+ */
+export const UNTIMED = -3;
+
 // `ReadTime.holdingEpoch` outside a run: no view is stamped with it.
 const OUTSIDE_RUN = -2;
 

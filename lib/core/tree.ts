@@ -92,12 +92,10 @@ export class ReplicatedTree {
       if (kid === undefined) break;
       node = kid;
     }
-    // A bucket has no kids, so the walk stops at the first one on the path.
-    if (node.bucket !== undefined) {
-      const view = viewOf(node, this.#time);
-      return depth === path.length ? view : valueIn(view, path, depth);
-    }
+    // The same few tests whether the node holds expiries or not (its view says until when).
     if (depth === path.length) return viewOf(node, this.#time);
+    // A bucket has no kids, so the walk stops at the first one on the path.
+    if (node.bucket !== undefined) return valueIn(viewOf(node, this.#time), path, depth);
     // A kid folded with its expiry (see TreeNode.folded) is gone once that comes: checked once
     // per read epoch while none of this node's can have come, as a timed view is (ReadTime).
     const folded = node.folded;

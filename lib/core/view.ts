@@ -1,5 +1,5 @@
 import { ABSENT, STALE, kidsWrite, shareBase, type Slot, type TreeNode } from './node.js';
-import type { ReadTime } from './read-time.js';
+import { UNTIMED, type ReadTime } from './read-time.js';
 import { isPlainObject, type JsonValue } from './value.js';
 
 // The cached views of the tree's nodes (TreeNode.view): a subtree's value as one frozen object,
@@ -13,7 +13,8 @@ export function viewOf(node: TreeNode, time: ReadTime): Slot {
   // Small enough for V8 to inline into every read: the cached view, while it holds. A timed
   // one holds while its epoch is current, within a run (see ReadTime).
   const view = node.view;
-  if (view !== STALE && (!node.viewTimed || node.viewEpoch === time.holdingEpoch)) return view;
+  const epoch = node.viewEpoch;
+  if (view !== STALE && (epoch === UNTIMED || epoch === time.holdingEpoch)) return view;
   return rebuildView(node, time);
 }
 
@@ -60,8 +61,7 @@ function rebuildView(node: TreeNode, time: ReadTime): Slot {
 function settleView(node: TreeNode, value: Slot, until: number, time: ReadTime): Slot {
   node.view = value;
   node.viewUntil = until;
-  node.viewTimed = until !== Number.POSITIVE_INFINITY;
-  if (node.viewTimed) node.viewEpoch = time.holds(until);
+  node.viewEpoch = until === Number.POSITIVE_INFINITY ? UNTIMED : time.holds(until);
   return value;
 }
 
