@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatPath, isPrefixOf, parsePath, readPath } from '../../lib/core/path.js';
 
@@ -91,5 +92,28 @@ describe('path helpers', () => {
     expect(isPrefixOf(['a', 'b'], ['a', 'b'])).toBe(true);
     expect(isPrefixOf(['a', 'b'], ['a'])).toBe(false);
     expect(isPrefixOf(['b'], ['a', 'b'])).toBe(false);
+  });
+});
+
+describe('string paths are split by hand', () => {
+  // The reference: what String.prototype.split gives, with the rules every segment must meet.
+  const reference = (path: string): string[] | 'invalid' => {
+    const parts = path.split('.');
+    const valid = path.length > 0 && parts.every((part) => part.length > 0 && !['__proto__', 'prototype', 'constructor'].includes(part));
+    return valid ? parts : 'invalid';
+  };
+  const pathText = fc.array(fc.constantFrom('a', 'b', '.', '..', '__proto__', 'prototype', 'constructor', 'é', '💡', 'k17'), { maxLength: 8 }).map((pieces) => pieces.join(''));
+
+  it('gives the segments split would, or refuses the path, for parsePath and readPath alike', () => {
+    fc.assert(
+      fc.property(pathText, (path) => {
+        const expected = reference(path);
+        for (const parse of [parsePath, readPath]) {
+          if (expected === 'invalid') expect(() => parse(path, 64)).toThrow(TypeError);
+          else expect([...parse(path, 64)]).toEqual(expected);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
