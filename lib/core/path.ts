@@ -99,6 +99,16 @@ function splitString(path: string): string[] {
   return splitting.slice(0, count + 1);
 }
 
+/**
+ * The segments of a string path, validated as `parsePath` does (a `TypeError` or `RangeError`
+ * quoting it), split afresh and kept nowhere: for a caller with a cache of its own.
+ */
+export function splitPath(path: string, maxDepth: number = DEFAULT_MAX_DEPTH): string[] {
+  const segments = splitString(path);
+  checkDepth(path, segments.length, maxDepth);
+  return segments;
+}
+
 // Misses of readPath since the last one it cached (see readPath).
 let uncachedMisses = 0;
 const CACHE_EVERY_NTH_MISS = 8;

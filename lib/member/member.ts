@@ -6,7 +6,7 @@ import type { NodeId } from '../core/clock.js';
 import { ABSENT } from '../core/node.js';
 import type { OpKind } from '../core/op.js';
 import { checkAmount } from '../core/replica-types.js';
-import { DEFAULT_MAX_DEPTH, parsePath, readPath, type Path, type Segments } from '../core/path.js';
+import { DEFAULT_MAX_DEPTH, parsePath, type Path, type Segments } from '../core/path.js';
 import type { Due } from '../core/schedule.js';
 import { DEFAULT_MAX_VALUE_BYTES, toStoredValue, type JsonInput, type JsonValue } from '../core/value.js';
 import { checkTtl, writeExpiry, type ExpiryOptions, type SetOptions, type WriteExpiry } from '../core/write-options.js';
@@ -30,6 +30,7 @@ import { DurableRequests } from './durable-requests.js';
 import { ReadyWait } from './ready-wait.js';
 import { overlay, type ReplayedWrite } from './overlay.js';
 import { PendingWrites, type PendingWrite } from './pending.js';
+import { ReadCache } from './read-cache.js';
 
 export type { ConfirmedState, MemberEvents, MemberOptions, MemberStats } from './types.js';
 
@@ -44,6 +45,7 @@ export class Member extends EventEmitter<MemberEvents> {
   #limits: { maxDepth: number; maxValueBytes: number };
   readonly #confirmed = new ConfirmedTree();
   readonly #pending = new PendingWrites();
+  readonly #reads = new ReadCache();
   #outbox: PendingWrite[] = [];
   readonly #durable = new DurableRequests();
   #flushScheduled = false;
@@ -227,7 +229,22 @@ export class Member extends EventEmitter<MemberEvents> {
   get(path?: Path): JsonValue | undefined {
     if (this.#state === 'connecting') throw new NotReadyError();
     if (path === undefined) return this.#getAll();
-    const segments = readPath(path, this.#limits.maxDepth);
+    if (typeof path !== 'string') return this.#read(parsePath(path, this.#limits.maxDepth));
+    const cached = this.#reads.get(path);
+    // Limits come from the hub at each snapshot: an entry deeper than today's is refused anew.
+    if (cached === undefined || cached.segments.length > this.#limits.maxDepth) return this.#read(this.#reads.missed(path, this.#limits.maxDepth));
+    // A value read by this path holds while the confirmed state did not change, and no pending
+    // write of this member's lies over it.
+    if (this.#pending.replayedFor(cached.segments[0]!) !== undefined) return this.#read(cached.segments);
+    if (!this.#confirmed.holds(cached.changes)) {
+      cached.value = this.#confirmed.get(cached.segments);
+      cached.changes = this.#confirmed.changes;
+    }
+    return cached.value;
+  }
+
+  // A read with this member's pending writes over the confirmed state.
+  #read(segments: Segments): JsonValue | undefined {
     const pending = this.#pending.replayedFor(segments[0]!);
     return pending === undefined ? this.#confirmed.get(segments) : this.#overlaid(segments, pending);
   }
