@@ -3,7 +3,6 @@ import { ClosedError, NotReadyError, ProtocolError, describe, handled, inputType
 import { logger, type Logger } from '../log.js';
 import { DEFAULTS } from '../defaults.js';
 import type { NodeId } from '../core/clock.js';
-import { ABSENT } from '../core/node.js';
 import type { OpKind } from '../core/op.js';
 import { checkAmount } from '../core/replica-types.js';
 import { DEFAULT_MAX_DEPTH, parsePath, type Path, type Segments } from '../core/path.js';
@@ -28,9 +27,8 @@ import { ConfirmedTree } from './confirmed.js';
 import type { ConfirmedState, MemberEvents, MemberOptions, MemberStats } from './types.js';
 import { DurableRequests } from './durable-requests.js';
 import { ReadyWait } from './ready-wait.js';
-import { overlay, type ReplayedWrite } from './overlay.js';
 import { PendingWrites, type PendingWrite } from './pending.js';
-import { ReadCache } from './read-cache.js';
+import { MemberReads } from './reads.js';
 
 export type { ConfirmedState, MemberEvents, MemberOptions, MemberStats } from './types.js';
 
@@ -45,7 +43,7 @@ export class Member extends EventEmitter<MemberEvents> {
   #limits: { maxDepth: number; maxValueBytes: number };
   readonly #confirmed = new ConfirmedTree();
   readonly #pending = new PendingWrites();
-  readonly #reads = new ReadCache();
+  readonly #reads = new MemberReads(this.#confirmed, this.#pending);
   #outbox: PendingWrite[] = [];
   readonly #durable = new DurableRequests();
   #flushScheduled = false;
@@ -228,38 +226,7 @@ export class Member extends EventEmitter<MemberEvents> {
   /** The value at `path` (deep-frozen), or `undefined`; with no path, the whole tree. */
   get(path?: Path): JsonValue | undefined {
     if (this.#state === 'connecting') throw new NotReadyError();
-    if (path === undefined) return this.#getAll();
-    if (typeof path !== 'string') return this.#read(parsePath(path, this.#limits.maxDepth));
-    const cached = this.#reads.get(path);
-    // Limits come from the hub at each snapshot: an entry deeper than today's is refused anew.
-    if (cached === undefined || cached.segments.length > this.#limits.maxDepth) return this.#read(this.#reads.missed(path, this.#limits.maxDepth));
-    // A value read by this path holds while the confirmed state did not change, and no pending
-    // write of this member's lies over it.
-    if (this.#pending.replayedFor(cached.segments[0]!) !== undefined) return this.#read(cached.segments);
-    if (!this.#confirmed.holds(cached.changes)) {
-      cached.value = this.#confirmed.get(cached.segments);
-      cached.changes = this.#confirmed.changes;
-    }
-    return cached.value;
-  }
-
-  // A read with this member's pending writes over the confirmed state.
-  #read(segments: Segments): JsonValue | undefined {
-    const pending = this.#pending.replayedFor(segments[0]!);
-    return pending === undefined ? this.#confirmed.get(segments) : this.#overlaid(segments, pending);
-  }
-
-  // The slow paths of `get`, apart: closures in `get` itself would make V8 allocate a context
-  // on every read (measured: a hot read ~15% slower).
-  #getAll(): JsonValue | undefined {
-    const all = this.#pending.allReplayed();
-    if (all === undefined) return this.#confirmed.getAll();
-    return overlay((p) => this.#confirmed.slot(p), [], all) as JsonValue;
-  }
-
-  #overlaid(segments: Segments, pending: Iterable<ReplayedWrite>): JsonValue | undefined {
-    const value = overlay((p) => this.#confirmed.slot(p), segments, pending);
-    return value === ABSENT ? undefined : value;
+    return path === undefined ? this.#reads.all() : this.#reads.get(path, this.#limits.maxDepth);
   }
 
   // A write with its options: an expiry (`keep`: a set's, which keepTtl may keep; see
