@@ -109,32 +109,6 @@ export function splitPath(path: string, maxDepth: number = DEFAULT_MAX_DEPTH): s
   return segments;
 }
 
-// Misses of readPath since the last one it cached (see readPath).
-let uncachedMisses = 0;
-const CACHE_EVERY_NTH_MISS = 8;
-
-/**
- * `parsePath` for a read, which keeps nothing of the path: a string path missing from the cache
- * is split but cached only at every 8th miss. Reads spread over more keys than the cache holds
- * (measured: 100k keys at random) then skip what caching costs (freezing, inserting, turning the
- * generations over: a third of such a read), while a key read often still gets cached within a
- * few reads: a hot key misses about 8 times at most.
- */
-export function readPath(path: unknown, maxDepth: number = DEFAULT_MAX_DEPTH): Segments {
-  if (typeof path !== 'string') return parsePath(path, maxDepth);
-  let segments = cachedPath(path);
-  if (segments === undefined) {
-    if (++uncachedMisses < CACHE_EVERY_NTH_MISS) segments = splitString(path);
-    else {
-      uncachedMisses = 0;
-      segments = Object.freeze(splitString(path));
-      cachePath(path, segments);
-    }
-  }
-  checkDepth(path, segments.length, maxDepth);
-  return segments;
-}
-
 /**
  * Validates a path and returns its segments. Throws a `TypeError` quoting the path for an empty
  * path or segment, a non-string segment, or a forbidden segment (`__proto__`, `prototype`,

@@ -4,7 +4,8 @@ import { decodeNodeInto, decodeStamp, encodeNode, type DecodeLimits } from './co
 import type { Frontier, VersionEntry, VersionVector } from './horizon.js';
 import { ABSENT } from './node.js';
 import type { Op, OpKind } from './op.js';
-import { DEFAULT_MAX_DEPTH, parsePath, readPath, type Path, type Segments } from './path.js';
+import { DEFAULT_MAX_DEPTH, parsePath, type Path, type Segments } from './path.js';
+import { ReadCache, currentRead } from './read-cache.js';
 import { Sequences } from './sequences.js';
 import type { TreeMetadata } from './fold.js';
 import type { Exported } from './exported.js';
@@ -27,6 +28,8 @@ export class Replica {
   readonly limits: DecodeLimits;
   readonly #clock: HybridClock;
   readonly #tree: ReplicatedTree;
+  // Values of string paths read often (see ReadCache); a replica's limits never change.
+  readonly #reads = new ReadCache();
   #sequences = new Sequences();
   readonly #watchers = new Watchers((path) => this.get(path));
   readonly #onApplied: ReplicaOptions['onApplied'];
@@ -56,7 +59,11 @@ export class Replica {
   /** The value at `path` (deep-frozen), or `undefined`; with no path, the whole tree. */
   get(path?: Path): JsonValue | undefined {
     if (path === undefined) return this.#tree.getAll();
-    const value = this.#tree.get(readPath(path, this.limits.maxDepth));
+    if (typeof path === 'string') {
+      const cached = this.#reads.get(path);
+      if (cached !== undefined) return currentRead(cached, this.#tree);
+    }
+    const value = this.#tree.get(typeof path === 'string' ? this.#reads.missed(path, this.limits.maxDepth) : parsePath(path, this.limits.maxDepth));
     return value === ABSENT ? undefined : value;
   }
 

@@ -60,6 +60,10 @@ function isOverwrite(op: Pick<Op, 'kind'>): boolean {
   return op.kind === 'set' || op.kind === 'delete';
 }
 
+// The last change count handed to a tree (ReplicatedTree.changes): counted across trees, so that
+// a tree that replaces another (a snapshot adopted) never repeats a count a read was kept at.
+let lastChange = 0;
+
 /**
  * The replicated tree: applies ops in any order, with the result always equal to replaying
  * every op received, sorted by stamp, on an empty tree (DESIGN.md section 3), expiries
@@ -70,6 +74,15 @@ export class ReplicatedTree {
   #latest: Stamp | undefined;
   readonly #time: ReadTime;
   readonly #schedule = new ExpirySchedule(this.root);
+  /**
+   * Changes with whatever may change what a read returns, but for time passing (every method
+   * that writes, folds, restores or takes expiries off counts one): a read made while it stands
+   * holds until the earliest expiry armed then comes (`holds`). For caches of reads.
+   */
+  changes = ++lastChange;
+  // The earliest expiry armed (Infinity: none) when `changes` stood at #dueAt.
+  #due = Number.POSITIVE_INFINITY;
+  #dueAt = 0;
 
   /** `clock` reads the time expiries are due by (ms); it is called only where one is armed. */
   constructor(clock: ExpiryClock = Date.now) {
@@ -79,6 +92,20 @@ export class ReplicatedTree {
   /** The time reads are at (ms): the clock, unless the latest op or an earlier read is later. */
   readTime(): number {
     return this.#time.now();
+  }
+
+  /**
+   * Whether a read made when `changes` stood at the given count returns the same now: nothing
+   * changed since, and no expiry armed then has come by the read time (one that came hides its
+   * value before a timer takes it off the schedule).
+   */
+  holds(changes: number): boolean {
+    if (changes !== this.changes) return false;
+    if (this.#dueAt !== changes) {
+      this.#due = this.nextDue() ?? Number.POSITIVE_INFINITY;
+      this.#dueAt = changes;
+    }
+    return this.#due === Number.POSITIVE_INFINITY || this.readTime() < this.#due;
   }
 
   /** The value at `path` (frozen), or ABSENT. A walk of the trie, then of plain values. */
@@ -140,6 +167,7 @@ export class ReplicatedTree {
 
   /** Applies one op. Idempotence is the caller's job (the replica drops duplicates by seq). */
   apply(op: Op): Restated {
+    this.changes = ++lastChange;
     this.#time.saw(op.stamp.wall);
     if (this.#latest === undefined || isAfter(op.stamp, this.#latest)) {
       this.#applyLatest(op);
@@ -255,6 +283,7 @@ export class ReplicatedTree {
    * keep. `time` is when it was made (ms): every expiry due by then fires first.
    */
   applyFinal(op: FinalOp, time: number): void {
+    this.changes = ++lastChange;
     this.#time.saw(time);
     const found = this.#bucketOn(op.path);
     if (found !== undefined || touchesExpiry(op as Op)) {
@@ -277,6 +306,7 @@ export class ReplicatedTree {
    * (ABSENT: nothing) and the expiries armed at or below it (relative paths).
    */
   restate(path: Segments, value: Slot, armed: readonly Armed[], underObject: boolean): void {
+    this.changes = ++lastChange;
     const found = this.#bucketOn(path);
     if (found === undefined && armed.length === 0) {
       if (value !== ABSENT) this.applyFinal({ kind: 'set', path, value }, Number.NEGATIVE_INFINITY);
@@ -419,6 +449,7 @@ export class ReplicatedTree {
    * below `horizon` (see `computeHorizon`). Returns the ops folded away.
    */
   collect(horizon: Stamp): Op[] {
+    this.changes = ++lastChange;
     const folded = collectTree(this.root, horizon, this.#time, this.#schedule);
     this.#schedule.collected();
     return folded;
@@ -448,6 +479,7 @@ export class ReplicatedTree {
 
   /** Takes the armed expiries due by `time` off the schedule (each once): for watchers, a timer. */
   takeDue(time: number): Due[] {
+    this.changes = ++lastChange;
     return this.#schedule.takeDue(time);
   }
 
@@ -530,6 +562,7 @@ export class ReplicatedTree {
 
   /** Rebuilds derived state after the root was filled from a snapshot. */
   restored(latest: Stamp | undefined): void {
+    this.changes = ++lastChange;
     this.#latest = latest;
     if (latest !== undefined) this.#time.saw(latest.wall);
     recompute(this.root);

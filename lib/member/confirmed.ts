@@ -34,13 +34,6 @@ export class ConfirmedTree {
     () => this.#expired(),
   );
   #live = false;
-  // Counts every change of what a read can return, but for time passing: a snapshot adopted, a
-  // stream item applied, expiries taken. A read made while it stands holds until the earliest
-  // expiry armed then comes (`holds`): what a member's ReadCache relies on.
-  #changes = 0;
-  // The earliest expiry armed (Infinity: none) when the count stood at #dueAt.
-  #due = Number.POSITIVE_INFINITY;
-  #dueAt = -1;
   #position = 0;
   #hub = '' as NodeId;
   #sinceCollect = 0;
@@ -50,23 +43,9 @@ export class ConfirmedTree {
     return this.#position;
   }
 
-  /** How many times what reads return changed but for time (see `holds`). */
-  get changes(): number {
-    return this.#changes;
-  }
-
-  /**
-   * Whether a read made when the count of changes stood at `changes` returns the same now:
-   * nothing changed since, and no expiry armed then has come by the read time (one that came
-   * hides its value before the timer takes it).
-   */
-  holds(changes: number): boolean {
-    if (changes !== this.#changes) return false;
-    if (this.#dueAt !== changes) {
-      this.#due = this.#tree.nextDue() ?? Number.POSITIVE_INFINITY;
-      this.#dueAt = changes;
-    }
-    return this.#due === Number.POSITIVE_INFINITY || this.#tree.readTime() < this.#due;
+  /** The tree the confirmed state is in now: a new one at each snapshot. For caches of reads. */
+  get tree(): ReplicatedTree {
+    return this.#tree;
   }
 
   /** The hub's node id ('' before a snapshot). */
@@ -103,7 +82,6 @@ export class ConfirmedTree {
   /** Takes the hub's snapshot at position `at`: `tree`, with `armed` due at their times. */
   adopt(tree: JsonValue, at: number, armed: readonly Due[], hub: NodeId): void {
     this.#tree = ReplicatedTree.fromValue(tree, positionStamp(at), armed, this.#clock);
-    this.#changes++;
     this.#position = at;
     this.#hub = hub;
   }
@@ -127,7 +105,6 @@ export class ConfirmedTree {
     if (item.n <= this.#position) return true;
     if (item.n !== this.#position + 1) return false;
     this.#position = item.n;
-    this.#changes++;
     const time = item.w ?? Number.NEGATIVE_INFINITY;
     if (item.r === 1) {
       this.#tree.sawTime(time);
@@ -157,7 +134,6 @@ export class ConfirmedTree {
    * only expired subtrees and subtrees with an expiry to fold). Watchers not told yet hear of it.
    */
   horizon(time: number): void {
-    this.#changes++;
     for (const entry of this.#tree.takeDue(time)) this.watchers.notifyExpired(entry.path, this.#hub);
     this.#tree.collect({ wall: time, count: Number.MAX_SAFE_INTEGER, node: CEILING_NODE });
   }
@@ -181,7 +157,6 @@ export class ConfirmedTree {
   // hides them until the hub says nothing made before them can come any more.
   #expired(): void {
     if (!this.#live) return;
-    this.#changes++;
     for (const entry of this.#tree.takeDue(this.#tree.readTime())) this.watchers.notifyExpired(entry.path, this.#hub);
   }
 }

@@ -1,10 +1,10 @@
 import { ABSENT } from '../core/node.js';
 import { parsePath, type Path, type Segments } from '../core/path.js';
+import { ReadCache, currentRead } from '../core/read-cache.js';
 import type { JsonValue } from '../core/value.js';
 import type { ConfirmedTree } from './confirmed.js';
 import { overlay, type ReplayedWrite } from './overlay.js';
 import type { PendingWrites } from './pending.js';
-import { ReadCache } from './read-cache.js';
 
 /**
  * A member's reads: the confirmed state with the member's pending writes replayed over it, and
@@ -29,11 +29,7 @@ export class MemberReads {
     // A value read by this path holds while the confirmed state did not change, and no pending
     // write of this member's lies over it.
     if (this.#pending.replayedFor(cached.segments[0]!) !== undefined) return this.#read(cached.segments);
-    if (!this.#confirmed.holds(cached.changes)) {
-      cached.value = this.#confirmed.get(cached.segments);
-      cached.changes = this.#confirmed.changes;
-    }
-    return cached.value;
+    return currentRead(cached, this.#confirmed.tree);
   }
 
   /** The whole tree. */
