@@ -22,7 +22,7 @@ import {
 import { touchesExpiry, type Op } from './op.js';
 import type { KeyTimes } from './key-times.js';
 import { isPrefixOf, pathBelow, samePath, type Segments } from './path.js';
-import { ReadTime } from './read-time.js';
+import { NOT_HOLDING, ReadTime, UNTIMED } from './read-time.js';
 import { viewOf } from './view.js';
 import { ExpirySchedule } from './expiry-schedule.js';
 import { armedBelow, unmasked, type Exported, type FoldedArmed } from './exported.js';
@@ -83,6 +83,9 @@ export class ReplicatedTree {
   // The earliest expiry armed (Infinity: none) when `changes` stood at #dueAt.
   #due = Number.POSITIVE_INFINITY;
   #dueAt = 0;
+  // UNTIMED while nothing is armed at this count; else the read epoch in which #due was last
+  // found still to come (see ReadTime), so that `holds` tests a field, as a timed view's read.
+  #dueEpoch = NOT_HOLDING;
 
   /** `clock` reads the time expiries are due by (ms); it is called only where one is armed. */
   constructor(clock: ExpiryClock = Date.now) {
@@ -101,11 +104,30 @@ export class ReplicatedTree {
    */
   holds(changes: number): boolean {
     if (changes !== this.changes) return false;
-    if (this.#dueAt !== changes) {
+    const epoch = this.#dueEpoch;
+    return epoch === UNTIMED || epoch === this.#time.holdingEpoch || this.#dueToCome();
+  }
+
+  // Whether the earliest expiry armed at this count is still to come by the read time; if so,
+  // stamped with the epoch (which ends when the read time reaches it).
+  #dueToCome(): boolean {
+    if (this.#dueAt !== this.changes) {
       this.#due = this.nextDue() ?? Number.POSITIVE_INFINITY;
-      this.#dueAt = changes;
+      this.#dueAt = this.changes;
     }
-    return this.#due === Number.POSITIVE_INFINITY || this.readTime() < this.#due;
+    if (this.#due === Number.POSITIVE_INFINITY) {
+      this.#dueEpoch = UNTIMED;
+      return true;
+    }
+    if (this.#time.now() >= this.#due) return false;
+    this.#dueEpoch = this.#time.holds(this.#due);
+    return true;
+  }
+
+  // Something may have changed what reads return: a new count, whose expiries are to be found.
+  #changed(): void {
+    this.changes = ++lastChange;
+    this.#dueEpoch = NOT_HOLDING;
   }
 
   /** The value at `path` (frozen), or ABSENT. A walk of the trie, then of plain values. */
@@ -167,7 +189,7 @@ export class ReplicatedTree {
 
   /** Applies one op. Idempotence is the caller's job (the replica drops duplicates by seq). */
   apply(op: Op): Restated {
-    this.changes = ++lastChange;
+    this.#changed();
     this.#time.saw(op.stamp.wall);
     if (this.#latest === undefined || isAfter(op.stamp, this.#latest)) {
       this.#applyLatest(op);
@@ -283,7 +305,7 @@ export class ReplicatedTree {
    * keep. `time` is when it was made (ms): every expiry due by then fires first.
    */
   applyFinal(op: FinalOp, time: number): void {
-    this.changes = ++lastChange;
+    this.#changed();
     this.#time.saw(time);
     const found = this.#bucketOn(op.path);
     if (found !== undefined || touchesExpiry(op as Op)) {
@@ -306,7 +328,7 @@ export class ReplicatedTree {
    * (ABSENT: nothing) and the expiries armed at or below it (relative paths).
    */
   restate(path: Segments, value: Slot, armed: readonly Armed[], underObject: boolean): void {
-    this.changes = ++lastChange;
+    this.#changed();
     const found = this.#bucketOn(path);
     if (found === undefined && armed.length === 0) {
       if (value !== ABSENT) this.applyFinal({ kind: 'set', path, value }, Number.NEGATIVE_INFINITY);
@@ -449,7 +471,7 @@ export class ReplicatedTree {
    * below `horizon` (see `computeHorizon`). Returns the ops folded away.
    */
   collect(horizon: Stamp): Op[] {
-    this.changes = ++lastChange;
+    this.#changed();
     const folded = collectTree(this.root, horizon, this.#time, this.#schedule);
     this.#schedule.collected();
     return folded;
@@ -479,7 +501,7 @@ export class ReplicatedTree {
 
   /** Takes the armed expiries due by `time` off the schedule (each once): for watchers, a timer. */
   takeDue(time: number): Due[] {
-    this.changes = ++lastChange;
+    this.#changed();
     return this.#schedule.takeDue(time);
   }
 
@@ -562,7 +584,7 @@ export class ReplicatedTree {
 
   /** Rebuilds derived state after the root was filled from a snapshot. */
   restored(latest: Stamp | undefined): void {
-    this.changes = ++lastChange;
+    this.#changed();
     this.#latest = latest;
     if (latest !== undefined) this.#time.saw(latest.wall);
     recompute(this.root);
