@@ -22,7 +22,8 @@ import {
 import { touchesExpiry, type Op } from './op.js';
 import type { KeyTimes } from './key-times.js';
 import { isPrefixOf, pathBelow, samePath, type Segments } from './path.js';
-import { NOT_HOLDING, ReadTime, UNTIMED } from './read-time.js';
+import { ReadTime } from './read-time.js';
+import { ChangeCount } from './change-count.js';
 import { viewOf } from './view.js';
 import { ExpirySchedule } from './expiry-schedule.js';
 import { armedBelow, unmasked, type Exported, type FoldedArmed } from './exported.js';
@@ -60,10 +61,6 @@ function isOverwrite(op: Pick<Op, 'kind'>): boolean {
   return op.kind === 'set' || op.kind === 'delete';
 }
 
-// The last change count handed to a tree (ReplicatedTree.changes): counted across trees, so that
-// a tree that replaces another (a snapshot adopted) never repeats a count a read was kept at.
-let lastChange = 0;
-
 /**
  * The replicated tree: applies ops in any order, with the result always equal to replaying
  * every op received, sorted by stamp, on an empty tree (DESIGN.md section 3), expiries
@@ -74,18 +71,8 @@ export class ReplicatedTree {
   #latest: Stamp | undefined;
   readonly #time: ReadTime;
   readonly #schedule = new ExpirySchedule(this.root);
-  /**
-   * Changes with whatever may change what a read returns, but for time passing (every method
-   * that writes, folds, restores or takes expiries off counts one): a read made while it stands
-   * holds until the earliest expiry armed then comes (`holds`). For caches of reads.
-   */
-  changes = ++lastChange;
-  // The earliest expiry armed (Infinity: none) when `changes` stood at #dueAt.
-  #due = Number.POSITIVE_INFINITY;
-  #dueAt = 0;
-  // UNTIMED while nothing is armed at this count; else the read epoch in which #due was last
-  // found still to come (see ReadTime), so that `holds` tests a field, as a timed view's read.
-  #dueEpoch = NOT_HOLDING;
+  // Moved by every method that writes, folds, restores or takes expiries off (see `holds`).
+  readonly #changes = new ChangeCount();
 
   /** `clock` reads the time expiries are due by (ms); it is called only where one is armed. */
   constructor(clock: ExpiryClock = Date.now) {
@@ -97,37 +84,14 @@ export class ReplicatedTree {
     return this.#time.now();
   }
 
-  /**
-   * Whether a read made when `changes` stood at the given count returns the same now: nothing
-   * changed since, and no expiry armed then has come by the read time (one that came hides its
-   * value before a timer takes it off the schedule).
-   */
+  /** The count of changes a read is made at, for caches of reads (see ChangeCount). */
+  get changes(): number {
+    return this.#changes.value;
+  }
+
+  /** Whether a read made at the count `changes` returns the same now (see ChangeCount). */
   holds(changes: number): boolean {
-    if (changes !== this.changes) return false;
-    const epoch = this.#dueEpoch;
-    return epoch === UNTIMED || epoch === this.#time.holdingEpoch || this.#dueToCome();
-  }
-
-  // Whether the earliest expiry armed at this count is still to come by the read time; if so,
-  // stamped with the epoch (which ends when the read time reaches it).
-  #dueToCome(): boolean {
-    if (this.#dueAt !== this.changes) {
-      this.#due = this.nextDue() ?? Number.POSITIVE_INFINITY;
-      this.#dueAt = this.changes;
-    }
-    if (this.#due === Number.POSITIVE_INFINITY) {
-      this.#dueEpoch = UNTIMED;
-      return true;
-    }
-    if (this.#time.now() >= this.#due) return false;
-    this.#dueEpoch = this.#time.holds(this.#due);
-    return true;
-  }
-
-  // Something may have changed what reads return: a new count, whose expiries are to be found.
-  #changed(): void {
-    this.changes = ++lastChange;
-    this.#dueEpoch = NOT_HOLDING;
+    return this.#changes.holds(changes, this.#time, this.#schedule);
   }
 
   /** The value at `path` (frozen), or ABSENT. A walk of the trie, then of plain values. */
@@ -189,7 +153,7 @@ export class ReplicatedTree {
 
   /** Applies one op. Idempotence is the caller's job (the replica drops duplicates by seq). */
   apply(op: Op): Restated {
-    this.#changed();
+    this.#changes.changed();
     this.#time.saw(op.stamp.wall);
     if (this.#latest === undefined || isAfter(op.stamp, this.#latest)) {
       this.#applyLatest(op);
@@ -305,7 +269,7 @@ export class ReplicatedTree {
    * keep. `time` is when it was made (ms): every expiry due by then fires first.
    */
   applyFinal(op: FinalOp, time: number): void {
-    this.#changed();
+    this.#changes.changed();
     this.#time.saw(time);
     const found = this.#bucketOn(op.path);
     if (found !== undefined || touchesExpiry(op as Op)) {
@@ -328,7 +292,7 @@ export class ReplicatedTree {
    * (ABSENT: nothing) and the expiries armed at or below it (relative paths).
    */
   restate(path: Segments, value: Slot, armed: readonly Armed[], underObject: boolean): void {
-    this.#changed();
+    this.#changes.changed();
     const found = this.#bucketOn(path);
     if (found === undefined && armed.length === 0) {
       if (value !== ABSENT) this.applyFinal({ kind: 'set', path, value }, Number.NEGATIVE_INFINITY);
@@ -471,7 +435,7 @@ export class ReplicatedTree {
    * below `horizon` (see `computeHorizon`). Returns the ops folded away.
    */
   collect(horizon: Stamp): Op[] {
-    this.#changed();
+    this.#changes.changed();
     const folded = collectTree(this.root, horizon, this.#time, this.#schedule);
     this.#schedule.collected();
     return folded;
@@ -501,7 +465,7 @@ export class ReplicatedTree {
 
   /** Takes the armed expiries due by `time` off the schedule (each once): for watchers, a timer. */
   takeDue(time: number): Due[] {
-    this.#changed();
+    this.#changes.changed();
     return this.#schedule.takeDue(time);
   }
 
@@ -584,7 +548,7 @@ export class ReplicatedTree {
 
   /** Rebuilds derived state after the root was filled from a snapshot. */
   restored(latest: Stamp | undefined): void {
-    this.#changed();
+    this.#changes.changed();
     this.#latest = latest;
     if (latest !== undefined) this.#time.saw(latest.wall);
     recompute(this.root);
