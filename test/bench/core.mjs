@@ -1,5 +1,7 @@
 // Core benchmarks: reads and applies on a 100k-key tree of depth 3, next to a plain object
-// walk measured in the same run. Run with `npm run bench` (it builds dist/ first).
+// walk measured in the same run. Run with `npm run bench` (it builds dist/ first). A string path
+// read often is kept with its value while the tree does not change (core/read-cache.ts): the
+// hot rows measure that, the random rows a split and a walk of the tree.
 import { Replica } from '../../dist/esm/core/replica.js';
 import { compare, depth3Paths, rate, median, shuffle, table } from './harness.mjs';
 

@@ -24,7 +24,8 @@ const pathOf = (i) => `sessions.s${i}`;
 const valueOf = (i) => ({ user: i, role: 'member' });
 
 // A hub's replica holding KEYS sessions, `share` of them with a ttl of an hour; reads hide
-// expired values by a clock read once per synchronous run, as a hub's do.
+// expired values by a clock read once per synchronous run, as a hub's do. Hot keys are read
+// from the replica's kept reads (core/read-cache.ts), checked against the expiries armed.
 function store(share) {
   const replica = new Replica({ id: 'hub', expiryClock: turnClock() });
   for (let i = 0; i < KEYS; i++) replica.set(pathOf(i), valueOf(i), i % 10 < share * 10 ? { ttl: HOUR_MS } : undefined);
