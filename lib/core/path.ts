@@ -1,5 +1,6 @@
 import { DEFAULTS } from '../defaults.js';
 import { describe, inputRangeError, inputTypeError } from '../errors.js';
+import { Generations } from './generations.js';
 
 /** A path into the store: `'a.b.c'`, or an array of segments when a segment holds a dot. */
 export type Path = string | readonly string[];
@@ -20,30 +21,11 @@ export function isAllowedKey(key: string): boolean {
   return key !== '__proto__' && key !== 'prototype' && key !== 'constructor';
 }
 
-// Parsed string paths, so a hot `get('a.b.c')` does not split on every call. The cache is kept
-// small on purpose: measured on a 100k-key tree, a lookup in a 100k-entry Map costs more than
-// the walk it saves (cache misses), while a few thousand hot entries hit in ~15 ns. Two
-// generations bound it without per-entry recency: when the young map is full it becomes the
-// old one, and an old entry that is used again moves back to the young one.
-const CACHE_GENERATION_SIZE = 2048;
-let youngPaths = new Map<string, Segments>();
-let oldPaths = new Map<string, Segments>();
-
-function cachePath(path: string, segments: Segments): void {
-  if (youngPaths.size >= CACHE_GENERATION_SIZE) {
-    oldPaths = youngPaths;
-    youngPaths = new Map();
-  }
-  youngPaths.set(path, segments);
-}
-
-function cachedPath(path: string): Segments | undefined {
-  const young = youngPaths.get(path);
-  if (young !== undefined) return young;
-  const old = oldPaths.get(path);
-  if (old !== undefined) cachePath(path, old);
-  return old;
-}
+// Parsed string paths, so that a hot write does not split its path on every call (reads keep
+// their own, with the value: core/read-cache.ts). Kept small on purpose: measured on a 100k-key
+// tree, a lookup in a 100k-entry Map costs more than the walk it saves (cache misses), while a
+// few thousand hot entries hit in ~15 ns.
+const parsedPaths = new Generations<Segments>(2048);
 
 function invalidPath(path: unknown, why: string): TypeError {
   return inputTypeError('ERR_COLLECTIVE_INVALID_PATH', `Invalid path ${describe(path)}: ${why}`);
@@ -70,10 +52,10 @@ function checkDepth(path: unknown, depth: number, maxDepth: number): void {
 }
 
 function parseString(path: string): Segments {
-  const cached = cachedPath(path);
+  const cached = parsedPaths.get(path);
   if (cached !== undefined) return cached;
   const segments = Object.freeze(splitString(path));
-  cachePath(path, segments);
+  parsedPaths.set(path, segments);
   return segments;
 }
 
@@ -115,11 +97,6 @@ export function splitPath(path: string, maxDepth: number = DEFAULT_MAX_DEPTH): s
  * `constructor`), and a `RangeError` when it is deeper than `maxDepth`.
  */
 export function parsePath(path: unknown, maxDepth: number = DEFAULT_MAX_DEPTH): Segments {
-  if (typeof path === 'string') {
-    // The hot case first: a string path seen recently.
-    const young = youngPaths.get(path);
-    if (young !== undefined && young.length <= maxDepth) return young;
-  }
   let segments: Segments;
   if (typeof path === 'string') {
     segments = parseString(path);

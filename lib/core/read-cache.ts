@@ -1,3 +1,4 @@
+import { Generations } from './generations.js';
 import { ABSENT } from './node.js';
 import { splitPath, type Segments } from './path.js';
 import type { ReplicatedTree } from './tree.js';
@@ -14,8 +15,7 @@ export interface CachedRead {
 /** The `changes` of an entry not read yet: no count of changes is negative. */
 export const NOT_READ = -1;
 
-// Bounded as the path cache of core/path.ts is: two generations of GENERATION_SIZE entries. A
-// path missing from both gets an entry only at every CACHE_EVERY_NTH_MISS-th miss: reads spread
+// Bounded as the path cache of core/path.ts is (Generations). A path missing from it gets an entry only at every CACHE_EVERY_NTH_MISS-th miss: reads spread
 // over more keys than the cache holds (measured: 100k keys at random) then skip what keeping
 // costs (freezing, inserting, turning the generations over: a third of such a read), while a
 // key read often misses about that many times before it has one.
@@ -30,17 +30,12 @@ const CACHE_EVERY_NTH_MISS = 8;
  * entries are read again in place.
  */
 export class ReadCache {
-  #young = new Map<string, CachedRead>();
-  #old = new Map<string, CachedRead>();
+  readonly #reads = new Generations<CachedRead>(GENERATION_SIZE);
   #misses = 0;
 
   /** The entry for `path`, or undefined. */
   get(path: string): CachedRead | undefined {
-    const young = this.#young.get(path);
-    if (young !== undefined) return young;
-    const old = this.#old.get(path);
-    if (old !== undefined) this.#keep(path, old);
-    return old;
+    return this.#reads.get(path);
   }
 
   /**
@@ -52,16 +47,8 @@ export class ReadCache {
     if (++this.#misses < CACHE_EVERY_NTH_MISS) return segments;
     this.#misses = 0;
     const frozen = Object.freeze(segments);
-    this.#keep(path, { segments: frozen, value: undefined, changes: NOT_READ });
+    this.#reads.set(path, { segments: frozen, value: undefined, changes: NOT_READ });
     return frozen;
-  }
-
-  #keep(path: string, read: CachedRead): void {
-    if (this.#young.size >= GENERATION_SIZE) {
-      this.#old = this.#young;
-      this.#young = new Map();
-    }
-    this.#young.set(path, read);
   }
 }
 

@@ -59,11 +59,13 @@ export class Replica {
   /** The value at `path` (deep-frozen), or `undefined`; with no path, the whole tree. */
   get(path?: Path): JsonValue | undefined {
     if (path === undefined) return this.#tree.getAll();
-    if (typeof path === 'string') {
-      const cached = this.#reads.get(path);
-      if (cached !== undefined) return currentRead(cached, this.#tree);
-    }
-    const value = this.#tree.get(typeof path === 'string' ? this.#reads.missed(path, this.limits.maxDepth) : parsePath(path, this.limits.maxDepth));
+    if (typeof path !== 'string') return this.#read(parsePath(path, this.limits.maxDepth));
+    const cached = this.#reads.get(path);
+    return cached === undefined ? this.#read(this.#reads.missed(path, this.limits.maxDepth)) : currentRead(cached, this.#tree);
+  }
+
+  #read(segments: Segments): JsonValue | undefined {
+    const value = this.#tree.get(segments);
     return value === ABSENT ? undefined : value;
   }
 

@@ -154,6 +154,7 @@ export class Member extends EventEmitter<MemberEvents> {
     this.#confirmed.adopt(message.tree, message.at, armed, message.hub as NodeId);
     this.#me = message.you;
     this.#limits = { maxDepth: message.limits.maxDepth, maxValueBytes: message.limits.maxValueBytes };
+    this.#reads.forget();
     // Intents up to `w` are already in the snapshot.
     if (this.#pending.casUndecidedUpTo(message.w)) {
       this.#link.close(new ProtocolError('resynchronized before a cas result arrived'));

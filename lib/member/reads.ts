@@ -13,7 +13,7 @@ import type { PendingWrites } from './pending.js';
 export class MemberReads {
   readonly #confirmed: ConfirmedTree;
   readonly #pending: PendingWrites;
-  readonly #cache = new ReadCache();
+  #cache = new ReadCache();
 
   constructor(confirmed: ConfirmedTree, pending: PendingWrites) {
     this.#confirmed = confirmed;
@@ -24,12 +24,19 @@ export class MemberReads {
   get(path: Path, maxDepth: number): JsonValue | undefined {
     if (typeof path !== 'string') return this.#read(parsePath(path, maxDepth));
     const cached = this.#cache.get(path);
-    // Limits come from the hub at each snapshot: an entry deeper than today's is refused anew.
-    if (cached === undefined || cached.segments.length > maxDepth) return this.#read(this.#cache.missed(path, maxDepth));
+    if (cached === undefined) return this.#read(this.#cache.missed(path, maxDepth));
     // A value read by this path holds while the confirmed state did not change, and no pending
     // write of this member's lies over it.
     if (this.#pending.replayedFor(cached.segments[0]!) !== undefined) return this.#read(cached.segments);
     return currentRead(cached, this.#confirmed.tree);
+  }
+
+  /**
+   * A snapshot was adopted: what was read before is read again anyway (a new tree), and the
+   * hub's limits it brings may refuse paths kept under the old ones. Kept reads start over.
+   */
+  forget(): void {
+    this.#cache = new ReadCache();
   }
 
   /** The whole tree. */
