@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PersistError } from '../../errors.js';
 
@@ -63,14 +63,17 @@ export async function writeSnapshotFile(dir: string, bytes: Buffer): Promise<voi
   } finally {
     await file.close();
   }
-  renameSync(temp, join(dir, SNAPSHOT_FILE));
-  syncDirectory(dir);
+  await rename(temp, join(dir, SNAPSHOT_FILE));
+  await syncDirectoryAsync(dir);
 }
 
-/** Writes all of `bytes` at `fd`'s position (a write may take less than it was given). */
-export function writeAll(fd: number, bytes: Buffer): void {
+/**
+ * Writes all of `bytes` at `position`, or at `fd`'s position without one (a write may take
+ * less than it was given).
+ */
+export function writeAll(fd: number, bytes: Buffer, position?: number): void {
   let at = 0;
-  while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
+  while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at, position === undefined ? null : position + at);
 }
 
 /** `writeSnapshotFile`, done before returning (the hub waits: a new id, a restamp, a close). */
@@ -87,6 +90,13 @@ export function writeSnapshotFileSync(dir: string, bytes: Buffer): void {
   syncDirectory(dir);
 }
 
+// Some file systems cannot fsync a directory (EISDIR, EINVAL, EPERM): nothing more can be done
+// there, and the error is not one.
+function cannotSyncDirectories(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EISDIR' || code === 'EINVAL' || code === 'EPERM';
+}
+
 /** Makes the entries of `dir` (files created, renamed, removed) durable. */
 export function syncDirectory(dir: string): void {
   let fd: number | undefined;
@@ -94,11 +104,25 @@ export function syncDirectory(dir: string): void {
     fd = openSync(dir, 'r');
     fsyncSync(fd);
   } catch (error) {
-    // Some file systems cannot fsync a directory (EISDIR, EINVAL): nothing more can be done there.
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM') throw error;
+    if (!cannotSyncDirectories(error)) throw error;
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * `syncDirectory` off the event loop: a directory's fsync commits the file system's journal,
+ * which waits for whatever else is being written (measured: several ms next to a busy log).
+ */
+export async function syncDirectoryAsync(dir: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (error) {
+    if (!cannotSyncDirectories(error)) throw error;
+  } finally {
+    await handle?.close();
   }
 }
 
@@ -106,6 +130,15 @@ export function syncDirectory(dir: string): void {
 export function removeLogsBefore(dir: string, generation: number): void {
   for (const older of logGenerations(dir)) if (older < generation) unlinkSync(join(dir, logName(older)));
   syncDirectory(dir);
+}
+
+/**
+ * `removeLogsBefore` off the event loop (a compaction's): removing a log of many megabytes
+ * frees its blocks, measured at about 5 ms for 16 MiB.
+ */
+export async function removeLogsBeforeAsync(dir: string, generation: number): Promise<void> {
+  for (const older of logGenerations(dir)) if (older < generation) await unlink(join(dir, logName(older)));
+  await syncDirectoryAsync(dir);
 }
 
 /** ERR_COLLECTIVE_PERSIST_IO with the cause's message. */

@@ -4,7 +4,7 @@ import type { Op } from '../../core/op.js';
 import type { ReplicaSnapshot } from '../../core/replica-types.js';
 import { PersistError } from '../../errors.js';
 import { bootId } from './boot.js';
-import { ensureDirectory, ioError, removeLogsBefore, writeSnapshotFile, writeSnapshotFileSync } from './directory.js';
+import { ensureDirectory, ioError, removeLogsBefore, removeLogsBeforeAsync, writeSnapshotFile, writeSnapshotFileSync } from './directory.js';
 import { Journal, type FsyncMode } from './journal.js';
 import { lockDirectory, type DirectoryLock } from './lock.js';
 import { encodeRecord } from './records.js';
@@ -178,8 +178,8 @@ export class Persistence {
       if (this.#closed || this.#compacting !== undefined) return;
       const { generation, bytes } = this.#beginSnapshot();
       this.#compacting = writeSnapshotFile(this.#settings.dir, bytes)
-        .then(() => {
-          removeLogsBefore(this.#settings.dir, generation);
+        .then(async () => {
+          await removeLogsBeforeAsync(this.#settings.dir, generation);
           this.#compactions++;
           this.#log('compacted: snapshot of generation %d, %d bytes', generation, bytes.length);
         })

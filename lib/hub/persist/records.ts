@@ -60,18 +60,28 @@ export interface ReadRecords {
   readonly ends: number[];
   /** Bytes from the start up to the end of the last good record. */
   readonly goodBytes: number;
-  /** Why reading stopped before the end of the file, if it did. */
+  /** Why reading stopped before the end of what was written, if it did. */
   readonly problem?: string;
+  /**
+   * With a problem: whether the bad record is the last thing written (nothing but zeros, or
+   * nothing, after the bytes its header claims): a write a crash cut short, rather than damage
+   * with good records after it.
+   */
+  readonly tornTail?: boolean;
 }
 
-/** Reads the records of `bytes`, up to the first one cut short or corrupt. */
+/**
+ * Reads the records of `bytes`, up to the first one cut short or corrupt. A log is extended
+ * with zeros ahead of its records (journal.ts): where only zeros are left, or nothing, what was
+ * written ends, cleanly. No record is empty, so zeros never read as one.
+ */
 export function readRecords(bytes: Buffer): ReadRecords {
   const records: unknown[] = [];
   const ends: number[] = [];
   let at = 0;
-  while (at < bytes.length) {
+  while (at < bytes.length && !zerosFrom(bytes, at)) {
     const problem = recordProblem(bytes, at);
-    if (problem !== undefined) return { records, ends, goodBytes: at, problem: `${problem} at byte ${at}` };
+    if (problem !== undefined) return { records, ends, goodBytes: at, problem: `${problem} at byte ${at}`, tornTail: tornAt(bytes, at) };
     const length = bytes.readUInt32BE(at);
     const start = at + RECORD_HEADER_BYTES;
     let payload: unknown;
@@ -79,7 +89,7 @@ export function readRecords(bytes: Buffer): ReadRecords {
       payload = JSON.parse(bytes.toString('utf8', start, start + length));
     } catch {
       // A good checksum over bad JSON: written so by something else.
-      return { records, ends, goodBytes: at, problem: `a record that is not JSON at byte ${at}` };
+      return { records, ends, goodBytes: at, problem: `a record that is not JSON at byte ${at}`, tornTail: false };
     }
     records.push(payload);
     at = start + length;
@@ -88,10 +98,27 @@ export function readRecords(bytes: Buffer): ReadRecords {
   return { records, ends, goodBytes: at };
 }
 
+// Whether `bytes` hold only zeros from `at` on: the space a log was extended by, unwritten. A
+// record header (a length, then a checksum) is never all zeros, as no record is empty.
+function zerosFrom(bytes: Buffer, at: number): boolean {
+  if (bytes.length - at >= RECORD_HEADER_BYTES && bytes.readUInt32BE(at) !== 0) return false;
+  for (let i = at; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
+// Whether the bad record at `at` runs to the end of what was written: past its claimed end,
+// nothing or only zeros (a write cut short, nothing after it).
+function tornAt(bytes: Buffer, at: number): boolean {
+  if (bytes.length - at < RECORD_HEADER_BYTES) return true;
+  const claimedEnd = at + RECORD_HEADER_BYTES + bytes.readUInt32BE(at);
+  return claimedEnd >= bytes.length || zerosFrom(bytes, claimedEnd);
+}
+
 // Why the record at `at` cannot be read, if it cannot.
 function recordProblem(bytes: Buffer, at: number): string | undefined {
   if (bytes.length - at < RECORD_HEADER_BYTES) return 'a record header cut short';
   const length = bytes.readUInt32BE(at);
+  if (length === 0) return 'an empty record followed by data';
   if (length > MAX_RECORD_BYTES) return `a record length of ${length} bytes, more than any record written`;
   const start = at + RECORD_HEADER_BYTES;
   if (bytes.length - start < length) return 'a record cut short';

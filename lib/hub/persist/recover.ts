@@ -7,7 +7,7 @@ import type { ReplicaSnapshot } from '../../core/replica-types.js';
 import { PersistError } from '../../errors.js';
 import { bootId } from './boot.js';
 import { ioError, logGenerations, logName, readSnapshotFile, SNAPSHOT_FILE } from './directory.js';
-import { readRecords, RECORD_HEADER_BYTES } from './records.js';
+import { readRecords } from './records.js';
 
 /** The one record of a snapshot file. */
 export interface SnapshotRecord {
@@ -78,8 +78,19 @@ export function recover(dir: string, decodeLimits: DecodeLimits): Recovered {
   let lastBoot: string | undefined;
   let logBytes = 0;
   let group = snapshotRecord?.group;
+  // The log read last, and how much of it was good: a log a compaction began says how long
+  // its predecessor was then (`after`), and one that is longer than what survived follows lost
+  // writes (see LogHeader.after).
+  let previous: { generation: number; goodBytes: number } | undefined;
   for (const generation of generations) {
     const file = readLog(dir, generation, limits);
+    const after = file.header?.after;
+    if (after !== undefined && previous?.generation === generation - 1 && previous.goodBytes < after) {
+      lostShared = `log ${generation} follows ${after} bytes of log ${generation - 1}, which holds ${previous.goodBytes}`;
+      notes.push(`${lostShared}: log ${generation} and the logs after it are skipped (they follow writes a crash took)`);
+      break;
+    }
+    previous = { generation, goodBytes: file.goodBytes };
     logBytes += file.goodBytes;
     if (file.header === undefined) {
       notes.push(`log ${generation} has no readable header: skipped`);
@@ -96,6 +107,9 @@ export function recover(dir: string, decodeLimits: DecodeLimits): Recovered {
       notes.push(`log ${generation}: ${file.problem}; cut after its last good record (byte ${file.goodBytes})`);
       truncate(join(dir, logName(generation)), file.goodBytes);
       if (!file.tornTail) lostShared = `log ${generation} had ${file.problem}, with records after it`;
+    } else if (file.fileBytes > file.goodBytes) {
+      // The zeros it was extended by, unwritten: nothing appends to an old log again.
+      truncate(join(dir, logName(generation)), file.goodBytes);
     }
     lastClean = file.closed;
     lastBoot = file.header.boot;
@@ -151,12 +165,14 @@ function readSnapshot(dir: string): SnapshotRecord | undefined {
 }
 
 interface LogFile {
-  header: { id: string; boot: string } | undefined;
+  header: { id: string; boot: string; after: number | undefined } | undefined;
   batches: Op[][];
   // The last group record (see Journal.recordGroup).
   group: unknown;
   closed: boolean;
   goodBytes: number;
+  // The size of the file (its records, and perhaps zeros after them).
+  fileBytes: number;
   problem: string | undefined;
   // The bad record runs to the end of the file: a write cut short, nothing after it.
   tornTail: boolean;
@@ -170,12 +186,12 @@ function readLog(dir: string, generation: number, limits: DecodeLimits): LogFile
     throw ioError(`Cannot read log ${generation} of ${dir}`, error);
   }
   const read = readRecords(bytes);
-  const file: LogFile = { header: undefined, batches: [], group: undefined, closed: false, goodBytes: read.goodBytes, problem: read.problem, tornTail: read.problem === undefined || endsAtTail(bytes, read.goodBytes) };
+  const file: LogFile = { header: undefined, batches: [], group: undefined, closed: false, goodBytes: read.goodBytes, fileBytes: bytes.length, problem: read.problem, tornTail: read.problem === undefined || read.tornTail === true };
   const [first, ...rest] = read.records as Record<string, unknown>[];
-  if (first === undefined || first.v !== 1 || first.generation !== generation || typeof first.id !== 'string' || typeof first.boot !== 'string') {
+  if (first === undefined || first.v !== 1 || first.generation !== generation || typeof first.id !== 'string' || typeof first.boot !== 'string' || (first.after !== undefined && !isByteCount(first.after))) {
     return { ...file, goodBytes: 0, problem: file.problem ?? 'no header', tornTail: bytes.length === 0 };
   }
-  file.header = { id: first.id, boot: first.boot };
+  file.header = { id: first.id, boot: first.boot, after: first.after as number | undefined };
   for (let index = 0; index < rest.length; index++) {
     const record = rest[index]!;
     if (record.closed === true) {
@@ -200,11 +216,8 @@ function readLog(dir: string, generation: number, limits: DecodeLimits): LogFile
   return file;
 }
 
-// Whether the record at `at` (a bad one) runs to the end of `bytes` (or past it): a crash cut
-// its write short, and nothing was written after it.
-function endsAtTail(bytes: Buffer, at: number): boolean {
-  if (bytes.length - at < RECORD_HEADER_BYTES) return true;
-  return at + RECORD_HEADER_BYTES + bytes.readUInt32BE(at) >= bytes.length;
+function isByteCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
 function truncate(path: string, length: number): void {

@@ -43,8 +43,10 @@ function seqInSnapshot(dir: string, origin: string): number {
 
 // A hub in a process of its own that persists to `dir`, sets k1..k`count`, and is killed
 // with SIGKILL: its logs stay as a crash leaves them. Resolves with its id.
-async function crashedWriter(dir: string, count: number): Promise<string> {
-  const writer = spawn(process.execPath, [join(fixtures, 'persist-writer.mjs')], { env: { ...process.env, DIR: dir, COUNT: String(count) }, stdio: ['ignore', 'pipe', 'inherit'] });
+async function crashedWriter(dir: string, count: number, compactBytes?: number): Promise<string> {
+  const env: NodeJS.ProcessEnv = { ...process.env, DIR: dir, COUNT: String(count) };
+  if (compactBytes !== undefined) env.COMPACT_BYTES = String(compactBytes);
+  const writer = spawn(process.execPath, [join(fixtures, 'persist-writer.mjs')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   writer.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   try {
@@ -157,20 +159,34 @@ describe('persist: a hub restarted from its directory', () => {
     const again = await start(dir);
     expect(again.id).toBe(id);
     expect(again.get()).toEqual(Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i + 1}`, i + 1])));
+    // The zeros the log was extended by are cut once it is read back; a clean close leaves none.
+    const old = readFileSync(join(dir, logName(1)));
+    expect(old.length).toBe(readRecords(old).goodBytes);
+    await again.close();
+    hubs.length = 0;
+    for (const name of logFiles(dir)) {
+      const bytes = readFileSync(join(dir, name));
+      expect(bytes.length, name).toBe(readRecords(bytes).goodBytes);
+    }
   });
 
   it('cuts a log cut short at its last good record, and keeps its id (a crash mid-write shared nothing)', async () => {
-    const dir = freshDir();
-    const id = await crashedWriter(dir, 10);
-    // Cut the last batch in half: a process killed mid-write.
-    const path = join(dir, logName(1));
-    const bytes = readFileSync(path);
-    writeFileSync(path, bytes.subarray(0, bytes.length - 5));
-    const again = await start(dir);
-    expect(again.id).toBe(id);
-    expect(again.get('k9')).toBe(9);
-    expect(again.get('k10')).toBeUndefined();
-    expect(readFileSync(path).length).toBeLessThan(bytes.length - 5);
+    // The last batch cut short: the file ending there, or the zeros it was extended by after it
+    // (a process killed mid-write).
+    for (const cut of ['file', 'zeros'] as const) {
+      const dir = freshDir();
+      const id = await crashedWriter(dir, 10);
+      const path = join(dir, logName(1));
+      const bytes = readFileSync(path);
+      const end = readRecords(bytes).goodBytes;
+      expect(bytes.length, 'a log extended ahead of its records').toBeGreaterThan(end);
+      writeFileSync(path, cut === 'file' ? bytes.subarray(0, end - 5) : bytes.fill(0, end - 5, end));
+      const again = await start(dir);
+      expect(again.id, cut).toBe(id);
+      expect(again.get('k9')).toBe(9);
+      expect(again.get('k10')).toBeUndefined();
+      expect(readFileSync(path).length).toBeLessThan(end - 5);
+    }
   });
 
   it('cuts a log at a flipped byte, and takes a new id over the data before it (what followed may have been shared)', async () => {
@@ -208,6 +224,40 @@ describe('persist: a hub restarted from its directory', () => {
     const again = await start(dir);
     expect(again.id).not.toBe(id);
     expect(again.get('k7')).toBe(7);
+  });
+
+  it('comes back whole after kill -9 amid compactions (each new log fsynced after the one before it)', async () => {
+    const dir = freshDir();
+    // A compaction every few writes: durable writes resolve across the switches of logs.
+    const id = await crashedWriter(dir, 200, 1024);
+    const again = await start(dir);
+    expect(again.id).toBe(id);
+    expect(again.get()).toEqual(Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`k${i + 1}`, i + 1])));
+  });
+
+  it('skips a log a compaction began after writes a crash took from the log before it, and takes a new id', async () => {
+    // What a compaction leaves when the machine dies before the older log's fsync: k1..k8
+    // written to log 1, log 2 begun after its 8 batches (then k9, k10), and log 1 back from the
+    // crash with 6 batches. The logs are made from a real writer's records.
+    for (const survived of [8, 6]) {
+      const dir = freshDir();
+      const id = await crashedWriter(dir, 10);
+      const [header, ...batches] = readRecords(readFileSync(join(dir, logName(1)))).records as Record<string, unknown>[];
+      const encode = (records: Record<string, unknown>[]): Buffer => Buffer.concat(records.map((record) => encodeRecord(record)));
+      const switchedAt = encode([header!, ...batches.slice(0, 8)]).length;
+      writeFileSync(join(dir, logName(1)), encode([header!, ...batches.slice(0, survived)]));
+      writeFileSync(join(dir, logName(2)), encode([{ ...header, generation: 2, after: switchedAt }, ...batches.slice(8)]));
+      const again = await start(dir);
+      if (survived === 8) {
+        expect(again.id).toBe(id);
+        expect(again.get('k10')).toBe(10);
+      } else {
+        expect(again.id).not.toBe(id);
+        expect(again.get('k6')).toBe(6);
+        expect(again.get('k7')).toBeUndefined();
+        expect(again.get('k9')).toBeUndefined();
+      }
+    }
   });
 
   it('takes a new id when its last log was not closed in an earlier boot of the machine (its unsynced tail may be gone)', async () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc32, tableCrc32 } from '../../../lib/hub/persist/crc32.js';
-import { encodeRecord, readRecords, RecordEncoder } from '../../../lib/hub/persist/records.js';
+import { encodeRecord, readRecords, RecordEncoder, RECORD_HEADER_BYTES } from '../../../lib/hub/persist/records.js';
 
 describe('records on disk', () => {
   it('computes the standard CRC-32 (the check value of "123456789")', () => {
@@ -50,7 +50,9 @@ describe('records on disk', () => {
       const read = readRecords(whole.subarray(0, length));
       expect(read.records).toEqual([{ keep: true }]);
       expect(read.goodBytes).toBe(first.length);
-      expect(read.problem === undefined).toBe(length === first.length);
+      // Cut inside the length's leading zero bytes, what is left reads as unwritten space.
+      const onlyZeros = whole.subarray(first.length, length).every((byte) => byte === 0);
+      expect(read.problem === undefined).toBe(onlyZeros);
     }
   });
 
@@ -65,6 +67,39 @@ describe('records on disk', () => {
       expect(read.records, `byte ${at}`).toEqual([{ keep: true }]);
       expect(read.problem, `byte ${at}`).toBeDefined();
     }
+  });
+
+  it('reads zeros after the records as the end of what was written (a log is extended with zeros ahead of its records)', () => {
+    const records = Buffer.concat([encodeRecord({ a: 1 }), encodeRecord({ b: 2 })]);
+    for (const padding of [1, 7, 8, 4096]) {
+      const read = readRecords(Buffer.concat([records, Buffer.alloc(padding)]));
+      expect(read.records).toEqual([{ a: 1 }, { b: 2 }]);
+      expect(read.problem).toBeUndefined();
+      expect(read.goodBytes).toBe(records.length);
+    }
+    expect(readRecords(Buffer.alloc(4096))).toEqual({ records: [], ends: [], goodBytes: 0 });
+  });
+
+  it('tells a record cut short before zeros (a torn tail) from damage with data after it', () => {
+    const first = encodeRecord({ keep: true });
+    const second = encodeRecord({ cut: 'somewhere in here' });
+    const third = encodeRecord({ after: 1 });
+    for (let length = 1; length < second.length; length++) {
+      // The write of `second` stopped after `length` bytes; the file was extended with zeros.
+      const read = readRecords(Buffer.concat([first, second.subarray(0, length), Buffer.alloc(1024)]));
+      expect(read.records).toEqual([{ keep: true }]);
+      expect(read.goodBytes).toBe(first.length);
+      // A cut inside the length's leading zero bytes leaves nothing but zeros: the clean end.
+      if (read.problem !== undefined) expect(read.tornTail, `cut at ${length}`).toBe(true);
+    }
+    const hole = readRecords(Buffer.concat([first, Buffer.alloc(64), second]));
+    expect(hole.problem).toMatch(/empty record followed by data/);
+    expect(hole.tornTail).toBe(false);
+    const flipped = Buffer.concat([second, third, Buffer.alloc(64)]);
+    flipped[RECORD_HEADER_BYTES + 3]! ^= 0x01;
+    const damaged = readRecords(Buffer.concat([first, flipped]));
+    expect(damaged.problem).toMatch(/checksum/);
+    expect(damaged.tornTail).toBe(false);
   });
 
   it('refuses a length beyond any record before allocating for it', () => {
