@@ -208,7 +208,7 @@ export class ReplicatedTree {
     const node = found?.node ?? this.#reach(path);
     const depth = found?.depth ?? path.length;
     this.#stale(path, depth);
-    if (found === undefined) convertToBucket(node, depth);
+    if (found === undefined) this.#schedule.track(path, depth, convertToBucket(node, depth));
     return { node, depth };
   }
 
@@ -373,7 +373,7 @@ export class ReplicatedTree {
       // A later overwrite here wipes it whole (ops outside buckets never keep an expiry).
       if (target.ops.some((own) => isOverwrite(own) && isAfter(own.stamp, op.stamp))) return null;
       for (const each of chain) each.view = STALE;
-      convertToBucket(target, op.path.length);
+      this.#schedule.track(op.path, op.path.length, convertToBucket(target, op.path.length));
       const bucket = target.bucket!;
       const before = bucket.current(target.start);
       const wrote = bucket.writes();

@@ -49,6 +49,26 @@ describe('kids folded with their expiries', () => {
     expect(replica.nextDue()).toBeUndefined();
   });
 
+  it('stay in the schedule when an expiry is written at their parent, in time or late (the parent becomes a bucket)', () => {
+    for (const late of [false, true]) {
+      const { replica, clock } = sessions();
+      if (late) {
+        // Stamped before what the replica holds: applied as a late op.
+        const other = new Replica({ id: 'other' as NodeId, now: () => clock.now - 10 });
+        replica.apply(other.set('sessions.x', 1));
+        replica.apply(other.expire('sessions', null)!);
+      } else replica.expire('sessions', null);
+      expect(replica.nextDue(), late ? 'late' : 'in time').toBe(clock.now + 1000);
+      const taken = new Set<string>();
+      for (let step = 0; step < 40; step++) {
+        clock.now += 100;
+        for (const due of replica.expireDue()) taken.add(due.path.join('.'));
+      }
+      expect(taken.size).toBe(SESSIONS);
+      expect(replica.nextDue()).toBeUndefined();
+    }
+  });
+
   it('a write to one unfolds it: its expiry holds, set without ttl clears it, keepTtl keeps it', () => {
     const { replica, clock } = sessions();
     replica.set('sessions.s1.seen', true, { ttl: undefined });
