@@ -32,8 +32,9 @@ const RULES: Record<string, { lib: string[]; external: string[] }> = {
     lib: ['core', 'wire', 'links', 'mesh', 'mesh/tcp', 'mesh/redis', 'member', 'threads', 'hub/persist', 'dashboard', 'errors.ts', 'log.ts', 'defaults.ts', 'operations.ts', 'types.ts'],
     external: ['node:events', 'node:worker_threads', 'node:tls', 'tinypool'],
   },
-  // A hub's store on disk: Node's fs only (and zlib for its built-in CRC-32), no addon.
-  'hub/persist': { lib: ['core', 'errors.ts'], external: ['node:fs', 'node:fs/promises', 'node:path', 'node:os', 'node:zlib'] },
+  // A hub's store on disk: Node's fs only (and zlib for its built-in CRC-32), no addon; a
+  // snapshot encoded in slices as the wire encodes one (wire/json-slices.ts).
+  'hub/persist': { lib: ['core', 'wire/json-slices.ts', 'errors.ts'], external: ['node:fs', 'node:fs/promises', 'node:path', 'node:os', 'node:zlib'] },
   // The hub's read-only web page, event stream and metrics: it reads the hub through an
   // interface of its own (stats, get) and imports no role.
   dashboard: { lib: ['core', 'errors.ts', 'log.ts', 'defaults.ts', 'types.ts'], external: ['node:http', 'node:net', 'node:crypto'] },

@@ -30,7 +30,8 @@ function scratch() {
 // Writes/s of a hub writing BATCH sets per turn on HOT_KEYS keys for ROUND_MS. `writers`
 // durable writers instead: each makes BATCH / writers sets, waits until they are on disk, and
 // goes on (a server answering requests once their writes are durable; fsyncs are shared).
-async function hubRate(persist, writers = 0) {
+// `pauses`, if given, gets the longest a compaction held the hub's event loop in the round.
+async function hubRate(persist, writers = 0, pauses = undefined) {
   const dir = persist === undefined ? undefined : scratch();
   const hub = await Collective.start(persist === undefined ? {} : { persist: { dir, ...persist } });
   let done = 0;
@@ -55,6 +56,7 @@ async function hubRate(persist, writers = 0) {
     await Promise.all(Array.from({ length: writers }, (_, w) => writer(w)));
   }
   const rate = (done / (performance.now() - started)) * 1000;
+  pauses?.push(hub.stats().persist?.longestCompactionPauseMs ?? 0);
   await hub.close();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   return rate;
@@ -123,10 +125,11 @@ async function writer(dir) {
 
 export async function runPersistBench() {
   const modes = { memory: [], never: [], interval: [], always: [], durable: [], durable1: [], raw: [], lockstep: [] };
+  const intervalPauses = [];
   for (let round = 0; round < ROUNDS; round++) {
     modes.memory.push(await hubRate(undefined));
     modes.never.push(await hubRate({ fsync: 'never' }));
-    modes.interval.push(await hubRate({ fsync: 'interval' }));
+    modes.interval.push(await hubRate({ fsync: 'interval' }, 0, intervalPauses));
     modes.always.push(await hubRate({ fsync: 'always' }));
     modes.durable.push(await hubRate({ fsync: 'always' }, DURABLE_WRITERS));
     modes.durable1.push(await hubRate({ fsync: 'always' }, 1));
@@ -155,11 +158,13 @@ export async function runPersistBench() {
     [`persist fsync 'always' (writes not awaited on disk)`, rate.always, `raw append + fdatasync per ${BATCH} writes`, rate.raw, '>= 0.8x'],
     [`durable writes awaited, fsync 'always', 1 writer of ${BATCH} per fsync`, rate.durable1, `${BATCH} sets without persist, then raw append + fdatasync, in lockstep`, rate.lockstep, '>= 0.8x'],
     [`durable writes awaited, fsync 'always', ${DURABLE_WRITERS} writers`, rate.durable, `raw append + fdatasync per ${BATCH} writes`, rate.raw],
+    [`longest compaction pause, fsync 'interval' (${per}, a compaction per 16 MiB of log)`, { ms: Math.max(...intervalPauses) }],
+    ['longest compaction pause, writing the 1M-key store (1000 sets per turn)', { ms: clean.pauseMs }],
     ['restart after a clean close (snapshot)', { ms: clean.ms }, undefined, undefined, '< 3000 ms'],
     ['restart after kill -9 (the snapshot, and the logs since)', { ms: killed.ms }, undefined, undefined, '< 3000 ms'],
     ['close (writes the snapshot)', { ms: clean.closeMs }],
   ]);
-  return { rate, cluster: { memory: median(relay.memory), interval: median(relay.interval) }, restartMs: { clean: clean.ms, killed: killed.ms }, closeMs: clean.closeMs };
+  return { rate, cluster: { memory: median(relay.memory), interval: median(relay.interval) }, restartMs: { clean: clean.ms, killed: killed.ms }, closeMs: clean.closeMs, compactionPauseMs: { interval: Math.max(...intervalPauses), store: clean.pauseMs } };
 }
 
 if (process.env.PERSIST_BENCH_CHILD !== undefined) await writer(process.env.PERSIST_BENCH_CHILD);

@@ -1,7 +1,9 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PersistError } from '../../errors.js';
+import { crc32 } from './crc32.js';
+import { MAX_RECORD_BYTES, RECORD_HEADER_BYTES } from './records.js';
 
 /**
  * The files of a `persist.dir`:
@@ -50,21 +52,41 @@ export function readSnapshotFile(dir: string): Buffer | undefined {
 }
 
 /**
- * Replaces `dir`'s snapshot with `bytes` so that a crash at any point leaves the old one or the
- * new one whole: written to a temporary name, fsynced, renamed over, and the directory fsynced
- * (the rename itself is only durable then).
+ * Replaces `dir`'s snapshot with a record whose payload (JSON text) comes in `parts`, so that a
+ * crash at any point leaves the old snapshot or the new one whole: written to a temporary name,
+ * fsynced, renamed over, and the directory fsynced (the rename itself is only durable then).
+ * Each part is written as it comes: the text is encoded a part per turn of the event loop, and
+ * the whole never exists at once. The record's header (length and CRC-32, computed on the way)
+ * is written last, over the room kept for it.
  */
-export async function writeSnapshotFile(dir: string, bytes: Buffer): Promise<void> {
+export async function writeSnapshotFileInParts(dir: string, parts: Iterator<string>): Promise<void> {
   const temp = join(dir, SNAPSHOT_TEMP);
   const file = await open(temp, 'w', 0o644);
   try {
-    await file.writeFile(bytes);
+    let length = 0;
+    let checksum = 0;
+    for (let part = parts.next(); part.done !== true; part = parts.next()) {
+      const bytes = Buffer.from(part.value, 'utf8');
+      checksum = crc32(bytes, 0, bytes.length, checksum);
+      await writeAllAt(file, bytes, RECORD_HEADER_BYTES + length);
+      length += bytes.length;
+      if (length > MAX_RECORD_BYTES) throw new RangeError(`a snapshot of more than ${MAX_RECORD_BYTES} bytes`);
+    }
+    const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
+    header.writeUInt32BE(length, 0);
+    header.writeUInt32BE(checksum, 4);
+    await writeAllAt(file, header, 0);
     await file.sync();
   } finally {
     await file.close();
   }
   await rename(temp, join(dir, SNAPSHOT_FILE));
   await syncDirectoryAsync(dir);
+}
+
+async function writeAllAt(file: FileHandle, bytes: Buffer, position: number): Promise<void> {
+  let at = 0;
+  while (at < bytes.length) at += (await file.write(bytes, at, bytes.length - at, position + at)).bytesWritten;
 }
 
 /**
@@ -76,7 +98,10 @@ export function writeAll(fd: number, bytes: Buffer, position?: number): void {
   while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at, position === undefined ? null : position + at);
 }
 
-/** `writeSnapshotFile`, done before returning (the hub waits: a new id, a restamp, a close). */
+/**
+ * A snapshot of `bytes` (a whole record) written as `writeSnapshotFileInParts` writes one, before
+ * returning (the hub waits: a new id, a restamp, a close).
+ */
 export function writeSnapshotFileSync(dir: string, bytes: Buffer): void {
   const temp = join(dir, SNAPSHOT_TEMP);
   const fd = openSync(temp, 'w', 0o644);

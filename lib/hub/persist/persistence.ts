@@ -2,9 +2,11 @@ import type { NodeId } from '../../core/clock.js';
 import type { DecodeLimits } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
 import type { ReplicaSnapshot } from '../../core/replica-types.js';
+import type { JsonValue } from '../../core/value.js';
+import { jsonSlices } from '../../wire/json-slices.js';
 import { PersistError } from '../../errors.js';
 import { bootId } from './boot.js';
-import { ensureDirectory, ioError, removeLogsBefore, removeLogsBeforeAsync, writeSnapshotFile, writeSnapshotFileSync } from './directory.js';
+import { ensureDirectory, ioError, removeLogsBefore, removeLogsBeforeAsync, writeSnapshotFileInParts, writeSnapshotFileSync } from './directory.js';
 import { Journal, type FsyncMode } from './journal.js';
 import { lockDirectory, type DirectoryLock } from './lock.js';
 import { encodeRecord } from './records.js';
@@ -176,12 +178,12 @@ export class Persistence {
     setImmediate(() => {
       this.#compactScheduled = false;
       if (this.#closed || this.#compacting !== undefined) return;
-      const { generation, bytes } = this.#beginSnapshot();
-      this.#compacting = writeSnapshotFile(this.#settings.dir, bytes)
+      const { generation, record } = this.#beginSnapshot();
+      this.#compacting = writeSnapshotFileInParts(this.#settings.dir, this.#timed(jsonSlices(record as unknown as JsonValue)))
         .then(async () => {
           await removeLogsBeforeAsync(this.#settings.dir, generation);
           this.#compactions++;
-          this.#log('compacted: snapshot of generation %d, %d bytes', generation, bytes.length);
+          this.#log('compacted: snapshot of generation %d', generation);
         })
         .catch((error: unknown) => this.#log('compaction failed (the logs stay): %s', (error as Error).message))
         .finally(() => {
@@ -195,23 +197,35 @@ export class Persistence {
    * logs (the hub restamped its own writes, and the logs hold them under their old stamps).
    */
   compactNow(): void {
-    const { generation, bytes } = this.#beginSnapshot();
-    this.#writeSnapshotSync(generation, bytes);
+    const { generation, record } = this.#beginSnapshot();
+    this.#writeSnapshotSync(generation, encodeRecord(record));
     this.#compactions++;
   }
 
-  // Starts the next log and takes the state as the snapshot that stands for its start: what a
-  // compaction holds the event loop for (the longest is reported).
-  #beginSnapshot(): { generation: number; bytes: Buffer } {
+  // Starts the next log and takes the state as the snapshot that stands for its start (a
+  // reading that stays as it was while the hub writes on: see jsonSlices). What a compaction
+  // holds the event loop for, with each slice of its encoding (the longest is reported).
+  #beginSnapshot(): { generation: number; record: SnapshotRecord } {
     const started = performance.now();
     const journal = this.#journal!;
     const generation = journal.generation + 1;
     journal.switchTo(generation, this.#header());
     this.#unsnapshotted = false;
     this.#logBytes = 0;
-    const bytes = encodeRecord(this.#snapshotRecord(generation, this.#take!()));
+    const record = this.#snapshotRecord(generation, this.#take!());
     this.#longestPauseMs = Math.max(this.#longestPauseMs, performance.now() - started);
-    return { generation, bytes };
+    return { generation, record };
+  }
+
+  // `parts`, each timed as it is made: a turn of the event loop a compaction holds.
+  *#timed(parts: Iterator<string>): Generator<string, void, undefined> {
+    for (;;) {
+      const started = performance.now();
+      const part = parts.next();
+      this.#longestPauseMs = Math.max(this.#longestPauseMs, performance.now() - started);
+      if (part.done === true) return;
+      yield part.value;
+    }
   }
 
   /**

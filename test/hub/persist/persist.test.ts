@@ -8,6 +8,7 @@ import { Collective } from '../../../lib/index.js';
 import { logName } from '../../../lib/hub/persist/directory.js';
 import { encodeRecord, readRecords } from '../../../lib/hub/persist/records.js';
 import { recover } from '../../../lib/hub/persist/recover.js';
+import { JSON_SLICE_CHARS } from '../../../lib/wire/json-slices.js';
 import { waitFor } from '../../helpers/wait.js';
 import { fixtures } from '../../helpers/processes.js';
 import { Replica, type ReplicaSnapshot } from '../../../lib/core/replica.js';
@@ -132,6 +133,21 @@ describe('persist: a hub restarted from its directory', () => {
     const again = await start(dir);
     expect(again.get()).toEqual(state);
     expect(again.id).toBe(hub.id);
+  });
+
+  it('writes a compaction\'s snapshot in slices, over several turns, that reads back whole', async () => {
+    const dir = freshDir();
+    const hub = await start(dir, { compactBytes: 64 * 1024 });
+    for (let i = 0; i < 3000; i++) hub.set(`big.k${i}`, `${'x'.repeat(200)}${i}`);
+    const state = hub.get();
+    await waitFor(() => hub.stats().persist!.compactions > 0, 5000, 'a compaction');
+    const bytes = readFileSync(join(dir, 'snapshot'));
+    // Larger than a slice (JSON_SLICE_CHARS) several times over.
+    expect(bytes.length).toBeGreaterThan(2 * JSON_SLICE_CHARS);
+    const read = readRecords(bytes);
+    expect(read.problem).toBeUndefined();
+    const record = read.records[0] as { snapshot: ReplicaSnapshot };
+    expect(Replica.fromSnapshot(record.snapshot, limits).get()).toEqual(state);
   });
 
   it('refuses a corrupt snapshot with a clear error, loading nothing, and keeps the directory for whoever repairs it', async () => {

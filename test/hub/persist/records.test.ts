@@ -28,6 +28,10 @@ describe('records on disk', () => {
         const expected = reference(bytes.subarray(start, end));
         expect(crc32(bytes, start, end)).toBe(expected);
         expect(tableCrc32(bytes, start, end)).toBe(expected);
+        // Continued from the CRC of what came before: the CRC of the whole.
+        const whole = reference(bytes.subarray(0, end));
+        expect(crc32(bytes, start, end, crc32(bytes, 0, start))).toBe(whole);
+        expect(tableCrc32(bytes, start, end, tableCrc32(bytes, 0, start))).toBe(whole);
       }),
       { numRuns: 2000 },
     );
