@@ -140,7 +140,7 @@ export function syncDirectory(dir: string): void {
  * which waits for whatever else is being written (measured: several ms next to a busy log).
  */
 export async function syncDirectoryAsync(dir: string): Promise<void> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  let handle: FileHandle | undefined;
   try {
     handle = await open(dir, 'r');
     await handle.sync();
