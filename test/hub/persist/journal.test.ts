@@ -7,6 +7,7 @@ import type { Op } from '../../../lib/core/op.js';
 import { logName } from '../../../lib/hub/persist/directory.js';
 import { Journal } from '../../../lib/hub/persist/journal.js';
 import { readRecords } from '../../../lib/hub/persist/records.js';
+import { waitFor } from '../../helpers/wait.js';
 
 // The journal's fsyncs, held until the test lets each finish: what a durable write waits for,
 // and in which order, when a compaction switches logs while an fsync runs.
@@ -74,7 +75,7 @@ describe('the journal of a persisted hub', () => {
     await turns();
     expect(durable).toBe(false);
     // Then (after the directory's fsync, not held) log 2: only that makes the write durable.
-    for (let i = 0; i < 50 && held.calls.length === 0; i++) await turns();
+    await waitFor(() => held.calls.length > 0, 10_000, "log 2's fsync");
     expect(held.calls).toHaveLength(1);
     expect(held.calls[0]!.fd).not.toBe(firstFd);
     expect(durable).toBe(false);
