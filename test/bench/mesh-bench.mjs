@@ -1,5 +1,6 @@
 // Hub-to-hub benchmarks, one process per side (run by test/bench/mesh.mjs):
 //   ROLE=raw-sink|raw-source: a plain TCP socket, newline-delimited, 100 messages per write
+//   (WARMUP: a burst of that many first, then N measured once the parent says go)
 //   ROLE=hub: a collective hub; commands come from the parent over IPC.
 // Every process prints nothing but what its parent asks for, over IPC.
 import { createServer, connect } from 'node:net';
@@ -22,14 +23,20 @@ function eachLine(socket, onLine) {
 }
 const role = process.env.ROLE;
 
+// Messages of a warm-up burst (WARMUP) sent and counted before the N measured.
+const warmup = Number(process.env.WARMUP ?? 0);
+// Waits for the parent's word to go on after the warm-up.
+const go = () => new Promise((resolve) => process.once('message', resolve));
+
 if (role === 'raw-sink') {
-  // Counts messages; reports when it has N, and echoes pings.
+  // Counts messages; reports when it has the warm-up's, then when it has N more; echoes pings.
   const server = createServer((socket) => {
     let count = 0;
     socket.setNoDelay(true);
     eachLine(socket, (line) => {
       if (line.startsWith('P')) socket.write(`${line}\n`);
-      else if (++count === Number(process.env.N)) process.send({ done: now() });
+      else if (++count === warmup && warmup > 0) process.send({ warm: true });
+      else if (count === warmup + Number(process.env.N)) process.send({ done: now() });
     });
   });
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
@@ -40,12 +47,21 @@ if (role === 'raw-sink') {
   const n = Number(process.env.N);
   const perWrite = Number(process.env.PER_WRITE);
   socket.on('connect', async () => {
-    const start = now();
     const message = '{"k":"incr","p":["hits"],"v":1}\n';
-    for (let i = 0; i < n; i += perWrite) {
-      socket.write(message.repeat(perWrite));
-      if (i % 10_000 === 0) await new Promise((r) => setImmediate(r));
+    const send = async (count) => {
+      for (let i = 0; i < count; i += perWrite) {
+        socket.write(message.repeat(perWrite));
+        if (i % 10_000 === 0) await new Promise((r) => setImmediate(r));
+      }
+    };
+    if (warmup > 0) {
+      // Listening before the burst: the word may come as soon as the sink has it all.
+      const proceed = go();
+      await send(warmup);
+      await proceed;
     }
+    const start = now();
+    await send(n);
     process.send({ start });
     // Pings for latency, one every 2 ms, timed on the echo.
     const latencies = [];
@@ -164,7 +180,12 @@ async function rawStream(role) {
     process.send({ ready: true });
     let count = 0;
     let cursor = '0-0';
-    while (count < n) {
+    let warm = warmup === 0;
+    while (count < warmup + n) {
+      if (!warm && count >= warmup) {
+        warm = true;
+        process.send({ warm: true });
+      }
       const reply = await client.sendCommand(['XREAD', 'COUNT', '100', 'BLOCK', '1000', 'STREAMS', key, cursor]);
       for (const [, entries] of reply ?? []) {
         for (const [id, fields] of entries) {
@@ -178,13 +199,21 @@ async function rawStream(role) {
     const run = ['aaaaaaaaaaaa', 1, Date.now(), [['hits']]];
     for (let i = 0; i < 1000; i++) run.push(2, 0, 1, 0, i);
     const text = JSON.stringify(run);
-    const start = now();
-    const pending = [];
-    for (let i = 0; i < n; i += 1000) {
-      pending.push(client.sendCommand(['XADD', key, '*', 'o', text]));
-      await new Promise((r) => setImmediate(r));
+    const append = async (count) => {
+      const pending = [];
+      for (let i = 0; i < count; i += 1000) {
+        pending.push(client.sendCommand(['XADD', key, '*', 'o', text]));
+        await new Promise((r) => setImmediate(r));
+      }
+      await Promise.all(pending);
+    };
+    if (warmup > 0) {
+      const proceed = go();
+      await append(warmup);
+      await proceed;
     }
-    await Promise.all(pending);
+    const start = now();
+    await append(n);
     process.send({ start });
   }
   process.on('disconnect', () => process.exit(0));
