@@ -25,8 +25,20 @@ const role = process.env.ROLE;
 
 // Messages of a warm-up burst (WARMUP) sent and counted before the N measured.
 const warmup = Number(process.env.WARMUP ?? 0);
-// Waits for the parent's word to go on after the warm-up.
-const go = () => new Promise((resolve) => process.once('message', resolve));
+
+// Sends the warm-up burst with `send(count)`, waits for the parent's word, then sends the N
+// measured: resolves with when that began, for the parent.
+async function warmThenSend(send, n) {
+  if (warmup > 0) {
+    // Listening before the burst: the word may come as soon as the sink has it all.
+    const go = new Promise((resolve) => process.once('message', resolve));
+    await send(warmup);
+    await go;
+  }
+  const start = now();
+  await send(n);
+  process.send({ start });
+}
 
 if (role === 'raw-sink') {
   // Counts messages; reports when it has the warm-up's, then when it has N more; echoes pings.
@@ -54,15 +66,7 @@ if (role === 'raw-sink') {
         if (i % 10_000 === 0) await new Promise((r) => setImmediate(r));
       }
     };
-    if (warmup > 0) {
-      // Listening before the burst: the word may come as soon as the sink has it all.
-      const proceed = go();
-      await send(warmup);
-      await proceed;
-    }
-    const start = now();
-    await send(n);
-    process.send({ start });
+    await warmThenSend(send, n);
     // Pings for latency, one every 2 ms, timed on the echo.
     const latencies = [];
     eachLine(socket, (line) => latencies.push((now() - Number(line.slice(1))) / 2)); // one way, from a round trip
@@ -207,14 +211,7 @@ async function rawStream(role) {
       }
       await Promise.all(pending);
     };
-    if (warmup > 0) {
-      const proceed = go();
-      await append(warmup);
-      await proceed;
-    }
-    const start = now();
-    await append(n);
-    process.send({ start });
+    await warmThenSend(append, n);
   }
   process.on('disconnect', () => process.exit(0));
 }
