@@ -15,6 +15,7 @@ import {
   type MemberLimits,
   type ServedMember,
   type OwnEntry,
+  type PlainWrite,
   type WireItem,
   type WireReply,
 } from '../wire/member.js';
@@ -103,7 +104,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
   readonly #sessions = new Map<number, MemberSession>();
   #next = 1;
   // The stream not yet sent: its items, the position of the first, and who was acknowledged.
-  #outbox: WireItem[] = [];
+  #outbox: (WireItem | PlainWrite)[] = [];
   #outboxFirst = 0;
   // Per item of the outbox, once any item in it is a member's own plain write: that member, or
   // undefined, and what it gets in place of the item (see OwnEntry). Parallel arrays, so that
@@ -256,7 +257,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
    * that member's write exactly as it sent it (see isPlainIntent), and it gets `own` alone (the
    * write's intent id, with the item's time if it has one).
    */
-  stream(item: WireItem, position: number, writer?: MemberSession, own: OwnEntry = 0): void {
+  stream(item: WireItem | PlainWrite, position: number, writer?: MemberSession, own: OwnEntry = 0): void {
     if (this.#outbox.length === 0) this.#outboxFirst = position;
     this.#position = position;
     if (this.#sessions.size === 0) {

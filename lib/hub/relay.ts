@@ -7,7 +7,7 @@ import type { JsonValue } from '../core/value.js';
 import type { Replica } from '../core/replica.js';
 import type { Link } from '../links/link.js';
 import { encodeArmed, encodeSnapshotArmed } from '../wire/armed.js';
-import { isPlainIntent, type Intent, type WireItem } from '../wire/member.js';
+import { isPlainIntent, plainCode, wirePath, type Intent, type PlainWrite, type WireItem } from '../wire/member.js';
 import { notPersistent } from './persist/persistence.js';
 import { MemberServer, type MemberServerStats, type MemberSession, type Upstream } from './member-server.js';
 
@@ -103,6 +103,15 @@ export class HubRelay implements Upstream {
     else if (op.kind === 'ttl' && typeof op.value === 'number') this.#armed(op.value);
     const position = ++this.#position;
     if (!this.server.serving) return; // nobody to tell: a member joining later gets it in its snapshot
+    const code = plainCode(op.kind);
+    if (restated === undefined && code !== undefined && op.expireAt === undefined && op.keepTtl !== true && !this.#mayBeArmed()) {
+      // The write itself and nothing more: as a plain write (see PlainWrite).
+      const plain: PlainWrite = [code, wirePath(op.path), op.value === undefined ? 0 : op.value];
+      if (op.stamp.node !== this.#replica.id) plain.push(op.stamp.node);
+      if (writer === undefined) this.server.stream(plain, position);
+      else this.server.stream(plain, position, writer, this.#writerIntent);
+      return;
+    }
     let item: WireItem;
     if (restated === undefined) {
       item = { k: op.kind, p: op.path as string[] };

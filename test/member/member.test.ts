@@ -146,16 +146,18 @@ describe('own writes in the stream', () => {
     expect(a.get('a')).toEqual({});
     expect(changes).toEqual(['set {"x":1}', 'delete {}']); // its own writes, applied from its pending ones
     // What the raw member got back of its own: the plain set and append as ids 1 and 3; the cas
-    // in full, as the set the hub decided.
+    // in full, as the set the hub decided (a plain write: [code, path, value]).
     const entries = seen.flatMap((message) => message.s ?? []);
     expect(entries.filter((entry) => typeof entry === 'number')).toEqual([1, 3]);
-    expect(entries).toContainEqual({ k: 'set', p: ['n'], v: 2 });
+    expect(entries).toContainEqual([0, 'n', 2]);
     // Once an expiry may be armed, items carry their time: own writes come back as [id, time].
     raw.send({ t: 'write', i: 4, w: [{ k: 'set', p: ['t'], v: 1, t: 60_000 }, { k: 'set', p: ['u'], v: 2 }] });
-    await waitFor(() => seen.flatMap((message) => message.s ?? []).some((entry) => Array.isArray(entry)), 2000, 'the own write with its time');
+    // An own write with its time is [id, time]; a plain write of another is an array of 3 or 4.
+    const ownWithTime = (entry: unknown): boolean => Array.isArray(entry) && entry.length === 2;
+    await waitFor(() => seen.flatMap((message) => message.s ?? []).some(ownWithTime), 2000, 'the own write with its time');
     const later = seen.flatMap((message) => message.s ?? []);
     expect(later).toContainEqual(expect.objectContaining({ k: 'set', p: ['t'], v: 1, x: expect.any(Number), w: expect.any(Number) }));
-    expect(later.filter((entry) => Array.isArray(entry))).toEqual([[5, expect.any(Number)]]);
+    expect(later.filter(ownWithTime)).toEqual([[5, expect.any(Number)]]);
     await a.set('a.y', 3);
     await waitFor(() => b.get('a.y') === 3 && a.ttl('t') !== undefined, 2000, 'a later write everywhere');
     expect(a.get('a.y')).toBe(3);

@@ -4,7 +4,7 @@ import { Replica } from '../../lib/core/replica.js';
 import { HubRelay } from '../../lib/hub/relay.js';
 import { MemoryLink } from '../../lib/links/memory.js';
 import { Member } from '../../lib/member/member.js';
-import { MEMBER_PROTOCOL_VERSION, decodeHubMessage, decodeIntent, decodeMemberMessage } from '../../lib/wire/member.js';
+import { MEMBER_PROTOCOL_VERSION, decodeHubMessage, decodeIntent, decodeMemberMessage, encodeIntent } from '../../lib/wire/member.js';
 import { waitFor } from '../helpers/wait.js';
 
 // The trust boundary between a worker (or thread) and its hub: what each side accepts.
@@ -63,6 +63,64 @@ describe('intents (one write of a member)', () => {
   });
 });
 
+describe('plain writes (set, delete, incr, append without expiry options) as arrays', () => {
+  it('are sent as [code, path, value], the path dotted unless a segment holds a dot, and read back as the object form is', () => {
+    expect(encodeIntent('set', ['a', 'b'], { x: 1 })).toEqual([0, 'a.b', { x: 1 }]);
+    expect(encodeIntent('set', ['a'], null)).toEqual([0, 'a', null]);
+    expect(encodeIntent('delete', ['a'], undefined)).toEqual([1, 'a', 0]);
+    expect(encodeIntent('incr', ['n'], -2)).toEqual([2, 'n', -2]);
+    expect(encodeIntent('append', ['log', 'x.y'], 'e')).toEqual([3, ['log', 'x.y'], 'e']);
+    // What the hub decides, or sets a time, keeps the object form.
+    expect(encodeIntent('cas', ['lock'], 'me', null)).toEqual({ k: 'cas', p: ['lock'], v: 'me', e: null });
+    expect(encodeIntent('set', ['s'], 1, undefined, { ttl: 1000 })).toEqual({ k: 'set', p: ['s'], v: 1, t: 1000 });
+    expect(encodeIntent('ttl', ['s'], 1000)).toEqual({ k: 'ttl', p: ['s'], v: 1000 });
+    for (const [kind, path, value] of [['set', ['a', 'b'], { deep: [1, 'x'] }], ['set', ['a'], null], ['delete', ['a', 'b.c'], undefined], ['incr', ['n'], 3], ['append', ['log'], 'e']] as const) {
+      const plain = JSON.parse(JSON.stringify(encodeIntent(kind, path, value))) as unknown;
+      const object = value === undefined ? { k: kind, p: [...path] } : { k: kind, p: [...path], v: value };
+      expect(decodeIntent(plain, 3, limits)).toEqual(decodeIntent(object, 3, limits));
+    }
+  });
+
+  it.each([
+    ['an unknown code', [7, 'a', 1], /unknown intent kind/],
+    ['a code that is not a number', ['set', 'a', 1], /unknown intent kind/],
+    ['a value missing', [0, 'a'], /malformed plain intent/],
+    ['more than a value', [0, 'a', 1, 'x'], /malformed plain intent/],
+    ['a __proto__ segment in a dotted path', [0, '__proto__.x', 1], /never allowed/],
+    ['an empty segment in a dotted path', [0, 'a..b', 1], /empty/],
+    ['a dotted path too deep', [0, 'a.b.c.d.e', 1], /limit is 4/],
+    ['a path that is neither', [0, 5, 1], /path/],
+    ['a delete with a value', [1, 'a', 1], /delete intent with a value/],
+    ['an incr by a string', [2, 'n', '1'], /non-number/],
+    ['a value over the size limit', [0, 'a', 'x'.repeat(100)], /over the limit of 64/],
+    ['a constructor key in a value', [0, 'a', JSON.parse('{"constructor":1}')], /never allowed/],
+  ])('refuses as an intent %s', (_what, intent, why) => {
+    expect(() => decodeIntent(intent, 1, limits)).toThrow(why);
+  });
+
+  it('are read as stream items: numbered, their origin filled in or given, next to own writes', () => {
+    const message = decodeHubMessage({ t: 'stream', n: 5, s: [[0, 'a.b', { x: 1 }], 3, [2, ['n'], 2, 'peer'], [9, 1000], [1, 'a', 0]] }, limits, 'hub');
+    expect(message).toEqual({
+      t: 'stream',
+      n: 5,
+      s: [{ k: 'set', p: ['a', 'b'], v: { x: 1 }, n: 5, o: 'hub' }, 3, { k: 'incr', p: ['n'], v: 2, n: 7, o: 'peer' }, [9, 1000], { k: 'delete', p: ['a'], n: 9, o: 'hub' }],
+    });
+    if (message.t === 'stream') expect(Object.isFrozen((message.s[0] as { v?: unknown }).v)).toBe(true);
+  });
+
+  it.each([
+    ['an unknown code', [9, 'a', 1]],
+    ['an origin that is not a string', [0, 'a', 1, 5]],
+    ['more than an origin', [0, 'a', 1, 'peer', 'x']],
+    ['a bad dotted path', [0, 'prototype.x', 1]],
+    ['a delete with a value', [1, 'a', 1]],
+    ['an incr by a string', [2, 'n', '1']],
+    ['a value that is not JSON', [0, 'a', { x: Number.NaN }]],
+  ])('refuses as a stream item %s', (_what, item) => {
+    expect(() => decodeHubMessage({ t: 'stream', n: 1, s: [item] }, limits, 'hub')).toThrow(TypeError);
+  });
+});
+
 describe('hub to member messages', () => {
   it('numbers stream items and fills in their origin; checks acknowledgements and replies', () => {
     const message = decodeHubMessage({ t: 'stream', n: 5, s: [{ k: 'set', p: ['a'], v: 1 }, { k: 'incr', p: ['b'], v: 2, o: 'peer' }], a: [[1, 3]], r: [{ i: 2, ok: false }] }, limits, 'hub');
@@ -114,9 +172,15 @@ describe('a hub facing broken members (fuzz)', () => {
       v: junkValue,
       e: junkValue,
     });
+    // Plain writes too: [code, path, value, ...], every part junk or not.
+    const junkPath = fc.oneof(fc.constantFrom('a', 'a.b', '__proto__', '__proto__.x', 'a..b', '', 'constructor.x'), fc.string(), fc.array(fc.oneof(fc.constantFrom('a', '__proto__', ''), fc.string()), { maxLength: 3 }));
+    const junkPlain = fc.oneof(
+      fc.tuple(fc.oneof(fc.integer({ min: -1, max: 5 }), fc.string()), junkPath, junkValue),
+      fc.array(fc.oneof(fc.integer({ min: -1, max: 5 }), junkPath, junkValue), { maxLength: 5 }),
+    );
     const junkMessage = fc.oneof(
       fc.jsonValue(),
-      fc.record({ t: fc.constantFrom('hello', 'write', 'x'), v: fc.oneof(fc.constant(MEMBER_PROTOCOL_VERSION), fc.integer()), i: fc.integer(), w: fc.array(junkIntent, { maxLength: 4 }) }),
+      fc.record({ t: fc.constantFrom('hello', 'write', 'x'), v: fc.oneof(fc.constant(MEMBER_PROTOCOL_VERSION), fc.integer()), i: fc.integer(), w: fc.array(fc.oneof(junkIntent, junkPlain), { maxLength: 4 }) }),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(junkMessage, { minLength: 1, maxLength: 5 }), async (messages) => {
