@@ -3,6 +3,7 @@
 // relays that send each batch to the other workers only, MODE=collective the same jobs through
 // collective. WORKLOAD=incr (the default): 1000 incr of one key per turn; WORKLOAD=sets: 100 sets
 // per turn over 1000 keys of depth 2 of the worker's own (`w<id>.k<n>`), each a small object.
+// FORM=plain (raw modes): writes as [code, path, value] arrays instead of { k, p, v } objects.
 // Prints one line `RESULT <json>`.
 import cluster from 'node:cluster';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +15,9 @@ const MODE = process.env.MODE;
 const OPS = Number(process.env.OPS ?? 200_000); // per worker
 const PINGS = Number(process.env.PINGS ?? 1000);
 const SETS = process.env.WORKLOAD === 'sets';
+// FORM=plain: the raw relays send each write as collective's plain writes travel
+// ([code, path, value]: wire/member.ts, PlainWrite) instead of { k, p, v } objects.
+const PLAIN = process.env.FORM === 'plain';
 const PER_TURN = SETS ? 100 : 1000;
 const KEYS = 1000;
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms, CLOCK_MONOTONIC: shared by processes
@@ -115,7 +119,7 @@ async function rawWorker() {
   for (let i = 0; i < OPS; i += PER_TURN) {
     const batch = [];
     for (let j = i; j < i + PER_TURN; j++) {
-      batch.push(SETS ? { k: 'set', p: [`w${me}`, `k${j % KEYS}`], v: { n: j, by: me } } : { k: 'incr', p: ['hits'], v: 1 });
+      batch.push(PLAIN ? (SETS ? [0, `w${me}.k${j % KEYS}`, { n: j, by: me }] : [2, 'hits', 1]) : SETS ? { k: 'set', p: [`w${me}`, `k${j % KEYS}`], v: { n: j, by: me } } : { k: 'incr', p: ['hits'], v: 1 });
     }
     process.send({ b: batch });
     await new Promise((r) => setImmediate(r));
