@@ -15,12 +15,12 @@ import {
   type MemberLimits,
   type ServedMember,
   type OwnEntry,
-  type PlainWrite,
   type WireItem,
   type WireReply,
 } from '../wire/member.js';
 import type { Segments } from '../core/path.js';
 import { encodeStream, ownRuns, snapshotParts, streamMessage } from './stream-text.js';
+import type { PlainWrite } from '../wire/plain-write.js';
 import { memberList, servedMembers, type MemberLinkStats } from './member-list.js';
 
 export type { MemberLinkStats };

@@ -7,7 +7,8 @@ import type { JsonValue } from '../core/value.js';
 import type { Replica } from '../core/replica.js';
 import type { Link } from '../links/link.js';
 import { encodeArmed, encodeSnapshotArmed } from '../wire/armed.js';
-import { isPlainIntent, plainCode, wirePath, type Intent, type PlainWrite, type WireItem } from '../wire/member.js';
+import { isPlainIntent, type Intent, type WireItem } from '../wire/member.js';
+import { plainCode, wirePath, type PlainWrite } from '../wire/plain-write.js';
 import { notPersistent } from './persist/persistence.js';
 import { MemberServer, type MemberServerStats, type MemberSession, type Upstream } from './member-server.js';
 
