@@ -332,7 +332,7 @@ export class Journal {
   }
 
   // The end of one step of #sync: fds waiting for it closed, waiters settled, the next step
-  // started while anyone waits or a switched-away log is still unsynced.
+  // started while anyone waits, a switched-away log is still unsynced, or ('always') anything is.
   #stepDone(error: Error | null, what: string): void {
     this.#syncing = false;
     for (const fd of this.#toClose.splice(0)) closeSync(fd);
@@ -341,7 +341,10 @@ export class Journal {
       return;
     }
     this.#settle();
-    if (!this.#closed && (this.#waiters.length > 0 || this.#retiring.length > 0 || this.#directoryUnsynced)) this.#sync();
+    if (this.#closed) return;
+    // In 'always' mode, batches written while this fsync ran are fsynced now, not with whatever
+    // batch comes next: the last batch before the writes stop must not wait for another.
+    if (this.#waiters.length > 0 || this.#retiring.length > 0 || this.#directoryUnsynced || (this.#mode === 'always' && this.#written > this.#synced)) this.#sync();
   }
 
   #settle(): void {

@@ -89,4 +89,28 @@ describe('the journal of a persisted hub', () => {
     const first = readRecords(readFileSync(join(dir, logName(1))));
     expect((second.records[0] as { after?: number }).after).toBe(first.goodBytes);
   });
+
+  it("fsyncs in 'always' mode the batch written while an fsync ran, without waiting for another batch", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'collective-journal-'));
+    dirs.push(dir);
+    const journal = new Journal(dir, 1, header, { fsync: 'always', intervalMs: 1000 }, () => undefined, () => undefined);
+    held.on = true;
+    journal.record(op(1));
+    journal.write();
+    expect(held.calls).toHaveLength(1);
+    // The last batch before the writes stop, written while the first one's fsync runs.
+    journal.record(op(2));
+    journal.write();
+    expect(held.calls).toHaveLength(1);
+    held.calls.shift()!.finish();
+    await turns();
+    // Its own fsync started, though no durable write waits and no other batch came.
+    expect(held.calls).toHaveLength(1);
+    held.calls.shift()!.finish();
+    await turns();
+    expect(held.calls).toHaveLength(0);
+    expect(journal.syncs).toBe(2);
+    held.on = false;
+    journal.close();
+  });
 });
