@@ -47,16 +47,22 @@ const turns = async (): Promise<void> => {
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 
+// A journal in 'always' mode in a fresh directory, fsyncs held from now on, with a first batch
+// written to log 1 and its fsync running.
+function journalWithFsyncRunning(): { dir: string; journal: Journal } {
+  const dir = mkdtempSync(join(tmpdir(), 'collective-journal-'));
+  dirs.push(dir);
+  const journal = new Journal(dir, 1, header, { fsync: 'always', intervalMs: 1000 }, () => undefined, () => undefined);
+  held.on = true;
+  journal.record(op(1));
+  journal.write();
+  expect(held.calls).toHaveLength(1);
+  return { dir, journal };
+}
+
 describe('the journal of a persisted hub', () => {
   it('resolves a durable write made after a switch of logs only once the older log, then the new one, are fsynced', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'collective-journal-'));
-    dirs.push(dir);
-    const journal = new Journal(dir, 1, header, { fsync: 'always', intervalMs: 1000 }, () => undefined, () => undefined);
-    held.on = true;
-    // A batch in log 1, its fsync running (held).
-    journal.record(op(1));
-    journal.write();
-    expect(held.calls).toHaveLength(1);
+    const { dir, journal } = journalWithFsyncRunning();
     const firstFd = held.calls[0]!.fd;
     // A compaction switches to log 2; a durable write lands there.
     journal.switchTo(2, header);
@@ -91,13 +97,7 @@ describe('the journal of a persisted hub', () => {
   });
 
   it("fsyncs in 'always' mode the batch written while an fsync ran, without waiting for another batch", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'collective-journal-'));
-    dirs.push(dir);
-    const journal = new Journal(dir, 1, header, { fsync: 'always', intervalMs: 1000 }, () => undefined, () => undefined);
-    held.on = true;
-    journal.record(op(1));
-    journal.write();
-    expect(held.calls).toHaveLength(1);
+    const { journal } = journalWithFsyncRunning();
     // The last batch before the writes stop, written while the first one's fsync runs.
     journal.record(op(2));
     journal.write();
