@@ -4,7 +4,7 @@ import type { Armed, ExpiryState } from './expiry.js';
 import { KeyTimes } from './key-times.js';
 import { LazyList } from './lazy-list.js';
 import { ABSENT, NO_BASE, TreeNode, readBase, readFolded, type Slot } from './node.js';
-import type { Op, OpKind } from './op.js';
+import { OP_KIND_CODES, OP_KINDS_BY_CODE, type Op, type OpKind } from './op.js';
 import { adoptPath, isAllowedKey } from './path.js';
 import type { VersionVector } from './horizon.js';
 import { adoptValue, isPlainObject, toStoredValue, type JsonValue, type ValuePlace } from './value.js';
@@ -153,10 +153,9 @@ function opOf(kind: OpKind, path: readonly string[], seq: number, stamp: Stamp, 
   return op;
 }
 
-// A run's kinds by code, and codes by kind. Codes 5-7 are set, incr and append with an
+// A run's kinds by code (its codes by kind: OP_KIND_CODES). Codes 5-7 are set, incr and append with an
 // expiry: their value slot holds [value, expireAt]. Code 8 is a set with keepTtl.
-const RUN_KINDS: readonly OpKind[] = ['set', 'delete', 'incr', 'append', 'ttl', 'set', 'incr', 'append', 'set'];
-const RUN_CODES: Readonly<Record<OpKind, number>> = { set: 0, delete: 1, incr: 2, append: 3, ttl: 4 };
+const RUN_KINDS: readonly OpKind[] = [...OP_KINDS_BY_CODE, 'set', 'incr', 'append', 'set'];
 const RUN_EXPIRING_CODES: Readonly<Partial<Record<OpKind, number>>> = { set: 5, incr: 6, append: 7 };
 // Codes above this one carry an expiry (or keepTtl).
 const RUN_WITH_EXPIRY = 4;
@@ -185,7 +184,7 @@ export function encodeRun(ops: readonly Op[]): unknown[] {
       paths.push(op.path);
       indexOf.set(op.path, index);
     }
-    let code = RUN_CODES[op.kind];
+    let code = OP_KIND_CODES[op.kind];
     let value: unknown = op.value === undefined ? 0 : op.value;
     if (op.expireAt !== undefined) {
       code = RUN_EXPIRING_CODES[op.kind]!;

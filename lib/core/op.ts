@@ -8,6 +8,15 @@ import type { JsonValue } from './value.js';
  */
 export type OpKind = 'set' | 'delete' | 'incr' | 'append' | 'ttl';
 
+/**
+ * The kinds by the number that stands for them on the wire and on disk: a peer's runs
+ * (core/codec.ts) and a member's plain writes (wire/plain-write.ts) number them alike.
+ */
+export const OP_KINDS_BY_CODE: readonly OpKind[] = ['set', 'delete', 'incr', 'append', 'ttl'];
+
+/** The number of each kind (see OP_KINDS_BY_CODE). */
+export const OP_KIND_CODES: Readonly<Record<OpKind, number>> = { set: 0, delete: 1, incr: 2, append: 3, ttl: 4 };
+
 /** The kinds that write a value (every kind but `ttl`). */
 export type ValueOpKind = Exclude<OpKind, 'ttl'>;
 
