@@ -70,6 +70,8 @@ describe('plain writes (set, delete, incr, append without expiry options) as arr
     expect(encodeIntent('delete', ['a'], undefined)).toEqual([1, 'a', 0]);
     expect(encodeIntent('incr', ['n'], -2)).toEqual([2, 'n', -2]);
     expect(encodeIntent('append', ['log', 'x.y'], 'e')).toEqual([3, ['log', 'x.y'], 'e']);
+    expect(encodeIntent('set', ['x.y', 'z'], 1)).toEqual([0, ['x.y', 'z'], 1]);
+    expect(encodeIntent('set', ['a', 'b', 'c'], 1)).toEqual([0, 'a.b.c', 1]);
     // What the hub decides, or sets a time, keeps the object form.
     expect(encodeIntent('cas', ['lock'], 'me', null)).toEqual({ k: 'cas', p: ['lock'], v: 'me', e: null });
     expect(encodeIntent('set', ['s'], 1, undefined, { ttl: 1000 })).toEqual({ k: 'set', p: ['s'], v: 1, t: 1000 });
