@@ -9,6 +9,7 @@ import {
   decodeIntent,
   decodeMemberMessage,
   durableAnswer,
+  intentsText,
   type HubMessage,
   type Intent,
   type MemberIdentity,
@@ -19,7 +20,7 @@ import {
   type WireReply,
 } from '../wire/member.js';
 import type { Segments } from '../core/path.js';
-import { encodeStream, ownRuns, snapshotParts, streamMessage } from './stream-text.js';
+import { encodeStream, ownRuns, snapshotParts, streamMessage, useMembersText, type ItemsText } from './stream-text.js';
 import type { PlainWrite } from '../wire/plain-write.js';
 import { memberList, servedMembers, type MemberLinkStats } from './member-list.js';
 
@@ -111,6 +112,10 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
   // nothing is allocated per item.
   #writers: (MemberSession | undefined)[] | undefined;
   #ownEntries: OwnEntry[] = [];
+  // Spans of the outbox that are a member's write message as it sent it (see #keepText), and
+  // how many times the outbox was sent (a span is only kept within one outbox).
+  #texts: ItemsText[] = [];
+  #flushes = 0;
   #position = 0;
   // The horizon to tell members (ms), and the last one told.
   #horizon = Number.NEGATIVE_INFINITY;
@@ -135,7 +140,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
       return;
     }
     let session: MemberSession | undefined;
-    link.on('message', (raw) => {
+    link.on('message', (raw, text) => {
       let message;
       try {
         message = decodeMemberMessage(raw);
@@ -154,7 +159,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
       } else if (session === undefined) this.#reject(link, `${message.t} before hello`);
       else if (message.t === 'durable') this.#durable(session, message.d);
       else if (message.t === 'serves') session.serves = message.m;
-      else this.#write(session, message.i, message.w);
+      else this.#write(session, message.i, message.w, text);
     });
     link.on('close', () => {
       if (session === undefined) return;
@@ -214,11 +219,13 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     link.close(new ProtocolError(why));
   }
 
-  #write(session: MemberSession, first: number, intents: unknown[]): void {
+  #write(session: MemberSession, first: number, intents: unknown[], text: string | undefined): void {
     if (first !== session.received + 1) {
       this.#reject(session.link, `intent ids must follow on (expected ${session.received + 1}, got ${first})`);
       return;
     }
+    const start = this.#outbox.length;
+    const flushes = this.#flushes;
     let previousPath: Segments | undefined;
     for (const raw of intents) {
       const id = ++session.received;
@@ -236,6 +243,24 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
       }
       this.#upstream.submit(session, intent);
     }
+    if (text !== undefined && this.#flushes === flushes) this.#keepText(session, start, intents, first, text);
+  }
+
+  // A write message whose every intent is a plain write (an array) that streamed as such, as
+  // this member's, in order, with nothing between them: the outbox holds exactly what the
+  // message's text holds after its first id, so the other members get that text (see
+  // intentsText) instead of the items encoded again. Anything else (a refused intent, a cas, an
+  // item that carries its time, an expiry fired in between) is encoded as usual.
+  #keepText(session: MemberSession, start: number, intents: readonly unknown[], first: number, text: string): void {
+    const end = this.#outbox.length;
+    const writers = this.#writers;
+    if (writers === undefined || intents.length === 0 || end - start !== intents.length) return;
+    for (let k = start; k < end; k++) {
+      const item = this.#outbox[k];
+      if (writers[k] !== session || !Array.isArray(item) || item.length !== 3 || !Array.isArray(intents[k - start])) return;
+    }
+    const items = intentsText(text, first);
+    if (items !== undefined) this.#texts.push({ from: start, to: end, text: items });
   }
 
   /** The hub applied `session`'s intents up to `id`: told in the next message. */
@@ -265,6 +290,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
       this.#outbox.length = 0;
       this.#writers = undefined;
       this.#ownEntries.length = 0;
+      this.#texts.length = 0;
       return;
     }
     if (writer !== undefined && this.#writers === undefined) {
@@ -319,10 +345,13 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     const items = this.#outbox;
     const writers = this.#writers;
     const ownEntries = this.#ownEntries;
+    const texts = this.#texts;
     const first = items.length > 0 ? this.#outboxFirst : this.#position + 1;
     this.#outbox = [];
     this.#writers = undefined;
     this.#ownEntries = [];
+    this.#texts = [];
+    this.#flushes++;
     const message: HubMessage = { t: 'stream', n: first, s: items };
     if (this.#acked.size > 0) {
       message.a = [...this.#acked].map((session) => [session.number, session.acknowledged]);
@@ -335,6 +364,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     if (items.length === 0 && message.a === undefined && message.h === undefined && !this.#anyReplies()) return;
     // A member with no own items and no replies gets the message all share (see stream-text.ts).
     const runs = ownRuns(items.length, writers, ownEntries);
+    if (texts.length > 0) useMembersText(runs, texts);
     let shared: string | undefined;
     for (const session of this.#sessions.values()) {
       if (!session.synced) continue;

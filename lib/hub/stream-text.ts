@@ -20,6 +20,33 @@ export interface OwnRun<S> {
   json?: string;
 }
 
+/** Items `from` to `to` (exclusive) of a stream message, whose JSON is `text` (without brackets). */
+export interface ItemsText {
+  readonly from: number;
+  readonly to: number;
+  readonly text: string;
+}
+
+/**
+ * Gives each run of a member's items that `texts` (in order, none overlapping) cover exactly
+ * its JSON from them (OwnRun.json), so that it is not encoded again.
+ */
+export function useMembersText<S>(runs: readonly OwnRun<S>[], texts: readonly ItemsText[]): void {
+  let next = 0;
+  for (const run of runs) {
+    if (run.session === undefined) continue;
+    while (next < texts.length && texts[next]!.from < run.from) next++;
+    const parts: string[] = [];
+    let at = run.from;
+    while (next < texts.length && texts[next]!.from === at && texts[next]!.to <= run.to) {
+      parts.push(texts[next]!.text);
+      at = texts[next]!.to;
+      next++;
+    }
+    if (at === run.to && parts.length > 0) run.json = parts.length === 1 ? parts[0] : parts.join(',');
+  }
+}
+
 /**
  * A stream message for `session` as an object (for links that take objects: a worker's IPC
  * channel): its own writes as intent ids if `own`, its replies.

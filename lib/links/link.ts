@@ -13,9 +13,11 @@ export interface LinkEvents {
   /**
    * A message arrived: untrusted, to be checked by the receiver's wire guards. It is the
    * receiver's own (freshly decoded, held by nobody else), so the guards may check and freeze
-   * its values in place instead of copying them.
+   * its values in place instead of copying them. `text`, on links that carry JSON text (a
+   * pipe, a port, in memory), is the whole text it was parsed from, exactly as it came: a
+   * receiver may pass on parts of it it has checked instead of encoding them again.
    */
-  message: [message: unknown];
+  message: [message: unknown, text?: string];
   close: [reason: Error | undefined];
 }
 
@@ -106,10 +108,10 @@ export abstract class BaseLink<Out extends object = object> extends EventEmitter
    * link is closed with that error, and the error is thrown again outside the callback so
    * that it is not lost.
    */
-  protected deliver(message: unknown): void {
+  protected deliver(message: unknown, text?: string): void {
     if (this.#closed) return;
     try {
-      this.emit('message', message);
+      this.emit('message', message, text);
     } catch (error) {
       this.close(error as Error);
       queueMicrotask(() => {

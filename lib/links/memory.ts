@@ -37,7 +37,7 @@ export class MemoryLink extends BaseLink {
   sendEncoded(json: string): boolean {
     const peer = this.#peer;
     if (this.closed || peer === undefined) return false;
-    setImmediate(() => peer.deliver(JSON.parse(json)));
+    setImmediate(() => peer.deliver(JSON.parse(json), json));
     return true;
   }
 

@@ -74,7 +74,7 @@ export class PipeLink extends BaseLink {
         this.close(new ProtocolError('a message on the pipe is not JSON', 'ERR_COLLECTIVE_FRAME_JSON'));
         return;
       }
-      this.deliver(message);
+      this.deliver(message, line);
       if (this.closed) return;
     }
     if (start < chunk.length) {

@@ -82,7 +82,7 @@ export class PortLink extends BaseLink {
       this.close(new ProtocolError('a message on the port is not JSON', 'ERR_COLLECTIVE_FRAME_JSON'));
       return;
     }
-    this.deliver(parsed);
+    this.deliver(parsed, text);
   }
 
   /** Characters of JSON text received so far (see Link.bytesReceived: a count that grows is enough). */

@@ -22,6 +22,7 @@ import {
   type ServedMember,
   type OwnEntry,
   type StreamItem,
+  writeMessage,
 } from '../wire/member.js';
 import { ConfirmedTree } from './confirmed.js';
 import type { ConfirmedState, MemberEvents, MemberOptions, MemberStats } from './types.js';
@@ -260,7 +261,7 @@ export class Member extends EventEmitter<MemberEvents> {
     this.#pending.endBatch(); // writes from now on leave in the next message
     if (writes.length > 0) {
       const intents = writes.map((write) => encodeIntent(write.kind, write.path, write.value, write.expected, write.expiry));
-      if (!this.#link.send({ t: 'write', i: writes[0]!.id, w: intents })) return this.#linkOnClose(undefined);
+      if (!this.#link.send(writeMessage(writes[0]!.id, intents))) return this.#linkOnClose(undefined);
     }
     const durable = this.#durable.take();
     if (durable !== undefined && !this.#link.send({ t: 'durable', d: durable })) this.#linkOnClose(undefined);

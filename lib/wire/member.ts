@@ -4,7 +4,7 @@
  *   member                                   hub
  *     hello { v, p?, th? }            ------->
  *                                     <-------    snapshot { tree, at, you, w, limits }
- *     write { i, w: [intent...] }     ------->        (stamps, applies, in its one order)
+ *     write [i, intent...]            ------->        (stamps, applies, in its one order)
  *                                     <-------    stream { n, s: [item | intent id...], a?, r? }
  *     durable { d }                   ------->        (once every write before it is on disk)
  *     serves { m: [served...] }       ------->        (a worker's own members: its threads)
@@ -15,7 +15,8 @@
  * (set, delete, incr, append without expiry options) come back to it as their intent id alone,
  * a number in place of the item (or `[id, w]` where the item would carry its time `w`): it holds
  * the write itself, pending, and applies it there. Numbers are implied to
- * keep messages small: the intents of a write message have ids `i, i+1, ...`, and the items of
+ * keep messages small: the intents of a write message (an array: the first intent's id, then
+ * the intents) have ids `i, i+1, ...`, and the items of
  * a stream message have positions `n, n+1, ...`. An item's origin `o` is omitted when it is the
  * hub itself. `a` lists, per member, the last of its intents applied so far: the hub applies a
  * member's intents in order, so that acknowledges all of them up to there (read `a` after the
@@ -24,7 +25,9 @@
  * member (it drops the link). Items numbered at or below the snapshot's `at` are already in the snapshot, and
  * so are the member's intents up to `w` (acknowledged by the snapshot itself). Plain writes,
  * the bulk both ways, travel as arrays (wire/plain-write.ts): intents, and items that carry
- * nothing but the write itself.
+ * nothing but the write itself. A write message whose intents are all plain, applied as sent,
+ * streams on to the other members as its own text (see intentsText): the hub does not encode
+ * again what a member encoded.
  */
 import { decodeExpireAt } from '../core/codec.js';
 import type { OpKind } from '../core/op.js';
@@ -32,10 +35,14 @@ import { adoptPathLike, type Segments } from '../core/path.js';
 import { adoptValue, toStoredValue, type JsonValue } from '../core/value.js';
 import { checkTtl, writeExpiry, type WriteExpiry } from '../core/write-options.js';
 import { decodeArmed } from './armed.js';
+import { isCount, isRecord } from './checks.js';
 import { decodePlainWrite, plainCode, wirePath, type PlainWrite } from './plain-write.js';
+import { decodeServed, type ServedMember } from './served.js';
+
+export type { ServedMember } from './served.js';
 
 /** Version of this protocol; a peer speaking another is refused. */
-export const MEMBER_PROTOCOL_VERSION = 3;
+export const MEMBER_PROTOCOL_VERSION = 4;
 
 /**
  * A write as a member sends it: not yet stamped, so not yet ordered. Its id is implied. `t` is
@@ -104,26 +111,7 @@ export interface MemberIdentity {
   thread?: number;
 }
 
-/**
- * A member a worker serves itself (a thread of its pool), as it tells its hub for the hub's
- * stats and dashboard: its number at the worker, pid and thread id, when it joined, its writes,
- * those in flight, the bytes queued for it, and `y: 0` while it waits for its snapshot.
- */
-export interface ServedMember {
-  n: number;
-  p?: number;
-  th?: number;
-  s: number;
-  w: number;
-  q: number;
-  b: number;
-  y?: 0;
-}
-
-/** The most served members one `serves` message may list. */
-export const MAX_SERVED_MEMBERS = 1024;
-
-/** A message from a member to its hub. */
+/** A message from a member to its hub (a write as decoded from its array: see writeMessage). */
 export type MemberMessage =
   | { t: 'hello'; v: number; p?: number; th?: number }
   | { t: 'write'; i: number; w: (WireIntent | PlainWrite)[] }
@@ -183,14 +171,6 @@ export interface MemberLimits {
 const KINDS: ReadonlySet<string> = new Set(['set', 'delete', 'incr', 'append', 'ttl', 'cas']);
 const ITEM_KINDS: ReadonlySet<string> = new Set(['set', 'delete', 'incr', 'append', 'ttl']);
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isCount(value: unknown, min = 0): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
-}
-
 /** A validated intent: path checked, values copied and frozen, expiry checked. */
 export interface Intent {
   id: number;
@@ -213,22 +193,29 @@ export function encodeIntent(kind: OpKind | 'cas', path: Segments, value: JsonVa
   return intent;
 }
 
-// A worker's list of the members it serves: bounded, every field a count, nothing else kept.
-function decodeServed(input: unknown): ServedMember[] {
-  if (!Array.isArray(input) || input.length > MAX_SERVED_MEMBERS) throw new TypeError('malformed served members');
-  return input.map((entry: unknown) => {
-    if (!isRecord(entry)) throw new TypeError('malformed served member');
-    const { n, p, th, s, w, q, b, y } = entry;
-    if (!isCount(n, 1) || !isCount(s) || !isCount(w) || !isCount(q) || !isCount(b) || (p !== undefined && !isCount(p)) || (th !== undefined && !isCount(th)) || (y !== undefined && y !== 0)) {
-      throw new TypeError('malformed served member');
-    }
-    const served: ServedMember = { n, s, w, q, b };
-    if (p !== undefined) served.p = p;
-    if (th !== undefined) served.th = th;
-    if (y === 0) served.y = 0;
-    return served;
-  });
+/** A write message (see MemberMessage): the intents, the first of them numbered `first`. */
+export function writeMessage(first: number, intents: readonly (WireIntent | PlainWrite)[]): unknown[] {
+  const message: unknown[] = [first];
+  for (const intent of intents) message.push(intent);
+  return message;
 }
+
+/**
+ * The text of a write message's intents, as they would stand in a stream message's items, cut
+ * from `text`, the whole message's JSON text as it arrived (JSON.parse took it as the message
+ * `[first, intent...]`): or undefined where the text is not in the form this cut relies on.
+ * The text is one JSON array, so once its opening bracket, the first id as digits and the
+ * comma after them are cut off, and its closing bracket, what remains is exactly its other
+ * elements' texts, comma-separated: a receiver parses them to the very values the hub parsed.
+ */
+export function intentsText(text: string, first: number): string | undefined {
+  const comma = text.indexOf(',');
+  if (comma === -1 || text.charCodeAt(0) !== OPEN_BRACKET || text.charCodeAt(text.length - 1) !== CLOSE_BRACKET) return undefined;
+  return text.slice(1, comma) === String(first) ? text.slice(comma + 1, -1) : undefined;
+}
+
+const OPEN_BRACKET = 91;
+const CLOSE_BRACKET = 93;
 
 /** A member's hello, saying who it is. */
 export function helloMessage(self: MemberIdentity): MemberMessage {
@@ -240,6 +227,11 @@ export function helloMessage(self: MemberIdentity): MemberMessage {
 
 /** Decodes a member-to-hub message; throws a TypeError naming what is wrong. */
 export function decodeMemberMessage(input: unknown): MemberMessage {
+  if (Array.isArray(input)) {
+    // A write: [first intent id, intent...].
+    if (!isCount(input[0], 1)) throw new TypeError('malformed write');
+    return { t: 'write', i: input[0], w: input.slice(1) as (WireIntent | PlainWrite)[] };
+  }
   if (!isRecord(input)) throw new TypeError('message is not an object');
   if (input.t === 'hello') {
     if (input.v !== MEMBER_PROTOCOL_VERSION) throw new TypeError(`unsupported protocol version ${String(input.v)}`);
@@ -248,10 +240,6 @@ export function decodeMemberMessage(input: unknown): MemberMessage {
     if (input.p !== undefined) hello.p = input.p;
     if (input.th !== undefined) hello.th = input.th;
     return hello;
-  }
-  if (input.t === 'write') {
-    if (!Array.isArray(input.w) || !isCount(input.i, 1)) throw new TypeError('malformed write');
-    return { t: 'write', i: input.i, w: input.w as (WireIntent | PlainWrite)[] };
   }
   if (input.t === 'durable') {
     if (!isCount(input.d, 1)) throw new TypeError('malformed durable request');

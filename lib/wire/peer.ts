@@ -25,6 +25,7 @@
  *   ping                                    an idle link's heartbeat
  */
 import { ProtocolError } from '../errors.js';
+import { isCount, isRecord } from './checks.js';
 import { decodeBound, decodeNodeId, decodeOp, decodeRun, decodeStamp, decodeVector, encodeOp, encodeRun, encodeVector, type DecodeLimits } from '../core/codec.js';
 import type { NodeId, Stamp } from '../core/clock.js';
 import type { VersionVector } from '../core/horizon.js';
@@ -106,14 +107,6 @@ export type PeerFrame =
 
 /** Most hub ids a frontier may list (members, or retired): a bound on what a peer can make this hub hold. */
 export const MAX_GROUP_IDS = 10_000;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
 
 function encodeStamp(stamp: Stamp): [number, number, string] {
   return [stamp.wall, stamp.count, stamp.node];

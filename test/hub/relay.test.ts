@@ -7,6 +7,7 @@ import { HubRelay } from '../../lib/hub/relay.js';
 import { MemoryLink } from '../../lib/links/memory.js';
 import { logger } from '../../lib/log.js';
 import { Member } from '../../lib/member/member.js';
+import { MEMBER_PROTOCOL_VERSION } from '../../lib/wire/member.js';
 import { opSpecArb, stampOps, type OpSpec } from '../helpers/arbitraries.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -189,6 +190,48 @@ describe('HubRelay: members equal their hub', () => {
       expect(replica.get()).toEqual({ mine: 1, k: { 0: 0, 1: 1, 2: 2, 3: 3, 4: 4 } });
       await waitFor(() => JSON.stringify(member.get()) === JSON.stringify(replica.get()), 2000, 'the member to take the new state');
     } finally {
+      close();
+    }
+  });
+
+  it("streams a member's plain writes on to the other members as the text it sent, and anything else as the hub encodes it", async () => {
+    const { relay, member, caughtUp, close } = await hubWithMember(() => 1000);
+    // A writer and an observer on raw links: the observer reads the stream's text as it comes.
+    const [writerEnd, writer] = MemoryLink.pair('writer');
+    const [observerEnd, observer] = MemoryLink.pair('observer');
+    relay.attach(writerEnd);
+    relay.attach(observerEnd);
+    const texts: string[] = [];
+    let snapshots = 0;
+    writer.on('message', (message) => void ((message as { t: string }).t === 'snapshot' && snapshots++));
+    observer.on('message', (message, text) => {
+      if ((message as { t: string }).t === 'snapshot') snapshots++;
+      else texts.push(text!);
+    });
+    writer.send({ t: 'hello', v: MEMBER_PROTOCOL_VERSION });
+    observer.send({ t: 'hello', v: MEMBER_PROTOCOL_VERSION });
+    try {
+      await waitFor(() => snapshots === 2, 2000, 'both snapshots');
+      // Numbers as JSON.stringify would never write them: only a verbatim copy keeps them so.
+      writer.sendEncoded('[1,[0,"x", 1.50],[2,"n",  3]]');
+      // The observer and the member get each stream message in the same turn.
+      await waitFor(() => member.get('n') === 3, 2000, 'the first writes');
+      expect(texts.join('\n')).toContain('[0,"x", 1.50],[2,"n",  3]');
+      // Encoded again: a message with a refused intent, one whose first id is not written as
+      // digits alone, one with a cas.
+      writer.sendEncoded('[3,[0,"y", 2.0],[0,"__proto__.x",1]]');
+      writer.sendEncoded('[ 5,[0,"z", 3.0]]');
+      writer.sendEncoded('[6,[0,"w", 4.0],{"k":"cas","p":["c"],"v":1}]');
+      await waitFor(() => member.get('c') === 1, 2000, 'the later writes');
+      await caughtUp();
+      const later = texts.join('\n');
+      for (const item of ['[0,"y",2]', '[0,"z",3]', '[0,"w",4]']) expect(later).toContain(item);
+      for (const verbatim of ['2.0', '3.0', '4.0']) expect(later).not.toContain(verbatim);
+      expect(member.get()).toEqual({ x: 1.5, n: 3, y: 2, z: 3, w: 4, c: 1 });
+      expect(member.get()).toEqual(relay.snapshot(false).tree);
+    } finally {
+      writer.close();
+      observer.close();
       close();
     }
   });

@@ -132,7 +132,7 @@ describe('own writes in the stream', () => {
     raw.on('message', (message) => seen.push(message as { s?: unknown[] }));
     raw.send({ t: 'hello', v: MEMBER_PROTOCOL_VERSION });
     await waitFor(() => seen.length > 0, 2000, 'the raw member snapshot');
-    raw.send({ t: 'write', i: 1, w: [{ k: 'set', p: ['r', 'x'], v: 1 }, { k: 'cas', p: ['n'], v: 2, e: null }, { k: 'append', p: ['log'], v: 'raw' }] });
+    raw.send([1, { k: 'set', p: ['r', 'x'], v: 1 }, { k: 'cas', p: ['n'], v: 2, e: null }, { k: 'append', p: ['log'], v: 'raw' }]);
     const changes: string[] = [];
     a.watch('a', (value, change) => changes.push(`${change.op} ${JSON.stringify(value)}`));
     await a.set('a.x', 1);
@@ -151,7 +151,7 @@ describe('own writes in the stream', () => {
     expect(entries.filter((entry) => typeof entry === 'number')).toEqual([1, 3]);
     expect(entries).toContainEqual([0, 'n', 2]);
     // Once an expiry may be armed, items carry their time: own writes come back as [id, time].
-    raw.send({ t: 'write', i: 4, w: [{ k: 'set', p: ['t'], v: 1, t: 60_000 }, { k: 'set', p: ['u'], v: 2 }] });
+    raw.send([4, { k: 'set', p: ['t'], v: 1, t: 60_000 }, { k: 'set', p: ['u'], v: 2 }]);
     // An own write with its time is [id, time]; a plain write of another is an array of 3 or 4.
     const ownWithTime = (entry: unknown): boolean => Array.isArray(entry) && entry.length === 2;
     await waitFor(() => seen.flatMap((message) => message.s ?? []).some(ownWithTime), 2000, 'the own write with its time');
@@ -169,7 +169,7 @@ describe('own writes in the stream', () => {
     hubEnd.on('message', (message) => {
       if ((message as { t: string }).t === 'hello') {
         hubEnd.send({ t: 'snapshot', v: MEMBER_PROTOCOL_VERSION, hub: 'h', you: 1, at: 0, w: 0, limits: { maxDepth: 32, maxValueBytes: 1024 }, tree: {} });
-      } else if ((message as { t: string }).t === 'write') hubEnd.send({ t: 'stream', n: 1, s: [5] });
+      } else if (Array.isArray(message)) hubEnd.send({ t: 'stream', n: 1, s: [5] }); // a write
     });
     await m.ready();
     await expect(m.set('a', 1)).rejects.toMatchObject({ code: 'ERR_COLLECTIVE_CLOSED' });
@@ -200,7 +200,7 @@ describe('the hub facing a broken member', () => {
     const messages: unknown[] = [];
     raw.on('message', (message) => messages.push(message));
     raw.send({ t: 'hello', v: MEMBER_PROTOCOL_VERSION });
-    raw.send({ t: 'write', i: 1, w: [{ k: 'set', p: ['__proto__', 'polluted'], v: 1 }, { k: 'set', p: ['ok'], v: 2 }] });
+    raw.send([1, { k: 'set', p: ['__proto__', 'polluted'], v: 1 }, { k: 'set', p: ['ok'], v: 2 }]);
     await waitFor(() => h.get('ok') === 2, 2000, 'the good intent');
     await waitFor(() => messages.some((m) => (m as { r?: unknown[] }).r !== undefined), 2000, 'the error reply');
     const reply = messages.find((m) => (m as { r?: unknown[] }).r !== undefined) as { r: { i: number; ok: boolean; error: string }[] };

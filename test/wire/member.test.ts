@@ -4,7 +4,7 @@ import { Replica } from '../../lib/core/replica.js';
 import { HubRelay } from '../../lib/hub/relay.js';
 import { MemoryLink } from '../../lib/links/memory.js';
 import { Member } from '../../lib/member/member.js';
-import { MEMBER_PROTOCOL_VERSION, decodeHubMessage, decodeIntent, decodeMemberMessage, encodeIntent } from '../../lib/wire/member.js';
+import { MEMBER_PROTOCOL_VERSION, decodeHubMessage, decodeIntent, decodeMemberMessage, encodeIntent, writeMessage } from '../../lib/wire/member.js';
 import { waitFor } from '../helpers/wait.js';
 
 // The trust boundary between a worker (or thread) and its hub: what each side accepts.
@@ -15,14 +15,19 @@ describe('member to hub messages', () => {
     ['a hello of this version', { t: 'hello', v: MEMBER_PROTOCOL_VERSION }],
     ['a hello saying its pid and thread id', { t: 'hello', v: MEMBER_PROTOCOL_VERSION, p: 4242, th: 3 }],
     ['a worker listing the threads it serves', { t: 'serves', m: [{ n: 1, p: 4242, th: 3, s: 1700000000000, w: 12, q: 1, b: 0 }, { n: 2, s: 0, w: 0, q: 0, b: 0, y: 0 }] }],
-    ['a write', { t: 'write', i: 1, w: [{ k: 'set', p: ['a'], v: 1 }] }],
   ])('accepts %s', (_what, message) => {
     expect(decodeMemberMessage(message)).toEqual(message);
   });
 
+  it('accepts a write as an array: the first intent id, then the intents', () => {
+    expect(decodeMemberMessage([1, { k: 'set', p: ['a'], v: 1 }, [0, 'b', 2]])).toEqual({ t: 'write', i: 1, w: [{ k: 'set', p: ['a'], v: 1 }, [0, 'b', 2]] });
+    expect(decodeMemberMessage(writeMessage(5, [[2, 'n', 1]]))).toEqual({ t: 'write', i: 5, w: [[2, 'n', 1]] });
+    expect(decodeMemberMessage([3])).toEqual({ t: 'write', i: 3, w: [] });
+  });
+
   it.each([
     ['not an object', 'hello', /not an object/],
-    ['an array', [1], /not an object/],
+    ['an array that does not start with an intent id', ['x', [0, 'a', 1]], /malformed write/],
     ['another version', { t: 'hello', v: 99 }, /unsupported protocol version 99/],
     ['an unknown type', { t: 'teleport' }, /unknown message type "teleport"/],
     ['a hello with a pid that is not a count', { t: 'hello', v: MEMBER_PROTOCOL_VERSION, p: '12; rm -rf' }, /malformed hello/],
@@ -32,8 +37,9 @@ describe('member to hub messages', () => {
     ['a served member with a synced flag other than 0', { t: 'serves', m: [{ n: 1, s: 0, w: 0, q: 0, b: 0, y: 1 }] }, /malformed served member/],
     ['a served member numbered 0', { t: 'serves', m: [{ n: 0, s: 0, w: 0, q: 0, b: 0 }] }, /malformed served member/],
     ['a hello with a negative thread id', { t: 'hello', v: MEMBER_PROTOCOL_VERSION, p: 1, th: -1 }, /malformed hello/],
-    ['a write without intents', { t: 'write', i: 1 }, /malformed write/],
-    ['a write numbered 0', { t: 'write', i: 0, w: [] }, /malformed write/],
+    ['an empty array', [], /malformed write/],
+    ['a write numbered 0', [0, [0, 'a', 1]], /malformed write/],
+    ['a write in the object form of earlier versions', { t: 'write', i: 1, w: [] }, /unknown message type "write"/],
   ])('refuses %s, saying why', (_what, message, why) => {
     expect(() => decodeMemberMessage(message)).toThrow(why);
   });
@@ -183,6 +189,7 @@ describe('a hub facing broken members (fuzz)', () => {
     const junkMessage = fc.oneof(
       fc.jsonValue(),
       fc.record({ t: fc.constantFrom('hello', 'write', 'x'), v: fc.oneof(fc.constant(MEMBER_PROTOCOL_VERSION), fc.integer()), i: fc.integer(), w: fc.array(fc.oneof(junkIntent, junkPlain), { maxLength: 4 }) }),
+      fc.tuple(fc.integer({ min: -1, max: 3 }), fc.array(fc.oneof(junkIntent, junkPlain), { maxLength: 4 })).map(([first, intents]) => [first, ...intents]),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(junkMessage, { minLength: 1, maxLength: 5 }), async (messages) => {
