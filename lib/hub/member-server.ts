@@ -9,7 +9,6 @@ import {
   decodeIntent,
   decodeMemberMessage,
   durableAnswer,
-  intentsText,
   type HubMessage,
   type Intent,
   type MemberIdentity,
@@ -20,7 +19,7 @@ import {
   type WireReply,
 } from '../wire/member.js';
 import type { Segments } from '../core/path.js';
-import { encodeStream, ownRuns, snapshotParts, streamMessage, useMembersText, type ItemsText } from './stream-text.js';
+import { encodeStream, ownRuns, snapshotParts, streamMessage, useMembersText, writeTextSpan, type ItemsText } from './stream-text.js';
 import type { PlainWrite } from '../wire/plain-write.js';
 import { memberList, servedMembers, type MemberLinkStats } from './member-list.js';
 
@@ -112,7 +111,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
   // nothing is allocated per item.
   #writers: (MemberSession | undefined)[] | undefined;
   #ownEntries: OwnEntry[] = [];
-  // Spans of the outbox that are a member's write message as it sent it (see #keepText), and
+  // Spans of the outbox that are a member's write message as it sent it (writeTextSpan), and
   // how many times the outbox was sent (a span is only kept within one outbox).
   #texts: ItemsText[] = [];
   #flushes = 0;
@@ -243,24 +242,9 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
       }
       this.#upstream.submit(session, intent);
     }
-    if (text !== undefined && this.#flushes === flushes) this.#keepText(session, start, intents, first, text);
-  }
-
-  // A write message whose every intent is a plain write (an array) that streamed as such, as
-  // this member's, in order, with nothing between them: the outbox holds exactly what the
-  // message's text holds after its first id, so the other members get that text (see
-  // intentsText) instead of the items encoded again. Anything else (a refused intent, a cas, an
-  // item that carries its time, an expiry fired in between) is encoded as usual.
-  #keepText(session: MemberSession, start: number, intents: readonly unknown[], first: number, text: string): void {
-    const end = this.#outbox.length;
-    const writers = this.#writers;
-    if (writers === undefined || intents.length === 0 || end - start !== intents.length) return;
-    for (let k = start; k < end; k++) {
-      const item = this.#outbox[k];
-      if (writers[k] !== session || !Array.isArray(item) || item.length !== 3 || !Array.isArray(intents[k - start])) return;
-    }
-    const items = intentsText(text, first);
-    if (items !== undefined) this.#texts.push({ from: start, to: end, text: items });
+    if (text === undefined || this.#flushes !== flushes) return;
+    const span = writeTextSpan(this.#outbox, this.#writers, session, start, intents, first, text);
+    if (span !== undefined) this.#texts.push(span);
   }
 
   /** The hub applied `session`'s intents up to `id`: told in the next message. */

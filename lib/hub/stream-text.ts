@@ -1,6 +1,6 @@
 import type { JsonValue } from '../core/value.js';
 import { jsonSlices } from '../wire/json-slices.js';
-import type { HubMessage, OwnEntry, WireReply } from '../wire/member.js';
+import { intentsText, type HubMessage, type OwnEntry, type WireReply } from '../wire/member.js';
 
 // What a member server writes to its members, as text: stream messages where members' own
 // writes come back to them as intent ids, and snapshots in parts. A member is whatever the
@@ -25,6 +25,33 @@ export interface ItemsText {
   readonly from: number;
   readonly to: number;
   readonly text: string;
+}
+
+/**
+ * The span of `outbox` (from `start` on) that a member's write message (`intents`, the first
+ * numbered `first`, whose whole text is `text`) streamed as, when the other members may get it
+ * as that text: every intent a plain write (an array) that streamed as such, as `session`'s, in
+ * order, with nothing between them. Then the span holds exactly what the message's text holds
+ * after its first id (see intentsText). Anything else (a refused intent, a cas, an item that
+ * carries its time, an expiry fired in between) is encoded as usual: undefined.
+ */
+export function writeTextSpan<S>(
+  outbox: readonly unknown[],
+  writers: readonly (S | undefined)[] | undefined,
+  session: S,
+  start: number,
+  intents: readonly unknown[],
+  first: number,
+  text: string,
+): ItemsText | undefined {
+  const end = outbox.length;
+  if (writers === undefined || intents.length === 0 || end - start !== intents.length) return undefined;
+  for (let k = start; k < end; k++) {
+    const item = outbox[k];
+    if (writers[k] !== session || !Array.isArray(item) || item.length !== 3 || !Array.isArray(intents[k - start])) return undefined;
+  }
+  const items = intentsText(text, first);
+  return items === undefined ? undefined : { from: start, to: end, text: items };
 }
 
 /**

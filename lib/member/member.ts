@@ -12,18 +12,7 @@ import { checkTtl, writeExpiry, type ExpiryOptions, type SetOptions, type WriteE
 import { setArguments, wantsDurable, type DurableOption, type Operation } from '../operations.js';
 import type { WatchListener } from '../core/watchers.js';
 import type { Link } from '../links/link.js';
-import {
-  decodeHubMessage,
-  encodeIntent,
-  helloMessage,
-  isPlainIntent,
-  type DecodedHubMessage,
-  type MemberMessage,
-  type ServedMember,
-  type OwnEntry,
-  type StreamItem,
-  writeMessage,
-} from '../wire/member.js';
+import { decodeHubMessage, encodeIntent, helloMessage, isPlainIntent, writeMessage, type DecodedHubMessage, type MemberMessage, type OwnEntry, type ServedMember, type StreamItem } from '../wire/member.js';
 import { ConfirmedTree } from './confirmed.js';
 import type { ConfirmedState, MemberEvents, MemberOptions, MemberStats } from './types.js';
 import { DurableRequests } from './durable-requests.js';

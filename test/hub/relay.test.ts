@@ -195,7 +195,7 @@ describe('HubRelay: members equal their hub', () => {
   });
 
   it("streams a member's plain writes on to the other members as the text it sent, and anything else as the hub encodes it", async () => {
-    const { relay, member, caughtUp, close } = await hubWithMember(() => 1000);
+    const { relay, member, caughtUp, close } = await hubWithMember(Date.now);
     // A writer and an observer on raw links: the observer reads the stream's text as it comes.
     const [writerEnd, writer] = MemoryLink.pair('writer');
     const [observerEnd, observer] = MemoryLink.pair('observer');
@@ -228,6 +228,17 @@ describe('HubRelay: members equal their hub', () => {
       for (const item of ['[0,"y",2]', '[0,"z",3]', '[0,"w",4]']) expect(later).toContain(item);
       for (const verbatim of ['2.0', '3.0', '4.0']) expect(later).not.toContain(verbatim);
       expect(member.get()).toEqual({ x: 1.5, n: 3, y: 2, z: 3, w: 4, c: 1 });
+      // Two messages in one turn: one run of the writer's items, both texts in it.
+      writer.sendEncoded('[8,[0,"p", 1.50]]');
+      writer.sendEncoded('[9,[0,"q", 2.50]]');
+      await waitFor(() => member.get('q') === 2.5, 2000, 'two messages in a turn');
+      expect(texts.join('\n')).toContain('[0,"p", 1.50],[0,"q", 2.50]');
+      // Once an expiry may be armed, items carry their time: encoded by the hub, with it.
+      writer.sendEncoded('[10,{"k":"set","p":["e"],"v":1,"t":60000}]');
+      writer.sendEncoded('[11,[0,"f", 5.0]]');
+      await waitFor(() => member.get('f') === 5, 2000, 'a write after one with an expiry');
+      expect(texts.join('\n')).not.toContain('5.0');
+      await caughtUp();
       expect(member.get()).toEqual(relay.snapshot(false).tree);
     } finally {
       writer.close();
