@@ -196,20 +196,30 @@ describe('a hub facing broken members (fuzz)', () => {
         const [theirs, broken] = MemoryLink.pair('broken');
         relay.attach(theirs);
         broken.on('message', () => undefined);
-        for (const message of messages) broken.send(message as object);
+        // Half of them as text of another form than JSON.stringify writes (a space after every
+        // comma, inside strings too): what the hub streams on as that text, the good member
+        // must read as the hub did.
+        for (const [index, message] of messages.entries()) {
+          if (index % 2 === 0) broken.send(message as object);
+          else broken.sendEncoded(JSON.stringify(message).replaceAll(',', ', '));
+        }
         await new Promise((resolve) => setImmediate(resolve));
         await new Promise((resolve) => setImmediate(resolve));
         broken.close();
       }),
-      { numRuns: 300 },
+      { numRuns: Math.max(300, Math.floor(Number(process.env.COLLECTIVE_PROPERTY_RUNS ?? 0) / 2)) },
     );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    // Whatever a broken member got applied went through the checks: every path is clean.
+    // Whatever a broken member got applied went through the checks: no key anywhere reaches a
+    // prototype. (An empty key is no path segment, but a value may hold one, as any JSON may:
+    // the tree does not tell the two apart here, so it is not checked here; decodeIntent's
+    // tests refuse empty segments.)
     const clean = (value: unknown): boolean =>
-      typeof value !== 'object' || value === null || Object.keys(value).every((key) => !['__proto__', 'prototype', 'constructor', ''].includes(key) && clean((value as Record<string, unknown>)[key]));
+      typeof value !== 'object' || value === null || Object.keys(value).every((key) => !['__proto__', 'prototype', 'constructor'].includes(key) && clean((value as Record<string, unknown>)[key]));
     expect(clean(replica.get())).toBe(true);
     await good.set('still', 'served');
     await waitFor(() => replica.get('still') === 'served', 2000, 'the good member’s write');
+    expect(good.get()).toEqual(replica.get());
     expect(relay.stats().rejectedMessages).toBeGreaterThan(0);
     relay.close();
   });
