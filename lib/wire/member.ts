@@ -152,8 +152,8 @@ export type OwnEntry = number | [intent: number, time: number];
  * write that the hub applies exactly as sent (not a cas or ttl, which the hub decides, and no
  * expiry option, whose time the hub sets).
  */
-export function isPlainIntent(intent: { readonly kind: string; readonly expiry?: unknown }): boolean {
-  return intent.kind !== 'cas' && intent.kind !== 'ttl' && intent.expiry === undefined;
+export function isPlainIntent(intent: { readonly kind: OpKind | 'cas'; readonly expiry?: unknown }): boolean {
+  return plainCode(intent.kind) !== undefined && intent.expiry === undefined;
 }
 
 /** A hub message as the member uses it: stream items numbered, origins filled in. */
