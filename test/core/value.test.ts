@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { adoptValue, jsonEqual, toStoredValue } from '../../lib/core/value.js';
 
@@ -98,5 +99,73 @@ describe('adoptValue (a value fresh from JSON.parse, owned by the caller)', () =
     expect(() => adoptValue(JSON.parse('{"a":{"__proto__":{"polluted":1}}}'), 'x')).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_INVALID_VALUE' }));
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(() => adoptValue(JSON.parse(JSON.stringify({ s: 'y'.repeat(100) })), 'x', 50)).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_VALUE_TOO_LARGE' }));
+  });
+});
+
+// The size the limit is documented to measure (value.ts): exact for structure and numbers,
+// string length for strings. Written here again, independently, to check both walks against.
+function roughSize(value: unknown): number {
+  if (typeof value === 'string') return value.length + 2;
+  if (typeof value === 'number') return 8;
+  if (typeof value === 'boolean') return 5;
+  if (value === null) return 4;
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + roughSize(item) + 1, 2);
+  return Object.entries(value as object).reduce((sum, [key, item]) => sum + key.length + 4 + roughSize(item), 2);
+}
+
+function nested(depth: number, inner: unknown): unknown {
+  let value = inner;
+  for (let i = 0; i < depth; i++) value = i % 2 === 0 ? [value] : { k: value };
+  return value;
+}
+
+describe('values past the fast walk (checked again, slowly, where it gives up)', () => {
+  it('takes values nested deeper than the fast walk goes, copied and adopted', () => {
+    const deep = nested(200, 'leaf');
+    const stored = toStoredValue(deep, 'x');
+    expect(stored).toEqual(deep);
+    expect(isDeepFrozen(stored)).toBe(true);
+    // Adopted: the fast walk freezes the first item before it gives up in the second.
+    const parsed = JSON.parse(JSON.stringify([{ a: [1, 2] }, deep]));
+    expect(adoptValue(parsed, 'x')).toBe(parsed);
+    expect(isDeepFrozen(parsed)).toBe(true);
+  });
+
+  it('names the part of a deep value it refuses, and finds a cycle deep down', () => {
+    expect(() => toStoredValue(nested(100, { bad: undefined }), 'p')).toThrow(/\.bad: /);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => toStoredValue(nested(100, cyclic), 'p')).toThrow(/cycle/);
+  });
+
+  it('accepts exactly the values within the limit, and each comes back equal and deep-frozen', () => {
+    const runs = Math.max(200, Number(process.env.COLLECTIVE_PROPERTY_RUNS ?? 2000) / 4);
+    const values = fc.oneof(fc.jsonValue({ maxDepth: 4 }), fc.jsonValue({ maxDepth: 2 }).map((inner) => nested(70, inner)));
+    fc.assert(
+      fc.property(values, fc.integer({ min: -40, max: 40 }), (value, slack) => {
+        const text = JSON.stringify(value);
+        const limit = Math.max(1, roughSize(value) + slack);
+        const fits = roughSize(value) <= limit;
+        const forbidden = /"(__proto__|prototype|constructor)":/.test(text);
+        for (const adopt of [false, true]) {
+          const input = JSON.parse(text) as unknown;
+          const check = () => (adopt ? adoptValue(input, 'x', limit) : toStoredValue(input, 'x', limit));
+          if (forbidden) {
+            // Refused, for the key or (found first) for the size.
+            expect(check).toThrow(expect.objectContaining({ code: expect.stringMatching(fits ? /^ERR_COLLECTIVE_INVALID_VALUE$/ : /^ERR_COLLECTIVE_(INVALID_VALUE|VALUE_TOO_LARGE)$/) }));
+            continue;
+          }
+          if (!fits) {
+            expect(check).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_VALUE_TOO_LARGE' }));
+            continue;
+          }
+          const stored = check();
+          expect(stored).toEqual(JSON.parse(text));
+          expect(isDeepFrozen(stored)).toBe(true);
+          if (adopt) expect(stored).toBe(input);
+        }
+      }),
+      { numRuns: runs },
+    );
   });
 });
