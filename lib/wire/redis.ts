@@ -21,6 +21,8 @@ import { decodeNodeId, decodeRun, decodeStamp, type DecodeLimits } from '../core
 import { compareStamps, type NodeId, type Stamp } from '../core/clock.js';
 import type { Op } from '../core/op.js';
 import type { ReplicaSnapshot } from '../core/replica-types.js';
+import type { JsonValue } from '../core/value.js';
+import { jsonSlices } from './json-slices.js';
 import { decodePeerFrame, membersFrame, vectorFrame, type GroupMessage, type VectorMessage } from './peer.js';
 
 /** The version of the entry and announcement formats. */
@@ -35,6 +37,8 @@ export interface GroupKeys {
   readonly snapshot: string;
   readonly snapshotVector: string;
   stream(id: string): string;
+  /** Where hub `id` uploads its snapshot, in parts, before it becomes the snapshot. */
+  upload(id: string): string;
 }
 
 /** The keys of `group` (checked against GROUP_PATTERN by the settings). */
@@ -45,6 +49,7 @@ export function groupKeys(group: string): GroupKeys {
     snapshot: `${prefix}snapshot`,
     snapshotVector: `${prefix}snapshot:vector`,
     stream: (id) => `${prefix}ops:${id}`,
+    upload: (id) => `${prefix}snapshot:upload:${id}`,
   };
 }
 
@@ -188,9 +193,12 @@ export function seqsOf(vector: Readonly<Record<string, { readonly seq: number } 
   return seqs;
 }
 
-/** The text of the group snapshot: the replica's, and what its writer knew of the group. */
-export function encodeGroupSnapshot(snapshot: ReplicaSnapshot, group: GroupMessage): string {
-  return JSON.stringify({ v: REDIS_FORMAT, r: snapshot, g: membersFrame(group).p });
+/**
+ * The text of the group snapshot (the replica's, and what its writer knew of the group), in
+ * slices: see jsonSlices. `snapshot` must not change meanwhile (a replica's is made so).
+ */
+export function groupSnapshotSlices(snapshot: ReplicaSnapshot, group: GroupMessage): Generator<string, void, undefined> {
+  return jsonSlices({ v: REDIS_FORMAT, r: snapshot as unknown as JsonValue, g: membersFrame(group).p as JsonValue });
 }
 
 /**

@@ -98,12 +98,21 @@ export class RedisSimulation {
       },
     });
     const store = this.server.connect();
-    // The oracle input travels with each snapshot: stored with it, taken by whoever reads it.
+    // The oracle input travels with each snapshot: the hub's as it took the snapshot (as its
+    // upload began, in the same turn), stored with the snapshot's text, taken by whoever reads it.
+    const upload = store.uploadPart.bind(store);
+    let takenAtUpload = new Map(log);
+    store.uploadPart = (key, text, first, ttlMs) => {
+      if (first) takenAtUpload = new Map(log);
+      return upload(key, text, first, ttlMs);
+    };
     const put = store.putSnapshot.bind(store);
-    store.putSnapshot = async (snapshotKey, vectorKey, snapshot, vector, force) => {
-      const taken = new Map(log);
-      const stored = await put(snapshotKey, vectorKey, snapshot, vector, force);
-      if (stored) this.#snapshotLogs.set(snapshot, taken);
+    store.putSnapshot = async (snapshotKey, vectorKey, uploadKey, bytes, vector, force) => {
+      const taken = takenAtUpload;
+      // Whole by now (each part was awaited): what the snapshot key holds if this is stored.
+      const text = this.server.state.strings.get(uploadKey);
+      const stored = await put(snapshotKey, vectorKey, uploadKey, bytes, vector, force);
+      if (stored === 'stored' && text !== undefined) this.#snapshotLogs.set(text, taken);
       return stored;
     };
     const get = store.get.bind(store);

@@ -5,7 +5,7 @@
  * last fsync (every second) and loses the rest. Each hub gets a connection of its own, which the
  * simulation can cut; a connection or a server that is down fails the commands in flight.
  */
-import type { GroupStore, RawEntry } from '../../lib/mesh/redis/store.js';
+import type { GroupStore, RawEntry, SnapshotPut } from '../../lib/mesh/redis/store.js';
 import type { Random } from './random.js';
 import type { VirtualTime } from './virtual-time.js';
 
@@ -284,17 +284,31 @@ export class SimRedisConnection implements GroupStore {
     });
   }
 
-  putSnapshot(snapshotKey: string, vectorKey: string, snapshot: string, vector: string, force: boolean): Promise<boolean> {
+  // The upload's expiry is not simulated: a hub that dies mid-upload leaves its key, which only
+  // its own next upload (the same key) replaces.
+  uploadPart(key: string, text: string, first: boolean, _ttlMs: number): Promise<void> {
     return this.#run((state) => {
+      state.strings.set(key, first ? text : (state.strings.get(key) ?? '') + text);
+    });
+  }
+
+  putSnapshot(snapshotKey: string, vectorKey: string, uploadKey: string, bytes: number, vector: string, force: boolean): Promise<SnapshotPut> {
+    return this.#run((state) => {
+      const upload = state.strings.get(uploadKey);
+      if (upload === undefined || Buffer.byteLength(upload, 'utf8') !== bytes) {
+        state.strings.delete(uploadKey);
+        return 'incomplete';
+      }
       const stored = state.strings.get(vectorKey);
       if (stored !== undefined && !force) {
         const old = JSON.parse(stored) as Record<string, number>;
         const next = JSON.parse(vector) as Record<string, number>;
-        for (const [origin, seq] of Object.entries(old)) if ((next[origin] ?? 0) < seq) return false;
+        for (const [origin, seq] of Object.entries(old)) if ((next[origin] ?? 0) < seq) return 'refused';
       }
-      state.strings.set(snapshotKey, snapshot);
+      state.strings.delete(uploadKey);
+      state.strings.set(snapshotKey, upload);
       state.strings.set(vectorKey, vector);
-      return true;
+      return 'stored';
     });
   }
 

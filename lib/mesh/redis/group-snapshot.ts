@@ -3,8 +3,12 @@ import type { DecodeLimits } from '../../core/codec.js';
 import { Replica } from '../../core/replica.js';
 import type { Logger } from '../../log.js';
 import type { GroupMessage } from '../../wire/peer.js';
-import { decodeGroupSnapshot, encodeGroupSnapshot, seqsOf, type GroupKeys } from '../../wire/redis.js';
-import type { GroupStore } from './store.js';
+import { decodeGroupSnapshot, groupSnapshotSlices, seqsOf, type GroupKeys } from '../../wire/redis.js';
+import type { GroupStore, SnapshotPut } from './store.js';
+
+// An upload's key outlives its last part by this long: one its hub gave up on (the hub died, or
+// lost Redis) goes away by itself, and a live upload sends its next part well within it.
+const UPLOAD_TTL_MS = 60_000;
 
 /** What the group snapshot needs of its tier. */
 export interface SnapshotHost {
@@ -46,6 +50,7 @@ export class GroupSnapshot {
    * holding what this hub held, or stored it; '' before: what streams may be trimmed below.
    */
   covered = '';
+  #closed = false;
 
   constructor(replica: Replica, store: GroupStore, keys: GroupKeys, limits: DecodeLimits & { maxSnapshotBytes: number }, host: SnapshotHost, log: Logger) {
     this.#replica = replica;
@@ -100,7 +105,8 @@ export class GroupSnapshot {
     const stale = now - this.#storedSince > 3 * everyMs;
     const refold = leader && stored === vector && this.worthStoringAgain(vector);
     // A refold is the leader's: `leader` lets it store.
-    if ((stored === vector && !refold) || ((leader || stale) && (await this.put(vector)))) this.covered = vector;
+    if (stored === vector && !refold) this.covered = vector;
+    else if (leader || stale) this.covered = (await this.put()) ?? this.covered;
   }
 
   /** The stored snapshot's `{ origin: seq }` vector, as stored. */
@@ -109,23 +115,47 @@ export class GroupSnapshot {
   }
 
   /**
-   * Stores this hub's snapshot, whose vector is `vector`. Refused, because the stored one holds
-   * ops this hub lacks (a hub before it read further), it takes those instead; refused because
-   * the stored one is not what its vector claims (written by something else), it replaces it.
+   * Stores this hub's snapshot; returns its vector (`{ origin: seq }` as JSON) once stored. It is
+   * taken at once, and uploaded a slice at a time as it is encoded (see jsonSlices): no turn of
+   * the hub's event loop encodes or sends more than a slice, however large the store, and the
+   * whole text never exists in this process. Refused, because the stored one holds ops this hub
+   * lacks (a hub before it read further), it takes those instead; refused because the stored one
+   * is not what its vector claims (written by something else), it replaces it.
    */
-  async put(vector: string): Promise<boolean> {
+  async put(): Promise<string | undefined> {
+    // The snapshot, its vector and whether it is all folded, taken in one turn, agree.
     const folded = this.#replica.foldedThrough();
-    const snapshot = encodeGroupSnapshot(this.#replica.snapshot(), this.#host.group());
-    let written = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, snapshot, vector, false);
-    if (!written) {
+    const vector = JSON.stringify(seqsOf(this.#replica.vector()));
+    const slices = groupSnapshotSlices(this.#replica.snapshot(), this.#host.group());
+    const upload = this.#keys.upload(this.#replica.id);
+    let bytes = 0;
+    let first = true;
+    for (const slice of slices) {
+      if (this.#closed) return undefined;
+      bytes += Buffer.byteLength(slice, 'utf8');
+      if (bytes > this.#limits.maxSnapshotBytes) {
+        // No hub would adopt it (see adopt): the upload is left to expire.
+        this.#log('not storing the snapshot: over the limit of %d bytes', this.#limits.maxSnapshotBytes);
+        return undefined;
+      }
+      await this.#store.uploadPart(upload, slice, first, UPLOAD_TTL_MS);
+      first = false;
+    }
+    let put: SnapshotPut = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, upload, bytes, vector, false);
+    if (put === 'refused') {
       if (await this.#storedHolds()) await this.adopt();
-      else written = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, snapshot, vector, true);
+      else put = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, upload, bytes, vector, true);
     }
-    if (written) {
-      this.written++;
-      this.#know(vector, folded);
-    }
-    return written;
+    if (put === 'incomplete') this.#log('the snapshot upload lost a part (Redis restarted, or it expired): stored at a later check');
+    if (put !== 'stored') return undefined;
+    this.written++;
+    this.#know(vector, folded);
+    return vector;
+  }
+
+  /** Stops an upload under way, at its next slice (the hub is closing). */
+  close(): void {
+    this.#closed = true;
   }
 
   /** Whether the stored snapshot held everything folded when this hub last stored or adopted it. */

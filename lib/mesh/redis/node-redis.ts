@@ -1,6 +1,6 @@
 import { CollectiveError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { GroupStore, RawEntry } from './store.js';
+import type { GroupStore, RawEntry, SnapshotPut } from './store.js';
 
 // The part of a node-redis client this store uses: written here, so that collective's types
 // never name the optional `redis` package (a user without it still compiles).
@@ -16,24 +16,30 @@ interface Client {
 /** The options a hub gives node-redis: `RedisOptions.client`, with its `url`. */
 export type ClientOptions = Record<string, unknown>;
 
-// Stores a snapshot only if its vector covers the one stored (unless forced: the one stored is
-// not what it claims); an unreadable stored vector (not written by collective) is overwritten.
+// Makes an upload the snapshot only if it is whole (its length in bytes: an upload that lost a
+// part to a restart of Redis, or to its expiry, is shorter) and its vector covers the one stored
+// (unless forced: the one stored is not what it claims); an unreadable stored vector (not
+// written by collective) is overwritten. RENAME keeps the upload's expiry: PERSIST drops it.
 const PUT_SNAPSHOT = `
+if redis.call('STRLEN', KEYS[3]) ~= tonumber(ARGV[2]) then
+  redis.call('DEL', KEYS[3])
+  return -1
+end
 local stored = redis.call('GET', KEYS[2])
 if stored and ARGV[3] ~= '1' then
   local ok, old = pcall(cjson.decode, stored)
-  local new = cjson.decode(ARGV[2])
+  local new = cjson.decode(ARGV[1])
   if ok and type(old) == 'table' then
     for origin, seq in pairs(old) do
       if type(seq) == 'number' and (tonumber(new[origin]) or 0) < seq then return 0 end
     end
   end
 end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('SET', KEYS[2], ARGV[2])
+redis.call('RENAME', KEYS[3], KEYS[1])
+redis.call('PERSIST', KEYS[1])
+redis.call('SET', KEYS[2], ARGV[1])
 return 1
 `;
-
 /**
  * Loads the optional `redis` package, or says exactly what to install: it is a peer
  * dependency only hubs linked through Redis need.
@@ -165,8 +171,14 @@ export class NodeRedisStore implements GroupStore {
     return typeof value === 'string' ? value : undefined;
   }
 
-  async putSnapshot(snapshotKey: string, vectorKey: string, snapshot: string, vector: string, force: boolean): Promise<boolean> {
-    return Number(await this.#commands.sendCommand(['EVAL', PUT_SNAPSHOT, '2', snapshotKey, vectorKey, snapshot, vector, force ? '1' : '0'])) === 1;
+  async uploadPart(key: string, text: string, first: boolean, ttlMs: number): Promise<void> {
+    if (first) await this.#commands.sendCommand(['SET', key, text, 'PX', String(ttlMs)]);
+    else await Promise.all([this.#commands.sendCommand(['APPEND', key, text]), this.#commands.sendCommand(['PEXPIRE', key, String(ttlMs)])]);
+  }
+
+  async putSnapshot(snapshotKey: string, vectorKey: string, uploadKey: string, bytes: number, vector: string, force: boolean): Promise<SnapshotPut> {
+    const reply = Number(await this.#commands.sendCommand(['EVAL', PUT_SNAPSHOT, '3', snapshotKey, vectorKey, uploadKey, vector, String(bytes), force ? '1' : '0']));
+    return reply === 1 ? 'stored' : reply === -1 ? 'incomplete' : 'refused';
   }
 
   async close(): Promise<void> {

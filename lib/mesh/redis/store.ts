@@ -10,6 +10,9 @@ export interface RawEntry {
   readonly fields: readonly string[];
 }
 
+/** What storing an uploaded snapshot did (see GroupStore.putSnapshot). */
+export type SnapshotPut = 'stored' | 'refused' | 'incomplete';
+
 /** The commands of one hub's connection to its group's Redis. */
 export interface GroupStore {
   /** Whether commands can run now (connected and ready). */
@@ -42,11 +45,19 @@ export interface GroupStore {
   /** The string at `key`, unless it is longer than `most` bytes (`STRLEN`, `GET`). */
   get(key: string, most: number): Promise<string | undefined | 'too large'>;
   /**
-   * Stores a snapshot and its `{ origin: seq }` vector, atomically, only if that vector covers
-   * the one stored (or none is, or the one stored is unreadable): snapshots never go back.
-   * `force` stores it anyway (what is stored was found not to be what it claims).
+   * Writes a part of an upload to `key`: the first part replaces what the key held, each next
+   * one is appended (`SET`, `APPEND`); the key expires `ttlMs` after the last part, so that an
+   * upload its hub gave up on goes away.
    */
-  putSnapshot(snapshotKey: string, vectorKey: string, snapshot: string, vector: string, force: boolean): Promise<boolean>;
+  uploadPart(key: string, text: string, first: boolean, ttlMs: number): Promise<void>;
+  /**
+   * Makes the upload at `uploadKey`, if it holds exactly `bytes` bytes, the snapshot, with its
+   * `{ origin: seq }` vector, atomically, only if that vector covers the one stored (or none is,
+   * or the one stored is unreadable): snapshots never go back. `force` stores it anyway (what is
+   * stored was found not to be what it claims). 'incomplete': the upload lost a part (Redis
+   * restarted, or the key expired, meanwhile), and is removed.
+   */
+  putSnapshot(snapshotKey: string, vectorKey: string, uploadKey: string, bytes: number, vector: string, force: boolean): Promise<SnapshotPut>;
   /** Closes the connections; commands in flight fail. */
   close(): Promise<void>;
 }

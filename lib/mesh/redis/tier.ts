@@ -51,6 +51,9 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   #round: Promise<void> | undefined;
   #bootstrapped = false;
   #lastSnapshotAt = 0;
+  // The snapshot check running, if one is: an upload takes as many turns as the store has slices,
+  // and the rounds (announcements, reads) go on meanwhile.
+  #snapshotting: Promise<void> | undefined;
   #gapSince: number | undefined;
   // When the last round with Redis completed, and since when rounds have gone on unbroken.
   #lastRoundAt = 0;
@@ -289,9 +292,18 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   // The stored snapshot checked every snapshotMs (see GroupSnapshot.check), then the leader trims.
   async #snapshotAndTrim(leader: boolean): Promise<void> {
     const now = this.#clock.now();
-    if (now - this.#lastSnapshotAt >= this.#settings.snapshotMs && !this.#waitsForGap()) {
+    if (now - this.#lastSnapshotAt >= this.#settings.snapshotMs && !this.#waitsForGap() && this.#snapshotting === undefined) {
       this.#lastSnapshotAt = now;
-      await this.#snapshot.check(leader, now, this.#settings.snapshotMs);
+      this.#snapshotting = this.#snapshot
+        .check(leader, now, this.#settings.snapshotMs)
+        .catch((error: Error) => {
+          if (this.#closed) return;
+          this.#errors++;
+          this.#log('storing the group snapshot failed: %s', error.message);
+        })
+        .finally(() => {
+          this.#snapshotting = undefined;
+        });
     }
     if (leader) await this.#trim();
   }
@@ -374,6 +386,8 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     this.#stopTimer?.();
     await this.#round;
     this.#closed = true;
+    this.#snapshot.close();
+    await this.#snapshotting;
     this.#reader.close();
     try {
       if (this.#store.ready) {
