@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Collective } from 'collective';
 import { median, table } from './harness.mjs';
 import { burst, start, sync } from './mesh.mjs';
 
@@ -62,27 +64,75 @@ async function hubs(url, n) {
   return opsPerSecond;
 }
 
-export async function runRedisTierBench({ rounds = 3, ops = 300_000, bootstrapKeys = 1_000_000, meshOpsPerSecond } = {}) {
+// The ceiling of any tier between hubs on this workload: the writing hub alone, linked to
+// nothing, making the same writes (1000 incr per turn), timed the same way (a second burst). A
+// hub alone folds its writes as it makes them and keeps no op records, so it is faster than
+// either end of a link: no tier can carry more than this one hub makes.
+async function writerAlone(n) {
+  const a = start({ ROLE: 'hub' });
+  await a.next();
+  await a.ask({ cmd: 'write', n });
+  const { start: began } = await a.ask({ cmd: 'write', n });
+  const done = Number(process.hrtime.bigint()) / 1e6; // the clock mesh-bench.mjs reads (CLOCK_MONOTONIC)
+  a.child.kill();
+  return n / ((done - began) / 1000);
+}
+
+const SESSION = { user: 0, data: 'x'.repeat(150), tags: ['a', 'b'] };
+
+// The longest pause of a hub's event loop while it stores the group snapshot of a store of
+// `megabytes` of JSON (sessions of ~200 bytes under one parent, folded), as the leader of a
+// group of one: measured from the end of the fill over two snapshots stored after it (the first
+// may have begun during the fill), a write every 100 ms moving the vector meanwhile.
+async function snapshotPause(url, megabytes) {
+  const hub = await Collective.start({ redis: { url, group: 'stall', snapshotMs: 1000 } });
+  const sessions = Math.round((megabytes * 1e6) / JSON.stringify({ s0: SESSION }).length);
+  for (let i = 0; i < sessions; i++) {
+    hub.set(['sessions', `s${i}`], { ...SESSION, user: i });
+    if (i % 10_000 === 0) await new Promise(setImmediate);
+  }
+  await hub.flush();
+  while (hub.stats().metadata.ops > 0 || hub.stats().metadata.nodes > 2) await new Promise((r) => setTimeout(r, 20));
+  const written = hub.stats().redis.snapshotsWritten;
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const started = Date.now();
+  while (hub.stats().redis.snapshotsWritten < written + 2) {
+    if (Date.now() - started > 300_000) throw new Error('bench: the group snapshot was not stored within 300 s');
+    hub.set('tick', Date.now());
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  delay.disable();
+  await hub.close();
+  return { ms: delay.max / 1e6, sessions };
+}
+
+export async function runRedisTierBench({ rounds = 3, ops = 300_000, bootstrapKeys = 1_000_000, meshOpsPerSecond, snapshotMegabytes = 200 } = {}) {
   if (spawnSync('redis-server', ['--version']).status !== 0) {
     console.log('\nhubs through Redis: skipped (no redis-server on this machine)');
     return undefined;
   }
   const server = await redisServer();
   try {
-    const results = { raw: [], hub: [] };
+    const results = { raw: [], hub: [], alone: [] };
     for (let round = 0; round < rounds; round++) {
       server.flush();
       results.raw.push(await rawStream(server.url, ops));
       server.flush();
       results.hub.push(await hubs(server.url, ops));
+      results.alone.push(await writerAlone(ops));
     }
     server.flush();
     const bootstrapSeconds = await sync(bootstrapKeys, server.url);
-    const figures = { hubOpsPerSecond: median(results.hub), rawStreamOpsPerSecond: median(results.raw), bootstrapSeconds, bootstrapKeys, rounds: results };
+    server.flush();
+    const pause = await snapshotPause(server.url, snapshotMegabytes);
+    const figures = { hubOpsPerSecond: median(results.hub), rawStreamOpsPerSecond: median(results.raw), writerAloneOpsPerSecond: median(results.alone), bootstrapSeconds, bootstrapKeys, snapshotPauseMs: pause.ms, snapshotMegabytes, rounds: results };
     table(`hubs through Redis: ${ops} incr from one hub to another after a first burst of as many, median of ${rounds} rounds`, [
       ['hub to hub through Redis, until the other hub applied all', figures.hubOpsPerSecond, 'raw XADD/XREAD of the same batches (1000 ops each)', figures.rawStreamOpsPerSecond, '>= 0.7x'],
+      ['the writing hub alone, linked to nothing, the same writes: what any tier could carry at most', figures.writerAloneOpsPerSecond, 'raw XADD/XREAD of the same batches', figures.rawStreamOpsPerSecond],
       ...(meshOpsPerSecond === undefined ? [] : [['hub to hub through Redis (same figure)', figures.hubOpsPerSecond, 'hub to hub over the TCP mesh, same run', meshOpsPerSecond]]),
       [`a new hub joins and holds ${bootstrapKeys} keys (group snapshot and streams)`, { s: bootstrapSeconds }],
+      [`longest pause of a hub storing the group snapshot of ${snapshotMegabytes} MB (${pause.sessions} sessions)`, { ms: pause.ms }, undefined, undefined, '<= 50 ms'],
     ]);
     return figures;
   } finally {
