@@ -334,9 +334,11 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     // Not before every hub that started about when this one did has had time to announce itself:
     // a group of hubs has no list of who is in it, only the hash.
     // Counted from the start of this hub's latest unbroken run of rounds with Redis: after an
-    // outage it may not have heard of hubs that started meanwhile.
+    // outage it may not have heard of hubs that started meanwhile. And not while Redis is away:
+    // what this hub folds then, it may be the only one to hold (Redis may come back without
+    // this hub's last entries, and without the announcements of hubs it never heard of).
     const now = this.#clock.now();
-    const warm = this.#inContactSince !== undefined && now - this.#inContactSince >= this.#maxAgeMs && now - this.#lastRoundAt <= this.#maxAgeMs;
+    const warm = this.#store.ready && this.#inContactSince !== undefined && now - this.#inContactSince >= this.#maxAgeMs && now - this.#lastRoundAt <= this.#maxAgeMs;
     const ready = warm && this.#bootstrapped && !this.#waitsForGap();
     return groupHorizon(this.#membership, this.#replica, ready, this.#maxAgeMs, this.#clock.now(), this.#log);
   }

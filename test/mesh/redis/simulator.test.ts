@@ -14,8 +14,12 @@ const only = process.env.SIM_SEED === undefined ? undefined : Number(process.env
 const firstSeed = Number(process.env.REDIS_SIM_FIRST_SEED ?? 1);
 // Seeds past the default range that found a bug (longer runs): always run too. 4071: the calm
 // ended with every hub agreed while an entry of a crashed hub still waited in Redis (restarted
-// meanwhile), read only once GC ran; the calm now also waits until every entry is read.
-const FOUND_SEEDS = [4071];
+// meanwhile), read only once GC ran; the calm now also waits until every entry is read. 2002: a
+// hub that had heard of no other (Redis came back empty while they were cut off) went on folding
+// its own ops in the heartbeat after Redis went away again; Redis came back without them, and
+// without the snapshot that held them, so only its folded state did: no snapshot could ever
+// hold both its ops and the others'. GC now stops while Redis is away.
+const FOUND_SEEDS = [4071, 2002];
 const range = Array.from({ length: Number(process.env.REDIS_SIM_SEEDS ?? 100) }, (_, i) => firstSeed + i);
 const seeds = only !== undefined ? [only] : [...range, ...FOUND_SEEDS.filter((seed) => !range.includes(seed))];
 
