@@ -1,21 +1,15 @@
 // Expiry benchmarks: reads of a store where most keys carry an expiry, next to the same store
 // without any, and the memory an expiring key costs next to a plain object, both measured in
 // the same run. Part of `npm run bench` (it builds dist/ first).
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { Replica } from '../../dist/esm/core/replica.js';
 import { turnClock } from '../../dist/esm/core/expiry-timer.js';
-import { compare, table } from './harness.mjs';
+import { collectGarbage, compare, table } from './harness.mjs';
 
 const KEYS = 100_000;
 const EXPIRING_SHARE = 0.9;
 const HOUR_MS = 3_600_000;
 
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc');
-
 function heapUsed() {
-  collectGarbage();
   collectGarbage();
   return process.memoryUsage().heapUsed;
 }

@@ -5,6 +5,7 @@
 // Every process prints nothing but what its parent asks for, over IPC.
 import { createServer, connect } from 'node:net';
 import { Collective } from 'collective';
+import { collectGarbage } from './harness.mjs';
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -127,12 +128,7 @@ if (role === 'raw-sink') {
         return process.send({ re: message.cmd });
       }
       case 'heap': {
-        // The heap with everything unreachable collected (twice: weak references, finalizers).
-        const { setFlagsFromString } = await import('node:v8');
-        const { runInNewContext } = await import('node:vm');
-        setFlagsFromString('--expose-gc');
-        const collectGarbage = runInNewContext('gc');
-        collectGarbage();
+        // The heap with everything unreachable collected.
         collectGarbage();
         return process.send({ re: message.cmd, bytes: process.memoryUsage().heapUsed });
       }

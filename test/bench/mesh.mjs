@@ -1,9 +1,7 @@
 // Hub-to-hub figures next to raw sockets, each in separate processes, in one run.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { median, table } from './harness.mjs';
+import { collectGarbage, median, table } from './harness.mjs';
 
 const script = fileURLToPath(new URL('./mesh-bench.mjs', import.meta.url));
 
@@ -33,10 +31,7 @@ export function start(env) {
 // Bytes per key of a plain object holding what `fill` writes (`k<i % 1000>.k<i / 1000>` = i),
 // with everything unreachable collected.
 function plainObjectBytesPerKey(keys) {
-  setFlagsFromString('--expose-gc');
-  const collectGarbage = runInNewContext('gc');
   const heap = () => {
-    collectGarbage();
     collectGarbage();
     return process.memoryUsage().heapUsed;
   };
