@@ -388,8 +388,10 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     this.#stopTimer?.();
     await this.#round;
     this.#closed = true;
+    // An upload under way stops at its next slice; one waiting on a command queued while Redis
+    // is away ends when the store closes (below): not awaited before, or close would wait for
+    // Redis.
     this.#snapshot.close();
-    await this.#snapshotting;
     this.#reader.close();
     try {
       if (this.#store.ready) {
@@ -400,5 +402,6 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       this.#log('could not say goodbye to Redis: %s', (error as Error).message);
     }
     await this.#store.close();
+    await this.#snapshotting;
   }
 }

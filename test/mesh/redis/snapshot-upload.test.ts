@@ -1,8 +1,10 @@
 import { createClient } from 'redis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Collective } from '../../../lib/index.js';
 import { NodeRedisStore } from '../../../lib/mesh/redis/node-redis.js';
 import { groupKeys } from '../../../lib/wire/redis.js';
 import { NO_REDIS_REASON, REDIS_SERVER, RedisServer } from '../../helpers/redis-server.js';
+import { waitFor } from '../../helpers/wait.js';
 
 // The group snapshot goes to Redis in parts (a hub's event loop never encodes or sends more than
 // a slice of it at once), into an upload key of the hub's own, which a compare-and-set makes the
@@ -87,6 +89,31 @@ describe.skipIf(REDIS_SERVER === undefined)('the group snapshot, uploaded in par
       expect(ttl).toBeLessThanOrEqual(200);
     } finally {
       await raw.quit();
+    }
+  });
+
+  it('lets a hub close while its upload waits on a Redis that went away, without waiting for Redis', async () => {
+    server = await RedisServer.start();
+    const raw = rawClient(server.url);
+    await raw.connect();
+    const hub = await Collective.start({ redis: { url: server.url, group: 'upload-test', snapshotMs: 50 } });
+    try {
+      // Enough for an upload of many slices (about 20 MB of JSON: a second or more).
+      const session = { data: 'x'.repeat(150), tags: ['a', 'b'] };
+      for (let i = 0; i < 100_000; i++) hub.set(['sessions', `s${i}`], { ...session, user: i });
+      await hub.flush();
+      const uploadKey = groupKeys('upload-test').upload(hub.stats().id);
+      await waitFor(async () => (await raw.exists(uploadKey)) === 1, 30_000, 'an upload under way');
+      await raw.quit().catch(() => undefined);
+      await server.kill();
+      // The next part is queued by the client until Redis returns, which it does not.
+      let closed = false;
+      const closing = hub.close().then(() => (closed = true));
+      await waitFor(() => closed, 10_000, 'the hub closed');
+      await closing;
+    } finally {
+      await raw.quit().catch(() => undefined);
+      await hub.close();
     }
   });
 });
