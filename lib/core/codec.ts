@@ -55,7 +55,8 @@ function bad(what: string): TypeError {
   return new TypeError(`malformed ${what}`);
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+/** Whether `value` is an object that is not an array (a message, or a record inside one). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

@@ -1,9 +1,7 @@
 /** Shape checks shared by the wire guards (member, peer and served-member messages). */
 
-/** Whether `value` is an object that is not an array (a message, or a record inside one). */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+// The core decodes snapshots and runs with the same check.
+export { isRecord } from '../core/codec.js';
 
 /** Whether `value` is a safe integer of at least `min`: an id, a count, a position. */
 export function isCount(value: unknown, min = 0): value is number {

@@ -7,19 +7,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Collective } from 'collective';
-import { collectGarbage, table } from './harness.mjs';
-
-const SESSION = { user: 0, data: 'x'.repeat(150), tags: ['a', 'b'] };
+import { table } from './harness.mjs';
+import { fillSessions } from './sessions.mjs';
 
 async function serve(megabytes) {
   const hub = await Collective.start({ listen: { host: '127.0.0.1', port: 0 } });
-  const sessions = Math.round((megabytes * 1e6) / JSON.stringify({ s0: SESSION }).length);
-  for (let i = 0; i < sessions; i++) hub.set(['sessions', `s${i}`], { ...SESSION, user: i });
-  await hub.flush();
-  // Folded first (op records, then nodes), and what the fill left collected (see
-  // snapshot-stall.mjs): the pause measured is the snapshot's.
-  while (hub.stats().metadata.ops > 0 || hub.stats().metadata.nodes > 2) await new Promise((r) => setTimeout(r, 20));
-  collectGarbage();
+  const sessions = await fillSessions(hub, megabytes);
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
   const started = Date.now();

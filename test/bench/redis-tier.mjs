@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Collective } from 'collective';
-import { collectGarbage, median, table } from './harness.mjs';
+import { median, table } from './harness.mjs';
+import { fillSessions } from './sessions.mjs';
 import { burst, start, sync } from './mesh.mjs';
 
 async function redisServer() {
@@ -78,22 +79,13 @@ async function writerAlone(n) {
   return n / ((done - began) / 1000);
 }
 
-const SESSION = { user: 0, data: 'x'.repeat(150), tags: ['a', 'b'] };
-
 // The longest pause of a hub's event loop while it stores the group snapshot of a store of
 // `megabytes` of JSON (sessions of ~200 bytes under one parent, folded), as the leader of a
 // group of one: measured from the end of the fill over two snapshots stored after it (the first
 // may have begun during the fill), a write every 100 ms moving the vector meanwhile.
 async function snapshotPause(url, megabytes) {
   const hub = await Collective.start({ redis: { url, group: 'stall', snapshotMs: 1000 } });
-  const sessions = Math.round((megabytes * 1e6) / JSON.stringify({ s0: SESSION }).length);
-  for (let i = 0; i < sessions; i++) {
-    hub.set(['sessions', `s${i}`], { ...SESSION, user: i });
-    if (i % 10_000 === 0) await new Promise(setImmediate);
-  }
-  await hub.flush();
-  while (hub.stats().metadata.ops > 0 || hub.stats().metadata.nodes > 2) await new Promise((r) => setTimeout(r, 20));
-  collectGarbage(); // what the fill left: see snapshot-stall.mjs
+  const sessions = await fillSessions(hub, megabytes, { yieldEvery: 10_000 });
   const written = hub.stats().redis.snapshotsWritten;
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();

@@ -12,9 +12,8 @@ import cluster from 'node:cluster';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import collective from 'collective';
-import { collectGarbage, table } from './harness.mjs';
-
-const SESSION = { user: 0, data: 'x'.repeat(150), tags: ['a', 'b'] };
+import { table } from './harness.mjs';
+import { fillSessions, SESSION } from './sessions.mjs';
 
 // Kills the primary's worker and waits for the new one to be ready: the longest pause of the
 // primary's event loop meanwhile, and how long it took.
@@ -34,16 +33,9 @@ async function respawn(hub) {
 
 async function primary(megabytes, ttl) {
   const hub = await collective.cluster({ workers: 1 });
-  const sessions = Math.round((megabytes * 1e6) / JSON.stringify({ s0: SESSION }).length);
   const options = ttl ? { ttl: 3_600_000 } : undefined;
-  for (let i = 0; i < sessions; i++) hub.set(['sessions', `s${i}`], { ...SESSION, user: i }, options);
-  await hub.flush();
-  // Let the GC fold the fill (op records, then nodes), and V8 collect what the fill left, so
-  // that the pause measured is the snapshot's: a major collection of the fill's garbage (1.1 GB
-  // of a 1.4 GB heap with ttls) otherwise lands in the window or not as allocation before it
-  // changes (measured: 30-40 ms without it, 150-300 ms with it).
-  while (hub.stats().metadata.ops > 0 || hub.stats().metadata.nodes > 2) await new Promise((r) => setTimeout(r, 20));
-  collectGarbage();
+  // Folded and collected first: the pause measured is the snapshot's.
+  const sessions = await fillSessions(hub, megabytes, { options });
   const rssBefore = process.memoryUsage().rss;
   let rssPeak = rssBefore;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 5);

@@ -50,7 +50,12 @@ export class GroupSnapshot {
    * holding what this hub held, or stored it; '' before: what streams may be trimmed below.
    */
   covered = '';
+  /** Checks that failed (Redis went away, or refused a command). */
+  failures = 0;
   #closed = false;
+  // The check running, if one is: an upload takes as many turns as the store has slices, and
+  // the hub's rounds with Redis go on meanwhile.
+  #running: Promise<void> | undefined;
 
   constructor(replica: Replica, store: GroupStore, keys: GroupKeys, limits: DecodeLimits & { maxSnapshotBytes: number }, host: SnapshotHost, log: Logger) {
     this.#replica = replica;
@@ -85,6 +90,24 @@ export class GroupSnapshot {
     this.adoptions++;
     this.#host.adopted();
     this.#log('adopted the group snapshot');
+    return true;
+  }
+
+  /**
+   * Starts a check (see check) in the background, unless one is running or this is closed;
+   * whether it started. A failure is logged and counted (`failures`).
+   */
+  startCheck(leader: boolean, now: number, everyMs: number): boolean {
+    if (this.#running !== undefined || this.#closed) return false;
+    this.#running = this.check(leader, now, everyMs)
+      .catch((error: Error) => {
+        if (this.#closed) return;
+        this.failures++;
+        this.#log('storing the group snapshot failed: %s', error.message);
+      })
+      .finally(() => {
+        this.#running = undefined;
+      });
     return true;
   }
 
@@ -153,9 +176,13 @@ export class GroupSnapshot {
     return vector;
   }
 
-  /** Stops an upload under way, at its next slice (the hub is closing). */
-  close(): void {
+  /**
+   * Stops a check under way (an upload at its next slice); resolves when it has ended. A command
+   * of it queued while Redis is away ends only when the store closes: await this after that.
+   */
+  close(): Promise<void> {
     this.#closed = true;
+    return this.#running ?? Promise.resolve();
   }
 
   /** Whether the stored snapshot held everything folded when this hub last stored or adopted it. */

@@ -51,9 +51,6 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   #round: Promise<void> | undefined;
   #bootstrapped = false;
   #lastSnapshotAt = 0;
-  // The snapshot check running, if one is: an upload takes as many turns as the store has slices,
-  // and the rounds (announcements, reads) go on meanwhile.
-  #snapshotting: Promise<void> | undefined;
   #gapSince: number | undefined;
   // When the last round with Redis completed, and since when rounds have gone on unbroken.
   #lastRoundAt = 0;
@@ -292,18 +289,8 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
   // The stored snapshot checked every snapshotMs (see GroupSnapshot.check), then the leader trims.
   async #snapshotAndTrim(leader: boolean): Promise<void> {
     const now = this.#clock.now();
-    if (now - this.#lastSnapshotAt >= this.#settings.snapshotMs && !this.#waitsForGap() && this.#snapshotting === undefined) {
+    if (now - this.#lastSnapshotAt >= this.#settings.snapshotMs && !this.#waitsForGap() && this.#snapshot.startCheck(leader, now, this.#settings.snapshotMs)) {
       this.#lastSnapshotAt = now;
-      this.#snapshotting = this.#snapshot
-        .check(leader, now, this.#settings.snapshotMs)
-        .catch((error: Error) => {
-          if (this.#closed) return;
-          this.#errors++;
-          this.#log('storing the group snapshot failed: %s', error.message);
-        })
-        .finally(() => {
-          this.#snapshotting = undefined;
-        });
     }
     if (leader) await this.#trim();
   }
@@ -378,7 +365,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       snapshotFolded: this.#snapshot.knownFolded,
       bootstraps: this.#snapshot.adoptions,
       gaps: this.#gaps,
-      errors: this.#errors + this.#own.failures,
+      errors: this.#errors + this.#own.failures + this.#snapshot.failures,
     };
   }
 
@@ -388,10 +375,9 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     this.#stopTimer?.();
     await this.#round;
     this.#closed = true;
-    // An upload under way stops at its next slice; one waiting on a command queued while Redis
-    // is away ends when the store closes (below): not awaited before, or close would wait for
-    // Redis.
-    this.#snapshot.close();
+    // A check under way stops at once, and ends after the store closes (below): a part of an
+    // upload queued while Redis is away fails with it, rather than hold this close.
+    const snapshotDone = this.#snapshot.close();
     this.#reader.close();
     try {
       if (this.#store.ready) {
@@ -402,6 +388,6 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
       this.#log('could not say goodbye to Redis: %s', (error as Error).message);
     }
     await this.#store.close();
-    await this.#snapshotting;
+    await snapshotDone;
   }
 }

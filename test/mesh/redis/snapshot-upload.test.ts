@@ -13,23 +13,30 @@ if (REDIS_SERVER === undefined) console.warn(`skipping the snapshot upload tests
 
 const keys = groupKeys('upload-test');
 const upload = keys.upload('aaaaaaaaaaaa');
+function rawClient(url: string) {
+  return createClient({ url });
+}
+
 let server: RedisServer | undefined;
 let store: NodeRedisStore | undefined;
+// A plain client of the test's own, to look at the keys.
+let raw: ReturnType<typeof rawClient> | undefined;
 afterEach(async () => {
+  raw?.destroy();
+  raw = undefined;
   await store?.close();
   store = undefined;
   await server?.stop();
   server = undefined;
 });
 
-function rawClient(url: string) {
-  return createClient({ url });
-}
-
+// A redis-server, the tier's store on it, and a plain client.
 async function open(): Promise<{ store: NodeRedisStore; raw: ReturnType<typeof rawClient> }> {
   server = await RedisServer.start();
   store = await NodeRedisStore.open({ url: server.url }, () => undefined);
-  const raw = rawClient(server.url);
+  raw = rawClient(server.url);
+  // A test may kill the server: the client's reconnect errors are expected then.
+  raw.on('error', () => undefined);
   await raw.connect();
   return { store, raw };
 }
@@ -43,60 +50,46 @@ async function uploadParts(target: NodeRedisStore, parts: readonly string[], ttl
 describe.skipIf(REDIS_SERVER === undefined)('the group snapshot, uploaded in parts', () => {
   it('becomes the snapshot whole, its upload key gone and no expiry left on it; a later one replaces it only if its vector covers', async () => {
     const { store, raw } = await open();
-    try {
-      const parts = ['{"a":"é', 'tè', '"}'];
-      const bytes = await uploadParts(store, parts);
-      expect(await store.putSnapshot(keys.snapshot, keys.snapshotVector, upload, bytes, '{"x":2}', false)).toBe('stored');
-      expect(await raw.get(keys.snapshot)).toBe(parts.join(''));
-      expect(await raw.get(keys.snapshotVector)).toBe('{"x":2}');
-      expect(await raw.exists(upload)).toBe(0);
-      expect(await raw.pTTL(keys.snapshot)).toBe(-1);
-      // Behind the stored one: refused, and the upload stays for a forced put.
-      const older = await uploadParts(store, ['{"b":1}']);
-      expect(await store.putSnapshot(keys.snapshot, keys.snapshotVector, upload, older, '{"x":1}', false)).toBe('refused');
-      expect(await raw.get(keys.snapshot)).toBe(parts.join(''));
-      expect(await store.putSnapshot(keys.snapshot, keys.snapshotVector, upload, older, '{"x":1}', true)).toBe('stored');
-      expect(await raw.get(keys.snapshot)).toBe('{"b":1}');
-    } finally {
-      await raw.quit();
-    }
+    const parts = ['{"a":"é', 'tè', '"}'];
+    const bytes = await uploadParts(store, parts);
+    expect(await store.putSnapshot(keys.snapshot, keys.snapshotVector, upload, bytes, '{"x":2}', false)).toBe('stored');
+    expect(await raw.get(keys.snapshot)).toBe(parts.join(''));
+    expect(await raw.get(keys.snapshotVector)).toBe('{"x":2}');
+    expect(await raw.exists(upload)).toBe(0);
+    expect(await raw.pTTL(keys.snapshot)).toBe(-1);
+    // Behind the stored one: refused, and the upload stays for a forced put.
+    const older = await uploadParts(store, ['{"b":1}']);
+    expect(await store.putSnapshot(keys.snapshot, keys.snapshotVector, upload, older, '{"x":1}', false)).toBe('refused');
+    expect(await raw.get(keys.snapshot)).toBe(parts.join(''));
+    expect(await store.putSnapshot(keys.snapshot, keys.snapshotVector, upload, older, '{"x":1}', true)).toBe('stored');
+    expect(await raw.get(keys.snapshot)).toBe('{"b":1}');
   });
 
   it('refuses an upload that lost a part (cut short, or gone), removes it, and keeps the stored snapshot', async () => {
     const { store, raw } = await open();
-    try {
-      await uploadParts(store, ['{"kept":true}']);
-      expect(await store.putSnapshot(keys.snapshot, keys.snapshotVector, upload, 13, '{"x":1}', false)).toBe('stored');
-      const bytes = await uploadParts(store, ['{"new":', '"value"}']);
-      // What a restart of Redis between two parts leaves: the key without its first part.
-      await raw.set(upload, '"value"}');
-      expect(await store.putSnapshot(keys.snapshot, keys.snapshotVector, upload, bytes, '{"x":2}', false)).toBe('incomplete');
-      expect(await raw.exists(upload)).toBe(0);
-      expect(await store.putSnapshot(keys.snapshot, keys.snapshotVector, upload, bytes, '{"x":2}', true)).toBe('incomplete');
-      expect(await raw.get(keys.snapshot)).toBe('{"kept":true}');
-      expect(await raw.get(keys.snapshotVector)).toBe('{"x":1}');
-    } finally {
-      await raw.quit();
-    }
+    await uploadParts(store, ['{"kept":true}']);
+    expect(await store.putSnapshot(keys.snapshot, keys.snapshotVector, upload, 13, '{"x":1}', false)).toBe('stored');
+    const bytes = await uploadParts(store, ['{"new":', '"value"}']);
+    // What a restart of Redis between two parts leaves: the key without its first part.
+    await raw.set(upload, '"value"}');
+    expect(await store.putSnapshot(keys.snapshot, keys.snapshotVector, upload, bytes, '{"x":2}', false)).toBe('incomplete');
+    expect(await raw.exists(upload)).toBe(0);
+    expect(await store.putSnapshot(keys.snapshot, keys.snapshotVector, upload, bytes, '{"x":2}', true)).toBe('incomplete');
+    expect(await raw.get(keys.snapshot)).toBe('{"kept":true}');
+    expect(await raw.get(keys.snapshotVector)).toBe('{"x":1}');
   });
 
   it('lets an abandoned upload expire', async () => {
     const { store, raw } = await open();
-    try {
-      await uploadParts(store, ['{"a":', '1}'], 200);
-      const ttl = await raw.pTTL(upload);
-      expect(ttl).toBeGreaterThan(0);
-      expect(ttl).toBeLessThanOrEqual(200);
-    } finally {
-      await raw.quit();
-    }
+    await uploadParts(store, ['{"a":', '1}'], 200);
+    const ttl = await raw.pTTL(upload);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(200);
   });
 
   it('lets a hub close while its upload waits on a Redis that went away, without waiting for Redis', async () => {
-    server = await RedisServer.start();
-    const raw = rawClient(server.url);
-    await raw.connect();
-    const hub = await Collective.start({ redis: { url: server.url, group: 'upload-test', snapshotMs: 50 } });
+    const { raw } = await open();
+    const hub = await Collective.start({ redis: { url: server!.url, group: 'upload-test', snapshotMs: 50 } });
     try {
       // Enough for an upload of many slices (about 20 MB of JSON: a second or more).
       const session = { data: 'x'.repeat(150), tags: ['a', 'b'] };
@@ -104,15 +97,13 @@ describe.skipIf(REDIS_SERVER === undefined)('the group snapshot, uploaded in par
       await hub.flush();
       const uploadKey = groupKeys('upload-test').upload(hub.stats().id);
       await waitFor(async () => (await raw.exists(uploadKey)) === 1, 30_000, 'an upload under way');
-      await raw.quit().catch(() => undefined);
-      await server.kill();
+      await server!.kill();
       // The next part is queued by the client until Redis returns, which it does not.
       let closed = false;
       const closing = hub.close().then(() => (closed = true));
       await waitFor(() => closed, 10_000, 'the hub closed');
       await closing;
     } finally {
-      await raw.quit().catch(() => undefined);
       await hub.close();
     }
   });
