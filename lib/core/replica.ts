@@ -384,6 +384,11 @@ export class Replica {
     };
   }
 
+  /** How many nodes writes have made in this replica's tree so far (when to fold: see FOLD_EVERY). */
+  get nodesMade(): number {
+    return this.#tree.nodesMade;
+  }
+
   /**
    * Folds every op stamped at or below `horizon` away (see `computeHorizon`). Afterwards the
    * replica keeps no metadata for them, only their effect.

@@ -62,7 +62,8 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   readonly #persistence: Persistence | undefined;
   #closed = false;
   #collectScheduled = false;
-  #sinceCollect = 0;
+  // The replica's nodesMade at its last fold alone (see #collectSolo).
+  #madeAtCollect = 0;
   readonly #counters = new HubCounters();
   readonly #sampledMetadata: SampledMetadata;
   readonly #dashboard: DashboardSlot;
@@ -267,7 +268,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     if (touchesExpiry(op) || restated !== undefined) this.#expiryTimer.arm();
     this.#protocol?.localOp(op);
     this.#redis?.localOp(op);
-    if (this.#folding === undefined && ++this.#sinceCollect >= FOLD_EVERY && !this.#collectScheduled) {
+    if (this.#folding === undefined && this.#replica.nodesMade - this.#madeAtCollect >= FOLD_EVERY && !this.#collectScheduled) {
       this.#collectScheduled = true;
       setImmediate(() => this.#collectSolo());
     }
@@ -295,7 +296,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   // Folding (mesh/gc.ts), up to what every member of the group has seen.
   #collectSolo(): void {
     this.#collectScheduled = false;
-    this.#sinceCollect = 0;
+    this.#madeAtCollect = this.#replica.nodesMade;
     if (this.#closed) return;
     const horizon = computeHorizon([this.#replica.frontier()])!;
     const folded = this.#replica.foldedTo;

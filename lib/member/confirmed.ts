@@ -36,7 +36,8 @@ export class ConfirmedTree {
   #live = false;
   #position = 0;
   #hub = '' as NodeId;
-  #sinceCollect = 0;
+  // nodesMade of the tree at its last fold.
+  #madeAtFold = 0;
 
   /** The last position of the hub's stream applied. */
   get position(): number {
@@ -84,6 +85,7 @@ export class ConfirmedTree {
     this.#tree = ReplicatedTree.fromValue(tree, positionStamp(at), armed, this.#clock);
     this.#position = at;
     this.#hub = hub;
+    this.#madeAtFold = 0;
   }
 
   /**
@@ -118,8 +120,8 @@ export class ConfirmedTree {
     if (item.x !== undefined || item.m !== undefined || item.k === 'ttl') this.#expiryTimer.arm();
     // applyFinal keeps no op records, only nodes (a deleted path stays a node until folded):
     // fold now and then (FOLD_EVERY says why not at every item).
-    if (++this.#sinceCollect >= FOLD_EVERY) {
-      this.#sinceCollect = 0;
+    if (this.#tree.nodesMade - this.#madeAtFold >= FOLD_EVERY) {
+      this.#madeAtFold = this.#tree.nodesMade;
       this.#tree.collect(positionStamp(this.#position));
     }
     if (this.watchers.size === 0) return true;
