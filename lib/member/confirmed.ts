@@ -118,16 +118,35 @@ export class ConfirmedTree {
       this.#tree.applyFinal(op, time);
     }
     if (item.x !== undefined || item.m !== undefined || item.k === 'ttl') this.#expiryTimer.arm();
+    this.#applied(item.k, item.p, item.v, item.o);
+    return true;
+  }
+
+  /**
+   * `apply` for the item at `position` that is this member's own write `write`, made with no
+   * expiry option (the hub streamed it back as its id; `time`: the write's time, if it came
+   * with one): applied as it is held, with nothing made for it.
+   */
+  applyOwn(position: number, write: FinalOp, time: number | undefined): boolean {
+    if (position <= this.#position) return true;
+    if (position !== this.#position + 1) return false;
+    this.#position = position;
+    this.#tree.applyFinal(write, time ?? Number.NEGATIVE_INFINITY);
+    this.#applied(write.kind, write.path, write.value, this.#hub);
+    return true;
+  }
+
+  // After an item was applied: a fold now and then, and the watchers told.
+  #applied(kind: Op['kind'], path: Segments, value: JsonValue | undefined, origin: string): void {
     // applyFinal keeps no op records, only nodes (a deleted path stays a node until folded):
     // fold now and then (FOLD_EVERY says why not at every item).
     if (this.#tree.nodesMade - this.#madeAtFold >= FOLD_EVERY) {
       this.#madeAtFold = this.#tree.nodesMade;
       this.#tree.collect(positionStamp(this.#position));
     }
-    if (this.watchers.size === 0) return true;
-    const op: Op = { kind: item.k, path: item.p, value: item.v, seq: item.n, stamp: positionStamp(item.n) };
-    this.watchers.notify(op, item.o as NodeId);
-    return true;
+    if (this.watchers.size === 0) return;
+    const op: Op = { kind, path, value, seq: this.#position, stamp: positionStamp(this.#position) };
+    this.watchers.notify(op, origin as NodeId);
   }
 
   /**

@@ -13,6 +13,7 @@ import { setArguments, wantsDurable, type DurableOption, type Operation } from '
 import type { WatchListener } from '../core/watchers.js';
 import type { Link } from '../links/link.js';
 import { decodeHubMessage, encodeIntent, helloMessage, isPlainIntent, writeMessage, type DecodedHubMessage, type MemberMessage, type OwnEntry, type ServedMember, type StreamItem } from '../wire/member.js';
+import type { FinalOp } from '../core/tree.js';
 import { ConfirmedTree } from './confirmed.js';
 import type { ConfirmedState, MemberEvents, MemberOptions, MemberStats } from './types.js';
 import { DurableRequests } from './durable-requests.js';
@@ -21,6 +22,10 @@ import { PendingWrites, type PendingWrite } from './pending.js';
 import { MemberReads } from './reads.js';
 
 export type { ConfirmedState, MemberEvents, MemberOptions, MemberStats } from './types.js';
+
+// A path given as a string is already what a plain write carries (split at its dots, it gives
+// its segments back): sent as it came, not joined again from its segments.
+const dottedOrNot = (path: Path): string | undefined => (typeof path === 'string' ? path : undefined);
 
 /**
  * A follower cache of a hub: serves reads from a local replica of the hub's state, sends
@@ -130,11 +135,16 @@ export class Member extends EventEmitter<MemberEvents> {
         this.#link.close(new ProtocolError(`the hub streamed back write ${id}, which this member does not hold as a plain write`));
         return false;
       }
+      if (items === undefined) {
+        // Nobody needs it as an item: applied as it is held.
+        if (!this.#confirmed.applyOwn(first + index, write as PendingWrite & FinalOp, typeof entry === 'number' ? undefined : entry[1])) this.#gap(first + index);
+        continue;
+      }
       const item: StreamItem = { k: write.kind as OpKind, p: write.path as string[], n: first + index, o: this.#confirmed.hub, i: id };
       if (write.value !== undefined) item.v = write.value;
       if (typeof entry !== 'number') item.w = entry[1];
       this.#applyItem(item);
-      items?.push(item);
+      items.push(item);
     }
     return true;
   }
@@ -164,9 +174,12 @@ export class Member extends EventEmitter<MemberEvents> {
   }
 
   #applyItem(item: StreamItem): void {
-    if (this.#confirmed.apply(item)) return;
-    // The link is ordered and reliable, so this is a broken hub; start over from a snapshot.
-    this.#log('stream gap at %d (expected %d): asking for a snapshot', item.n, this.#confirmed.position + 1);
+    if (!this.#confirmed.apply(item)) this.#gap(item.n);
+  }
+
+  // The link is ordered and reliable, so a gap is a broken hub; start over from a snapshot.
+  #gap(position: number): void {
+    this.#log('stream gap at %d (expected %d): asking for a snapshot', position, this.#confirmed.position + 1);
     this.#link.send(this.#hello);
   }
 
@@ -222,21 +235,22 @@ export class Member extends EventEmitter<MemberEvents> {
 
   // A write with its options: an expiry (`keep`: a set's, which keepTtl may keep; see
   // writeExpiry), and `durable`, which resolves it only once the hub also has it on disk.
-  #submit(kind: OpKind | 'cas', segments: Segments, value: JsonValue, options: unknown, keep: boolean, expected?: JsonValue): Promise<unknown> {
+  #submit(kind: OpKind | 'cas', segments: Segments, value: JsonValue, options: unknown, keep: boolean, expected?: JsonValue, dotted?: string): Promise<unknown> {
     const expiry = writeExpiry(options, segments, keep);
-    return this.#afterDisk(this.#write(kind, segments, value, expected, expiry), wantsDurable(options));
+    return this.#afterDisk(this.#write(kind, segments, value, expected, expiry, dotted), wantsDurable(options));
   }
 
   // Every promise handed to the caller is marked handled (see `handled`): an un-awaited write
   // whose hub went away must not crash the process.
-  #write(kind: OpKind | 'cas', segments: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry): Promise<unknown> {
+  // `dotted`: the path as the caller gave it, a string (what a plain write carries: see PlainWrite).
+  #write(kind: OpKind | 'cas', segments: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry, dotted?: string): Promise<unknown> {
     if (this.#state === 'closed') return handled(Promise.reject(new ClosedError()));
-    return this.#queue(kind, segments, value, expected, expiry).batch.promise;
+    return this.#queue(kind, segments, value, expected, expiry, dotted).batch.promise;
   }
 
   // A write pending from now, sent at the end of the turn.
-  #queue(kind: OpKind | 'cas', segments: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry): PendingWrite {
-    const write = this.#pending.add(kind, segments, value, expected, expiry);
+  #queue(kind: OpKind | 'cas', segments: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry, dotted?: string): PendingWrite {
+    const write = this.#pending.add(kind, segments, value, expected, expiry, dotted);
     if (this.#pending.size === 1) this.#updateRef();
     this.#scheduleFlush();
     this.#outbox.push(write);
@@ -249,7 +263,7 @@ export class Member extends EventEmitter<MemberEvents> {
     this.#outbox = [];
     this.#pending.endBatch(); // writes from now on leave in the next message
     if (writes.length > 0) {
-      const intents = writes.map((write) => encodeIntent(write.kind, write.path, write.value, write.expected, write.expiry));
+      const intents = writes.map((write) => encodeIntent(write.kind, write.path, write.value, write.expected, write.expiry, write.dotted));
       if (!this.#link.send(writeMessage(writes[0]!.id, intents))) return this.#linkOnClose(undefined);
     }
     const durable = this.#durable.take();
@@ -308,18 +322,18 @@ export class Member extends EventEmitter<MemberEvents> {
     if (kind === 'incr') return this.incr(path, value as number);
     if (kind === 'delete') return this.delete(path);
     const segments = this.#path(path);
-    return this.#submit('set', segments, this.#value(segments, value), setOptions, true) as Promise<void>;
+    return this.#submit('set', segments, this.#value(segments, value), setOptions, true, undefined, dottedOrNot(path)) as Promise<void>;
   }
 
   /** Deletes the value at `path`. */
   delete(path: Path): Promise<void> {
-    return this.#write('delete', this.#path(path), undefined) as Promise<void>;
+    return this.#write('delete', this.#path(path), undefined, undefined, undefined, dottedOrNot(path)) as Promise<void>;
   }
 
   /** Adds `by` to the number at `path`; `{ ttl }` arms an expiry only where none is armed. */
   incr(path: Path, by: number = 1, options?: ExpiryOptions & DurableOption): Promise<void> {
     const segments = this.#path(path);
-    return this.#submit('incr', segments, checkAmount(by, segments), options, false) as Promise<void>;
+    return this.#submit('incr', segments, checkAmount(by, segments), options, false, undefined, dottedOrNot(path)) as Promise<void>;
   }
 
   /** Subtracts `by` from the number at `path`; options as for `incr`. */
@@ -330,7 +344,7 @@ export class Member extends EventEmitter<MemberEvents> {
   /** Appends one element to the list at `path`; options as for `incr`. */
   append<T>(path: Path, value: T & JsonInput<T>, options?: ExpiryOptions & DurableOption): Promise<void> {
     const segments = this.#path(path);
-    return this.#submit('append', segments, this.#value(segments, value), options, false) as Promise<void>;
+    return this.#submit('append', segments, this.#value(segments, value), options, false, undefined, dottedOrNot(path)) as Promise<void>;
   }
 
   /** Compare-and-set, decided by the hub; resolves with whether it set. Options as for `set`. */

@@ -17,6 +17,8 @@ export interface PendingWrite {
   readonly expiry?: WriteExpiry;
   /** The promise settled with this write: shared by the writes of one message, own for cas. */
   readonly batch: Batch;
+  /** The path as the writer gave it, when a string (see PlainWrite). */
+  readonly dotted: string | undefined;
 }
 
 /**
@@ -82,7 +84,7 @@ export class PendingWrites {
   }
 
   /** Records a new write; returns it and the promise its caller gets. */
-  add(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry): PendingWrite {
+  add(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry, dotted?: string): PendingWrite {
     const id = this.#nextId++;
     let batch: Batch;
     if (decidedByHub(kind)) batch = newBatch();
@@ -90,7 +92,7 @@ export class PendingWrites {
       batch = this.#batch ??= newBatch();
       batch.lastId = id;
     }
-    const write: { -readonly [K in keyof PendingWrite]: PendingWrite[K] } = { id, kind, path, value, batch };
+    const write: { -readonly [K in keyof PendingWrite]: PendingWrite[K] } = { id, kind, path, value, batch, dotted };
     if (expected !== undefined) write.expected = expected;
     if (expiry !== undefined) write.expiry = expiry;
     this.#queue.push(write);

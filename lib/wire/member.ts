@@ -179,12 +179,17 @@ export interface Intent {
   value?: JsonValue;
   expected?: JsonValue;
   expiry?: WriteExpiry;
+  /** The path as it came, when a dotted string (a plain write's: see PlainWrite). */
+  dotted?: string;
 }
 
-/** A write's intent as a member sends it (see WireIntent; a plain write as a PlainWrite). */
-export function encodeIntent(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry): WireIntent | PlainWrite {
+/**
+ * A write's intent as a member sends it (see WireIntent; a plain write as a PlainWrite).
+ * `dotted`: the path as a string, when the writer gave it so (see PlainWrite).
+ */
+export function encodeIntent(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry, dotted?: string): WireIntent | PlainWrite {
   const code = plainCode(kind);
-  if (code !== undefined && expiry === undefined) return [code, wirePath(path), value === undefined ? 0 : value];
+  if (code !== undefined && expiry === undefined) return [code, dotted ?? wirePath(path), value === undefined ? 0 : value];
   const intent: WireIntent = { k: kind, p: path as string[] };
   if (value !== undefined) intent.v = value;
   if (expected !== undefined) intent.e = expected;
@@ -255,8 +260,8 @@ export function decodeMemberMessage(input: unknown): MemberMessage {
  */
 export function decodeIntent(input: unknown, id: number, limits: MemberLimits, previousPath?: Segments): Intent {
   if (Array.isArray(input)) {
-    const { kind, path, value } = decodePlainWrite(input, 'intent', limits.maxDepth, limits.maxValueBytes, previousPath);
-    return kind === 'delete' ? { id, kind, path } : { id, kind, path, value: value! };
+    const { kind, path, value, dotted } = decodePlainWrite(input, 'intent', limits.maxDepth, limits.maxValueBytes, previousPath);
+    return kind === 'delete' ? { id, kind, path, dotted } : { id, kind, path, value: value!, dotted };
   }
   if (!isRecord(input)) throw new TypeError('malformed intent');
   const kind = input.k;

@@ -176,6 +176,30 @@ describe('own writes in the stream', () => {
     expect(m.stats().ready).toBe(false);
     hubEnd.close();
   });
+
+  it.each([
+    ['another member’s write', (_intent: number): unknown[] => [[0, 'b', 2]]],
+    ['its own write, named by its id', (intent: number): unknown[] => [intent]],
+  ])('a hub whose stream skips a position (%s) is asked for a snapshot, and nothing of the item is applied', async (_what, items) => {
+    const [hubEnd, memberEnd] = MemoryLink.pair();
+    const m = new Member(memberEnd);
+    let hellos = 0;
+    hubEnd.on('message', (message) => {
+      if ((message as { t: string }).t === 'hello') {
+        hellos++;
+        hubEnd.send({ t: 'snapshot', v: MEMBER_PROTOCOL_VERSION, hub: 'h', you: 1, at: 0, w: 0, limits: { maxDepth: 32, maxValueBytes: 1024 }, tree: {} });
+      } else if (Array.isArray(message)) {
+        // The write's item at position 2: position 1 never came.
+        hubEnd.send({ t: 'stream', n: 2, s: items(message[0] as number) });
+      }
+    });
+    await m.ready();
+    void m.set('a', 1);
+    await waitFor(() => hellos === 2, 2000, 'a second hello');
+    expect(m.position).toBe(0);
+    expect(m.confirmed().tree).toEqual({});
+    hubEnd.close();
+  });
 });
 
 describe('the hub facing a broken member', () => {
