@@ -32,8 +32,8 @@ export class HubRelay implements Upstream {
   // The member write being applied now, if it is a plain one (see submit): its member, its id.
   #writer: MemberSession | undefined;
   #writerIntent = 0;
-  // Its path as it came, if a dotted string: the item carries it on as it is.
-  #writerPath: string | undefined;
+  // The write as it came, a plain write: streamed on as it is.
+  #writerPlain: PlainWrite | undefined;
 
   /**
    * `durable` resolves once every write applied so far is on disk (see Upstream.durable); by
@@ -74,7 +74,7 @@ export class HubRelay implements Upstream {
     if (isPlainIntent(intent)) {
       this.#writer = session;
       this.#writerIntent = intent.id;
-      this.#writerPath = intent.dotted;
+      this.#writerPlain = intent.plain;
     }
     if (intent.kind === 'cas') {
       if (this.#replica.casValidated(intent.path, intent.expected ?? null, intent.value!, intent.expiry) === undefined) {
@@ -110,11 +110,14 @@ export class HubRelay implements Upstream {
     const code = plainCode(op.kind);
     if (restated === undefined && code !== undefined && op.expireAt === undefined && op.keepTtl !== true && !this.#mayBeArmed()) {
       // The write itself and nothing more: as a plain write (see PlainWrite).
-      const path = writer !== undefined && this.#writerPath !== undefined ? this.#writerPath : wirePath(op.path);
-      const plain: PlainWrite = [code, path, op.value === undefined ? 0 : op.value];
+      if (writer !== undefined) {
+        // Its member's write, applied as sent: the intent it came as is the item.
+        this.server.stream(this.#writerPlain ?? [code, wirePath(op.path), op.value === undefined ? 0 : op.value], position, writer, this.#writerIntent);
+        return;
+      }
+      const plain: PlainWrite = [code, wirePath(op.path), op.value === undefined ? 0 : op.value];
       if (op.stamp.node !== this.#replica.id) plain.push(op.stamp.node);
-      if (writer === undefined) this.server.stream(plain, position);
-      else this.server.stream(plain, position, writer, this.#writerIntent);
+      this.server.stream(plain, position);
       return;
     }
     let item: WireItem;

@@ -179,8 +179,11 @@ export interface Intent {
   value?: JsonValue;
   expected?: JsonValue;
   expiry?: WriteExpiry;
-  /** The path as it came, when a dotted string (a plain write's: see PlainWrite). */
-  dotted?: string;
+  /**
+   * The intent as it came, when a plain write (checked: its value is `value`, adopted in place):
+   * what the hub streams on to the other members as it is.
+   */
+  plain?: PlainWrite;
 }
 
 /**
@@ -260,8 +263,9 @@ export function decodeMemberMessage(input: unknown): MemberMessage {
  */
 export function decodeIntent(input: unknown, id: number, limits: MemberLimits, previousPath?: Segments): Intent {
   if (Array.isArray(input)) {
-    const { kind, path, value, dotted } = decodePlainWrite(input, 'intent', limits.maxDepth, limits.maxValueBytes, previousPath);
-    return kind === 'delete' ? { id, kind, path, dotted } : { id, kind, path, value: value!, dotted };
+    const { kind, path, value } = decodePlainWrite(input, 'intent', limits.maxDepth, limits.maxValueBytes, previousPath);
+    const plain = input as PlainWrite;
+    return kind === 'delete' ? { id, kind, path, plain } : { id, kind, path, value: value!, plain };
   }
   if (!isRecord(input)) throw new TypeError('malformed intent');
   const kind = input.k;

@@ -44,8 +44,6 @@ export interface DecodedPlainWrite {
   path: Segments;
   value?: JsonValue;
   origin?: string;
-  /** The path as it came, when a dotted string: what a plain write carries on (see PlainWrite). */
-  dotted?: string;
 }
 
 /**
@@ -63,7 +61,7 @@ export function decodePlainWrite(input: readonly unknown[], what: 'intent' | 'it
   if ((input.length !== 3 && origin === undefined) || (origin !== undefined && typeof origin !== 'string')) throw new TypeError(`malformed plain ${what}`);
   const raw = input[1];
   const path = typeof raw === 'string' ? parsePath(raw, maxDepth) : adoptPathLike(previousPath, raw, maxDepth);
-  const write: DecodedPlainWrite = typeof raw === 'string' ? { kind, path, dotted: raw } : { kind, path };
+  const write: DecodedPlainWrite = { kind, path };
   if (origin !== undefined) write.origin = origin as string;
   const value = input[2];
   if (kind === 'incr') {

@@ -85,10 +85,10 @@ describe('plain writes (set, delete, incr, append without expiry options) as arr
     for (const [kind, path, value] of [['set', ['a', 'b'], { deep: [1, 'x'] }], ['set', ['a'], null], ['delete', ['a', 'b.c'], undefined], ['incr', ['n'], 3], ['append', ['log'], 'e']] as const) {
       const plain = JSON.parse(JSON.stringify(encodeIntent(kind, path, value))) as unknown;
       const object = value === undefined ? { k: kind, p: [...path] } : { k: kind, p: [...path], v: value };
-      // The same intent, and the path as it came when dotted (what the hub streams on as is).
-      const { dotted, ...decoded } = decodeIntent(plain, 3, limits);
+      // The same intent, with the array it came as (what the hub streams on as it is).
+      const { plain: asSent, ...decoded } = decodeIntent(plain, 3, limits);
       expect(decoded).toEqual(decodeIntent(object, 3, limits));
-      expect(dotted).toBe(path.some((segment) => segment.includes('.')) ? undefined : path.join('.'));
+      expect(asSent).toBe(plain);
     }
     // A writer that had the path as a string sends it as it is.
     expect(encodeIntent('incr', ['n', 'm'], 1, undefined, undefined, 'n.m')).toEqual([2, 'n.m', 1]);
