@@ -12,13 +12,13 @@ import { checkTtl, writeExpiry, type ExpiryOptions, type SetOptions, type WriteE
 import { setArguments, wantsDurable, type DurableOption, type Operation } from '../operations.js';
 import type { WatchListener } from '../core/watchers.js';
 import type { Link } from '../links/link.js';
-import { decodeHubMessage, encodeIntent, helloMessage, isPlainIntent, writeMessage, type DecodedHubMessage, type MemberMessage, type OwnEntry, type ServedMember, type StreamItem } from '../wire/member.js';
-import type { FinalOp } from '../core/tree.js';
+import { decodeHubMessage, encodeIntent, helloMessage, writeMessage, type DecodedHubMessage, type MemberMessage, type ServedMember, type StreamItem } from '../wire/member.js';
 import { ConfirmedTree } from './confirmed.js';
 import type { ConfirmedState, MemberEvents, MemberOptions, MemberStats } from './types.js';
 import { DurableRequests } from './durable-requests.js';
 import { ReadyWait } from './ready-wait.js';
 import { PendingWrites, type PendingWrite } from './pending.js';
+import { applyStream, type StreamTarget } from './stream-apply.js';
 import { MemberReads } from './reads.js';
 
 export type { ConfirmedState, MemberEvents, MemberOptions, MemberStats } from './types.js';
@@ -46,6 +46,15 @@ export class Member extends EventEmitter<MemberEvents> {
   #state: 'connecting' | 'ready' | 'closed' = 'connecting';
   readonly #ready: ReadyWait;
   readonly #hello: MemberMessage;
+  // The link is ordered and reliable, so a gap in the stream is a broken hub: start over from a snapshot.
+  readonly #streamTarget: StreamTarget = {
+    confirmed: this.#confirmed,
+    pending: this.#pending,
+    gap: (position) => {
+      this.#log('stream gap at %d (expected %d): asking for a snapshot', position, this.#confirmed.position + 1);
+      this.#link.send(this.#hello);
+    },
+  };
 
   constructor(link: Link, options: MemberOptions = {}) {
     super();
@@ -102,7 +111,11 @@ export class Member extends EventEmitter<MemberEvents> {
       }
       // The items go on to this member's own members, if it serves any (a worker's threads).
       const items: StreamItem[] | undefined = this.listenerCount('stream') > 0 ? [] : undefined;
-      if (!this.#applyStream(message.n, message.s, items)) return;
+      const unknown = applyStream(this.#streamTarget, message.n, message.s, items);
+      if (unknown !== undefined) {
+        this.#link.close(new ProtocolError(`the hub streamed back write ${unknown}, which this member does not hold as a plain write`));
+        return;
+      }
       if (message.h !== undefined) this.#confirmed.horizon(message.h);
       let acked: number | undefined;
       for (const [member, intent] of message.a ?? []) {
@@ -113,40 +126,6 @@ export class Member extends EventEmitter<MemberEvents> {
       this.#settle();
       if (items !== undefined) this.emit('stream', items, acked, message.r ?? [], message.h);
     }
-  }
-
-  // Applies the items of a stream message (from position `first`); its own writes come as
-  // their intent ids and are applied from the pending writes. Collects the items, own writes
-  // included, into `items` if given; false when the hub named a write this member does not hold
-  // (a broken hub: the link is dropped).
-  #applyStream(first: number, entries: readonly (StreamItem | OwnEntry)[], items: StreamItem[] | undefined): boolean {
-    let find: ((id: number) => PendingWrite | undefined) | undefined;
-    for (let index = 0; index < entries.length; index++) {
-      const entry = entries[index]!;
-      if (typeof entry === 'object' && !Array.isArray(entry)) {
-        this.#applyItem(entry);
-        items?.push(entry);
-        continue;
-      }
-      if (first + index <= this.#confirmed.position) continue; // already in the snapshot this member took
-      const id = typeof entry === 'number' ? entry : entry[0];
-      const write = (find ??= this.#pending.finder())(id);
-      if (write === undefined || !isPlainIntent(write)) {
-        this.#link.close(new ProtocolError(`the hub streamed back write ${id}, which this member does not hold as a plain write`));
-        return false;
-      }
-      if (items === undefined) {
-        // Nobody needs it as an item: applied as it is held.
-        if (!this.#confirmed.applyOwn(first + index, write as PendingWrite & FinalOp, typeof entry === 'number' ? undefined : entry[1])) this.#gap(first + index);
-        continue;
-      }
-      const item: StreamItem = { k: write.kind as OpKind, p: write.path as string[], n: first + index, o: this.#confirmed.hub, i: id };
-      if (write.value !== undefined) item.v = write.value;
-      if (typeof entry !== 'number') item.w = entry[1];
-      this.#applyItem(item);
-      items.push(item);
-    }
-    return true;
   }
 
   #applySnapshot(message: Extract<DecodedHubMessage, { t: 'snapshot' }>): void {
@@ -173,15 +152,6 @@ export class Member extends EventEmitter<MemberEvents> {
     this.#updateRef();
   }
 
-  #applyItem(item: StreamItem): void {
-    if (!this.#confirmed.apply(item)) this.#gap(item.n);
-  }
-
-  // The link is ordered and reliable, so a gap is a broken hub; start over from a snapshot.
-  #gap(position: number): void {
-    this.#log('stream gap at %d (expected %d): asking for a snapshot', position, this.#confirmed.position + 1);
-    this.#link.send(this.#hello);
-  }
 
   #settle(): void {
     this.#pending.settle();
