@@ -290,6 +290,11 @@ export class Replica {
     return this.#sequences.foldedThrough();
   }
 
+  /** How many ops this replica holds as records, not folded yet (see Sequences.unfolded). */
+  unfoldedOps(): number {
+    return this.#sequences.unfolded();
+  }
+
   /** This replica's version vector: per origin, the last contiguous seq applied. */
   vector(): VersionVector {
     return this.#sequences.vector();

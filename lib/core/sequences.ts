@@ -124,6 +124,17 @@ export class Sequences {
     return this.#folded.get(origin) ?? 0;
   }
 
+  /**
+   * How many ops applied are not folded yet (each held as a record): per origin, its seq past the
+   * last one folded, and those applied ahead. Counted from the vector, not the tree: O(origins).
+   */
+  unfolded(): number {
+    let count = 0;
+    for (const [origin, entry] of this.#applied) count += entry.seq - (this.#folded.get(origin) ?? 0);
+    for (const ahead of this.#ahead.values()) count += ahead.size;
+    return count;
+  }
+
   /** GC folded at `horizon`. */
   foldedAt(horizon: Stamp): void {
     if (this.#foldedTo === undefined || isAfter(horizon, this.#foldedTo)) this.#foldedTo = horizon;
