@@ -152,7 +152,6 @@ export class Member extends EventEmitter<MemberEvents> {
     this.#updateRef();
   }
 
-
   #settle(): void {
     this.#pending.settle();
     if (this.#pending.size === 0) this.#updateRef();
