@@ -389,9 +389,9 @@ export class Replica {
     };
   }
 
-  /** How many nodes writes have made in this replica's tree so far (when to fold: see FOLD_EVERY). */
-  get nodesMade(): number {
-    return this.#tree.nodesMade;
+  /** Whether writes made FOLD_EVERY nodes since the last fold (see ReplicatedTree.foldDue). */
+  get foldDue(): boolean {
+    return this.#tree.foldDue;
   }
 
   /**

@@ -34,7 +34,7 @@ import { isPlainObject, type JsonValue } from './value.js';
 
 /**
  * How many nodes a replica's writes make between folds of what it may fold at once (a hub
- * alone, a member applying its hub's stream; see ReplicatedTree.nodesMade): a fold walks the
+ * alone, a member applying its hub's stream; see ReplicatedTree.foldDue): a fold walks the
  * nodes written since the last, and copies each small parent it folds into (a parent of many
  * keys it adds to in place, see foldTuning); spacing folds keeps both amortized O(1) a write.
  * Counted in nodes made rather than in writes, keys written again and again keep their nodes
@@ -76,7 +76,9 @@ export class ReplicatedTree {
   readonly #schedule = new ExpirySchedule(this.root);
   // Moved by every method that writes, folds, restores or takes expiries off (see `holds`).
   readonly #changes = new ChangeCount();
+  // Nodes writes made, in all and as of the last fold (see foldDue).
   #nodesMade = 0;
+  #madeAtCollect = 0;
 
   /** `clock` reads the time expiries are due by (ms); it is called only where one is armed. */
   constructor(clock: ExpiryClock = Date.now) {
@@ -88,9 +90,9 @@ export class ReplicatedTree {
     return this.#time.now();
   }
 
-  /** How many nodes writes have made in this tree so far (when to fold: see FOLD_EVERY). */
-  get nodesMade(): number {
-    return this.#nodesMade;
+  /** Whether writes made FOLD_EVERY nodes since the last fold: for a replica that folds at once. */
+  get foldDue(): boolean {
+    return this.#nodesMade - this.#madeAtCollect >= FOLD_EVERY;
   }
 
   /** The count of changes a read is made at, for caches of reads (see ChangeCount). */
@@ -447,6 +449,7 @@ export class ReplicatedTree {
    */
   collect(horizon: Stamp): Op[] {
     this.#changes.changed();
+    this.#madeAtCollect = this.#nodesMade;
     const folded = collectTree(this.root, horizon, this.#time, this.#schedule);
     this.#schedule.collected();
     return folded;

@@ -10,7 +10,6 @@ import { formatPath, type Path, type Segments } from '../core/path.js';
 import { Replica, type ReplicaOptions } from '../core/replica.js';
 import { checkAmount } from '../core/replica-types.js';
 import { computeHorizon } from '../core/horizon.js';
-import { FOLD_EVERY } from '../core/tree.js';
 import type { Link } from '../links/link.js';
 import { systemClock } from '../mesh/clock.js';
 import { Folding } from '../mesh/gc.js';
@@ -62,8 +61,6 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   readonly #persistence: Persistence | undefined;
   #closed = false;
   #collectScheduled = false;
-  // The replica's nodesMade at its last fold alone (see #collectSolo).
-  #madeAtCollect = 0;
   readonly #counters = new HubCounters();
   readonly #sampledMetadata: SampledMetadata;
   readonly #dashboard: DashboardSlot;
@@ -268,7 +265,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     if (touchesExpiry(op) || restated !== undefined) this.#expiryTimer.arm();
     this.#protocol?.localOp(op);
     this.#redis?.localOp(op);
-    if (this.#folding === undefined && this.#replica.nodesMade - this.#madeAtCollect >= FOLD_EVERY && !this.#collectScheduled) {
+    if (this.#folding === undefined && this.#replica.foldDue && !this.#collectScheduled) {
       this.#collectScheduled = true;
       setImmediate(() => this.#collectSolo());
     }
@@ -296,7 +293,6 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   // Folding (mesh/gc.ts), up to what every member of the group has seen.
   #collectSolo(): void {
     this.#collectScheduled = false;
-    this.#madeAtCollect = this.#replica.nodesMade;
     if (this.#closed) return;
     const horizon = computeHorizon([this.#replica.frontier()])!;
     const folded = this.#replica.foldedTo;

@@ -29,11 +29,10 @@ export class HubRelay implements Upstream {
   #toldHorizon = Number.NEGATIVE_INFINITY;
 
   readonly #durable: () => Promise<void>;
-  // The member write being applied now, if it is a plain one (see submit): its member, its id.
+  // The member write being applied now, if it is a plain one (see submit): its member, and the
+  // intent (its id, and the array it came as, streamed on as it is).
   #writer: MemberSession | undefined;
-  #writerIntent = 0;
-  // The write as it came, a plain write: streamed on as it is.
-  #writerPlain: PlainWrite | undefined;
+  #writing: Intent | undefined;
 
   /**
    * `durable` resolves once every write applied so far is on disk (see Upstream.durable); by
@@ -73,8 +72,7 @@ export class HubRelay implements Upstream {
     // runs within the write below and takes this.
     if (isPlainIntent(intent)) {
       this.#writer = session;
-      this.#writerIntent = intent.id;
-      this.#writerPlain = intent.plain;
+      this.#writing = intent;
     }
     if (intent.kind === 'cas') {
       if (this.#replica.casValidated(intent.path, intent.expected ?? null, intent.value!, intent.expiry) === undefined) {
@@ -86,6 +84,7 @@ export class HubRelay implements Upstream {
       this.#replica.writeValidated(intent.kind, intent.path, intent.value, intent.expiry);
     }
     this.#writer = undefined;
+    this.#writing = undefined;
     this.server.acknowledge(session, intent.id);
   }
 
@@ -101,7 +100,9 @@ export class HubRelay implements Upstream {
    */
   applied(op: Op, restated?: Segments | null): void {
     const writer = this.#writer;
+    const intent = this.#writing;
     this.#writer = undefined;
+    this.#writing = undefined;
     if (restated === null) return;
     if (op.expireAt !== undefined) this.#armed(op.expireAt);
     else if (op.kind === 'ttl' && typeof op.value === 'number') this.#armed(op.value);
@@ -112,7 +113,7 @@ export class HubRelay implements Upstream {
       // The write itself and nothing more: as a plain write (see PlainWrite).
       if (writer !== undefined) {
         // Its member's write, applied as sent: the intent it came as is the item.
-        this.server.stream(this.#writerPlain ?? [code, wirePath(op.path), op.value === undefined ? 0 : op.value], position, writer, this.#writerIntent);
+        this.server.stream(intent!.plain ?? [code, wirePath(op.path), op.value === undefined ? 0 : op.value], position, writer, intent!.id);
         return;
       }
       const plain: PlainWrite = [code, wirePath(op.path), op.value === undefined ? 0 : op.value];
@@ -143,7 +144,7 @@ export class HubRelay implements Upstream {
     // The writer already holds the write: it gets the intent id alone (with the item's time,
     // if it has one), unless the hub restated it.
     if (writer === undefined || restated !== undefined) this.server.stream(item, position);
-    else this.server.stream(item, position, writer, item.w === undefined ? this.#writerIntent : [this.#writerIntent, item.w]);
+    else this.server.stream(item, position, writer, item.w === undefined ? intent!.id : [intent!.id, item.w]);
   }
 
   /** The hub's horizon moved to `time` (ms): its members may fire for good what is due by then. */

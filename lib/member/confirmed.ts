@@ -6,7 +6,7 @@ import { ABSENT, type Slot } from '../core/node.js';
 import type { Op } from '../core/op.js';
 import type { Segments } from '../core/path.js';
 import type { Due } from '../core/schedule.js';
-import { FOLD_EVERY, ReplicatedTree, type FinalOp } from '../core/tree.js';
+import { ReplicatedTree, type FinalOp } from '../core/tree.js';
 import type { JsonValue } from '../core/value.js';
 import { Watchers } from '../core/watchers.js';
 import { encodeSnapshotArmed } from '../wire/armed.js';
@@ -36,8 +36,6 @@ export class ConfirmedTree {
   #live = false;
   #position = 0;
   #hub = '' as NodeId;
-  // nodesMade of the tree at its last fold.
-  #madeAtFold = 0;
 
   /** The last position of the hub's stream applied. */
   get position(): number {
@@ -85,7 +83,6 @@ export class ConfirmedTree {
     this.#tree = ReplicatedTree.fromValue(tree, positionStamp(at), armed, this.#clock);
     this.#position = at;
     this.#hub = hub;
-    this.#madeAtFold = 0;
   }
 
   /**
@@ -140,10 +137,7 @@ export class ConfirmedTree {
   #applied(kind: Op['kind'], path: Segments, value: JsonValue | undefined, origin: string): void {
     // applyFinal keeps no op records, only nodes (a deleted path stays a node until folded):
     // fold now and then (FOLD_EVERY says why not at every item).
-    if (this.#tree.nodesMade - this.#madeAtFold >= FOLD_EVERY) {
-      this.#madeAtFold = this.#tree.nodesMade;
-      this.#tree.collect(positionStamp(this.#position));
-    }
+    if (this.#tree.foldDue) this.#tree.collect(positionStamp(this.#position));
     if (this.watchers.size === 0) return;
     const op: Op = { kind, path, value, seq: this.#position, stamp: positionStamp(this.#position) };
     this.watchers.notify(op, origin as NodeId);

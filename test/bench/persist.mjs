@@ -31,15 +31,19 @@ function scratch() {
 // durable writers instead: each makes BATCH / writers sets, waits until they are on disk, and
 // goes on (a server answering requests once their writes are durable; fsyncs are shared).
 // `pauses`, if given, gets the longest a compaction held the hub's event loop in the round.
-async function hubRate(persist, writers = 0, pauses = undefined) {
+// `eachTurn(first, values)`, if given, runs after each turn's sets (`values`, the first of them
+// write number `first`), in that turn.
+async function hubRate(persist, writers = 0, pauses = undefined, eachTurn = undefined) {
   const dir = persist === undefined ? undefined : scratch();
   const hub = await Collective.start(persist === undefined ? {} : { persist: { dir, ...persist } });
   let done = 0;
   const started = performance.now();
   const running = () => performance.now() - started < ROUND_MS;
   if (writers === 0) {
+    const values = new Array(BATCH);
     while (running()) {
-      for (let i = 0; i < BATCH; i++) hub.set(`users.u${(done + i) % HOT_KEYS}`, value(done + i));
+      for (let i = 0; i < BATCH; i++) hub.set(`users.u${(done + i) % HOT_KEYS}`, (values[i] = value(done + i)));
+      eachTurn?.(done, values);
       done += BATCH;
       await turn();
     }
@@ -67,32 +71,23 @@ async function hubRate(persist, writers = 0, pauses = undefined) {
 // into one buffer), written nowhere. The ops encoded are the bench's own, one per key, given
 // each write's value and a stamp: the journal encodes the hub's, of the same shape.
 async function encodeOnlyRate() {
-  const hub = await Collective.start({});
   const encoder = new RecordEncoder();
   const node = 'benchhub0001';
   const ops = Array.from({ length: HOT_KEYS }, (_, i) => ({ kind: 'set', path: ['users', `u${i}`], value: null, seq: 0, stamp: { wall: 0, count: 0, node } }));
-  let done = 0;
   let bytes = 0;
-  const started = performance.now();
-  while (performance.now() - started < ROUND_MS) {
+  const rate = await hubRate(undefined, 0, undefined, (first, values) => {
     const batch = [];
     const wall = Date.now();
-    for (let i = 0; i < BATCH; i++) {
-      const written = value(done + i);
-      hub.set(`users.u${(done + i) % HOT_KEYS}`, written);
-      const op = ops[(done + i) % HOT_KEYS];
-      op.value = written;
-      op.seq = done + i + 1;
+    for (let i = 0; i < values.length; i++) {
+      const op = ops[(first + i) % HOT_KEYS];
+      op.value = values[i];
+      op.seq = first + i + 1;
       op.stamp.wall = wall;
       op.stamp.count = i;
       batch.push(op);
     }
     bytes += encoder.encode({ o: encodeRuns(batch) }).length;
-    done += BATCH;
-    await turn();
-  }
-  const rate = (done / (performance.now() - started)) * 1000;
-  await hub.close();
+  });
   if (bytes === 0) throw new Error('nothing encoded');
   return rate;
 }

@@ -65,10 +65,10 @@ async function hubs(url, n) {
   return opsPerSecond;
 }
 
-// The ceiling of any tier between hubs on this workload: the writing hub alone, linked to
-// nothing, making the same writes (1000 incr per turn), timed the same way (a second burst). A
-// hub alone folds its writes as it makes them and keeps no op records, so it is faster than
-// either end of a link: no tier can carry more than this one hub makes.
+// The ceiling of any tier between hubs on this workload: the writing hub alone, listening for
+// peers but linked to none, making the same writes (1000 incr per turn), timed the same way (a
+// second burst). It keeps op records and folds them as a linked hub does, but sends nothing and
+// waits for nobody: no tier can carry more than this one hub makes.
 async function writerAlone(n) {
   const a = start({ ROLE: 'hub' });
   await a.next();
