@@ -4,7 +4,7 @@ import type { Armed, ExpiryState } from './expiry.js';
 import { KeyTimes } from './key-times.js';
 import { LazyList } from './lazy-list.js';
 import { ABSENT, NO_BASE, TreeNode, readBase, readFolded, type Slot } from './node.js';
-import { OP_KIND_CODES, OP_KINDS_BY_CODE, type Op, type OpKind } from './op.js';
+import { OP_KIND_CODES, OP_KINDS_BY_CODE, newOp, type Op, type OpKind } from './op.js';
 import { adoptPath, isAllowedKey } from './path.js';
 import type { VersionVector } from './horizon.js';
 import { adoptValue, isPlainObject, toStoredValue, type JsonValue, type ValuePlace } from './value.js';
@@ -147,11 +147,7 @@ function decodeValue(kind: OpKind, raw: unknown, present: boolean, path: readonl
 }
 
 function opOf(kind: OpKind, path: readonly string[], seq: number, stamp: Stamp, value: JsonValue | undefined, expiry?: { expireAt?: number; keepTtl?: true }): Op {
-  const op: { -readonly [K in keyof Op]: Op[K] } = { kind, path, seq, stamp };
-  if (value !== undefined) op.value = value;
-  if (expiry?.expireAt !== undefined) op.expireAt = expiry.expireAt;
-  if (expiry?.keepTtl === true) op.keepTtl = true;
-  return op;
+  return newOp(kind, path, seq, stamp, value, expiry?.expireAt, expiry?.keepTtl === true ? true : undefined);
 }
 
 // A run's kinds by code (its codes by kind: OP_KIND_CODES). Codes 5-7 are set, incr and append with an

@@ -62,13 +62,36 @@ function holdsOnlyValue(node: TreeNode): boolean {
   return node.ops.length === 0 && node.touch === undefined && node.kids === undefined && node.bucket === undefined && node.folded === undefined;
 }
 
+/** Per origin, the highest seq of the ops a GC round folded away. */
+export type FoldedSeqs = Map<string, number>;
+
+function raise(folded: FoldedSeqs, origin: string, seq: number): void {
+  if (seq > (folded.get(origin) ?? 0)) folded.set(origin, seq);
+}
+
+// Notes the first `count` of `ops` as folded. A node's ops come in runs of one origin (a hot
+// key written by one hub), so the map is looked at once per run, not once per op.
+function noteFolded(folded: FoldedSeqs, ops: readonly Op[], count: number): void {
+  let origin: string | undefined;
+  let highest = 0;
+  for (let i = 0; i < count; i++) {
+    const op = ops[i]!;
+    if (op.stamp.node !== origin) {
+      if (origin !== undefined) raise(folded, origin, highest);
+      origin = op.stamp.node;
+      highest = op.seq;
+    } else if (op.seq > highest) highest = op.seq;
+  }
+  if (origin !== undefined) raise(folded, origin, highest);
+}
+
 /**
  * Folds the tree at `root` up to `horizon` (see ReplicatedTree.collect), reading expiries at
- * `time` and keeping `schedule` in step with the kids folded with theirs. Returns the ops
- * folded away.
+ * `time` and keeping `schedule` in step with the kids folded with theirs. Returns, per origin,
+ * the highest seq folded away.
  */
-export function collectTree(root: TreeNode, horizon: Stamp, time: ReadTime, schedule: ExpirySchedule): Op[] {
-  const folded: Op[] = [];
+export function collectTree(root: TreeNode, horizon: Stamp, time: ReadTime, schedule: ExpirySchedule): FoldedSeqs {
+  const folded: FoldedSeqs = new Map();
   new TreeFolder(time, schedule).node(root, horizon, folded, []);
   return folded;
 }
@@ -91,7 +114,7 @@ class TreeFolder {
   }
 
   // Returns whether the subtree holds anything at or below the horizon (before folding).
-  node(node: TreeNode, horizon: Stamp, folded: Op[], path: string[]): boolean {
+  node(node: TreeNode, horizon: Stamp, folded: FoldedSeqs, path: string[]): boolean {
     if (node.bucket !== undefined) return this.#bucket(node, horizon, folded);
     let count = 0;
     while (count < node.ops.length && !isAfter(node.ops[count]!.stamp, horizon)) count++;
@@ -100,10 +123,10 @@ class TreeFolder {
     if (count > 0 || touchOld) {
       const start = node.base !== NO_BASE ? node.base : node.start;
       node.base = replay(start, node.ops, count, touchOld ? node.touch!.stamp : undefined);
-      // A loop, not a spread: a hot node can hold more records than a call takes arguments.
-      for (const op of node.takeOps(count)) folded.push(op);
+      noteFolded(folded, node.ops, count);
+      node.dropFirstOps(count);
       if (touchOld) {
-        folded.push(node.touch!);
+        raise(folded, node.touch!.stamp.node, node.touch!.seq);
         node.touch = undefined;
       }
     }
@@ -213,9 +236,10 @@ class TreeFolder {
 
   // Folds a bucket; one left with no record and nothing armed is a plain node again (or
   // nothing, when it never changed its start). Returns whether it holds folded writes.
-  #bucket(node: TreeNode, horizon: Stamp, folded: Op[]): boolean {
+  #bucket(node: TreeNode, horizon: Stamp, folded: FoldedSeqs): boolean {
     const bucket = node.bucket!;
-    for (const op of bucket.fold(horizon, node.start)) folded.push(op);
+    const ops = bucket.fold(horizon, node.start);
+    noteFolded(folded, ops, ops.length);
     node.view = STALE;
     if (bucket.records.length > 0 || (bucket.base !== undefined && bucket.base.armed.length > 0)) return bucket.baseWrites;
     node.bucket = undefined;

@@ -122,12 +122,19 @@ export class TreeNode {
     this.ops = NO_OPS;
   }
 
-  /** Drops the first `count` ops and returns them. */
-  takeOps(count: number): Op[] {
-    if (count === 0) return [];
-    const dropped = this.ops.splice(0, count);
-    if (this.ops.length === 0) this.ops = NO_OPS;
-    return dropped;
+  /**
+   * Drops the first `count` ops, in place: no array of what was dropped is made (a set on a key
+   * with a record drops it at every write).
+   */
+  dropFirstOps(count: number): void {
+    if (count === 0) return;
+    const ops = this.ops;
+    if (count >= ops.length) {
+      this.ops = NO_OPS;
+      return;
+    }
+    ops.copyWithin(0, count);
+    ops.length -= count;
   }
 
   kid(key: string): TreeNode | undefined {
@@ -310,7 +317,7 @@ export function pruneOlder(node: TreeNode, stamp: Op['stamp']): Op | undefined {
   while (count < node.ops.length && isAfter(stamp, node.ops[count]!.stamp)) count++;
   if (count > 0) {
     removed = node.ops[count - 1];
-    node.takeOps(count);
+    node.dropFirstOps(count);
   }
   node.base = NO_BASE;
   node.folded = undefined;

@@ -3,7 +3,7 @@ import { HybridClock, compareStamps, isAfter, type NodeId, type Stamp } from './
 import { decodeNodeInto, decodeStamp, encodeNode, type DecodeLimits } from './codec.js';
 import type { Frontier, VersionEntry, VersionVector } from './horizon.js';
 import { ABSENT } from './node.js';
-import type { Op, OpKind } from './op.js';
+import { newOp, type Op, type OpKind } from './op.js';
 import { DEFAULT_MAX_DEPTH, parsePath, type Path, type Segments } from './path.js';
 import { ReadCache, currentRead } from './read-cache.js';
 import { Sequences } from './sequences.js';
@@ -193,11 +193,10 @@ export class Replica {
   // `value` of a `ttl` op is the ttl (ms) or null: the op carries the time it comes due.
   #local(kind: OpKind, path: Segments, value: JsonValue | undefined, expiry?: WriteExpiry): Op {
     const stamp = this.#clock.tick();
-    const op: { -readonly [K in keyof Op]: Op[K] } = { kind, path, seq: this.#seq + 1, stamp };
-    if (kind === 'ttl') op.value = value === null ? null : stamp.wall + (value as number);
-    else if (value !== undefined) op.value = value;
-    if (expiry?.ttl !== undefined) op.expireAt = stamp.wall + expiry.ttl;
-    else if (expiry?.keepTtl === true) op.keepTtl = true;
+    const stored = kind === 'ttl' && value !== null ? stamp.wall + (value as number) : value;
+    const expireAt = expiry?.ttl === undefined ? undefined : stamp.wall + expiry.ttl;
+    const keepTtl = expireAt === undefined && expiry?.keepTtl === true ? true : undefined;
+    const op = newOp(kind, path, this.#seq + 1, stamp, stored, expireAt, keepTtl);
     this.#seq++;
     this.#record(op);
     return op;
@@ -399,7 +398,7 @@ export class Replica {
    * replica keeps no metadata for them, only their effect.
    */
   collect(horizon: Stamp): void {
-    for (const op of this.#tree.collect(horizon)) this.#sequences.folded(op.stamp.node, op.seq);
+    for (const [origin, seq] of this.#tree.collect(horizon)) this.#sequences.folded(origin, seq);
     this.#sequences.foldedAt(horizon);
   }
 

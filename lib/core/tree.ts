@@ -27,7 +27,7 @@ import { ChangeCount } from './change-count.js';
 import { viewOf } from './view.js';
 import { ExpirySchedule } from './expiry-schedule.js';
 import { armedBelow, unmasked, type Exported, type FoldedArmed } from './exported.js';
-import { collectTree, treeMetadata, type TreeMetadata } from './fold.js';
+import { collectTree, treeMetadata, type FoldedSeqs, type TreeMetadata } from './fold.js';
 import type { Due } from './schedule.js';
 import { valueIn } from './subtree.js';
 import { isPlainObject, type JsonValue } from './value.js';
@@ -428,7 +428,7 @@ export class ReplicatedTree {
     for (let later = index; later < target.ops.length; later++) if (isOverwrite(target.ops[later]!)) return false;
     target.insertOp(index, op);
     if (isOverwrite(op)) {
-      target.takeOps(index);
+      target.dropFirstOps(index);
       target.base = NO_BASE;
       if (target.touch !== undefined && isAfter(op.stamp, target.touch.stamp)) target.touch = undefined;
     }
@@ -445,9 +445,9 @@ export class ReplicatedTree {
    * Folds everything stamped at or below `horizon` into bases, dropping the op records, and
    * collapses subtrees that hold nothing newer into their parent's base; fires the expiries due
    * by the horizon's time for good. Only safe when every replica has applied every op at or
-   * below `horizon` (see `computeHorizon`). Returns the ops folded away.
+   * below `horizon` (see `computeHorizon`). Returns, per origin, the highest seq folded away.
    */
-  collect(horizon: Stamp): Op[] {
+  collect(horizon: Stamp): FoldedSeqs {
     this.#changes.changed();
     this.#madeAtCollect = this.#nodesMade;
     const folded = collectTree(this.root, horizon, this.#time, this.#schedule);

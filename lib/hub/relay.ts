@@ -116,8 +116,9 @@ export class HubRelay implements Upstream {
         this.server.stream(intent!.plain ?? [code, wirePath(op.path), op.value === undefined ? 0 : op.value], position, writer, intent!.id);
         return;
       }
-      const plain: PlainWrite = [code, wirePath(op.path), op.value === undefined ? 0 : op.value];
-      if (op.stamp.node !== this.#replica.id) plain.push(op.stamp.node);
+      const value = op.value === undefined ? 0 : op.value;
+      // Made whole in one literal: a push onto a full array allocates its storage again.
+      const plain: PlainWrite = op.stamp.node === this.#replica.id ? [code, wirePath(op.path), value] : [code, wirePath(op.path), value, op.stamp.node];
       this.server.stream(plain, position);
       return;
     }

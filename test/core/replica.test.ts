@@ -322,6 +322,29 @@ describe('Replica metadata GC at scale', () => {
   });
 });
 
+describe('Replica GC accounting', () => {
+  it('counts as folded, per origin, exactly the ops a partial fold took, however their origins interleave on a key', () => {
+    const [a, b] = pair();
+    const stamps = [];
+    for (let i = 0; i < 40; i++) {
+      // Both hubs write the same key, turn by turn, and each applies the other's op.
+      const op = i % 3 === 0 ? b.incr('hits') : a.incr('hits');
+      (op.stamp.node === a.id ? b : a).apply(op);
+      stamps.push(op.stamp);
+    }
+    stamps.sort((x, y) => (isAfter(x, y) ? 1 : -1));
+    const horizon = stamps[24]!;
+    a.collect(horizon);
+    expect(a.unfoldedOps()).toBe(15);
+    expect(a.metadata().ops).toBe(15);
+    expect(a.get('hits')).toBe(40);
+    // The rest, folded later, leaves nothing counted.
+    a.collect(stamps[39]!);
+    expect(a.unfoldedOps()).toBe(0);
+    expect(a.get('hits')).toBe(40);
+  });
+});
+
 describe('Replica past a fold', () => {
   it('calls an op new here but stamped at or below the folded horizon late, and nothing else', () => {
     const [a, b] = pair();
