@@ -123,18 +123,16 @@ export class TreeNode {
   }
 
   /**
-   * Drops the first `count` ops, in place: no array of what was dropped is made (a set on a key
-   * with a record drops it at every write).
+   * Drops the first `count` ops, in place. A set on a key with a record drops one at every
+   * write: `shift` does that without the array `splice` returns (measured: 29 against 62 ns);
+   * `copyWithin` is slower than either, small or large (128 ns; 3.0 against 2.0 ms for 100k of
+   * 150k).
    */
   dropFirstOps(count: number): void {
     if (count === 0) return;
-    const ops = this.ops;
-    if (count >= ops.length) {
-      this.ops = NO_OPS;
-      return;
-    }
-    ops.copyWithin(0, count);
-    ops.length -= count;
+    if (count >= this.ops.length) this.ops = NO_OPS;
+    else if (count === 1) this.ops.shift();
+    else this.ops.splice(0, count);
   }
 
   kid(key: string): TreeNode | undefined {
