@@ -262,6 +262,11 @@ export class Replica {
     const have = this.#sequences.seq(origin);
     if (op.seq <= have) return 'duplicate';
     if (op.seq !== have + 1) return 'gap';
+    if (!this.#sequences.holdsAhead(origin)) {
+      // The live stream's case: #record moves the vector to the op, and nothing lies beyond it.
+      this.#record(op);
+      return 'applied';
+    }
     if (this.#sequences.isAhead(origin, op.seq)) {
       // Already applied from a delta still arriving: only the vector moves.
       this.#advance(origin, op);

@@ -46,7 +46,12 @@ export class Sequences {
 
   /** Whether `seq` of `origin` was applied ahead of the vector. */
   isAhead(origin: string, seq: number): boolean {
-    return this.#ahead.get(origin)?.has(seq) === true;
+    return this.#ahead.size !== 0 && this.#ahead.get(origin)?.has(seq) === true;
+  }
+
+  /** Whether any op of `origin` was applied ahead of the vector. */
+  holdsAhead(origin: string): boolean {
+    return this.#ahead.size !== 0 && this.#ahead.has(origin);
   }
 
   /** The vector of `origin` is at `entry` (an op is its own entry: no allocation on the hot path). */
@@ -192,9 +197,11 @@ export class Sequences {
    * Replica.isLate.
    */
   isLate(op: Op): boolean {
-    if (this.has(op)) return false;
-    for (const bound of [this.#foldedTo, this.#groupFoldedTo]) if (bound !== undefined && !isAfter(op.stamp, bound)) return true;
-    return false;
+    // The bounds first: a live op is stamped past them, and then no lookup of what it holds is needed.
+    const foldedTo = this.#foldedTo;
+    const groupFoldedTo = this.#groupFoldedTo;
+    const below = (foldedTo !== undefined && !isAfter(op.stamp, foldedTo)) || (groupFoldedTo !== undefined && !isAfter(op.stamp, groupFoldedTo));
+    return below && !this.has(op);
   }
 
   /** The snapshot form. */

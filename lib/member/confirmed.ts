@@ -3,7 +3,7 @@ import { ExpiryTimer, turnClock } from '../core/expiry-timer.js';
 import type { TreeMetadata } from '../core/fold.js';
 import type { LazyList } from '../core/lazy-list.js';
 import { ABSENT, type Slot } from '../core/node.js';
-import type { Op } from '../core/op.js';
+import { newOp, type Op } from '../core/op.js';
 import type { Segments } from '../core/path.js';
 import type { Due } from '../core/schedule.js';
 import { ReplicatedTree, type FinalOp } from '../core/tree.js';
@@ -139,8 +139,7 @@ export class ConfirmedTree {
     // fold now and then (FOLD_EVERY says why not at every item).
     if (this.#tree.foldDue) this.#tree.collect(positionStamp(this.#position));
     if (this.watchers.size === 0) return;
-    const op: Op = { kind, path, value, seq: this.#position, stamp: positionStamp(this.#position) };
-    this.watchers.notify(op, origin as NodeId);
+    this.watchers.notify(newOp(kind, path, this.#position, positionStamp(this.#position), value), origin as NodeId);
   }
 
   /**

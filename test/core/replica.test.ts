@@ -345,14 +345,35 @@ describe('Replica GC accounting', () => {
   });
 });
 
+describe('Replica live stream next to a delta', () => {
+  it('applies once an op that a delta brought ahead of the stream, and moves the vector through it', () => {
+    const [a, b] = pair();
+    const ops = [a.incr('hits'), a.incr('hits'), a.incr('hits')];
+    // A delta (from a third hub, say) brings the 2nd and 3rd before the stream brings the 1st.
+    const piece = b.receiveDelta(ops[2]!.stamp);
+    piece.apply([ops[1]!, ops[2]!]);
+    expect(b.get('hits')).toBe(2);
+    expect(b.apply(ops[0]!)).toBe('applied');
+    expect(b.seqOf(a.id)).toBe(3); // through what came ahead
+    expect(b.apply(ops[1]!)).toBe('duplicate');
+    expect(b.apply(ops[2]!)).toBe('duplicate');
+    expect(b.get('hits')).toBe(3);
+    expect(b.apply(a.incr('hits'))).toBe('applied');
+    expect(b.get('hits')).toBe(4);
+  });
+});
+
 describe('Replica past a fold', () => {
   it('calls an op new here but stamped at or below the folded horizon late, and nothing else', () => {
     const [a, b] = pair();
     const early = b.set('x', 1); // stamped, not yet sent to a
-    for (let i = 0; i < 5; i++) a.incr('n');
+    const folded = [];
+    for (let i = 0; i < 5; i++) folded.push(a.incr('n'));
     a.collect(a.frontier().clock);
     expect(a.foldedTo).toBeDefined();
     expect(a.isLate(early)).toBe(true);
+    // At or below the horizon, but held (folded): duplicates, not late.
+    for (const op of folded) expect(a.isLate(op)).toBe(false);
     const fresh = b.set('y', 2);
     expect(a.isLate(fresh)).toBe(false); // b's clock saw nothing of a's: still, this one was stamped before a folded
     const after = a.incr('n');
