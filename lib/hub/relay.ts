@@ -8,7 +8,7 @@ import type { Replica } from '../core/replica.js';
 import type { Link } from '../links/link.js';
 import { encodeArmed, encodeSnapshotArmed } from '../wire/armed.js';
 import { isPlainIntent, type Intent, type WireItem } from '../wire/member.js';
-import { plainCode, wirePath, type PlainWrite } from '../wire/plain-write.js';
+import { plainCode, plainWrite, wirePath } from '../wire/plain-write.js';
 import { notPersistent } from './persist/persistence.js';
 import { MemberServer, type MemberServerStats, type MemberSession, type Upstream } from './member-server.js';
 
@@ -113,13 +113,10 @@ export class HubRelay implements Upstream {
       // The write itself and nothing more: as a plain write (see PlainWrite).
       if (writer !== undefined) {
         // Its member's write, applied as sent: the intent it came as is the item.
-        this.server.stream(intent!.plain ?? [code, wirePath(op.path), op.value === undefined ? 0 : op.value], position, writer, intent!.id);
+        this.server.stream(intent!.plain ?? plainWrite(code, wirePath(op.path), op.value), position, writer, intent!.id);
         return;
       }
-      const value = op.value === undefined ? 0 : op.value;
-      // Made whole in one literal: a push onto a full array allocates its storage again.
-      const plain: PlainWrite = op.stamp.node === this.#replica.id ? [code, wirePath(op.path), value] : [code, wirePath(op.path), value, op.stamp.node];
-      this.server.stream(plain, position);
+      this.server.stream(plainWrite(code, wirePath(op.path), op.value, op.stamp.node === this.#replica.id ? undefined : op.stamp.node), position);
       return;
     }
     let item: WireItem;

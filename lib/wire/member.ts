@@ -36,7 +36,7 @@ import { adoptValue, toStoredValue, type JsonValue } from '../core/value.js';
 import { checkTtl, writeExpiry, type WriteExpiry } from '../core/write-options.js';
 import { decodeArmed } from './armed.js';
 import { isCount, isRecord } from './checks.js';
-import { decodePlainWrite, plainCode, wirePath, type PlainWrite } from './plain-write.js';
+import { decodePlainWrite, plainCode, plainWrite, wirePath, type PlainWrite } from './plain-write.js';
 import { decodeServed, type ServedMember } from './served.js';
 
 export type { ServedMember } from './served.js';
@@ -192,7 +192,7 @@ export interface Intent {
  */
 export function encodeIntent(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry, dotted?: string): WireIntent | PlainWrite {
   const code = plainCode(kind);
-  if (code !== undefined && expiry === undefined) return [code, dotted ?? wirePath(path), value === undefined ? 0 : value];
+  if (code !== undefined && expiry === undefined) return plainWrite(code, dotted ?? wirePath(path), value);
   const intent: WireIntent = { k: kind, p: path as string[] };
   if (value !== undefined) intent.v = value;
   if (expected !== undefined) intent.e = expected;

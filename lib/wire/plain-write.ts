@@ -24,6 +24,15 @@ export function plainCode(kind: OpKind | 'cas'): number | undefined {
   return kind === 'cas' || kind === 'ttl' ? undefined : OP_KIND_CODES[kind];
 }
 
+/**
+ * A plain write of kind `code` at `path` (as it travels: see wirePath), carrying `value`, or 0
+ * for a delete's; `origin` for an item written on another hub.
+ */
+export function plainWrite(code: number, path: string | string[], value: JsonValue | undefined, origin?: string): PlainWrite {
+  const carried = value === undefined ? 0 : value;
+  return origin === undefined ? [code, path, carried] : [code, path, carried, origin];
+}
+
 /** `path` as a plain write carries it (see PlainWrite). */
 export function wirePath(path: Segments): string | string[] {
   // Joined by concatenation as it goes, not by `join`: one pass, and 3x faster on the short
