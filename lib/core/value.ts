@@ -173,10 +173,10 @@ type FastResult = JsonValue | typeof FAST_GAVE_UP;
 
 class FastWalk {
   size = 0;
-  constructor(
-    readonly maxBytes: number,
-    readonly adopt: boolean,
-  ) {}
+  maxBytes = 0;
+  adopt = false;
+  // Set while walking (see fastWalk).
+  busy = false;
 
   item(value: unknown, depth: number): FastResult {
     switch (typeof value) {
@@ -218,7 +218,10 @@ class FastWalk {
     if (proto !== Object.prototype && proto !== null) return FAST_GAVE_UP;
     const entries: Record<string, JsonValue> = this.adopt ? (value as Record<string, JsonValue>) : {};
     this.size += 2;
-    for (const key of Object.keys(value)) {
+    // for-in, not Object.keys: the same keys in the same order (checkValue made sure that no
+    // prototype adds any), without an array of them made for every object (measured on a
+    // two-key object: 31-53 -> 12-25 ns).
+    for (const key in value) {
       if (!isAllowedKey(key)) return FAST_GAVE_UP;
       this.size += key.length + 4;
       const item = this.item((value as Record<string, unknown>)[key], depth + 1);
@@ -229,12 +232,33 @@ class FastWalk {
   }
 }
 
+// The one fast walker, used again by every walk (one inside another, from a getter that writes
+// to the store, is left to the checker: see FastWalk.busy).
+const fastWalk = new FastWalk();
+
 // `value` checked, and copied or adopted: by the fast walk, or where it gives up by ValueChecker.
 function checkValue(value: unknown, where: ValuePlace, maxBytes: number, adopt: boolean): JsonValue {
-  const walk = new FastWalk(maxBytes, adopt);
-  const result = walk.item(value, 0);
-  if (result !== FAST_GAVE_UP && walk.size <= maxBytes) return result;
+  if (!fastWalk.busy && !enumerableOnObjectPrototype()) {
+    fastWalk.size = 0;
+    fastWalk.maxBytes = maxBytes;
+    fastWalk.adopt = adopt;
+    fastWalk.busy = true;
+    let result: FastResult;
+    try {
+      result = fastWalk.item(value, 0);
+    } finally {
+      fastWalk.busy = false;
+    }
+    if (result !== FAST_GAVE_UP && fastWalk.size <= maxBytes) return result;
+  }
   return new ValueChecker(where, maxBytes, adopt).copy(value);
+}
+
+// Whether a key was added to Object.prototype as an enumerable property (a polluted prototype):
+// the fast walk's for-in would see it on every object, so values are then walked by the checker.
+function enumerableOnObjectPrototype(): boolean {
+  for (const _key in Object.prototype) return true;
+  return false;
 }
 
 /**

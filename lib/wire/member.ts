@@ -36,7 +36,7 @@ import { adoptValue, toStoredValue, type JsonValue } from '../core/value.js';
 import { checkTtl, writeExpiry, type WriteExpiry } from '../core/write-options.js';
 import { decodeArmed } from './armed.js';
 import { isCount, isRecord } from './checks.js';
-import { decodePlainWrite, plainCode, plainWrite, wirePath, type PlainWrite } from './plain-write.js';
+import { plainCode, plainKind, plainPath, plainValue, plainWrite, wirePath, type PlainWrite } from './plain-write.js';
 import { decodeServed, type ServedMember } from './served.js';
 
 export type { ServedMember } from './served.js';
@@ -263,7 +263,9 @@ export function decodeMemberMessage(input: unknown): MemberMessage {
  */
 export function decodeIntent(input: unknown, id: number, limits: MemberLimits, previousPath?: Segments): Intent {
   if (Array.isArray(input)) {
-    const { kind, path, value } = decodePlainWrite(input, 'intent', limits.maxDepth, limits.maxValueBytes, previousPath);
+    const kind = plainKind(input, 'intent');
+    const path = plainPath(input, limits.maxDepth, previousPath);
+    const value = plainValue(kind, input, path, 'intent', limits.maxValueBytes);
     const plain = input as PlainWrite;
     return kind === 'delete' ? { id, kind, path, plain } : { id, kind, path, value: value!, plain };
   }
@@ -329,7 +331,10 @@ export function decodeHubMessage(input: unknown, limits: MemberLimits, hub: stri
     const items = input.s.map((item, index) => {
       if (Array.isArray(item) && item.length > 2) {
         // A plain write (see PlainWrite), as the item object the member applies.
-        const { kind, path, value, origin = hub } = decodePlainWrite(item, 'item', limits.maxDepth, Infinity, previous);
+        const kind = plainKind(item, 'item');
+        const path = plainPath(item, limits.maxDepth, previous);
+        const value = plainValue(kind, item, path, 'item', Infinity);
+        const origin = item.length === 4 ? (item[3] as string) : hub;
         previous = path;
         return kind === 'delete' ? { k: kind, p: path as string[], n: first + index, o: origin } : { k: kind, p: path as string[], v: value!, n: first + index, o: origin };
       }

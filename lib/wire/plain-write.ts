@@ -47,37 +47,46 @@ export function wirePath(path: Segments): string | string[] {
   return dotted;
 }
 
-/** A plain write, validated. `value` is absent for a delete only; `origin` for an item from another hub. */
-export interface DecodedPlainWrite {
-  kind: PlainKind;
-  path: Segments;
-  value?: JsonValue;
-  origin?: string;
-}
+// A plain write received is validated in three steps (kind, path, value), each by its own
+// function, so that the decoders build the one object they keep (an intent, a stream item)
+// straight from the array instead of through an object in between (one per write, on the
+// hub's and every member's hottest path).
 
 /**
- * Validates a plain write received as an `intent` (exactly three parts) or an `item` (an origin
- * may follow): the code, the path (a dotted one through parsePath's checks and its cache: a hot
- * path costs a lookup; an array adopted in place, or `previousPath` when it is the same), and
- * the value as its kind wants it, adopted in place (checked and frozen). Throws a TypeError or a
- * RangeError naming what is wrong.
+ * The kind of a plain write received as an `intent` (exactly three parts) or an `item` (its
+ * origin, a string, may follow), checked with its length. Throws a TypeError naming what is wrong.
  */
-export function decodePlainWrite(input: readonly unknown[], what: 'intent' | 'item', maxDepth: number, maxValueBytes: number, previousPath?: Segments): DecodedPlainWrite {
+export function plainKind(input: readonly unknown[], what: 'intent' | 'item'): PlainKind {
   const code = input[0];
   const kind = typeof code === 'number' ? PLAIN_KINDS[code] : undefined;
   if (kind === undefined) throw new TypeError(`unknown ${what} kind`);
-  const origin = what === 'item' && input.length === 4 ? input[3] : undefined;
-  if ((input.length !== 3 && origin === undefined) || (origin !== undefined && typeof origin !== 'string')) throw new TypeError(`malformed plain ${what}`);
+  if (input.length !== 3 && (what === 'intent' || input.length !== 4 || typeof input[3] !== 'string')) throw new TypeError(`malformed plain ${what}`);
+  return kind;
+}
+
+/**
+ * The path of a plain write, checked: a dotted one through parsePath's checks and its cache (a
+ * hot path costs a lookup), an array adopted in place, or `previousPath` when it is the same.
+ */
+export function plainPath(input: readonly unknown[], maxDepth: number, previousPath?: Segments): Segments {
   const raw = input[1];
-  const path = typeof raw === 'string' ? parsePath(raw, maxDepth) : adoptPathLike(previousPath, raw, maxDepth);
-  const write: DecodedPlainWrite = { kind, path };
-  if (origin !== undefined) write.origin = origin as string;
+  return typeof raw === 'string' ? parsePath(raw, maxDepth) : adoptPathLike(previousPath, raw, maxDepth);
+}
+
+/**
+ * The value of a plain write of `kind` at `path`, as its kind wants it (adopted in place:
+ * checked and frozen), or undefined for a delete. Throws a TypeError or a RangeError naming
+ * what is wrong.
+ */
+export function plainValue(kind: PlainKind, input: readonly unknown[], path: Segments, what: 'intent' | 'item', maxValueBytes: number): JsonValue | undefined {
   const value = input[2];
   if (kind === 'incr') {
     if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`incr of \`${path.join('.')}\` by a non-number`);
-    write.value = value;
-  } else if (kind === 'delete') {
+    return value;
+  }
+  if (kind === 'delete') {
     if (value !== 0) throw new TypeError(`delete ${what} with a value`);
-  } else write.value = adoptValue(value, path, maxValueBytes);
-  return write;
+    return undefined;
+  }
+  return adoptValue(value, path, maxValueBytes);
 }

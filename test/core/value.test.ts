@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { adoptValue, jsonEqual, toStoredValue } from '../../lib/core/value.js';
+import { adoptValue, jsonEqual, toStoredValue, type JsonValue } from '../../lib/core/value.js';
 
 class Point {
   x = 1;
@@ -136,6 +136,38 @@ describe('values past the fast walk (checked again, slowly, where it gives up)',
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     expect(() => toStoredValue(nested(100, cyclic), 'p')).toThrow(/cycle/);
+  });
+
+  it('copies own keys only while Object.prototype carries an enumerable key (a polluted prototype)', () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.polluted = 1;
+    try {
+      const stored = toStoredValue({ a: 1, b: { c: 2 } }, 'x');
+      expect(Object.keys(stored as object)).toEqual(['a', 'b']);
+      expect(Object.hasOwn((stored as Record<string, JsonValue>).b as object, 'polluted')).toBe(false);
+      // The size counts own keys only: the value fits a limit its own keys fit.
+      expect(toStoredValue({ a: 1 }, 'x', 15)).toEqual({ a: 1 });
+    } finally {
+      delete proto.polluted;
+    }
+  });
+
+  it('checks a value inside another one (a getter that stores a value while its object is copied)', () => {
+    const inner = { deep: [1] };
+    let innerCopy: JsonValue | undefined;
+    const outer = {
+      first: 'a',
+      get second() {
+        innerCopy = toStoredValue(inner, 'inner');
+        return 'b';
+      },
+      third: { n: 3 },
+    };
+    const stored = toStoredValue(outer, 'outer', 51);
+    expect(stored).toEqual({ first: 'a', second: 'b', third: { n: 3 } });
+    expect(innerCopy).toEqual(inner);
+    // Each walk counted its own value: the outer one is refused one byte under its size (51).
+    expect(() => toStoredValue(outer, 'outer', 50)).toThrow(expect.objectContaining({ code: 'ERR_COLLECTIVE_VALUE_TOO_LARGE' }));
   });
 
   it('accepts exactly the values within the limit, and each comes back equal and deep-frozen', () => {
