@@ -12,12 +12,13 @@ import { checkTtl, writeExpiry, type ExpiryOptions, type SetOptions, type WriteE
 import { setArguments, wantsDurable, type DurableOption, type Operation } from '../operations.js';
 import type { WatchListener } from '../core/watchers.js';
 import type { Link } from '../links/link.js';
-import { decodeHubMessage, encodeIntent, helloMessage, writeMessage, type DecodedHubMessage, type MemberMessage, type ServedMember, type StreamItem } from '../wire/member.js';
+import { decodeHubMessage, encodeIntent, helloMessage, writeMessage, type DecodedHubMessage, type MemberMessage, type ServedMember, type StreamItem, type WireIntent } from '../wire/member.js';
+import type { PlainWrite } from '../wire/plain-write.js';
 import { ConfirmedTree } from './confirmed.js';
 import type { ConfirmedState, MemberEvents, MemberOptions, MemberStats } from './types.js';
 import { DurableRequests } from './durable-requests.js';
 import { ReadyWait } from './ready-wait.js';
-import { PendingWrites, type PendingWrite } from './pending.js';
+import { PendingWrites } from './pending.js';
 import { applyStream, type StreamTarget } from './stream-apply.js';
 import { MemberReads } from './reads.js';
 
@@ -39,7 +40,9 @@ export class Member extends EventEmitter<MemberEvents> {
   readonly #confirmed = new ConfirmedTree();
   readonly #pending = new PendingWrites();
   readonly #reads = new MemberReads(this.#confirmed, this.#pending);
-  #outbox: PendingWrite[] = [];
+  // The intents of this turn's writes, encoded, and the id of the first.
+  #outbox: (WireIntent | PlainWrite)[] = [];
+  #outboxFirst = 0;
   readonly #durable = new DurableRequests();
   #flushScheduled = false;
   #me = 0;
@@ -214,27 +217,26 @@ export class Member extends EventEmitter<MemberEvents> {
   // `dotted`: the path as the caller gave it, a string (what a plain write carries: see PlainWrite).
   #write(kind: OpKind | 'cas', segments: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry, dotted?: string): Promise<unknown> {
     if (this.#state === 'closed') return handled(Promise.reject(new ClosedError()));
-    return this.#queue(kind, segments, value, expected, expiry, dotted).batch.promise;
+    return this.#queue(kind, segments, value, expected, expiry, dotted);
   }
 
-  // A write pending from now, sent at the end of the turn.
-  #queue(kind: OpKind | 'cas', segments: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry, dotted?: string): PendingWrite {
-    const write = this.#pending.add(kind, segments, value, expected, expiry, dotted);
+  // A write pending from now, sent at the end of the turn: its promise. Encoded now, so that
+  // nothing it was written with but what reads need is held until the hub applies it.
+  #queue(kind: OpKind | 'cas', segments: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry, dotted?: string): Promise<unknown> {
+    const promise = this.#pending.add(kind, segments, value, expected, expiry);
     if (this.#pending.size === 1) this.#updateRef();
     this.#scheduleFlush();
-    this.#outbox.push(write);
-    return write;
+    if (this.#outbox.length === 0) this.#outboxFirst = this.#pending.lastId;
+    this.#outbox.push(encodeIntent(kind, segments, value, expected, expiry, dotted));
+    return promise;
   }
 
   // Sends the turn's writes, then the turn's durable request (answered once they are on disk).
   #flushOutbox(): void {
-    const writes = this.#outbox;
+    const intents = this.#outbox;
     this.#outbox = [];
     this.#pending.endBatch(); // writes from now on leave in the next message
-    if (writes.length > 0) {
-      const intents = writes.map((write) => encodeIntent(write.kind, write.path, write.value, write.expected, write.expiry, write.dotted));
-      if (!this.#link.send(writeMessage(writes[0]!.id, intents))) return this.#linkOnClose(undefined);
-    }
+    if (intents.length > 0 && !this.#link.send(writeMessage(this.#outboxFirst, intents))) return this.#linkOnClose(undefined);
     const durable = this.#durable.take();
     if (durable !== undefined && !this.#link.send({ t: 'durable', d: durable })) this.#linkOnClose(undefined);
   }
@@ -254,7 +256,8 @@ export class Member extends EventEmitter<MemberEvents> {
    */
   forward(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry): number {
     if (this.#state === 'closed') throw new ClosedError();
-    return this.#queue(kind, path, value, expected, expiry).id;
+    void this.#queue(kind, path, value, expected, expiry); // answered to its own member, by id
+    return this.#pending.lastId;
   }
 
   /**

@@ -6,7 +6,11 @@ import type { ReplayedWrite } from './overlay.js';
 import { handled } from '../errors.js';
 import { Queue } from './queue.js';
 
-/** A write sent to the hub and not yet acknowledged. Replayed on reads until it is. */
+/**
+ * A write sent to the hub and not yet acknowledged. Replayed on reads until it is. Held for as
+ * long as the hub takes to apply it, which under a burst is hundreds of thousands of writes:
+ * it holds only what reads and the hub's answers need (its promise is its batch's, held apart).
+ */
 export interface PendingWrite {
   readonly id: number;
   readonly kind: OpKind | 'cas';
@@ -15,10 +19,6 @@ export interface PendingWrite {
   readonly expected?: JsonValue;
   /** What the write asks of expiry (a ttl, or keeping the one armed). */
   readonly expiry?: WriteExpiry;
-  /** The promise settled with this write: shared by the writes of one message, own for cas. */
-  readonly batch: Batch;
-  /** The path as the writer gave it, when a string (see PlainWrite). */
-  readonly dotted: string | undefined;
 }
 
 /**
@@ -69,6 +69,10 @@ function newBatch(): Batch {
 export class PendingWrites {
   // In id order; removal is almost always from the front.
   #queue = new Queue<PendingWrite>();
+  // The promises of the writes the hub answers in order, one per message, in id order; and of
+  // those it decides (see decidedByHub), one per write, by id.
+  #batches = new Queue<Batch>();
+  readonly #decided = new Map<number, Batch>();
   // The same writes by first path segment (cas excluded): a read replays only those.
   readonly #byKey = new Map<string, Queue<PendingWrite>>();
   #replayed = 0;
@@ -83,16 +87,21 @@ export class PendingWrites {
     return this.#queue.length;
   }
 
-  /** Records a new write; returns it and the promise its caller gets. */
-  add(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry, dotted?: string): PendingWrite {
+  /** The id of the last write added. */
+  get lastId(): number {
+    return this.#nextId - 1;
+  }
+
+  /** Records a new write (its id: `lastId`); returns the promise its caller gets. */
+  add(kind: OpKind | 'cas', path: Segments, value: JsonValue | undefined, expected?: JsonValue, expiry?: WriteExpiry): Promise<unknown> {
     const id = this.#nextId++;
     let batch: Batch;
-    if (decidedByHub(kind)) batch = newBatch();
+    if (decidedByHub(kind)) this.#decided.set(id, (batch = newBatch()));
     else {
-      batch = this.#batch ??= newBatch();
+      batch = this.#batch ?? this.#openBatch();
       batch.lastId = id;
     }
-    const write: { -readonly [K in keyof PendingWrite]: PendingWrite[K] } = { id, kind, path, value, batch, dotted };
+    const write: { -readonly [K in keyof PendingWrite]: PendingWrite[K] } = { id, kind, path, value };
     if (expected !== undefined) write.expected = expected;
     if (expiry !== undefined) write.expiry = expiry;
     this.#queue.push(write);
@@ -102,7 +111,14 @@ export class PendingWrites {
       if (sameKey === undefined) this.#byKey.set(path[0]!, (sameKey = new Queue()));
       sameKey.push(write);
     }
-    return write;
+    return batch.promise;
+  }
+
+  #openBatch(): Batch {
+    const batch = newBatch();
+    this.#batch = batch;
+    this.#batches.push(batch);
+    return batch;
   }
 
   /** Writes added from now on leave in the next message, with a promise of their own. */
@@ -147,12 +163,14 @@ export class PendingWrites {
   settle(): void {
     for (let write = this.#queue.peek(); write !== undefined; write = this.#queue.peek()) {
       if (decidedByHub(write.kind)) {
-        const decided = this.#casOutcomes.get(write.id);
-        const outcome = decided ?? (write.id <= this.#acknowledged ? true : undefined);
+        const told = this.#casOutcomes.get(write.id);
+        const outcome = told ?? (write.id <= this.#acknowledged ? true : undefined);
         if (outcome === undefined) break;
         this.#casOutcomes.delete(write.id);
         this.#queue.remove(write);
-        write.batch.resolve(outcome);
+        const batch = this.#decided.get(write.id)!;
+        this.#decided.delete(write.id);
+        batch.resolve(outcome);
         continue;
       }
       if (write.id > this.#acknowledged) break;
@@ -161,7 +179,11 @@ export class PendingWrites {
       sameKey.remove(write);
       if (sameKey.length === 0) this.#byKey.delete(write.path[0]!);
       this.#replayed--;
-      if (write.id === write.batch.lastId) write.batch.resolve(undefined);
+      const batch = this.#batches.peek()!;
+      if (write.id === batch.lastId) {
+        this.#batches.remove(batch);
+        batch.resolve(undefined);
+      }
     }
     if (this.#flushWaiters.length > 0) this.#wakeFlushWaiters();
   }
@@ -198,9 +220,10 @@ export class PendingWrites {
 
   /** Rejects every pending write with `error` and wakes every flush waiter. */
   rejectAll(error: Error): void {
-    const batches = new Set<Batch>();
-    for (const write of this.#queue) batches.add(write.batch);
+    const batches = [...this.#batches, ...this.#decided.values()];
     this.#queue = new Queue();
+    this.#batches = new Queue();
+    this.#decided.clear();
     this.#byKey.clear();
     this.#replayed = 0;
     this.#batch = undefined;
