@@ -192,7 +192,8 @@ export class Replica {
 
   // `value` of a `ttl` op is the ttl (ms) or null: the op carries the time it comes due.
   #local(kind: OpKind, path: Segments, value: JsonValue | undefined, expiry?: WriteExpiry): Op {
-    const stamp = this.#clock.tick();
+    // An expiry is counted from the stamp's time: read from the wall clock for it (see tick).
+    const stamp = this.#clock.tick(kind === 'ttl' || expiry?.ttl !== undefined);
     const stored = kind === 'ttl' && value !== null ? stamp.wall + (value as number) : value;
     const expireAt = expiry?.ttl === undefined ? undefined : stamp.wall + expiry.ttl;
     const keepTtl = expireAt === undefined && expiry?.keepTtl === true ? true : undefined;

@@ -36,6 +36,9 @@ export class ConfirmedTree {
   #live = false;
   #position = 0;
   #hub = '' as NodeId;
+  // The op an item is applied as: one object filled again for each (applyFinal keeps none),
+  // rather than one made per item of every stream message.
+  readonly #itemOp: { -readonly [K in keyof FinalOp]: FinalOp[K] } = { kind: 'set', path: [], value: undefined, expireAt: undefined, keepTtl: undefined };
 
   /** The last position of the hub's stream applied. */
   get position(): number {
@@ -109,10 +112,14 @@ export class ConfirmedTree {
       this.#tree.sawTime(time);
       this.#tree.restate(item.p, item.v === undefined ? ABSENT : item.v, (item.m ?? []).map(([path, at]) => ({ path, at })), item.c === 1);
     } else {
-      const op: { -readonly [K in keyof FinalOp]: FinalOp[K] } = { kind: item.k, path: item.p, value: item.v };
-      if (item.x !== undefined) op.expireAt = item.x;
-      if (item.q === 1) op.keepTtl = true;
+      const op = this.#itemOp;
+      op.kind = item.k;
+      op.path = item.p;
+      op.value = item.v;
+      op.expireAt = item.x;
+      op.keepTtl = item.q === 1 ? true : undefined;
       this.#tree.applyFinal(op, time);
+      op.value = undefined; // not held past its item
     }
     if (item.x !== undefined || item.m !== undefined || item.k === 'ttl') this.#expiryTimer.arm();
     this.#applied(item.k, item.p, item.v, item.o);

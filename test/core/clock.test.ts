@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { HybridClock, compareStamps, type NodeId, type Stamp } from '../../lib/core/clock.js';
 
 const stamp = (wall: number, count: number, node: string): Stamp => ({ wall, count, node: node as NodeId });
@@ -51,5 +51,42 @@ describe('compareStamps', () => {
     const shuffled = [ordered[3]!, ordered[0]!, ordered[4]!, ordered[2]!, ordered[1]!];
     expect(shuffled.sort(compareStamps)).toEqual(ordered);
     expect(compareStamps(stamp(1, 1, 'a'), stamp(1, 1, 'a'))).toBe(0);
+  });
+});
+
+describe('HybridClock on the system clock', () => {
+  // Date.now is read through at every reading, so a spy on it is what the clock reads.
+  function spiedClock(start: number): { clock: HybridClock; reads: () => number; set: (now: number) => void } {
+    let now = start;
+    let reads = 0;
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => {
+      reads++;
+      return now;
+    });
+    onTestFinished(() => spy.mockRestore());
+    return { clock: new HybridClock('a' as NodeId), reads: () => reads, set: (next) => (now = next) };
+  }
+
+  it('shares one reading among at most 32 stamps of one synchronous run, still strictly ordered', () => {
+    const { clock, reads, set } = spiedClock(1000);
+    const stamps = [clock.tick()];
+    set(1005); // within the run, the reading taken stands for up to 32 stamps
+    for (let i = 1; i < 100; i++) stamps.push(clock.tick());
+    expect(reads()).toBe(4);
+    for (let i = 1; i < stamps.length; i++) expect(compareStamps(stamps[i]!, stamps[i - 1]!)).toBeGreaterThan(0);
+    expect(stamps[31]).toEqual(stamp(1000, 31, 'a'));
+    expect(stamps[32]).toEqual(stamp(1005, 0, 'a'));
+  });
+
+  it('reads the clock again in the next run, and at once for a stamp that asks for it fresh', async () => {
+    const { clock, reads, set } = spiedClock(1000);
+    expect(clock.tick()).toEqual(stamp(1000, 0, 'a'));
+    set(2000);
+    expect(clock.tick(true)).toEqual(stamp(2000, 0, 'a'));
+    expect(reads()).toBe(2);
+    await Promise.resolve(); // the run ended
+    set(3000);
+    expect(clock.tick()).toEqual(stamp(3000, 0, 'a'));
+    expect(reads()).toBe(3);
   });
 });
