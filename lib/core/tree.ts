@@ -78,6 +78,9 @@ export class ReplicatedTree {
   readonly #changes = new ChangeCount();
   // Nodes writes made, in all and as of the last fold (see foldDue).
   #nodesMade = 0;
+  // What the last #reachForWrite reached: its depth, and whether it holds a bucket.
+  #reachedDepth = 0;
+  #reachedBucket = false;
   #madeAtCollect = 0;
 
   /** `clock` reads the time expiries are due by (ms); it is called only where one is armed. */
@@ -215,6 +218,27 @@ export class ReplicatedTree {
     return node;
   }
 
+  // Where a write at `path` lands, in one walk (a write's hot path): the first node on the way
+  // that holds a bucket (#bucketOn's), or else the node at `path`, created if missing. Views on
+  // the way are marked stale. Its depth is left in #reachedDepth, and whether it holds that
+  // bucket in #reachedBucket (fields, not an object made per write).
+  #reachForWrite(path: Segments): TreeNode {
+    let node = this.root;
+    node.view = STALE;
+    for (let depth = 0; depth < path.length; depth++) {
+      node = this.#kid(node, path, depth);
+      node.view = STALE;
+      if (node.bucket !== undefined) {
+        this.#reachedDepth = depth + 1;
+        this.#reachedBucket = true;
+        return node;
+      }
+    }
+    this.#reachedDepth = path.length;
+    this.#reachedBucket = false;
+    return node;
+  }
+
   // The bucket `path` lands in: `found` (see #bucketOn), or the node at `path` turned into one.
   // Views on the way are marked stale: what is written there changes them.
   #bucketFor(path: Segments, found: { node: TreeNode; depth: number } | undefined): { node: TreeNode; depth: number } {
@@ -250,13 +274,13 @@ export class ReplicatedTree {
   // The common case, every local write of a hub: the op is later than everything held, so it
   // wipes whatever is below its path and nothing above it can wipe it. O(depth).
   #applyLatest(op: Op): void {
-    const found = this.#bucketOn(op.path);
-    if (found !== undefined || touchesExpiry(op)) {
-      const { node, depth } = this.#bucketFor(op.path, found);
+    const node = this.#reachForWrite(op.path);
+    if (this.#reachedBucket || touchesExpiry(op)) {
+      const depth = this.#reachedDepth;
+      if (!this.#reachedBucket) this.#schedule.track(op.path, depth, convertToBucket(node, depth));
       this.#schedule.track(op.path, depth, node.bucket!.insert(op, node.start));
       return;
     }
-    const node = this.#reach(op.path);
     if (isOverwrite(op)) {
       node.replaceOps(op);
       node.base = NO_BASE;
@@ -284,14 +308,14 @@ export class ReplicatedTree {
   applyFinal(op: FinalOp, time: number): void {
     this.#changes.changed();
     this.#time.saw(time);
-    const found = this.#bucketOn(op.path);
-    if (found !== undefined || touchesExpiry(op as Op)) {
-      const { node, depth } = this.#bucketFor(op.path, found);
+    const node = this.#reachForWrite(op.path);
+    if (this.#reachedBucket || touchesExpiry(op as Op)) {
+      const depth = this.#reachedDepth;
+      if (!this.#reachedBucket) this.#schedule.track(op.path, depth, convertToBucket(node, depth));
       this.#schedule.track(op.path, depth, node.bucket!.applyFinal(op, time, node.start));
       return;
     }
-    const { kind, path, value } = op;
-    const node = this.#reach(path);
+    const { kind, value } = op;
     const before = kind !== 'set' && kind !== 'delete' && kidsWrite(node) ? EMPTY_OBJECT : node.own;
     node.own = applyOp(before, { kind, value });
     node.base = node.own;
