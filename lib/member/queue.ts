@@ -52,14 +52,47 @@ export class Queue<T> implements Iterable<T> {
     }
   }
 
-  *[Symbol.iterator](): Iterator<T> {
-    for (let c = 0; c < this.#chunks.length; c++) {
-      const chunk = this.#chunks[c]!;
-      for (let i = c === 0 ? this.#head : 0; i < chunk.length; i++) yield chunk[i]!;
-    }
+  [Symbol.iterator](): Iterator<T> {
+    return new QueueWalk(this.#chunks, this.#head);
   }
 
   toArray(): T[] {
     return [...this];
+  }
+}
+
+/**
+ * A walk of a queue's items, first to last, that fills one result object again at each step: a
+ * generator makes one per step, and a member walks its pending writes for every stream message
+ * (a new object for each of thousands of its own writes).
+ */
+class QueueWalk<T> implements Iterator<T> {
+  readonly #chunks: readonly (readonly T[])[];
+  #chunk = 0;
+  #index: number;
+  readonly #result = { done: false, value: undefined as T | undefined };
+
+  constructor(chunks: readonly (readonly T[])[], head: number) {
+    this.#chunks = chunks;
+    this.#index = head;
+  }
+
+  next(): IteratorResult<T> {
+    while (this.#chunk < this.#chunks.length) {
+      const chunk = this.#chunks[this.#chunk]!;
+      if (this.#index < chunk.length) {
+        this.#result.value = chunk[this.#index++];
+        return this.#result as IteratorResult<T>;
+      }
+      this.#chunk++;
+      this.#index = 0;
+    }
+    this.#result.done = true;
+    this.#result.value = undefined;
+    return this.#result as IteratorResult<T>;
+  }
+
+  [Symbol.iterator](): Iterator<T> {
+    return this;
   }
 }
