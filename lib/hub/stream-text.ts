@@ -10,14 +10,15 @@ type StreamMessage = Extract<HubMessage, { t: 'stream' }>;
 
 /**
  * Consecutive items of a stream message written by one member (`session`), or by none: that
- * member gets `intents`, every other the items, encoded once (`json`).
+ * member gets `intents`, every other the items, encoded once (`json`: their texts, to be
+ * joined by commas; kept apart rather than joined here, as the message's text joins them all).
  */
 export interface OwnRun<S> {
   readonly session: S | undefined;
   readonly from: number;
   to: number;
   readonly intents: OwnEntry[];
-  json?: string;
+  json?: string[];
 }
 
 /** Items `from` to `to` (exclusive) of a stream message, whose JSON is `text` (without brackets). */
@@ -70,7 +71,7 @@ export function useMembersText<S>(runs: readonly OwnRun<S>[], texts: readonly It
       at = texts[next]!.to;
       next++;
     }
-    if (at === run.to && parts.length > 0) run.json = parts.length === 1 ? parts[0] : parts.join(',');
+    if (at === run.to && parts.length > 0) run.json = parts;
   }
 }
 
@@ -100,7 +101,7 @@ export function encodeStream<S>(message: StreamMessage, runs: OwnRun<S>[], sessi
     if (run.session === session && session !== undefined) parts.push(JSON.stringify(run.intents).slice(1, -1));
     else if (run.to > run.from) {
       const items = run.from === 0 && run.to === message.s.length ? message.s : message.s.slice(run.from, run.to);
-      parts.push((run.json ??= JSON.stringify(items).slice(1, -1)));
+      for (const text of (run.json ??= [JSON.stringify(items).slice(1, -1)])) parts.push(text);
     }
   }
   let text = `{"t":"stream","n":${message.n},"s":[${parts.join(',')}]`;
