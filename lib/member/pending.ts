@@ -5,20 +5,27 @@ import type { WriteExpiry } from '../core/write-options.js';
 import type { ReplayedWrite } from './overlay.js';
 import { handled } from '../errors.js';
 import { Queue } from './queue.js';
+import { WriteLog } from './write-log.js';
 
 /**
- * A write sent to the hub and not yet acknowledged. Replayed on reads until it is. Held for as
- * long as the hub takes to apply it, which under a burst is hundreds of thousands of writes:
- * it holds only what reads and the hub's answers need (its promise is its batch's, held apart).
+ * A write sent to the hub and not yet acknowledged, as the pending writes hand it out: they
+ * hold no object per write (see WriteLog), so this is a view, good until the next is asked for
+ * (see PendingWrites.finder). Replayed on reads until acknowledged.
  */
 export interface PendingWrite {
   readonly id: number;
   readonly kind: OpKind | 'cas';
   readonly path: Segments;
   readonly value: JsonValue | undefined;
-  readonly expected?: JsonValue;
+  readonly expected: JsonValue | undefined;
   /** What the write asks of expiry (a ttl, or keeping the one armed). */
-  readonly expiry?: WriteExpiry;
+  readonly expiry: WriteExpiry | undefined;
+}
+
+/** What a write holds beyond its kind, path and value, for the few that do (a cas, an expiry). */
+interface Extras {
+  readonly expected: JsonValue | undefined;
+  readonly expiry: WriteExpiry | undefined;
 }
 
 /**
@@ -67,14 +74,16 @@ function newBatch(): Batch {
  * N"; a cas waits for its own outcome.
  */
 export class PendingWrites {
-  // In id order; removal is almost always from the front.
-  #queue = new Queue<PendingWrite>();
+  // In id order, removed from the front only (the hub answers in order; a cas waits for its
+  // outcome, and the writes after it with it).
+  readonly #log = new WriteLog();
+  readonly #extras = new Map<number, Extras>();
   // The promises of the writes the hub answers in order, one per message, in id order; and of
   // those it decides (see decidedByHub), one per write, by id.
   #batches = new Queue<Batch>();
   readonly #decided = new Map<number, Batch>();
-  // The same writes by first path segment (cas excluded): a read replays only those.
-  readonly #byKey = new Map<string, Queue<PendingWrite>>();
+  // The ids of the same writes by first path segment (cas excluded): a read replays only those.
+  readonly #byKey = new Map<string, Queue<number>>();
   #replayed = 0;
   #acknowledged = 0;
   readonly #casOutcomes = new Map<number, boolean>();
@@ -84,7 +93,7 @@ export class PendingWrites {
 
   /** How many writes are pending. */
   get size(): number {
-    return this.#queue.length;
+    return this.#log.size;
   }
 
   /** The id of the last write added. */
@@ -101,15 +110,13 @@ export class PendingWrites {
       batch = this.#batch ?? this.#openBatch();
       batch.lastId = id;
     }
-    const write: { -readonly [K in keyof PendingWrite]: PendingWrite[K] } = { id, kind, path, value };
-    if (expected !== undefined) write.expected = expected;
-    if (expiry !== undefined) write.expiry = expiry;
-    this.#queue.push(write);
+    this.#log.push(kind, path, value);
+    if (expected !== undefined || expiry !== undefined) this.#extras.set(id, { expected, expiry });
     if (!decidedByHub(kind)) {
       this.#replayed++;
       let sameKey = this.#byKey.get(path[0]!);
       if (sameKey === undefined) this.#byKey.set(path[0]!, (sameKey = new Queue()));
-      sameKey.push(write);
+      sameKey.push(id);
     }
     return batch.promise;
   }
@@ -138,49 +145,60 @@ export class PendingWrites {
 
   /** Whether a cas at or below `id` is still waiting for its outcome. */
   casUndecidedUpTo(id: number): boolean {
-    for (const write of this.#queue) {
-      if (write.id > id) return false;
-      if (decidedByHub(write.kind) && !this.#casOutcomes.has(write.id)) return true;
+    const log = this.#log;
+    for (let at = log.firstId; at <= id && log.holds(at); at++) {
+      if (decidedByHub(log.kind(at)) && !this.#casOutcomes.has(at)) return true;
     }
     return false;
   }
 
   /**
-   * Finds pending writes by id, for ids asked in increasing order (the hub streams a member's
-   * own writes back as their ids, in the order it applied them): one walk of the queue for a
-   * whole stream message, however many of its writes it names.
+   * Finds pending writes by id: a view of the write (one object, filled again at each call: a
+   * caller keeps what it needs of it before the next), or undefined for an id not pending.
    */
   finder(): (id: number) => PendingWrite | undefined {
-    const walk = this.#queue[Symbol.iterator]();
-    let current = walk.next();
+    const log = this.#log;
+    const view: { -readonly [K in keyof PendingWrite]: PendingWrite[K] } = { id: 0, kind: 'set', path: [], value: undefined, expected: undefined, expiry: undefined };
     return (id) => {
-      while (!current.done && current.value.id < id) current = walk.next();
-      return !current.done && current.value.id === id ? current.value : undefined;
+      if (!log.holds(id)) return undefined;
+      const extras = this.#extras.size === 0 ? undefined : this.#extras.get(id);
+      view.id = id;
+      view.kind = log.kind(id);
+      view.path = log.path(id);
+      view.value = log.value(id);
+      view.expected = extras?.expected;
+      view.expiry = extras?.expiry;
+      return view;
     };
   }
 
   /** Settles, in id order, every write the hub has answered. */
   settle(): void {
-    for (let write = this.#queue.peek(); write !== undefined; write = this.#queue.peek()) {
-      if (decidedByHub(write.kind)) {
-        const told = this.#casOutcomes.get(write.id);
-        const outcome = told ?? (write.id <= this.#acknowledged ? true : undefined);
+    const log = this.#log;
+    while (log.size > 0) {
+      const id = log.firstId;
+      if (decidedByHub(log.kind(id))) {
+        const told = this.#casOutcomes.get(id);
+        const outcome = told ?? (id <= this.#acknowledged ? true : undefined);
         if (outcome === undefined) break;
-        this.#casOutcomes.delete(write.id);
-        this.#queue.remove(write);
-        const batch = this.#decided.get(write.id)!;
-        this.#decided.delete(write.id);
+        this.#casOutcomes.delete(id);
+        this.#extras.delete(id);
+        log.shift();
+        const batch = this.#decided.get(id)!;
+        this.#decided.delete(id);
         batch.resolve(outcome);
         continue;
       }
-      if (write.id > this.#acknowledged) break;
-      this.#queue.remove(write);
-      const sameKey = this.#byKey.get(write.path[0]!)!;
-      sameKey.remove(write);
-      if (sameKey.length === 0) this.#byKey.delete(write.path[0]!);
+      if (id > this.#acknowledged) break;
+      const key = log.path(id)[0]!;
+      if (this.#extras.size > 0) this.#extras.delete(id);
+      log.shift();
+      const sameKey = this.#byKey.get(key)!;
+      sameKey.remove(id);
+      if (sameKey.length === 0) this.#byKey.delete(key);
       this.#replayed--;
       const batch = this.#batches.peek()!;
-      if (write.id === batch.lastId) {
+      if (id === batch.lastId) {
         this.#batches.remove(batch);
         batch.resolve(undefined);
       }
@@ -189,7 +207,7 @@ export class PendingWrites {
   }
 
   #wakeFlushWaiters(): void {
-    const pendingFrom = this.#queue.peek()?.id ?? Infinity;
+    const pendingFrom = this.#log.size > 0 ? this.#log.firstId : Infinity;
     const waiting: FlushWaiter[] = [];
     for (const waiter of this.#flushWaiters) {
       if (waiter.upTo < pendingFrom) waiter.resolve();
@@ -198,30 +216,46 @@ export class PendingWrites {
     this.#flushWaiters = waiting;
   }
 
+  /** Whether a read at a path starting with `key` has pending writes to replay. */
+  replaysFor(key: string): boolean {
+    return this.#replayed > 0 && this.#byKey.has(key);
+  }
+
   /** The pending writes a read at a path starting with `key` must replay, in order. */
-  replayedFor(key: string): Iterable<ReplayedWrite> | undefined {
+  replayedFor(key: string): readonly ReplayedWrite[] | undefined {
     if (this.#replayed === 0) return undefined;
-    // cas writes are never in #byKey: the kinds left are replayable ones. Iterated in place,
-    // not copied: a read may come after every one of thousands of pending writes.
-    return this.#byKey.get(key) as Iterable<ReplayedWrite> | undefined;
+    // cas writes are never in #byKey: the kinds left are replayable ones.
+    const ids = this.#byKey.get(key);
+    return ids === undefined ? undefined : this.#replayable(ids);
   }
 
   /** Every pending write a read of the whole tree must replay, or undefined if none. */
   allReplayed(): readonly ReplayedWrite[] | undefined {
     if (this.#replayed === 0) return undefined;
-    return [...this.#queue].filter((write) => !decidedByHub(write.kind)) as ReplayedWrite[];
+    const ids: number[] = [];
+    for (let id = this.#log.firstId; this.#log.holds(id); id++) if (!decidedByHub(this.#log.kind(id))) ids.push(id);
+    return this.#replayable(ids);
+  }
+
+  // The writes `ids` as objects a read keeps while it replays them.
+  #replayable(ids: Iterable<number>): ReplayedWrite[] {
+    const log = this.#log;
+    const writes: ReplayedWrite[] = [];
+    for (const id of ids) writes.push({ kind: log.kind(id) as OpKind, path: log.path(id), value: log.value(id) });
+    return writes;
   }
 
   /** Resolves once every write made so far is settled. */
   flushed(): Promise<void> {
-    if (this.#queue.length === 0) return Promise.resolve();
+    if (this.#log.size === 0) return Promise.resolve();
     return new Promise<void>((resolve) => this.#flushWaiters.push({ upTo: this.#nextId - 1, resolve }));
   }
 
   /** Rejects every pending write with `error` and wakes every flush waiter. */
   rejectAll(error: Error): void {
     const batches = [...this.#batches, ...this.#decided.values()];
-    this.#queue = new Queue();
+    this.#log.clear(this.#nextId);
+    this.#extras.clear();
     this.#batches = new Queue();
     this.#decided.clear();
     this.#byKey.clear();

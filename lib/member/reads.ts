@@ -27,7 +27,7 @@ export class MemberReads {
     if (cached === undefined) return this.#read(this.#cache.missed(path, maxDepth));
     // A value read by this path holds while the confirmed state did not change, and no pending
     // write of this member's lies over it.
-    if (this.#pending.replayedFor(cached.segments[0]!) !== undefined) return this.#read(cached.segments);
+    if (this.#pending.replaysFor(cached.segments[0]!)) return this.#read(cached.segments);
     return currentRead(cached, this.#confirmed.tree);
   }
 
