@@ -19,7 +19,7 @@ import {
   type WireReply,
 } from '../wire/member.js';
 import type { Segments } from '../core/path.js';
-import { encodeStream, ownRuns, snapshotParts, streamMessage, useMembersText, writeTextSpan, type ItemsText } from './stream-text.js';
+import { encodeStream, snapshotParts, streamMessage, useMembersText, writeTextSpan, type ItemsText, type OwnRun } from './stream-text.js';
 import type { PlainWrite } from '../wire/plain-write.js';
 import { memberList, servedMembers, type MemberLinkStats } from './member-list.js';
 
@@ -106,11 +106,9 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
   // The stream not yet sent: its items, the position of the first, and who was acknowledged.
   #outbox: (WireItem | PlainWrite)[] = [];
   #outboxFirst = 0;
-  // Per item of the outbox, once any item in it is a member's own plain write: that member, or
-  // undefined, and what it gets in place of the item (see OwnEntry). Parallel arrays, so that
-  // nothing is allocated per item.
-  #writers: (MemberSession | undefined)[] | undefined;
-  #ownEntries: OwnEntry[] = [];
+  // The outbox in runs of items of one writer, or of none (see OwnRun), made as items come:
+  // per item, one comparison, and for a member's own write what it gets in its place.
+  #runs: OwnRun<MemberSession>[] = [];
   // Spans of the outbox that are a member's write message as it sent it (writeTextSpan), and
   // how many times the outbox was sent (a span is only kept within one outbox).
   #texts: ItemsText[] = [];
@@ -243,7 +241,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
       this.#upstream.submit(session, intent);
     }
     if (text === undefined || this.#flushes !== flushes) return;
-    const span = writeTextSpan(this.#outbox, this.#writers, session, start, intents, first, text);
+    const span = writeTextSpan(this.#outbox, this.#runs, session, start, intents, first, text);
     if (span !== undefined) this.#texts.push(span);
   }
 
@@ -272,20 +270,18 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     if (this.#sessions.size === 0) {
       // Nobody to tell; a member joining later gets it in its snapshot.
       this.#outbox.length = 0;
-      this.#writers = undefined;
-      this.#ownEntries.length = 0;
+      this.#runs.length = 0;
       this.#texts.length = 0;
       return;
     }
-    if (writer !== undefined && this.#writers === undefined) {
-      this.#writers = new Array<undefined>(this.#outbox.length);
-      this.#ownEntries = new Array<number>(this.#outbox.length).fill(0);
-    }
-    this.#outbox.push(item);
-    if (this.#writers !== undefined) {
-      this.#writers.push(writer);
-      this.#ownEntries.push(own);
-    }
+    const outbox = this.#outbox;
+    outbox.push(item);
+    const runs = this.#runs;
+    const run = runs[runs.length - 1];
+    if (run !== undefined && run.session === writer) {
+      run.to = outbox.length;
+      if (writer !== undefined) run.intents.push(own);
+    } else runs.push({ session: writer, from: outbox.length - 1, to: outbox.length, intents: writer === undefined ? [] : [own] });
     this.#schedule();
   }
 
@@ -327,13 +323,11 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
   flush(): void {
     this.#flushScheduled = false;
     const items = this.#outbox;
-    const writers = this.#writers;
-    const ownEntries = this.#ownEntries;
+    const runs = this.#runs;
     const texts = this.#texts;
     const first = items.length > 0 ? this.#outboxFirst : this.#position + 1;
     this.#outbox = [];
-    this.#writers = undefined;
-    this.#ownEntries = [];
+    this.#runs = [];
     this.#texts = [];
     this.#flushes++;
     const message: HubMessage = { t: 'stream', n: first, s: items };
@@ -347,14 +341,14 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     }
     if (items.length === 0 && message.a === undefined && message.h === undefined && !this.#anyReplies()) return;
     // A member with no own items and no replies gets the message all share (see stream-text.ts).
-    const runs = ownRuns(items.length, writers, ownEntries);
+    if (runs.length === 0) runs.push({ session: undefined, from: 0, to: 0, intents: [] });
     if (texts.length > 0) useMembersText(runs, texts);
     let shared: string | undefined;
     for (const session of this.#sessions.values()) {
       if (!session.synced) continue;
       const replies = session.replies.length > 0 ? session.replies : undefined;
       session.replies = [];
-      const own = writers !== undefined && runs.some((run) => run.session === session);
+      const own = runs.some((run) => run.session === session);
       if (session.link.sendEncoded === undefined) session.link.send(streamMessage(message, runs, session, own, replies));
       else if (!own && replies === undefined) session.link.sendEncoded((shared ??= encodeStream(message, runs, undefined, undefined)));
       else session.link.sendEncoded(encodeStream(message, runs, session, replies));

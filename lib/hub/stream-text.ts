@@ -32,13 +32,14 @@ export interface ItemsText {
  * The span of `outbox` (from `start` on) that a member's write message (`intents`, the first
  * numbered `first`, whose whole text is `text`) streamed as, when the other members may get it
  * as that text: every intent a plain write (an array) that streamed as such, as `session`'s, in
- * order, with nothing between them. Then the span holds exactly what the message's text holds
- * after its first id (see intentsText). Anything else (a refused intent, a cas, an item that
- * carries its time, an expiry fired in between) is encoded as usual: undefined.
+ * order, with nothing between them (the outbox's last run, `runs`, is `session`'s and holds the
+ * whole span). Then the span holds exactly what the message's text holds after its first id
+ * (see intentsText). Anything else (a refused intent, a cas, an item that carries its time, an
+ * expiry fired in between) is encoded as usual: undefined.
  */
 export function writeTextSpan<S>(
   outbox: readonly unknown[],
-  writers: readonly (S | undefined)[] | undefined,
+  runs: readonly OwnRun<S>[],
   session: S,
   start: number,
   intents: readonly unknown[],
@@ -46,10 +47,12 @@ export function writeTextSpan<S>(
   text: string,
 ): ItemsText | undefined {
   const end = outbox.length;
-  if (writers === undefined || intents.length === 0 || end - start !== intents.length) return undefined;
+  const last = runs[runs.length - 1];
+  if (last === undefined || last.session !== session || last.from > start || last.to !== end) return undefined;
+  if (intents.length === 0 || end - start !== intents.length) return undefined;
   for (let k = start; k < end; k++) {
     const item = outbox[k];
-    if (writers[k] !== session || !Array.isArray(item) || item.length !== 3 || !Array.isArray(intents[k - start])) return undefined;
+    if (!Array.isArray(item) || item.length !== 3 || !Array.isArray(intents[k - start])) return undefined;
   }
   const items = intentsText(text, first);
   return items === undefined ? undefined : { from: start, to: end, text: items };
@@ -123,22 +126,4 @@ export function* snapshotParts(header: string, tree: JsonValue, expiries?: JsonV
     yield* jsonSlices(expiries);
   }
   yield '}';
-}
-
-/**
- * The runs of a stream message of `count` items: consecutive items of one writer (`writers`,
- * with what each gets in `ownEntries`), or of none; one run of none where no item is a
- * member's own.
- */
-export function ownRuns<S>(count: number, writers: readonly (S | undefined)[] | undefined, ownEntries: readonly OwnEntry[]): OwnRun<S>[] {
-  if (writers === undefined) return [{ session: undefined, from: 0, to: count, intents: [] }];
-  const runs: OwnRun<S>[] = [];
-  for (let i = 0; i < count; i++) {
-    const session = writers[i];
-    let run = runs[runs.length - 1];
-    if (run === undefined || run.session !== session) runs.push((run = { session, from: i, to: i + 1, intents: [] }));
-    else run.to = i + 1;
-    if (session !== undefined) run.intents.push(ownEntries[i]!);
-  }
-  return runs;
 }
