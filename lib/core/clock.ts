@@ -28,7 +28,7 @@ export function isAfter(a: Stamp, b: Stamp): boolean {
 /** The node of a clock's ceiling: `~` sorts after every valid node id. */
 export const CEILING_NODE = '~' as NodeId;
 
-// How many stamps one reading of the wall clock serves at most (see HybridClock.#sharedReading).
+// How many stamps one reading of the wall clock serves at most (see HybridClock.sharingReadings).
 const STAMPS_PER_READING = 32;
 
 /** Reads wall-clock milliseconds; injectable so tests can skew and rewind time. */
@@ -44,17 +44,13 @@ export class HybridClock {
   readonly #now: WallClock;
   #wall = 0;
   #count = 0;
-  // Sharing readings of the wall clock (see #reading): only the real clock's, which costs as
-  // much as the rest of a hub's write on some virtual machines (50-70 ns measured); an injected
-  // clock (a test's, the simulator's) is read at every stamp.
+  // Sharing readings of the wall clock (see sharingReadings): only the real clock's, which
+  // costs as much as the rest of a hub's write on some virtual machines (50-70 ns measured); an
+  // injected clock (a test's, the simulator's) is read at every stamp.
   readonly #sharesReadings: boolean;
+  #sharing = false;
   #reading = 0;
   #readingServes = 0;
-  #runEndQueued = false;
-  readonly #endRun = (): void => {
-    this.#runEndQueued = false;
-    this.#readingServes = 0;
-  };
 
   /** `now`: the wall clock (by default the system's). */
   constructor(node: NodeId, now?: WallClock) {
@@ -65,12 +61,11 @@ export class HybridClock {
 
   /**
    * A new stamp, later than every stamp this clock issued or observed. `fresh`: read the wall
-   * clock for this one (a write whose expiry is counted from its stamp); otherwise the stamps
-   * of one synchronous run (a member's message of writes, applied in one go) may share a
-   * reading, STAMPS_PER_READING at most.
+   * clock for this one even within `sharingReadings` (a write whose expiry is counted from its
+   * stamp).
    */
   tick(fresh = false): Stamp {
-    const physical = fresh || !this.#sharesReadings ? this.#now() : this.#sharedReading();
+    const physical = this.#sharing && !fresh ? this.#sharedReading() : this.#now();
     if (physical > this.#wall) {
       this.#wall = physical;
       this.#count = 0;
@@ -80,9 +75,23 @@ export class HybridClock {
     return { wall: this.#wall, count: this.#count, node: this.node };
   }
 
-  // A reading serves the stamps of the synchronous run it was taken in (until the next
-  // microtask), a few at most: a stamp is never behind the wall clock by more than the work of
-  // that many stamps, as a stamp of a busy hub is behind by the time its write waited anyway.
+  /**
+   * Runs `stamping` (a batch of writes applied together: a member's message of them), whose
+   * stamps may share a reading of the wall clock, STAMPS_PER_READING at most each: a stamp is
+   * then behind the wall clock by the work of at most that many stamps of one batch, as a
+   * stamp of a busy hub is behind by the time its write waited anyway.
+   */
+  sharingReadings<T>(stamping: () => T): T {
+    if (!this.#sharesReadings || this.#sharing) return stamping();
+    this.#sharing = true;
+    try {
+      return stamping();
+    } finally {
+      this.#sharing = false;
+      this.#readingServes = 0;
+    }
+  }
+
   #sharedReading(): number {
     if (this.#readingServes > 0) {
       this.#readingServes--;
@@ -90,10 +99,6 @@ export class HybridClock {
     }
     this.#reading = this.#now();
     this.#readingServes = STAMPS_PER_READING - 1;
-    if (!this.#runEndQueued) {
-      this.#runEndQueued = true;
-      queueMicrotask(this.#endRun);
-    }
     return this.#reading;
   }
 

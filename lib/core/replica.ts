@@ -183,6 +183,14 @@ export class Replica {
     return this.#local(kind, path, value, expiry);
   }
 
+  /**
+   * Runs `writing`, a batch of local writes applied together (a member's message of them): their
+   * stamps may share readings of the wall clock (see HybridClock.sharingReadings).
+   */
+  writeBatch<T>(writing: () => T): T {
+    return this.#clock.sharingReadings(writing);
+  }
+
   /** `cas` for an already validated path and values; `undefined` when the comparison failed. */
   casValidated(path: Segments, expected: JsonValue | null, next: JsonValue, expiry?: WriteExpiry): Op | undefined {
     const current = this.get(path);
@@ -192,7 +200,7 @@ export class Replica {
 
   // `value` of a `ttl` op is the ttl (ms) or null: the op carries the time it comes due.
   #local(kind: OpKind, path: Segments, value: JsonValue | undefined, expiry?: WriteExpiry): Op {
-    // An expiry is counted from the stamp's time: read from the wall clock for it (see tick).
+    // An expiry is counted from the stamp's time: the wall clock is read for it (see tick).
     const stamp = this.#clock.tick(kind === 'ttl' || expiry?.ttl !== undefined);
     const stored = kind === 'ttl' && value !== null ? stamp.wall + (value as number) : value;
     const expireAt = expiry?.ttl === undefined ? undefined : stamp.wall + expiry.ttl;

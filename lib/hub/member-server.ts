@@ -66,6 +66,11 @@ export interface Upstream {
    */
   submit(session: MemberSession, intent: Intent): void;
   /**
+   * Runs `submitting`, which submits the writes of one message of a member, as one batch (an
+   * upstream that stamps them may do so by one reading of its clock: see Replica.writeBatch).
+   */
+  batch?(submitting: () => void): void;
+  /**
    * Resolves once every write submitted so far is on disk (the hub's `persist`); rejects with a
    * CollectiveError (ERR_COLLECTIVE_NOT_PERSISTENT without `persist`).
    */
@@ -223,6 +228,15 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     }
     const start = this.#outbox.length;
     const flushes = this.#flushes;
+    if (this.#upstream.batch === undefined) this.#submitAll(session, intents);
+    else this.#upstream.batch(() => this.#submitAll(session, intents));
+    if (text === undefined || this.#flushes !== flushes) return;
+    const span = writeTextSpan(this.#outbox, this.#runs, session, start, intents, first, text);
+    if (span !== undefined) this.#texts.push(span);
+  }
+
+  // Checks and submits the intents of a write message, numbered on from the session's last.
+  #submitAll(session: MemberSession, intents: unknown[]): void {
     let previousPath: Segments | undefined;
     for (const raw of intents) {
       const id = ++session.received;
@@ -240,9 +254,6 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
       }
       this.#upstream.submit(session, intent);
     }
-    if (text === undefined || this.#flushes !== flushes) return;
-    const span = writeTextSpan(this.#outbox, this.#runs, session, start, intents, first, text);
-    if (span !== undefined) this.#texts.push(span);
   }
 
   /** The hub applied `session`'s intents up to `id`: told in the next message. */

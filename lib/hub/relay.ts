@@ -88,6 +88,10 @@ export class HubRelay implements Upstream {
     this.server.acknowledge(session, intent.id);
   }
 
+  batch(submitting: () => void): void {
+    this.#replica.writeBatch(submitting);
+  }
+
   /** Serves a member over `link`. */
   attach(link: Link): void {
     this.server.attach(link);

@@ -67,26 +67,44 @@ describe('HybridClock on the system clock', () => {
     return { clock: new HybridClock('a' as NodeId), reads: () => reads, set: (next) => (now = next) };
   }
 
-  it('shares one reading among at most 32 stamps of one synchronous run, still strictly ordered', () => {
+  it('shares one reading among at most 32 stamps of a batch, still strictly ordered', () => {
     const { clock, reads, set } = spiedClock(1000);
-    const stamps = [clock.tick()];
-    set(1005); // within the run, the reading taken stands for up to 32 stamps
-    for (let i = 1; i < 100; i++) stamps.push(clock.tick());
+    const stamps = clock.sharingReadings(() => {
+      const made = [clock.tick()];
+      set(1005); // within the batch, the reading taken stands for up to 32 stamps
+      for (let i = 1; i < 100; i++) made.push(clock.tick());
+      return made;
+    });
     expect(reads()).toBe(4);
     for (let i = 1; i < stamps.length; i++) expect(compareStamps(stamps[i]!, stamps[i - 1]!)).toBeGreaterThan(0);
     expect(stamps[31]).toEqual(stamp(1000, 31, 'a'));
     expect(stamps[32]).toEqual(stamp(1005, 0, 'a'));
   });
 
-  it('reads the clock again in the next run, and at once for a stamp that asks for it fresh', async () => {
+  it('reads the clock at every stamp outside a batch, and for a stamp that asks for it fresh', () => {
     const { clock, reads, set } = spiedClock(1000);
     expect(clock.tick()).toEqual(stamp(1000, 0, 'a'));
     set(2000);
-    expect(clock.tick(true)).toEqual(stamp(2000, 0, 'a'));
-    expect(reads()).toBe(2);
-    await Promise.resolve(); // the run ended
-    set(3000);
-    expect(clock.tick()).toEqual(stamp(3000, 0, 'a'));
-    expect(reads()).toBe(3);
+    expect(clock.tick()).toEqual(stamp(2000, 0, 'a'));
+    clock.sharingReadings(() => {
+      expect(clock.tick()).toEqual(stamp(2000, 1, 'a'));
+      set(3000);
+      expect(clock.tick(true)).toEqual(stamp(3000, 0, 'a'));
+    });
+    set(4000);
+    expect(clock.tick()).toEqual(stamp(4000, 0, 'a'));
+    expect(reads()).toBe(5);
+  });
+
+  it('reads an injected clock at every stamp, batch or not', () => {
+    let now = 10;
+    let reads = 0;
+    const clock = new HybridClock('a' as NodeId, () => (reads++, now));
+    clock.sharingReadings(() => {
+      clock.tick();
+      now = 20;
+      expect(clock.tick()).toEqual(stamp(20, 0, 'a'));
+    });
+    expect(reads).toBe(2);
   });
 });
