@@ -78,10 +78,10 @@ export class ReplicatedTree {
   readonly #changes = new ChangeCount();
   // Nodes writes made, in all and as of the last fold (see foldDue).
   #nodesMade = 0;
+  #madeAtCollect = 0;
   // What the last #reachForWrite reached: its depth, and whether it holds a bucket.
   #reachedDepth = 0;
   #reachedBucket = false;
-  #madeAtCollect = 0;
 
   /** `clock` reads the time expiries are due by (ms); it is called only where one is armed. */
   constructor(clock: ExpiryClock = Date.now) {

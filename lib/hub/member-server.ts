@@ -352,6 +352,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     }
     if (items.length === 0 && message.a === undefined && message.h === undefined && !this.#anyReplies()) return;
     // A member with no own items and no replies gets the message all share (see stream-text.ts).
+    // No items (acknowledgements, a horizon, replies alone): one empty run of nobody's.
     if (runs.length === 0) runs.push({ session: undefined, from: 0, to: 0, intents: [] });
     if (texts.length > 0) useMembersText(runs, texts);
     let shared: string | undefined;

@@ -62,9 +62,9 @@ export class Queue<T> implements Iterable<T> {
 }
 
 /**
- * A walk of a queue's items, first to last, that fills one result object again at each step: a
- * generator makes one per step, and a member walks its pending writes for every stream message
- * (a new object for each of thousands of its own writes).
+ * A walk of a queue's items, first to last, that fills one result object again at each step,
+ * where a generator makes one per step (a read that replays thousands of pending writes walks
+ * their ids).
  */
 class QueueWalk<T> implements Iterator<T> {
   readonly #chunks: readonly (readonly T[])[];
