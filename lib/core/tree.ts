@@ -79,9 +79,6 @@ export class ReplicatedTree {
   // Nodes writes made, in all and as of the last fold (see foldDue).
   #nodesMade = 0;
   #madeAtCollect = 0;
-  // What the last #reachForWrite reached: its depth, and whether it holds a bucket.
-  #reachedDepth = 0;
-  #reachedBucket = false;
 
   /** `clock` reads the time expiries are due by (ms); it is called only where one is armed. */
   constructor(clock: ExpiryClock = Date.now) {
@@ -218,25 +215,32 @@ export class ReplicatedTree {
     return node;
   }
 
-  // Where a write at `path` lands, in one walk (a write's hot path): the first node on the way
-  // that holds a bucket (#bucketOn's), or else the node at `path`, created if missing. Views on
-  // the way are marked stale. Its depth is left in #reachedDepth, and whether it holds that
-  // bucket in #reachedBucket (fields, not an object made per write).
+  // Where a write at `path` lands, in one walk (a write's hot path): the first node below the
+  // root that holds a bucket (#bucketOn's), or else the node at `path`, created if missing.
+  // Views on the way are marked stale.
   #reachForWrite(path: Segments): TreeNode {
     let node = this.root;
     node.view = STALE;
     for (let depth = 0; depth < path.length; depth++) {
       node = this.#kid(node, path, depth);
       node.view = STALE;
-      if (node.bucket !== undefined) {
-        this.#reachedDepth = depth + 1;
-        this.#reachedBucket = true;
-        return node;
-      }
+      if (node.bucket !== undefined) return node;
     }
-    this.#reachedDepth = path.length;
-    this.#reachedBucket = false;
     return node;
+  }
+
+  // Whether the node #reachForWrite reached holds the bucket the write lands in (the root's is
+  // not looked at, as #bucketOn does not).
+  #landsInBucket(node: TreeNode): boolean {
+    return node.bucket !== undefined && node !== this.root;
+  }
+
+  // The node #reachForWrite reached for `path` as a bucket, made one if it holds none (a write
+  // that touches expiry): its depth.
+  #bucketDepth(path: Segments, node: TreeNode): number {
+    if (this.#landsInBucket(node)) return node.bucket!.depth;
+    this.#schedule.track(path, path.length, convertToBucket(node, path.length));
+    return path.length;
   }
 
   // The bucket `path` lands in: `found` (see #bucketOn), or the node at `path` turned into one.
@@ -275,9 +279,8 @@ export class ReplicatedTree {
   // wipes whatever is below its path and nothing above it can wipe it. O(depth).
   #applyLatest(op: Op): void {
     const node = this.#reachForWrite(op.path);
-    if (this.#reachedBucket || touchesExpiry(op)) {
-      const depth = this.#reachedDepth;
-      if (!this.#reachedBucket) this.#schedule.track(op.path, depth, convertToBucket(node, depth));
+    if (this.#landsInBucket(node) || touchesExpiry(op)) {
+      const depth = this.#bucketDepth(op.path, node);
       this.#schedule.track(op.path, depth, node.bucket!.insert(op, node.start));
       return;
     }
@@ -309,9 +312,8 @@ export class ReplicatedTree {
     this.#changes.changed();
     this.#time.saw(time);
     const node = this.#reachForWrite(op.path);
-    if (this.#reachedBucket || touchesExpiry(op as Op)) {
-      const depth = this.#reachedDepth;
-      if (!this.#reachedBucket) this.#schedule.track(op.path, depth, convertToBucket(node, depth));
+    if (this.#landsInBucket(node) || touchesExpiry(op as Op)) {
+      const depth = this.#bucketDepth(op.path, node);
       this.#schedule.track(op.path, depth, node.bucket!.applyFinal(op, time, node.start));
       return;
     }

@@ -40,9 +40,8 @@ export class Member extends EventEmitter<MemberEvents> {
   readonly #confirmed = new ConfirmedTree();
   readonly #pending = new PendingWrites();
   readonly #reads = new MemberReads(this.#confirmed, this.#pending);
-  // The intents of this turn's writes, encoded, and the id of the first.
+  // The intents of this turn's writes, encoded: the last of them is the last write made.
   #outbox: (WireIntent | PlainWrite)[] = [];
-  #outboxFirst = 0;
   readonly #durable = new DurableRequests();
   #flushScheduled = false;
   #me = 0;
@@ -226,7 +225,6 @@ export class Member extends EventEmitter<MemberEvents> {
     const promise = this.#pending.add(kind, segments, value, expected, expiry);
     if (this.#pending.size === 1) this.#updateRef();
     this.#scheduleFlush();
-    if (this.#outbox.length === 0) this.#outboxFirst = this.#pending.lastId;
     this.#outbox.push(encodeIntent(kind, segments, value, expected, expiry, dotted));
     return promise;
   }
@@ -236,7 +234,8 @@ export class Member extends EventEmitter<MemberEvents> {
     const intents = this.#outbox;
     this.#outbox = [];
     this.#pending.endBatch(); // writes from now on leave in the next message
-    if (intents.length > 0 && !this.#link.send(writeMessage(this.#outboxFirst, intents))) return this.#linkOnClose(undefined);
+    const first = this.#pending.lastId - intents.length + 1;
+    if (intents.length > 0 && !this.#link.send(writeMessage(first, intents))) return this.#linkOnClose(undefined);
     const durable = this.#durable.take();
     if (durable !== undefined && !this.#link.send({ t: 'durable', d: durable })) this.#linkOnClose(undefined);
   }

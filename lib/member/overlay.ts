@@ -18,13 +18,15 @@ export type ReplayedWrite = Pick<Op, 'kind' | 'path' | 'value'>;
 export function overlay(read: (path: Segments) => Slot, path: Segments, pending: Iterable<ReplayedWrite>): Slot {
   let top = path.length;
   const relevant: ReplayedWrite[] = [];
+  // `pending` may hand out one object filled again at each step (see PendingWrites): what is
+  // kept is copied, and only that.
   for (const op of pending) {
     // A pending `ttl` changes no value: what it will hide, the hub's stream hides.
     if (op.kind === 'ttl') continue;
     if (isPrefixOf(op.path, path)) {
-      relevant.push(op);
+      relevant.push({ kind: op.kind, path: op.path, value: op.value });
       if (op.path.length < top) top = op.path.length;
-    } else if (isPrefixOf(path, op.path)) relevant.push(op);
+    } else if (isPrefixOf(path, op.path)) relevant.push({ kind: op.kind, path: op.path, value: op.value });
   }
   if (relevant.length === 0) return read(path);
   const base = path.slice(0, top);

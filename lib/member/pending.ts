@@ -221,28 +221,24 @@ export class PendingWrites {
     return this.#replayed > 0 && this.#byKey.has(key);
   }
 
-  /** The pending writes a read at a path starting with `key` must replay, in order. */
-  replayedFor(key: string): readonly ReplayedWrite[] | undefined {
+  /**
+   * The pending writes a read at a path starting with `key` must replay, in order: one view,
+   * filled again at each step (the overlay copies the few it keeps), so that a read after
+   * thousands of pending writes makes nothing for each.
+   */
+  replayedFor(key: string): Iterable<ReplayedWrite> | undefined {
     if (this.#replayed === 0) return undefined;
     // cas writes are never in #byKey: the kinds left are replayable ones.
     const ids = this.#byKey.get(key);
-    return ids === undefined ? undefined : this.#replayable(ids);
+    return ids === undefined ? undefined : replayed(this.#log, ids);
   }
 
-  /** Every pending write a read of the whole tree must replay, or undefined if none. */
-  allReplayed(): readonly ReplayedWrite[] | undefined {
+  /** Every pending write a read of the whole tree must replay (as `replayedFor`), or undefined if none. */
+  allReplayed(): Iterable<ReplayedWrite> | undefined {
     if (this.#replayed === 0) return undefined;
     const ids: number[] = [];
     for (let id = this.#log.firstId; this.#log.holds(id); id++) if (!decidedByHub(this.#log.kind(id))) ids.push(id);
-    return this.#replayable(ids);
-  }
-
-  // The writes `ids` as objects a read keeps while it replays them.
-  #replayable(ids: Iterable<number>): ReplayedWrite[] {
-    const log = this.#log;
-    const writes: ReplayedWrite[] = [];
-    for (const id of ids) writes.push({ kind: log.kind(id) as OpKind, path: log.path(id), value: log.value(id) });
-    return writes;
+    return replayed(this.#log, ids);
   }
 
   /** Resolves once every write made so far is settled. */
@@ -264,4 +260,25 @@ export class PendingWrites {
     for (const batch of batches) batch.reject(error);
     for (const waiter of this.#flushWaiters.splice(0)) waiter.resolve();
   }
+}
+
+// The writes `ids` of `log`, walked through one view of them.
+function replayed(log: WriteLog, ids: Iterable<number>): Iterable<ReplayedWrite> {
+  return {
+    [Symbol.iterator](): Iterator<ReplayedWrite> {
+      const walk = ids[Symbol.iterator]();
+      const view: { -readonly [K in keyof ReplayedWrite]: ReplayedWrite[K] } = { kind: 'set', path: [], value: undefined };
+      const step = { done: false, value: view };
+      return {
+        next: (): IteratorResult<ReplayedWrite> => {
+          const id = walk.next();
+          if (id.done === true) return { done: true, value: undefined };
+          view.kind = log.kind(id.value) as OpKind;
+          view.path = log.path(id.value);
+          view.value = log.value(id.value);
+          return step;
+        },
+      };
+    },
+  };
 }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ABSENT, type Slot } from '../../lib/core/node.js';
+import { overlay } from '../../lib/member/overlay.js';
 import { PendingWrites } from '../../lib/member/pending.js';
 
 // What settled so far, in the order it settled.
@@ -50,6 +52,20 @@ describe('PendingWrites', () => {
     await flushed();
     expect(settled).toEqual(['cas3=false', 'message1=undefined', 'message2=undefined']);
     expect(pending.size).toBe(0);
+  });
+
+  it('hands a read every pending write under its key, in order, and the overlay keeps each it needs', () => {
+    const pending = new PendingWrites();
+    pending.add('set', ['a', 'x'], 1);
+    pending.add('set', ['b'], 'elsewhere');
+    pending.add('incr', ['a', 'n'], 3);
+    pending.add('cas', ['a', 'x'], 9, 1); // decided by the hub: never replayed
+    pending.add('set', ['a', 'y'], { deep: true });
+    pending.add('incr', ['a', 'n'], 4);
+    const nothingConfirmed = (): Slot => ABSENT;
+    expect(overlay(nothingConfirmed, ['a'], pending.replayedFor('a')!)).toEqual({ x: 1, n: 7, y: { deep: true } });
+    expect(overlay(nothingConfirmed, [], pending.allReplayed()!)).toEqual({ a: { x: 1, n: 7, y: { deep: true } }, b: 'elsewhere' });
+    expect(pending.replayedFor('c')).toBeUndefined();
   });
 
   it('rejects every promise still waiting, messages and cas alike, and starts empty', async () => {
