@@ -36,6 +36,11 @@ export const DEFAULTS = Object.freeze({
   persistIntervalMs: 1000,
   /** Logs past this many bytes since the last snapshot make a new one. */
   persistCompactBytes: 16 * 1024 * 1024,
+  /**
+   * Logs holding this many ops since the last snapshot make a new one, whatever their bytes:
+   * what a start after kill -9 replays at most (small ops take a few bytes each in the log).
+   */
+  persistCompactOps: 400_000,
   /** The Redis server of `redis` without a `url`. */
   redisUrl: 'redis://localhost:6379',
   /** How often a hub linked through Redis announces its frontier and reads the others'. */

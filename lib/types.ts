@@ -147,8 +147,8 @@ export interface PersistOptions {
   /** How often `fsync: 'interval'` fsyncs, in ms. @default 1000 */
   intervalMs?: number;
   /**
-   * Logs written since the last snapshot past this many bytes make a new snapshot: what a start
-   * after kill -9 replays at most (about 400k small writes, 1.5 s).
+   * Logs written since the last snapshot past this many bytes make a new snapshot, and so do
+   * logs holding 400k ops, whatever their bytes: what a start after kill -9 replays at most.
    * @default 16777216 (16 MiB)
    */
   compactBytes?: number;

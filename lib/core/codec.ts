@@ -157,8 +157,31 @@ const RUN_EXPIRING_CODES: Readonly<Partial<Record<OpKind, number>>> = { set: 5, 
 // Codes above this one carry an expiry (or keepTtl).
 const RUN_WITH_EXPIRY = 4;
 const RUN_KEEP_TTL = 8;
-const RUN_HEAD = 4;
-const RUN_FIELDS = 5;
+/** The slots of a run (see encodeRun) before its ops. */
+export const RUN_HEAD = 4;
+/** The slots of a run (see encodeRun) per op. */
+export const RUN_FIELDS = 5;
+
+/** The code of `op` in a run: its kind's, or one of a kind with an expiry or keepTtl. */
+export function runCode(op: Op): number {
+  if (op.expireAt !== undefined) return RUN_EXPIRING_CODES[op.kind]!;
+  return op.keepTtl === true ? RUN_KEEP_TTL : OP_KIND_CODES[op.kind];
+}
+
+/** The kind of the run code `code`, if it is one. */
+export function runCodeKind(code: number): OpKind | undefined {
+  return RUN_KINDS[code];
+}
+
+/** Whether ops of the run code `code` carry an expiry time: their value slot is `[value, expireAt]`. */
+export function runCodeExpires(code: number): boolean {
+  return code > RUN_WITH_EXPIRY && code !== RUN_KEEP_TTL;
+}
+
+/** Whether `op` continues the run `previous` belongs to: the same origin, the next seq. */
+export function continuesRun(previous: Op, op: Op): boolean {
+  return op.stamp.node === previous.stamp.node && op.seq === previous.seq + 1;
+}
 
 /**
  * Ops of one origin with consecutive seqs (a hub's live stream), as one flat array:
@@ -181,12 +204,9 @@ export function encodeRun(ops: readonly Op[]): unknown[] {
       paths.push(op.path);
       indexOf.set(op.path, index);
     }
-    let code = OP_KIND_CODES[op.kind];
+    const code = runCode(op);
     let value: unknown = op.value === undefined ? 0 : op.value;
-    if (op.expireAt !== undefined) {
-      code = RUN_EXPIRING_CODES[op.kind]!;
-      value = [value, op.expireAt];
-    } else if (op.keepTtl === true) code = RUN_KEEP_TTL;
+    if (op.expireAt !== undefined) value = [value, op.expireAt];
     run.push(code, index, value, op.stamp.wall - wall, op.stamp.count);
     wall = op.stamp.wall;
   }
@@ -200,7 +220,7 @@ export function encodeRuns(ops: readonly Op[]): unknown[][] {
   for (let i = 1; i <= ops.length; i++) {
     const previous = ops[i - 1]!;
     const op = ops[i];
-    if (op !== undefined && op.stamp.node === previous.stamp.node && op.seq === previous.seq + 1) continue;
+    if (op !== undefined && continuesRun(previous, op)) continue;
     runs.push(encodeRun(ops.slice(start, i)));
     start = i;
   }
@@ -230,7 +250,7 @@ export function decodeRun(input: unknown, limits: DecodeLimits): Op[] {
     if (kind === 'delete' && raw !== 0) throw bad('delete op');
     let expiry: { expireAt?: number; keepTtl?: true } | undefined;
     if (code === RUN_KEEP_TTL) expiry = { keepTtl: true };
-    else if ((code as number) > RUN_WITH_EXPIRY) {
+    else if (runCodeExpires(code as number)) {
       if (!Array.isArray(raw) || raw.length !== 2) throw bad('run op with an expiry');
       expiry = { expireAt: decodeExpireAt(raw[1]) };
       raw = raw[0];

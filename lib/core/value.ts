@@ -238,7 +238,7 @@ const fastWalk = new FastWalk();
 
 // `value` checked, and copied or adopted: by the fast walk, or where it gives up by ValueChecker.
 function checkValue(value: unknown, where: ValuePlace, maxBytes: number, adopt: boolean): JsonValue {
-  if (!fastWalk.busy && !enumerableOnObjectPrototype()) {
+  if (!fastWalk.busy && !objectPrototypeHasEnumerableKeys()) {
     fastWalk.size = 0;
     fastWalk.maxBytes = maxBytes;
     fastWalk.adopt = adopt;
@@ -254,9 +254,12 @@ function checkValue(value: unknown, where: ValuePlace, maxBytes: number, adopt: 
   return new ValueChecker(where, maxBytes, adopt).copy(value);
 }
 
-// Whether a key was added to Object.prototype as an enumerable property (a polluted prototype):
-// the fast walk's for-in would see it on every object, so values are then walked by the checker.
-function enumerableOnObjectPrototype(): boolean {
+/**
+ * Whether a key was added to Object.prototype as an enumerable property (a polluted prototype):
+ * a for-in would see it on every object, so walks that take an object's keys by for-in (the
+ * fast walk here, the journal's encoder) take them otherwise then.
+ */
+export function objectPrototypeHasEnumerableKeys(): boolean {
   for (const _key in Object.prototype) return true;
   return false;
 }

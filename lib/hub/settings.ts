@@ -182,6 +182,7 @@ function persistSettings(persist: PersistOptions): PersistSettings {
     fsync: persist.fsync ?? DEFAULTS.persistFsync,
     intervalMs: persist.intervalMs ?? DEFAULTS.persistIntervalMs,
     compactBytes: persist.compactBytes ?? DEFAULTS.persistCompactBytes,
+    compactOps: DEFAULTS.persistCompactOps,
   };
 }
 

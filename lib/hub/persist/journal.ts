@@ -4,7 +4,8 @@ import { encodeRuns } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
 import { PersistError } from '../../errors.js';
 import { logName, ioError, syncDirectory, syncDirectoryAsync, writeAll } from './directory.js';
-import { encodeRecord, RecordEncoder } from './records.js';
+import { encodeBatchRecord } from './batch-encoder.js';
+import { encodeRecord } from './records.js';
 
 /** When the log is fsynced: see `PersistOptions.fsync`. */
 export type FsyncMode = 'always' | 'interval' | 'never';
@@ -85,7 +86,6 @@ export class Journal {
   #fd: number;
   #generation: number;
   #pending: Op[] = [];
-  readonly #encoder = new RecordEncoder();
   #written = 0;
   #synced = 0;
   #syncing = false;
@@ -146,16 +146,20 @@ export class Journal {
   /** Takes `op` for this turn's record. */
   record(op: Op): void {
     if (this.#closed || this.#failed !== undefined) return;
-    if (this.#pending.length === 0) queueMicrotask(() => this.write());
+    if (this.#pending.length === 0) queueMicrotask(this.#endOfTurn);
     this.#pending.push(op);
   }
+
+  readonly #endOfTurn = (): void => this.write();
 
   /** Writes the ops taken so far as one record (the end of the turn does it by itself). */
   write(): void {
     const ops = this.#pending;
     if (ops.length === 0 || this.#failed !== undefined) return;
-    this.#pending = [];
-    this.#append(this.#encoder.encode({ o: encodeRuns(ops) }));
+    const record = this.#encode(ops);
+    // Encoded: the array is used again for the next turn's ops (not one grown anew each turn).
+    ops.length = 0;
+    if (record !== undefined) this.#append(record);
     const wait = this.#turnWait;
     this.#turnWait = undefined;
     if (wait !== undefined) {
@@ -167,6 +171,22 @@ export class Journal {
     }
     if (this.#mode === 'always' || this.#waiters.length > 0) this.#sync();
     this.#onWritten();
+  }
+
+  // The record of `ops`: binary, or JSON for a batch holding a value nested deeper than the
+  // binary form takes (recover() reads either). Undefined, with the journal stopped, if neither
+  // can hold it (a value too deep for JSON.stringify's own recursion).
+  #encode(ops: Op[]): Buffer | undefined {
+    try {
+      return encodeBatchRecord(ops);
+    } catch {
+      try {
+        return encodeRecord({ o: encodeRuns(ops) });
+      } catch (error) {
+        this.#fail(new PersistError('ERR_COLLECTIVE_PERSIST_IO', `Cannot encode a batch of ops for the log: ${(error as Error).message}`));
+        return undefined;
+      }
+    }
   }
 
   /**

@@ -18,6 +18,11 @@ export interface PersistSettings {
   readonly fsync: FsyncMode;
   readonly intervalMs: number;
   readonly compactBytes: number;
+  /**
+   * Logs holding more ops than this since the last snapshot make a new one, whatever their
+   * bytes: a start after kill -9 replays at most about this many (not an option: see DEFAULTS).
+   */
+  readonly compactOps: number;
 }
 
 /**
@@ -65,6 +70,8 @@ export class Persistence {
   #journal: Journal | undefined;
   #id: NodeId | undefined;
   #logBytes: number;
+  // Ops in the logs since the last snapshot (read back, then recorded): see PersistSettings.compactOps.
+  #logOps = 0;
   #compacting: Promise<void> | undefined;
   #compactions = 0;
   #longestPauseMs = 0;
@@ -115,6 +122,7 @@ export class Persistence {
     this.#id = id;
     this.#take = snapshot;
     this.#unsnapshotted = ops.length > 0;
+    this.#logOps = ops.length;
     this.#predecessors = previousId === undefined || previousId === id ? predecessors : [...predecessors, previousId].slice(-MAX_PREDECESSORS);
     const generation = nextGeneration;
     // Under a new id over kept state: that state is written as this id's snapshot first. It
@@ -123,6 +131,7 @@ export class Persistence {
     if (previousId !== undefined && previousId !== id) {
       this.#writeSnapshotSync(generation, encodeRecord(this.#snapshotRecord(generation, snapshot())));
       this.#logBytes = 0;
+      this.#logOps = 0;
       this.#unsnapshotted = false;
     }
     this.#journal = new Journal(this.#settings.dir, generation, this.#header(), this.#settings, this.#log, () => this.#written());
@@ -153,12 +162,13 @@ export class Persistence {
   /** Takes an op applied by the hub (written at the end of this turn). */
   record(op: Op): void {
     this.#unsnapshotted = true;
+    this.#logOps++;
     this.#journal!.record(op);
   }
 
-  // After each record written: past `compactBytes`, a compaction.
+  // After each record written: past `compactBytes`, or `compactOps` ops, a compaction.
   #written(): void {
-    if (this.#logBytes + this.#journal!.fileBytes > this.#settings.compactBytes) this.compactSoon();
+    if (this.#logBytes + this.#journal!.fileBytes > this.#settings.compactBytes || this.#logOps > this.#settings.compactOps) this.compactSoon();
   }
 
   /** Resolves once every op recorded so far is fsynced. */
@@ -212,6 +222,7 @@ export class Persistence {
     journal.switchTo(generation, this.#header());
     this.#unsnapshotted = false;
     this.#logBytes = 0;
+    this.#logOps = 0;
     const record = this.#snapshotRecord(generation, this.#take!());
     this.#longestPauseMs = Math.max(this.#longestPauseMs, performance.now() - started);
     return { generation, record };

@@ -2,59 +2,52 @@ import { crc32 } from './crc32.js';
 
 /**
  * The framing of everything collective writes to disk: a record is an 8-byte header, the
- * payload's length and its CRC-32 (both unsigned, big-endian), then the payload, JSON text.
- * A crash mid-write leaves a record cut short, and a flipped byte a record whose checksum
- * fails: reading stops at the first such record, and everything before it is good.
+ * payload's length and its CRC-32 (both unsigned, big-endian), then the payload: JSON text, or
+ * binary (a batch of ops: batch-record.ts), told apart by its first byte. A crash mid-write
+ * leaves a record cut short, and a flipped byte a record whose checksum fails: reading stops at
+ * the first such record, and everything before it is good.
  */
 export const RECORD_HEADER_BYTES = 8;
 
 /** The largest payload a record may hold: what a reader accepts before it allocates. */
 export const MAX_RECORD_BYTES = 1024 * 1024 * 1024;
 
-/** One record holding `payload` as JSON. */
+// A payload whose first byte is at most this one is binary: JSON text never starts with a
+// control character (JSON.stringify writes none before the value, and whitespace is 0x09 and up).
+const LAST_BINARY_FIRST_BYTE = 0x08;
+
+/**
+ * One record holding `payload`: as JSON, or a binary payload (its first byte at most 0x08, as
+ * `readRecords` gives it back) as it is.
+ */
 export function encodeRecord(payload: unknown): Buffer {
+  if (payload instanceof Uint8Array) {
+    if (payload.length === 0 || payload[0]! > LAST_BINARY_FIRST_BYTE) throw new RangeError('a binary payload must start with its format byte (0x01-0x08)');
+    const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length);
+    record.set(payload, RECORD_HEADER_BYTES);
+    return frameRecord(record, record.length);
+  }
   const text = JSON.stringify(payload);
   // The text goes straight into the record's buffer: one copy, not two.
   const length = Buffer.byteLength(text, 'utf8');
   const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + length);
   record.write(text, RECORD_HEADER_BYTES, 'utf8');
-  record.writeUInt32BE(length, 0);
-  record.writeUInt32BE(crc32(record, RECORD_HEADER_BYTES), 4);
-  return record;
+  return frameRecord(record, record.length);
 }
 
-// The largest scratch buffer a `RecordEncoder` keeps between records; a larger record gets a
-// buffer of its own.
-const KEPT_SCRATCH_BYTES = 1024 * 1024;
-
 /**
- * `encodeRecord` for a writer that writes each record out before it encodes the next (the
- * journal): the record is encoded into one scratch buffer kept from record to record, which
- * saves measuring the text first and allocating a buffer per record.
+ * Frames the record whose payload fills `buffer` from RECORD_HEADER_BYTES to `end`: writes its
+ * header (length and checksum) into the first bytes, and returns the record, a view of `buffer`.
  */
-export class RecordEncoder {
-  #scratch = Buffer.allocUnsafe(64 * 1024);
-
-  /** The record holding `payload`: a view of the scratch buffer, valid until the next call. */
-  encode(payload: unknown): Buffer {
-    const text = JSON.stringify(payload);
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    const most = RECORD_HEADER_BYTES + text.length * 3;
-    let buffer = this.#scratch;
-    if (most > buffer.length) {
-      buffer = Buffer.allocUnsafe(most);
-      if (most <= KEPT_SCRATCH_BYTES) this.#scratch = buffer;
-    }
-    const length = buffer.write(text, RECORD_HEADER_BYTES, 'utf8');
-    buffer.writeUInt32BE(length, 0);
-    buffer.writeUInt32BE(crc32(buffer, RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + length), 4);
-    return buffer.subarray(0, RECORD_HEADER_BYTES + length);
-  }
+export function frameRecord(buffer: Buffer, end: number): Buffer {
+  buffer.writeUInt32BE(end - RECORD_HEADER_BYTES, 0);
+  buffer.writeUInt32BE(crc32(buffer, RECORD_HEADER_BYTES, end), 4);
+  return buffer.subarray(0, end);
 }
 
 /** What reading a file of records found. */
 export interface ReadRecords {
-  /** The payloads of the good records, parsed, in order. */
+  /** The payloads of the good records, in order: JSON parsed, binary ones as their bytes (a view). */
   readonly records: unknown[];
   /** Where each good record ends (a byte offset): a reader that refuses one cuts there. */
   readonly ends: number[];
@@ -86,7 +79,7 @@ export function readRecords(bytes: Buffer): ReadRecords {
     const start = at + RECORD_HEADER_BYTES;
     let payload: unknown;
     try {
-      payload = JSON.parse(bytes.toString('utf8', start, start + length));
+      payload = bytes[start]! <= LAST_BINARY_FIRST_BYTE ? bytes.subarray(start, start + length) : JSON.parse(bytes.toString('utf8', start, start + length));
     } catch {
       // A good checksum over bad JSON: written so by something else.
       return { records, ends, goodBytes: at, problem: `a record that is not JSON at byte ${at}`, tornTail: false };

@@ -1,12 +1,13 @@
 import { openSync, ftruncateSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeId } from '../../core/clock.js';
-import { decodeNodeId, decodeRun, type DecodeLimits } from '../../core/codec.js';
+import { decodeNodeId, decodeRun, isRecord, type DecodeLimits } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
 import type { ReplicaSnapshot } from '../../core/replica-types.js';
 import { PersistError } from '../../errors.js';
 import { bootId } from './boot.js';
 import { ioError, logGenerations, logName, readSnapshotFile, SNAPSHOT_FILE } from './directory.js';
+import { decodeBatchRecord } from './batch-decoder.js';
 import { readRecords } from './records.js';
 
 /** The one record of a snapshot file. */
@@ -187,25 +188,30 @@ function readLog(dir: string, generation: number, limits: DecodeLimits): LogFile
   }
   const read = readRecords(bytes);
   const file: LogFile = { header: undefined, batches: [], group: undefined, closed: false, goodBytes: read.goodBytes, fileBytes: bytes.length, problem: read.problem, tornTail: read.problem === undefined || read.tornTail === true };
-  const [first, ...rest] = read.records as Record<string, unknown>[];
-  if (first === undefined || first.v !== 1 || first.generation !== generation || typeof first.id !== 'string' || typeof first.boot !== 'string' || (first.after !== undefined && !isByteCount(first.after))) {
+  const [first, ...rest] = read.records;
+  if (!isRecord(first) || first.v !== 1 || first.generation !== generation || typeof first.id !== 'string' || typeof first.boot !== 'string' || (first.after !== undefined && !isByteCount(first.after))) {
     return { ...file, goodBytes: 0, problem: file.problem ?? 'no header', tornTail: bytes.length === 0 };
   }
   file.header = { id: first.id, boot: first.boot, after: first.after as number | undefined };
   for (let index = 0; index < rest.length; index++) {
-    const record = rest[index]!;
-    if (record.closed === true) {
+    const record: unknown = rest[index];
+    if (isRecord(record) && record.closed === true) {
       file.closed = true;
       continue;
     }
-    if (record.g !== undefined) {
+    if (isRecord(record) && record.g !== undefined) {
       file.group = record.g;
       continue;
     }
     try {
-      if (!Array.isArray(record.o)) throw new TypeError('not a batch');
-      const batch: Op[] = [];
-      for (const run of record.o) for (const op of decodeRun(run, limits)) batch.push(op);
+      let batch: Op[];
+      if (record instanceof Uint8Array) batch = decodeBatchRecord(record, limits);
+      else {
+        // A batch as JSON: what logs of earlier versions hold, and a batch too deep for the binary form.
+        if (!isRecord(record) || !Array.isArray(record.o)) throw new TypeError('not a batch');
+        batch = [];
+        for (const run of record.o) for (const op of decodeRun(run, limits)) batch.push(op);
+      }
       file.batches.push(batch);
       file.closed = false;
     } catch (error) {
