@@ -2,22 +2,32 @@ import { decodeRun, RUN_FIELDS, RUN_HEAD, runCodeExpires, runCodeKind, type Deco
 import type { Op } from '../../core/op.js';
 import { isAllowedKey } from '../../core/path.js';
 import { ByteReader } from './byte-reader.js';
-import { ARRAY, BATCH_FORMAT, CODE_BITS, FALSE, FLOAT, MAX_NESTING, NEGATIVE, NULL, OBJECT, SAME_PATH, SHAPED, SIBLING_PATH, STAMP_NEXT, STRING, TRUE, UINT } from './batch-format.js';
+import { ARRAY, BATCH_FORMAT, CODE_BITS, FALSE, FLOAT, MAX_NESTING, MAX_PATH_IDS, NEGATIVE, NULL, OBJECT, PATH_ID, SAME_PATH, SHAPED, SIBLING_PATH, STAMP_NEXT, STRING, TRUE, UINT } from './batch-format.js';
 
-// The head bits no encoder sets.
-const UNKNOWN_HEAD_BITS = 0xff & ~(CODE_BITS | STAMP_NEXT | SAME_PATH | SIBLING_PATH);
 
 function malformed(what: string): TypeError {
   return new TypeError(`malformed batch record: ${what}`);
 }
 
 /**
- * The ops of a batch record's payload (`bytes`, starting with BATCH_FORMAT). Each run is read
- * back into the array `encodeRun` makes and decoded by `decodeRun`, so that ops read from disk
- * pass the very checks ops from a peer pass. Throws a `TypeError` or `RangeError` at anything
- * malformed, before any op of the record is returned.
+ * The ops of a batch record's payload (`bytes`, starting with BATCH_FORMAT), read after the
+ * records before it in its log, whose numbered paths are `paths` (see PATH_ID: the paths this
+ * record numbers are added to it). Each run is read back into the array `encodeRun` makes and
+ * decoded by `decodeRun`, so that ops read from disk pass the very checks ops from a peer pass.
+ * Throws a `TypeError` or `RangeError` at anything malformed, before any op of the record is
+ * returned; `paths` is then as it was.
  */
-export function decodeBatchRecord(bytes: Uint8Array, limits: DecodeLimits): Op[] {
+export function decodeBatchRecord(bytes: Uint8Array, limits: DecodeLimits, paths: string[][]): Op[] {
+  const known = paths.length;
+  try {
+    return decodeRuns(bytes, limits, paths);
+  } catch (error) {
+    paths.length = known;
+    throw error;
+  }
+}
+
+function decodeRuns(bytes: Uint8Array, limits: DecodeLimits, numbered: string[][]): Op[] {
   const reader = new ByteReader(bytes);
   if (reader.byte() !== BATCH_FORMAT) throw new TypeError('not a batch record of a known format');
   // Said up front, so that a payload cut after a whole run reads as malformed, not as fewer ops.
@@ -26,7 +36,7 @@ export function decodeBatchRecord(bytes: Uint8Array, limits: DecodeLimits): Op[]
   const values = new ValueReader(reader);
   const ops: Op[] = [];
   while (ops.length < total) {
-    const run = readRun(reader, values, total - ops.length, limits.maxDepth);
+    const run = readRun(reader, values, total - ops.length, limits.maxDepth, numbered);
     for (const op of decodeRun(run, limits)) ops.push(op);
   }
   if (reader.left > 0) throw malformed(`${reader.left} bytes after its ops`);
@@ -34,8 +44,8 @@ export function decodeBatchRecord(bytes: Uint8Array, limits: DecodeLimits): Op[]
 }
 
 // A run, as the array `encodeRun` makes: `[node, firstSeq, firstWall, paths, (code, path
-// index, value, wall step, counter) per op]`. At most `most` ops.
-function readRun(reader: ByteReader, values: ValueReader, most: number, maxDepth: number): unknown[] {
+// index, value, wall step, counter) per op]`. At most `most` ops; `numbered`, the log's paths.
+function readRun(reader: ByteReader, values: ValueReader, most: number, maxDepth: number, numbered: string[][]): unknown[] {
   const node = reader.string();
   const seq = reader.uint();
   const wall = reader.uint();
@@ -54,14 +64,20 @@ function readRun(reader: ByteReader, values: ValueReader, most: number, maxDepth
     const head = reader.byte();
     const code = head & CODE_BITS;
     const kind = runCodeKind(code);
-    if (kind === undefined || (head & UNKNOWN_HEAD_BITS) !== 0) throw malformed(`an op head of ${head}`);
+    if (kind === undefined) throw malformed(`an op head of ${head}`);
     let path: string[];
-    if ((head & (SAME_PATH | SIBLING_PATH)) !== 0) {
+    if ((head & PATH_ID) !== 0) {
+      if ((head & (SAME_PATH | SIBLING_PATH)) !== 0) throw malformed('a path given twice');
+      const id = reader.uint();
+      if (id >= numbered.length) throw malformed(`path number ${id} of ${numbered.length}`);
+      path = numbered[id]!;
+    } else if ((head & (SAME_PATH | SIBLING_PATH)) !== 0) {
       if (previous === undefined) throw malformed('a path given by an op before it that is not there');
       if ((head & SAME_PATH) !== 0 && (head & SIBLING_PATH) !== 0) throw malformed('a path both the same as the one before it and a sibling');
       if ((head & SAME_PATH) !== 0) path = previous;
       else path = sibling(previous, reader.string());
     } else path = readPath(reader, maxDepth);
+    if ((head & PATH_ID) === 0 && numbered.length < MAX_PATH_IDS) numbered.push(path);
     if (path !== previous) paths.push(path);
     previous = path;
     let value = kind === 'delete' ? 0 : values.opValue();

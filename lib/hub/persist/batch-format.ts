@@ -16,6 +16,11 @@
  * An op: a head byte, its run code (low 4 bits) and flags; its path unless a flag gives it (a
  * uint segment count, then the segments); its value (below) unless it is a delete; its expiry
  * time (a value) if its code has one; its wall step and counter (uints) unless STAMP_NEXT.
+ *
+ * Paths are numbered per log file: every op whose path is not given by its number (PATH_ID)
+ * gives the path it names the next number, while the log has fewer than MAX_PATH_IDS. A
+ * record therefore reads only after the records before it in its log (as it always is: a log
+ * is read from its start, and cut at its first bad record).
  */
 export const BATCH_FORMAT = 0x01;
 
@@ -27,6 +32,14 @@ export const STAMP_NEXT = 0x10;
 export const SAME_PATH = 0x20;
 /** The op's path is a sibling of the one before it (all segments but the last the same): its last segment follows, alone. */
 export const SIBLING_PATH = 0x40;
+/** The op's path is the one numbered by the uint that follows (see the path numbers above). */
+export const PATH_ID = 0x80;
+
+/**
+ * The most paths a log numbers: past them, paths are written out (a compaction begins a new
+ * log, numbered afresh). A bound on what the writer keeps, and the reader.
+ */
+export const MAX_PATH_IDS = 4096;
 
 /**
  * Value tags. A value is its tag, then: nothing (null, false, true), a uint (an integer, or the

@@ -4,7 +4,7 @@ import { encodeRuns } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
 import { PersistError } from '../../errors.js';
 import { logName, ioError, syncDirectory, syncDirectoryAsync, writeAll } from './directory.js';
-import { encodeBatchRecord } from './batch-encoder.js';
+import { encodeBatchRecord, type PathIds } from './batch-encoder.js';
 import { encodeRecord } from './records.js';
 
 /** When the log is fsynced: see `PersistOptions.fsync`. */
@@ -86,6 +86,8 @@ export class Journal {
   #fd: number;
   #generation: number;
   #pending: Op[] = [];
+  // The numbers the current log gave its paths (see PATH_ID in batch-format.ts).
+  #pathIds: PathIds = new Map();
   #written = 0;
   #synced = 0;
   #syncing = false;
@@ -178,7 +180,7 @@ export class Journal {
   // can hold it (a value too deep for JSON.stringify's own recursion).
   #encode(ops: Op[]): Buffer | undefined {
     try {
-      return encodeBatchRecord(ops);
+      return encodeBatchRecord(ops, this.#pathIds);
     } catch {
       try {
         return encodeRecord({ o: encodeRuns(ops) });
@@ -238,6 +240,7 @@ export class Journal {
     this.#retiring.push({ fd: old, end: this.#written - this.fileBytes });
     this.#fd = fd;
     this.#generation = generation;
+    this.#pathIds = new Map();
     this.#directoryUnsynced = true;
     this.#sync();
   }

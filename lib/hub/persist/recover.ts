@@ -193,6 +193,8 @@ function readLog(dir: string, generation: number, limits: DecodeLimits): LogFile
     return { ...file, goodBytes: 0, problem: file.problem ?? 'no header', tornTail: bytes.length === 0 };
   }
   file.header = { id: first.id, boot: first.boot, after: first.after as number | undefined };
+  // The paths this log numbered so far (see PATH_ID in batch-format.ts).
+  const paths: string[][] = [];
   for (let index = 0; index < rest.length; index++) {
     const record: unknown = rest[index];
     if (isRecord(record) && record.closed === true) {
@@ -205,7 +207,7 @@ function readLog(dir: string, generation: number, limits: DecodeLimits): LogFile
     }
     try {
       let batch: Op[];
-      if (record instanceof Uint8Array) batch = decodeBatchRecord(record, limits);
+      if (record instanceof Uint8Array) batch = decodeBatchRecord(record, limits, paths);
       else {
         // A batch as JSON: what logs of earlier versions hold, and a batch too deep for the binary form.
         if (!isRecord(record) || !Array.isArray(record.o)) throw new TypeError('not a batch');

@@ -6,9 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeId, Stamp } from '../../../lib/core/clock.js';
 import { decodeRun, encodeRuns, type DecodeLimits } from '../../../lib/core/codec.js';
 import type { Op } from '../../../lib/core/op.js';
-import { decodeBatchRecord as decodeBatch } from '../../../lib/hub/persist/batch-decoder.js';
-import { encodeBatchRecord } from '../../../lib/hub/persist/batch-encoder.js';
-import { BATCH_FORMAT } from '../../../lib/hub/persist/batch-format.js';
+import { decodeBatchRecord } from '../../../lib/hub/persist/batch-decoder.js';
+import { encodeBatchRecord, type PathIds } from '../../../lib/hub/persist/batch-encoder.js';
+import { BATCH_FORMAT, MAX_PATH_IDS, PATH_ID } from '../../../lib/hub/persist/batch-format.js';
 import { Journal } from '../../../lib/hub/persist/journal.js';
 import { readRecords, RECORD_HEADER_BYTES } from '../../../lib/hub/persist/records.js';
 import { recover } from '../../../lib/hub/persist/recover.js';
@@ -24,12 +24,18 @@ function viaJson(ops: readonly Op[]): Op[] {
   return JSON.parse(JSON.stringify(encodeRuns(ops))).flatMap((run: unknown) => decodeRun(run, { ...limits, adopt: true }));
 }
 
-// The payload of the record the encoder makes of `ops`: a copy, out of the encoder's buffer.
-function payloadOf(ops: readonly Op[]): Buffer {
-  const record = encodeBatchRecord(ops);
+// The payload of the record the encoder makes of `ops` (by default the first of its log): a
+// copy, out of the encoder's buffer.
+function payloadOf(ops: readonly Op[], ids: PathIds = new Map()): Buffer {
+  const record = encodeBatchRecord(ops, ids);
   const read = readRecords(record);
   expect(read.problem).toBeUndefined();
   return Buffer.from(read.records[0] as Uint8Array);
+}
+
+// A record read back as the first of its log, by default.
+function decodeBatch(bytes: Uint8Array, decodeLimits: DecodeLimits, paths: string[][] = []): Op[] {
+  return decodeBatchRecord(bytes, decodeLimits, paths);
 }
 
 const path = Object.freeze(['users', 'u1']) as readonly string[];
@@ -97,7 +103,13 @@ describe('the binary batch record of the journal', () => {
           const expireAt = draft.kind === 'delete' ? undefined : draft.expireAt;
           return { kind: draft.kind as Op['kind'], path: Object.freeze([...draft.path]), seq, stamp: stamp(wall, i, draft.node), ...(value === undefined ? {} : { value }), ...(expireAt === undefined ? {} : { expireAt }) };
         });
-        expect(decodeBatch(payloadOf(ops), limits)).toEqual(viaJson(ops));
+        // Encoded as up to three records of one log, read back in order.
+        const ids: PathIds = new Map();
+        const paths: string[][] = [];
+        const cuts = [0, Math.floor(ops.length / 3), Math.floor((2 * ops.length) / 3), ops.length].filter((cut, i, all) => i === 0 || cut > all[i - 1]!);
+        const read: Op[] = [];
+        for (let i = 1; i < cuts.length; i++) read.push(...decodeBatch(payloadOf(ops.slice(cuts[i - 1], cuts[i]), ids), limits, paths));
+        expect(read).toEqual(viaJson(ops));
       }),
       { seed: 20261201, numRuns: 300 },
     );
@@ -115,10 +127,40 @@ describe('the binary batch record of the journal', () => {
     expect(decodeBatch(payload, limits)[0]!.value).toEqual({ own: 1 });
   });
 
-  it('refuses a value nested deeper than it takes, at encoding (the journal writes JSON instead)', () => {
+  it('refuses a value nested deeper than it takes, at encoding (the journal writes JSON instead), numbering none of its paths', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 1001; i++) deep = [deep];
-    expect(() => encodeBatchRecord([{ kind: 'set', path, value: deep as Op['value'], seq: 1, stamp: stamp(1, 0, A) }])).toThrow(RangeError);
+    const ids: PathIds = new Map();
+    const other = Object.freeze(['other']) as readonly string[];
+    expect(() => encodeBatchRecord([{ kind: 'set', path: other, value: 1, seq: 1, stamp: stamp(1, 0, A) }, { kind: 'set', path, value: deep as Op['value'], seq: 2, stamp: stamp(1, 1, A) }], ids)).toThrow(RangeError);
+    expect(ids.size).toBe(0);
+    // The next record of the log writes those paths out, as a reader that never saw the failed one expects.
+    const next: Op[] = [{ kind: 'set', path: other, value: 2, seq: 3, stamp: stamp(2, 0, A) }];
+    expect(decodeBatch(payloadOf(next, ids), limits)).toEqual(viaJson(next));
+  });
+
+  it('numbers paths per log: a later record names a path by its number, and reads only after the record that numbered it', () => {
+    const ids: PathIds = new Map();
+    const first: Op[] = [{ kind: 'set', path, value: 1, seq: 1, stamp: stamp(1, 0, A) }];
+    const second: Op[] = [{ kind: 'incr', path, value: 2, seq: 2, stamp: stamp(2, 0, A) }];
+    const one = payloadOf(first, ids);
+    const two = payloadOf(second, ids);
+    // Its head names the path by number 0: the format byte, the op count, the run's head (origin, seq, wall, op count), then the op.
+    expect(two[2 + 1 + A.length + 3]! & PATH_ID).toBe(PATH_ID);
+    expect(() => decodeBatch(two, limits)).toThrow(/path number 0 of 0/);
+    const paths: string[][] = [];
+    expect([...decodeBatch(one, limits, paths), ...decodeBatch(two, limits, paths)]).toEqual(viaJson([...first, ...second]));
+  });
+
+  it('numbers at most MAX_PATH_IDS paths a log, and writes the others out', () => {
+    const ids: PathIds = new Map();
+    const paths: string[][] = [];
+    const many: Op[] = Array.from({ length: MAX_PATH_IDS + 1 }, (_, i) => ({ kind: 'set', path: Object.freeze(['k', `p${i}`]), value: i, seq: i + 1, stamp: stamp(1, i, A) }));
+    const again: Op[] = [many[MAX_PATH_IDS]!, many[0]!].map((op, i) => ({ ...op, seq: MAX_PATH_IDS + 2 + i, stamp: stamp(2, i, A) }));
+    const read = [...decodeBatch(payloadOf(many, ids), limits, paths), ...decodeBatch(payloadOf(again, ids), limits, paths)];
+    expect(ids.size).toBe(MAX_PATH_IDS);
+    expect(paths).toHaveLength(MAX_PATH_IDS);
+    expect(read).toEqual(viaJson([...many, ...again]));
   });
 
   it('throws at every cut of a payload, never reading part of a batch as a batch', () => {
@@ -147,6 +189,8 @@ describe('the binary batch record of the journal', () => {
       ['the same path as no op before it', [...head, 0x30, 2]],
       ['a sibling of no op before it', [...head, 0x50, ...stringBytes('j'), 2]],
       ['a path both the same and a sibling', twoOps(0x70)],
+      ['a path number past those given', [...head, 0x90, 0, 2]],
+      ['a path number and a path flag', twoOps(0xb0).slice(0, -3).concat([0, 2])],
       ['a path deeper than maxDepth', [...head, 0x10, 33, ...Array.from({ length: 33 }, () => stringBytes('k')).flat(), 2]],
       ['a bad node id', [BATCH_FORMAT, 1, ...stringBytes('no spaces allowed'), 1, 1, 1, 0x10, 1, ...stringBytes('k'), 2]],
       ['a seq of 0', [BATCH_FORMAT, 1, ...stringBytes(A), 0, 1, 1, 0x10, 1, ...stringBytes('k'), 2]],
@@ -192,6 +236,25 @@ describe('the journal with binary batches', () => {
     expect(recovered.ops.map((op) => op.seq)).toEqual([1, 2, 3]);
     expect(recovered.ops[1]!.value).toEqual(deep);
     expect(recovered.notes).toEqual([]);
+  });
+
+  it('numbers paths afresh in each log: a path of the log before a switch is written out in the next', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'collective-batch-'));
+    dirs.push(dir);
+    const node = 'journal02' as NodeId;
+    const header = { v: 1 as const, id: node, boot: 'boot' };
+    const journal = new Journal(dir, 1, header, { fsync: 'never', intervalMs: 1000 }, () => undefined, () => undefined);
+    const hot = Object.freeze(['hot', 'key']) as readonly string[];
+    for (let seq = 1; seq <= 4; seq++) {
+      journal.record({ kind: 'incr', path: hot, value: seq, seq, stamp: stamp(seq, 0, node) });
+      journal.write();
+      // A compaction's switch between the second and the third record.
+      if (seq === 2) journal.switchTo(2, header);
+    }
+    journal.close();
+    const recovered = recover(dir, { maxDepth: 32, maxValueBytes: 1024 * 1024 });
+    expect(recovered.notes).toEqual([]);
+    expect(recovered.ops.map((op) => [op.seq, op.value, op.path])).toEqual([1, 2, 3, 4].map((seq) => [seq, seq, ['hot', 'key']]));
   });
 });
 
