@@ -2,7 +2,7 @@ import { decodeRun, RUN_FIELDS, RUN_HEAD, runCodeExpires, runCodeKind, type Deco
 import type { Op } from '../../core/op.js';
 import { isAllowedKey } from '../../core/path.js';
 import { ByteReader } from './byte-reader.js';
-import { ARRAY, BATCH_FORMAT, CODE_BITS, FALSE, FLOAT, MAX_NESTING, MAX_PATH_IDS, NEGATIVE, NULL, OBJECT, PATH_ID, SAME_PATH, SHAPED, SIBLING_PATH, STAMP_NEXT, STRING, TRUE, UINT } from './batch-format.js';
+import { ARRAY, BATCH_FORMAT, CODE_BITS, FALSE, FLOAT, MAX_NESTING, MAX_PATH_IDS, NEGATIVE, NULL, OBJECT, PATH_ID, SAME_PATH, SHAPED, SIBLING_PATH, STAMP_NEXT, STRING, TRUE, UINT, UINT32 } from './batch-format.js';
 
 
 function malformed(what: string): TypeError {
@@ -155,6 +155,8 @@ class ValueReader {
         return true;
       case UINT:
         return reader.uint();
+      case UINT32:
+        return reader.uint32();
       case NEGATIVE: {
         const magnitude = reader.uint();
         if (magnitude === 0) throw malformed('a negative zero count');

@@ -12,7 +12,8 @@
  * UTF-16LE code units (form 1, 2n bytes).
  *
  * The payload: BATCH_FORMAT, the op count (uint), then runs holding that many ops, to its end.
- * A run: its origin (string), first seq and first wall (uints), op count (uint), then its ops.
+ * A run: its origin (string), first seq and first wall (uints), op count (a uint the encoder
+ * writes in 3 bytes, padded with continuation bits, once it has written the ops), then its ops.
  * An op: a head byte, its run code (low 4 bits) and flags; its path unless a flag gives it (a
  * uint segment count, then the segments); its value (below) unless it is a delete; its expiry
  * time (a value) if its code has one; its wall step and counter (uints) unless STAMP_NEXT.
@@ -43,7 +44,9 @@ export const MAX_PATH_IDS = 4096;
 
 /**
  * Value tags. A value is its tag, then: nothing (null, false, true), a uint (an integer, or the
- * magnitude of a negative one), 8 bytes little-endian (any other number), a string, a count and
+ * magnitude of a negative one), 4 bytes little-endian (UINT32: an integer from 128 to 2^31, the
+ * encoder's choice over a uint, which it writes without a loop), 8 bytes little-endian (any
+ * other number), a string, a count and
  * that many values (an array), a count and that many keys and values (an object), or, for an
  * object that is an op's value itself with the very keys of the last such object written with
  * its keys in the record (`SHAPED`), its values alone.
@@ -58,6 +61,7 @@ export const STRING = 6;
 export const ARRAY = 7;
 export const OBJECT = 8;
 export const SHAPED = 9;
+export const UINT32 = 10;
 
 /**
  * The deepest a value of this format nests: the decoder recurses, and a bound keeps a record from

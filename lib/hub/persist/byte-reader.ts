@@ -47,6 +47,12 @@ export class ByteReader {
     return value;
   }
 
+  /** 4 bytes, little-endian, unsigned. */
+  uint32(): number {
+    const at = this.#take(4);
+    return this.#bytes.readUInt32LE(at);
+  }
+
   float64(): number {
     const at = this.#take(8);
     return this.#bytes.readDoubleLE(at);

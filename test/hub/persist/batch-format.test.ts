@@ -8,7 +8,7 @@ import { decodeRun, encodeRuns, type DecodeLimits } from '../../../lib/core/code
 import type { Op } from '../../../lib/core/op.js';
 import { decodeBatchRecord } from '../../../lib/hub/persist/batch-decoder.js';
 import { encodeBatchRecord, type PathIds } from '../../../lib/hub/persist/batch-encoder.js';
-import { BATCH_FORMAT, MAX_PATH_IDS, PATH_ID } from '../../../lib/hub/persist/batch-format.js';
+import { BATCH_FORMAT, MAX_PATH_IDS, PATH_ID, STAMP_NEXT } from '../../../lib/hub/persist/batch-format.js';
 import { Journal } from '../../../lib/hub/persist/journal.js';
 import { readRecords, RECORD_HEADER_BYTES } from '../../../lib/hub/persist/records.js';
 import { recover } from '../../../lib/hub/persist/recover.js';
@@ -40,7 +40,7 @@ function decodeBatch(bytes: Uint8Array, decodeLimits: DecodeLimits, paths: strin
 
 const path = Object.freeze(['users', 'u1']) as readonly string[];
 const everyKind: Op[] = [
-  { kind: 'set', path, value: { user: 1, seen: 7, tags: ['a', 'ü', '𝄞', 'lone \ud800'], nested: { deep: [null, true, false] } }, seq: 1, stamp: stamp(1_764_600_000_000, 0, A) },
+  { kind: 'set', path, value: { user: 1, seen: 7, big: 2_147_483_647, mid: 300, tags: ['a', 'ü', '𝄞', 'lone \ud800'], nested: { deep: [null, true, false] } }, seq: 1, stamp: stamp(1_764_600_000_000, 0, A) },
   { kind: 'set', path, value: -42, seq: 2, stamp: stamp(1_764_600_000_000, 1, A) },
   { kind: 'incr', path: ['counters', 'hits'], value: 0.25, seq: 3, stamp: stamp(1_764_600_000_003, 0, A) },
   { kind: 'append', path: ['log'], value: 'line', seq: 4, stamp: stamp(1_764_600_000_003, 1, A) },
@@ -145,8 +145,10 @@ describe('the binary batch record of the journal', () => {
     const second: Op[] = [{ kind: 'incr', path, value: 2, seq: 2, stamp: stamp(2, 0, A) }];
     const one = payloadOf(first, ids);
     const two = payloadOf(second, ids);
-    // Its head names the path by number 0: the format byte, the op count, the run's head (origin, seq, wall, op count), then the op.
-    expect(two[2 + 1 + A.length + 3]! & PATH_ID).toBe(PATH_ID);
+    // Its op's head (after the format byte, the op count, and the run's origin, seq, wall and
+    // 3-byte op count): an incr (code 2), the run's next stamp, its path by number (0 follows).
+    const headAt = 1 + 1 + (1 + A.length) + 1 + 1 + 3;
+    expect([two[headAt], two[headAt + 1]]).toEqual([PATH_ID | STAMP_NEXT | 2, 0]);
     expect(() => decodeBatch(two, limits)).toThrow(/path number 0 of 0/);
     const paths: string[][] = [];
     expect([...decodeBatch(one, limits, paths), ...decodeBatch(two, limits, paths)]).toEqual(viaJson([...first, ...second]));
