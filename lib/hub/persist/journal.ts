@@ -181,7 +181,8 @@ export class Journal {
   #encode(ops: Op[]): Buffer | undefined {
     try {
       return encodeBatchRecord(ops, this.#pathIds);
-    } catch {
+    } catch (binaryError) {
+      this.#log('a batch of %d ops written as JSON: %s', ops.length, (binaryError as Error).message);
       try {
         return encodeRecord({ o: encodeRuns(ops) });
       } catch (error) {
