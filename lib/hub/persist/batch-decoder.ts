@@ -4,7 +4,6 @@ import { isAllowedKey } from '../../core/path.js';
 import { ByteReader } from './byte-reader.js';
 import { ARRAY, BATCH_FORMAT, CODE_BITS, FALSE, FLOAT, MAX_NESTING, MAX_PATH_IDS, NEGATIVE, NULL, OBJECT, PATH_ID, SAME_PATH, SHAPED, SIBLING_PATH, STAMP_NEXT, STRING, TRUE, UINT, UINT32 } from './batch-format.js';
 
-
 function malformed(what: string): TypeError {
   return new TypeError(`malformed batch record: ${what}`);
 }
