@@ -178,6 +178,11 @@ export function runCodeExpires(code: number): boolean {
   return code > RUN_WITH_EXPIRY && code !== RUN_KEEP_TTL;
 }
 
+/** Whether `op` continues the run `previous` belongs to: the same origin, the next seq. */
+export function continuesRun(previous: Op, op: Op): boolean {
+  return op.stamp.node === previous.stamp.node && op.seq === previous.seq + 1;
+}
+
 /**
  * Ops of one origin with consecutive seqs (a hub's live stream), as one flat array:
  * `[node, firstSeq, firstWall, paths, (kind code, path index, value, wall step, counter) per op]`.
@@ -215,7 +220,7 @@ export function encodeRuns(ops: readonly Op[]): unknown[][] {
   for (let i = 1; i <= ops.length; i++) {
     const previous = ops[i - 1]!;
     const op = ops[i];
-    if (op !== undefined && op.stamp.node === previous.stamp.node && op.seq === previous.seq + 1) continue;
+    if (op !== undefined && continuesRun(previous, op)) continue;
     runs.push(encodeRun(ops.slice(start, i)));
     start = i;
   }

@@ -1,4 +1,4 @@
-import { runCode } from '../../core/codec.js';
+import { continuesRun, runCode } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
 import { objectPrototypeHasEnumerableKeys } from '../../core/value.js';
 import { ARRAY, BATCH_FORMAT, FALSE, FLOAT, MAX_NESTING, MAX_PATH_IDS, NEGATIVE, NULL, OBJECT, PATH_ID, SAME_PATH, SHAPED, SIBLING_PATH, STAMP_NEXT, STRING, TRUE, UINT, UINT32 } from './batch-format.js';
@@ -87,8 +87,7 @@ function grow(at: number, count: number): void {
 // RUN_COUNT_BYTES (a uint padded with continuation bits, which the reader takes as any uint).
 function writeRun(ops: readonly Op[], from: number, at: number): number {
   const first = ops[from]!;
-  const node = first.stamp.node;
-  at = writeString(node, at);
+  at = writeString(first.stamp.node, at);
   room(at, 2 * 8 + RUN_COUNT_BYTES);
   at = writeUint(first.seq, at);
   at = writeUint(first.stamp.wall, at);
@@ -100,7 +99,7 @@ function writeRun(ops: readonly Op[], from: number, at: number): number {
   let i = from;
   for (; i < ops.length && i - from < MAX_RUN_OPS; i++) {
     const op = ops[i]!;
-    if (op.stamp.node !== node || op.seq !== first.seq + (i - from)) break;
+    if (i > from && !continuesRun(ops[i - 1]!, op)) break;
     room(at, OP_FIXED_BYTES);
     const headAt = at++;
     let head = runCode(op);
