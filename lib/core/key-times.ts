@@ -5,9 +5,10 @@ import { TimeHeap } from './time-heap.js';
 /**
  * The expiry times of the kids a node folded into its base (TreeNode.folded): a time (ms) per
  * key for reads, over a null-prototype object (V8 looks up internalized keys in one faster
- * than in a Map, and an entry costs less), and the same entries in time order, in heaps of two
- * flat arrays: those still to come up in the tree's schedule, and those taken since, until GC
- * fires them. Folding a kid is meant to cost a few dozen bytes: no object per key here.
+ * than in a Map, and an entry costs less), and the same entries in time order, in two heaps of
+ * chunked arrays (see TimeHeap): those still to come up in the tree's schedule, and those taken
+ * since, until GC fires them. Folding a kid is meant to cost a few dozen bytes: no object per
+ * key here.
  *
  * The heaps are not kept in step with deletions: an entry whose key no longer has that time is
  * skipped when it comes up.
@@ -100,11 +101,7 @@ export class KeyTimes {
     return true;
   }
 
-  /**
-   * Drops the room the heaps' arrays grew into beyond their entries (a push grows an array by
-   * half again: after folding a million sessions at once, up to 8 bytes a key unused), once they
-   * have grown by half since the last trim: a copy now and then, O(1) a key over time.
-   */
+  /** Drops the chunks of the heaps beyond their entries (see TimeHeap.trim): nothing is copied. */
   trim(): void {
     this.#due.trim();
     this.#taken.trim();

@@ -1,43 +1,55 @@
 // The heaps of KeyTimes (the expiry times of kids folded into a parent, in time order): a
 // million folded sessions are a million entries, so an entry is a key and a 32-bit time.
 
-// Arrays shorter than this are not trimmed (see TimeHeap.trim).
-const TRIM_FROM = 1024;
+// Entries are held in chunks of this many (a power of two): the heap grows and shrinks a chunk
+// at a time and never copies what it holds. Grown as one flat array by half again, a heap of a
+// million entries copied 12 MB at once, which held a hub's event loop for 20-80 ms on the bench
+// machine (where fresh memory costs page faults).
+const CHUNK_BITS = 14;
+const CHUNK = 1 << CHUNK_BITS;
+const IN_CHUNK = CHUNK - 1;
 
-/** A min-heap of (time, key) pairs, in two flat arrays: no object per entry. */
+/** A min-heap of (time, key) pairs, in chunked flat arrays: no object per entry. */
 export class TimeHeap {
   #times = new TimeColumn();
-  #keys: string[] = [];
-  // The length at the last `trim`.
-  #trimmedAt = 0;
+  #keys: string[][] = [];
+  #count = 0;
 
-  /** Drops the room the arrays grew beyond their entries, once they have grown by half since. */
+  /** Drops the chunks beyond the entries held. */
   trim(): void {
-    if (this.#keys.length < TRIM_FROM || this.#keys.length < 1.5 * this.#trimmedAt) return;
-    this.#times.trim();
-    this.#keys = this.#keys.slice();
-    this.#trimmedAt = this.#keys.length;
+    const needed = (this.#count + IN_CHUNK) >>> CHUNK_BITS;
+    this.#times.trim(needed);
+    this.#keys.length = Math.min(this.#keys.length, needed);
   }
 
   /** How many entries it holds (stale ones included). */
   get size(): number {
-    return this.#keys.length;
+    return this.#count;
   }
 
   /** The earliest time (Infinity when empty). */
   top(): number {
-    return this.#keys.length > 0 ? this.#times.at(0) : Number.POSITIVE_INFINITY;
+    return this.#count > 0 ? this.#times.at(0) : Number.POSITIVE_INFINITY;
   }
 
   /** The key of the earliest entry (only while it holds any). */
   topKey(): string {
-    return this.#keys[0]!;
+    return this.#keys[0]![0]!;
   }
 
   /** Drops every entry. */
   clear(): void {
     this.#times = new TimeColumn();
-    this.#keys.length = 0;
+    this.#keys = [];
+    this.#count = 0;
+  }
+
+  #key(index: number): string {
+    return this.#keys[index >>> CHUNK_BITS]![index & IN_CHUNK]!;
+  }
+
+  #setKey(index: number, key: string): void {
+    this.#keys[index >>> CHUNK_BITS]![index & IN_CHUNK] = key;
   }
 
   /**
@@ -46,7 +58,7 @@ export class TimeHeap {
    */
   visitUpTo(time: number, visit: (at: number, key: string) => void): void {
     const times = this.#times;
-    const count = this.#keys.length;
+    const count = this.#count;
     const found: number[] = [];
     const stack: number[] = count > 0 ? [0] : [];
     while (stack.length > 0) {
@@ -57,36 +69,35 @@ export class TimeHeap {
       if (left < count) stack.push(left);
       if (left + 1 < count) stack.push(left + 1);
     }
-    const entries = found.map((at) => [times.at(at), this.#keys[at]!] as const);
+    const entries = found.map((at) => [times.at(at), this.#key(at)] as const);
     for (const [at, key] of entries) visit(at, key);
   }
 
   /** Adds an entry. */
   push(time: number, key: string): void {
     const times = this.#times;
-    const keys = this.#keys;
-    let at = keys.length;
+    let at = this.#count++;
     times.push(time);
-    keys.push(key);
+    if (at >>> CHUNK_BITS === this.#keys.length) this.#keys.push([]);
     while (at > 0) {
       const parent = (at - 1) >> 1;
       const parentTime = times.at(parent);
       if (parentTime <= time) break;
       times.put(at, parentTime);
-      keys[at] = keys[parent]!;
+      this.#setKey(at, this.#key(parent));
       at = parent;
     }
     times.put(at, time);
-    keys[at] = key;
+    this.#setKey(at, key);
   }
 
   /** Takes the earliest entry off. */
   pop(): void {
     const times = this.#times;
-    const keys = this.#keys;
+    const count = --this.#count;
     const lastTime = times.pop();
-    const lastKey = keys.pop()!;
-    const count = keys.length;
+    // The last entry is the last key of its chunk (chunks fill in order).
+    const lastKey = this.#keys[count >>> CHUNK_BITS]!.pop()!;
     if (count === 0) return;
     let at = 0;
     for (;;) {
@@ -97,11 +108,11 @@ export class TimeHeap {
       const childTime = times.at(child);
       if (childTime >= lastTime) break;
       times.put(at, childTime);
-      keys[at] = keys[child]!;
+      this.#setKey(at, this.#key(child));
       at = child;
     }
     times.put(at, lastTime);
-    keys[at] = lastKey;
+    this.#setKey(at, lastKey);
   }
 }
 
@@ -109,36 +120,40 @@ export class TimeHeap {
 const MAX_OFFSET = 2 ** 31 - 1;
 
 /**
- * The times of a heap, by index: 32-bit offsets from the first time pushed while they fit (4
- * bytes a time rather than a double's 8: a heap holds one per folded expiring kid), whole
- * doubles from the first that does not. Grows by half again, as an array does.
+ * The times of a heap, by index, in chunks: 32-bit offsets from the first time pushed while they
+ * fit (4 bytes a time rather than a double's 8: a heap holds one per folded expiring kid), whole
+ * doubles from the first that does not.
  */
 class TimeColumn {
   #epoch = 0;
-  #offsets: Int32Array | undefined = new Int32Array(16);
-  #wide: Float64Array | undefined;
+  #offsets: Int32Array[] | undefined = [];
+  #wide: Float64Array[] | undefined;
   #length = 0;
 
   at(index: number): number {
-    return this.#offsets !== undefined ? this.#offsets[index]! + this.#epoch : this.#wide![index]!;
+    const chunk = index >>> CHUNK_BITS;
+    return this.#offsets !== undefined ? this.#offsets[chunk]![index & IN_CHUNK]! + this.#epoch : this.#wide![chunk]![index & IN_CHUNK]!;
   }
 
   put(index: number, time: number): void {
     if (this.#offsets !== undefined) {
       const offset = time - this.#epoch;
       if (Number.isInteger(offset) && offset <= MAX_OFFSET && offset >= -MAX_OFFSET) {
-        this.#offsets[index] = offset;
+        this.#offsets[index >>> CHUNK_BITS]![index & IN_CHUNK] = offset;
         return;
       }
       this.#widen();
     }
-    this.#wide![index] = time;
+    this.#wide![index >>> CHUNK_BITS]![index & IN_CHUNK] = time;
   }
 
   push(time: number): void {
     if (this.#length === 0 && this.#offsets !== undefined) this.#epoch = Number.isInteger(time) ? time : 0;
-    const capacity = this.#offsets?.length ?? this.#wide!.length;
-    if (this.#length === capacity) this.#resize(capacity + (capacity >> 1) + 16);
+    const chunks = this.#offsets ?? this.#wide!;
+    if (this.#length >>> CHUNK_BITS === chunks.length) {
+      if (this.#offsets !== undefined) this.#offsets.push(new Int32Array(CHUNK));
+      else this.#wide!.push(new Float64Array(CHUNK));
+    }
     this.put(this.#length++, time);
   }
 
@@ -146,28 +161,15 @@ class TimeColumn {
     return this.at(--this.#length);
   }
 
-  /** Drops the room beyond the times held. */
-  trim(): void {
-    this.#resize(this.#length);
-  }
-
-  #resize(capacity: number): void {
-    if (this.#offsets !== undefined) {
-      const offsets = new Int32Array(capacity);
-      offsets.set(this.#offsets.subarray(0, this.#length));
-      this.#offsets = offsets;
-    } else {
-      const wide = new Float64Array(capacity);
-      wide.set(this.#wide!.subarray(0, this.#length));
-      this.#wide = wide;
-    }
+  /** Keeps the first `chunks` chunks only. */
+  trim(chunks: number): void {
+    const held = this.#offsets ?? this.#wide!;
+    if (held.length > chunks) held.length = chunks;
   }
 
   // A time that does not fit an offset: every time as a double from now on.
   #widen(): void {
-    const wide = new Float64Array(this.#offsets!.length);
-    for (let i = 0; i < this.#length; i++) wide[i] = this.#offsets![i]! + this.#epoch;
-    this.#wide = wide;
+    this.#wide = this.#offsets!.map((offsets) => Float64Array.from(offsets, (offset) => offset + this.#epoch));
     this.#offsets = undefined;
   }
 }
