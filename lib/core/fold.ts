@@ -159,6 +159,7 @@ class TreeFolder {
           const at = state.armed[0]!.at;
           (node.folded ??= new KeyTimes()).set(key, at, this.#schedule.toCome(at));
           node.removeKid(key);
+          if (kid.armedBy !== undefined) kid.armedBy.foldedAway = true;
           this.#schedule.foldedKid();
           kidsOld = true;
         } else if (kid.base === kid.foldBase && kid.start !== ABSENT) {

@@ -1,6 +1,7 @@
 import type { BaseKeys } from './base-keys.js';
 import type { Bucket } from './bucket.js';
 import type { KeyTimes } from './key-times.js';
+import type { ArmedBy } from './schedule.js';
 import { compareStamps, isAfter, type Stamp } from './clock.js';
 import type { Op } from './op.js';
 import { NOT_HOLDING } from './read-time.js';
@@ -58,6 +59,8 @@ export class TreeNode {
   // with internalized keys about twice as fast as Map.get, and `get` is the hot path.
   kids: Record<string, TreeNode> | undefined = undefined;
   kidCount = 0;
+  /** What the schedule's entries this node's bucket armed share (see ArmedBy); made on the first. */
+  armedBy: ArmedBy | undefined = undefined;
   /** The parent's own value projected at this node's key. */
   start: Slot;
   /** The fold of base/start, touch and ops: this node's value, ignoring its kids. */

@@ -200,7 +200,8 @@ export class ReplicatedTree {
     // Its value is in the parent's base already: the bucket writes nothing of its own.
     unfolded.bucket = new Bucket(depth + 1, { value: unfolded.start, armed: [{ path: [], at }] }, undefined, false);
     node.addKid(key, unfolded);
-    if (this.#schedule.toCome(at)) this.#schedule.add({ at, path: path.slice(0, depth + 1) });
+    unfolded.armedBy = { foldedAway: false };
+    if (this.#schedule.toCome(at)) this.#schedule.add({ at, path: path.slice(0, depth + 1), by: unfolded.armedBy });
     return unfolded;
   }
 
@@ -239,7 +240,7 @@ export class ReplicatedTree {
   // that touches expiry): its depth.
   #bucketDepth(path: Segments, node: TreeNode): number {
     if (this.#landsInBucket(node)) return node.bucket!.depth;
-    this.#schedule.track(path, path.length, convertToBucket(node, path.length));
+    this.#schedule.track(path, path.length, convertToBucket(node, path.length), node);
     return path.length;
   }
 
@@ -249,7 +250,7 @@ export class ReplicatedTree {
     const node = found?.node ?? this.#reach(path);
     const depth = found?.depth ?? path.length;
     this.#stale(path, depth);
-    if (found === undefined) this.#schedule.track(path, depth, convertToBucket(node, depth));
+    if (found === undefined) this.#schedule.track(path, depth, convertToBucket(node, depth), node);
     return { node, depth };
   }
 
@@ -281,7 +282,7 @@ export class ReplicatedTree {
     const node = this.#reachForWrite(op.path);
     if (this.#landsInBucket(node) || touchesExpiry(op)) {
       const depth = this.#bucketDepth(op.path, node);
-      this.#schedule.track(op.path, depth, node.bucket!.insert(op, node.start));
+      this.#schedule.track(op.path, depth, node.bucket!.insert(op, node.start), node);
       return;
     }
     if (isOverwrite(op)) {
@@ -314,7 +315,7 @@ export class ReplicatedTree {
     const node = this.#reachForWrite(op.path);
     if (this.#landsInBucket(node) || touchesExpiry(op as Op)) {
       const depth = this.#bucketDepth(op.path, node);
-      this.#schedule.track(op.path, depth, node.bucket!.applyFinal(op, time, node.start));
+      this.#schedule.track(op.path, depth, node.bucket!.applyFinal(op, time, node.start), node);
       return;
     }
     const { kind, value } = op;
@@ -340,7 +341,7 @@ export class ReplicatedTree {
       return;
     }
     const { node, depth } = this.#bucketFor(path, found);
-    this.#schedule.track(path, depth, node.bucket!.restate(pathBelow(path, depth), value, armed, node.start, underObject));
+    this.#schedule.track(path, depth, node.bucket!.restate(pathBelow(path, depth), value, armed, node.start, underObject), node);
   }
 
   // Nothing at `path` any more, and its parent is not made an object for it: its node goes.
@@ -393,7 +394,7 @@ export class ReplicatedTree {
         const bucket = kid.bucket;
         const before = bucket.current(kid.start);
         const wrote = bucket.writes();
-        this.#schedule.track(op.path, depth + 1, bucket.insert(op, kid.start));
+        this.#schedule.track(op.path, depth + 1, bucket.insert(op, kid.start), kid);
         return this.#restated(op.path.slice(0, depth + 1), before, wrote, bucket, kid.start);
       }
       const last = kid.lastOwnOp();
@@ -412,11 +413,11 @@ export class ReplicatedTree {
       // A later overwrite here wipes it whole (ops outside buckets never keep an expiry).
       if (target.ops.some((own) => isOverwrite(own) && isAfter(own.stamp, op.stamp))) return null;
       for (const each of chain) each.view = STALE;
-      this.#schedule.track(op.path, op.path.length, convertToBucket(target, op.path.length));
+      this.#schedule.track(op.path, op.path.length, convertToBucket(target, op.path.length), target);
       const bucket = target.bucket!;
       const before = bucket.current(target.start);
       const wrote = bucket.writes();
-      this.#schedule.track(op.path, op.path.length, bucket.insert(op, target.start));
+      this.#schedule.track(op.path, op.path.length, bucket.insert(op, target.start), target);
       return this.#restated(op.path, before, wrote, bucket, target.start);
     }
     if (!this.#insertOwn(target, op)) return null;
