@@ -402,9 +402,14 @@ export class Replica {
     };
   }
 
-  /** Whether writes made FOLD_EVERY nodes since the last fold (see ReplicatedTree.foldDue). */
+  /** Whether writes made enough nodes since the last fold (see ReplicatedTree.foldDue). */
   get foldDue(): boolean {
     return this.#tree.foldDue;
+  }
+
+  /** Sets how many nodes writes make between folds (see ReplicatedTree.foldEvery, FoldPacing). */
+  set foldEvery(nodes: number) {
+    this.#tree.foldEvery = nodes;
   }
 
   /**

@@ -40,6 +40,7 @@ import { isPlainObject, type JsonValue } from './value.js';
  * Counted in nodes made rather than in writes, keys written again and again keep their nodes
  * (measured: a member folding every 10k writes over 2000 hot keys made each node again after
  * every fold, 15% of its CPU); what folding is for, the memory of nodes, stays as bounded.
+ * A hub alone paces its folds below this count while they are slow (see FoldPacing).
  */
 export const FOLD_EVERY = 10_000;
 
@@ -90,9 +91,12 @@ export class ReplicatedTree {
     return this.#time.now();
   }
 
-  /** Whether writes made FOLD_EVERY nodes since the last fold: for a replica that folds at once. */
+  /** Nodes writes make between folds (see foldDue): FOLD_EVERY unless paced (see FoldPacing). */
+  foldEvery = FOLD_EVERY;
+
+  /** Whether writes made `foldEvery` nodes since the last fold: for a replica that folds at once. */
   get foldDue(): boolean {
-    return this.#nodesMade - this.#madeAtCollect >= FOLD_EVERY;
+    return this.#nodesMade - this.#madeAtCollect >= this.foldEvery;
   }
 
   /** The count of changes a read is made at, for caches of reads (see ChangeCount). */

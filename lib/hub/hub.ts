@@ -5,6 +5,7 @@ import { ClosedError, handled } from '../errors.js';
 import { logger, type Logger } from '../log.js';
 import { isAfter, type NodeId } from '../core/clock.js';
 import { ExpiryTimer, turnClock } from '../core/expiry-timer.js';
+import { FoldPacing } from '../core/fold-pacing.js';
 import { touchesExpiry, type Op } from '../core/op.js';
 import { formatPath, type Path, type Segments } from '../core/path.js';
 import { Replica, type ReplicaOptions } from '../core/replica.js';
@@ -61,6 +62,8 @@ export class Collective extends EventEmitter<CollectiveEvents> {
   readonly #persistence: Persistence | undefined;
   #closed = false;
   #collectScheduled = false;
+  // How many nodes this hub's writes make between its folds while alone (see FoldPacing).
+  readonly #foldPacing = new FoldPacing();
   readonly #counters = new HubCounters();
   readonly #sampledMetadata: SampledMetadata;
   readonly #dashboard: DashboardSlot;
@@ -297,7 +300,9 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     const horizon = computeHorizon([this.#replica.frontier()])!;
     const folded = this.#replica.foldedTo;
     if (folded !== undefined && !isAfter(horizon, folded)) return; // nothing new to fold
+    const started = performance.now();
     this.#replica.collect(horizon);
+    this.#replica.foldEvery = this.#foldPacing.took(performance.now() - started);
     this.#counters.soloFolds++;
     this.#relay.horizon(horizon.wall);
   }
