@@ -99,7 +99,10 @@ export class ExpirySchedule {
     }
     const budget = Math.max(SWEEP_LEAST, SWEEP_PER_FOLDED * folded);
     this.#sweptTo = this.#heap.sweep(this.#sweptTo, budget, (due) => due.by?.foldedAway !== true);
-    if (this.#sweptTo >= this.#heap.size) this.#sweptTo = undefined;
+    if (this.#sweptTo < this.#heap.size) return;
+    this.#sweptTo = undefined;
+    // What the sweep dropped leaves room in the array (8 bytes an entry): a copy of what is left.
+    this.#heap.trim();
   }
 
   /** Starts over from what the tree holds (it was rebuilt from a snapshot). */

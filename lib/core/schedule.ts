@@ -28,7 +28,7 @@ export interface Due {
  * or moved: whoever takes one checks that it still holds (see ExpirySchedule).
  */
 export class Schedule {
-  readonly #heap: Due[] = [];
+  #heap: Due[] = [];
 
   get size(): number {
     return this.#heap.length;
@@ -53,6 +53,11 @@ export class Schedule {
 
   clear(): void {
     this.#heap.length = 0;
+  }
+
+  /** Drops the room the array kept for entries since removed (an array keeps it as it shrinks). */
+  trim(): void {
+    this.#heap = this.#heap.slice();
   }
 
   /**
