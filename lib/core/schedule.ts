@@ -13,7 +13,8 @@ export interface ArmedBy {
 /**
  * An expiry armed somewhere in a tree: where (the whole path) and when (ms). In the tree's
  * schedule, an entry with `folded` stands for the kids a node folded with their expiries (the
- * node at `path`): `at` is the earliest of them; `by` is the node that armed it, if known.
+ * node at `path`): `at` is the earliest of them. `by` is what the entries of the node whose
+ * bucket armed it share, where known.
  */
 export interface Due {
   readonly at: number;

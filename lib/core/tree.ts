@@ -94,6 +94,11 @@ export class ReplicatedTree {
   /** Nodes writes make between folds (see foldDue): FOLD_EVERY unless paced (see FoldPacing). */
   foldEvery = FOLD_EVERY;
 
+  /** How many entries the expiry schedule holds, stale ones included (for tests). @internal */
+  get scheduledExpiries(): number {
+    return this.#schedule.size;
+  }
+
   /** Whether writes made `foldEvery` nodes since the last fold: for a replica that folds at once. */
   get foldDue(): boolean {
     return this.#nodesMade - this.#madeAtCollect >= this.foldEvery;
@@ -569,7 +574,8 @@ export class ReplicatedTree {
       const bucket = node.bucket!;
       const state = bucket.current(node.start);
       bucket.rebase({ value: state.value, armed: [...state.armed, { path: pathBelow(due.path, depth), at: due.at }] });
-      tree.#schedule.add(due);
+      // Known by the node whose bucket arms it, as `track` does: GC folding that node away drops it.
+      tree.#schedule.add({ at: due.at, path: due.path, by: (node.armedBy ??= { foldedAway: false }) });
     }
     return tree;
   }

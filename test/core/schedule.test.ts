@@ -1,9 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Bucket } from '../../lib/core/bucket.js';
+import { CEILING_NODE, type NodeId } from '../../lib/core/clock.js';
 import { ExpirySchedule } from '../../lib/core/expiry-schedule.js';
 import { ABSENT, TreeNode } from '../../lib/core/node.js';
 import { Schedule, type Due } from '../../lib/core/schedule.js';
+import { ReplicatedTree } from '../../lib/core/tree.js';
+import type { JsonValue } from '../../lib/core/value.js';
 
 const runs = Number(process.env.COLLECTIVE_PROPERTY_RUNS ?? 500);
 
@@ -114,5 +117,24 @@ describe('ExpirySchedule', () => {
     // Every entry that holds is still there: the sweeps dropped only folded kids' entries.
     const due = schedule.takeDue(Number.POSITIVE_INFINITY);
     expect(due.map((entry) => entry.path.join('.')).sort()).toEqual(Array.from({ length: 100 }, (_, i) => `other.k${i}`).sort());
+  });
+});
+
+describe('a tree rebuilt from a value with expiries (a member adopting a snapshot)', () => {
+  it('drops the schedule entries of the kids GC folds with their expiries', () => {
+    const sessions: Record<string, JsonValue> = {};
+    const armed: Due[] = [];
+    const later = Date.now() + 3_600_000;
+    for (let i = 0; i < 5000; i++) {
+      sessions[`s${i}`] = { user: i };
+      armed.push({ at: later + i, path: ['sessions', `s${i}`] });
+    }
+    const tree = ReplicatedTree.fromValue({ sessions }, { wall: 10, count: 0, node: 'a' as NodeId }, armed);
+    expect(tree.scheduledExpiries).toBe(5000);
+    tree.collect({ wall: 20, count: 0, node: CEILING_NODE });
+    // One entry left: the parent's, for the kids it folded with their expiries.
+    expect(tree.scheduledExpiries).toBe(1);
+    expect(tree.get(['sessions', 's4999'])).toEqual({ user: 4999 });
+    expect(tree.ttl(['sessions', 's4999'])).toBeGreaterThan(3_500_000);
   });
 });
