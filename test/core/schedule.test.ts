@@ -47,7 +47,7 @@ describe('Schedule', () => {
             }
           } else {
             cursor = schedule.sweep(cursor, step.count, keep);
-            for (let i = held.length - 1; i >= 0; i--) if (!keep(held[i]!) && !drainable(schedule, held[i]!)) held.splice(i, 1);
+            for (let i = held.length - 1; i >= 0; i--) if (!keep(held[i]!) && !contains(schedule, held[i]!)) held.splice(i, 1);
             if (cursor >= schedule.size) cursor = 0;
           }
           expect(schedule.size).toBe(held.length);
@@ -62,9 +62,9 @@ describe('Schedule', () => {
   });
 });
 
-// Whether `due` is still in `schedule` (without changing it): its entries are looked at
-// through a sweep that keeps everything and records what it saw.
-function drainable(schedule: Schedule, due: Due): boolean {
+// Whether `due` is still in `schedule`, seen through a sweep that keeps every entry (and so
+// changes nothing).
+function contains(schedule: Schedule, due: Due): boolean {
   let found = false;
   schedule.sweep(0, Number.POSITIVE_INFINITY, (entry) => {
     if (entry === due) found = true;
