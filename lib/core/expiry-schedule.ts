@@ -1,6 +1,6 @@
 import type { Armed } from './expiry.js';
 import type { KeyTimes } from './key-times.js';
-import type { TreeNode } from './node.js';
+import { armedBy, type TreeNode } from './node.js';
 import { samePath, type Segments } from './path.js';
 import { Schedule, type Due } from './schedule.js';
 
@@ -24,10 +24,9 @@ export class ExpirySchedule {
   // Expiries due by this time were taken off (takeDue): one armed, folded or unfolded again
   // with such a time is not scheduled twice.
   #takenUpTo = Number.NEGATIVE_INFINITY;
-  // Kids folded with their expiries since their own entries were last dropped, and as of the
-  // last GC round.
+  // Kids folded with their expiries since a sweep last began, and in the GC round going on.
   #foldedSince = 0;
-  #foldedAtRound = 0;
+  #foldedInRound = 0;
   // Where the sweep dropping those entries goes on from (see collected); undefined between sweeps.
   #sweptTo: number | undefined;
 
@@ -58,7 +57,7 @@ export class ExpirySchedule {
   track(path: Segments, depth: number, armed: readonly Armed[], node: TreeNode): void {
     if (armed.length === 0) return;
     const root = depth === path.length ? path : path.slice(0, depth);
-    const by = (node.armedBy ??= { foldedAway: false });
+    const by = armedBy(node);
     for (const entry of armed) {
       // Taken off already (a late op replayed the bucket, which arms it again): not twice.
       if (!this.toCome(entry.at)) continue;
@@ -80,6 +79,7 @@ export class ExpirySchedule {
   /** A kid was folded with its expiry: its own entry now stands for nothing. */
   foldedKid(): void {
     this.#foldedSince++;
+    this.#foldedInRound++;
   }
 
   /**
@@ -90,11 +90,11 @@ export class ExpirySchedule {
    * every few rounds.
    */
   collected(): void {
-    const folded = this.#foldedSince - this.#foldedAtRound;
-    this.#foldedAtRound = this.#foldedSince;
+    const folded = this.#foldedInRound;
+    this.#foldedInRound = 0;
     if (this.#sweptTo === undefined) {
       if (this.#foldedSince <= Math.max(1024, this.#heap.size / 4)) return;
-      this.#foldedSince = this.#foldedAtRound = 0;
+      this.#foldedSince = 0;
       this.#sweptTo = 0;
     }
     const budget = Math.max(SWEEP_LEAST, SWEEP_PER_FOLDED * folded);

@@ -59,7 +59,7 @@ export class TreeNode {
   // with internalized keys about twice as fast as Map.get, and `get` is the hot path.
   kids: Record<string, TreeNode> | undefined = undefined;
   kidCount = 0;
-  /** What the schedule's entries this node's bucket armed share (see ArmedBy); made on the first. */
+  /** What the schedule's entries this node's bucket armed share (see ArmedBy, `armedBy`). */
   armedBy: ArmedBy | undefined = undefined;
   /** The parent's own value projected at this node's key. */
   start: Slot;
@@ -361,4 +361,9 @@ export function latestBelow(node: TreeNode): Op | undefined {
     latest = laterOp(latest, latestBelow(kid));
   }
   return latest;
+}
+
+/** What the schedule's entries armed by the bucket of `node` share (see ArmedBy): made on the first. */
+export function armedBy(node: TreeNode): ArmedBy {
+  return (node.armedBy ??= { foldedAway: false });
 }

@@ -9,6 +9,7 @@ import {
   STALE,
   TreeNode,
   applyOp,
+  armedBy,
   kidsWrite,
   latestBelow,
   laterOp,
@@ -209,8 +210,7 @@ export class ReplicatedTree {
     // Its value is in the parent's base already: the bucket writes nothing of its own.
     unfolded.bucket = new Bucket(depth + 1, { value: unfolded.start, armed: [{ path: [], at }] }, undefined, false);
     node.addKid(key, unfolded);
-    unfolded.armedBy = { foldedAway: false };
-    if (this.#schedule.toCome(at)) this.#schedule.add({ at, path: path.slice(0, depth + 1), by: unfolded.armedBy });
+    if (this.#schedule.toCome(at)) this.#schedule.add({ at, path: path.slice(0, depth + 1), by: armedBy(unfolded) });
     return unfolded;
   }
 
@@ -575,7 +575,7 @@ export class ReplicatedTree {
       const state = bucket.current(node.start);
       bucket.rebase({ value: state.value, armed: [...state.armed, { path: pathBelow(due.path, depth), at: due.at }] });
       // Known by the node whose bucket arms it, as `track` does: GC folding that node away drops it.
-      tree.#schedule.add({ at: due.at, path: due.path, by: (node.armedBy ??= { foldedAway: false }) });
+      tree.#schedule.add({ at: due.at, path: due.path, by: armedBy(node) });
     }
     return tree;
   }

@@ -1,18 +1,18 @@
 /**
- * Reads what a `ByteWriter` wrote (see byte-writer.ts for the forms), from bytes that may come
- * from anywhere: every read is bounded by the end of its record, and anything malformed (past
- * the end, an overlong count, a count larger than what is left to read) throws a `TypeError`
- * before anything is allocated for it.
+ * Reads the forms batch-encoder.ts writes (see batch-format.ts), from bytes that may come from
+ * anywhere: every read is bounded by the end of its record, and anything malformed (past the
+ * end, an overlong count, a count larger than what is left to read) throws a `TypeError` before
+ * anything is allocated for it.
  */
 export class ByteReader {
   readonly #bytes: Buffer;
   #at: number;
   readonly #end: number;
 
-  constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
+  constructor(bytes: Uint8Array) {
     this.#bytes = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.#at = start;
-    this.#end = end;
+    this.#at = 0;
+    this.#end = bytes.length;
   }
 
   /** Bytes left to read. */
@@ -77,5 +77,5 @@ export class ByteReader {
 }
 
 function malformed(what: string): TypeError {
-  return new TypeError(`malformed binary record: ${what}`);
+  return new TypeError(`malformed batch record: ${what}`);
 }

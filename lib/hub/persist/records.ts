@@ -3,7 +3,7 @@ import { crc32 } from './crc32.js';
 /**
  * The framing of everything collective writes to disk: a record is an 8-byte header, the
  * payload's length and its CRC-32 (both unsigned, big-endian), then the payload: JSON text, or
- * binary (a batch of ops: batch-record.ts), told apart by its first byte. A crash mid-write
+ * binary (a batch of ops: batch-format.ts), told apart by its first byte. A crash mid-write
  * leaves a record cut short, and a flipped byte a record whose checksum fails: reading stops at
  * the first such record, and everything before it is good.
  */
