@@ -1,5 +1,6 @@
 import { LiveReadings } from './live-readings.js';
 import { NOT_HOLDING } from './read-time.js';
+import { STALE_SWEEP_PER_ENTRY, StaleSweep } from './stale-sweep.js';
 import { TimeHeap } from './time-heap.js';
 
 /**
@@ -11,7 +12,9 @@ import { TimeHeap } from './time-heap.js';
  * key here.
  *
  * The heaps are not kept in step with deletions: an entry whose key no longer has that time is
- * skipped when it comes up.
+ * skipped when it comes up, or dropped before by a sweep once many are (a hot session folded,
+ * written and folded again at every GC round leaves one behind each time, which would otherwise
+ * wait out its ttl behind the sessions that are not written).
  */
 export class KeyTimes {
   // Times are kept as offsets from the first one set: within about 24 days of it they are
@@ -50,9 +53,16 @@ export class KeyTimes {
   #takenAhead: Map<string, number> | undefined;
   // Snapshots reading the table (see `read`).
   readonly #readings = new LiveReadings<number | undefined>();
+  // Drops the heaps' entries whose key no longer has their time.
+  readonly #sweep = new StaleSweep();
 
   get size(): number {
     return this.#size;
+  }
+
+  /** How many entries its heaps hold, stale ones included (see StaleSweep). */
+  get heldEntries(): number {
+    return this.#due.size + this.#taken.size;
   }
 
   get(key: string): number | undefined {
@@ -80,14 +90,25 @@ export class KeyTimes {
     if (due && time <= this.#dueTakenUpTo) this.#dueTakenUpTo = Number.NEGATIVE_INFINITY;
     if (time > this.#latest) this.#latest = time;
     if (this.#times[key] === undefined) this.#size++;
+    // Its entry for the time it had stays behind (even for the same time: a new one is pushed).
+    else this.#sweep.madeStale();
     this.#epoch ??= time;
     this.#times[key] = time - this.#epoch;
     (due ? this.#due : this.#taken).push(time, key);
+    this.#sweepOn();
     this.#heapsChanged();
     return this;
   }
 
   delete(key: string): boolean {
+    if (!this.#remove(key)) return false;
+    // Its entry stays behind (a kid unfolded to be written: it is folded again later).
+    this.#sweep.madeStale();
+    return true;
+  }
+
+  // Deletes `key` (which GC may be firing: its entry then is at the top, or soon will be).
+  #remove(key: string): boolean {
     if (this.#times[key] === undefined) return false;
     this.#changing(key);
     delete this.#times[key];
@@ -96,10 +117,32 @@ export class KeyTimes {
       this.#due.clear();
       this.#taken.clear();
       this.#takenAhead = undefined;
+      this.#sweep.reset();
       this.#heapsChanged();
     }
     return true;
   }
+
+  // Checks a few entries of the sweep going on (or of one begun now, if due): called at every
+  // set, which makes at most one entry stale.
+  #sweepOn(): void {
+    if (this.#sweep.step(this.#due.size + this.#taken.size, STALE_SWEEP_PER_ENTRY, this.#sweepFrom)) this.trim();
+  }
+
+  // One step of a sweep (see StaleSweep.step); made once, not at every set. It goes over the due
+  // heap, then over the taken one, whose positions it gives as -1 - position: a position at the
+  // end of the due heap would be one before its end at the next step (every set pushes one).
+  readonly #sweepFrom = (from: number, budget: number): number | undefined => {
+    if (from >= 0) {
+      const next = this.#due.sweep(from, budget, this.#dueHolds);
+      return next < this.#due.size ? next : -1;
+    }
+    const next = this.#taken.sweep(-1 - from, budget, this.#takenHolds);
+    return next < this.#taken.size ? -1 - next : undefined;
+  };
+
+  // Whether the taken heap's entry (`at`, `key`) holds: its key still has that time.
+  readonly #takenHolds = (at: number, key: string): boolean => this.get(key) === at;
 
   /** Drops the chunks of the heaps beyond their entries (see TimeHeap.trim): nothing is copied. */
   trim(): void {
@@ -134,9 +177,7 @@ export class KeyTimes {
 
   // Whether the due heap's entry (`at`, `key`) holds: its key still has that time, and was not
   // set as taken off since.
-  #dueHolds(at: number, key: string): boolean {
-    return this.get(key) === at && this.#takenAhead?.get(key) !== at;
-  }
+  readonly #dueHolds = (at: number, key: string): boolean => this.get(key) === at && this.#takenAhead?.get(key) !== at;
 
   // `key`'s time is about to change: the readings keep what it is now.
   #changing(key: string): void {
@@ -201,7 +242,7 @@ export class KeyTimes {
   takeFired(time: number): string[] {
     const fired: string[] = [];
     const fire = (at: number, key: string): void => {
-      if (this.get(key) === at && this.delete(key)) fired.push(key);
+      if (this.get(key) === at && this.#remove(key)) fired.push(key);
     };
     while (this.#taken.size > 0 && this.#taken.top() <= time) {
       const at = this.#taken.top();

@@ -93,13 +93,44 @@ export class TimeHeap {
 
   /** Takes the earliest entry off. */
   pop(): void {
+    this.#removeAt(0);
+  }
+
+  /**
+   * Checks at most `count` entries from position `from` on and drops those `keep` refuses;
+   * returns the position to go on from (the size, once every entry was checked). Entries move
+   * between calls (pushed, taken off): a sweep over several calls may check some twice and miss
+   * others, which stay until a later sweep or until they come up.
+   */
+  sweep(from: number, count: number, keep: (at: number, key: string) => boolean): number {
+    let at = from;
+    for (let checked = 0; checked < count && at < this.#count; checked++) {
+      // The entry moved into a dropped one's place is checked next, at the same position.
+      if (keep(this.#times.at(at), this.#key(at))) at++;
+      else this.#removeAt(at);
+    }
+    return at;
+  }
+
+  // Removes the entry at `index`: the last entry takes its place and moves to where it belongs.
+  #removeAt(index: number): void {
     const times = this.#times;
     const count = --this.#count;
     const lastTime = times.pop();
     // The last entry is the last key of its chunk (chunks fill in order).
     const lastKey = this.#keys[count >>> CHUNK_BITS]!.pop()!;
-    if (count === 0) return;
-    let at = 0;
+    if (index === count) return;
+    let at = index;
+    // Up while earlier than its parent (only ever, away from the top, for an entry swept out).
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      const parentTime = times.at(parent);
+      if (parentTime <= lastTime) break;
+      times.put(at, parentTime);
+      this.#setKey(at, this.#key(parent));
+      at = parent;
+    }
+    // Down while a child is earlier.
     for (;;) {
       const left = 2 * at + 1;
       if (left >= count) break;

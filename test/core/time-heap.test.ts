@@ -66,6 +66,39 @@ describe('TimeHeap', () => {
     for (const [time, key] of out) expect(time).toBe(times.get(key));
   });
 
+  it('drops in a sweep over several calls only the entries it refuses, pushes and pops between them, and keeps time order', () => {
+    const next = numbers(13);
+    const heap = new TimeHeap();
+    // Keys ending in 0 are refused (stale).
+    const keep = (_at: number, key: string): boolean => !key.endsWith('0');
+    const held = new Map<string, number>();
+    const push = (key: string): void => {
+      const time = 1000 + (next() % 100_000);
+      heap.push(time, key);
+      held.set(key, time);
+    };
+    for (let i = 0; i < 40_000; i++) push(`k${i}`);
+    let from = 0;
+    for (let call = 0; from < heap.size; call++) {
+      from = heap.sweep(from, 1000, keep);
+      push(`p${call}`);
+      if (call % 3 === 0) {
+        const key = heap.topKey();
+        expect(heap.top()).toBe(Math.min(...held.values()));
+        heap.pop();
+        held.delete(key);
+      }
+    }
+    const out = drain(heap);
+    const kept = [...held].filter(([key]) => keep(0, key));
+    // Every entry kept is there with its time; entries moved while the sweep went on may have
+    // been missed, never more than a few.
+    const timeOf = new Map(out.map(([time, key]) => [key, time]));
+    for (const [key, time] of kept) expect(timeOf.get(key)).toBe(time);
+    expect(out.length - kept.length).toBeLessThan(held.size / 100);
+    for (let i = 1; i < out.length; i++) expect(out[i]![0]).toBeGreaterThanOrEqual(out[i - 1]![0]);
+  });
+
   it('visits every entry at or before a time and no other, without taking any off', () => {
     const heap = new TimeHeap();
     for (let i = 0; i < 20_000; i++) heap.push(1000 + ((i * 7919) % 20_000), `k${i}`);
