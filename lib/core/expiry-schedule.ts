@@ -1,15 +1,15 @@
 import type { Armed } from './expiry.js';
 import type { KeyTimes } from './key-times.js';
 import { armedBy, type TreeNode } from './node.js';
-import { samePath, type Segments } from './path.js';
+import { isPathAt, type Segments } from './path.js';
 import { Schedule, type Due } from './schedule.js';
+import { STALE_SWEEP_PER_ENTRY, StaleSweep } from './stale-sweep.js';
 
 // Entries a GC round checks while a sweep runs (see ExpirySchedule.collected): at least
-// SWEEP_LEAST, and SWEEP_PER_FOLDED per kid the round folded with its expiry, so that a sweep
-// outpaces the entries that rounds make stale. A check reads a field; a drop moves entries in
-// the heap: rounds that folded 10k sessions swept in 4-8 ms (profiled, a million of them held).
+// SWEEP_LEAST, and STALE_SWEEP_PER_ENTRY per kid the round folded with its expiry, so that a
+// sweep outpaces the entries that rounds make stale. Rounds that folded 10k sessions swept in
+// 4-8 ms (profiled, a million of them held).
 const SWEEP_LEAST = 4096;
-const SWEEP_PER_FOLDED = 4;
 
 /**
  * When the expiries armed in a replicated tree come due, for its timer and its watchers: an
@@ -24,11 +24,12 @@ export class ExpirySchedule {
   // Expiries due by this time were taken off (takeDue): one armed, folded or unfolded again
   // with such a time is not scheduled twice.
   #takenUpTo = Number.NEGATIVE_INFINITY;
-  // Kids folded with their expiries since a sweep last began, and in the GC round going on.
-  #foldedSince = 0;
+  // Kids folded with their expiries in the GC round going on.
   #foldedInRound = 0;
-  // Where the sweep dropping those entries goes on from (see collected); undefined between sweeps.
-  #sweptTo: number | undefined;
+  // Drops the entries that stand for nothing any more, before they come up (see #keeps).
+  readonly #sweep = new StaleSweep();
+  // Entries the sweep going on dropped so far.
+  #swept = 0;
 
   constructor(root: TreeNode) {
     this.#root = root;
@@ -56,13 +57,21 @@ export class ExpirySchedule {
    */
   track(path: Segments, depth: number, armed: readonly Armed[], node: TreeNode): void {
     if (armed.length === 0) return;
+    // A node that armed before (a session written again with its ttl) most often replaced
+    // what it armed: its earlier entry stands for nothing now.
+    if (node.armedBy !== undefined) this.#sweep.madeStale();
     const root = depth === path.length ? path : path.slice(0, depth);
     const by = armedBy(node);
     for (const entry of armed) {
       // Taken off already (a late op replayed the bucket, which arms it again): not twice.
       if (!this.toCome(entry.at)) continue;
-      this.#heap.add({ at: entry.at, path: entry.path.length === 0 ? root : [...root, ...entry.path], by });
+      const due: Due = { at: entry.at, path: entry.path.length === 0 ? root : [...root, ...entry.path], by };
+      this.#heap.add(due);
+      if (entry.path.length === 0) by.root = due;
     }
+    // Paced by the writes too: a store whose keys are all written already (sessions written
+    // again and again) makes no new nodes, and a hub alone then runs no GC round.
+    this.#sweepOn(STALE_SWEEP_PER_ENTRY * armed.length);
   }
 
   /**
@@ -78,37 +87,58 @@ export class ExpirySchedule {
 
   /** A kid was folded with its expiry: its own entry now stands for nothing. */
   foldedKid(): void {
-    this.#foldedSince++;
+    this.#sweep.madeStale();
     this.#foldedInRound++;
   }
 
   /**
-   * After a GC round: folded kids come up through their node's entry, so their own entries are
-   * dropped, once enough of them piled up for a sweep of the schedule to pay. The sweep goes
-   * over several rounds, a bounded share of the schedule each (see SWEEP_PER_FOLDED): in one
-   * pass, a schedule of a million sessions with a ttl held a hub's event loop for 30-130 ms
-   * every few rounds.
+   * After a GC round: folded kids come up through their node's entry, so their own entries go,
+   * once enough entries went stale for a sweep of the schedule to pay. The sweep goes over
+   * several rounds and writes, a bounded share of the schedule each: in one pass, a schedule of
+   * a million sessions with a ttl held a hub's event loop for 30-130 ms every few rounds.
    */
   collected(): void {
     const folded = this.#foldedInRound;
     this.#foldedInRound = 0;
-    if (this.#sweptTo === undefined) {
-      if (this.#foldedSince <= Math.max(1024, this.#heap.size / 4)) return;
-      this.#foldedSince = 0;
-      this.#sweptTo = 0;
-    }
-    const budget = Math.max(SWEEP_LEAST, SWEEP_PER_FOLDED * folded);
-    this.#sweptTo = this.#heap.sweep(this.#sweptTo, budget, (due) => due.by?.foldedAway !== true);
-    if (this.#sweptTo < this.#heap.size) return;
-    this.#sweptTo = undefined;
-    // What the sweep dropped leaves room in the array (8 bytes an entry): a copy of what is left.
-    this.#heap.trim();
+    this.#sweepOn(Math.max(SWEEP_LEAST, STALE_SWEEP_PER_ENTRY * folded));
   }
+
+  // Checks up to `budget` entries of the sweep going on (or of one begun now, if due).
+  #sweepOn(budget: number): void {
+    if (!this.#sweep.step(this.#heap.size, budget, this.#sweepFrom)) return;
+    // What the sweep dropped leaves room in the array (8 bytes an entry): a copy of what is
+    // left, where that is worth a copy.
+    if (this.#swept > this.#heap.size / 4) this.#heap.trim();
+    this.#swept = 0;
+  }
+
+  // One step of a sweep (see StaleSweep.step); made once, not at every write.
+  readonly #sweepFrom = (from: number, budget: number): number | undefined => {
+    const before = this.#heap.size;
+    const next = this.#heap.sweep(from, budget, this.#keeps);
+    this.#swept += before - this.#heap.size;
+    return next < this.#heap.size ? next : undefined;
+  };
+
+  // Whether a sweep keeps an entry: a node's entry for its folded kids always (there is one per
+  // such node, and dropping it means scheduling the next: see #drop); an entry of a kid folded
+  // away with its expiry never (one field tells); any other while it holds.
+  readonly #keeps = (due: Due): boolean => {
+    if (due.folded !== undefined) return true;
+    const by = due.by;
+    if (by === undefined) return this.#holds(due);
+    if (by.foldedAway) return false;
+    // Armed at the node itself before its latest such entry (a later op replaying the bucket
+    // arms what holds again, in a new entry that becomes the latest).
+    if (by.root !== undefined && due !== by.root && due.path.length === by.root.path.length) return false;
+    return this.#holds(due);
+  };
 
   /** Starts over from what the tree holds (it was rebuilt from a snapshot). */
   restart(): void {
     this.#heap.clear();
-    this.#sweptTo = undefined;
+    this.#sweep.reset();
+    this.#swept = 0;
     this.#trackAll(this.#root, []);
   }
 
@@ -159,8 +189,9 @@ export class ExpirySchedule {
       if (kid === undefined) return false;
       node = kid;
       if (kid.bucket !== undefined) {
-        const relative = due.path.slice(depth + 1);
-        return kid.bucket.current(kid.start).armed.some((entry) => entry.at === due.at && samePath(entry.path, relative));
+        // Sweeps check entries by the thousand: no copy of the path, no closure.
+        for (const entry of kid.bucket.current(kid.start).armed) if (entry.at === due.at && isPathAt(entry.path, due.path, depth + 1)) return true;
+        return false;
       }
     }
     return false;

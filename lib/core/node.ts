@@ -365,5 +365,5 @@ export function latestBelow(node: TreeNode): Op | undefined {
 
 /** What the schedule's entries armed by the bucket of `node` share (see ArmedBy): made on the first. */
 export function armedBy(node: TreeNode): ArmedBy {
-  return (node.armedBy ??= { foldedAway: false });
+  return (node.armedBy ??= { foldedAway: false, root: undefined });
 }

@@ -157,6 +157,13 @@ export function samePath(a: Segments, b: Segments): boolean {
   return a.length === b.length && isPrefixOf(a, b);
 }
 
+/** Whether `relative` is the rest of `path` from `depth` on (`path` cut there, without a copy). */
+export function isPathAt(relative: Segments, path: Segments, depth: number): boolean {
+  if (relative.length !== path.length - depth) return false;
+  for (let i = 0; i < relative.length; i++) if (relative[i] !== path[depth + i]) return false;
+  return true;
+}
+
 /** Whether `prefix` equals `path` or is an ancestor of it. */
 export function isPrefixOf(prefix: Segments, path: Segments): boolean {
   if (prefix.length > path.length) return false;

@@ -4,10 +4,13 @@ import type { Segments } from './path.js';
 /**
  * What the entries a node's bucket armed have in common (TreeNode.armedBy): once GC folded the
  * node into its parent with its expiry, none of them stands for anything (the parent's entry
- * stands for that expiry), and a sweep drops them without looking the path up.
+ * stands for that expiry), and a sweep drops them without looking the path up. `root` is the
+ * latest entry armed at the node itself: a bucket arms one expiry at a path, so every earlier
+ * entry there stands for nothing either (a session written again with its ttl).
  */
 export interface ArmedBy {
   foldedAway: boolean;
+  root: Due | undefined;
 }
 
 /**

@@ -112,7 +112,7 @@ describe('ExpirySchedule', () => {
     // A round checks at most max(4096, 4 per kid it folded) entries.
     expect(largestDrop).toBeLessThanOrEqual(4096);
     expect(sweeping).toBeGreaterThan(2);
-    // Entries of folded kids do not pile up: a sweep starts once they are a quarter of all.
+    // Entries of folded kids do not pile up: a sweep starts once they are half of all.
     expect(schedule.size).toBeLessThan(kids / 2);
     // Every entry that holds is still there: the sweeps dropped only folded kids' entries.
     const due = schedule.takeDue(Number.POSITIVE_INFINITY);
@@ -136,5 +136,33 @@ describe('a tree rebuilt from a value with expiries (a member adopting a snapsho
     expect(tree.scheduledExpiries).toBe(1);
     expect(tree.get(['sessions', 's4999'])).toEqual({ user: 4999 });
     expect(tree.ttl(['sessions', 's4999'])).toBeGreaterThan(3_500_000);
+  });
+});
+
+describe('a tree whose expiring keys are written again and again (sessions with a sliding ttl)', () => {
+  it('keeps its schedule near the expiries armed, and each still comes due once, at its latest time', () => {
+    // As a hub alone or a member applies writes: final, no op records, no GC round.
+    const tree = new ReplicatedTree();
+    const hot = 2000;
+    const ttl = 3_600_000;
+    let time = 1_000_000;
+    // One session also holds an expiry below it (its cart), armed once: writes at the session's
+    // own path arm there again and again, and must not take the cart's with them.
+    tree.applyFinal({ kind: 'set', path: ['sessions', 's0'], value: { cart: [1] }, expireAt: time + ttl }, time);
+    tree.applyFinal({ kind: 'ttl', path: ['sessions', 's0', 'cart'], value: time + 60_000 }, time);
+    for (let round = 0; round < 50; round++) {
+      time += 10;
+      for (let i = 1; i < hot; i++) tree.applyFinal({ kind: 'set', path: ['sessions', `s${i}`], value: { round }, expireAt: time + ttl }, time);
+      tree.applyFinal({ kind: 'ttl', path: ['sessions', 's0'], value: time + ttl }, time);
+    }
+    // 100k expiries armed, 2001 armed now: without a sweep every one of them stays scheduled
+    // until its time.
+    expect(tree.scheduledExpiries).toBeLessThan(4 * hot);
+    const due = tree.takeDue(Number.POSITIVE_INFINITY);
+    const times = new Map(due.map((entry) => [entry.path.join('.'), entry.at]));
+    expect(due).toHaveLength(hot + 1);
+    expect(times.get('sessions.s0.cart')).toBe(1_000_000 + 60_000);
+    expect(times.get('sessions.s0')).toBe(time + ttl);
+    for (let i = 1; i < hot; i++) expect(times.get(`sessions.s${i}`)).toBe(time + ttl);
   });
 });
