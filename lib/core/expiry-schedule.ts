@@ -128,9 +128,11 @@ export class ExpirySchedule {
     const by = due.by;
     if (by === undefined) return this.#holds(due);
     if (by.foldedAway) return false;
-    // Armed at the node itself before its latest such entry (a later op replaying the bucket
-    // arms what holds again, in a new entry that becomes the latest).
-    if (by.root !== undefined && due !== by.root && due.path.length === by.root.path.length) return false;
+    // The latest entry armed at the node itself is kept without a lookup (at most one per node
+    // may have gone stale since: it goes when it comes up); every earlier one there is stale (a
+    // later op replaying the bucket arms what holds again, in a new entry that becomes the latest).
+    if (due === by.root) return true;
+    if (by.root !== undefined && due.path.length === by.root.path.length) return false;
     return this.#holds(due);
   };
 
