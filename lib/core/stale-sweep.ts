@@ -1,13 +1,12 @@
 // A sweep begins once the entries made stale since the last one began are more than this, and
 // than the rest of the heap (half of it: they are in it): a sweep then checks about two entries
-// for each it drops (beginning at a quarter, it checked four: writes of sessions with a ttl took
-// 1.3x the time), and the heap holds at most about three times its live entries (see
-// STALE_SWEEP_PER_ENTRY).
+// for each it drops (beginning at a quarter of the heap, it checked about four), and the heap
+// holds at most about three times its live entries (see STALE_SWEEP_PER_ENTRY).
 const SWEEP_AFTER_LEAST = 1024;
 
 /**
- * Entries a sweep checks for each entry added while it goes on: more than one, so that a sweep
- * outpaces the stale entries the writes make meanwhile (each write makes at most one).
+ * Entries a sweep checks for each entry added while it goes on: more than the one or two a write
+ * makes stale, so that a sweep outpaces them.
  */
 export const STALE_SWEEP_PER_ENTRY = 4;
 
@@ -30,16 +29,11 @@ export class StaleSweep {
     this.#stale += count;
   }
 
-  /** Whether a sweep goes on. */
-  get sweeping(): boolean {
-    return this.#from !== undefined;
-  }
-
   /**
    * Moves the sweep of a heap of `size` entries on, beginning one if enough were made stale:
-   * `sweep(from, budget)` checks at most `budget` entries from position `from` and returns the
-   * position to go on from, or undefined once every entry was checked. Returns true when a
-   * sweep ended with this step.
+   * `sweep(from, budget)` checks at most `budget` entries from position `from` (0 at first, then
+   * whatever it returned: its own numbering) and returns the position to go on from, or
+   * undefined once every entry was checked. Returns true when a sweep ended with this step.
    */
   step(size: number, budget: number, sweep: (from: number, budget: number) => number | undefined): boolean {
     if (this.#from === undefined) {

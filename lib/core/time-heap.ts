@@ -75,10 +75,18 @@ export class TimeHeap {
 
   /** Adds an entry. */
   push(time: number, key: string): void {
-    const times = this.#times;
-    let at = this.#count++;
-    times.push(time);
+    const at = this.#count++;
+    this.#times.push(time);
     if (at >>> CHUNK_BITS === this.#keys.length) this.#keys.push([]);
+    const place = this.#holeUp(at, time);
+    this.#times.put(place, time);
+    this.#setKey(place, key);
+  }
+
+  // Moves the hole at `at` up while an entry at `time` would be earlier than its parent (the
+  // parents move down into it); returns where the hole stops.
+  #holeUp(at: number, time: number): number {
+    const times = this.#times;
     while (at > 0) {
       const parent = (at - 1) >> 1;
       const parentTime = times.at(parent);
@@ -87,8 +95,7 @@ export class TimeHeap {
       this.#setKey(at, this.#key(parent));
       at = parent;
     }
-    times.put(at, time);
-    this.#setKey(at, key);
+    return at;
   }
 
   /** Takes the earliest entry off. */
@@ -120,16 +127,8 @@ export class TimeHeap {
     // The last entry is the last key of its chunk (chunks fill in order).
     const lastKey = this.#keys[count >>> CHUNK_BITS]!.pop()!;
     if (index === count) return;
-    let at = index;
     // Up while earlier than its parent (only ever, away from the top, for an entry swept out).
-    while (at > 0) {
-      const parent = (at - 1) >> 1;
-      const parentTime = times.at(parent);
-      if (parentTime <= lastTime) break;
-      times.put(at, parentTime);
-      this.#setKey(at, this.#key(parent));
-      at = parent;
-    }
+    let at = this.#holeUp(index, lastTime);
     // Down while a child is earlier.
     for (;;) {
       const left = 2 * at + 1;
