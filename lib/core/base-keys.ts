@@ -30,6 +30,7 @@ export class BaseReading {
   readonly #overlay: ReadonlyMap<string, JsonValue | undefined> | undefined;
   // Values of the parent's keys as they were, for the keys changed since (undefined: absent).
   readonly #before = new Map<string, JsonValue | undefined>();
+  #ended = false;
 
   constructor(base: Readonly<Record<string, JsonValue>>, keys: readonly string[], overlay?: ReadonlyMap<string, JsonValue | undefined>) {
     this.#base = base;
@@ -61,6 +62,17 @@ export class BaseReading {
   /** A fold is about to change `key` of the parent, which holds `old` there now. */
   changing(key: string, old: JsonValue | undefined): void {
     if (!this.#before.has(key)) this.#before.set(key, old);
+  }
+
+  /** Whether its snapshot was written (see SnapshotReadings). */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Its snapshot was written: not read again. */
+  end(): void {
+    this.#ended = true;
+    this.#before.clear();
   }
 
   /** The object this stands for, for JSON.stringify: the parent itself while nothing changed it. */

@@ -271,6 +271,7 @@ export class TimesReading {
   readonly latest: number;
   // Times of the keys changed since, as they were (undefined: none).
   readonly #before = new Map<string, number | undefined>();
+  #ended = false;
 
   constructor(table: KeyTimes, keys: readonly string[]) {
     this.#table = table;
@@ -282,6 +283,17 @@ export class TimesReading {
   /** The table is about to change `key`, whose time is `old` now. */
   changing(key: string, old: number | undefined): void {
     if (!this.#before.has(key)) this.#before.set(key, old);
+  }
+
+  /** Whether its snapshot was written (see SnapshotReadings). */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Its snapshot was written: not read again. */
+  end(): void {
+    this.#ended = true;
+    this.#before.clear();
   }
 
   /** The [key, time] pairs the table held. */

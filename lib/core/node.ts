@@ -1,6 +1,7 @@
 import type { BaseKeys } from './base-keys.js';
 import type { Bucket } from './bucket.js';
 import type { KeyTimes } from './key-times.js';
+import type { SnapshotReadings } from './live-readings.js';
 import type { ArmedBy } from './schedule.js';
 import { compareStamps, isAfter, type Stamp } from './clock.js';
 import type { Op } from './op.js';
@@ -206,25 +207,30 @@ export function readsInPlace(node: TreeNode): boolean {
 /**
  * The base of `node` for a snapshot read over several turns: where it `readsInPlace`, a reading
  * of it, with `overlay` (its kids' values, undefined: none) over it; the folds go on adding to
- * the base in place and tell the reading what they change (see BaseReading). Any other base is
- * held as it is (the next fold copies it), and `overlay` must be undefined.
+ * the base in place and tell the reading what they change (see BaseReading), until `readings`
+ * (the snapshot's) are ended. Any other base is held as it is (the next fold copies it), and
+ * `overlay` must be undefined.
  */
-export function readBase(node: TreeNode, overlay?: ReadonlyMap<string, JsonValue | undefined>): Slot | typeof NO_BASE {
+export function readBase(node: TreeNode, overlay?: ReadonlyMap<string, JsonValue | undefined>, readings?: SnapshotReadings): Slot | typeof NO_BASE {
   if (!readsInPlace(node)) return shareBase(node, false);
+  const reading = node.foldBaseListed!.read(node.foldBase!, overlay);
+  readings?.add(reading);
   // Not a JSON value, but read as the object it stands for by whatever encodes it.
-  return node.foldBaseListed!.read(node.foldBase!, overlay) as unknown as JsonValue;
+  return reading as unknown as JsonValue;
 }
 
 /**
  * The expiry times of the kids `node` folded into its base (`node.folded`, which must be set),
  * for a snapshot read over several turns: [key, time] pairs, read lazily from the base's listed
- * keys where it has them (a million folded sessions are not listed in one turn).
+ * keys where it has them (a million folded sessions are not listed in one turn), a reading
+ * taken into `readings` then.
  */
-export function readFolded(node: TreeNode): Iterable<[string, number]> & { latest: number } {
+export function readFolded(node: TreeNode, readings?: SnapshotReadings): Iterable<[string, number]> & { latest: number } {
   const folded = node.folded!;
   const listed = node.foldBaseListed;
   if (listed === undefined || node.base !== node.foldBase) return Object.assign([...folded], { latest: folded.latest });
   const reading = folded.read(listed.keys());
+  readings?.add(reading);
   return { latest: reading.latest, [Symbol.iterator]: () => reading.entries() };
 }
 

@@ -28,6 +28,7 @@ import { ChangeCount } from './change-count.js';
 import { viewOf } from './view.js';
 import { ExpirySchedule } from './expiry-schedule.js';
 import { armedBelow, unmasked, type Exported, type FoldedArmed } from './exported.js';
+import { SnapshotReadings } from './live-readings.js';
 import { collectTree, treeMetadata, type FoldedSeqs, type TreeMetadata } from './fold.js';
 import type { Due } from './schedule.js';
 import { valueIn } from './subtree.js';
@@ -535,15 +536,16 @@ export class ReplicatedTree {
       for (const entry of state.armed) {
         if (isPrefixOf(relative, entry.path)) armed.push({ path: entry.path.slice(relative.length), at: entry.at });
       }
-      return { value: valueIn(state.value, relative), armed, underObject, armedFolded: [] };
+      return { value: valueIn(state.value, relative), armed, underObject, armedFolded: [], readings: undefined };
     }
     const armed: Armed[] = [];
     const armedFolded: FoldedArmed[] = [];
     const below = this.#nodeAt(path);
-    if (below === undefined) return { value: this.get(path), armed, underObject, armedFolded };
-    armedBelow(below, [], armed, overTurns ? armedFolded : undefined);
+    if (below === undefined) return { value: this.get(path), armed, underObject, armedFolded, readings: undefined };
+    const readings = overTurns ? new SnapshotReadings() : undefined;
+    armedBelow(below, [], armed, overTurns ? armedFolded : undefined, readings);
     // Read without firing anything: the follower fires by its own clock.
-    return { value: unmasked(below, overTurns), armed, underObject, armedFolded };
+    return { value: unmasked(below, readings), armed, underObject, armedFolded, readings };
   }
 
   #nodeAt(path: Segments): TreeNode | undefined {
