@@ -57,9 +57,10 @@ export interface Upstream {
    * `tree` holds what expiries have not fired for good yet; `armed` lists them ([path, time]):
    * a member hides them by its own clock. `overTurns`: for a link that sends JSON text in parts,
    * over several turns: then both may read parents of many keys through readings (see
-   * ReplicatedTree.export), which only that text encodes; else they are plain JSON.
+   * ReplicatedTree.export), which only that text encodes; else they are plain JSON. `written`,
+   * if given, is called once the text is written (those readings are then ended).
    */
-  snapshot(overTurns: boolean): { tree: JsonValue; at: number; armed?: [string[], number][] | LazyList };
+  snapshot(overTurns: boolean): { tree: JsonValue; at: number; armed?: [string[], number][] | LazyList; written?: () => void };
   /**
    * Takes a member's write, already checked (path, value). The upstream applies it, or sends it
    * up; either way it later calls `acknowledge` (and `reply` for a failed cas) on the server.
@@ -193,7 +194,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     // What is waiting in the outbox is in the snapshot: send it first, to everyone else.
     if (this.#outbox.length > 0) this.flush();
     const link = session.link;
-    const { tree, at, armed } = this.#upstream.snapshot(link.sendInParts !== undefined);
+    const { tree, at, armed, written } = this.#upstream.snapshot(link.sendInParts !== undefined);
     session.synced = true;
     const header: Omit<Extract<HubMessage, { t: 'snapshot' }>, 'tree' | 'x'> = {
       t: 'snapshot',
@@ -208,11 +209,12 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     if (link.sendInParts === undefined) {
       // Plain JSON (see Upstream.snapshot): a link that takes objects may clone them structurally.
       link.send(expiries === undefined ? { ...header, tree } : ({ ...header, tree, x: expiries } as HubMessage));
+      written?.();
       return;
     }
     // A large store is encoded and written over several turns, tree and expiries as they were
     // now: what the hub writes meanwhile follows in the stream.
-    link.sendInParts(snapshotParts(JSON.stringify(header), tree, expiries));
+    link.sendInParts(thenCall(snapshotParts(JSON.stringify(header), tree, expiries), written));
   }
 
   #reject(link: Link, why: string): void {
@@ -390,4 +392,27 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     for (const session of this.#sessions.values()) session.link.close();
     this.#sessions.clear();
   }
+}
+
+// The parts of `parts`, then `done()`: once the last was taken, or once the link says it takes
+// no more (`return`), begun or not (a generator's `finally` runs only once it began).
+function thenCall(parts: Iterator<string>, done: (() => void) | undefined): Iterator<string> {
+  let called = false;
+  const finish = (): void => {
+    if (called) return;
+    called = true;
+    done?.();
+  };
+  return {
+    next() {
+      const next = parts.next();
+      if (next.done === true) finish();
+      return next;
+    },
+    return() {
+      parts.return?.();
+      finish();
+      return { done: true, value: undefined };
+    },
+  };
 }

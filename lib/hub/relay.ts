@@ -60,11 +60,11 @@ export class HubRelay implements Upstream {
     return Promise.resolve();
   }
 
-  snapshot(overTurns: boolean): { tree: JsonValue; at: number; armed: [string[], number][] | LazyList } {
-    const { value, armed, armedFolded } = this.#replica.export([], overTurns);
+  snapshot(overTurns: boolean): { tree: JsonValue; at: number; armed: [string[], number][] | LazyList; written: () => void } {
+    const { value, armed, armedFolded, readings } = this.#replica.export([], overTurns);
     for (const entry of armed) this.#armed(entry.at);
     for (const entry of armedFolded) this.#armed(entry.times.latest);
-    return { tree: value === ABSENT ? {} : value, at: this.#position, armed: encodeSnapshotArmed(armed, armedFolded) };
+    return { tree: value === ABSENT ? {} : value, at: this.#position, armed: encodeSnapshotArmed(armed, armedFolded), written: () => readings?.end() };
   }
 
   submit(session: MemberSession, intent: Intent): void {

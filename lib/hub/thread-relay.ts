@@ -77,9 +77,9 @@ export class ThreadRelay implements Upstream {
     return this.#member.ready();
   }
 
-  snapshot(overTurns: boolean): { tree: ReturnType<Member['confirmed']>['tree']; at: number; armed: ReturnType<Member['confirmed']>['armed'] } {
+  snapshot(overTurns: boolean): { tree: ReturnType<Member['confirmed']>['tree']; at: number; armed: ReturnType<Member['confirmed']>['armed']; written: () => void } {
     const state = this.#member.confirmed(overTurns);
-    return { tree: state.tree, at: state.at, armed: state.armed };
+    return { tree: state.tree, at: state.at, armed: state.armed, written: () => state.readings?.end() };
   }
 
   durable(): Promise<void> {

@@ -74,7 +74,10 @@ export class PartsSender<Whole = string> {
     const transport = this.#transport;
     const started = Date.now();
     while (this.busy) {
-      if (transport.gone()) return;
+      if (transport.gone()) {
+        this.close();
+        return;
+      }
       if (transport.full(this.#pump)) return;
       if (Date.now() - started >= PARTS_TURN_MS) {
         setImmediate(this.#pump);
@@ -97,4 +100,16 @@ export class PartsSender<Whole = string> {
       }
     }
   };
+
+  /**
+   * The link closed: the messages in parts are told they will not be taken further (`return`:
+   * a snapshot's parts then end what it reads), and nothing waits any more.
+   */
+  close(): void {
+    const parts = this.#parts;
+    this.#parts = undefined;
+    parts?.return?.();
+    for (const message of this.#waiting.splice(0)) if (!Array.isArray(message)) message.return?.();
+    this.#waitingBytes = 0;
+  }
 }

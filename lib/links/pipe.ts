@@ -135,6 +135,7 @@ export class PipeLink extends BaseLink {
   }
 
   protected release(): void {
+    this.#parts.close();
     this.#socket.destroy();
   }
 }

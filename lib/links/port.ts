@@ -132,6 +132,7 @@ export class PortLink extends BaseLink {
   }
 
   protected release(): void {
+    this.#parts.close();
     this.#port.close();
   }
 }

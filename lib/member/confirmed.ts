@@ -2,6 +2,7 @@ import { CEILING_NODE, type NodeId, type Stamp } from '../core/clock.js';
 import { ExpiryTimer, turnClock } from '../core/expiry-timer.js';
 import type { TreeMetadata } from '../core/fold.js';
 import type { LazyList } from '../core/lazy-list.js';
+import type { SnapshotReadings } from '../core/live-readings.js';
 import { ABSENT, type Slot } from '../core/node.js';
 import { newOp, type Op } from '../core/op.js';
 import type { Segments } from '../core/path.js';
@@ -161,11 +162,11 @@ export class ConfirmedTree {
 
   /**
    * The whole state, for a snapshot of this member's own members: `armed` says what is due
-   * when. `overTurns`: see ReplicatedTree.export.
+   * when. `overTurns`: see ReplicatedTree.export (`readings`: end them once it is written).
    */
-  export(overTurns: boolean): { tree: JsonValue; armed: [string[], number][] | LazyList } {
-    const { value, armed, armedFolded } = this.#tree.export([], overTurns);
-    return { tree: value === ABSENT ? {} : value, armed: encodeSnapshotArmed(armed, armedFolded) };
+  export(overTurns: boolean): { tree: JsonValue; armed: [string[], number][] | LazyList; readings: SnapshotReadings | undefined } {
+    const { value, armed, armedFolded, readings } = this.#tree.export([], overTurns);
+    return { tree: value === ABSENT ? {} : value, armed: encodeSnapshotArmed(armed, armedFolded), readings };
   }
 
   /** No more expiries are told (the member closed). */

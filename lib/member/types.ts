@@ -1,5 +1,6 @@
 import type { TreeMetadata } from '../core/fold.js';
 import type { LazyList } from '../core/lazy-list.js';
+import type { SnapshotReadings } from '../core/live-readings.js';
 import type { JsonValue } from '../core/value.js';
 import type { MemberIdentity, StreamItem, WireReply } from '../wire/member.js';
 
@@ -58,5 +59,7 @@ export interface ConfirmedState {
    */
   tree: JsonValue;
   armed: [string[], number][] | LazyList;
+  /** The readings `tree` and `armed` took (overTurns): ended once their text is written. */
+  readings: SnapshotReadings | undefined;
   limits: { maxDepth: number; maxValueBytes: number };
 }

@@ -54,4 +54,30 @@ describe('PartsSender', () => {
     expect(sender.busy).toBe(false);
     expect(sender.waitingBytes).toBe(0);
   });
+
+  it('tells the messages in parts it will not take further once its link closes, and drops what waited', () => {
+    const t = transport(2);
+    const sender = new PartsSender(t.sink);
+    const ended: string[] = [];
+    // Told by `return`, whether it began or not (as a snapshot's parts are).
+    const parts = (name: string): Iterator<string> => {
+      let i = 0;
+      return {
+        next: () => (i < 10 ? { done: false, value: `${name}${i++}` } : { done: true, value: undefined }),
+        return: () => {
+          ended.push(name);
+          return { done: true, value: undefined };
+        },
+      };
+    };
+    sender.send(parts('first'));
+    sender.wait('whole', 5);
+    sender.send(parts('second'));
+    // The transport took two parts of the first and is full: the link closes.
+    expect(t.written).toEqual(['part first0', 'part first1']);
+    sender.close();
+    expect(ended).toEqual(['first', 'second']);
+    expect(sender.busy).toBe(false);
+    expect(sender.waitingBytes).toBe(0);
+  });
 });
