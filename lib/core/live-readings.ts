@@ -23,8 +23,8 @@ export class LiveReadings<V> {
   }
 
   add(reading: Reading<V>): void {
-    // Dead ones go at the next change; a structure that never changes drops them here.
-    if (this.#refs.length >= SWEEP_FROM) this.#refs = this.#refs.filter((ref) => ref.deref() !== undefined);
+    // Dead or ended ones go at the next change; a structure that never changes drops them here.
+    if (this.#refs.length >= SWEEP_FROM) this.#refs = this.#refs.filter((ref) => ref.deref()?.ended === false);
     this.#refs.push(new WeakRef(reading));
   }
 
