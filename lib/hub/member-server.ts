@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { LazyList } from '../core/lazy-list.js';
 import type { JsonValue } from '../core/value.js';
 import type { Link } from '../links/link.js';
+import { partsThen } from '../links/parts.js';
 import {
   MEMBER_PROTOCOL_VERSION,
   decodeIntent,
@@ -214,7 +215,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     }
     // A large store is encoded and written over several turns, tree and expiries as they were
     // now: what the hub writes meanwhile follows in the stream.
-    link.sendInParts(thenCall(snapshotParts(JSON.stringify(header), tree, expiries), written));
+    link.sendInParts(partsThen(snapshotParts(JSON.stringify(header), tree, expiries), written));
   }
 
   #reject(link: Link, why: string): void {
@@ -392,27 +393,4 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     for (const session of this.#sessions.values()) session.link.close();
     this.#sessions.clear();
   }
-}
-
-// The parts of `parts`, then `done()`: once the last was taken, or once the link says it takes
-// no more (`return`), begun or not (a generator's `finally` runs only once it began).
-function thenCall(parts: Iterator<string>, done: (() => void) | undefined): Iterator<string> {
-  let called = false;
-  const finish = (): void => {
-    if (called) return;
-    called = true;
-    done?.();
-  };
-  return {
-    next() {
-      const next = parts.next();
-      if (next.done === true) finish();
-      return next;
-    },
-    return() {
-      parts.return?.();
-      finish();
-      return { done: true, value: undefined };
-    },
-  };
 }

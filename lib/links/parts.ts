@@ -113,3 +113,29 @@ export class PartsSender<Whole = string> {
     this.#waitingBytes = 0;
   }
 }
+
+/**
+ * The parts of `parts`, then `done()`: once the last was taken, or once the link says it takes
+ * no more (`return`, see PartsSender.close), begun or not (a generator's `finally` runs only
+ * once it began). A snapshot's readings end so.
+ */
+export function partsThen(parts: Iterator<string>, done: (() => void) | undefined): Iterator<string> {
+  let called = false;
+  const finish = (): void => {
+    if (called) return;
+    called = true;
+    done?.();
+  };
+  return {
+    next() {
+      const next = parts.next();
+      if (next.done === true) finish();
+      return next;
+    },
+    return() {
+      parts.return?.();
+      finish();
+      return { done: true, value: undefined };
+    },
+  };
+}
