@@ -3,6 +3,7 @@ import { Bucket } from './bucket.js';
 import type { Armed, ExpiryState } from './expiry.js';
 import { KeyTimes } from './key-times.js';
 import { LazyList } from './lazy-list.js';
+import type { SnapshotReadings } from './live-readings.js';
 import { ABSENT, NO_BASE, TreeNode, readBase, readFolded, type Slot } from './node.js';
 import { OP_KIND_CODES, OP_KINDS_BY_CODE, newOp, type Op, type OpKind } from './op.js';
 import { adoptPath, isAllowedKey } from './path.js';
@@ -296,8 +297,8 @@ export interface NodeSnapshot {
   e?: { r?: WireOp[]; s?: { b?: JsonValue; a?: 1; m?: [string[], number][]; w?: 1 } };
 }
 
-/** The snapshot form of a subtree. */
-export function encodeNode(node: TreeNode): NodeSnapshot {
+/** The snapshot form of a subtree; readings of parents read in place are taken into `readings`. */
+export function encodeNode(node: TreeNode, readings?: SnapshotReadings): NodeSnapshot {
   const snapshot: NodeSnapshot = {};
   if (node.bucket !== undefined) {
     const { records, base } = node.bucket;
@@ -312,15 +313,15 @@ export function encodeNode(node: TreeNode): NodeSnapshot {
     return snapshot;
   }
   // A snapshot is sent a slice at a time, over many turns: it reads the base as it is now.
-  const base = readBase(node);
+  const base = readBase(node, undefined, readings);
   if (base === ABSENT) snapshot.a = 1;
   else if (base !== NO_BASE) snapshot.b = base;
   if (node.ops.length > 0) snapshot.o = node.ops.map(encodeOp);
   if (node.touch !== undefined) snapshot.t = encodeOp(node.touch);
-  if (node.kids !== undefined) snapshot.k = node.kidEntries().map(([key, kid]) => [key, encodeNode(kid)]);
+  if (node.kids !== undefined) snapshot.k = node.kidEntries().map(([key, kid]) => [key, encodeNode(kid, readings)]);
   if (node.folded !== undefined) {
     // Read lazily, as the base is, where there may be a million (LazyList: JSON text only).
-    const times = readFolded(node);
+    const times = readFolded(node, readings);
     snapshot.f = Array.isArray(times) ? (times as [string, number][]) : (new LazyList([() => times]) as unknown as [string, number][]);
   }
   return snapshot;

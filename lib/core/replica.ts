@@ -9,6 +9,7 @@ import { ReadCache, currentRead } from './read-cache.js';
 import { Sequences } from './sequences.js';
 import type { TreeMetadata } from './fold.js';
 import type { Exported } from './exported.js';
+import type { SnapshotReadings } from './live-readings.js';
 import { ReplicatedTree, type Restated } from './tree.js';
 import type { Due } from './schedule.js';
 import { DEFAULT_MAX_VALUE_BYTES, jsonEqual, toStoredValue, type JsonValue } from './value.js';
@@ -498,16 +499,17 @@ export class Replica {
   /**
    * The whole state, for JSON text (`JSON.stringify`, or `jsonSlices` over several turns):
    * parents GC folds into in place come as readings of them as they are now (see BaseReading),
-   * which only those two encode; parse the text to get plain JSON.
+   * which only those two encode; parse the text to get plain JSON. Those readings are taken
+   * into `readings`, if given: end them once the text is written.
    */
-  snapshot(): ReplicaSnapshot {
+  snapshot(readings?: SnapshotReadings): ReplicaSnapshot {
     const latest = this.#tree.latest();
     const clock = this.#clock.peek();
     const snapshot: ReplicaSnapshot = {
       v: 1,
       clock: [clock.wall, clock.count, clock.node],
       ...this.#sequences.encode(),
-      tree: encodeNode(this.#tree.root),
+      tree: encodeNode(this.#tree.root, readings),
     };
     if (latest !== undefined) snapshot.latest = [latest.wall, latest.count, latest.node];
     return snapshot;

@@ -96,7 +96,7 @@ export class Collective extends EventEmitter<CollectiveEvents> {
     }
     this.id = this.#replica.id;
     this.#log = logger('hub', this.id);
-    this.#persistence?.start(this.id, () => this.#replica.snapshot());
+    this.#persistence?.start(this.id, (readings) => this.#replica.snapshot(readings));
     this.#relay = new HubRelay(this.#replica, logger('relay', this.id), () => this.#durable());
     this.#relay.server.on('member:up', (member) => this.#notify('member:up', member));
     this.#relay.server.on('member:down', (member) => this.#notify('member:down', member));

@@ -1,6 +1,7 @@
 import type { NodeId } from '../../core/clock.js';
 import type { DecodeLimits } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
+import { SnapshotReadings } from '../../core/live-readings.js';
 import type { ReplicaSnapshot } from '../../core/replica-types.js';
 import type { JsonValue } from '../../core/value.js';
 import { jsonSlices } from '../../wire/json-slices.js';
@@ -80,7 +81,7 @@ export class Persistence {
   // What the hub last knew of its group (see Journal.recordGroup): in every snapshot too.
   #group: unknown;
   // Reads the state now, for snapshots; and whether the logs hold ops no snapshot has.
-  #take: (() => ReplicaSnapshot) | undefined;
+  #take: ((readings: SnapshotReadings) => ReplicaSnapshot) | undefined;
   #unsnapshotted = false;
   #compactScheduled = false;
   #closed = false;
@@ -115,7 +116,7 @@ export class Persistence {
    * read back, that state is written as a snapshot of the new id first (`snapshot`), so that
    * the next start reads it as this hub's.
    */
-  start(id: NodeId, snapshot: () => ReplicaSnapshot): void {
+  start(id: NodeId, snapshot: (readings: SnapshotReadings) => ReplicaSnapshot): void {
     const { previousId, predecessors, group, ops, nextGeneration } = this.recovered;
     this.#group = group;
     this.#recovered = undefined;
@@ -129,7 +130,9 @@ export class Persistence {
     // stands for the start of log `generation`, which follows it: after a snapshot of
     // generation S come exactly the logs S, S+1, ... (recover() checks it).
     if (previousId !== undefined && previousId !== id) {
-      this.#writeSnapshotSync(generation, encodeRecord(this.#snapshotRecord(generation, snapshot())));
+      const readings = new SnapshotReadings();
+      this.#writeSnapshotSync(generation, encodeRecord(this.#snapshotRecord(generation, snapshot(readings))));
+      readings.end();
       this.#logBytes = 0;
       this.#logOps = 0;
       this.#unsnapshotted = false;
@@ -188,7 +191,7 @@ export class Persistence {
     setImmediate(() => {
       this.#compactScheduled = false;
       if (this.#closed || this.#compacting !== undefined) return;
-      const { generation, record } = this.#beginSnapshot();
+      const { generation, record, readings } = this.#beginSnapshot();
       this.#compacting = writeSnapshotFileInParts(this.#settings.dir, this.#timed(jsonSlices(record as unknown as JsonValue)))
         .then(async () => {
           await removeLogsBeforeAsync(this.#settings.dir, generation);
@@ -197,6 +200,7 @@ export class Persistence {
         })
         .catch((error: unknown) => this.#log('compaction failed (the logs stay): %s', (error as Error).message))
         .finally(() => {
+          readings.end();
           this.#compacting = undefined;
         });
     });
@@ -207,15 +211,17 @@ export class Persistence {
    * logs (the hub restamped its own writes, and the logs hold them under their old stamps).
    */
   compactNow(): void {
-    const { generation, record } = this.#beginSnapshot();
+    const { generation, record, readings } = this.#beginSnapshot();
     this.#writeSnapshotSync(generation, encodeRecord(record));
+    readings.end();
     this.#compactions++;
   }
 
   // Starts the next log and takes the state as the snapshot that stands for its start (a
-  // reading that stays as it was while the hub writes on: see jsonSlices). What a compaction
-  // holds the event loop for, with each slice of its encoding (the longest is reported).
-  #beginSnapshot(): { generation: number; record: SnapshotRecord } {
+  // reading that stays as it was while the hub writes on: see jsonSlices; end `readings` once
+  // it is written). What a compaction holds the event loop for, with each slice of its
+  // encoding (the longest is reported).
+  #beginSnapshot(): { generation: number; record: SnapshotRecord; readings: SnapshotReadings } {
     const started = performance.now();
     const journal = this.#journal!;
     const generation = journal.generation + 1;
@@ -223,9 +229,10 @@ export class Persistence {
     this.#unsnapshotted = false;
     this.#logBytes = 0;
     this.#logOps = 0;
-    const record = this.#snapshotRecord(generation, this.#take!());
+    const readings = new SnapshotReadings();
+    const record = this.#snapshotRecord(generation, this.#take!(readings));
     this.#longestPauseMs = Math.max(this.#longestPauseMs, performance.now() - started);
-    return { generation, record };
+    return { generation, record, readings };
   }
 
   // `parts`, each timed as it is made: a turn of the event loop a compaction holds.

@@ -1,6 +1,7 @@
 import type { Stamp } from '../../core/clock.js';
 import type { DecodeLimits } from '../../core/codec.js';
 import { Replica } from '../../core/replica.js';
+import { SnapshotReadings } from '../../core/live-readings.js';
 import type { Logger } from '../../log.js';
 import type { GroupMessage } from '../../wire/peer.js';
 import { decodeGroupSnapshot, groupSnapshotSlices, seqsOf, type GroupKeys } from '../../wire/redis.js';
@@ -160,20 +161,27 @@ export class GroupSnapshot {
     // The snapshot, its vector and whether it is all folded, taken in one turn, agree.
     const folded = this.#replica.foldedThrough();
     const vector = JSON.stringify(seqsOf(this.#replica.vector()));
-    const slices = groupSnapshotSlices(this.#replica.snapshot(), this.#host.group());
+    // Its readings end once it is uploaded, or given up: until then every fold keeps for them
+    // what it replaces.
+    const readings = new SnapshotReadings();
+    const slices = groupSnapshotSlices(this.#replica.snapshot(readings), this.#host.group());
     const upload = this.#keys.upload(this.#replica.id);
     let bytes = 0;
     let first = true;
-    for (const slice of slices) {
-      if (this.#closed) return undefined;
-      bytes += Buffer.byteLength(slice, 'utf8');
-      if (bytes > this.#limits.maxSnapshotBytes) {
-        // No hub would adopt it (see adopt): the upload is left to expire.
-        this.#log('not storing the snapshot: over the limit of %d bytes', this.#limits.maxSnapshotBytes);
-        return undefined;
+    try {
+      for (const slice of slices) {
+        if (this.#closed) return undefined;
+        bytes += Buffer.byteLength(slice, 'utf8');
+        if (bytes > this.#limits.maxSnapshotBytes) {
+          // No hub would adopt it (see adopt): the upload is left to expire.
+          this.#log('not storing the snapshot: over the limit of %d bytes', this.#limits.maxSnapshotBytes);
+          return undefined;
+        }
+        await this.#store.uploadPart(upload, slice, first, UPLOAD_TTL_MS);
+        first = false;
       }
-      await this.#store.uploadPart(upload, slice, first, UPLOAD_TTL_MS);
-      first = false;
+    } finally {
+      readings.end();
     }
     let put: SnapshotPut = await this.#store.putSnapshot(this.#keys.snapshot, this.#keys.snapshotVector, upload, bytes, vector, false);
     if (put === 'refused') {

@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { NodeId } from '../../../lib/core/clock.js';
+import { SnapshotReadings } from '../../../lib/core/live-readings.js';
 import { Replica } from '../../../lib/core/replica.js';
 import { Persistence, type PersistSettings } from '../../../lib/hub/persist/persistence.js';
 import { recover } from '../../../lib/hub/persist/recover.js';
@@ -22,7 +23,7 @@ function opened(settings: Partial<PersistSettings>): { dir: string; persistence:
   const persistence = Persistence.open({ dir, fsync: 'never', intervalMs: 1000, compactBytes: 1 << 30, compactOps: 1 << 30, ...settings }, limits, () => undefined);
   open.push(persistence);
   const replica = new Replica({ id: 'compact01' as NodeId, onApplied: (op) => persistence.record(op) });
-  persistence.start(replica.id, () => replica.snapshot());
+  persistence.start(replica.id, (readings) => replica.snapshot(readings));
   return { dir, persistence, replica };
 }
 
@@ -43,5 +44,23 @@ describe('compaction of a persisted hub', () => {
     const read = recover(dir, limits);
     expect(read.ops).toHaveLength(0);
     expect(Replica.fromSnapshot(read.snapshot!, limits).get('hits')).toBe(101);
+  });
+
+  it('ends the readings its snapshot took of parents read in place once the snapshot is written', async () => {
+    const added = vi.spyOn(SnapshotReadings.prototype, 'add');
+    const ended = vi.spyOn(SnapshotReadings.prototype, 'end');
+    try {
+      const { persistence, replica } = opened({ compactOps: 300 });
+      // A parent of many keys, folded: the snapshot reads it in place.
+      for (let i = 0; i < 200; i++) replica.set(['sessions', `s${i}`], { user: i });
+      replica.collect(replica.frontier().clock);
+      for (let i = 0; i < 101; i++) replica.incr('hits', 1);
+      await waitFor(() => persistence.stats().compactions === 1, 5000, 'a compaction');
+      expect(added).toHaveBeenCalled();
+      expect(ended).toHaveBeenCalledTimes(1);
+    } finally {
+      added.mockRestore();
+      ended.mockRestore();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { createClient } from 'redis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SnapshotReadings } from '../../../lib/core/live-readings.js';
 import { Collective } from '../../../lib/index.js';
 import { NodeRedisStore } from '../../../lib/mesh/redis/node-redis.js';
 import { groupKeys } from '../../../lib/wire/redis.js';
@@ -105,6 +106,25 @@ describe.skipIf(REDIS_SERVER === undefined)('the group snapshot, uploaded in par
       await closing;
     } finally {
       await hub.close();
+    }
+  });
+
+  it('ends the readings each stored snapshot took of parents read in place', async () => {
+    await open();
+    const added = vi.spyOn(SnapshotReadings.prototype, 'add');
+    const ended = vi.spyOn(SnapshotReadings.prototype, 'end');
+    const hub = await Collective.start({ redis: { url: server!.url, group: 'upload-test', snapshotMs: 50 } });
+    try {
+      // A parent of many keys, folded: a snapshot reads it in place.
+      for (let i = 0; i < 500; i++) hub.set(['sessions', `s${i}`], { user: i });
+      await hub.flush();
+      await waitFor(() => added.mock.calls.length > 0 && hub.stats().redis!.snapshotsWritten >= 2, 30_000, 'snapshots stored that read the parent in place');
+      // Every upload ends its readings, stored or not.
+      expect(ended.mock.calls.length).toBeGreaterThanOrEqual(hub.stats().redis!.snapshotsWritten);
+    } finally {
+      await hub.close();
+      added.mockRestore();
+      ended.mockRestore();
     }
   });
 });
