@@ -95,6 +95,8 @@ export class Collective extends EventEmitter<CollectiveEvents> {
       this.#replica = restoreReplica(this.#persistence, replicaOptions, settings.persist.dir);
     }
     this.id = this.#replica.id;
+    // Alone, it folds from the pacing's first count on, not after FOLD_EVERY nodes (see FoldPacing).
+    this.#replica.foldEvery = this.#foldPacing.every;
     this.#log = logger('hub', this.id);
     this.#persistence?.start(this.id, (readings) => this.#replica.snapshot(readings));
     this.#relay = new HubRelay(this.#replica, logger('relay', this.id), () => this.#durable());

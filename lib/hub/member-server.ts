@@ -3,6 +3,7 @@ import { ProtocolError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { LazyList } from '../core/lazy-list.js';
 import type { JsonValue } from '../core/value.js';
+import type { SnapshotReadings } from '../core/live-readings.js';
 import type { Link } from '../links/link.js';
 import { partsThen } from '../links/parts.js';
 import {
@@ -58,10 +59,10 @@ export interface Upstream {
    * `tree` holds what expiries have not fired for good yet; `armed` lists them ([path, time]):
    * a member hides them by its own clock. `overTurns`: for a link that sends JSON text in parts,
    * over several turns: then both may read parents of many keys through readings (see
-   * ReplicatedTree.export), which only that text encodes; else they are plain JSON. `written`,
-   * if given, is called once the text is written (those readings are then ended).
+   * ReplicatedTree.export), which only that text encodes; else they are plain JSON. `readings`
+   * (those it took) are ended once the text is written.
    */
-  snapshot(overTurns: boolean): { tree: JsonValue; at: number; armed?: [string[], number][] | LazyList; written?: () => void };
+  snapshot(overTurns: boolean): { tree: JsonValue; at: number; armed?: [string[], number][] | LazyList; readings?: SnapshotReadings };
   /**
    * Takes a member's write, already checked (path, value). The upstream applies it, or sends it
    * up; either way it later calls `acknowledge` (and `reply` for a failed cas) on the server.
@@ -195,7 +196,8 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     // What is waiting in the outbox is in the snapshot: send it first, to everyone else.
     if (this.#outbox.length > 0) this.flush();
     const link = session.link;
-    const { tree, at, armed, written } = this.#upstream.snapshot(link.sendInParts !== undefined);
+    const { tree, at, armed, readings } = this.#upstream.snapshot(link.sendInParts !== undefined);
+    const written = (): void => readings?.end();
     session.synced = true;
     const header: Omit<Extract<HubMessage, { t: 'snapshot' }>, 'tree' | 'x'> = {
       t: 'snapshot',
@@ -210,7 +212,7 @@ export class MemberServer extends EventEmitter<MemberServerEvents> {
     if (link.sendInParts === undefined) {
       // Plain JSON (see Upstream.snapshot): a link that takes objects may clone them structurally.
       link.send(expiries === undefined ? { ...header, tree } : ({ ...header, tree, x: expiries } as HubMessage));
-      written?.();
+      written();
       return;
     }
     // A large store is encoded and written over several turns, tree and expiries as they were

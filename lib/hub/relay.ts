@@ -1,6 +1,7 @@
 import type { Logger } from '../log.js';
 import { ABSENT } from '../core/node.js';
 import type { LazyList } from '../core/lazy-list.js';
+import type { SnapshotReadings } from '../core/live-readings.js';
 import type { Op } from '../core/op.js';
 import type { Segments } from '../core/path.js';
 import type { JsonValue } from '../core/value.js';
@@ -60,11 +61,11 @@ export class HubRelay implements Upstream {
     return Promise.resolve();
   }
 
-  snapshot(overTurns: boolean): { tree: JsonValue; at: number; armed: [string[], number][] | LazyList; written: () => void } {
+  snapshot(overTurns: boolean): { tree: JsonValue; at: number; armed: [string[], number][] | LazyList; readings: SnapshotReadings | undefined } {
     const { value, armed, armedFolded, readings } = this.#replica.export([], overTurns);
     for (const entry of armed) this.#armed(entry.at);
     for (const entry of armedFolded) this.#armed(entry.times.latest);
-    return { tree: value === ABSENT ? {} : value, at: this.#position, armed: encodeSnapshotArmed(armed, armedFolded), written: () => readings?.end() };
+    return { tree: value === ABSENT ? {} : value, at: this.#position, armed: encodeSnapshotArmed(armed, armedFolded), readings };
   }
 
   submit(session: MemberSession, intent: Intent): void {

@@ -77,9 +77,9 @@ export class ThreadRelay implements Upstream {
     return this.#member.ready();
   }
 
-  snapshot(overTurns: boolean): { tree: ReturnType<Member['confirmed']>['tree']; at: number; armed: ReturnType<Member['confirmed']>['armed']; written: () => void } {
+  snapshot(overTurns: boolean): Pick<ReturnType<Member['confirmed']>, 'tree' | 'at' | 'armed' | 'readings'> {
     const state = this.#member.confirmed(overTurns);
-    return { tree: state.tree, at: state.at, armed: state.armed, written: () => state.readings?.end() };
+    return { tree: state.tree, at: state.at, armed: state.armed, readings: state.readings };
   }
 
   durable(): Promise<void> {

@@ -13,7 +13,7 @@ import { waitFor } from '../helpers/wait.js';
 // once the last part went out, and also when the member's link closes before that.
 
 // A hub's replica holding `sessions` keys folded under one parent, and its relay, whose
-// snapshots count the times they are said written.
+// snapshots count the times their readings are ended (said written).
 function hub(sessions: number): { replica: Replica; relay: HubRelay; written: () => number; taken: () => number } {
   let relay: HubRelay | undefined;
   const replica = new Replica({ id: 'hub' as NodeId, onApplied: (op, restated) => relay?.applied(op, restated), onReplaced: () => relay?.replaced() });
@@ -26,7 +26,12 @@ function hub(sessions: number): { replica: Replica; relay: HubRelay; written: ()
   relay.snapshot = (overTurns) => {
     const state = snapshot(overTurns);
     if (overTurns) taken++;
-    return { ...state, written: () => (written++, state.written()) };
+    const readings = state.readings;
+    if (readings !== undefined) {
+      const end = readings.end.bind(readings);
+      readings.end = () => (written++, end());
+    }
+    return state;
   };
   return { replica, relay, written: () => written, taken: () => taken };
 }

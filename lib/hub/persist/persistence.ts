@@ -131,8 +131,7 @@ export class Persistence {
     // generation S come exactly the logs S, S+1, ... (recover() checks it).
     if (previousId !== undefined && previousId !== id) {
       const readings = new SnapshotReadings();
-      this.#writeSnapshotSync(generation, encodeRecord(this.#snapshotRecord(generation, snapshot(readings))));
-      readings.end();
+      this.#writeSnapshotSync(generation, this.#snapshotRecord(generation, snapshot(readings)), readings);
       this.#logBytes = 0;
       this.#logOps = 0;
       this.#unsnapshotted = false;
@@ -212,8 +211,7 @@ export class Persistence {
    */
   compactNow(): void {
     const { generation, record, readings } = this.#beginSnapshot();
-    this.#writeSnapshotSync(generation, encodeRecord(record));
-    readings.end();
+    this.#writeSnapshotSync(generation, record, readings);
     this.#compactions++;
   }
 
@@ -292,9 +290,16 @@ export class Persistence {
   }
 
   // A snapshot of generation `generation` written before returning (before the hub serves, or
-  // before it shares a restamped write), and the logs before it dropped.
-  #writeSnapshotSync(generation: number, bytes: Buffer): void {
+  // before it shares a restamped write), and the logs before it dropped; the readings it took
+  // end once it is encoded.
+  #writeSnapshotSync(generation: number, record: SnapshotRecord, readings: SnapshotReadings): void {
     const dir = this.#settings.dir;
+    let bytes: Buffer;
+    try {
+      bytes = encodeRecord(record);
+    } finally {
+      readings.end();
+    }
     try {
       writeSnapshotFileSync(dir, bytes);
       removeLogsBefore(dir, generation);
