@@ -316,7 +316,7 @@ export function encodeNode(node: TreeNode, readings?: SnapshotReadings): NodeSna
   const base = readBase(node, undefined, readings);
   if (base === ABSENT) snapshot.a = 1;
   else if (base !== NO_BASE) snapshot.b = base;
-  if (node.ops.length > 0) snapshot.o = node.ops.map(encodeOp);
+  if (node.ops.length > 0) snapshot.o = Array.from(node.ops, encodeOp);
   if (node.touch !== undefined) snapshot.t = encodeOp(node.touch);
   if (node.kids !== undefined) snapshot.k = node.kidEntries().map(([key, kid]) => [key, encodeNode(kid, readings)]);
   if (node.folded !== undefined) {

@@ -5,7 +5,7 @@ import type { ExpirySchedule } from './expiry-schedule.js';
 import { KeyTimes } from './key-times.js';
 import { ABSENT, NO_BASE, STALE, asObject, foldOwn, replay, type Slot, type TreeNode } from './node.js';
 import { viewOf } from './view.js';
-import type { Op } from './op.js';
+import { compareAt, originAt, seqAt, type OwnOps } from './own-ops.js';
 import type { JsonValue } from './value.js';
 
 // GC of the replicated tree (ReplicatedTree.collect): folding what every replica has applied
@@ -71,16 +71,16 @@ function raise(folded: FoldedSeqs, origin: string, seq: number): void {
 
 // Notes the first `count` of `ops` as folded. A node's ops come in runs of one origin (a hot
 // key written by one hub), so the map is looked at once per run, not once per op.
-function noteFolded(folded: FoldedSeqs, ops: readonly Op[], count: number): void {
+function noteFolded(folded: FoldedSeqs, ops: OwnOps, count: number): void {
   let origin: string | undefined;
   let highest = 0;
   for (let i = 0; i < count; i++) {
-    const op = ops[i]!;
-    if (op.stamp.node !== origin) {
+    const seq = seqAt(ops, i);
+    if (originAt(ops, i) !== origin) {
       if (origin !== undefined) raise(folded, origin, highest);
-      origin = op.stamp.node;
-      highest = op.seq;
-    } else if (op.seq > highest) highest = op.seq;
+      origin = originAt(ops, i);
+      highest = seq;
+    } else if (seq > highest) highest = seq;
   }
   if (origin !== undefined) raise(folded, origin, highest);
 }
@@ -117,7 +117,7 @@ class TreeFolder {
   node(node: TreeNode, horizon: Stamp, folded: FoldedSeqs, path: string[]): boolean {
     if (node.bucket !== undefined) return this.#bucket(node, horizon, folded);
     let count = 0;
-    while (count < node.ops.length && !isAfter(node.ops[count]!.stamp, horizon)) count++;
+    while (count < node.ops.length && compareAt(node.ops, count, horizon) <= 0) count++;
     const touchOld = node.touch !== undefined && !isAfter(node.touch.stamp, horizon);
     let hadOld = count > 0 || touchOld || node.base !== NO_BASE;
     if (count > 0 || touchOld) {

@@ -3,10 +3,11 @@ import type { Bucket } from './bucket.js';
 import type { KeyTimes } from './key-times.js';
 import type { SnapshotReadings } from './live-readings.js';
 import type { ArmedBy } from './schedule.js';
-import { compareStamps, isAfter, type Stamp } from './clock.js';
-import type { Op } from './op.js';
+import { isAfter, type Stamp } from './clock.js';
+import { touchesExpiry, type Op } from './op.js';
+import { applyAt, compareAt, opAt, withOpAt, type OwnOps } from './own-ops.js';
 import { NOT_HOLDING } from './read-time.js';
-import { applyOp, asObject, project, type Slot } from './slot.js';
+import { asObject, project, type Slot } from './slot.js';
 import type { JsonValue } from './value.js';
 
 // The values a node holds (core/slot.ts), re-exported for the modules built on nodes.
@@ -36,7 +37,7 @@ const NO_OPS: Op[] = Object.freeze([]) as unknown as Op[];
  * The value of a node is defined by replaying, in stamp order, its own ops on top of `start`
  * (or `base`), where any write below the node turns it into an object first. The node keeps
  * just enough to recompute that value whatever order ops arrive in:
- * - `ops`: its own live ops, sorted by stamp. An op wiped by a later set/delete here, or by
+ * - `ops`: its own live ops, sorted by stamp (core/own-ops.ts: columns once many). An op wiped by a later set/delete here, or by
  *   any later op at an ancestor, is discarded: no op set containing the wiper can revive it.
  * - `touch`: the latest discarded descendant op stamped between two own ops. It changes the
  *   result of a later incr/append (they restart from 0 / [] on an object), so it is kept, and
@@ -52,8 +53,11 @@ const NO_OPS: Op[] = Object.freeze([]) as unknown as Op[];
  *   replaces either drops it.
  */
 export class TreeNode {
-  /** Own live ops, sorted by stamp. Shared and frozen while empty: assign, never push to it. */
-  ops: Op[] = NO_OPS;
+  /**
+   * Own live ops, sorted by stamp: an array, or columns once many (OwnOps). Shared and frozen
+   * while empty: change it through the methods below.
+   */
+  ops: OwnOps = NO_OPS;
   base: Slot | typeof NO_BASE = NO_BASE;
   touch: Op | undefined = undefined;
   // Kids live in a null-prototype object rather than a Map: V8 walks dictionary-mode objects
@@ -100,24 +104,27 @@ export class TreeNode {
 
   /** The stamp of the latest own op, which wipes every older write below this node. */
   lastOwnOp(): Op | undefined {
-    return this.ops[this.ops.length - 1];
+    return this.ops.length === 0 ? undefined : opAt(this.ops, this.ops.length - 1);
   }
 
   /** Inserts an own op at `index` of the sorted ops. */
   insertOp(index: number, op: Op): void {
     this.folded = undefined;
-    if (this.ops === NO_OPS) this.ops = [op];
-    else if (index === this.ops.length) this.ops.push(op);
-    else this.ops.splice(index, 0, op);
+    const ops = this.ops;
+    if (ops === NO_OPS) this.ops = [op];
+    else if (Array.isArray(ops)) this.ops = withOpAt(ops, index, op);
+    else if (touchesExpiry(op)) this.ops = withOpAt([...ops], index, op); // never, today: such ops live in buckets
+    else ops.insert(index, op);
   }
 
   /** Makes `op` the only own op (a set or delete wipes the others). Reuses the array. */
   replaceOps(op: Op): void {
     this.folded = undefined;
-    if (this.ops === NO_OPS) this.ops = [op];
+    const ops = this.ops;
+    if (ops === NO_OPS || !Array.isArray(ops)) this.ops = [op];
     else {
-      this.ops.length = 1;
-      this.ops[0] = op;
+      ops.length = 1;
+      ops[0] = op;
     }
   }
 
@@ -130,13 +137,15 @@ export class TreeNode {
    * Drops the first `count` ops, in place. A set on a key with a record drops one at every
    * write: `shift` does that without the array `splice` returns (measured: 29 against 62 ns);
    * `copyWithin` is slower than either, small or large (128 ns; 3.0 against 2.0 ms for 100k of
-   * 150k).
+   * 150k). Columns drop from the front without moving anything (OpColumns.dropFirst).
    */
   dropFirstOps(count: number): void {
     if (count === 0) return;
-    if (count >= this.ops.length) this.ops = NO_OPS;
-    else if (count === 1) this.ops.shift();
-    else this.ops.splice(0, count);
+    const ops = this.ops;
+    if (count >= ops.length) this.ops = NO_OPS;
+    else if (!Array.isArray(ops)) ops.dropFirst(count);
+    else if (count === 1) ops.shift();
+    else ops.splice(0, count);
   }
 
   kid(key: string): TreeNode | undefined {
@@ -238,15 +247,14 @@ export function readFolded(node: TreeNode, readings?: SnapshotReadings): Iterabl
  * Replays the first `count` of `ops` on `start`; `touch` (a descendant write) turns the value
  * into an object just before the first op stamped after it, or at the end if none is.
  */
-export function replay(start: Slot, ops: readonly Op[], count: number, touch: Stamp | undefined): Slot {
+export function replay(start: Slot, ops: OwnOps, count: number, touch: Stamp | undefined): Slot {
   let current = start;
   for (let i = 0; i < count; i++) {
-    const op = ops[i]!;
-    if (touch !== undefined && compareStamps(touch, op.stamp) < 0) {
+    if (touch !== undefined && compareAt(ops, i, touch) > 0) {
       current = asObject(current);
       touch = undefined;
     }
-    current = applyOp(current, op);
+    current = applyAt(ops, i, current);
   }
   return touch === undefined ? current : asObject(current);
 }
@@ -321,9 +329,9 @@ export function pruneOlder(node: TreeNode, stamp: Op['stamp']): Op | undefined {
   }
   let removed: Op | undefined;
   let count = 0;
-  while (count < node.ops.length && isAfter(stamp, node.ops[count]!.stamp)) count++;
+  while (count < node.ops.length && compareAt(node.ops, count, stamp) < 0) count++;
   if (count > 0) {
-    removed = node.ops[count - 1];
+    removed = opAt(node.ops, count - 1);
     node.dropFirstOps(count);
   }
   node.base = NO_BASE;

@@ -20,7 +20,8 @@ import {
   type ExpiryClock,
   type Slot,
 } from './node.js';
-import { touchesExpiry, type Op } from './op.js';
+import { touchesExpiry, type Op, type OpKind } from './op.js';
+import { compareAt, kindAt } from './own-ops.js';
 import type { KeyTimes } from './key-times.js';
 import { isPrefixOf, pathBelow, samePath, type Segments } from './path.js';
 import { ReadTime } from './read-time.js';
@@ -63,8 +64,8 @@ function unchanged(before: { value: Slot; armed: readonly Armed[] }, after: { va
   return after.value === before.value && armed.length === before.armed.length && armed.every((entry) => before.armed.some((other) => other.at === entry.at && samePath(other.path, entry.path)));
 }
 
-function isOverwrite(op: Pick<Op, 'kind'>): boolean {
-  return op.kind === 'set' || op.kind === 'delete';
+function isOverwrite(kind: OpKind): boolean {
+  return kind === 'set' || kind === 'delete';
 }
 
 /**
@@ -295,7 +296,7 @@ export class ReplicatedTree {
       this.#schedule.track(op.path, depth, node.bucket!.insert(op, node.start), node);
       return;
     }
-    if (isOverwrite(op)) {
+    if (isOverwrite(op.kind)) {
       node.replaceOps(op);
       node.base = NO_BASE;
       node.touch = undefined;
@@ -421,7 +422,7 @@ export class ReplicatedTree {
     const target = chain[chain.length - 1]!;
     if (touchesExpiry(op)) {
       // A later overwrite here wipes it whole (ops outside buckets never keep an expiry).
-      if (target.ops.some((own) => isOverwrite(own) && isAfter(own.stamp, op.stamp))) return null;
+      for (let i = 0; i < target.ops.length; i++) if (isOverwrite(kindAt(target.ops, i)) && compareAt(target.ops, i, op.stamp) > 0) return null;
       for (const each of chain) each.view = STALE;
       this.#schedule.track(op.path, op.path.length, convertToBucket(target, op.path.length), target);
       const bucket = target.bucket!;
@@ -461,18 +462,20 @@ export class ReplicatedTree {
   /** Inserts an own op in stamp order; false when a later set/delete here already wipes it. */
   #insertOwn(target: TreeNode, op: Op): boolean {
     let index = target.ops.length;
-    while (index > 0 && isAfter(target.ops[index - 1]!.stamp, op.stamp)) index--;
-    for (let later = index; later < target.ops.length; later++) if (isOverwrite(target.ops[later]!)) return false;
+    while (index > 0 && compareAt(target.ops, index - 1, op.stamp) > 0) index--;
+    for (let later = index; later < target.ops.length; later++) if (isOverwrite(kindAt(target.ops, later))) return false;
     target.insertOp(index, op);
-    if (isOverwrite(op)) {
+    // Whether it is the last own op now (dropping the ops before it below keeps the order).
+    const last = index === target.ops.length - 1;
+    if (isOverwrite(op.kind)) {
       target.dropFirstOps(index);
       target.base = NO_BASE;
       if (target.touch !== undefined && isAfter(op.stamp, target.touch.stamp)) target.touch = undefined;
     }
-    if (op === target.lastOwnOp() && target.kids !== undefined) {
+    if (last && target.kids !== undefined) {
       // Whatever was written below before it is wiped; what did made this node an object.
       const wiped = pruneKidsOlder(target, op.stamp);
-      if (!isOverwrite(op)) target.touch = laterOp(target.touch, wiped);
+      if (!isOverwrite(op.kind)) target.touch = laterOp(target.touch, wiped);
       recompute(target);
     }
     return true;

@@ -1,13 +1,23 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareStamps } from '../../lib/core/clock.js';
+import { COLUMNS_FROM, ownOpsTuning } from '../../lib/core/own-ops.js';
 import { ReplicatedTree } from '../../lib/core/tree.js';
 import { opSpecArb, stampOps } from '../helpers/arbitraries.js';
 import { oracleState } from '../helpers/oracle.js';
 
 const runs = Number(process.env.COLLECTIVE_PROPERTY_RUNS ?? 2000);
 
-describe('ReplicatedTree against the oracle', () => {
+// Nodes keep their own ops as columns from the second (so that nearly every node holding more
+// than one does), and as a hub does.
+describe.each([2, COLUMNS_FROM])('ReplicatedTree against the oracle, own ops as columns from %i', (columnsFrom) => {
+  beforeAll(() => {
+    ownOpsTuning.columnsFrom = columnsFrom;
+  });
+  afterAll(() => {
+    ownOpsTuning.columnsFrom = COLUMNS_FROM;
+  });
+
   it('any arrival order yields the oracle state', () => {
     fc.assert(
       fc.property(fc.array(opSpecArb, { maxLength: 30 }).chain((specs) => {

@@ -9,6 +9,13 @@ import type { GroupStore } from './store.js';
 /** Most ops per stream entry unless told otherwise: an entry is read whole, and an XREAD takes many. */
 export const OPS_PER_ENTRY = 10_000;
 
+/** An entry this hub appended (or is appending): the seqs it covers and its fields. */
+interface SentEntry {
+  readonly from: number;
+  readonly upTo: number;
+  readonly fields: string[];
+}
+
 /**
  * A hub's own stream in its group: the ops it stamps, appended at the end of each turn as one
  * entry (never one per op). It keeps its ops in order until every member of the group has read
@@ -16,6 +23,11 @@ export const OPS_PER_ENTRY = 10_000;
  * restart with `appendfsync everysec`) or cannot be reached for a while, it appends them again
  * from where the stream stands. Ops it no longer keeps come from the replica (those not
  * overwritten since) in one rebuilt entry.
+ *
+ * Ops not yet appended are kept as they are; once appended, as the entry's fields (text): an
+ * object per op kept until every member read it (a quarter of a second and more) cost the
+ * garbage collector more than the rest of a write. Redis loses whole entries, so what it lost
+ * starts at an entry's start, and the entry is appended again as it was.
  */
 export class OwnStream {
   readonly #replica: Replica;
@@ -26,7 +38,10 @@ export class OwnStream {
   readonly #maxQueuedOps: number;
   readonly #opsPerEntry: number;
   readonly #limits: DecodeLimits & { maxEntryBytes: number };
-  // Own ops kept, in seq order; #kept[0] is op #keptFrom.
+  // Entries appended (or being appended) that some member may not have read, in seq order.
+  #sent: SentEntry[] = [];
+  #sentOps = 0;
+  // Own ops not yet in an entry, in seq order; #kept[0] is op #keptFrom.
   #kept: Op[] = [];
   #keptFrom = 1;
   // Entries being rebuilt from the replica: the seq the next follows, the ops not yet sent, and
@@ -92,6 +107,8 @@ export class OwnStream {
 
   /** The replica restamped its own ops (none shared yet): the ops kept are stale, rebuilt from it. */
   restamped(): void {
+    this.#sent = [];
+    this.#sentOps = 0;
     this.#kept = [];
     this.#keptFrom = 1;
     this.#rebuild = undefined;
@@ -102,23 +119,36 @@ export class OwnStream {
     if (op.stamp.node !== this.#id || op.seq < this.#keptFrom + this.#kept.length) return;
     if (this.#kept.length === 0) this.#keptFrom = op.seq;
     this.#kept.push(op);
-    if (this.#kept.length > this.#maxQueuedOps) {
-      // Past the bound: the oldest quarter goes at once (the replica still holds those not
-      // overwritten), so that a long outage does not shift the whole array on every write.
-      const drop = this.#kept.length - Math.floor((this.#maxQueuedOps * 3) / 4);
-      this.#kept.splice(0, drop);
-      this.#keptFrom += drop;
-    }
+    if (this.#sentOps + this.#kept.length > this.#maxQueuedOps) this.#overBound();
     this.schedule();
+  }
+
+  // Past the bound: the oldest quarter goes at once (the replica still holds those not
+  // overwritten), entries appended first, so that a long outage does not shift the whole array
+  // on every write.
+  #overBound(): void {
+    let drop = this.#sentOps + this.#kept.length - Math.floor((this.#maxQueuedOps * 3) / 4);
+    while (drop > 0 && this.#sent.length > 0) {
+      const entry = this.#sent.shift()!;
+      this.#sentOps -= entry.upTo - entry.from;
+      drop -= entry.upTo - entry.from;
+    }
+    if (drop <= 0) return;
+    drop = Math.min(drop, this.#kept.length);
+    this.#kept.splice(0, drop);
+    this.#keptFrom += drop;
   }
 
   /** Every member has read up to `seq`: ops up to it need not be kept for a second append. */
   seenByAll(seq: number): void {
     const upTo = Math.min(seq, this.#appended ?? 0);
-    const drop = Math.min(this.#kept.length, upTo - this.#keptFrom + 1);
-    if (drop <= 0) return;
-    this.#kept.splice(0, drop);
-    this.#keptFrom += drop;
+    let drop = 0;
+    while (drop < this.#sent.length && this.#sent[drop]!.upTo <= upTo) this.#sentOps -= this.#sent[drop]!.upTo - this.#sent[drop++]!.from;
+    if (drop > 0) this.#sent.splice(0, drop);
+    const ops = Math.min(this.#kept.length, upTo - this.#keptFrom + 1);
+    if (ops <= 0) return;
+    this.#kept.splice(0, ops);
+    this.#keptFrom += ops;
   }
 
   /**
@@ -230,10 +260,20 @@ export class OwnStream {
   // entries rebuilt from the replica up to the latest own op: the ops not overwritten since, at
   // most `opsPerEntry` an entry (each but the last ends at an op it holds, whose stamp it has).
   #next(from: number): [number, string[]] {
+    // Appended before (Redis lost it since): as it was.
+    const sent = this.#sent.find((entry) => entry.from === from);
+    if (sent !== undefined) return [sent.upTo, sent.fields];
     if (from + 1 >= this.#keptFrom && from + 1 < this.#keptFrom + this.#kept.length) {
       const start = from + 1 - this.#keptFrom;
       const ops = this.#kept.slice(start, start + this.#opsPerEntry);
-      return [ops[ops.length - 1]!.seq, entryFields(from, [encodeRun(ops)])];
+      const entry = { from, upTo: ops[ops.length - 1]!.seq, fields: entryFields(from, [encodeRun(ops)]) };
+      // From now on the entry stands for its ops (and any before it, appended already).
+      this.#kept.splice(0, start + ops.length);
+      this.#keptFrom += start + ops.length;
+      while (this.#sent.length > 0 && this.#sent[this.#sent.length - 1]!.upTo > from) this.#sentOps -= dropLast(this.#sent);
+      this.#sent.push(entry);
+      this.#sentOps += entry.upTo - entry.from;
+      return [entry.upTo, entry.fields];
     }
     let rebuild = this.#rebuild;
     if (rebuild === undefined || rebuild.from !== from) {
@@ -258,9 +298,21 @@ export class OwnStream {
     return [upTo.seq, fields];
   }
 
+  /** Own ops kept for a second append (in entries and not yet in one): for tests. */
+  get keptOps(): number {
+    return this.#sentOps + this.#kept.length;
+  }
+
   /** Appends what is left (if connected), then stops. */
   async close(): Promise<void> {
     await this.flush();
     this.#closed = true;
   }
+}
+
+// Removes the last entry of `sent` (one the stream no longer holds, about to be cut again);
+// returns how many ops it covered.
+function dropLast(sent: SentEntry[]): number {
+  const entry = sent.pop()!;
+  return entry.upTo - entry.from;
 }

@@ -1,0 +1,294 @@
+import { compareStamps, type NodeId, type Stamp } from './clock.js';
+import { OP_KINDS_BY_CODE, newOp, touchesExpiry, type Op, type OpKind } from './op.js';
+import type { Segments } from './path.js';
+import { applyOp, type Slot } from './slot.js';
+import type { JsonValue } from './value.js';
+
+/**
+ * A node's own live ops, sorted by stamp (see TreeNode.ops): a plain array of ops while they
+ * are few, columns (OpColumns) once a node holds many.
+ */
+export type OwnOps = Op[] | OpColumns;
+
+/**
+ * How many own ops a node holds before they are kept as columns. Most nodes hold one or two
+ * (a set replaces the ops before it); a counter or a list written often holds every write since
+ * the last fold, a quarter of a second of them between linked hubs.
+ */
+export const COLUMNS_FROM = 32;
+
+/**
+ * From how many own ops a node keeps them as columns (COLUMNS_FROM): tests and the simulators
+ * lower it, so that what they check runs through the columns too.
+ * @internal
+ */
+export const ownOpsTuning = { columnsFrom: COLUMNS_FROM };
+
+// Ops are held in chunks of this many (a power of two): a chunk is made when the last one is
+// full and let go once every op in it was dropped, so that neither growing nor folding ever
+// copies the ops held (copying columns of 300k ops took a third of a hub's write).
+const CHUNK_BITS = 8;
+const CHUNK_SIZE = 1 << CHUNK_BITS;
+const SLOT_MASK = CHUNK_SIZE - 1;
+
+// A chunk's numbers, a column each: wall, count, seq, kind code (with VALUE_HELD), the index
+// of the origin (in the columns' own list of them), and the value when it is a number.
+const WALL = 0;
+const COUNT = CHUNK_SIZE;
+const SEQ = 2 * CHUNK_SIZE;
+const KIND = 3 * CHUNK_SIZE;
+const ORIGIN = 4 * CHUNK_SIZE;
+const NUMBER = 5 * CHUNK_SIZE;
+const CHUNK_NUMBERS = 6 * CHUNK_SIZE;
+// Added to the kind code of an op whose value is not a number: it is in the chunk's `values`.
+const VALUE_HELD = 8;
+
+// Chunks' numbers are views into slabs of this many: one allocation outside the JS heap per
+// slab rather than per chunk (a typed array of its own took 20 us a chunk in a busy hub). A
+// slab is let go with its last chunk: ops are dropped oldest first, so slabs mostly go whole.
+const CHUNKS_PER_SLAB = 16;
+let slab: ArrayBuffer | undefined;
+let slabChunks = CHUNKS_PER_SLAB;
+
+function chunkNumbers(): Float64Array {
+  if (slabChunks === CHUNKS_PER_SLAB) {
+    slab = new ArrayBuffer(CHUNKS_PER_SLAB * CHUNK_NUMBERS * Float64Array.BYTES_PER_ELEMENT);
+    slabChunks = 0;
+  }
+  return new Float64Array(slab!, slabChunks++ * CHUNK_NUMBERS * Float64Array.BYTES_PER_ELEMENT, CHUNK_NUMBERS);
+}
+
+// The `values` of a chunk, made at its first value that is not a number (a copy of this).
+const NO_VALUES: readonly undefined[] = new Array<undefined>(CHUNK_SIZE).fill(undefined);
+
+// The code of `kind` (OP_KIND_CODES), by a switch: looking a key up in that object costs a
+// dictionary probe at every op written.
+function kindCode(kind: OpKind): number {
+  switch (kind) {
+    case 'set':
+      return 0;
+    case 'delete':
+      return 1;
+    case 'incr':
+      return 2;
+    case 'append':
+      return 3;
+    case 'ttl':
+      return 4;
+  }
+}
+
+class Chunk {
+  readonly numbers = chunkNumbers();
+  values: (JsonValue | undefined)[] | undefined = undefined;
+}
+
+// Chunks every op of which was dropped, kept to be used again (up to SPARE_CHUNKS): fresh
+// memory costs a page fault per 4 KB on its first write, which took a quarter of a hot
+// counter's write in a hub. Only a chunk that OpColumns.dropFirst let go comes here: nothing
+// else ever held it. Their values are all undefined (dropFirst clears them).
+const SPARE_CHUNKS = 4096;
+const spareChunks: Chunk[] = [];
+
+function newChunk(): Chunk {
+  return spareChunks.pop() ?? new Chunk();
+}
+
+/**
+ * The ops of one node, a column per field, in chunks: no object per op. A linked hub keeps
+ * every op above the GC horizon, and an object per op held that long (a quarter of a second, at
+ * a million ops a second) is what cost most in a hub writing a hot counter: the garbage
+ * collector moved each twice and marked it. Here an op is numbers in memory the collector never
+ * moves (and its value, when that is not a number, a slot of a JS array). It is made again as
+ * an object when it is asked for (`at`), to die young.
+ *
+ * Every op here has the node's path and no expiry (ops that touch expiry live in buckets).
+ */
+export class OpColumns implements Iterable<Op> {
+  readonly #path: Segments;
+  readonly #chunks: Chunk[] = [];
+  // The origins of the ops held (a node is written by a few hubs), and the last one looked up.
+  readonly #origins: NodeId[] = [];
+  #lastOrigin = 0;
+  // Where op 0 is in the first chunk, and how many ops are held.
+  #head = 0;
+  #length = 0;
+
+  /** Columns holding `ops` (sorted, at least one, none touching expiry). */
+  constructor(ops: readonly Op[]) {
+    this.#path = ops[0]!.path;
+    for (const op of ops) this.#push(op);
+  }
+
+  /** How many ops are held. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Inserts `op` at `index` (the ops after it move up one). */
+  insert(index: number, op: Op): void {
+    if (index === this.#length) {
+      this.#push(op);
+      return;
+    }
+    // A late op lands near the end: the few after it move up one slot each.
+    this.#push(this.at(this.#length - 1));
+    for (let i = this.#length - 2; i > index; i--) this.#copy(i - 1, i);
+    this.#write(this.#head + index, op);
+  }
+
+  #push(op: Op): void {
+    const position = this.#head + this.#length;
+    if (position >> CHUNK_BITS === this.#chunks.length) this.#chunks.push(newChunk());
+    this.#write(position, op);
+    this.#length++;
+  }
+
+  #originIndex(origin: NodeId): number {
+    if (this.#origins[this.#lastOrigin] === origin) return this.#lastOrigin;
+    let index = this.#origins.indexOf(origin);
+    if (index === -1) index = this.#origins.push(origin) - 1;
+    this.#lastOrigin = index;
+    return index;
+  }
+
+  #write(position: number, op: Op): void {
+    const chunk = this.#chunks[position >> CHUNK_BITS]!;
+    const slot = position & SLOT_MASK;
+    const numbers = chunk.numbers;
+    numbers[WALL + slot] = op.stamp.wall;
+    numbers[COUNT + slot] = op.stamp.count;
+    numbers[SEQ + slot] = op.seq;
+    numbers[ORIGIN + slot] = this.#originIndex(op.stamp.node);
+    const value = op.value;
+    if (typeof value === 'number') {
+      numbers[KIND + slot] = kindCode(op.kind);
+      numbers[NUMBER + slot] = value;
+      if (chunk.values !== undefined) chunk.values[slot] = undefined;
+    } else {
+      numbers[KIND + slot] = kindCode(op.kind) + VALUE_HELD;
+      (chunk.values ??= NO_VALUES.slice())[slot] = value;
+    }
+  }
+
+  // Copies the op at index `from` over the one at index `to`.
+  #copy(from: number, to: number): void {
+    const source = this.#chunks[(this.#head + from) >> CHUNK_BITS]!;
+    const target = this.#chunks[(this.#head + to) >> CHUNK_BITS]!;
+    const a = (this.#head + from) & SLOT_MASK;
+    const b = (this.#head + to) & SLOT_MASK;
+    for (let column = 0; column < CHUNK_NUMBERS; column += CHUNK_SIZE) target.numbers[column + b] = source.numbers[column + a]!;
+    const value = source.values?.[a];
+    if (value !== undefined || target.values !== undefined) (target.values ??= NO_VALUES.slice())[b] = value;
+  }
+
+  /** Drops the first `count` ops (fewer than are held): chunks left empty are let go. */
+  dropFirst(count: number): void {
+    const head = this.#head;
+    // The values of dropped ops are let go at once (a folded list or object may be large).
+    for (let position = head; position < head + count; position++) {
+      const values = this.#chunks[position >> CHUNK_BITS]!.values;
+      if (values !== undefined) values[position & SLOT_MASK] = undefined;
+    }
+    this.#length -= count;
+    const emptied = (head + count) >> CHUNK_BITS;
+    if (emptied > 0) for (const chunk of this.#chunks.splice(0, emptied)) if (spareChunks.length < SPARE_CHUNKS) spareChunks.push(chunk);
+    this.#head = (head + count) & SLOT_MASK;
+  }
+
+  /** The op at `index`, made as an object. */
+  at(index: number): Op {
+    const position = this.#head + index;
+    const chunk = this.#chunks[position >> CHUNK_BITS]!;
+    const slot = position & SLOT_MASK;
+    const numbers = chunk.numbers;
+    const stamp: Stamp = { wall: numbers[WALL + slot]!, count: numbers[COUNT + slot]!, node: this.#origins[numbers[ORIGIN + slot]!]! };
+    const code = numbers[KIND + slot]!;
+    const value = code >= VALUE_HELD ? chunk.values![slot] : numbers[NUMBER + slot];
+    return newOp(OP_KINDS_BY_CODE[code % VALUE_HELD]!, this.#path, numbers[SEQ + slot]!, stamp, value);
+  }
+
+  /** compareStamps of the stamp at `index` and `stamp`. */
+  compareAt(index: number, stamp: Stamp): number {
+    const position = this.#head + index;
+    const numbers = this.#chunks[position >> CHUNK_BITS]!.numbers;
+    const slot = position & SLOT_MASK;
+    const wall = numbers[WALL + slot]!;
+    if (wall !== stamp.wall) return wall - stamp.wall;
+    const count = numbers[COUNT + slot]!;
+    if (count !== stamp.count) return count - stamp.count;
+    const origin = this.#origins[numbers[ORIGIN + slot]!]!;
+    return origin < stamp.node ? -1 : origin > stamp.node ? 1 : 0;
+  }
+
+  kindAt(index: number): OpKind {
+    const position = this.#head + index;
+    return OP_KINDS_BY_CODE[this.#chunks[position >> CHUNK_BITS]!.numbers[KIND + (position & SLOT_MASK)]! % VALUE_HELD]!;
+  }
+
+  originAt(index: number): NodeId {
+    const position = this.#head + index;
+    return this.#origins[this.#chunks[position >> CHUNK_BITS]!.numbers[ORIGIN + (position & SLOT_MASK)]!]!;
+  }
+
+  seqAt(index: number): number {
+    const position = this.#head + index;
+    return this.#chunks[position >> CHUNK_BITS]!.numbers[SEQ + (position & SLOT_MASK)]!;
+  }
+
+  /** The op at `index` applied to `current` (applyOp, without making the op). */
+  applyAt(index: number, current: Slot): Slot {
+    const position = this.#head + index;
+    const chunk = this.#chunks[position >> CHUNK_BITS]!;
+    const slot = position & SLOT_MASK;
+    const code = chunk.numbers[KIND + slot]!;
+    const value = code >= VALUE_HELD ? chunk.values![slot] : chunk.numbers[NUMBER + slot];
+    return applyOp(current, { kind: OP_KINDS_BY_CODE[code % VALUE_HELD]!, value });
+  }
+
+  *[Symbol.iterator](): Iterator<Op> {
+    for (let index = 0; index < this.#length; index++) yield this.at(index);
+  }
+}
+
+/** `ops` with `op` inserted at `index`: the same list, or columns once it holds COLUMNS_FROM. */
+export function withOpAt(ops: Op[], index: number, op: Op): OwnOps {
+  if (ops.length + 1 < ownOpsTuning.columnsFrom || touchesExpiry(op)) {
+    if (index === ops.length) ops.push(op);
+    else ops.splice(index, 0, op);
+    return ops;
+  }
+  const columns = new OpColumns(ops);
+  columns.insert(index, op);
+  return columns;
+}
+
+/** The op at `index` of `ops`. */
+export function opAt(ops: OwnOps, index: number): Op {
+  return Array.isArray(ops) ? ops[index]! : ops.at(index);
+}
+
+/** compareStamps of the stamp of the op at `index` of `ops` and `stamp`. */
+export function compareAt(ops: OwnOps, index: number, stamp: Stamp): number {
+  return Array.isArray(ops) ? compareStamps(ops[index]!.stamp, stamp) : ops.compareAt(index, stamp);
+}
+
+/** The kind of the op at `index` of `ops`. */
+export function kindAt(ops: OwnOps, index: number): OpKind {
+  return Array.isArray(ops) ? ops[index]!.kind : ops.kindAt(index);
+}
+
+/** The origin of the op at `index` of `ops`. */
+export function originAt(ops: OwnOps, index: number): NodeId {
+  return Array.isArray(ops) ? ops[index]!.stamp.node : ops.originAt(index);
+}
+
+/** The seq of the op at `index` of `ops`. */
+export function seqAt(ops: OwnOps, index: number): number {
+  return Array.isArray(ops) ? ops[index]!.seq : ops.seqAt(index);
+}
+
+/** The op at `index` of `ops` applied to `current`. */
+export function applyAt(ops: OwnOps, index: number, current: Slot): Slot {
+  return Array.isArray(ops) ? applyOp(current, ops[index]!) : ops.applyAt(index, current);
+}

@@ -1,0 +1,85 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compareStamps, type NodeId, type Stamp } from '../../lib/core/clock.js';
+import { newOp, type Op, type OpKind } from '../../lib/core/op.js';
+import { OpColumns } from '../../lib/core/own-ops.js';
+import { applyOp } from '../../lib/core/slot.js';
+import type { JsonValue } from '../../lib/core/value.js';
+
+const runs = Number(process.env.COLLECTIVE_PROPERTY_RUNS ?? 2000);
+const PATH = Object.freeze(['hits']);
+const ORIGINS = ['a', 'b', 'c'] as NodeId[];
+
+// What a command does to the columns and to a plain sorted array of the same ops (the model).
+type Command = { insert: { wall: number; count: number; origin: number; kind: OpKind; value: JsonValue | undefined } } | { drop: number };
+
+const valueArb: fc.Arbitrary<JsonValue | undefined> = fc.oneof(fc.integer({ min: -5, max: 5 }), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(undefined), fc.string({ maxLength: 3 }), fc.constant(null), fc.constant({ k: 1 }));
+const commandArb: fc.Arbitrary<Command> = fc.oneof(
+  { weight: 20, arbitrary: fc.record({ wall: fc.integer({ min: 0, max: 60 }), count: fc.integer({ min: 0, max: 3 }), origin: fc.integer({ min: 0, max: 2 }), kind: fc.constantFrom<OpKind>('set', 'delete', 'incr', 'append'), value: valueArb }).map((insert) => ({ insert })) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 700 }).map((drop) => ({ drop })) },
+);
+
+function expectSame(columns: OpColumns, model: Op[], seqs: Map<Op, number>): void {
+  expect(columns.length).toBe(model.length);
+  expect([...columns]).toEqual(model.map((op) => ({ ...op, seq: seqs.get(op) })));
+  let value: ReturnType<typeof applyOp> = 0;
+  let modelValue: ReturnType<typeof applyOp> = 0;
+  for (let i = 0; i < model.length; i++) {
+    const op = model[i]!;
+    expect(columns.kindAt(i)).toBe(op.kind);
+    expect(columns.originAt(i)).toBe(op.stamp.node);
+    expect(columns.seqAt(i)).toBe(op.seq);
+    expect(Math.sign(columns.compareAt(i, op.stamp))).toBe(0);
+    if (i > 0) expect(Math.sign(columns.compareAt(i, model[i - 1]!.stamp))).toBe(Math.sign(compareStamps(op.stamp, model[i - 1]!.stamp)));
+    value = columns.applyAt(i, value);
+    modelValue = applyOp(modelValue, op);
+  }
+  expect(value).toEqual(modelValue);
+}
+
+describe('OpColumns against a sorted array of the same ops', () => {
+  it('holds the ops inserted in stamp order, across chunks, through drops from the front', () => {
+    fc.assert(
+      fc.property(fc.array(commandArb, { minLength: 300, maxLength: 1500 }), (commands) => {
+        const first = newOp('incr', PATH, 1, { wall: -1, count: 0, node: ORIGINS[0]! }, 1);
+        const columns = new OpColumns([first]);
+        const model: Op[] = [first];
+        const seqs = new Map<Op, number>([[first, 1]]);
+        let seq = 1;
+        for (const command of commands) {
+          if ('drop' in command) {
+            const count = Math.min(command.drop, model.length - 1);
+            if (count === 0) continue;
+            columns.dropFirst(count);
+            model.splice(0, count);
+            continue;
+          }
+          const { wall, count, origin, kind, value } = command.insert;
+          const stamp: Stamp = { wall, count, node: ORIGINS[origin]! };
+          if (model.some((op) => compareStamps(op.stamp, stamp) === 0)) continue;
+          const op = newOp(kind, PATH, ++seq, stamp, kind === 'incr' ? (typeof value === 'number' ? value : 1) : kind === 'delete' ? undefined : value);
+          let index = model.length;
+          while (index > 0 && compareStamps(model[index - 1]!.stamp, stamp) > 0) index--;
+          columns.insert(index, op);
+          model.splice(index, 0, op);
+          seqs.set(op, op.seq);
+        }
+        expectSame(columns, model, seqs);
+      }),
+      { numRuns: Math.max(50, Math.floor(runs / 20)) },
+    );
+  });
+
+  it("makes each op again, with the node's path, after drops", () => {
+    const ops: Op[] = [];
+    for (let seq = 1; seq <= 600; seq++) ops.push(newOp('append', PATH, seq, { wall: 1_700_000_000_000 + seq, count: 0, node: ORIGINS[seq % 3]! }, { n: seq }));
+    const columns = new OpColumns(ops.slice(0, 1));
+    for (const op of ops.slice(1)) columns.insert(columns.length, op);
+    columns.dropFirst(300);
+    expect(columns.length).toBe(300);
+    const again = columns.at(0);
+    expect(again).toEqual(ops[300]);
+    expect(again.path).toBe(PATH);
+    expect(columns.at(299)).toEqual(ops[599]);
+  });
+});
