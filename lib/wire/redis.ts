@@ -65,13 +65,13 @@ export function seqOfEntryId(id: string): number | undefined {
 }
 
 /**
- * The fields of an entry following seq `from` and holding `runs` (core/codec.ts runs of the
- * origin's ops, seqs increasing): every op from + 1 on, or, for an entry rebuilt from a replica
+ * The fields of an entry following seq `from` and holding `runs` (the JSON text of
+ * core/codec.ts runs of the origin's ops, seqs increasing: encodeRunsText): every op from + 1 on, or, for an entry rebuilt from a replica
  * that holds only the ops not overwritten since, those and `lastStamp`, the stamp of its last
  * seq (the entry's id).
  */
-export function entryFields(from: number, runs: unknown[][], lastStamp?: Stamp): string[] {
-  const fields = ['v', String(REDIS_FORMAT), 'f', String(from), 'o', JSON.stringify(runs)];
+export function entryFields(from: number, runs: string, lastStamp?: Stamp): string[] {
+  const fields = ['v', String(REDIS_FORMAT), 'f', String(from), 'o', runs];
   if (lastStamp !== undefined) fields.push('s', `${lastStamp.wall},${lastStamp.count}`);
   return fields;
 }

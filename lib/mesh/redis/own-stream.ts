@@ -1,5 +1,5 @@
 import type { NodeId, Stamp } from '../../core/clock.js';
-import { encodeRun, encodeRuns, type DecodeLimits } from '../../core/codec.js';
+import { encodeRunsText, type DecodeLimits } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
 import type { Replica } from '../../core/replica.js';
 import type { Logger } from '../../log.js';
@@ -266,7 +266,7 @@ export class OwnStream {
     if (from + 1 >= this.#keptFrom && from + 1 < this.#keptFrom + this.#kept.length) {
       const start = from + 1 - this.#keptFrom;
       const ops = this.#kept.slice(start, start + this.#opsPerEntry);
-      const entry = { from, upTo: ops[ops.length - 1]!.seq, fields: entryFields(from, [encodeRun(ops)]) };
+      const entry = { from, upTo: ops[ops.length - 1]!.seq, fields: entryFields(from, encodeRunsText(ops)) };
       // From now on the entry stands for its ops (and any before it, appended already).
       this.#kept.splice(0, start + ops.length);
       this.#keptFrom += start + ops.length;
@@ -289,7 +289,7 @@ export class OwnStream {
     const final = rebuild.at + ops.length >= rebuild.ops.length;
     const upTo = final ? rebuild.latest : { ...ops[ops.length - 1]!.stamp, seq: ops[ops.length - 1]!.seq };
     const complete = ops.length === upTo.seq - rebuild.from;
-    const fields = entryFields(rebuild.from, encodeRuns(ops), complete ? undefined : upTo);
+    const fields = entryFields(rebuild.from, encodeRunsText(ops), complete ? undefined : upTo);
     if (final) this.#rebuild = undefined;
     else {
       rebuild.at += ops.length;
