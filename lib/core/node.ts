@@ -248,6 +248,7 @@ export function readFolded(node: TreeNode, readings?: SnapshotReadings): Iterabl
  * into an object just before the first op stamped after it, or at the end if none is.
  */
 export function replay(start: Slot, ops: OwnOps, count: number, touch: Stamp | undefined): Slot {
+  if (!Array.isArray(ops)) return ops.replay(start, count, touch);
   let current = start;
   for (let i = 0; i < count; i++) {
     if (touch !== undefined && compareAt(ops, i, touch) > 0) {

@@ -1,7 +1,7 @@
 import { compareStamps, type NodeId, type Stamp } from './clock.js';
-import { OP_KINDS_BY_CODE, newOp, touchesExpiry, type Op, type OpKind } from './op.js';
+import { OP_KIND_CODES, OP_KINDS_BY_CODE, newOp, touchesExpiry, type Op, type OpKind } from './op.js';
 import type { Segments } from './path.js';
-import { applyOp, type Slot } from './slot.js';
+import { applyOp, asObject, type Slot } from './slot.js';
 import type { JsonValue } from './value.js';
 
 /**
@@ -26,8 +26,10 @@ export const ownOpsTuning = { columnsFrom: COLUMNS_FROM };
 
 // Ops are held in chunks of this many (a power of two): a chunk is made when the last one is
 // full and let go once every op in it was dropped, so that neither growing nor folding ever
-// copies the ops held (copying columns of 300k ops took a third of a hub's write).
-const CHUNK_BITS = 8;
+// copies the ops held (growing columns of 300k ops took a third of a hub's write). A chunk of
+// 64 is 3 KB: a key written a few dozen times between folds holds no more than its ops did as
+// objects.
+const CHUNK_BITS = 6;
 const CHUNK_SIZE = 1 << CHUNK_BITS;
 const SLOT_MASK = CHUNK_SIZE - 1;
 
@@ -42,11 +44,13 @@ const NUMBER = 5 * CHUNK_SIZE;
 const CHUNK_NUMBERS = 6 * CHUNK_SIZE;
 // Added to the kind code of an op whose value is not a number: it is in the chunk's `values`.
 const VALUE_HELD = 8;
+// The code of an increment (its value is always a number), replayed without a call.
+const INCR_CODE = OP_KIND_CODES.incr;
 
 // Chunks' numbers are views into slabs of this many: one allocation outside the JS heap per
 // slab rather than per chunk (a typed array of its own took 20 us a chunk in a busy hub). A
 // slab is let go with its last chunk: ops are dropped oldest first, so slabs mostly go whole.
-const CHUNKS_PER_SLAB = 16;
+const CHUNKS_PER_SLAB = 64;
 let slab: ArrayBuffer | undefined;
 let slabChunks = CHUNKS_PER_SLAB;
 
@@ -61,33 +65,16 @@ function chunkNumbers(): Float64Array {
 // The `values` of a chunk, made at its first value that is not a number (a copy of this).
 const NO_VALUES: readonly undefined[] = new Array<undefined>(CHUNK_SIZE).fill(undefined);
 
-// The code of `kind` (OP_KIND_CODES), by a switch: looking a key up in that object costs a
-// dictionary probe at every op written.
-function kindCode(kind: OpKind): number {
-  switch (kind) {
-    case 'set':
-      return 0;
-    case 'delete':
-      return 1;
-    case 'incr':
-      return 2;
-    case 'append':
-      return 3;
-    case 'ttl':
-      return 4;
-  }
-}
-
 class Chunk {
   readonly numbers = chunkNumbers();
   values: (JsonValue | undefined)[] | undefined = undefined;
 }
 
 // Chunks every op of which was dropped, kept to be used again (up to SPARE_CHUNKS): fresh
-// memory costs a page fault per 4 KB on its first write, which took a quarter of a hot
-// counter's write in a hub. Only a chunk that OpColumns.dropFirst let go comes here: nothing
-// else ever held it. Their values are all undefined (dropFirst clears them).
-const SPARE_CHUNKS = 4096;
+// memory costs a page fault per 4 KB on its first write. Few, since each keeps its slab: 64
+// hold 12 MB at the very most. Only a chunk that OpColumns.dropFirst let go comes here:
+// nothing else ever held it. Their values are all undefined (dropFirst clears them).
+const SPARE_CHUNKS = 64;
 const spareChunks: Chunk[] = [];
 
 function newChunk(): Chunk {
@@ -113,11 +100,15 @@ export class OpColumns implements Iterable<Op> {
   // Where op 0 is in the first chunk, and how many ops are held.
   #head = 0;
   #length = 0;
+  // Where the last set or delete held is (a position, as #head), or -1: a late op before it is
+  // wiped (see `overwritesFrom`), and there is seldom more than one (a set replaces the ops
+  // before it), so it is followed rather than looked for among thousands of increments.
+  #lastOverwrite = -1;
 
   /** Columns holding `ops` (sorted, at least one, none touching expiry). */
   constructor(ops: readonly Op[]) {
     this.#path = ops[0]!.path;
-    for (const op of ops) this.#push(op);
+    for (const op of ops) this.insert(this.#length, op);
   }
 
   /** How many ops are held. */
@@ -127,14 +118,38 @@ export class OpColumns implements Iterable<Op> {
 
   /** Inserts `op` at `index` (the ops after it move up one). */
   insert(index: number, op: Op): void {
+    const position = this.#head + index;
+    if (position <= this.#lastOverwrite) this.#lastOverwrite++;
+    else if (op.kind === 'set' || op.kind === 'delete') this.#lastOverwrite = position;
     if (index === this.#length) {
       this.#push(op);
       return;
     }
-    // A late op lands near the end: the few after it move up one slot each.
-    this.#push(this.at(this.#length - 1));
-    for (let i = this.#length - 2; i > index; i--) this.#copy(i - 1, i);
-    this.#write(this.#head + index, op);
+    const end = this.#head + this.#length;
+    if (end >> CHUNK_BITS === this.#chunks.length) this.#chunks.push(newChunk());
+    this.#shiftUp(position, end);
+    this.#write(position, op);
+    this.#length++;
+  }
+
+  // Moves the ops at positions from .. end - 1 up one (the slot at `end` exists): a chunk's
+  // part at a time, with copyWithin, and the op before a chunk into its first slot.
+  #shiftUp(from: number, end: number): void {
+    let top = end;
+    while (top > from) {
+      if ((top & SLOT_MASK) === 0) {
+        this.#copy(top - 1 - this.#head, top - this.#head);
+        top--;
+        continue;
+      }
+      const chunk = this.#chunks[top >> CHUNK_BITS]!;
+      const low = Math.max(from, (top >> CHUNK_BITS) << CHUNK_BITS);
+      const a = low & SLOT_MASK;
+      const b = top & SLOT_MASK;
+      for (let column = 0; column < CHUNK_NUMBERS; column += CHUNK_SIZE) chunk.numbers.copyWithin(column + a + 1, column + a, column + b);
+      chunk.values?.copyWithin(a + 1, a, b);
+      top = low;
+    }
   }
 
   #push(op: Op): void {
@@ -162,11 +177,11 @@ export class OpColumns implements Iterable<Op> {
     numbers[ORIGIN + slot] = this.#originIndex(op.stamp.node);
     const value = op.value;
     if (typeof value === 'number') {
-      numbers[KIND + slot] = kindCode(op.kind);
+      numbers[KIND + slot] = OP_KIND_CODES[op.kind];
       numbers[NUMBER + slot] = value;
       if (chunk.values !== undefined) chunk.values[slot] = undefined;
     } else {
-      numbers[KIND + slot] = kindCode(op.kind) + VALUE_HELD;
+      numbers[KIND + slot] = OP_KIND_CODES[op.kind] + VALUE_HELD;
       (chunk.values ??= NO_VALUES.slice())[slot] = value;
     }
   }
@@ -191,9 +206,51 @@ export class OpColumns implements Iterable<Op> {
       if (values !== undefined) values[position & SLOT_MASK] = undefined;
     }
     this.#length -= count;
+    if (this.#lastOverwrite < head + count) this.#lastOverwrite = -1;
     const emptied = (head + count) >> CHUNK_BITS;
-    if (emptied > 0) for (const chunk of this.#chunks.splice(0, emptied)) if (spareChunks.length < SPARE_CHUNKS) spareChunks.push(chunk);
+    if (emptied > 0) {
+      for (const chunk of this.#chunks.splice(0, emptied)) if (spareChunks.length < SPARE_CHUNKS) spareChunks.push(chunk);
+      if (this.#lastOverwrite !== -1) this.#lastOverwrite -= emptied * CHUNK_SIZE;
+    }
     this.#head = (head + count) & SLOT_MASK;
+  }
+
+  /** Whether a set or delete is held at `index` or after. */
+  overwritesFrom(index: number): boolean {
+    return this.#lastOverwrite >= this.#head + index;
+  }
+
+  /** Where an op stamped `stamp` goes: after every op stamped before it (a binary search). */
+  insertionIndex(stamp: Stamp): number {
+    let low = 0;
+    let high = this.#length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.compareAt(middle, stamp) > 0) high = middle;
+      else low = middle + 1;
+    }
+    return low;
+  }
+
+  /**
+   * The first `count` ops replayed on `start` (see node.ts replay), read from the columns in
+   * place: a late op makes its node replay every op it holds, thousands on a hot counter.
+   */
+  replay(start: Slot, count: number, touch: Stamp | undefined): Slot {
+    let current = start;
+    for (let index = 0; index < count; index++) {
+      if (touch !== undefined && this.compareAt(index, touch) > 0) {
+        current = asObject(current);
+        touch = undefined;
+      }
+      const position = this.#head + index;
+      const chunk = this.#chunks[position >> CHUNK_BITS]!;
+      const slot = position & SLOT_MASK;
+      const code = chunk.numbers[KIND + slot]!;
+      if (code === INCR_CODE) current = (typeof current === 'number' ? current : 0) + chunk.numbers[NUMBER + slot]!;
+      else current = applyOp(current, { kind: OP_KINDS_BY_CODE[code % VALUE_HELD]!, value: code >= VALUE_HELD ? chunk.values![slot] : chunk.numbers[NUMBER + slot] });
+    }
+    return touch === undefined ? current : asObject(current);
   }
 
   /** The op at `index`, made as an object. */

@@ -1,6 +1,6 @@
 import { Bucket } from './bucket.js';
 import { convertToBucket } from './convert.js';
-import { isAfter, type Stamp } from './clock.js';
+import { compareStamps, isAfter, type Stamp } from './clock.js';
 import type { Armed } from './expiry.js';
 import {
   ABSENT,
@@ -461,9 +461,15 @@ export class ReplicatedTree {
 
   /** Inserts an own op in stamp order; false when a later set/delete here already wipes it. */
   #insertOwn(target: TreeNode, op: Op): boolean {
-    let index = target.ops.length;
-    while (index > 0 && compareAt(target.ops, index - 1, op.stamp) > 0) index--;
-    for (let later = index; later < target.ops.length; later++) if (isOverwrite(kindAt(target.ops, later))) return false;
+    const ops = target.ops;
+    let index = ops.length;
+    if (Array.isArray(ops)) {
+      while (index > 0 && compareStamps(ops[index - 1]!.stamp, op.stamp) > 0) index--;
+      for (let later = index; later < ops.length; later++) if (isOverwrite(ops[later]!.kind)) return false;
+    } else {
+      index = ops.insertionIndex(op.stamp);
+      if (ops.overwritesFrom(index)) return false;
+    }
     target.insertOp(index, op);
     // Whether it is the last own op now (dropping the ops before it below keeps the order).
     const last = index === target.ops.length - 1;

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { compareStamps, type NodeId, type Stamp } from '../../lib/core/clock.js';
 import { newOp, type Op, type OpKind } from '../../lib/core/op.js';
 import { OpColumns } from '../../lib/core/own-ops.js';
-import { applyOp } from '../../lib/core/slot.js';
+import { replay } from '../../lib/core/node.js';
+import { ABSENT, applyOp } from '../../lib/core/slot.js';
 import type { JsonValue } from '../../lib/core/value.js';
 
 const runs = Number(process.env.COLLECTIVE_PROPERTY_RUNS ?? 2000);
@@ -33,8 +34,15 @@ function expectSame(columns: OpColumns, model: Op[], seqs: Map<Op, number>): voi
     if (i > 0) expect(Math.sign(columns.compareAt(i, model[i - 1]!.stamp))).toBe(Math.sign(compareStamps(op.stamp, model[i - 1]!.stamp)));
     value = columns.applyAt(i, value);
     modelValue = applyOp(modelValue, op);
+    expect(columns.overwritesFrom(i)).toBe(model.slice(i).some((later) => later.kind === 'set' || later.kind === 'delete'));
   }
   expect(value).toEqual(modelValue);
+  // Replayed in place, with a descendant's write (a touch) between two of them, as node.ts replays an array.
+  for (const count of [0, Math.floor(model.length / 2), model.length]) {
+    const touch = model[Math.floor(count / 2)]?.stamp;
+    const asArray = replay(ABSENT, model.slice(), count, touch === undefined ? undefined : { ...touch, node: 'b0' as NodeId });
+    expect(columns.replay(ABSENT, count, touch === undefined ? undefined : { ...touch, node: 'b0' as NodeId })).toEqual(asArray);
+  }
 }
 
 describe('OpColumns against a sorted array of the same ops', () => {
@@ -60,6 +68,7 @@ describe('OpColumns against a sorted array of the same ops', () => {
           const op = newOp(kind, PATH, ++seq, stamp, kind === 'incr' ? (typeof value === 'number' ? value : 1) : kind === 'delete' ? undefined : value);
           let index = model.length;
           while (index > 0 && compareStamps(model[index - 1]!.stamp, stamp) > 0) index--;
+          expect(columns.insertionIndex(stamp)).toBe(index);
           columns.insert(index, op);
           model.splice(index, 0, op);
           seqs.set(op, op.seq);
