@@ -193,8 +193,9 @@ export class OpColumns implements Iterable<Op> {
     const a = (this.#head + from) & SLOT_MASK;
     const b = (this.#head + to) & SLOT_MASK;
     for (let column = 0; column < CHUNK_NUMBERS; column += CHUNK_SIZE) target.numbers[column + b] = source.numbers[column + a]!;
-    const value = source.values?.[a];
-    if (value !== undefined || target.values !== undefined) (target.values ??= NO_VALUES.slice())[b] = value;
+    // By the code, not the value: a delete holds `undefined` there.
+    if (source.numbers[KIND + a]! >= VALUE_HELD) (target.values ??= NO_VALUES.slice())[b] = source.values![a];
+    else if (target.values !== undefined) target.values[b] = undefined;
   }
 
   /** Drops the first `count` ops (fewer than are held): chunks left empty are let go. */
