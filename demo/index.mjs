@@ -3,8 +3,8 @@
 // owns (with `--redis`: through a redis-server the demo starts, each machine through a link of
 // its own, which the demo cuts instead). A load driver sends requests to all four workers; each request increments counters,
 // writes a recent-events ring and a per-user value. Midway the link is cut for a while: the
-// machines diverge; after the heal they converge. Then machine B's primary is killed with
-// SIGKILL and started again: its hub persists, and comes back from its disk with its id and
+// machines diverge; after the heal they converge. Then machine B's primary, once it answered
+// the requests sent to it, is killed with SIGKILL and started again: its hub persists, and comes back from its disk with its id and
 // its data. It ends by checking that every worker reads the same data and that the totals match
 // the requests acknowledged, then that every user's session (each request sets it with a 1.5 s
 // ttl) expired on every worker of both machines: exit 0 if so, 1 if not.
@@ -58,6 +58,10 @@ const workers = []; // { name, machine, port, pid, stats }
 const links = { A: new Link(), B: new Link() }; // links.A carries A's stream to B, and so on
 const linkPorts = {}; // where each machine dials the other: its link's port
 const sent = { ok: 0, failed: 0 };
+// Requests sent to each machine and not yet answered: a machine is killed only once it has none,
+// since a request in flight then may or may not have been applied (its writes may reach the
+// other machine while its answer never comes), and the check at the end counts the acknowledged.
+const inFlight = { A: 0, B: 0 };
 let phase = 'starting';
 let stopping = false;
 const events = [];
@@ -143,10 +147,13 @@ function startLoad() {
     const serving = workers.filter((worker) => !machines[worker.machine].killing);
     for (let i = 0; i < 2; i++) {
       const worker = serving[next++ % serving.length];
-      get(worker.port, `/hit?user=${next % 50}`).then(
-        () => sent.ok++,
-        () => sent.failed++,
-      );
+      inFlight[worker.machine]++;
+      get(worker.port, `/hit?user=${next % 50}`)
+        .then(
+          () => sent.ok++,
+          () => sent.failed++,
+        )
+        .finally(() => inFlight[worker.machine]--);
     }
   }, 10);
 }
@@ -254,6 +261,7 @@ async function restartB() {
   const stats = workers.find((worker) => worker.machine === 'B')?.stats;
   const oldPids = new Set(workers.filter((worker) => worker.machine === 'B').map((worker) => worker.pid));
   before.killing = true;
+  await until(() => inFlight.B === 0, 5000, "machine B's requests in flight to be answered");
   phase = 'machine B killed: A serves alone';
   before.child.kill('SIGKILL');
   await until(() => before.exited, 5000, 'machine B to die');
