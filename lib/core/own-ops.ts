@@ -279,16 +279,19 @@ export class OpColumns implements Iterable<Op> {
     return origin < stamp.node ? -1 : origin > stamp.node ? 1 : 0;
   }
 
+  /** The kind of the op at `index`. */
   kindAt(index: number): OpKind {
     const position = this.#head + index;
     return OP_KINDS_BY_CODE[this.#chunks[position >> CHUNK_BITS]!.numbers[KIND + (position & SLOT_MASK)]! % VALUE_HELD]!;
   }
 
+  /** The origin (the stamp's node) of the op at `index`. */
   originAt(index: number): NodeId {
     const position = this.#head + index;
     return this.#origins[this.#chunks[position >> CHUNK_BITS]!.numbers[ORIGIN + (position & SLOT_MASK)]!]!;
   }
 
+  /** The seq of the op at `index`. */
   seqAt(index: number): number {
     const position = this.#head + index;
     return this.#chunks[position >> CHUNK_BITS]!.numbers[SEQ + (position & SLOT_MASK)]!;
@@ -304,6 +307,7 @@ export class OpColumns implements Iterable<Op> {
     return applyOp(current, { kind: OP_KINDS_BY_CODE[code % VALUE_HELD]!, value });
   }
 
+  /** Every op, each made as an object (see `at`). */
   *[Symbol.iterator](): Iterator<Op> {
     for (let index = 0; index < this.#length; index++) yield this.at(index);
   }
