@@ -3,11 +3,11 @@ import type { Bucket } from './bucket.js';
 import type { KeyTimes } from './key-times.js';
 import type { SnapshotReadings } from './live-readings.js';
 import type { ArmedBy } from './schedule.js';
-import { isAfter, type Stamp } from './clock.js';
+import { compareStamps, isAfter, type Stamp } from './clock.js';
 import { touchesExpiry, type Op } from './op.js';
-import { applyAt, compareAt, opAt, withOpAt, type OwnOps } from './own-ops.js';
+import { compareAt, opAt, withOpAt, type OwnOps } from './own-ops.js';
 import { NOT_HOLDING } from './read-time.js';
-import { asObject, project, type Slot } from './slot.js';
+import { applyOp, asObject, project, type Slot } from './slot.js';
 import type { JsonValue } from './value.js';
 
 // The values a node holds (core/slot.ts), re-exported for the modules built on nodes.
@@ -37,8 +37,9 @@ const NO_OPS: Op[] = Object.freeze([]) as unknown as Op[];
  * The value of a node is defined by replaying, in stamp order, its own ops on top of `start`
  * (or `base`), where any write below the node turns it into an object first. The node keeps
  * just enough to recompute that value whatever order ops arrive in:
- * - `ops`: its own live ops, sorted by stamp (core/own-ops.ts: columns once many). An op wiped by a later set/delete here, or by
- *   any later op at an ancestor, is discarded: no op set containing the wiper can revive it.
+ * - `ops`: its own live ops, sorted by stamp (as columns once many: core/own-ops.ts). An op
+ *   wiped by a later set/delete here, or by any later op at an ancestor, is discarded: no op
+ *   set containing the wiper can revive it.
  * - `touch`: the latest discarded descendant op stamped between two own ops. It changes the
  *   result of a later incr/append (they restart from 0 / [] on an object), so it is kept, and
  *   shipped in deltas, so that every replica folds the same way.
@@ -251,11 +252,12 @@ export function replay(start: Slot, ops: OwnOps, count: number, touch: Stamp | u
   if (!Array.isArray(ops)) return ops.replay(start, count, touch);
   let current = start;
   for (let i = 0; i < count; i++) {
-    if (touch !== undefined && compareAt(ops, i, touch) > 0) {
+    const op = ops[i]!;
+    if (touch !== undefined && compareStamps(touch, op.stamp) < 0) {
       current = asObject(current);
       touch = undefined;
     }
-    current = applyAt(ops, i, current);
+    current = applyOp(current, op);
   }
   return touch === undefined ? current : asObject(current);
 }

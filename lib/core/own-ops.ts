@@ -297,15 +297,6 @@ export class OpColumns implements Iterable<Op> {
     return this.#chunks[position >> CHUNK_BITS]!.numbers[SEQ + (position & SLOT_MASK)]!;
   }
 
-  /** The op at `index` applied to `current` (applyOp, without making the op). */
-  applyAt(index: number, current: Slot): Slot {
-    const position = this.#head + index;
-    const chunk = this.#chunks[position >> CHUNK_BITS]!;
-    const slot = position & SLOT_MASK;
-    const code = chunk.numbers[KIND + slot]!;
-    const value = code >= VALUE_HELD ? chunk.values![slot] : chunk.numbers[NUMBER + slot];
-    return applyOp(current, { kind: OP_KINDS_BY_CODE[code % VALUE_HELD]!, value });
-  }
 
   /** Every op, each made as an object (see `at`). */
   *[Symbol.iterator](): Iterator<Op> {
@@ -348,9 +339,4 @@ export function originAt(ops: OwnOps, index: number): NodeId {
 /** The seq of the op at `index` of `ops`. */
 export function seqAt(ops: OwnOps, index: number): number {
   return Array.isArray(ops) ? ops[index]!.seq : ops.seqAt(index);
-}
-
-/** The op at `index` of `ops` applied to `current`. */
-export function applyAt(ops: OwnOps, index: number, current: Slot): Slot {
-  return Array.isArray(ops) ? applyOp(current, ops[index]!) : ops.applyAt(index, current);
 }

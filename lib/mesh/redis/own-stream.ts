@@ -129,9 +129,9 @@ export class OwnStream {
   #overBound(): void {
     let drop = this.#sentOps + this.#kept.length - Math.floor((this.#maxQueuedOps * 3) / 4);
     while (drop > 0 && this.#sent.length > 0) {
-      const entry = this.#sent.shift()!;
-      this.#sentOps -= entry.upTo - entry.from;
-      drop -= entry.upTo - entry.from;
+      const ops = opsIn(this.#sent.shift()!);
+      this.#sentOps -= ops;
+      drop -= ops;
     }
     if (drop <= 0) return;
     drop = Math.min(drop, this.#kept.length);
@@ -142,9 +142,9 @@ export class OwnStream {
   /** Every member has read up to `seq`: ops up to it need not be kept for a second append. */
   seenByAll(seq: number): void {
     const upTo = Math.min(seq, this.#appended ?? 0);
-    let drop = 0;
-    while (drop < this.#sent.length && this.#sent[drop]!.upTo <= upTo) this.#sentOps -= this.#sent[drop]!.upTo - this.#sent[drop++]!.from;
-    if (drop > 0) this.#sent.splice(0, drop);
+    let read = 0;
+    for (; read < this.#sent.length && this.#sent[read]!.upTo <= upTo; read++) this.#sentOps -= opsIn(this.#sent[read]!);
+    if (read > 0) this.#sent.splice(0, read);
     const ops = Math.min(this.#kept.length, upTo - this.#keptFrom + 1);
     if (ops <= 0) return;
     this.#kept.splice(0, ops);
@@ -270,9 +270,10 @@ export class OwnStream {
       // From now on the entry stands for its ops (and any before it, appended already).
       this.#kept.splice(0, start + ops.length);
       this.#keptFrom += start + ops.length;
-      while (this.#sent.length > 0 && this.#sent[this.#sent.length - 1]!.upTo > from) this.#sentOps -= dropLast(this.#sent);
+      // Entries past `from` (cut otherwise before) no longer are what the stream will hold.
+      while (this.#sent.length > 0 && this.#sent[this.#sent.length - 1]!.upTo > from) this.#sentOps -= opsIn(this.#sent.pop()!);
       this.#sent.push(entry);
-      this.#sentOps += entry.upTo - entry.from;
+      this.#sentOps += opsIn(entry);
       return [entry.upTo, entry.fields];
     }
     let rebuild = this.#rebuild;
@@ -310,9 +311,7 @@ export class OwnStream {
   }
 }
 
-// Removes the last entry of `sent` (one the stream no longer holds, about to be cut again);
-// returns how many ops it covered.
-function dropLast(sent: SentEntry[]): number {
-  const entry = sent.pop()!;
+// How many ops an entry this hub cut from its kept ops holds: every seq from + 1 to upTo.
+function opsIn(entry: SentEntry): number {
   return entry.upTo - entry.from;
 }
