@@ -76,9 +76,10 @@ function noteFolded(folded: FoldedSeqs, ops: OwnOps, count: number): void {
   let highest = 0;
   for (let i = 0; i < count; i++) {
     const seq = seqAt(ops, i);
-    if (originAt(ops, i) !== origin) {
+    const of = originAt(ops, i);
+    if (of !== origin) {
       if (origin !== undefined) raise(folded, origin, highest);
-      origin = originAt(ops, i);
+      origin = of;
       highest = seq;
     } else if (seq > highest) highest = seq;
   }

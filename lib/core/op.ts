@@ -40,6 +40,11 @@ export interface Op {
   readonly keepTtl?: true;
 }
 
+/** Whether ops of `kind` replace what they find (set, delete): ops stamped before them there are wiped. */
+export function isOverwrite(kind: OpKind): boolean {
+  return kind === 'set' || kind === 'delete';
+}
+
 /** Whether an op has anything to do with expiry (it must then be replayed with the expiry rule). */
 export function touchesExpiry(op: Op): boolean {
   return op.kind === 'ttl' || op.expireAt !== undefined || op.keepTtl === true;

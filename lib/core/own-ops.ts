@@ -1,5 +1,5 @@
 import { compareStamps, type NodeId, type Stamp } from './clock.js';
-import { OP_KIND_CODES, OP_KINDS_BY_CODE, newOp, touchesExpiry, type Op, type OpKind } from './op.js';
+import { OP_KIND_CODES, OP_KINDS_BY_CODE, isOverwrite, newOp, touchesExpiry, type Op } from './op.js';
 import type { Segments } from './path.js';
 import { applyOp, asObject, type Slot } from './slot.js';
 import type { JsonValue } from './value.js';
@@ -120,7 +120,7 @@ export class OpColumns implements Iterable<Op> {
   insert(index: number, op: Op): void {
     const position = this.#head + index;
     if (position <= this.#lastOverwrite) this.#lastOverwrite++;
-    else if (op.kind === 'set' || op.kind === 'delete') this.#lastOverwrite = position;
+    else if (isOverwrite(op.kind)) this.#lastOverwrite = position;
     if (index === this.#length) {
       this.#push(op);
       return;
@@ -279,12 +279,6 @@ export class OpColumns implements Iterable<Op> {
     return origin < stamp.node ? -1 : origin > stamp.node ? 1 : 0;
   }
 
-  /** The kind of the op at `index`. */
-  kindAt(index: number): OpKind {
-    const position = this.#head + index;
-    return OP_KINDS_BY_CODE[this.#chunks[position >> CHUNK_BITS]!.numbers[KIND + (position & SLOT_MASK)]! % VALUE_HELD]!;
-  }
-
   /** The origin (the stamp's node) of the op at `index`. */
   originAt(index: number): NodeId {
     const position = this.#head + index;
@@ -326,9 +320,20 @@ export function compareAt(ops: OwnOps, index: number, stamp: Stamp): number {
   return Array.isArray(ops) ? compareStamps(ops[index]!.stamp, stamp) : ops.compareAt(index, stamp);
 }
 
-/** The kind of the op at `index` of `ops`. */
-export function kindAt(ops: OwnOps, index: number): OpKind {
-  return Array.isArray(ops) ? ops[index]!.kind : ops.kindAt(index);
+/** Where an op stamped `stamp` goes in `ops`: after every op stamped before it. */
+export function insertionIndex(ops: OwnOps, stamp: Stamp): number {
+  if (!Array.isArray(ops)) return ops.insertionIndex(stamp);
+  // A short list, where a late op lands near the end: from the end.
+  let index = ops.length;
+  while (index > 0 && compareStamps(ops[index - 1]!.stamp, stamp) > 0) index--;
+  return index;
+}
+
+/** Whether `ops` hold a set or delete at `index` or after (an op stamped before it is wiped). */
+export function overwritesFrom(ops: OwnOps, index: number): boolean {
+  if (!Array.isArray(ops)) return ops.overwritesFrom(index);
+  for (let i = index; i < ops.length; i++) if (isOverwrite(ops[i]!.kind)) return true;
+  return false;
 }
 
 /** The origin of the op at `index` of `ops`. */

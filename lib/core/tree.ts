@@ -1,6 +1,6 @@
 import { Bucket } from './bucket.js';
 import { convertToBucket } from './convert.js';
-import { compareStamps, isAfter, type Stamp } from './clock.js';
+import { isAfter, type Stamp } from './clock.js';
 import type { Armed } from './expiry.js';
 import {
   ABSENT,
@@ -20,8 +20,8 @@ import {
   type ExpiryClock,
   type Slot,
 } from './node.js';
-import { touchesExpiry, type Op, type OpKind } from './op.js';
-import { compareAt, kindAt } from './own-ops.js';
+import { isOverwrite, touchesExpiry, type Op } from './op.js';
+import { insertionIndex, overwritesFrom } from './own-ops.js';
 import type { KeyTimes } from './key-times.js';
 import { isPrefixOf, pathBelow, samePath, type Segments } from './path.js';
 import { ReadTime } from './read-time.js';
@@ -62,10 +62,6 @@ export type FinalOp = Pick<Op, 'kind' | 'path' | 'value' | 'expireAt' | 'keepTtl
 function unchanged(before: { value: Slot; armed: readonly Armed[] }, after: { value: Slot; armed: readonly Armed[] }): boolean {
   const { armed } = after;
   return after.value === before.value && armed.length === before.armed.length && armed.every((entry) => before.armed.some((other) => other.at === entry.at && samePath(other.path, entry.path)));
-}
-
-function isOverwrite(kind: OpKind): boolean {
-  return kind === 'set' || kind === 'delete';
 }
 
 /**
@@ -422,7 +418,7 @@ export class ReplicatedTree {
     const target = chain[chain.length - 1]!;
     if (touchesExpiry(op)) {
       // A later overwrite here wipes it whole (ops outside buckets never keep an expiry).
-      for (let i = 0; i < target.ops.length; i++) if (isOverwrite(kindAt(target.ops, i)) && compareAt(target.ops, i, op.stamp) > 0) return null;
+      if (overwritesFrom(target.ops, insertionIndex(target.ops, op.stamp))) return null;
       for (const each of chain) each.view = STALE;
       this.#schedule.track(op.path, op.path.length, convertToBucket(target, op.path.length), target);
       const bucket = target.bucket!;
@@ -461,15 +457,8 @@ export class ReplicatedTree {
 
   /** Inserts an own op in stamp order; false when a later set/delete here already wipes it. */
   #insertOwn(target: TreeNode, op: Op): boolean {
-    const ops = target.ops;
-    let index = ops.length;
-    if (Array.isArray(ops)) {
-      while (index > 0 && compareStamps(ops[index - 1]!.stamp, op.stamp) > 0) index--;
-      for (let later = index; later < ops.length; later++) if (isOverwrite(ops[later]!.kind)) return false;
-    } else {
-      index = ops.insertionIndex(op.stamp);
-      if (ops.overwritesFrom(index)) return false;
-    }
+    const index = insertionIndex(target.ops, op.stamp);
+    if (overwritesFrom(target.ops, index)) return false;
     target.insertOp(index, op);
     // Whether it is the last own op now (dropping the ops before it below keeps the order).
     const last = index === target.ops.length - 1;

@@ -25,12 +25,18 @@ function fakeStore(): GroupStore & { appended: { id: string; fields: readonly st
 
 const LIMITS = { maxDepth: 32, maxValueBytes: 1 << 20, maxEntryBytes: 1 << 24 };
 
+// A hub's replica and own stream on the fake store, resumed (the stream found empty).
+async function resumedStream(maxQueuedOps: number): Promise<{ replica: Replica; store: ReturnType<typeof fakeStore>; own: OwnStream }> {
+  const replica = new Replica({ id: 'aaaaaaaaaaaa' as NodeId });
+  const store = fakeStore();
+  const own = new OwnStream(replica, store, 'stream', { maxQueuedOps, limits: LIMITS }, () => undefined, () => undefined);
+  await own.resume();
+  return { replica, store, own };
+}
+
 describe('a hub\'s own stream', () => {
   it('keeps appended ops as their entries until every member read them, and appends a lost entry again as it was', async () => {
-    const replica = new Replica({ id: 'aaaaaaaaaaaa' as NodeId });
-    const store = fakeStore();
-    const own = new OwnStream(replica, store, 'stream', { maxQueuedOps: 1000, limits: LIMITS }, () => undefined, () => undefined);
-    await own.resume();
+    const { replica, store, own } = await resumedStream(1000);
 
     for (let i = 0; i < 10; i++) own.record(replica.incr('hits'));
     await own.flush();
@@ -59,10 +65,7 @@ describe('a hub\'s own stream', () => {
   });
 
   it('keeps at most maxQueuedOps while Redis takes nothing, and rebuilds what it let go from the replica', async () => {
-    const replica = new Replica({ id: 'aaaaaaaaaaaa' as NodeId });
-    const store = fakeStore();
-    const own = new OwnStream(replica, store, 'stream', { maxQueuedOps: 100, limits: LIMITS }, () => undefined, () => undefined);
-    await own.resume();
+    const { replica, store, own } = await resumedStream(100);
     for (let i = 0; i < 60; i++) own.record(replica.incr('hits'));
     await own.flush();
     // Appended, not yet read by every member, then 200 more while Redis is away.
