@@ -48,37 +48,60 @@ const VALUE_HELD = 8;
 const INCR_CODE = OP_KIND_CODES.incr;
 
 // Chunks' numbers are views into slabs of this many: one allocation outside the JS heap per
-// slab rather than per chunk (a typed array of its own took 20 us a chunk in a busy hub). A
-// slab is let go with its last chunk: ops are dropped oldest first, so slabs mostly go whole.
+// slab rather than per chunk (a typed array of its own took 20 us a chunk in a busy hub).
 const CHUNKS_PER_SLAB = 64;
-let slab: ArrayBuffer | undefined;
-let slabChunks = CHUNKS_PER_SLAB;
 
-function chunkNumbers(): Float64Array {
-  if (slabChunks === CHUNKS_PER_SLAB) {
-    slab = new ArrayBuffer(CHUNKS_PER_SLAB * CHUNK_NUMBERS * Float64Array.BYTES_PER_ELEMENT);
-    slabChunks = 0;
+// Slabs every chunk of which was let go, kept to be handed out again (up to SPARE_SLABS): a
+// linked hub writing a hot counter drops and makes thousands of chunks a second, and fresh
+// memory cost it a page fault per 4 KB on first write and an allocation the collector counts
+// (together a tenth of its CPU). Recycled whole, not chunk by chunk: a spare chunk would pin
+// its slab, 64 times its size. 64 slabs are 12 MB at the very most.
+const SPARE_SLABS = 64;
+const spareSlabs: Slab[] = [];
+
+// A slab and its chunks: handed out in order, taken back one by one (ops are dropped oldest
+// first, so a slab's chunks mostly go back together).
+class Slab {
+  readonly chunks: Chunk[] = [];
+  handedOut = 0;
+  live = 0;
+
+  constructor() {
+    const buffer = new ArrayBuffer(CHUNKS_PER_SLAB * CHUNK_NUMBERS * Float64Array.BYTES_PER_ELEMENT);
+    for (let i = 0; i < CHUNKS_PER_SLAB; i++) this.chunks.push(new Chunk(this, new Float64Array(buffer, i * CHUNK_NUMBERS * Float64Array.BYTES_PER_ELEMENT, CHUNK_NUMBERS)));
   }
-  return new Float64Array(slab!, slabChunks++ * CHUNK_NUMBERS * Float64Array.BYTES_PER_ELEMENT, CHUNK_NUMBERS);
 }
 
 // The `values` of a chunk, made at its first value that is not a number (a copy of this).
 const NO_VALUES: readonly undefined[] = new Array<undefined>(CHUNK_SIZE).fill(undefined);
 
 class Chunk {
-  readonly numbers = chunkNumbers();
   values: (JsonValue | undefined)[] | undefined = undefined;
+
+  constructor(
+    readonly slab: Slab,
+    readonly numbers: Float64Array,
+  ) {}
 }
 
-// Chunks every op of which was dropped, kept to be used again (up to SPARE_CHUNKS): fresh
-// memory costs a page fault per 4 KB on its first write. Few, since each keeps its slab: 64
-// hold 12 MB at the very most. Only a chunk that OpColumns.dropFirst let go comes here:
-// nothing else ever held it. Their values are all undefined (dropFirst clears them).
-const SPARE_CHUNKS = 64;
-const spareChunks: Chunk[] = [];
+// The slab new chunks come from.
+let slab = new Slab();
 
 function newChunk(): Chunk {
-  return spareChunks.pop() ?? new Chunk();
+  if (slab.handedOut === CHUNKS_PER_SLAB) slab = spareSlabs.pop() ?? new Slab();
+  slab.live++;
+  return slab.chunks[slab.handedOut++]!;
+}
+
+// Takes back a chunk every op of which was dropped (its values cleared): once its slab's last
+// chunk comes back, the slab is spare. Only a chunk OpColumns.dropFirst let go comes here:
+// nothing else ever held it. A chunk never taken back (columns replaced whole) keeps its slab
+// from being spare: the collector frees it with the last of its chunks.
+function releaseChunk(chunk: Chunk): void {
+  const from = chunk.slab;
+  if (--from.live !== 0 || from.handedOut !== CHUNKS_PER_SLAB) return;
+  from.handedOut = 0;
+  if (spareSlabs.length < SPARE_SLABS) spareSlabs.push(from);
 }
 
 /**
@@ -210,7 +233,7 @@ export class OpColumns implements Iterable<Op> {
     if (this.#lastOverwrite < head + count) this.#lastOverwrite = -1;
     const emptied = (head + count) >> CHUNK_BITS;
     if (emptied > 0) {
-      for (const chunk of this.#chunks.splice(0, emptied)) if (spareChunks.length < SPARE_CHUNKS) spareChunks.push(chunk);
+      for (const chunk of this.#chunks.splice(0, emptied)) releaseChunk(chunk);
       if (this.#lastOverwrite !== -1) this.#lastOverwrite -= emptied * CHUNK_SIZE;
     }
     this.#head = (head + count) & SLOT_MASK;
