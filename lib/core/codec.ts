@@ -249,12 +249,14 @@ export function encodeRuns(ops: readonly Op[]): unknown[][] {
  * make and then walk (70 against 125 ns an op, measured on a hot counter's runs).
  */
 export function encodeRunsText(ops: readonly Op[]): string {
-  let text = '';
-  eachRun(ops, (start, end) => {
-    text += text === '' ? '[' : ',';
-    text += encodeRunText(ops, start, end);
-  });
-  return text === '' ? '[]' : `${text}]`;
+  return `[${encodeRunTexts(ops).join(',')}]`;
+}
+
+/** Each run of `encodeRuns(ops)` as JSON text: joined with commas in brackets, the runs' array. */
+export function encodeRunTexts(ops: readonly Op[]): string[] {
+  const texts: string[] = [];
+  eachRun(ops, (start, end) => texts.push(encodeRunText(ops, start, end)));
+  return texts;
 }
 
 // The run of ops[start..end) (see encodeRun) as JSON text.

@@ -1,5 +1,5 @@
 import type { NodeId, Stamp } from '../../core/clock.js';
-import { encodeRunsText, type DecodeLimits } from '../../core/codec.js';
+import { encodeRunTexts, encodeRunsText, type DecodeLimits } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
 import type { Replica } from '../../core/replica.js';
 import type { Logger } from '../../log.js';
@@ -9,11 +9,20 @@ import type { GroupStore } from './store.js';
 /** Most ops per stream entry unless told otherwise: an entry is read whole, and an XREAD takes many. */
 export const OPS_PER_ENTRY = 10_000;
 
-/** An entry this hub appended (or is appending): the seqs it covers and its fields. */
-interface SentEntry {
+/** Own ops from seq `from` + 1 to `upTo`. */
+interface SeqSpan {
   readonly from: number;
   readonly upTo: number;
+}
+
+/** An entry this hub appended (or is appending): the seqs it covers and its fields. */
+interface SentEntry extends SeqSpan {
   readonly fields: string[];
+}
+
+/** Own ops encoded at the end of the turn that stamped them: each run's JSON text. */
+interface Piece extends SeqSpan {
+  readonly runs: string[];
 }
 
 /**
@@ -24,10 +33,12 @@ interface SentEntry {
  * from where the stream stands. Ops it no longer keeps come from the replica (those not
  * overwritten since) in one rebuilt entry.
  *
- * Ops not yet appended are kept as they are; once appended, as the entry's fields (text): an
- * object per op kept until every member read it (a quarter of a second and more) cost the
- * garbage collector more than the rest of a write. Redis loses whole entries, so what it lost
- * starts at an entry's start, and the entry is appended again as it was.
+ * Ops are kept as objects only until the end of the turn that stamped them, then as text: the
+ * runs of each turn (pieces), which the next entry joins, and once appended the entry's fields.
+ * An object per op kept until every member read it (a quarter of a second and more), or only
+ * while an append was in flight (a few turns of a busy hub), outlived the young generation and
+ * cost the garbage collector more than the rest of a write. Redis loses whole entries, so what
+ * it lost starts at an entry's start, and the entry is appended again as it was.
  */
 export class OwnStream {
   readonly #replica: Replica;
@@ -41,9 +52,13 @@ export class OwnStream {
   // Entries appended (or being appended) that some member may not have read, in seq order.
   #sent: SentEntry[] = [];
   #sentOps = 0;
-  // Own ops not yet in an entry, in seq order; #kept[0] is op #keptFrom.
-  #kept: Op[] = [];
-  #keptFrom = 1;
+  // Own ops not yet in an entry, in seq order: those of past turns encoded (pieces), then this
+  // turn's as they are (staged, consecutive seqs).
+  #pieces: Piece[] = [];
+  #piecesOps = 0;
+  #staged: Op[] = [];
+  // The highest own seq taken (staged, or later): an op at or below it is not taken again.
+  #takenUpTo = 0;
   // Entries being rebuilt from the replica: the seq the next follows, the ops not yet sent, and
   // where the last ends.
   #rebuild: { from: number; ops: Op[]; at: number; latest: Stamp & { seq: number } } | undefined;
@@ -109,34 +124,50 @@ export class OwnStream {
   restamped(): void {
     this.#sent = [];
     this.#sentOps = 0;
-    this.#kept = [];
-    this.#keptFrom = 1;
+    this.#pieces = [];
+    this.#piecesOps = 0;
+    this.#staged = [];
+    this.#takenUpTo = 0;
     this.#rebuild = undefined;
   }
 
   /** Takes an op this hub stamped; it goes out at the end of the turn. */
   record(op: Op): void {
-    if (op.stamp.node !== this.#id || op.seq < this.#keptFrom + this.#kept.length) return;
-    if (this.#kept.length === 0) this.#keptFrom = op.seq;
-    this.#kept.push(op);
-    if (this.#sentOps + this.#kept.length > this.#maxQueuedOps) this.#overBound();
+    if (op.stamp.node !== this.#id || op.seq <= this.#takenUpTo) return;
+    this.#takenUpTo = op.seq;
+    this.#staged.push(op);
+    if (this.keptOps > this.#maxQueuedOps) this.#overBound();
     this.schedule();
   }
 
+  // Encodes this turn's ops as pieces of at most opsPerEntry ops, so that they die young.
+  #seal(): void {
+    const staged = this.#staged;
+    if (staged.length === 0) return;
+    for (let start = 0; start < staged.length; start += this.#opsPerEntry) {
+      const ops = staged.length <= this.#opsPerEntry ? staged : staged.slice(start, start + this.#opsPerEntry);
+      this.#pieces.push({ from: ops[0]!.seq - 1, upTo: ops[ops.length - 1]!.seq, runs: encodeRunTexts(ops) });
+    }
+    this.#piecesOps += staged.length;
+    this.#staged = [];
+  }
+
   // Past the bound: the oldest quarter goes at once (the replica still holds those not
-  // overwritten), entries appended first, so that a long outage does not shift the whole array
-  // on every write.
+  // overwritten), entries appended first, then whole pieces, so that a long outage does not
+  // shift the whole array on every write.
   #overBound(): void {
-    let drop = this.#sentOps + this.#kept.length - Math.floor((this.#maxQueuedOps * 3) / 4);
+    let drop = this.keptOps - Math.floor((this.#maxQueuedOps * 3) / 4);
     while (drop > 0 && this.#sent.length > 0) {
       const ops = opsIn(this.#sent.shift()!);
       this.#sentOps -= ops;
       drop -= ops;
     }
-    if (drop <= 0) return;
-    drop = Math.min(drop, this.#kept.length);
-    this.#kept.splice(0, drop);
-    this.#keptFrom += drop;
+    while (drop > 0 && this.#pieces.length > 0) {
+      const ops = opsIn(this.#pieces.shift()!);
+      this.#piecesOps -= ops;
+      drop -= ops;
+    }
+    if (drop > 0) this.#staged.splice(0, drop);
   }
 
   /** Every member has read up to `seq`: ops up to it need not be kept for a second append. */
@@ -145,10 +176,11 @@ export class OwnStream {
     let read = 0;
     for (; read < this.#sent.length && this.#sent[read]!.upTo <= upTo; read++) this.#sentOps -= opsIn(this.#sent[read]!);
     if (read > 0) this.#sent.splice(0, read);
-    const ops = Math.min(this.#kept.length, upTo - this.#keptFrom + 1);
-    if (ops <= 0) return;
-    this.#kept.splice(0, ops);
-    this.#keptFrom += ops;
+    read = 0;
+    for (; read < this.#pieces.length && this.#pieces[read]!.upTo <= upTo; read++) this.#piecesOps -= opsIn(this.#pieces[read]!);
+    if (read > 0) this.#pieces.splice(0, read);
+    const staged = this.#staged;
+    if (this.#pieces.length === 0 && staged.length > 0 && staged[0]!.seq <= upTo) staged.splice(0, upTo - staged[0]!.seq + 1);
   }
 
   /**
@@ -167,6 +199,7 @@ export class OwnStream {
     this.#scheduled = true;
     this.#defer(() => {
       this.#scheduled = false;
+      this.#seal();
       void this.flush();
     });
   }
@@ -256,20 +289,25 @@ export class OwnStream {
     }
   }
 
-  // The next entry after `from`: the ops kept, or (when some after `from` are no longer kept)
+  // The next entry after `from`: the pieces kept from there (as many as fit in `opsPerEntry`),
+  // or (when no piece starts there: some are no longer kept, or a rebuild ended within one)
   // entries rebuilt from the replica up to the latest own op: the ops not overwritten since, at
   // most `opsPerEntry` an entry (each but the last ends at an op it holds, whose stamp it has).
   #next(from: number): [number, string[]] {
     // Appended before (Redis lost it since): as it was.
     const sent = this.#sent.find((entry) => entry.from === from);
     if (sent !== undefined) return [sent.upTo, sent.fields];
-    if (from + 1 >= this.#keptFrom && from + 1 < this.#keptFrom + this.#kept.length) {
-      const start = from + 1 - this.#keptFrom;
-      const ops = this.#kept.slice(start, start + this.#opsPerEntry);
-      const entry = { from, upTo: ops[ops.length - 1]!.seq, fields: entryFields(from, encodeRunsText(ops)) };
+    this.#seal();
+    const pieces = this.#pieces;
+    const first = pieces.findIndex((piece) => piece.from === from);
+    if (first !== -1) {
+      let end = first + 1;
+      let ops = opsIn(pieces[first]!);
+      while (end < pieces.length && pieces[end]!.from === pieces[end - 1]!.upTo && ops + opsIn(pieces[end]!) <= this.#opsPerEntry) ops += opsIn(pieces[end++]!);
+      const runs = pieces.slice(first, end).flatMap((piece) => piece.runs);
+      const entry = { from, upTo: pieces[end - 1]!.upTo, fields: entryFields(from, `[${runs.join(',')}]`) };
       // From now on the entry stands for its ops (and any before it, appended already).
-      this.#kept.splice(0, start + ops.length);
-      this.#keptFrom += start + ops.length;
+      for (const piece of pieces.splice(0, end)) this.#piecesOps -= opsIn(piece);
       // Entries past `from` (cut otherwise before) no longer are what the stream will hold.
       while (this.#sent.length > 0 && this.#sent[this.#sent.length - 1]!.upTo > from) this.#sentOps -= opsIn(this.#sent.pop()!);
       this.#sent.push(entry);
@@ -299,9 +337,9 @@ export class OwnStream {
     return [upTo.seq, fields];
   }
 
-  /** Own ops kept for a second append (in entries and not yet in one): for tests. */
+  /** Own ops kept for a second append (in entries and not yet in one). */
   get keptOps(): number {
-    return this.#sentOps + this.#kept.length;
+    return this.#sentOps + this.#piecesOps + this.#staged.length;
   }
 
   /** Appends what is left (if connected), then stops. */
@@ -311,7 +349,7 @@ export class OwnStream {
   }
 }
 
-// How many ops an entry this hub cut from its kept ops holds: every seq from + 1 to upTo.
-function opsIn(entry: SentEntry): number {
-  return entry.upTo - entry.from;
+// How many ops an entry or piece holds: every seq from + 1 to upTo.
+function opsIn(span: SeqSpan): number {
+  return span.upTo - span.from;
 }

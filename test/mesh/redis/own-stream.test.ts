@@ -3,6 +3,7 @@ import type { NodeId } from '../../../lib/core/clock.js';
 import { Replica } from '../../../lib/core/replica.js';
 import { OwnStream } from '../../../lib/mesh/redis/own-stream.js';
 import type { GroupStore } from '../../../lib/mesh/redis/store.js';
+import { decodeEntry } from '../../../lib/wire/redis.js';
 
 // Just what OwnStream runs: appends are recorded, and the stream's last id is what the test says
 // Redis holds (it "loses" entries by saying less).
@@ -78,3 +79,50 @@ describe('a hub\'s own stream', () => {
     expect(own.rebuilt).toBe(1);
   });
 });
+
+describe('a busy hub\'s own stream', () => {
+  it('joins the turns stamped while an append was in flight into entries of at most opsPerEntry ops, each op once and in order', async () => {
+    const replica = new Replica({ id: 'aaaaaaaaaaaa' as NodeId });
+    const store = fakeStore();
+    // Appends wait until the test lets them through, as a busy Redis's replies do.
+    const waiting: (() => void)[] = [];
+    const append = store.append;
+    store.append = (key, id, fields) => new Promise((resolve) => waiting.push(() => resolve(append(key, id, fields))));
+    const turnEnds: (() => void)[] = [];
+    const own = new OwnStream(replica, store, 'stream', { maxQueuedOps: 1000, opsPerEntry: 25, limits: LIMITS }, (callback) => turnEnds.push(callback), () => undefined);
+    await own.resume();
+    const turn = (writes: number) => {
+      for (let i = 0; i < writes; i++) own.record(replica.incr('hits', i + 1));
+      for (const end of turnEnds.splice(0)) end();
+    };
+
+    turn(10); // appended at once: in flight
+    turn(10);
+    turn(10);
+    turn(10);
+    expect(store.appended).toEqual([]);
+    expect(own.keptOps).toBe(40);
+    while (store.appended.length < 3) {
+      await until(() => waiting.length > 0);
+      waiting.shift()!();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // The three turns after the first: 20 in one entry (30 would be past 25), then 10.
+    expect(store.appended.map((entry) => entry.id)).toEqual(['10-0', '30-0', '40-0']);
+    const ops = store.appended.flatMap((entry) => decodeEntry(replica.id, entry.id, entry.fields, LIMITS).ops);
+    expect(ops.map((op) => op.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(ops.map((op) => op.value)).toEqual(Array.from({ length: 4 }, () => Array.from({ length: 10 }, (_, i) => i + 1)).flat());
+    expect(own.keptOps).toBe(40);
+    own.seenByAll(40);
+    expect(own.keptOps).toBe(0);
+  });
+});
+
+// Resolves once `condition` holds (it is checked after each turn), failing after 2 s.
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 2 s');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
