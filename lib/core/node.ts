@@ -5,7 +5,7 @@ import type { SnapshotReadings } from './live-readings.js';
 import type { ArmedBy } from './schedule.js';
 import { compareStamps, isAfter, type Stamp } from './clock.js';
 import { touchesExpiry, type Op } from './op.js';
-import { compareAt, opAt, withOpAt, type OwnOps } from './own-ops.js';
+import { compareAt, opAt, releaseOps, withOpAt, type OwnOps } from './own-ops.js';
 import { NOT_HOLDING } from './read-time.js';
 import { applyOp, asObject, project, type Slot } from './slot.js';
 import type { JsonValue } from './value.js';
@@ -122,8 +122,10 @@ export class TreeNode {
   replaceOps(op: Op): void {
     this.folded = undefined;
     const ops = this.ops;
-    if (ops === NO_OPS || !Array.isArray(ops)) this.ops = [op];
-    else {
+    if (ops === NO_OPS || !Array.isArray(ops)) {
+      releaseOps(ops);
+      this.ops = [op];
+    } else {
       ops.length = 1;
       ops[0] = op;
     }
@@ -131,6 +133,7 @@ export class TreeNode {
 
   /** Drops every own op (their effect was folded into the base). */
   dropOps(): void {
+    releaseOps(this.ops);
     this.ops = NO_OPS;
   }
 
@@ -143,8 +146,10 @@ export class TreeNode {
   dropFirstOps(count: number): void {
     if (count === 0) return;
     const ops = this.ops;
-    if (count >= ops.length) this.ops = NO_OPS;
-    else if (!Array.isArray(ops)) ops.dropFirst(count);
+    if (count >= ops.length) {
+      releaseOps(ops);
+      this.ops = NO_OPS;
+    } else if (!Array.isArray(ops)) ops.dropFirst(count);
     else if (count === 1) ops.shift();
     else ops.splice(0, count);
   }

@@ -51,11 +51,13 @@ const INCR_CODE = OP_KIND_CODES.incr;
 // slab rather than per chunk (a typed array of its own took 20 us a chunk in a busy hub).
 const CHUNKS_PER_SLAB = 64;
 
-// Slabs every chunk of which was let go, kept to be handed out again (up to SPARE_SLABS): a
-// linked hub writing a hot counter drops and makes thousands of chunks a second, and fresh
-// memory cost it a page fault per 4 KB on first write and an allocation the collector counts
-// (together a tenth of its CPU). Recycled whole, not chunk by chunk: a spare chunk would pin
-// its slab, 64 times its size. 64 slabs are 12 MB at the very most.
+// Slabs every chunk of which was let go, kept to be handed out again: a linked hub writing a
+// hot counter drops and makes thousands of chunks a second, and fresh memory cost it a page
+// fault per 4 KB on first write and an allocation the collector counts (together a tenth of its
+// CPU). Recycled whole, not chunk by chunk: a spare chunk would pin its slab, 64 times its size.
+// Up to SPARE_SLABS are kept, 12 MB at the very most. A fold may let go of more at once (a
+// hundred slabs in a hub writing a million ops a second): those past it go to the collector.
+// (Kept past it as weak references, they were collected before they were needed again.)
 const SPARE_SLABS = 64;
 const spareSlabs: Slab[] = [];
 
@@ -94,14 +96,15 @@ function newChunk(): Chunk {
 }
 
 // Takes back a chunk every op of which was dropped (its values cleared): once its slab's last
-// chunk comes back, the slab is spare. Only a chunk OpColumns.dropFirst let go comes here:
-// nothing else ever held it. A chunk never taken back (columns replaced whole) keeps its slab
-// from being spare: the collector frees it with the last of its chunks.
+// chunk comes back, the slab is spare. Only a chunk its columns let go comes here (dropFirst,
+// release): nothing else ever held it. A chunk never taken back (columns of a tree let go
+// whole) keeps its slab from being spare: the collector frees it with the last of its chunks.
 function releaseChunk(chunk: Chunk): void {
   const from = chunk.slab;
   if (--from.live !== 0 || from.handedOut !== CHUNKS_PER_SLAB) return;
   from.handedOut = 0;
-  if (spareSlabs.length < SPARE_SLABS) spareSlabs.push(from);
+  // The slab new chunks come from hands them out again from its first: it is not spare too.
+  if (from !== slab && spareSlabs.length < SPARE_SLABS) spareSlabs.push(from);
 }
 
 /**
@@ -239,6 +242,21 @@ export class OpColumns implements Iterable<Op> {
     this.#head = (head + count) & SLOT_MASK;
   }
 
+  /**
+   * Lets every chunk go (all the ops were folded or wiped): the columns hold nothing after, and
+   * their node no longer holds them.
+   */
+  release(): void {
+    for (const chunk of this.#chunks) {
+      chunk.values?.fill(undefined);
+      releaseChunk(chunk);
+    }
+    this.#chunks.length = 0;
+    this.#head = 0;
+    this.#length = 0;
+    this.#lastOverwrite = -1;
+  }
+
   /** Whether a set or delete is held at `index` or after. */
   overwritesFrom(index: number): boolean {
     return this.#lastOverwrite >= this.#head + index;
@@ -331,6 +349,11 @@ export function withOpAt(ops: Op[], index: number, op: Op): OwnOps {
   const columns = new OpColumns(ops);
   columns.insert(index, op);
   return columns;
+}
+
+/** Lets `ops` go: columns give their chunks back (see OpColumns.release). */
+export function releaseOps(ops: OwnOps): void {
+  if (!Array.isArray(ops)) ops.release();
 }
 
 /** The op at `index` of `ops`. */

@@ -12,12 +12,14 @@ const PATH = Object.freeze(['hits']);
 const ORIGINS = ['a', 'b', 'c'] as NodeId[];
 
 // What a command does to the columns and to a plain sorted array of the same ops (the model).
-type Command = { insert: { wall: number; count: number; origin: number; kind: OpKind; value: JsonValue | undefined } } | { drop: number };
+type Command = { insert: { wall: number; count: number; origin: number; kind: OpKind; value: JsonValue | undefined } } | { drop: number } | { release: true };
 
 const valueArb: fc.Arbitrary<JsonValue | undefined> = fc.oneof(fc.integer({ min: -5, max: 5 }), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(undefined), fc.string({ maxLength: 3 }), fc.constant(null), fc.constant({ k: 1 }));
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
   { weight: 20, arbitrary: fc.record({ wall: fc.integer({ min: 0, max: 60 }), count: fc.integer({ min: 0, max: 3 }), origin: fc.integer({ min: 0, max: 2 }), kind: fc.constantFrom<OpKind>('set', 'delete', 'incr', 'append'), value: valueArb }).map((insert) => ({ insert })) },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 700 }).map((drop) => ({ drop })) },
+  // The node lets its columns go, and holds the same ops in new ones (on chunks let go before).
+  { weight: 1, arbitrary: fc.constant({ release: true as const }) },
 );
 
 function expectSame(columns: OpColumns, model: Op[], seqs: Map<Op, number>): void {
@@ -40,15 +42,21 @@ function expectSame(columns: OpColumns, model: Op[], seqs: Map<Op, number>): voi
 }
 
 describe('OpColumns against a sorted array of the same ops', () => {
-  it('holds the ops inserted in stamp order, across chunks, through drops from the front', () => {
+  it('holds the ops inserted in stamp order, across chunks, through drops from the front and on chunks let go before', () => {
     fc.assert(
       fc.property(fc.array(commandArb, { minLength: 300, maxLength: 1500 }), (commands) => {
         const first = newOp('incr', PATH, 1, { wall: -1, count: 0, node: ORIGINS[0]! }, 1);
-        const columns = new OpColumns([first]);
+        let columns = new OpColumns([first]);
         const model: Op[] = [first];
         const seqs = new Map<Op, number>([[first, 1]]);
         let seq = 1;
         for (const command of commands) {
+          if ('release' in command) {
+            columns.release();
+            expect(columns.length).toBe(0);
+            columns = new OpColumns(model);
+            continue;
+          }
           if ('drop' in command) {
             const count = Math.min(command.drop, model.length - 1);
             if (count === 0) continue;
@@ -68,6 +76,8 @@ describe('OpColumns against a sorted array of the same ops', () => {
           seqs.set(op, op.seq);
         }
         expectSame(columns, model, seqs);
+        // Its chunks go back for the next case's columns: what they held must not show there.
+        columns.release();
       }),
       // Not shrunk: shrinking a case of a thousand commands takes minutes; the seed and path
       // fast-check reports run it again.
