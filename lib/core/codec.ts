@@ -221,9 +221,11 @@ export function encodeRun(ops: readonly Op[]): unknown[] {
  */
 export const RUN_MOST_OPS = 1000;
 
-// Calls `each` with the bounds of each run of `ops`: one origin's ops with consecutive seqs,
-// at most RUN_MOST_OPS of them.
-function eachRun(ops: readonly Op[], each: (start: number, end: number) => void): void {
+/**
+ * Calls `each` with the bounds of each run of `ops` (see encodeRuns): one origin's ops with
+ * consecutive seqs, at most RUN_MOST_OPS of them.
+ */
+export function eachRun(ops: readonly Op[], each: (start: number, end: number) => void): void {
   let start = 0;
   for (let i = 1; i <= ops.length; i++) {
     const previous = ops[i - 1]!;
@@ -242,46 +244,6 @@ export function encodeRuns(ops: readonly Op[]): unknown[][] {
   const runs: unknown[][] = [];
   eachRun(ops, (start, end) => runs.push(encodeRun(ops.slice(start, end))));
   return runs;
-}
-
-/**
- * `JSON.stringify(encodeRuns(ops))`, written as text at once: no array of five slots an op to
- * make and then walk (70 against 125 ns an op, measured on a hot counter's runs).
- */
-export function encodeRunsText(ops: readonly Op[]): string {
-  return `[${encodeRunTexts(ops).join(',')}]`;
-}
-
-/** Each run of `encodeRuns(ops)` as JSON text: joined with commas in brackets, the runs' array. */
-export function encodeRunTexts(ops: readonly Op[]): string[] {
-  const texts: string[] = [];
-  eachRun(ops, (start, end) => texts.push(encodeRunText(ops, start, end)));
-  return texts;
-}
-
-// The run of ops[start..end) (see encodeRun) as JSON text.
-function encodeRunText(ops: readonly Op[], start: number, end: number): string {
-  const first = ops[start]!;
-  const paths: (readonly string[])[] = [];
-  const indexOf = new Map<readonly string[], number>();
-  let body = '';
-  let wall = first.stamp.wall;
-  for (let i = start; i < end; i++) {
-    const op = ops[i]!;
-    let index = indexOf.get(op.path);
-    if (index === undefined) {
-      index = paths.length;
-      paths.push(op.path);
-      indexOf.set(op.path, index);
-    }
-    // A finite number reads the same from String as from JSON.stringify.
-    const raw = op.value;
-    let value = typeof raw === 'number' ? String(raw) : raw === undefined ? '0' : JSON.stringify(raw);
-    if (op.expireAt !== undefined) value = `[${value},${op.expireAt}]`;
-    body += `,${runCode(op)},${index},${value},${op.stamp.wall - wall},${op.stamp.count}`;
-    wall = op.stamp.wall;
-  }
-  return `[${JSON.stringify(first.stamp.node)},${first.seq},${first.stamp.wall},${JSON.stringify(paths)}${body}]`;
 }
 
 /** Validates and decodes a run (see `encodeRun`); values come back deep-frozen copies. */

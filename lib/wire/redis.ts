@@ -64,14 +64,17 @@ export function seqOfEntryId(id: string): number | undefined {
   return match === null ? undefined : Number(match[1]);
 }
 
+/** The fields of an entry as appended: the ops as bytes (see entryFields), the rest as text. */
+export type EntryFields = (string | Buffer)[];
+
 /**
  * The fields of an entry following seq `from` and holding `runs` (the JSON text of
- * core/codec.ts runs of the origin's ops, seqs increasing: encodeRunsText): every op from + 1 on, or, for an entry rebuilt from a replica
- * that holds only the ops not overwritten since, those and `lastStamp`, the stamp of its last
- * seq (the entry's id).
+ * core/codec.ts runs of the origin's ops, seqs increasing, as bytes: see RunBytes): every op
+ * from + 1 on, or, for an entry rebuilt from a replica that holds only the ops not overwritten
+ * since, those and `lastStamp`, the stamp of its last seq (the entry's id).
  */
-export function entryFields(from: number, runs: string, lastStamp?: Stamp): string[] {
-  const fields = ['v', String(REDIS_FORMAT), 'f', String(from), 'o', runs];
+export function entryFields(from: number, runs: Buffer, lastStamp?: Stamp): EntryFields {
+  const fields: EntryFields = ['v', String(REDIS_FORMAT), 'f', String(from), 'o', runs];
   if (lastStamp !== undefined) fields.push('s', `${lastStamp.wall},${lastStamp.count}`);
   return fields;
 }

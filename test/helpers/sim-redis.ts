@@ -171,12 +171,13 @@ export class SimRedisConnection implements GroupStore {
     });
   }
 
-  append(key: string, id: string, fields: readonly string[]): Promise<boolean> {
+  append(key: string, id: string, fields: readonly (string | Buffer)[]): Promise<boolean> {
     return this.#run((state) => {
       let stream = state.streams.get(key);
       if (stream === undefined) state.streams.set(key, (stream = { entries: [], last: 0 }));
       if (seqOf(id) <= stream.last) return false;
-      stream.entries.push({ id, fields: [...fields] });
+      // Bytes come back as text, as from Redis.
+      stream.entries.push({ id, fields: fields.map((field) => field.toString()) });
       stream.last = seqOf(id);
       if (process.env.REDIS_SIM_LOG !== undefined) console.log(`${this.#time.now} [redis] XADD ${key} ${id} f=${fields[3]}`);
       this.#time.schedule(this.#time.now, () => this.#server.added(key));

@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeId } from '../../lib/core/clock.js';
-import { encodeRun, encodeRunsText } from '../../lib/core/codec.js';
+import { encodeRun } from '../../lib/core/codec.js';
 import type { Op } from '../../lib/core/op.js';
 import { decodeAnnouncement, decodeEntry, encodeAnnouncement, entryFields, seqOfEntryId } from '../../lib/wire/redis.js';
+import { RunBytes, entryRuns } from '../../lib/wire/run-bytes.js';
 
 const origin = 'aaaaaaaaaaaa' as NodeId;
 const limits = { maxDepth: 32, maxValueBytes: 1024, maxEntryBytes: 4096 };
+
+// An entry's fields as Redis gives them back (text), for `ops`.
+function fieldsOf(from: number, ops: readonly Op[], lastStamp?: Op['stamp']): string[] {
+  return entryFields(from, entryRuns([new RunBytes().write(ops)]), lastStamp).map(String);
+}
 
 function op(seq: number, path: string[] = ['k'], value: unknown = seq): Op {
   return { kind: 'set', path, value: value as never, seq, stamp: { wall: 1_000 + seq, count: 0, node: origin } };
@@ -14,12 +20,12 @@ function op(seq: number, path: string[] = ['k'], value: unknown = seq): Op {
 describe('Redis stream entries', () => {
   it('round-trips an entry of contiguous ops, and one rebuilt with the stamp of its last seq', () => {
     const ops = [op(4), op(5), op(6)];
-    const whole = decodeEntry(origin, '6-0', entryFields(3, encodeRunsText(ops)), limits);
+    const whole = decodeEntry(origin, '6-0', fieldsOf(3, ops), limits);
     expect(whole).toMatchObject({ from: 3, upTo: 6, stamp: ops[2]!.stamp });
     expect(whole.ops.map((o) => [o.seq, o.value])).toEqual([[4, 4], [5, 5], [6, 6]]);
     // Ops 5 and 7 overwritten since: the entry covers 4 to 8 and says when 8 was stamped.
     const stamp = { wall: 2_000, count: 3, node: origin };
-    const rebuilt = decodeEntry(origin, '8-0', entryFields(3, encodeRunsText([op(4), op(6)]), stamp), limits);
+    const rebuilt = decodeEntry(origin, '8-0', fieldsOf(3, [op(4), op(6)], stamp), limits);
     expect(rebuilt).toMatchObject({ from: 3, upTo: 8, stamp });
     expect(rebuilt.ops.map((o) => o.seq)).toEqual([4, 6]);
   });

@@ -7,7 +7,7 @@ import type { GroupStore, RawEntry, SnapshotPut } from './store.js';
 interface Client {
   readonly isReady: boolean;
   connect(): Promise<unknown>;
-  sendCommand(args: string[]): Promise<unknown>;
+  sendCommand(args: (string | Buffer)[]): Promise<unknown>;
   duplicate(): Client;
   on(event: 'error' | 'ready' | 'end', listener: (error?: Error) => void): unknown;
   destroy(): void;
@@ -98,7 +98,7 @@ export class NodeRedisStore implements GroupStore {
     this.#onReady.push(listener);
   }
 
-  async append(key: string, id: string, fields: readonly string[]): Promise<boolean> {
+  async append(key: string, id: string, fields: readonly (string | Buffer)[]): Promise<boolean> {
     try {
       await this.#commands.sendCommand(['XADD', key, id, ...fields]);
       return true;

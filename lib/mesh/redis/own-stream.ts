@@ -1,9 +1,10 @@
 import type { NodeId, Stamp } from '../../core/clock.js';
-import { encodeRunTexts, encodeRunsText, type DecodeLimits } from '../../core/codec.js';
+import type { DecodeLimits } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
 import type { Replica } from '../../core/replica.js';
 import type { Logger } from '../../log.js';
-import { decodeEntry, entryFields, entryId, seqOfEntryId } from '../../wire/redis.js';
+import { decodeEntry, entryFields, entryId, seqOfEntryId, type EntryFields } from '../../wire/redis.js';
+import { RunBytes, entryRuns } from '../../wire/run-bytes.js';
 import type { GroupStore } from './store.js';
 
 /** Most ops per stream entry unless told otherwise: an entry is read whole, and an XREAD takes many. */
@@ -17,12 +18,12 @@ interface SeqSpan {
 
 /** An entry this hub appended (or is appending): the seqs it covers and its fields. */
 interface SentEntry extends SeqSpan {
-  readonly fields: string[];
+  readonly fields: EntryFields;
 }
 
-/** Own ops encoded at the end of the turn that stamped them: each run's JSON text. */
+/** Own ops encoded at the end of the turn that stamped them: their runs' JSON text (RunBytes). */
 interface Piece extends SeqSpan {
-  readonly runs: string[];
+  readonly runs: Buffer;
 }
 
 /**
@@ -71,6 +72,7 @@ export class OwnStream {
   #epoch = 0;
   #scheduled = false;
   #closed = false;
+  readonly #runBytes = new RunBytes();
   /** Entries appended, entries rebuilt from the replica (their ops no longer kept), append failures. */
   entries = 0;
   rebuilt = 0;
@@ -146,7 +148,7 @@ export class OwnStream {
     if (staged.length === 0) return;
     for (let start = 0; start < staged.length; start += this.#opsPerEntry) {
       const ops = staged.length <= this.#opsPerEntry ? staged : staged.slice(start, start + this.#opsPerEntry);
-      this.#pieces.push({ from: ops[0]!.seq - 1, upTo: ops[ops.length - 1]!.seq, runs: encodeRunTexts(ops) });
+      this.#pieces.push({ from: ops[0]!.seq - 1, upTo: ops[ops.length - 1]!.seq, runs: this.#runBytes.write(ops) });
     }
     this.#piecesOps += staged.length;
     this.#staged = [];
@@ -293,7 +295,7 @@ export class OwnStream {
   // or (when no piece starts there: some are no longer kept, or a rebuild ended within one)
   // entries rebuilt from the replica up to the latest own op: the ops not overwritten since, at
   // most `opsPerEntry` an entry (each but the last ends at an op it holds, whose stamp it has).
-  #next(from: number): [number, string[]] {
+  #next(from: number): [number, EntryFields] {
     // Appended before (Redis lost it since): as it was.
     const sent = this.#sent.find((entry) => entry.from === from);
     if (sent !== undefined) return [sent.upTo, sent.fields];
@@ -304,8 +306,8 @@ export class OwnStream {
       let end = first + 1;
       let ops = opsIn(pieces[first]!);
       while (end < pieces.length && pieces[end]!.from === pieces[end - 1]!.upTo && ops + opsIn(pieces[end]!) <= this.#opsPerEntry) ops += opsIn(pieces[end++]!);
-      const runs = pieces.slice(first, end).flatMap((piece) => piece.runs);
-      const entry = { from, upTo: pieces[end - 1]!.upTo, fields: entryFields(from, `[${runs.join(',')}]`) };
+      const runs = entryRuns(pieces.slice(first, end).map((piece) => piece.runs));
+      const entry = { from, upTo: pieces[end - 1]!.upTo, fields: entryFields(from, runs) };
       // From now on the entry stands for its ops (and any before it, appended already).
       for (const piece of pieces.splice(0, end)) this.#piecesOps -= opsIn(piece);
       // Entries past `from` (cut otherwise before) no longer are what the stream will hold.
@@ -328,7 +330,7 @@ export class OwnStream {
     const final = rebuild.at + ops.length >= rebuild.ops.length;
     const upTo = final ? rebuild.latest : { ...ops[ops.length - 1]!.stamp, seq: ops[ops.length - 1]!.seq };
     const complete = ops.length === upTo.seq - rebuild.from;
-    const fields = entryFields(rebuild.from, encodeRunsText(ops), complete ? undefined : upTo);
+    const fields = entryFields(rebuild.from, entryRuns([this.#runBytes.write(ops)]), complete ? undefined : upTo);
     if (final) this.#rebuild = undefined;
     else {
       rebuild.at += ops.length;

@@ -20,7 +20,7 @@ export interface GroupStore {
   /** `listener` runs each time the connection becomes ready (the first time and after each reconnect). */
   onReady(listener: () => void): void;
   /** Adds an entry under `id` (`XADD`); false when the stream already has one at or after it. */
-  append(key: string, id: string, fields: readonly string[]): Promise<boolean>;
+  append(key: string, id: string, fields: readonly (string | Buffer)[]): Promise<boolean>;
   /**
    * Entries after each cursor (`XREAD`), at most `count` per stream, waiting up to `blockMs`
    * for one on a connection of its own: per stream key, its entries (streams with none left out).

@@ -13,8 +13,9 @@ function fakeStore(): GroupStore & { appended: { id: string; fields: readonly st
     appended: [] as { id: string; fields: readonly string[] }[],
     lastIdIs: undefined as string | undefined,
     onReady: () => undefined,
-    append: async (_key: string, id: string, fields: readonly string[]) => {
-      store.appended.push({ id, fields });
+    append: async (_key: string, id: string, fields: readonly (string | Buffer)[]) => {
+      // Bytes come back as text, as from Redis.
+      store.appended.push({ id, fields: fields.map(String) });
       store.lastIdIs = id;
       return true;
     },
