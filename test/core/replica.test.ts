@@ -363,6 +363,29 @@ describe('Replica live stream next to a delta', () => {
   });
 });
 
+describe('Replica receiving pieces of deltas', () => {
+  it('applies each op once through stretches that continue a vector, duplicates, ops ahead and other origins, in one piece', () => {
+    const [a, b] = pair();
+    const c = new Replica({ id: 'n3' as NodeId });
+    const fromA = Array.from({ length: 6 }, () => a.incr('hits'));
+    const fromC = Array.from({ length: 3 }, () => c.incr('hits', 10));
+    const receiver = b.receiveDelta(fromA[5]!.stamp);
+    // a1-a2 continue the vector, a2 again within them, a3; c3 comes ahead of c1-c2; a3 again;
+    // a4 after it; then c1-c2.
+    receiver.apply([fromA[0]!, fromA[1]!, fromA[1]!, fromA[2]!, fromC[2]!, fromA[2]!, fromA[3]!, fromC[0]!, fromC[1]!]);
+    expect(b.get('hits')).toBe(4 + 30);
+    expect(b.seqOf(a.id)).toBe(4);
+    expect(b.seqOf(c.id)).toBe(3); // through c3, applied ahead
+    // The rest of a's, with a4 again at the start of the piece.
+    receiver.apply([fromA[3]!, fromA[4]!, fromA[5]!]);
+    receiver.end({ [a.id]: { seq: 6, stamp: fromA[5]!.stamp } });
+    expect(b.get('hits')).toBe(6 + 30);
+    expect(b.seqOf(a.id)).toBe(6);
+    expect(b.apply(a.incr('hits'))).toBe('applied');
+    expect(b.get('hits')).toBe(37);
+  });
+});
+
 describe('Replica past a fold', () => {
   it('calls an op new here but stamped at or below the folded horizon late, and nothing else', () => {
     const [a, b] = pair();
