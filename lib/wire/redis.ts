@@ -122,13 +122,18 @@ export function decodeEntry(origin: NodeId, id: string, flat: readonly string[],
   const ops: Op[] = [];
   // The ops are fresh from JSON.parse: their values are checked and frozen in place.
   const adopting = { ...limits, adopt: true };
-  // One by one: a run may hold more ops than a call can take as arguments.
-  for (const run of raw) for (const op of decodeRun(run, adopting)) ops.push(op);
   let previous = from;
-  for (const op of ops) {
-    if (op.stamp.node !== origin) throw new TypeError(`ops of ${op.stamp.node} in the stream of ${origin}`);
-    if (op.seq <= previous || op.seq > upTo) throw new TypeError(`an entry whose ops are not increasing seqs from ${from + 1} to ${upTo}`);
-    previous = op.seq;
+  for (const run of raw) {
+    // A run is one origin's ops with consecutive seqs (decodeRun): its first and last op say
+    // whether it is of this stream and within the entry, after the run before it.
+    const decoded = decodeRun(run, adopting);
+    const first = decoded[0]!;
+    if (first.stamp.node !== origin) throw new TypeError(`ops of ${first.stamp.node} in the stream of ${origin}`);
+    const last = decoded[decoded.length - 1]!;
+    if (first.seq <= previous || last.seq > upTo) throw new TypeError(`an entry whose ops are not increasing seqs from ${from + 1} to ${upTo}`);
+    previous = last.seq;
+    // One by one: a run may hold more ops than a call can take as arguments.
+    for (const op of decoded) ops.push(op);
   }
   const stampText = fields.get('s');
   if (stampText === undefined) {
