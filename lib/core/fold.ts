@@ -5,7 +5,7 @@ import type { ExpirySchedule } from './expiry-schedule.js';
 import { KeyTimes } from './key-times.js';
 import { ABSENT, NO_BASE, STALE, asObject, foldOwn, replay, type Slot, type TreeNode } from './node.js';
 import { viewOf } from './view.js';
-import { compareAt, originAt, seqAt, type OwnOps } from './own-ops.js';
+import { insertionIndex, originAt, seqAt, type OwnOps } from './own-ops.js';
 import type { JsonValue } from './value.js';
 
 // GC of the replicated tree (ReplicatedTree.collect): folding what every replica has applied
@@ -72,6 +72,10 @@ function raise(folded: FoldedSeqs, origin: string, seq: number): void {
 // Notes the first `count` of `ops` as folded. A node's ops come in runs of one origin (a hot
 // key written by one hub), so the map is looked at once per run, not once per op.
 function noteFolded(folded: FoldedSeqs, ops: OwnOps, count: number): void {
+  if (!Array.isArray(ops)) {
+    ops.eachHighestSeq(count, (of, seq) => raise(folded, of, seq));
+    return;
+  }
   let origin: string | undefined;
   let highest = 0;
   for (let i = 0; i < count; i++) {
@@ -117,8 +121,8 @@ class TreeFolder {
   // Returns whether the subtree holds anything at or below the horizon (before folding).
   node(node: TreeNode, horizon: Stamp, folded: FoldedSeqs, path: string[]): boolean {
     if (node.bucket !== undefined) return this.#bucket(node, horizon, folded);
-    let count = 0;
-    while (count < node.ops.length && compareAt(node.ops, count, horizon) <= 0) count++;
+    // The ops are in stamp order: those at or below the horizon come first.
+    const count = insertionIndex(node.ops, horizon);
     const touchOld = node.touch !== undefined && !isAfter(node.touch.stamp, horizon);
     let hadOld = count > 0 || touchOld || node.base !== NO_BASE;
     if (count > 0 || touchOld) {

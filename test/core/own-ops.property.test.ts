@@ -33,6 +33,14 @@ function expectSame(columns: OpColumns, model: Op[], seqs: Map<Op, number>): voi
     if (i > 0) expect(Math.sign(columns.compareAt(i, model[i - 1]!.stamp))).toBe(Math.sign(compareStamps(op.stamp, model[i - 1]!.stamp)));
     expect(columns.overwritesFrom(i)).toBe(model.slice(i).some((later) => later.kind === 'set' || later.kind === 'delete'));
   }
+  // The highest seq of each origin among the first ops, as a fold notes them.
+  for (const count of [0, 1, Math.floor(model.length / 3), model.length]) {
+    const expected = new Map<string, number>();
+    for (const op of model.slice(0, count)) expected.set(op.stamp.node, Math.max(expected.get(op.stamp.node) ?? 0, op.seq));
+    const highest = new Map<string, number>();
+    columns.eachHighestSeq(count, (origin, seq) => highest.set(origin, seq));
+    expect(highest).toEqual(expected);
+  }
   // Replayed in place, with a descendant's write (a touch) between two of them, as node.ts replays an array.
   for (const count of [0, Math.floor(model.length / 2), model.length]) {
     const touch = model[Math.floor(count / 2)]?.stamp;
