@@ -35,6 +35,9 @@ describe('runs written as bytes', () => {
     ops.push(newOp('set', ['ключ', '🔑'], numbers.length + 1, { wall: 1_800_000_000_001, count: 0, node: origin }, { 'ü': 'lone \ud800 surrogate', list: ['🔑'] }));
     const text = entryRuns([new RunBytes().write(ops)]).toString();
     expect(text).toBe(JSON.stringify(encodeRuns(ops)));
+    // Never written (values are checked finite), and still JSON if one came.
+    const odd = [Number.NaN, Number.POSITIVE_INFINITY].map((value, i) => newOp('incr', ['n'], i + 1, { wall: 1_800_000_000_000, count: i, node: origin }, value));
+    expect(entryRuns([new RunBytes().write(odd)]).toString()).toBe(JSON.stringify(encodeRuns(odd)));
     // JSON has no -0: it comes back 0, as from JSON.stringify.
     expect((JSON.parse(text) as unknown[]).flatMap((run) => decodeRun(run, limits))).toEqual(ops.map((op) => (Object.is(op.value, -0) ? { ...op, value: 0 } : op)));
   });

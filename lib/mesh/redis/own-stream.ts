@@ -34,8 +34,9 @@ interface Piece extends SeqSpan {
  * from where the stream stands. Ops it no longer keeps come from the replica (those not
  * overwritten since) in one rebuilt entry.
  *
- * Ops are kept as objects only until the end of the turn that stamped them, then as text: the
- * runs of each turn (pieces), which the next entry joins, and once appended the entry's fields.
+ * Ops are kept as objects only until the end of the turn that stamped them, then as the bytes
+ * of their runs' JSON: a piece per turn (RunBytes), which the next entry joins, and once
+ * appended the entry's fields.
  * An object per op kept until every member read it (a quarter of a second and more), or only
  * while an append was in flight (a few turns of a busy hub), outlived the young generation and
  * cost the garbage collector more than the rest of a write. Redis loses whole entries, so what
