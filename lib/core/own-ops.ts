@@ -52,14 +52,14 @@ const INCR_CODE = OP_KIND_CODES.incr;
 const CHUNKS_PER_SLAB = 64;
 
 // Slabs every chunk of which was let go, kept to be handed out again: a linked hub writing a
-// hot counter drops and makes thousands of chunks a second, and fresh memory cost it a page
-// fault per 4 KB on first write and an allocation the collector counts (together a tenth of its
-// CPU). Recycled whole, not chunk by chunk: a spare chunk would pin its slab, 64 times its size.
-// Fresh memory cost 80-240 ns an op here (a VM's page faults), recycled 19. A fold lets go of
-// a quarter of a second of writes at once (a hundred slabs in a hub writing a million ops a
-// second) and the next quarter takes as many again, so the spare ones may be as many as those
-// in use, plus SPARE_SLABS: idle memory is at most the columns' own, and 12 MB. (Kept as weak
-// references instead, they were collected before they were needed again.)
+// hot counter drops and makes thousands of chunks a second, and fresh memory costs a page fault
+// per 4 KB on first write (80-240 ns an op on this project's VM, against 14-19 recycled) and an
+// allocation the collector counts. Recycled whole, not chunk by chunk: a spare chunk would pin
+// its slab, 64 times its size. A fold lets go of a quarter of a second of writes at once (a
+// hundred slabs in a hub writing a million ops a second) and the next quarter takes as many
+// again, so the spare ones may be as many as those in use, plus SPARE_SLABS: idle memory is at
+// most the columns' own, and 12 MB. (Kept as weak references instead, they were collected
+// before they were needed again.)
 const SPARE_SLABS = 64;
 const spareSlabs: Slab[] = [];
 // Slabs holding a chunk in use, or handing them out.
