@@ -5,7 +5,7 @@ import type { ExpirySchedule } from './expiry-schedule.js';
 import { KeyTimes } from './key-times.js';
 import { ABSENT, NO_BASE, STALE, asObject, foldOwn, replay, type Slot, type TreeNode } from './node.js';
 import { viewOf } from './view.js';
-import { insertionIndex, originAt, seqAt, type OwnOps } from './own-ops.js';
+import { eachHighestSeq, insertionIndex, type OwnOps } from './own-ops.js';
 import type { JsonValue } from './value.js';
 
 // GC of the replicated tree (ReplicatedTree.collect): folding what every replica has applied
@@ -69,25 +69,9 @@ function raise(folded: FoldedSeqs, origin: string, seq: number): void {
   if (seq > (folded.get(origin) ?? 0)) folded.set(origin, seq);
 }
 
-// Notes the first `count` of `ops` as folded. A node's ops come in runs of one origin (a hot
-// key written by one hub), so the map is looked at once per run, not once per op.
+// Notes the first `count` of `ops` as folded.
 function noteFolded(folded: FoldedSeqs, ops: OwnOps, count: number): void {
-  if (!Array.isArray(ops)) {
-    ops.eachHighestSeq(count, (of, seq) => raise(folded, of, seq));
-    return;
-  }
-  let origin: string | undefined;
-  let highest = 0;
-  for (let i = 0; i < count; i++) {
-    const seq = seqAt(ops, i);
-    const of = originAt(ops, i);
-    if (of !== origin) {
-      if (origin !== undefined) raise(folded, origin, highest);
-      origin = of;
-      highest = seq;
-    } else if (seq > highest) highest = seq;
-  }
-  if (origin !== undefined) raise(folded, origin, highest);
+  eachHighestSeq(ops, count, (origin, seq) => raise(folded, origin, seq));
 }
 
 /**

@@ -5,7 +5,7 @@ import type { SnapshotReadings } from './live-readings.js';
 import type { ArmedBy } from './schedule.js';
 import { compareStamps, isAfter, type Stamp } from './clock.js';
 import { touchesExpiry, type Op } from './op.js';
-import { compareAt, opAt, releaseOps, withOpAt, type OwnOps } from './own-ops.js';
+import { insertionIndex, opAt, releaseOps, withOpAt, type OwnOps } from './own-ops.js';
 import { NOT_HOLDING } from './read-time.js';
 import { applyOp, asObject, project, type Slot } from './slot.js';
 import type { JsonValue } from './value.js';
@@ -336,8 +336,8 @@ export function pruneOlder(node: TreeNode, stamp: Op['stamp']): Op | undefined {
     return node.bucket.prune(stamp);
   }
   let removed: Op | undefined;
-  let count = 0;
-  while (count < node.ops.length && compareAt(node.ops, count, stamp) < 0) count++;
+  // The ops stamped before it come first (no own op has its stamp: a stamp is one op's).
+  const count = insertionIndex(node.ops, stamp);
   if (count > 0) {
     removed = opAt(node.ops, count - 1);
     node.dropFirstOps(count);

@@ -330,12 +330,6 @@ export class OpColumns implements Iterable<Op> {
     return origin < stamp.node ? -1 : origin > stamp.node ? 1 : 0;
   }
 
-  /** The origin (the stamp's node) of the op at `index`. */
-  originAt(index: number): NodeId {
-    const position = this.#head + index;
-    return this.#origins[this.#chunks[position >> CHUNK_BITS]!.numbers[ORIGIN + (position & SLOT_MASK)]!]!;
-  }
-
   /**
    * Calls `each` with every origin of the first `count` ops and the highest seq among its ops
    * there: read from the columns in place, as a fold drops thousands of a hot counter's ops.
@@ -353,13 +347,6 @@ export class OpColumns implements Iterable<Op> {
     }
     for (let origin = 0; origin < highest.length; origin++) if (highest[origin]! > 0) each(this.#origins[origin]!, highest[origin]!);
   }
-
-  /** The seq of the op at `index`. */
-  seqAt(index: number): number {
-    const position = this.#head + index;
-    return this.#chunks[position >> CHUNK_BITS]!.numbers[SEQ + (position & SLOT_MASK)]!;
-  }
-
 
   /** Every op, each made as an object (see `at`). */
   *[Symbol.iterator](): Iterator<Op> {
@@ -389,11 +376,6 @@ export function opAt(ops: OwnOps, index: number): Op {
   return Array.isArray(ops) ? ops[index]! : ops.at(index);
 }
 
-/** compareStamps of the stamp of the op at `index` of `ops` and `stamp`. */
-export function compareAt(ops: OwnOps, index: number, stamp: Stamp): number {
-  return Array.isArray(ops) ? compareStamps(ops[index]!.stamp, stamp) : ops.compareAt(index, stamp);
-}
-
 /** Where an op stamped `stamp` goes in `ops`: after every op stamped before it. */
 export function insertionIndex(ops: OwnOps, stamp: Stamp): number {
   if (!Array.isArray(ops)) return ops.insertionIndex(stamp);
@@ -410,12 +392,25 @@ export function overwritesFrom(ops: OwnOps, index: number): boolean {
   return false;
 }
 
-/** The origin of the op at `index` of `ops`. */
-export function originAt(ops: OwnOps, index: number): NodeId {
-  return Array.isArray(ops) ? ops[index]!.stamp.node : ops.originAt(index);
-}
-
-/** The seq of the op at `index` of `ops`. */
-export function seqAt(ops: OwnOps, index: number): number {
-  return Array.isArray(ops) ? ops[index]!.seq : ops.seqAt(index);
+/**
+ * Calls `each` with every origin of the first `count` of `ops` and the highest seq among its
+ * ops there (what a fold notes as folded).
+ */
+export function eachHighestSeq(ops: OwnOps, count: number, each: (origin: NodeId, seq: number) => void): void {
+  if (!Array.isArray(ops)) {
+    ops.eachHighestSeq(count, each);
+    return;
+  }
+  // A short list of ops comes in runs of one origin: `each` is called once per run.
+  let origin: NodeId | undefined;
+  let highest = 0;
+  for (let i = 0; i < count; i++) {
+    const op = ops[i]!;
+    if (op.stamp.node !== origin) {
+      if (origin !== undefined) each(origin, highest);
+      origin = op.stamp.node;
+      highest = op.seq;
+    } else if (op.seq > highest) highest = op.seq;
+  }
+  if (origin !== undefined) each(origin, highest);
 }

@@ -27,8 +27,8 @@ function expectSame(columns: OpColumns, model: Op[], seqs: Map<Op, number>): voi
   expect([...columns]).toEqual(model.map((op) => ({ ...op, seq: seqs.get(op) })));
   for (let i = 0; i < model.length; i++) {
     const op = model[i]!;
-    expect(columns.originAt(i)).toBe(op.stamp.node);
-    expect(columns.seqAt(i)).toBe(op.seq);
+    expect(columns.at(i).stamp.node).toBe(op.stamp.node);
+    expect(columns.at(i).seq).toBe(op.seq);
     expect(Math.sign(columns.compareAt(i, op.stamp))).toBe(0);
     if (i > 0) expect(Math.sign(columns.compareAt(i, model[i - 1]!.stamp))).toBe(Math.sign(compareStamps(op.stamp, model[i - 1]!.stamp)));
     expect(columns.overwritesFrom(i)).toBe(model.slice(i).some((later) => later.kind === 'set' || later.kind === 'delete'));
