@@ -382,19 +382,23 @@ export class Replica {
     this.#clock.observe(clock);
     return {
       apply: (ops) => {
-        for (let i = 0; i < ops.length; ) {
-          const op = ops[i]!;
+        for (const op of ops) {
           const origin = op.stamp.node;
+          // Most ops of a piece (a Redis entry, a peer's run) continue their origin's vector,
+          // nothing of it held ahead: recorded as the live stream's are (see apply), with no
+          // lookup of whether they were applied before.
           if (origin !== this.id && op.seq === this.#sequences.seq(origin) + 1 && !this.#sequences.holdsAhead(origin)) {
-            i = this.#applyStretch(ops, i);
+            this.#record(op);
             continue;
           }
-          i++;
           // Never twice: not what the vector covers, nor what an earlier piece (of this delta,
           // another peer's, or one cut off halfway) already applied.
           if (this.#sequences.has(op)) continue;
           const contiguous = op.seq === this.#sequences.seq(origin) + 1;
-          this.#applyReceived(op);
+          this.#clock.observe(op.stamp);
+          const restated = this.#tree.apply(op);
+          this.#watchers.notify(op);
+          this.#onApplied?.(op, restated);
           if (contiguous) this.#advance(origin, op);
           else this.#sequences.markAhead(origin, op.seq, op.stamp);
         }
@@ -404,35 +408,6 @@ export class Replica {
         for (const [origin, entry] of Object.entries(vector)) this.#advance(origin, entry);
       },
     };
-  }
-
-  // Applies ops[start] on (another origin's, continuing its vector, none held ahead of it) and
-  // the ops after it that continue it, seq after seq: each is new here, so none is looked up,
-  // and the vector moves once, to the last applied (also if one throws). A Redis entry or a
-  // peer's live run is one such stretch. Returns where the stretch ends.
-  #applyStretch(ops: readonly Op[], start: number): number {
-    const origin = ops[start]!.stamp.node;
-    let last: Op | undefined;
-    let i = start;
-    try {
-      for (; i < ops.length; i++) {
-        const op = ops[i]!;
-        if (last !== undefined && (op.stamp.node !== origin || op.seq !== last.seq + 1)) break;
-        this.#applyReceived(op);
-        last = op;
-      }
-    } finally {
-      if (last !== undefined) this.#advance(origin, last);
-    }
-    return i;
-  }
-
-  // Applies an op received from another replica (new here), and tells who listens.
-  #applyReceived(op: Op): void {
-    this.#clock.observe(op.stamp);
-    const restated = this.#tree.apply(op);
-    this.#watchers.notify(op);
-    this.#onApplied?.(op, restated);
   }
 
   /** Whether writes made enough nodes since the last fold (see ReplicatedTree.foldDue). */
