@@ -1,19 +1,14 @@
-import { CEILING_NODE, compareStamps, type NodeId, type Stamp } from './clock.js';
-import { Bucket } from './bucket.js';
-import type { Armed, ExpiryState } from './expiry.js';
-import { KeyTimes } from './key-times.js';
-import { LazyList } from './lazy-list.js';
-import type { SnapshotReadings } from './live-readings.js';
-import { ABSENT, NO_BASE, TreeNode, readBase, readFolded, type Slot } from './node.js';
+import { CEILING_NODE, type NodeId, type Stamp } from './clock.js';
 import { OP_KIND_CODES, OP_KINDS_BY_CODE, newOp, type Op, type OpKind } from './op.js';
-import { adoptPath, isAllowedKey } from './path.js';
+import { adoptPath } from './path.js';
 import type { VersionVector } from './horizon.js';
-import { adoptValue, isPlainObject, toStoredValue, type JsonValue, type ValuePlace } from './value.js';
+import { adoptValue, toStoredValue, type JsonValue, type ValuePlace } from './value.js';
 
 /**
- * Plain-JSON forms of ops, version vectors and tree snapshots, and their decoders. Everything
- * decoded here may come from another process or machine: decoders validate every field and
- * throw a `TypeError`/`RangeError` on the first problem, before anything is applied.
+ * Plain-JSON forms of ops, runs and version vectors, and their decoders (tree snapshots:
+ * core/snapshot-codec.ts). Everything decoded here may come from another process or machine:
+ * decoders validate every field and throw a `TypeError`/`RangeError` on the first problem,
+ * before anything is applied.
  */
 
 /**
@@ -48,11 +43,10 @@ const KINDS: ReadonlySet<string> = new Set(['set', 'delete', 'incr', 'append', '
 /** The latest expiry time accepted (ms since the epoch): year 2286, and a safe integer. */
 export const MAX_EXPIRE_AT = 10_000_000_000_000;
 
-// Most expiries one subtree of a snapshot may arm: a bound on what a peer can make this hub hold.
-const MAX_ARMED = 5_000_000;
 const NODE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
-function bad(what: string): TypeError {
+/** The error of a decoder for `what`, malformed. */
+export function malformed(what: string): TypeError {
   return new TypeError(`malformed ${what}`);
 }
 
@@ -62,13 +56,13 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function count(value: unknown, what: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw bad(what);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw malformed(what);
   return value;
 }
 
 /** Checks a node id received from elsewhere. */
 export function decodeNodeId(value: unknown): NodeId {
-  if (typeof value !== 'string' || !NODE_ID.test(value)) throw bad('node id');
+  if (typeof value !== 'string' || !NODE_ID.test(value)) throw malformed('node id');
   return value as NodeId;
 }
 
@@ -99,40 +93,40 @@ export function encodeOp(op: Op): WireOp {
 
 /** Validates and decodes a wire op; values come back deep-frozen copies. */
 export function decodeOp(input: unknown, limits: DecodeLimits): Op {
-  if (!isRecord(input)) throw bad('op');
+  if (!isRecord(input)) throw malformed('op');
   const kind = input.k;
-  if (typeof kind !== 'string' || !KINDS.has(kind)) throw bad('op kind');
+  if (typeof kind !== 'string' || !KINDS.has(kind)) throw malformed('op kind');
   // Received arrays are fresh from JSON.parse: validated and frozen in place, not copied.
   const path = adoptPath(input.p, limits.maxDepth);
   const seq = count(input.s, 'op seq', 1);
   const stamp = decodeStamp(input.w, input.c, input.n);
-  if (input.q !== undefined && input.q !== 1) throw bad('op keepTtl');
+  if (input.q !== undefined && input.q !== 1) throw malformed('op keepTtl');
   const expiry = decodeExpiry(kind as OpKind, input.x, input.q === 1 ? true : undefined);
   return opOf(kind as OpKind, path, seq, stamp, decodeValue(kind as OpKind, input.v, 'v' in input, path, limits), expiry);
 }
 
 /** Checks an expiry time received from elsewhere (ms since the epoch). */
 export function decodeExpireAt(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > MAX_EXPIRE_AT) throw bad('expiry time');
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > MAX_EXPIRE_AT) throw malformed('expiry time');
   return value;
 }
 
 // An op's expiry fields: `expireAt` on set, incr and append, `keepTtl` on set only.
 function decodeExpiry(kind: OpKind, expireAt: unknown, keepTtl: true | undefined): { expireAt?: number; keepTtl?: true } | undefined {
   if (expireAt === undefined && keepTtl === undefined) return undefined;
-  if (kind === 'delete' || kind === 'ttl') throw bad(`${kind} op with an expiry`);
-  if (keepTtl === true && (kind !== 'set' || expireAt !== undefined)) throw bad('keepTtl on an op that is not a set without expiry');
+  if (kind === 'delete' || kind === 'ttl') throw malformed(`${kind} op with an expiry`);
+  if (keepTtl === true && (kind !== 'set' || expireAt !== undefined)) throw malformed('keepTtl on an op that is not a set without expiry');
   return keepTtl === true ? { keepTtl } : { expireAt: decodeExpireAt(expireAt) };
 }
 
-// A decoded value, checked and frozen: adopted in place where the input is the decoder's own.
-function storedValue(raw: unknown, where: ValuePlace, maxBytes: number, limits: DecodeLimits): JsonValue {
+/** A decoded value, checked and frozen: adopted in place where the input is the decoder's own. */
+export function storedValue(raw: unknown, where: ValuePlace, maxBytes: number, limits: DecodeLimits): JsonValue {
   return limits.adopt === true ? adoptValue(raw, where, maxBytes) : toStoredValue(raw, where, maxBytes);
 }
 
 function decodeValue(kind: OpKind, raw: unknown, present: boolean, path: readonly string[], limits: DecodeLimits): JsonValue | undefined {
   if (kind === 'incr') {
-    if (typeof raw !== 'number' || !Number.isFinite(raw)) throw bad('incr amount');
+    if (typeof raw !== 'number' || !Number.isFinite(raw)) throw malformed('incr amount');
     return raw;
   }
   if (kind === 'ttl') {
@@ -140,10 +134,10 @@ function decodeValue(kind: OpKind, raw: unknown, present: boolean, path: readonl
     return decodeExpireAt(raw);
   }
   if (kind === 'delete') {
-    if (present && raw !== undefined) throw bad('delete op');
+    if (present && raw !== undefined) throw malformed('delete op');
     return undefined;
   }
-  if (!present) throw bad(`${kind} op without a value`);
+  if (!present) throw malformed(`${kind} op without a value`);
   return storedValue(raw, path, limits.maxValueBytes, limits);
 }
 
@@ -248,29 +242,29 @@ export function encodeRuns(ops: readonly Op[]): unknown[][] {
 
 /** Validates and decodes a run (see `encodeRun`); values come back deep-frozen copies. */
 export function decodeRun(input: unknown, limits: DecodeLimits): Op[] {
-  if (!Array.isArray(input) || input.length < RUN_HEAD + RUN_FIELDS || (input.length - RUN_HEAD) % RUN_FIELDS !== 0) throw bad('op run');
+  if (!Array.isArray(input) || input.length < RUN_HEAD + RUN_FIELDS || (input.length - RUN_HEAD) % RUN_FIELDS !== 0) throw malformed('op run');
   const node = decodeNodeId(input[0]);
   let seq = count(input[1], 'run seq', 1);
   let wall = count(input[2], 'run wall', 0);
   const rawPaths: unknown = input[3];
-  if (!Array.isArray(rawPaths) || rawPaths.length === 0) throw bad('run paths');
+  if (!Array.isArray(rawPaths) || rawPaths.length === 0) throw malformed('run paths');
   const paths = rawPaths.map((path) => adoptPath(path, limits.maxDepth));
   const ops: Op[] = [];
   for (let at = RUN_HEAD; at < input.length; at += RUN_FIELDS) {
     const code: unknown = input[at];
     const kind = typeof code === 'number' ? RUN_KINDS[code] : undefined;
-    if (kind === undefined) throw bad('op kind');
+    if (kind === undefined) throw malformed('op kind');
     const index: unknown = input[at + 1];
     const path = typeof index === 'number' ? paths[index] : undefined;
-    if (path === undefined) throw bad('run path index');
+    if (path === undefined) throw malformed('run path index');
     wall = count(wall + count(input[at + 3], 'wall step', 0), 'stamp wall', 0);
     const stamp: Stamp = { wall, count: count(input[at + 4], 'stamp counter', 0), node };
     let raw: unknown = input[at + 2];
-    if (kind === 'delete' && raw !== 0) throw bad('delete op');
+    if (kind === 'delete' && raw !== 0) throw malformed('delete op');
     let expiry: { expireAt?: number; keepTtl?: true } | undefined;
     if (code === RUN_KEEP_TTL) expiry = { keepTtl: true };
     else if (runCodeExpires(code as number)) {
-      if (!Array.isArray(raw) || raw.length !== 2) throw bad('run op with an expiry');
+      if (!Array.isArray(raw) || raw.length !== 2) throw malformed('run op with an expiry');
       expiry = { expireAt: decodeExpireAt(raw[1]) };
       raw = raw[0];
     }
@@ -289,147 +283,12 @@ export function encodeVector(vector: VersionVector): WireVector {
 
 /** Validates and decodes a version vector. */
 export function decodeVector(input: unknown): VersionVector {
-  if (!Array.isArray(input)) throw bad('version vector');
+  if (!Array.isArray(input)) throw malformed('version vector');
   const vector: Record<string, { seq: number; stamp: Stamp }> = Object.create(null);
   for (const entry of input) {
-    if (!Array.isArray(entry) || entry.length !== 4) throw bad('version vector entry');
+    if (!Array.isArray(entry) || entry.length !== 4) throw malformed('version vector entry');
     const origin = decodeNodeId(entry[0]);
     vector[origin] = { seq: count(entry[1], 'version vector seq', 0), stamp: decodeStamp(entry[2], entry[3], origin) };
   }
   return vector;
-}
-
-/**
- * A node of a tree snapshot: base (`b`, or `a: 1` for an absent base), ops, touch, kids, and
- * the expiries of kids folded into the base (`f`: [key, time][], see TreeNode.folded); or, for
- * a subtree with expiries (`e`), its ops (`r`) and what was folded (`s`: a value as `b`/`a`, and
- * the expiries armed in it, `m`: [relative path, time][]).
- */
-export interface NodeSnapshot {
-  b?: JsonValue;
-  a?: 1;
-  o?: WireOp[];
-  t?: WireOp;
-  k?: [string, NodeSnapshot][];
-  f?: [string, number][];
-  e?: { r?: WireOp[]; s?: { b?: JsonValue; a?: 1; m?: [string[], number][]; w?: 1 } };
-}
-
-/** The snapshot form of a subtree; readings of parents read in place are taken into `readings`. */
-export function encodeNode(node: TreeNode, readings?: SnapshotReadings): NodeSnapshot {
-  const snapshot: NodeSnapshot = {};
-  if (node.bucket !== undefined) {
-    const { records, base } = node.bucket;
-    const e: NonNullable<NodeSnapshot['e']> = {};
-    if (records.length > 0) e.r = records.map(encodeOp);
-    if (base !== undefined) {
-      e.s = base.value === ABSENT ? { a: 1 } : { b: base.value };
-      if (base.armed.length > 0) e.s.m = base.armed.map((entry) => [entry.path as string[], entry.at]);
-      if (node.bucket.baseWrites) e.s.w = 1;
-    }
-    snapshot.e = e;
-    return snapshot;
-  }
-  // A snapshot is sent a slice at a time, over many turns: it reads the base as it is now.
-  const base = readBase(node, undefined, readings);
-  if (base === ABSENT) snapshot.a = 1;
-  else if (base !== NO_BASE) snapshot.b = base;
-  if (node.ops.length > 0) snapshot.o = Array.from(node.ops, encodeOp);
-  if (node.touch !== undefined) snapshot.t = encodeOp(node.touch);
-  if (node.kids !== undefined) snapshot.k = node.kidEntries().map(([key, kid]) => [key, encodeNode(kid, readings)]);
-  if (node.folded !== undefined) {
-    // Read lazily, as the base is, where there may be a million (LazyList: JSON text only).
-    const times = readFolded(node, readings);
-    snapshot.f = Array.isArray(times) ? (times as [string, number][]) : (new LazyList([() => times]) as unknown as [string, number][]);
-  }
-  return snapshot;
-}
-
-/**
- * Validates a subtree snapshot into `node` (whose derived values the caller recomputes).
- * `path` is the node's path, to check that every op sits where it claims to.
- */
-export function decodeNodeInto(node: TreeNode, input: unknown, path: string[], limits: DecodeLimits, ops: Op[]): void {
-  if (!isRecord(input)) throw bad('snapshot node');
-  if (path.length > limits.maxDepth) throw bad('snapshot depth');
-  if (input.e !== undefined) {
-    if (path.length === 0 || ['b', 'a', 'o', 't', 'k', 'f'].some((field) => field in input)) throw bad('snapshot bucket');
-    node.bucket = decodeBucket(input.e, path, limits, ops);
-    return;
-  }
-  if (input.a === 1) node.base = ABSENT;
-  else if ('b' in input) node.base = storedValue(input.b, path.join('.') || '(root)', Infinity, limits) as Slot;
-  const where = (op: Op): Op => {
-    if (op.path.length !== path.length || op.path.some((key, i) => key !== path[i])) throw bad('snapshot op path');
-    ops.push(op);
-    return op;
-  };
-  if (input.o !== undefined) {
-    if (!Array.isArray(input.o)) throw bad('snapshot ops');
-    // Sorted here rather than trusted: every fold assumes stamp order.
-    node.ops = input.o.map((op) => where(decodeOp(op, limits))).sort((a, b) => compareStamps(a.stamp, b.stamp));
-  }
-  if (input.t !== undefined) {
-    const touch = decodeOp(input.t, limits);
-    ops.push(touch);
-    node.touch = touch;
-  }
-  if (input.k !== undefined) {
-    if (!Array.isArray(input.k)) throw bad('snapshot kids');
-    for (const entry of input.k) {
-      if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string') throw bad('snapshot kid');
-      const key = entry[0];
-      if (key.length === 0 || !isAllowedKey(key) || node.kid(key) !== undefined) throw bad('snapshot key');
-      const kid = new TreeNode(ABSENT);
-      decodeNodeInto(kid, entry[1], [...path, key], limits, ops);
-      node.addKid(key, kid);
-    }
-  }
-  if (input.f !== undefined) {
-    // Each a key of the base (an object), no kid beside it, and no own op that would wipe it.
-    const base = node.base;
-    if (!Array.isArray(input.f) || input.f.length === 0 || node.ops.length > 0 || !isPlainObject(base)) throw bad('snapshot folded expiries');
-    const folded = new KeyTimes();
-    for (const entry of input.f) {
-      if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string') throw bad('snapshot folded expiry');
-      const key = entry[0];
-      if (!isAllowedKey(key) || !Object.hasOwn(base, key) || node.kid(key) !== undefined || folded.has(key)) throw bad('snapshot folded expiry key');
-      folded.set(key, decodeExpireAt(entry[1]));
-    }
-    node.folded = folded;
-  }
-}
-
-function decodeBucket(input: unknown, path: string[], limits: DecodeLimits, ops: Op[]): Bucket {
-  if (!isRecord(input)) throw bad('snapshot bucket');
-  const records: Op[] = [];
-  if (input.r !== undefined) {
-    if (!Array.isArray(input.r)) throw bad('snapshot bucket ops');
-    for (const raw of input.r) {
-      const op = decodeOp(raw, limits);
-      if (op.path.length < path.length || path.some((key, i) => op.path[i] !== key)) throw bad('snapshot bucket op path');
-      records.push(op);
-      ops.push(op);
-    }
-    records.sort((a, b) => compareStamps(a.stamp, b.stamp));
-  }
-  let base: ExpiryState | undefined;
-  if (input.s !== undefined) {
-    const state = input.s;
-    if (!isRecord(state)) throw bad('snapshot bucket state');
-    const value: Slot = state.a === 1 ? ABSENT : 'b' in state ? (storedValue(state.b, path, Infinity, limits) as Slot) : bad('snapshot bucket value') as never;
-    const armed: Armed[] = [];
-    if (state.m !== undefined) {
-      if (!Array.isArray(state.m) || state.m.length > MAX_ARMED) throw bad('snapshot bucket expiries');
-      for (const entry of state.m) {
-        if (!Array.isArray(entry) || entry.length !== 2) throw bad('snapshot bucket expiry');
-        const relative = adoptPath(entry[0], limits.maxDepth - path.length, true);
-        armed.push({ path: relative, at: decodeExpireAt(entry[1]) });
-      }
-    }
-    if (state.w !== undefined && state.w !== 1) throw bad('snapshot bucket flag');
-    base = { value, armed };
-    return new Bucket(path.length, base, records, state.w === 1);
-  }
-  return new Bucket(path.length, base, records);
 }

@@ -1,6 +1,6 @@
 import { describe, inputTypeError } from '../errors.js';
 import type { NodeId, Stamp, WallClock } from './clock.js';
-import type { NodeSnapshot } from './codec.js';
+import type { NodeSnapshot } from './snapshot-codec.js';
 import type { VersionVector } from './horizon.js';
 import type { Op } from './op.js';
 import type { ExpiryClock } from './read-time.js';

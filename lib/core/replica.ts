@@ -1,6 +1,7 @@
 import { ProtocolError, describe, inputTypeError } from '../errors.js';
 import { HybridClock, compareStamps, isAfter, type NodeId, type Stamp } from './clock.js';
-import { decodeNodeInto, decodeStamp, encodeNode, type DecodeLimits } from './codec.js';
+import { decodeStamp, type DecodeLimits } from './codec.js';
+import { decodeNodeInto, encodeNode } from './snapshot-codec.js';
 import type { Frontier, VersionEntry, VersionVector } from './horizon.js';
 import { ABSENT } from './node.js';
 import { newOp, type Op, type OpKind } from './op.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareStamps, type NodeId } from '../../lib/core/clock.js';
-import { encodeNode } from '../../lib/core/codec.js';
+import { encodeNode } from '../../lib/core/snapshot-codec.js';
 import type { Op } from '../../lib/core/op.js';
 import { foldTuning } from '../../lib/core/fold.js';
 import { ReplicatedTree } from '../../lib/core/tree.js';
