@@ -1,8 +1,8 @@
 import { compareStamps, type NodeId, type Stamp } from './clock.js';
 import { OP_KIND_CODES, OP_KINDS_BY_CODE, isOverwrite, newOp, touchesExpiry, type Op } from './op.js';
 import type { Segments } from './path.js';
+import { CHUNK_BITS, CHUNK_NUMBERS, CHUNK_SIZE, SLOT_MASK, newChunk, releaseChunk, type Chunk } from './chunks.js';
 import { applyOp, asObject, type Slot } from './slot.js';
-import type { JsonValue } from './value.js';
 
 /**
  * A node's own live ops, sorted by stamp (see TreeNode.ops): a plain array of ops while they
@@ -24,98 +24,22 @@ export const COLUMNS_FROM = 32;
  */
 export const ownOpsTuning = { columnsFrom: COLUMNS_FROM };
 
-// Ops are held in chunks of this many (a power of two): a chunk is made when the last one is
-// full and let go once every op in it was dropped, so that neither growing nor folding ever
-// copies the ops held (growing columns of 300k ops took a third of a hub's write). A chunk of
-// 64 is 3 KB: a key written a few dozen times between folds holds no more than its ops did as
-// objects.
-const CHUNK_BITS = 6;
-const CHUNK_SIZE = 1 << CHUNK_BITS;
-const SLOT_MASK = CHUNK_SIZE - 1;
-
-// A chunk's numbers, a column each: wall, count, seq, kind code (with VALUE_HELD), the index
-// of the origin (in the columns' own list of them), and the value when it is a number.
+// A chunk's numbers (core/chunks.ts), a column each: wall, count, seq, kind code (with
+// VALUE_HELD), the index of the origin (in the columns' own list of them), and the value when
+// it is a number.
 const WALL = 0;
 const COUNT = CHUNK_SIZE;
 const SEQ = 2 * CHUNK_SIZE;
 const KIND = 3 * CHUNK_SIZE;
 const ORIGIN = 4 * CHUNK_SIZE;
 const NUMBER = 5 * CHUNK_SIZE;
-const CHUNK_NUMBERS = 6 * CHUNK_SIZE;
 // Added to the kind code of an op whose value is not a number: it is in the chunk's `values`.
 const VALUE_HELD = 8;
 // The code of an increment (its value is always a number), replayed without a call.
 const INCR_CODE = OP_KIND_CODES.incr;
 
-// Chunks' numbers are views into slabs of this many: one allocation outside the JS heap per
-// slab rather than per chunk (a typed array of its own took 20 us a chunk in a busy hub).
-const CHUNKS_PER_SLAB = 64;
-
-// Slabs every chunk of which was let go, kept to be handed out again: a linked hub writing a
-// hot counter drops and makes thousands of chunks a second, and fresh memory costs a page fault
-// per 4 KB on first write (80-240 ns an op on this project's VM, against 14-19 recycled) and an
-// allocation the collector counts. Recycled whole, not chunk by chunk: a spare chunk would pin
-// its slab, 64 times its size. A fold lets go of a quarter of a second of writes at once (a
-// hundred slabs in a hub writing a million ops a second) and the next quarter takes as many
-// again, so the spare ones may be as many as those in use, plus SPARE_SLABS: idle memory is at
-// most the columns' own, and 12 MB. (Kept as weak references instead, they were collected
-// before they were needed again.)
-const SPARE_SLABS = 64;
-const spareSlabs: Slab[] = [];
-// Slabs holding a chunk in use, or handing them out.
-let slabsInUse = 1;
-
-// A slab and its chunks: handed out in order, taken back one by one (ops are dropped oldest
-// first, so a slab's chunks mostly go back together).
-class Slab {
-  readonly chunks: Chunk[] = [];
-  handedOut = 0;
-  live = 0;
-
-  constructor() {
-    const buffer = new ArrayBuffer(CHUNKS_PER_SLAB * CHUNK_NUMBERS * Float64Array.BYTES_PER_ELEMENT);
-    for (let i = 0; i < CHUNKS_PER_SLAB; i++) this.chunks.push(new Chunk(this, new Float64Array(buffer, i * CHUNK_NUMBERS * Float64Array.BYTES_PER_ELEMENT, CHUNK_NUMBERS)));
-  }
-}
-
 // The `values` of a chunk, made at its first value that is not a number (a copy of this).
 const NO_VALUES: readonly undefined[] = new Array<undefined>(CHUNK_SIZE).fill(undefined);
-
-class Chunk {
-  values: (JsonValue | undefined)[] | undefined = undefined;
-
-  constructor(
-    readonly slab: Slab,
-    readonly numbers: Float64Array,
-  ) {}
-}
-
-// The slab new chunks come from.
-let slab = new Slab();
-
-function newChunk(): Chunk {
-  if (slab.handedOut === CHUNKS_PER_SLAB) {
-    slab = spareSlabs.pop() ?? new Slab();
-    slabsInUse++;
-  }
-  slab.live++;
-  return slab.chunks[slab.handedOut++]!;
-}
-
-// Takes back a chunk every op of which was dropped (its values cleared): once its slab's last
-// chunk comes back, the slab is spare. Only a chunk its columns let go comes here (dropFirst,
-// release): nothing else ever held it. A chunk never taken back (columns of a tree let go
-// whole) keeps its slab from being spare: the collector frees it with the last of its chunks.
-function releaseChunk(chunk: Chunk): void {
-  const from = chunk.slab;
-  if (--from.live !== 0 || from.handedOut !== CHUNKS_PER_SLAB) return;
-  from.handedOut = 0;
-  // The slab new chunks come from hands them out again from its first: it is not spare too.
-  if (from === slab) return;
-  slabsInUse--;
-  if (spareSlabs.length < SPARE_SLABS + slabsInUse) spareSlabs.push(from);
-  else if (spareSlabs.length > SPARE_SLABS + slabsInUse) spareSlabs.pop();
-}
 
 /**
  * The ops of one node, a column per field, in chunks: no object per op. A linked hub keeps
