@@ -3,16 +3,16 @@ import type { JsonValue } from './value.js';
 // The memory of the columns of a node's own ops (core/own-ops.ts): chunks of numbers, carved
 // out of slabs and recycled.
 
-// Ops are held in chunks of this many (a power of two): a chunk is made when the last one is
-// full and let go once every op in it was dropped, so that neither growing nor folding ever
-// copies the ops held (growing columns of 300k ops took a third of a hub's write). A chunk of
-// 64 is 3 KB: a key written a few dozen times between folds holds no more than its ops did as
-// objects.
-/** log2 of the ops a chunk holds. */
+// Records of ops (an op, or a run of increments: see own-ops.ts) are held in chunks of this
+// many (a power of two): a chunk is made when the last one is full and let go once every record
+// in it was dropped, so that neither growing nor folding ever copies what is held (growing
+// columns of 300k ops took a third of a hub's write). A chunk of 64 is 3 KB: a key written a few
+// dozen times between folds holds no more than its ops did as objects.
+/** log2 of the records a chunk holds. */
 export const CHUNK_BITS = 6;
-/** The ops a chunk holds. */
+/** The records a chunk holds. */
 export const CHUNK_SIZE = 1 << CHUNK_BITS;
-/** An op's slot within its chunk: its position & SLOT_MASK. */
+/** A record's slot within its chunk: its position & SLOT_MASK. */
 export const SLOT_MASK = CHUNK_SIZE - 1;
 /** The numbers of a chunk: six columns (see own-ops.ts) of CHUNK_SIZE. */
 export const CHUNK_NUMBERS = 6 * CHUNK_SIZE;
@@ -48,7 +48,7 @@ class Slab {
   }
 }
 
-/** CHUNK_SIZE ops' numbers, and their values that are not numbers (made at the first). */
+/** CHUNK_SIZE records' numbers, and their values that are not numbers (made at the first). */
 export class Chunk {
   values: (JsonValue | undefined)[] | undefined = undefined;
 

@@ -12,11 +12,23 @@ const PATH = Object.freeze(['hits']);
 const ORIGINS = ['a', 'b', 'c'] as NodeId[];
 
 // What a command does to the columns and to a plain sorted array of the same ops (the model).
-type Command = { insert: { wall: number; count: number; origin: number; kind: OpKind; value: JsonValue | undefined } } | { drop: number } | { release: true };
+type Command =
+  | { insert: { wall: number; count: number; origin: number; kind: OpKind; value: JsonValue | undefined } }
+  | { run: { wall: number; origin: number; length: number; value: number } }
+  | { drop: number }
+  | { release: true };
 
 const valueArb: fc.Arbitrary<JsonValue | undefined> = fc.oneof(fc.integer({ min: -5, max: 5 }), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(undefined), fc.string({ maxLength: 3 }), fc.constant(null), fc.constant({ k: 1 }));
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 20, arbitrary: fc.record({ wall: fc.integer({ min: 0, max: 60 }), count: fc.integer({ min: 0, max: 3 }), origin: fc.integer({ min: 0, max: 2 }), kind: fc.constantFrom<OpKind>('set', 'delete', 'incr', 'append'), value: valueArb }).map((insert) => ({ insert })) },
+  { weight: 20, arbitrary: fc.record({ wall: fc.integer({ min: 0, max: 60 }), count: fc.integer({ min: 0, max: 8 }), origin: fc.integer({ min: 0, max: 2 }), kind: fc.constantFrom<OpKind>('set', 'delete', 'incr', 'append'), value: valueArb }).map((insert) => ({ insert })) },
+  // A hub's increments of one key, stamped one after the other, at the end: the columns hold
+  // them as one record, which later ops split (their stamps are among the run's) and drops cut.
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({ wall: fc.integer({ min: 0, max: 60 }), origin: fc.integer({ min: 0, max: 2 }), length: fc.integer({ min: 1, max: 60 }), value: fc.oneof(fc.integer({ min: -5, max: 5 }), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(-0), fc.constant(2 ** 50), fc.constant(0.1)) })
+      .map((run) => ({ run })),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 700 }).map((drop) => ({ drop })) },
   // The node lets its columns go, and holds the same ops in new ones (on chunks let go before).
   { weight: 1, arbitrary: fc.constant({ release: true as const }) },
@@ -70,6 +82,19 @@ describe('OpColumns against a sorted array of the same ops', () => {
             if (count === 0) continue;
             columns.dropFirst(count);
             model.splice(0, count);
+            continue;
+          }
+          if ('run' in command) {
+            const last = model[model.length - 1]!.stamp;
+            const wall = Math.max(last.wall, command.run.wall);
+            for (let i = 0; i < command.run.length; i++) {
+              const stamp: Stamp = { wall, count: (wall === last.wall ? last.count + 1 : 0) + i, node: ORIGINS[command.run.origin]! };
+              const op = newOp('incr', PATH, ++seq, stamp, command.run.value);
+              expect(columns.insertionIndex(stamp)).toBe(model.length);
+              columns.insert(model.length, op);
+              model.push(op);
+              seqs.set(op, op.seq);
+            }
             continue;
           }
           const { wall, count, origin, kind, value } = command.insert;
