@@ -12,21 +12,6 @@ export interface Stamp {
   readonly node: NodeId;
 }
 
-// A stamp made by a constructor rather than an object literal, so that V8 makes it young
-// whatever it sampled of stamps before (see op.ts LiveOp).
-class StampRecord implements Stamp {
-  constructor(
-    readonly wall: number,
-    readonly count: number,
-    readonly node: NodeId,
-  ) {}
-}
-
-/** A stamp: what every stamp made on a hot path is (a write's, a received op's). */
-export function newStamp(wall: number, count: number, node: NodeId): Stamp {
-  return new StampRecord(wall, count, node);
-}
-
 /** Orders stamps: negative when `a` comes first, positive when `b` does, 0 when equal. */
 export function compareStamps(a: Stamp, b: Stamp): number {
   if (a.wall !== b.wall) return a.wall - b.wall;
@@ -87,7 +72,7 @@ export class HybridClock {
     } else {
       this.#count++;
     }
-    return newStamp(this.#wall, this.#count, this.node);
+    return { wall: this.#wall, count: this.#count, node: this.node };
   }
 
   /**

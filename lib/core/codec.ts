@@ -1,4 +1,4 @@
-import { CEILING_NODE, newStamp, type NodeId, type Stamp } from './clock.js';
+import { CEILING_NODE, type NodeId, type Stamp } from './clock.js';
 import { OP_KIND_CODES, OP_KINDS_BY_CODE, newOp, type Op, type OpKind } from './op.js';
 import { adoptPath } from './path.js';
 import type { VersionVector } from './horizon.js';
@@ -68,7 +68,7 @@ export function decodeNodeId(value: unknown): NodeId {
 
 /** Checks a stamp received from elsewhere. */
 export function decodeStamp(wall: unknown, counter: unknown, node: unknown): Stamp {
-  return newStamp(count(wall, 'stamp wall', 0), count(counter, 'stamp counter', 0), decodeNodeId(node));
+  return { wall: count(wall, 'stamp wall', 0), count: count(counter, 'stamp counter', 0), node: decodeNodeId(node) };
 }
 
 /**
@@ -258,7 +258,7 @@ export function decodeRun(input: unknown, limits: DecodeLimits): Op[] {
     const path = typeof index === 'number' ? paths[index] : undefined;
     if (path === undefined) throw malformed('run path index');
     wall = count(wall + count(input[at + 3], 'wall step', 0), 'stamp wall', 0);
-    const stamp = newStamp(wall, count(input[at + 4], 'stamp counter', 0), node);
+    const stamp: Stamp = { wall, count: count(input[at + 4], 'stamp counter', 0), node };
     let raw: unknown = input[at + 2];
     if (kind === 'delete' && raw !== 0) throw malformed('delete op');
     let expiry: { expireAt?: number; keepTtl?: true } | undefined;

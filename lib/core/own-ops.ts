@@ -1,4 +1,4 @@
-import { compareStamps, newStamp, type NodeId, type Stamp } from './clock.js';
+import { compareStamps, type NodeId, type Stamp } from './clock.js';
 import { OP_KIND_CODES, OP_KINDS_BY_CODE, isOverwrite, newOp, touchesExpiry, type Op } from './op.js';
 import type { Segments } from './path.js';
 import { CHUNK_BITS, CHUNK_NUMBERS, CHUNK_SIZE, SLOT_MASK, newChunk, releaseChunk, type Chunk } from './chunks.js';
@@ -385,7 +385,7 @@ export class OpColumns implements Iterable<Op> {
     const slot = position & SLOT_MASK;
     const numbers = chunk.numbers;
     const code = numbers[CODE + slot]!;
-    const stamp = newStamp(numbers[WALL + slot]!, numbers[COUNT + slot]! + within, this.#origins[code >> ORIGIN_SHIFT]!);
+    const stamp: Stamp = { wall: numbers[WALL + slot]!, count: numbers[COUNT + slot]! + within, node: this.#origins[code >> ORIGIN_SHIFT]! };
     const kind = code & KIND_MASK;
     const value = kind >= VALUE_HELD ? chunk.values![slot] : numbers[NUMBER + slot];
     return newOp(OP_KINDS_BY_CODE[kind % VALUE_HELD]!, this.#path, numbers[SEQ + slot]! + within, stamp, value);
