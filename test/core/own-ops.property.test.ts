@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compareStamps, type NodeId, type Stamp } from '../../lib/core/clock.js';
 import { newOp, type Op, type OpKind } from '../../lib/core/op.js';
-import { OpColumns } from '../../lib/core/own-ops.js';
+import { OpColumns } from '../../lib/core/op-columns.js';
 import { replay } from '../../lib/core/node.js';
 import { ABSENT } from '../../lib/core/slot.js';
 import type { JsonValue } from '../../lib/core/value.js';
