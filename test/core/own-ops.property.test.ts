@@ -62,7 +62,7 @@ function expectSame(columns: OpColumns, model: Op[], seqs: Map<Op, number>): voi
 }
 
 describe('OpColumns against a sorted array of the same ops', () => {
-  it('holds the ops inserted in stamp order, across chunks, through drops from the front and on chunks let go before', () => {
+  it('holds the ops inserted in stamp order, runs of increments as they are split and cut, across chunks, through drops from the front and on chunks let go before', () => {
     fc.assert(
       fc.property(fc.array(commandArb, { minLength: 300, maxLength: 1500 }), (commands) => {
         const first = newOp('incr', PATH, 1, { wall: -1, count: 0, node: ORIGINS[0]! }, 1);
