@@ -1,9 +1,9 @@
 import type { JsonValue } from './value.js';
 
-// The memory of the columns of a node's own ops (core/own-ops.ts): chunks of numbers, carved
+// The memory of the columns of a node's own ops (core/op-columns.ts): chunks of numbers, carved
 // out of slabs and recycled.
 
-// Records of ops (an op, or a run of increments: see own-ops.ts) are held in chunks of this
+// Records of ops (an op, or a run of increments: see op-columns.ts) are held in chunks of this
 // many (a power of two): a chunk is made when the last one is full and let go once every record
 // in it was dropped, so that neither growing nor folding ever copies what is held (growing
 // columns of 300k ops took a third of a hub's write). A chunk of 64 is 3 KB: a key written a few
@@ -14,7 +14,7 @@ export const CHUNK_BITS = 6;
 export const CHUNK_SIZE = 1 << CHUNK_BITS;
 /** A record's slot within its chunk: its position & SLOT_MASK. */
 export const SLOT_MASK = CHUNK_SIZE - 1;
-/** The numbers of a chunk: six columns (see own-ops.ts) of CHUNK_SIZE. */
+/** The numbers of a chunk: six columns (see op-columns.ts) of CHUNK_SIZE. */
 export const CHUNK_NUMBERS = 6 * CHUNK_SIZE;
 
 // Chunks' numbers are views into slabs of this many: one allocation outside the JS heap per

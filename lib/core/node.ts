@@ -37,7 +37,7 @@ const NO_OPS: Op[] = Object.freeze([]) as unknown as Op[];
  * The value of a node is defined by replaying, in stamp order, its own ops on top of `start`
  * (or `base`), where any write below the node turns it into an object first. The node keeps
  * just enough to recompute that value whatever order ops arrive in:
- * - `ops`: its own live ops, sorted by stamp (as columns once many: core/own-ops.ts). An op
+ * - `ops`: its own live ops, sorted by stamp (as columns once many: core/op-columns.ts). An op
  *   wiped by a later set/delete here, or by any later op at an ancestor, is discarded: no op
  *   set containing the wiper can revive it.
  * - `touch`: the latest discarded descendant op stamped between two own ops. It changes the
