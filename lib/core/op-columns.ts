@@ -327,7 +327,8 @@ export class OpColumns implements Iterable<Op> {
     let begin = this.#dropped;
     for (let record = 0; begin < this.#dropped + count; record++) {
       const end = Math.min(this.#end(record), this.#dropped + count);
-      if (touch !== undefined && this.#compareRecord(record, end - 1 - this.#start(record), touch) > 0) {
+      // `begin` is where the record starts (record 0 at op 0: a drop cuts the front of a run).
+      if (touch !== undefined && this.#compareRecord(record, end - 1 - begin, touch) > 0) {
         // The touch is between two of these ops: the value is an object from the first after it.
         const before = this.#compareRecord(record, 0, touch) > 0 ? 0 : this.#notAfter(record, end - begin, touch);
         current = asObject(this.#replayRecord(current, record, before));
@@ -362,7 +363,11 @@ export class OpColumns implements Iterable<Op> {
   at(index: number): Op {
     const number = this.#dropped + index;
     const record = this.#recordOf(number);
-    const within = number - this.#start(record);
+    return this.#opOf(record, number - this.#start(record));
+  }
+
+  // Op `within` of `record`, made as an object.
+  #opOf(record: number, within: number): Op {
     const position = this.#head + record;
     const chunk = this.#chunks[position >> CHUNK_BITS]!;
     const slot = position & SLOT_MASK;
@@ -414,8 +419,13 @@ export class OpColumns implements Iterable<Op> {
     for (let origin = 0; origin < highest.length; origin++) if (highest[origin]! > 0) each(this.#origins[origin]!, highest[origin]!);
   }
 
-  /** Every op, each made as an object (see `at`). */
+  /** Every op, each made as an object (see `at`): record by record, with no search. */
   *[Symbol.iterator](): Iterator<Op> {
-    for (let index = 0; index < this.#length; index++) yield this.at(index);
+    let begin = this.#dropped;
+    for (let record = 0; record < this.#records; record++) {
+      const end = this.#end(record);
+      for (let within = 0; within < end - begin; within++) yield this.#opOf(record, within);
+      begin = end;
+    }
   }
 }
