@@ -176,12 +176,8 @@ export class OwnStream {
   /** Every member has read up to `seq`: ops up to it need not be kept for a second append. */
   seenByAll(seq: number): void {
     const upTo = Math.min(seq, this.#appended ?? 0);
-    let read = 0;
-    for (; read < this.#sent.length && this.#sent[read]!.upTo <= upTo; read++) this.#sentOps -= opsIn(this.#sent[read]!);
-    if (read > 0) this.#sent.splice(0, read);
-    read = 0;
-    for (; read < this.#pieces.length && this.#pieces[read]!.upTo <= upTo; read++) this.#piecesOps -= opsIn(this.#pieces[read]!);
-    if (read > 0) this.#pieces.splice(0, read);
+    this.#sentOps -= dropThrough(this.#sent, upTo);
+    this.#piecesOps -= dropThrough(this.#pieces, upTo);
     const staged = this.#staged;
     if (this.#pieces.length === 0 && staged.length > 0 && staged[0]!.seq <= upTo) staged.splice(0, upTo - staged[0]!.seq + 1);
   }
@@ -355,4 +351,14 @@ export class OwnStream {
 // How many ops an entry or piece holds: every seq from + 1 to upTo.
 function opsIn(span: SeqSpan): number {
   return span.upTo - span.from;
+}
+
+// Drops the first `spans` (in seq order) that end at or before `upTo`; returns how many ops
+// they held.
+function dropThrough(spans: SeqSpan[], upTo: number): number {
+  let count = 0;
+  let ops = 0;
+  for (; count < spans.length && spans[count]!.upTo <= upTo; count++) ops += opsIn(spans[count]!);
+  if (count > 0) spans.splice(0, count);
+  return ops;
 }
