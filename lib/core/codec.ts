@@ -146,12 +146,19 @@ function opOf(kind: OpKind, path: readonly string[], seq: number, stamp: Stamp, 
 }
 
 // A run's kinds by code (its codes by kind: OP_KIND_CODES). Codes 5-7 are set, incr and append with an
-// expiry: their value slot holds [value, expireAt]. Code 8 is a set with keepTtl.
+// expiry: their value slot holds [value, expireAt]. Code 8 is a set with keepTtl. Code 9
+// (RUN_REPEAT) is no op of its own: it repeats the op before it.
 const RUN_KINDS: readonly OpKind[] = [...OP_KINDS_BY_CODE, 'set', 'incr', 'append', 'set'];
 const RUN_EXPIRING_CODES: Readonly<Partial<Record<OpKind, number>>> = { set: 5, incr: 6, append: 7 };
 // Codes above this one carry an expiry (or keepTtl).
 const RUN_WITH_EXPIRY = 4;
 const RUN_KEEP_TTL = 8;
+/**
+ * The code of a run's record `(RUN_REPEAT, n, 0, 0, 0)`: `n` more ops like the one before it
+ * (same kind, path, value and expiry, same wall), each the next counter and seq (`repeatsOp`).
+ * A hot counter's increments in one millisecond cost ten bytes however many there are.
+ */
+export const RUN_REPEAT = 9;
 /** The slots of a run (see encodeRun) before its ops. */
 export const RUN_HEAD = 4;
 /** The slots of a run (see encodeRun) per op. */
@@ -173,6 +180,23 @@ export function runCodeExpires(code: number): boolean {
   return code > RUN_WITH_EXPIRY && code !== RUN_KEEP_TTL;
 }
 
+/**
+ * Whether `op` repeats `previous`, the op before it in a run: the same kind, path (the same
+ * array: a hot path is one frozen array) and value (the same number, or the same object), the
+ * same expiry, the same wall and the next counter. A run writes such ops as one RUN_REPEAT record.
+ */
+export function repeatsOp(previous: Op, op: Op): boolean {
+  return (
+    op.stamp.count === previous.stamp.count + 1 &&
+    op.stamp.wall === previous.stamp.wall &&
+    op.path === previous.path &&
+    op.kind === previous.kind &&
+    Object.is(op.value, previous.value) &&
+    op.expireAt === previous.expireAt &&
+    op.keepTtl === previous.keepTtl
+  );
+}
+
 /** Whether `op` continues the run `previous` belongs to: the same origin, the next seq. */
 export function continuesRun(previous: Op, op: Op): boolean {
   return op.stamp.node === previous.stamp.node && op.seq === previous.seq + 1;
@@ -183,7 +207,9 @@ export function continuesRun(previous: Op, op: Op): boolean {
  * `[node, firstSeq, firstWall, paths, (kind code, path index, value, wall step, counter) per op]`.
  * The origin and seqs are implied, walls are steps from the previous op (0 within a
  * millisecond), each distinct path travels (and is validated) once, and a delete's value slot
- * holds 0: a hot key costs about 15 bytes per op instead of about 70 as a `WireOp`.
+ * holds 0: a hot key costs about 15 bytes per op instead of about 70 as a `WireOp`. Two or more
+ * ops in a row that repeat the one before them (`repeatsOp`) are one record
+ * `(RUN_REPEAT, count, 0, 0, 0)`.
  */
 export function encodeRun(ops: readonly Op[]): unknown[] {
   const first = ops[0]!;
@@ -192,7 +218,14 @@ export function encodeRun(ops: readonly Op[]): unknown[] {
   const indexOf = new Map<readonly string[], number>();
   const run: unknown[] = [first.stamp.node, first.seq, first.stamp.wall, paths];
   let wall = first.stamp.wall;
-  for (const op of ops) {
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    const repeats = i === 0 ? 0 : repeatsAfter(ops, i, ops.length);
+    if (repeats >= 2) {
+      run.push(RUN_REPEAT, repeats, 0, 0, 0);
+      i += repeats - 1;
+      continue;
+    }
     let index = indexOf.get(op.path);
     if (index === undefined) {
       index = paths.length;
@@ -206,6 +239,16 @@ export function encodeRun(ops: readonly Op[]): unknown[] {
     wall = op.stamp.wall;
   }
   return run;
+}
+
+/**
+ * How many ops from `ops[at]` on (before `end`) each repeat the one before them (`repeatsOp`):
+ * 0 when `ops[at]` does not. `ops[at - 1]` is in the same run.
+ */
+export function repeatsAfter(ops: readonly Op[], at: number, end: number): number {
+  let repeats = 0;
+  while (at + repeats < end && repeatsOp(ops[at + repeats - 1]!, ops[at + repeats]!)) repeats++;
+  return repeats;
 }
 
 /**
@@ -252,6 +295,11 @@ export function decodeRun(input: unknown, limits: DecodeLimits): Op[] {
   const ops: Op[] = [];
   for (let at = RUN_HEAD; at < input.length; at += RUN_FIELDS) {
     const code: unknown = input[at];
+    if (code === RUN_REPEAT) {
+      repeatLast(ops, input, at);
+      seq = ops[ops.length - 1]!.seq + 1;
+      continue;
+    }
     const kind = typeof code === 'number' ? RUN_KINDS[code] : undefined;
     if (kind === undefined) throw malformed('op kind');
     const index: unknown = input[at + 1];
@@ -271,6 +319,25 @@ export function decodeRun(input: unknown, limits: DecodeLimits): Op[] {
     ops.push(opOf(kind, path, seq++, stamp, decodeValue(kind, kind === 'delete' ? undefined : raw, true, path, limits), expiry));
   }
   return ops;
+}
+
+// Expands the record `(RUN_REPEAT, count, 0, 0, 0)` at `at` of a run: `count` more ops like the
+// last of `ops` (values are frozen: the copies share them), each the next counter and seq. A run
+// holds at most RUN_MOST_OPS ops once expanded, so that a few bytes cannot ask for millions.
+function repeatLast(ops: Op[], input: readonly unknown[], at: number): void {
+  const previous = ops[ops.length - 1];
+  if (previous === undefined) throw malformed('run repeating no op');
+  const repeats = count(input[at + 1], 'repeat count', 1);
+  if (input[at + 2] !== 0 || input[at + 3] !== 0 || input[at + 4] !== 0) throw malformed('repeat record');
+  if (ops.length + repeats > RUN_MOST_OPS) throw malformed(`run of more than ${RUN_MOST_OPS} ops`);
+  if (!Number.isSafeInteger(previous.stamp.count + repeats) || !Number.isSafeInteger(previous.seq + repeats)) throw malformed('repeat count');
+  const { wall, node } = previous.stamp;
+  let counter = previous.stamp.count;
+  let seq = previous.seq;
+  for (let i = 0; i < repeats; i++) {
+    const stamp: Stamp = { wall, count: ++counter, node };
+    ops.push(newOp(previous.kind, previous.path, ++seq, stamp, previous.value, previous.expireAt, previous.keepTtl));
+  }
 }
 
 /** A version vector as it travels: `[origin, seq, wall, counter][]`. */

@@ -28,6 +28,14 @@ import { decodePeerFrame, membersFrame, vectorFrame, type GroupMessage, type Vec
 /** The version of the entry and announcement formats. */
 export const REDIS_FORMAT = 1;
 
+/**
+ * The most ops an entry may hold once its runs' repeats are expanded (core/codec.ts
+ * RUN_REPEAT): ten times what a hub puts in one (mesh/redis/own-stream.ts OPS_PER_ENTRY). A run
+ * of a thousand increments of one counter takes a few dozen bytes, so the entry's size alone
+ * bounds nothing: without this, 16 MB of them would ask for 400 million ops.
+ */
+export const MAX_ENTRY_OPS = 100_000;
+
 /** What a group name may be: it is part of every key. */
 export const GROUP_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -134,6 +142,7 @@ export function decodeEntry(origin: NodeId, id: string, flat: readonly string[],
     previous = last.seq;
     // One by one: a run may hold more ops than a call can take as arguments.
     for (const op of decoded) ops.push(op);
+    if (ops.length > MAX_ENTRY_OPS) throw new TypeError(`an entry of more than ${MAX_ENTRY_OPS} ops`);
   }
   const stampText = fields.get('s');
   if (stampText === undefined) {

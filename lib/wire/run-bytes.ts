@@ -1,4 +1,4 @@
-import { eachRun, runCode } from '../core/codec.js';
+import { RUN_REPEAT, eachRun, repeatsAfter, runCode } from '../core/codec.js';
 import type { Op } from '../core/op.js';
 
 // Bytes of the JSON punctuation written here.
@@ -75,6 +75,20 @@ export class RunBytes {
     lastPath = first.path;
     for (let i = start; i < end; i++) {
       const op = ops[i]!;
+      // Ops that repeat the one before them: one record (as encodeRun writes them).
+      const repeats = i === start ? 0 : repeatsAfter(ops, i, end);
+      if (repeats >= 2) {
+        this.#ensure(OP_ROOM);
+        at = this.#length;
+        this.#bytes[at++] = COMMA;
+        at = writeNumber(this.#bytes, at, RUN_REPEAT);
+        this.#bytes[at++] = COMMA;
+        at = writeNumber(this.#bytes, at, repeats);
+        this.#bytes.write(',0,0,0', at, 'latin1');
+        this.#length = at + 6;
+        i += repeats - 1;
+        continue;
+      }
       if (op.path !== lastPath) {
         lastPath = op.path;
         lastIndex = pathIndex(lastPath);

@@ -104,9 +104,13 @@ if (role === 'raw-sink') {
         return process.send({ re: message.cmd });
       }
       case 'write': {
+        // 1000 incr per turn: of one counter, or of `counters` counters in turn.
+        const counters = message.counters ?? 0;
+        const paths = Array.from({ length: counters }, (_, j) => `c.k${j}`);
         const start = now();
         for (let i = 0; i < message.n; i += 1000) {
-          for (let j = 0; j < 1000; j++) hub.incr('hits');
+          if (counters === 0) for (let j = 0; j < 1000; j++) hub.incr('hits');
+          else for (let j = i; j < i + 1000; j++) hub.incr(paths[j % counters]);
           await new Promise((r) => setImmediate(r));
         }
         return process.send({ re: message.cmd, start });
@@ -168,8 +172,12 @@ async function snapshotCovers(id, seq) {
   await client.quit();
 }
 
-// The raw baseline of the Redis tier: the same batches as a hub's (1000 incr per turn, as one
-// JSON run), appended with XADD by one process and read with blocking XREADs by another.
+// The raw baseline of the Redis tier: the same ops as a hub's turn (1000 incr, of one counter,
+// or with COUNTERS of that many in turn), one entry a turn, as one JSON run with each op spelled
+// out (five numbers, as a hub's run writes an op that does not repeat the one before it),
+// appended with XADD by one process and read with blocking XREADs by another. A hub writes a
+// counter's increments in one millisecond as one repeat record (core/codec.ts RUN_REPEAT); this
+// baseline carries every op, what a stream of these writes takes without the store.
 async function rawStream(role) {
   const { createClient } = await import('redis');
   const client = createClient({ url: process.env.REDIS_URL, RESP: 2 });
@@ -196,8 +204,9 @@ async function rawStream(role) {
     }
     process.send({ done: now() });
   } else {
-    const run = ['aaaaaaaaaaaa', 1, Date.now(), [['hits']]];
-    for (let i = 0; i < 1000; i++) run.push(2, 0, 1, 0, i);
+    const counters = Number(process.env.COUNTERS ?? 0);
+    const run = ['aaaaaaaaaaaa', 1, Date.now(), counters === 0 ? [['hits']] : Array.from({ length: counters }, (_, j) => ['c', `k${j}`])];
+    for (let i = 0; i < 1000; i++) run.push(2, counters === 0 ? 0 : i % counters, 1, 0, i);
     const text = JSON.stringify(run);
     const append = async (count) => {
       const pending = [];

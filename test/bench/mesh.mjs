@@ -91,10 +91,14 @@ async function hubs(n, pings) {
   return { opsPerSecond, coldOpsPerSecond: cold, latencies };
 }
 
-/** Ops/s of `n` incr of `hits` written by hub `a` until hub `b` holds `total`. */
-export async function burst(a, b, n, total) {
-  const awaited = b.ask({ cmd: 'await', path: 'hits', value: total });
-  const { start: began } = await a.ask({ cmd: 'write', n });
+/**
+ * Ops/s of `n` incr of `hits` written by hub `a` until hub `b` holds `total`; with `counters`,
+ * of that many counters in turn, until `b` holds `total / counters` in the last.
+ */
+export async function burst(a, b, n, total, counters = 0) {
+  // With `counters`, the writes go to that many counters in turn (each `total / counters`).
+  const awaited = b.ask(counters === 0 ? { cmd: 'await', path: 'hits', value: total } : { cmd: 'await', path: `c.k${counters - 1}`, value: total / counters });
+  const { start: began } = await a.ask({ cmd: 'write', n, counters });
   const { done } = await awaited;
   return n / ((done - began) / 1000);
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import type { NodeId } from '../../lib/core/clock.js';
-import { decodeOp, decodeRun, encodeOp, encodeRun } from '../../lib/core/codec.js';
+import { RUN_MOST_OPS, RUN_REPEAT, decodeOp, decodeRun, encodeOp, encodeRun } from '../../lib/core/codec.js';
 import type { Op } from '../../lib/core/op.js';
 import { decodePeerFrame, deltaFrame, snapshotFrame, syncedFrame, vectorFrame } from '../../lib/wire/peer.js';
 import type { Delta, Replica as ReplicaType } from '../../lib/core/replica.js';
@@ -572,7 +572,13 @@ describe('encodeRun / decodeRun (a hub’s live stream)', () => {
     ['a bad node', ['a b', 1, 5, [['a']], 0, 0, 1, 0, 0], /node id/],
     ['seq 0', ['n', 0, 5, [['a']], 0, 0, 1, 0, 0], /run seq/],
     ['no paths', ['n', 1, 5, [], 0, 0, 1, 0, 0], /run paths/],
-    ['a kind code out of range', ['n', 1, 5, [['a']], 9, 0, 1, 0, 0], /op kind/],
+    ['a kind code out of range', ['n', 1, 5, [['a']], 10, 0, 1, 0, 0], /op kind/],
+    ['a repeat of no op', ['n', 1, 5, [['a']], RUN_REPEAT, 2, 0, 0, 0], /repeating no op/],
+    ['a repeat count of 0', ['n', 1, 5, [['a']], 2, 0, 1, 0, 0, RUN_REPEAT, 0, 0, 0, 0], /repeat count/],
+    ['a repeat count that is not a count', ['n', 1, 5, [['a']], 2, 0, 1, 0, 0, RUN_REPEAT, 1.5, 0, 0, 0], /repeat count/],
+    ['a repeat with more than its count', ['n', 1, 5, [['a']], 2, 0, 1, 0, 0, RUN_REPEAT, 2, 1, 0, 0], /repeat record/],
+    ['repeats past the most ops a run holds', ['n', 1, 5, [['a']], 2, 0, 1, 0, 0, RUN_REPEAT, RUN_MOST_OPS, 0, 0, 0], /more than/],
+    ['repeats past the largest counter', ['n', 1, 5, [['a']], 2, 0, 1, 0, Number.MAX_SAFE_INTEGER, RUN_REPEAT, 1, 0, 0, 0], /repeat count/],
     ['a ttl op whose time is not a time', ['n', 1, 5, [['a']], 4, 0, 'soon', 0, 0], /expiry time/],
     ['a ttl op with a negative time', ['n', 1, 5, [['a']], 4, 0, -5, 0, 0], /expiry time/],
     ['a set with an expiry whose slot is not [value, time]', ['n', 1, 5, [['a']], 5, 0, 1, 0, 0], /with an expiry/],

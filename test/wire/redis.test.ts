@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeId } from '../../lib/core/clock.js';
-import { encodeRun } from '../../lib/core/codec.js';
+import { RUN_MOST_OPS, RUN_REPEAT, encodeRun } from '../../lib/core/codec.js';
 import type { Op } from '../../lib/core/op.js';
-import { decodeAnnouncement, decodeEntry, encodeAnnouncement, entryFields, seqOfEntryId } from '../../lib/wire/redis.js';
+import { MAX_ENTRY_OPS, decodeAnnouncement, decodeEntry, encodeAnnouncement, entryFields, seqOfEntryId } from '../../lib/wire/redis.js';
 import { RunBytes, entryRuns } from '../../lib/wire/run-bytes.js';
 
 const origin = 'aaaaaaaaaaaa' as NodeId;
@@ -46,6 +46,16 @@ describe('Redis stream entries', () => {
     ['ops stamped after the last', '3-0', ['v', '1', 'f', '0', 'o', JSON.stringify([encodeRun([op(1)])]), 's', '1,0'], /stamped after its last/],
   ])('refuses %s', (_what, id, fields, reason) => {
     expect(() => decodeEntry(origin, id, fields, limits)).toThrow(reason);
+  });
+
+  it('refuses an entry whose repeats hold more than MAX_ENTRY_OPS ops, and reads one that holds that many', () => {
+    // Runs of RUN_MOST_OPS increments each, one repeat record apiece: a few bytes a thousand ops.
+    const runs = (count: number) => Array.from({ length: count }, (_, i) => [origin, i * RUN_MOST_OPS + 1, 1_000 + i, [['n']], 2, 0, 1, 0, 0, RUN_REPEAT, RUN_MOST_OPS - 1, 0, 0, 0]);
+    const entry = (count: number): [string, string[]] => [`${count * RUN_MOST_OPS}-0`, ['v', '1', 'f', '0', 'o', JSON.stringify(runs(count))]];
+    const roomy = { ...limits, maxEntryBytes: 1 << 20 };
+    const most = MAX_ENTRY_OPS / RUN_MOST_OPS;
+    expect(decodeEntry(origin, ...entry(most), roomy).ops).toHaveLength(MAX_ENTRY_OPS);
+    expect(() => decodeEntry(origin, ...entry(most + 1), roomy)).toThrow(/more than 100000 ops/);
   });
 
   it('reads sequence numbers only from the ids it writes', () => {

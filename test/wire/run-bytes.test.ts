@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { NodeId } from '../../lib/core/clock.js';
-import { RUN_FIELDS, RUN_HEAD, RUN_MOST_OPS, decodeRun, encodeRuns } from '../../lib/core/codec.js';
+import { RUN_FIELDS, RUN_HEAD, RUN_MOST_OPS, RUN_REPEAT, decodeRun, encodeRuns } from '../../lib/core/codec.js';
 import { newOp, type Op } from '../../lib/core/op.js';
 import { RunBytes, entryRuns } from '../../lib/wire/run-bytes.js';
 import { expiringOpSpecArb, stampExpiringOps } from '../helpers/arbitraries.js';
@@ -26,6 +26,58 @@ describe('runs written as bytes', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('write ops that repeat the one before them as one record, as encodeRun does', () => {
+    const bytes = new RunBytes();
+    // Each spec's op, then `times` more like it: exact repeats (the next counter, the same wall,
+    // path array and value), or near ones that must stay ops of their own.
+    const groupArb = fc.record({ spec: expiringOpSpecArb, times: fc.integer({ min: 0, max: 1200 }), near: fc.constantFrom('none', 'none', 'path', 'counter', 'value') });
+    fc.assert(
+      fc.property(fc.array(groupArb, { minLength: 1, maxLength: 8 }), (groups) => {
+        const list: Op[] = [];
+        let records = 0;
+        groups.forEach(({ spec, times, near }, g) => {
+          const base = stampExpiringOps([{ ...spec, node: 'n1' }])[0]!;
+          const wall = 1_800_000_000_000 + 2 * g;
+          let op: Op = { ...base, seq: list.length + 1, stamp: { wall, count: 0, node: 'n1' as NodeId } };
+          list.push(op);
+          records++;
+          let repeated = 0;
+          for (let i = 0; i < times; i++) {
+            const next: Op = { ...op, seq: op.seq + 1, stamp: { ...op.stamp, count: op.stamp.count + 1 } };
+            // Near repeats: an equal path in another array, a counter skipped, another value.
+            const odd = i === Math.floor(times / 2) && (near === 'path' || near === 'counter' || (near === 'value' && typeof next.value === 'number'));
+            if (odd && near === 'path') op = { ...next, path: [...next.path] };
+            else if (odd && near === 'counter') op = { ...next, stamp: { ...next.stamp, count: next.stamp.count + 1 } };
+            else if (odd && near === 'value') op = { ...next, value: (next.value as number) + 1 };
+            else op = next;
+            list.push(op);
+            // An op that starts a run of RUN_MOST_OPS repeats nothing: it is a record of its own.
+            if (odd || (op.seq - 1) % RUN_MOST_OPS === 0) {
+              records += (repeated >= 2 ? 1 : repeated) + 1;
+              repeated = 0;
+            } else repeated++;
+          }
+          records += repeated >= 2 ? 1 : repeated;
+        });
+        const runs = encodeRuns(list);
+        const text = entryRuns([bytes.write(list)]).toString();
+        expect(text).toBe(JSON.stringify(runs));
+        expect(runs.reduce((sum, run) => sum + (run.length - RUN_HEAD) / RUN_FIELDS, 0)).toBe(records);
+        expect((JSON.parse(text) as unknown[]).flatMap((run) => decodeRun(run, limits))).toEqual(list.map((op) => (Object.is(op.value, -0) ? { ...op, value: 0 } : op)));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('write a hot counter’s increments in one millisecond in a few bytes', () => {
+    const origin = 'aaaaaaaaaaaa' as NodeId;
+    const path = ['hits'];
+    const ops = Array.from({ length: RUN_MOST_OPS }, (_, i) => newOp('incr', path, i + 1, { wall: 1_800_000_000_000, count: i, node: origin }, 1));
+    const text = entryRuns([new RunBytes().write(ops)]).toString();
+    expect(text).toBe(`[["aaaaaaaaaaaa",1,1800000000000,[["hits"]],2,0,1,0,0,${RUN_REPEAT},${RUN_MOST_OPS - 1},0,0,0]]`);
+    expect((JSON.parse(text) as unknown[]).flatMap((run) => decodeRun(run, limits))).toEqual(ops);
   });
 
   it('write every number as JSON does, and text in UTF-8', () => {

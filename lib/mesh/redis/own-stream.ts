@@ -7,7 +7,10 @@ import { decodeEntry, entryFields, entryId, seqOfEntryId, type EntryFields } fro
 import { RunBytes, entryRuns } from '../../wire/run-bytes.js';
 import type { GroupStore } from './store.js';
 
-/** Most ops per stream entry unless told otherwise: an entry is read whole, and an XREAD takes many. */
+/**
+ * Most ops per stream entry unless told otherwise: an entry is read whole, and an XREAD takes
+ * many. Readers refuse an entry of more than MAX_ENTRY_OPS (wire/redis.ts).
+ */
 export const OPS_PER_ENTRY = 10_000;
 
 /** Own ops from seq `from` + 1 to `upTo`. */
