@@ -171,7 +171,11 @@ class TreeFolder {
       else node.base = current;
     }
     if (hadOld) {
-      node.own = foldOwn(node);
+      // Own ops and a touch folded into the base leave the value as it was: the base replays
+      // the ops folded, in order, and the ops left replay on it as before (a counter holding a
+      // quarter of a second of writes is not replayed whole at every round). Kids folded into
+      // the base change what the ops start from.
+      if (kidsOld) node.own = foldOwn(node);
       node.view = STALE;
     }
     return hadOld;
