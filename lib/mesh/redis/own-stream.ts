@@ -3,6 +3,7 @@ import type { DecodeLimits } from '../../core/codec.js';
 import type { Op } from '../../core/op.js';
 import type { Replica } from '../../core/replica.js';
 import type { Logger } from '../../log.js';
+import type { MeshClock } from '../clock.js';
 import { decodeEntry, entryFields, entryId, seqOfEntryId, type EntryFields } from '../../wire/redis.js';
 import { RunBytes, entryRuns } from '../../wire/run-bytes.js';
 import type { GroupStore } from './store.js';
@@ -12,6 +13,17 @@ import type { GroupStore } from './store.js';
  * many. Readers refuse an entry of more than MAX_ENTRY_OPS (wire/redis.ts).
  */
 export const OPS_PER_ENTRY = 10_000;
+
+/**
+ * The least time between the starts of two appends of a busy hub. An append goes as soon as the
+ * last one is done and a millisecond has passed since it began: at a few million writes a
+ * second an entry then holds a millisecond of them, and readers take several in one XREAD.
+ * Measured on 2 cores, a pair of hubs through Redis writing one counter: 2.6-2.9M writes/s
+ * (82 XADDs and 28 XREADs a burst of 300k) against 1.8-2.1M appending as soon as the last
+ * append was done (188 and 130); 2 ms read 1.7-2.7M, 5 ms 1.5M. A quiet hub's write waits for
+ * nothing: its last append began long before.
+ */
+export const APPEND_SPACING_MS = 1;
 
 /** Own ops from seq `from` + 1 to `upTo`. */
 interface SeqSpan {
@@ -50,9 +62,12 @@ export class OwnStream {
   readonly #store: GroupStore;
   readonly #key: string;
   readonly #log: Logger;
-  readonly #defer: (callback: () => void) => void;
+  readonly #clock: Pick<MeshClock, 'now' | 'after' | 'defer'>;
   readonly #maxQueuedOps: number;
   readonly #opsPerEntry: number;
+  readonly #appendSpacingMs: number;
+  // When the last append began (the clock's ms), or -Infinity.
+  #lastAppendAt = Number.NEGATIVE_INFINITY;
   readonly #limits: DecodeLimits & { maxEntryBytes: number };
   // Entries appended (or being appended) that some member may not have read, in seq order.
   #sent: SentEntry[] = [];
@@ -84,16 +99,20 @@ export class OwnStream {
   /** Entries in this hub's stream that it did not write, removed. */
   refused = 0;
 
-  /** `defer` runs a callback once the work of this turn is done (MeshClock.defer). */
+  /**
+   * `clock` times the appends (`now`, `after`) and runs a callback once the work of this turn is
+   * done (`defer`). `appendSpacingMs`: see APPEND_SPACING_MS.
+   */
   constructor(
     replica: Replica,
     store: GroupStore,
     key: string,
-    settings: { maxQueuedOps: number; opsPerEntry?: number; limits: DecodeLimits & { maxEntryBytes: number } },
-    defer: (callback: () => void) => void,
+    settings: { maxQueuedOps: number; opsPerEntry?: number; appendSpacingMs?: number; limits: DecodeLimits & { maxEntryBytes: number } },
+    clock: Pick<MeshClock, 'now' | 'after' | 'defer'>,
     log: Logger,
   ) {
-    this.#defer = defer;
+    this.#clock = clock;
+    this.#appendSpacingMs = settings.appendSpacingMs ?? APPEND_SPACING_MS;
     this.#replica = replica;
     this.#store = store;
     this.#key = key;
@@ -199,7 +218,7 @@ export class OwnStream {
   schedule(): void {
     if (this.#scheduled || this.#closed) return;
     this.#scheduled = true;
-    this.#defer(() => {
+    this.#clock.defer(() => {
       this.#scheduled = false;
       this.#seal();
       void this.flush();
@@ -265,6 +284,15 @@ export class OwnStream {
     const epoch = this.#epoch;
     try {
       while (this.#appended !== undefined && this.#appended < this.#ownSeq && !this.#closed) {
+        // The clock reads whole milliseconds: a reading `spacing + 1` past the last one's is
+        // at least `spacing` later.
+        const wait = this.#appendSpacingMs === 0 ? 0 : this.#lastAppendAt + this.#appendSpacingMs + 1 - this.#clock.now();
+        if (wait > 0) {
+          // Meanwhile this turn's ops and the next ones join the entry.
+          await new Promise<void>((resolve) => this.#clock.after(wait, resolve));
+          if (epoch !== this.#epoch || this.#appended === undefined) break;
+        }
+        this.#lastAppendAt = this.#clock.now();
         const from = this.#appended;
         const [upTo, fields] = this.#next(from);
         this.#shared = true;

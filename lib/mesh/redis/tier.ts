@@ -76,7 +76,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     this.#startedAt = clock.now();
     this.#hubs = new HeardHubs(replica.id, this.#maxAgeMs, settings.limits.maxEntryBytes, (id, change) => this.emit(change === 'up' ? 'peer:up' : 'peer:down', id, 'redis'), log);
     this.#nameClaim = settings.name === undefined ? undefined : new NameClaim(settings.name, settings.group, this.#maxAgeMs);
-    this.#own = new OwnStream(replica, store, this.#keys.stream(replica.id), settings, (callback) => clock.defer(callback), log);
+    this.#own = new OwnStream(replica, store, this.#keys.stream(replica.id), settings, clock, log);
     this.#reader = new StreamReader(replica, store, this.#keys, { blockMs: Math.max(settings.announceMs, 250), limits: settings.limits }, clock, {
       gap: (origin, from) => {
         this.#gaps++;

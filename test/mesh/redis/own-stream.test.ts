@@ -27,11 +27,34 @@ function fakeStore(): GroupStore & { appended: { id: string; fields: readonly st
 
 const LIMITS = { maxDepth: 32, maxValueBytes: 1 << 20, maxEntryBytes: 1 << 24 };
 
+// A clock the test moves: `ends` holds the callbacks of the turn's end, `timers` those waiting.
+function testClock(): { now: () => number; after: (ms: number, callback: () => void) => () => void; defer: (callback: () => void) => void; at: number; ends: (() => void)[]; timers: { due: number; callback: () => void }[]; advance: (ms: number) => void } {
+  const clock = {
+    at: 1000,
+    ends: [] as (() => void)[],
+    timers: [] as { due: number; callback: () => void }[],
+    now: () => clock.at,
+    after(ms: number, callback: () => void) {
+      clock.timers.push({ due: clock.at + ms, callback });
+      return () => undefined;
+    },
+    defer: (callback: () => void) => void clock.ends.push(callback),
+    advance(ms: number) {
+      clock.at += ms;
+      for (const timer of clock.timers.filter((t) => t.due <= clock.at)) {
+        clock.timers.splice(clock.timers.indexOf(timer), 1);
+        timer.callback();
+      }
+    },
+  };
+  return clock;
+}
+
 // A hub's replica and own stream on the fake store, resumed (the stream found empty).
 async function resumedStream(maxQueuedOps: number): Promise<{ replica: Replica; store: ReturnType<typeof fakeStore>; own: OwnStream }> {
   const replica = new Replica({ id: 'aaaaaaaaaaaa' as NodeId });
   const store = fakeStore();
-  const own = new OwnStream(replica, store, 'stream', { maxQueuedOps, limits: LIMITS }, () => undefined, () => undefined);
+  const own = new OwnStream(replica, store, 'stream', { maxQueuedOps, appendSpacingMs: 0, limits: LIMITS }, testClock(), () => undefined);
   await own.resume();
   return { replica, store, own };
 }
@@ -89,8 +112,9 @@ describe('a busy hub\'s own stream', () => {
     const waiting: (() => void)[] = [];
     const append = store.append;
     store.append = (key, id, fields) => new Promise((resolve) => waiting.push(() => resolve(append(key, id, fields))));
-    const turnEnds: (() => void)[] = [];
-    const own = new OwnStream(replica, store, 'stream', { maxQueuedOps: 1000, opsPerEntry: 25, limits: LIMITS }, (callback) => turnEnds.push(callback), () => undefined);
+    const clock = testClock();
+    const turnEnds = clock.ends;
+    const own = new OwnStream(replica, store, 'stream', { maxQueuedOps: 1000, opsPerEntry: 25, appendSpacingMs: 0, limits: LIMITS }, clock, () => undefined);
     await own.resume();
     const turn = (writes: number) => {
       for (let i = 0; i < writes; i++) own.record(replica.incr('hits', i + 1));
@@ -116,6 +140,37 @@ describe('a busy hub\'s own stream', () => {
     expect(own.keptOps).toBe(40);
     own.seenByAll(40);
     expect(own.keptOps).toBe(0);
+  });
+
+  it('begins an append no sooner than appendSpacingMs after the last began (whole ms on the clock: one more): the turns between go in one entry', async () => {
+    const replica = new Replica({ id: 'aaaaaaaaaaaa' as NodeId });
+    const store = fakeStore();
+    const clock = testClock();
+    const own = new OwnStream(replica, store, 'stream', { maxQueuedOps: 1000, appendSpacingMs: 1, limits: LIMITS }, clock, () => undefined);
+    await own.resume();
+    const turn = (writes: number) => {
+      for (let i = 0; i < writes; i++) own.record(replica.incr('hits', 1));
+      for (const end of clock.ends.splice(0)) end();
+    };
+    turn(10); // the first append goes at once
+    await until(() => store.appended.length === 1);
+    turn(10); // within the same millisecond: it waits
+    turn(10);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(store.appended.map((entry) => entry.id)).toEqual(['10-0']);
+    expect(clock.timers.map((timer) => timer.due)).toEqual([1002]);
+    clock.advance(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(store.appended).toHaveLength(1);
+    clock.advance(1);
+    await until(() => store.appended.length === 2);
+    expect(store.appended.map((entry) => entry.id)).toEqual(['10-0', '30-0']);
+    // A millisecond later, a write goes at once.
+    clock.advance(5);
+    turn(1);
+    await until(() => store.appended.length === 3);
+    expect(store.appended[2]!.id).toBe('31-0');
+    expect(clock.timers).toEqual([]);
   });
 });
 
