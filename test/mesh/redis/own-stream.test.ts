@@ -158,6 +158,7 @@ describe('a busy hub\'s own stream', () => {
     turn(10);
     await new Promise((resolve) => setImmediate(resolve));
     expect(store.appended.map((entry) => entry.id)).toEqual(['10-0']);
+
     expect(clock.timers.map((timer) => timer.due)).toEqual([1002]);
     clock.advance(1);
     await new Promise((resolve) => setImmediate(resolve));
@@ -171,6 +172,32 @@ describe('a busy hub\'s own stream', () => {
     await until(() => store.appended.length === 3);
     expect(store.appended[2]!.id).toBe('31-0');
     expect(clock.timers).toEqual([]);
+  });
+
+  it('appends what is left when it closes, without waiting out the spacing', async () => {
+    const replica = new Replica({ id: 'aaaaaaaaaaaa' as NodeId });
+    const store = fakeStore();
+    // Redis answers in a later turn: close must wait for the append under way.
+    const append = store.append;
+    store.append = async (key, id, fields) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return append(key, id, fields);
+    };
+    const clock = testClock();
+    const own = new OwnStream(replica, store, 'stream', { maxQueuedOps: 1000, appendSpacingMs: 1, limits: LIMITS }, clock, () => undefined);
+    await own.resume();
+    const turn = (writes: number) => {
+      for (let i = 0; i < writes; i++) own.record(replica.incr('hits', 1));
+      for (const end of clock.ends.splice(0)) end();
+    };
+    turn(10);
+    await until(() => store.appended.length === 1);
+    turn(10);
+    await until(() => clock.timers.length === 1); // waiting for the spacing
+    turn(5);
+    await own.close();
+    expect(store.appended.map((entry) => entry.id)).toEqual(['10-0', '25-0']);
+    expect(own.queued).toBe(0);
   });
 });
 
