@@ -143,22 +143,13 @@ describe('a busy hub\'s own stream', () => {
   });
 
   it('begins an append no sooner than appendSpacingMs after the last began (whole ms on the clock: one more): the turns between go in one entry', async () => {
-    const replica = new Replica({ id: 'aaaaaaaaaaaa' as NodeId });
-    const store = fakeStore();
-    const clock = testClock();
-    const own = new OwnStream(replica, store, 'stream', { maxQueuedOps: 1000, appendSpacingMs: 1, limits: LIMITS }, clock, () => undefined);
-    await own.resume();
-    const turn = (writes: number) => {
-      for (let i = 0; i < writes; i++) own.record(replica.incr('hits', 1));
-      for (const end of clock.ends.splice(0)) end();
-    };
+    const { store, clock, turn } = await spacedStream();
     turn(10); // the first append goes at once
     await until(() => store.appended.length === 1);
     turn(10); // within the same millisecond: it waits
     turn(10);
     await new Promise((resolve) => setImmediate(resolve));
     expect(store.appended.map((entry) => entry.id)).toEqual(['10-0']);
-
     expect(clock.timers.map((timer) => timer.due)).toEqual([1002]);
     clock.advance(1);
     await new Promise((resolve) => setImmediate(resolve));
@@ -175,21 +166,8 @@ describe('a busy hub\'s own stream', () => {
   });
 
   it('appends what is left when it closes, without waiting out the spacing', async () => {
-    const replica = new Replica({ id: 'aaaaaaaaaaaa' as NodeId });
-    const store = fakeStore();
     // Redis answers in a later turn: close must wait for the append under way.
-    const append = store.append;
-    store.append = async (key, id, fields) => {
-      await new Promise((resolve) => setImmediate(resolve));
-      return append(key, id, fields);
-    };
-    const clock = testClock();
-    const own = new OwnStream(replica, store, 'stream', { maxQueuedOps: 1000, appendSpacingMs: 1, limits: LIMITS }, clock, () => undefined);
-    await own.resume();
-    const turn = (writes: number) => {
-      for (let i = 0; i < writes; i++) own.record(replica.incr('hits', 1));
-      for (const end of clock.ends.splice(0)) end();
-    };
+    const { store, clock, own, turn } = await spacedStream({ answersLater: true });
     turn(10);
     await until(() => store.appended.length === 1);
     turn(10);
@@ -200,6 +178,29 @@ describe('a busy hub\'s own stream', () => {
     expect(own.queued).toBe(0);
   });
 });
+
+// A hub's own stream on the fake store and a test clock, appends 1 ms apart, resumed; `turn`
+// records that many increments and ends the turn. `answersLater`: the store answers an append in
+// a later turn, as Redis does.
+async function spacedStream(options: { answersLater?: boolean } = {}) {
+  const replica = new Replica({ id: 'aaaaaaaaaaaa' as NodeId });
+  const store = fakeStore();
+  if (options.answersLater === true) {
+    const append = store.append;
+    store.append = async (key, id, fields) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return append(key, id, fields);
+    };
+  }
+  const clock = testClock();
+  const own = new OwnStream(replica, store, 'stream', { maxQueuedOps: 1000, appendSpacingMs: 1, limits: LIMITS }, clock, () => undefined);
+  await own.resume();
+  const turn = (writes: number) => {
+    for (let i = 0; i < writes; i++) own.record(replica.incr('hits', 1));
+    for (const end of clock.ends.splice(0)) end();
+  };
+  return { store, clock, own, turn };
+}
 
 // Resolves once `condition` holds (it is checked after each turn), failing after 2 s.
 async function until(condition: () => boolean): Promise<void> {
