@@ -156,7 +156,8 @@ const RUN_KEEP_TTL = 8;
 /**
  * The code of a run's record `(RUN_REPEAT, n, 0, 0, 0)`: `n` more ops like the one before it
  * (same kind, path, value and expiry, same wall), each the next counter and seq (`repeatsOp`).
- * A hot counter's increments in one millisecond cost ten bytes however many there are.
+ * A hot counter's increments in one millisecond cost ten bytes a run (of up to RUN_MOST_OPS),
+ * not about eleven each.
  */
 export const RUN_REPEAT = 9;
 /** The slots of a run (see encodeRun) before its ops. */
