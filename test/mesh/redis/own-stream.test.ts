@@ -4,6 +4,7 @@ import { Replica } from '../../../lib/core/replica.js';
 import { OwnStream } from '../../../lib/mesh/redis/own-stream.js';
 import type { GroupStore } from '../../../lib/mesh/redis/store.js';
 import { decodeEntry } from '../../../lib/wire/redis.js';
+import { VirtualTime } from '../../helpers/virtual-time.js';
 
 // Just what OwnStream runs: appends are recorded, and the stream's last id is what the test says
 // Redis holds (it "loses" entries by saying less).
@@ -27,34 +28,11 @@ function fakeStore(): GroupStore & { appended: { id: string; fields: readonly st
 
 const LIMITS = { maxDepth: 32, maxValueBytes: 1 << 20, maxEntryBytes: 1 << 24 };
 
-// A clock the test moves: `ends` holds the callbacks of the turn's end, `timers` those waiting.
-function testClock(): { now: () => number; after: (ms: number, callback: () => void) => () => void; defer: (callback: () => void) => void; at: number; ends: (() => void)[]; timers: { due: number; callback: () => void }[]; advance: (ms: number) => void } {
-  const clock = {
-    at: 1000,
-    ends: [] as (() => void)[],
-    timers: [] as { due: number; callback: () => void }[],
-    now: () => clock.at,
-    after(ms: number, callback: () => void) {
-      clock.timers.push({ due: clock.at + ms, callback });
-      return () => undefined;
-    },
-    defer: (callback: () => void) => void clock.ends.push(callback),
-    advance(ms: number) {
-      clock.at += ms;
-      for (const timer of clock.timers.filter((t) => t.due <= clock.at)) {
-        clock.timers.splice(clock.timers.indexOf(timer), 1);
-        timer.callback();
-      }
-    },
-  };
-  return clock;
-}
-
 // A hub's replica and own stream on the fake store, resumed (the stream found empty).
 async function resumedStream(maxQueuedOps: number): Promise<{ replica: Replica; store: ReturnType<typeof fakeStore>; own: OwnStream }> {
   const replica = new Replica({ id: 'aaaaaaaaaaaa' as NodeId });
   const store = fakeStore();
-  const own = new OwnStream(replica, store, 'stream', { maxQueuedOps, appendSpacingMs: 0, limits: LIMITS }, testClock(), () => undefined);
+  const own = new OwnStream(replica, store, 'stream', { maxQueuedOps, appendSpacingMs: 0, limits: LIMITS }, new VirtualTime(1000).clock(() => 0), () => undefined);
   await own.resume();
   return { replica, store, own };
 }
@@ -112,13 +90,12 @@ describe('a busy hub\'s own stream', () => {
     const waiting: (() => void)[] = [];
     const append = store.append;
     store.append = (key, id, fields) => new Promise((resolve) => waiting.push(() => resolve(append(key, id, fields))));
-    const clock = testClock();
-    const turnEnds = clock.ends;
-    const own = new OwnStream(replica, store, 'stream', { maxQueuedOps: 1000, opsPerEntry: 25, appendSpacingMs: 0, limits: LIMITS }, clock, () => undefined);
+    const time = new VirtualTime(1000);
+    const own = new OwnStream(replica, store, 'stream', { maxQueuedOps: 1000, opsPerEntry: 25, appendSpacingMs: 0, limits: LIMITS }, time.clock(() => 0), () => undefined);
     await own.resume();
     const turn = (writes: number) => {
       for (let i = 0; i < writes; i++) own.record(replica.incr('hits', i + 1));
-      for (const end of turnEnds.splice(0)) end();
+      time.advance(time.now); // the turn ends
     };
 
     turn(10); // appended at once: in flight
@@ -143,35 +120,35 @@ describe('a busy hub\'s own stream', () => {
   });
 
   it('begins an append no sooner than appendSpacingMs after the last began (whole ms on the clock: one more): the turns between go in one entry', async () => {
-    const { store, clock, turn } = await spacedStream();
+    const { store, time, turn } = await spacedStream();
     turn(10); // the first append goes at once
     await until(() => store.appended.length === 1);
     turn(10); // within the same millisecond: it waits
     turn(10);
     await new Promise((resolve) => setImmediate(resolve));
     expect(store.appended.map((entry) => entry.id)).toEqual(['10-0']);
-    expect(clock.timers.map((timer) => timer.due)).toEqual([1002]);
-    clock.advance(1);
+    expect(time.nextAt).toBe(1002);
+    time.advance(time.now + 1);
     await new Promise((resolve) => setImmediate(resolve));
     expect(store.appended).toHaveLength(1);
-    clock.advance(1);
+    time.advance(time.now + 1);
     await until(() => store.appended.length === 2);
     expect(store.appended.map((entry) => entry.id)).toEqual(['10-0', '30-0']);
     // A millisecond later, a write goes at once.
-    clock.advance(5);
+    time.advance(time.now + 5);
     turn(1);
     await until(() => store.appended.length === 3);
     expect(store.appended[2]!.id).toBe('31-0');
-    expect(clock.timers).toEqual([]);
+    expect(time.idle).toBe(true);
   });
 
   it('appends what is left when it closes, without waiting out the spacing', async () => {
     // Redis answers in a later turn: close must wait for the append under way.
-    const { store, clock, own, turn } = await spacedStream({ answersLater: true });
+    const { store, time, own, turn } = await spacedStream({ answersLater: true });
     turn(10);
     await until(() => store.appended.length === 1);
     turn(10);
-    await until(() => clock.timers.length === 1); // waiting for the spacing
+    await until(() => time.nextAt !== undefined); // waiting for the spacing
     turn(5);
     await own.close();
     expect(store.appended.map((entry) => entry.id)).toEqual(['10-0', '25-0']);
@@ -179,7 +156,7 @@ describe('a busy hub\'s own stream', () => {
   });
 });
 
-// A hub's own stream on the fake store and a test clock, appends 1 ms apart, resumed; `turn`
+// A hub's own stream on the fake store and virtual time, appends 1 ms apart, resumed; `turn`
 // records that many increments and ends the turn. `answersLater`: the store answers an append in
 // a later turn, as Redis does.
 async function spacedStream(options: { answersLater?: boolean } = {}) {
@@ -192,14 +169,14 @@ async function spacedStream(options: { answersLater?: boolean } = {}) {
       return append(key, id, fields);
     };
   }
-  const clock = testClock();
-  const own = new OwnStream(replica, store, 'stream', { maxQueuedOps: 1000, appendSpacingMs: 1, limits: LIMITS }, clock, () => undefined);
+  const time = new VirtualTime(1000);
+  const own = new OwnStream(replica, store, 'stream', { maxQueuedOps: 1000, appendSpacingMs: 1, limits: LIMITS }, time.clock(() => 0), () => undefined);
   await own.resume();
   const turn = (writes: number) => {
     for (let i = 0; i < writes; i++) own.record(replica.incr('hits', 1));
-    for (const end of clock.ends.splice(0)) end();
+    time.advance(time.now); // the turn ends
   };
-  return { store, clock, own, turn };
+  return { store, time, own, turn };
 }
 
 // Resolves once `condition` holds (it is checked after each turn), failing after 2 s.
