@@ -44,7 +44,8 @@ interface Piece extends SeqSpan {
 
 /**
  * A hub's own stream in its group: the ops it stamps, appended at the end of each turn as one
- * entry (never one per op). It keeps its ops in order until every member of the group has read
+ * entry (never one per op); while it writes without pause, an append begins at least
+ * APPEND_SPACING_MS after the last and takes every turn since. It keeps its ops in order until every member of the group has read
  * them (`seenByAll`), up to `maxQueuedOps`: so that when Redis loses the tail of the stream (a
  * restart with `appendfsync everysec`) or cannot be reached for a while, it appends them again
  * from where the stream stands. Ops it no longer keeps come from the replica (those not
@@ -162,7 +163,7 @@ export class OwnStream {
     this.#rebuild = undefined;
   }
 
-  /** Takes an op this hub stamped; it goes out at the end of the turn. */
+  /** Takes an op this hub stamped; it goes out at the end of the turn (or once the spacing allows). */
   record(op: Op): void {
     if (op.stamp.node !== this.#id || op.seq <= this.#takenUpTo) return;
     this.#takenUpTo = op.seq;

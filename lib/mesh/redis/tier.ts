@@ -311,7 +311,7 @@ export class RedisTier extends EventEmitter<RedisTierEvents> {
     return 3 * this.#settings.announceMs + 1000;
   }
 
-  /** Streams an op this hub stamped (appended at the end of the turn). */
+  /** Streams an op this hub stamped (appended at the end of the turn, or once the spacing allows: OwnStream). */
   localOp(op: Op): void {
     this.#own.record(op);
   }
